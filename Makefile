@@ -1,0 +1,75 @@
+# territory — every set-up step lives here, so a fresh machine needs only
+# Python 3.11+, make and the OS package manager.
+#
+#   make demo   set up from nothing, then evaluate the default scenario (table + HTML map in build/)
+#   make test   set up from nothing, then run the whole test suite
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+BIN    := $(VENV)/bin
+# Local mirror of the upstream data; empty means fetch from upstream.
+MIRROR ?= $(firstword $(wildcard ../shared/geodata))
+export TERRITORY_MIRROR := $(MIRROR)
+# Run as root, or through sudo when it exists, for the OS packages.
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || command -v sudo)
+PYTEST_WORKERS ?= 2
+
+.PHONY: all install data browser demo test test-fast doctest notebooks maps bench lint format check clean distclean
+
+all: demo
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "territory needs Python 3.11+"'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade "pip>=25.1"
+	$(PY) -m pip install --quiet -e . --group dev
+	touch $@
+
+install: $(VENV)/.installed
+
+# Third-party data into the git-ignored cache (checksummed, converted to GeoParquet).
+data: install
+	$(BIN)/territory data fetch
+	$(BIN)/territory data fetch deepstate-sample
+
+# Debian's chromium for the browser tests of the HTML maps (no browser download).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; }
+	@chromium --version
+
+demo: data
+	@mkdir -p build
+	$(BIN)/territory control --output build/control.txt
+	$(BIN)/territory map -o build/control.html
+	@cat build/control.txt
+	@echo "Map: build/control.html"
+
+test: data browser
+	$(BIN)/pytest -n $(PYTEST_WORKERS) -p no:cacheprovider
+
+test-fast: install
+	$(BIN)/pytest -m "not slow and not browser" -n $(PYTEST_WORKERS)
+
+doctest: install
+	$(BIN)/pytest --doctest-modules territory -p no:randomly
+
+bench: data
+	$(PY) bench/run.py
+
+lint: install
+	$(BIN)/ruff check territory tests bench
+	$(BIN)/ruff format --check territory tests bench
+
+format: install
+	$(BIN)/ruff format territory tests bench
+
+check: lint test doctest
+
+clean:
+	rm -rf build .pytest_cache
+
+distclean: clean
+	rm -rf $(VENV) geodata/cache

@@ -1,0 +1,1 @@
+"""Command-line interface of territory (the only package that imports click)."""

@@ -1,0 +1,43 @@
+"""`territory control`: who holds what, by region, on a date."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import click
+
+from territory.cli.options import cache_option, date_option, emit, format_option, handle_errors, output_option
+
+
+@click.command(short_help="Russian- and Ukrainian-held land by region on a date.")
+@date_option
+@format_option
+@output_option
+@cache_option
+@handle_errors
+def control(as_of: dt.date | None, fmt: str, output: Path | None, cache_dir: Path | None) -> None:
+    """Show, per region, its land and the Russian-held, grey-zone and Ukrainian-held parts.
+
+    Areas are WGS84 geodesic km² of land (territorial sea excluded).  "As of D"
+    is DeepState's map at the end of day D (the daily file dated D+1); the
+    output names the snapshot used.  Percentages are given of the unit's land
+    and of its official area.
+
+    \b
+    Examples
+      territory control --date 2025-08-14
+      territory control --format json | jq .total
+    """
+    from territory import tables
+    from territory.record import Record
+
+    rec = Record(cache_dir)
+    ctl = rec.control(as_of)
+    if fmt == "json":
+        text = tables.to_json(tables.control_payload(ctl, official_area_km2=rec.official_area_km2))
+    elif fmt == "csv":
+        text = tables.control_csv(ctl)
+    else:
+        text = tables.control_text(ctl, official_area_km2=rec.official_area_km2)
+    emit(text, output)

@@ -1,0 +1,27 @@
+"""Exception hierarchy of territory (and nothing else)."""
+
+from __future__ import annotations
+
+
+class TerritoryError(Exception):
+    """Root of every error territory raises on purpose."""
+
+
+class DataError(TerritoryError, ValueError):
+    """A dataset is missing a column, malformed, or fails its checksum."""
+
+
+class CRSError(TerritoryError, ValueError):
+    """A layer has no CRS, a mismatched CRS, or one unfit for the purpose."""
+
+
+class ScenarioError(TerritoryError, ValueError):
+    """A scenario file is malformed or inconsistent with the control map."""
+
+
+class DataNotFoundError(TerritoryError, FileNotFoundError):
+    """A dataset, date or file that was asked for is not there."""
+
+
+class FetchError(TerritoryError, OSError):
+    """Fetching a dataset from upstream, a mirror or the live API failed."""

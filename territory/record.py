@@ -1,0 +1,175 @@
+"""The record: the cached boundaries, land mask and dated control snapshots.
+
+`Record` is the entry point of the data layer for everything above it: it
+reads the GeoParquet cache written by `territory.datasets` and answers "which
+snapshot shows the map as of date D" and "who holds what on D".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import shapely
+
+from territory.control import Control, Snapshot, partition_land
+from territory.datasets import Cache
+from territory.errors import DataError, DataNotFoundError
+from territory.manifest import load_manifest
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+log = logging.getLogger(__name__)
+
+
+def parse_date(text: str | dt.date) -> dt.date:
+    """Parse an ISO date (``2025-08-15``); raise `DataError` naming the format."""
+    if isinstance(text, dt.date):
+        return text
+    try:
+        return dt.date.fromisoformat(str(text))
+    except ValueError:
+        msg = f"date {text!r} is not an ISO date; write it as YYYY-MM-DD, e.g. 2025-08-15"
+        raise DataError(msg) from None
+
+
+class Record:
+    """Cached data of the record, opened from a cache directory.
+
+    Parameters
+    ----------
+    cache_dir
+        Cache directory; default $TERRITORY_CACHE or ``geodata/cache``.
+
+    Examples
+    --------
+    >>> rec = Record()                                   # doctest: +SKIP
+    >>> rec.control("2025-08-15").to_frame().head()     # doctest: +SKIP
+    """
+
+    def __init__(self, cache_dir: Path | str | None = None) -> None:
+        self.cache = Cache.open(cache_dir)
+        self._controls: dict[str, Control] = {}
+
+    def __repr__(self) -> str:
+        first, last = self.date_range() if self.snapshots else (None, None)
+        return f"<Record {self.cache.root} · {len(self.snapshots)} snapshots · as of {first} … {last}>"
+
+    # ------------------------------------------------------------------ static layers
+    @cached_property
+    def regions(self) -> gpd.GeoDataFrame:
+        """The region layer (27 units) with full-resolution boundaries."""
+        import geopandas as gpd
+
+        from territory.regions import regions_frame
+
+        path = self.cache.require("boundaries", dataset="boundaries")
+        return regions_frame(gpd.read_parquet(path))
+
+    @cached_property
+    def display_regions(self) -> gpd.GeoDataFrame:
+        """The region layer with simplified boundaries (display only)."""
+        import geopandas as gpd
+
+        from territory.regions import regions_frame
+
+        if not self.cache.has("boundaries-simplified"):
+            return self.regions
+        return regions_frame(gpd.read_parquet(self.cache.path("boundaries-simplified")))
+
+    @cached_property
+    def land(self) -> shapely.Geometry:
+        """The land mask, one (Multi)Polygon in EPSG:4326."""
+        import geopandas as gpd
+
+        path = self.cache.require("land", dataset="land")
+        return shapely.union_all(gpd.read_parquet(path).geometry.values)
+
+    # ------------------------------------------------------------------ snapshots
+    @cached_property
+    def snapshots(self) -> list[Snapshot]:
+        """Every cached control snapshot, oldest first."""
+        out = []
+        for e in self.cache.snapshots():
+            if not self.cache.has(e["key"]):
+                continue
+            out.append(Snapshot(
+                key=e["key"], label=e["snapshot"], as_of=dt.date.fromisoformat(e["as_of"]),
+                published=e.get("published"), grey_zone=bool(e.get("grey_zone", False)),
+            ))
+        return out
+
+    def date_range(self) -> tuple[dt.date, dt.date]:
+        """Return the first and last as-of dates of the cached record."""
+        if not self.snapshots:
+            msg = (
+                f"no control snapshots in the cache at {self.cache.root}; "
+                "run 'territory data fetch' (or 'make data')"
+            )
+            raise DataNotFoundError(msg)
+        return self.snapshots[0].as_of, self.snapshots[-1].as_of
+
+    def latest_date(self) -> dt.date:
+        """Return the last as-of date of the record."""
+        return self.date_range()[1]
+
+    def snapshot_for(self, as_of: str | dt.date) -> tuple[Snapshot, str | None]:
+        """Return the snapshot showing the map as of `as_of`, and a note if it is older.
+
+        "As of D" means the map at the end of day D.  Among the snapshots of
+        that date an API snapshot (which has a grey zone) is preferred to the
+        daily file; with none for D, the latest earlier snapshot is used and
+        the note says so.
+
+        Raises
+        ------
+        DataNotFoundError
+            If `as_of` is outside the cached record; the message names its range.
+        """
+        day = parse_date(as_of)
+        first, last = self.date_range()
+        if not first <= day <= last:
+            msg = (
+                f"no control map as of {day}: the cached record covers {first} … {last}; "
+                "pick a date in that range or fetch more with 'territory data fetch'"
+            )
+            raise DataNotFoundError(msg)
+        candidates = [s for s in self.snapshots if s.as_of <= day]
+        best_day = candidates[-1].as_of
+        same_day = [s for s in candidates if s.as_of == best_day]
+        snap = sorted(same_day, key=lambda s: (s.grey_zone, s.published or ""))[-1]
+        note = None
+        if snap.as_of != day:
+            note = f"no snapshot for {day}; using the latest earlier one, as of {snap.as_of} ({snap.label})"
+            log.warning(note)
+        return snap, note
+
+    def read_snapshot(self, snap: Snapshot) -> dict[str, shapely.Geometry]:
+        """Return a snapshot's geometries by status (``occupied``, ``grey_zone``, ...)."""
+        import geopandas as gpd
+
+        gdf = gpd.read_parquet(self.cache.path(snap.key))
+        return dict(zip(gdf["status"], gdf.geometry, strict=True))
+
+    # ------------------------------------------------------------------ control
+    def control(self, as_of: str | dt.date | None = None) -> Control:
+        """Return who holds what, by region, as of `as_of` (default: the latest date)."""
+        day = parse_date(as_of) if as_of is not None else self.latest_date()
+        snap, note = self.snapshot_for(day)
+        if snap.key not in self._controls:
+            partition = partition_land(self.regions, self.land, self.read_snapshot(snap))
+            self._controls[snap.key] = Control(
+                as_of=snap.as_of, snapshot=snap, note=None, regions=self.regions, partition=partition
+            )
+        base = self._controls[snap.key]
+        return Control(as_of=day, snapshot=snap, note=note, regions=base.regions,
+                       partition=base.partition, _cache=base._cache)
+
+    @property
+    def official_area_km2(self) -> float:
+        """Official area of the country (km²) from the manifest."""
+        return float(load_manifest().country["official_area_km2"])

@@ -1,0 +1,175 @@
+"""The region layer: first-level units, their names, codes, areas and geometries."""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from territory.errors import DataError
+from territory.manifest import geodata_dir, load_manifest
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+#: Columns of the region layer, in order (after `load_regions`).
+REGION_COLUMNS = ("region_id", "name", "kind", "official_area_km2", "geometry")
+
+
+@dataclass(frozen=True, slots=True)
+class Region:
+    """One first-level unit (oblast, republic or city with special status)."""
+
+    region_id: str
+    name: str
+    kind: str
+    source_name: str
+    official_area_km2: float
+    aliases: tuple[str, ...]
+
+
+def _norm(text: str) -> str:
+    """Fold case, accents, apostrophes, hyphens and the words 'oblast'/'region'."""
+    text = unicodedata.normalize("NFKD", text).casefold()
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    for ch in "'’ʼ`-_.,()":
+        text = text.replace(ch, " ")
+    words = [w for w in text.split() if w not in {"oblast", "region", "oblast'", "область"}]
+    return " ".join(words)
+
+
+class RegionTable:
+    """The region table with lookup by code or any spelling.
+
+    Examples
+    --------
+    >>> table = load_region_table()
+    >>> table.lookup("Zaporizhia").region_id
+    'UA-23'
+    >>> table.lookup("ua-14").name
+    'Donetsk'
+    """
+
+    def __init__(self, regions: list[Region]) -> None:
+        self.regions = {r.region_id: r for r in regions}
+        self._by_key: dict[str, str] = {}
+        for r in regions:
+            for key in (r.region_id, r.name, r.source_name, *r.aliases):
+                self._by_key.setdefault(_norm(key), r.region_id)
+
+    def __iter__(self):
+        return iter(self.regions.values())
+
+    def __len__(self) -> int:
+        return len(self.regions)
+
+    def lookup(self, name: str) -> Region:
+        """Return the region named `name` (code or any spelling, case-insensitive).
+
+        Raises
+        ------
+        DataError
+            If nothing matches; the message suggests the closest names.
+        """
+        key = _norm(name)
+        if key in self._by_key:
+            return self.regions[self._by_key[key]]
+        close = difflib.get_close_matches(key, self._by_key, n=3, cutoff=0.6)
+        names = sorted({self.regions[self._by_key[c]].name for c in close})
+        hint = f"did you mean {' or '.join(names)}? " if names else ""
+        msg = f"unknown region {name!r}; {hint}'territory regions' lists them all"
+        raise DataError(msg)
+
+    def ids(self, names: list[str]) -> list[str]:
+        """Return the region ids of `names`, in order, without duplicates."""
+        out: list[str] = []
+        for n in names:
+            rid = self.lookup(n).region_id
+            if rid not in out:
+                out.append(rid)
+        return out
+
+
+def read_region_table(path: Path) -> RegionTable:
+    """Read a region table CSV (region_id, name, kind, source_name, official_area_km2, aliases)."""
+    with path.open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    problems = []
+    regions = []
+    for i, row in enumerate(rows, 2):
+        try:
+            regions.append(Region(
+                region_id=row["region_id"], name=row["name"], kind=row["kind"],
+                source_name=row["source_name"],
+                official_area_km2=float(row["official_area_km2"]),
+                aliases=tuple(a for a in row["aliases"].split(";") if a),
+            ))
+        except (KeyError, ValueError, AttributeError) as err:
+            problems.append(f"- line {i}: {err}")
+    ids = [r.region_id for r in regions]
+    # region_id is the join key of every table: it must be unique
+    dupes = sorted({i for i in ids if ids.count(i) > 1})
+    if dupes:
+        problems.append(f"- duplicate region_id {', '.join(dupes)}")
+    if problems:
+        msg = f"region table {path} is malformed:\n" + "\n".join(problems)
+        raise DataError(msg)
+    return RegionTable(regions)
+
+
+@lru_cache(maxsize=1)
+def load_region_table() -> RegionTable:
+    """Return the region table shipped in ``geodata/``."""
+    return read_region_table(geodata_dir() / load_manifest().country["regions"])
+
+
+def regions_frame(boundaries: gpd.GeoDataFrame, table: RegionTable | None = None) -> gpd.GeoDataFrame:
+    """Join boundary polygons to the region table by ISO code.
+
+    Parameters
+    ----------
+    boundaries
+        GeoDataFrame with the ISO 3166-2 code in ``shapeISO`` (geoBoundaries)
+        or ``region_id``, in EPSG:4326.
+
+    Returns
+    -------
+    GeoDataFrame
+        Columns `REGION_COLUMNS`, indexed 0..n-1 in the table's order.
+
+    Raises
+    ------
+    DataError
+        If a region of the table has no boundary, or a boundary no region.
+    """
+    import geopandas as gpd
+
+    from territory.crs import check_crs
+
+    table = table or load_region_table()
+    check_crs(boundaries.crs, what="boundaries layer")
+    code = "region_id" if "region_id" in boundaries.columns else "shapeISO"
+    by_code = dict(zip(boundaries[code], boundaries.geometry, strict=True))
+    missing = [r for r in table.regions if r not in by_code]
+    extra = [c for c in by_code if c not in table.regions]
+    if missing or extra:
+        msg = (
+            f"boundaries and region table disagree: no boundary for {missing}, "
+            f"no table row for {extra}; re-fetch the boundaries or fix geodata/regions.csv"
+        )
+        raise DataError(msg)
+    rows = list(table)
+    return gpd.GeoDataFrame(
+        {
+            "region_id": [r.region_id for r in rows],
+            "name": [r.name for r in rows],
+            "kind": [r.kind for r in rows],
+            "official_area_km2": [r.official_area_km2 for r in rows],
+        },
+        geometry=[by_code[r.region_id] for r in rows],
+        crs=boundaries.crs,
+    )
