@@ -32,13 +32,13 @@ class Region:
     aliases: tuple[str, ...]
 
 
-def _norm(text: str) -> str:
-    """Fold case, accents, apostrophes, hyphens and the words 'oblast'/'region'."""
+def _norm(text: str, *, strip_kind: bool = True) -> str:
+    """Fold case, accents, apostrophes, hyphens and (optionally) 'oblast'/'region'."""
     text = unicodedata.normalize("NFKD", text).casefold()
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
     for ch in "'’ʼ`-_.,()":
         text = text.replace(ch, " ")
-    words = [w for w in text.split() if w not in {"oblast", "region", "oblast'", "область"}]
+    words = [w for w in text.split() if not strip_kind or w not in {"oblast", "region", "область"}]
     return " ".join(words)
 
 
@@ -57,9 +57,12 @@ class RegionTable:
     def __init__(self, regions: list[Region]) -> None:
         self.regions = {r.region_id: r for r in regions}
         self._by_key: dict[str, str] = {}
-        for r in regions:
-            for key in (r.region_id, r.name, r.source_name, *r.aliases):
-                self._by_key.setdefault(_norm(key), r.region_id)
+        # Exact spellings first ("Kyiv oblast" is not "Kyiv"), then the same
+        # spellings without the words oblast/region ("Donetsk Oblast" = "Donetsk").
+        for strip in (False, True):
+            for r in regions:
+                for key in (r.region_id, r.name, r.source_name, *r.aliases):
+                    self._by_key.setdefault(_norm(key, strip_kind=strip), r.region_id)
 
     def __iter__(self):
         return iter(self.regions.values())
@@ -75,9 +78,9 @@ class RegionTable:
         DataError
             If nothing matches; the message suggests the closest names.
         """
-        key = _norm(name)
-        if key in self._by_key:
-            return self.regions[self._by_key[key]]
+        for key in (_norm(name, strip_kind=False), _norm(name)):
+            if key in self._by_key:
+                return self.regions[self._by_key[key]]
         close = difflib.get_close_matches(key, self._by_key, n=3, cutoff=0.6)
         names = sorted({self.regions[self._by_key[c]].name for c in close})
         hint = f"did you mean {' or '.join(names)}? " if names else ""

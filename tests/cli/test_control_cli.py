@@ -1,0 +1,87 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from territory.cli.main import cli
+
+
+@pytest.mark.data
+def test_control_json_has_the_contract(runner, record):  # noqa: ARG001 - record ensures data
+    result = runner.invoke(cli, ["control", "--date", "2025-08-14", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["as_of"] == "2025-08-14"
+    assert doc["snapshot"]["label"] == "deepstate-daily 2025-08-15"
+    assert len(doc["regions"]) == 27
+    keys = {"region_id", "name", "land_km2", "occupied_km2", "held_km2", "occupied_pct"}
+    assert keys <= doc["regions"][0].keys()
+    assert doc["total"]["occupied_km2"] == pytest.approx(114_480, rel=1e-3)
+    assert doc["total"]["held_km2"] > 480_000
+
+
+@pytest.mark.data
+def test_control_table_names_snapshot_and_denominators(runner, record):  # noqa: ARG001
+    result = runner.invoke(cli, ["control", "--date", "2025-08-15"])
+    assert result.exit_code == 0
+    assert "deepstate-daily 2025-08-16" in result.stdout
+    assert "% of land" in result.stdout and "% of official area" in result.stdout
+    assert "Donetsk" in result.stdout
+
+
+@pytest.mark.data
+def test_control_csv_and_output_file(runner, record, tmp_path):  # noqa: ARG001
+    out = tmp_path / "control.csv"
+    result = runner.invoke(cli, ["control", "--date", "2025-08-15", "--format", "csv", "-o", str(out)])
+    assert result.exit_code == 0
+    lines = out.read_text().splitlines()
+    assert lines[0].startswith("region_id,name,land_km2,occupied_km2")
+    assert len(lines) == 28
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "phrase"),
+    [
+        pytest.param(["control", "--date", "2025-13-40"], 2, "YYYY-MM-DD", id="bad-date"),
+        pytest.param(["control", "--format", "xml"], 2, "Invalid value", id="bad-format"),
+        pytest.param(["control", "--date", "1999-01-01"], 1, "covers", id="outside-record"),
+        pytest.param(["control", "-o", "/nonexistent/dir/x.csv"], 2, "does not exist", id="bad-output-dir"),
+        pytest.param(["measure", "/nonexistent.geojson"], 2, "does not exist", id="missing-file"),
+    ],
+)
+@pytest.mark.data
+def test_bad_input_exit_codes(runner, record, args, code, phrase):  # noqa: ARG001
+    result = runner.invoke(cli, args)
+    assert result.exit_code == code, result.output
+    assert phrase in result.output
+    assert "Traceback" not in result.output
+
+
+def test_empty_cache_says_how_to_fetch(runner, tmp_path):
+    result = runner.invoke(cli, ["control", "--cache", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "territory data fetch" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_help_does_not_import_geopandas_or_folium():
+    code = (
+        "import sys; from territory.cli.main import cli\n"
+        "try:\n    cli(['--help'])\nexcept SystemExit:\n    pass\n"
+        "bad = [m for m in ('geopandas', 'folium', 'pandas') if m in sys.modules]\n"
+        "print('HEAVY', bad)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "HEAVY []" in out
+    assert "control" in out and "measure" in out
+
+
+def test_regions_command(runner):
+    result = runner.invoke(cli, ["regions", "--format", "json"])
+    assert result.exit_code == 0
+    rows = json.loads(result.stdout)
+    assert len(rows) == 27
+    assert {"region_id": "UA-14"}.items() <= rows[[r["region_id"] for r in rows].index("UA-14")].items()
+    text = runner.invoke(cli, ["regions"]).stdout
+    assert "UA-23" in text and "Zaporizhzhia" in text

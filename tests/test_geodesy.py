@@ -1,0 +1,59 @@
+import math
+
+import pytest
+import shapely
+
+from territory.geodesy import area_km2, area_perimeter_m, length_km
+from tests.shapes import cell, cell_area_km2
+
+
+def test_unit_square_matches_geographiclib_reference():
+    # GeographicLib's published value for the lon/lat unit square at the equator
+    # (geodesic edges between the four corners): 12,308,778,361.47 m².
+    area_m2, _ = area_perimeter_m(shapely.box(0, 0, 1, 1))
+    assert area_m2 == pytest.approx(12_308_778_361.47, abs=0.01)
+
+
+def test_densified_cell_matches_closed_form():
+    # With edges densified, geodesic edges hug the parallels: the area is the
+    # closed-form ellipsoidal cell area (independent formula in tests/shapes.py).
+    expected = cell_area_km2(37, 48, 38, 49)
+    assert round(expected, 2) == 8217.73
+    assert area_km2(cell(37, 48, 38, 49)) == pytest.approx(expected, rel=1e-6)
+
+
+def test_orientation_and_holes():
+    outer = cell(0, 0, 1, 1)
+    hole = cell(0.25, 0.25, 0.75, 0.75)
+    donut = shapely.Polygon(outer.exterior.coords, [hole.exterior.coords])
+    clockwise = shapely.orient_polygons(donut, exterior_cw=True)
+    expected = cell_area_km2(0, 0, 1, 1) - cell_area_km2(0.25, 0.25, 0.75, 0.75)
+    assert area_km2(donut) == pytest.approx(expected, rel=1e-6)
+    assert area_km2(clockwise) == pytest.approx(expected, rel=1e-6)
+
+
+def test_multipolygon_and_collection_count_only_polygons():
+    a, b = cell(0, 0, 1, 1), cell(2, 0, 3, 1)
+    multi = shapely.MultiPolygon([a, b])
+    coll = shapely.GeometryCollection([a, shapely.LineString([(5, 5), (6, 6)]), shapely.Point(9, 9)])
+    assert area_km2(multi) == pytest.approx(2 * cell_area_km2(0, 0, 1, 1), rel=1e-6)
+    assert area_km2(coll) == pytest.approx(cell_area_km2(0, 0, 1, 1), rel=1e-6)
+
+
+@pytest.mark.parametrize("geom", [None, shapely.Polygon(), shapely.Point(1, 1)], ids=["none", "empty", "point"])
+def test_degenerate_inputs_measure_zero(geom):
+    assert area_km2(geom) == 0.0
+
+
+def test_length_of_equator_degree_and_meridian_quadrant():
+    # One degree of the equator: a·π/180 = 111.319 km exactly on WGS84.
+    assert length_km(shapely.LineString([(0, 0), (1, 0)])) == pytest.approx(6378.137 * math.pi / 180, rel=1e-12)
+    # Equator to pole along a meridian: 10,001.966 km on WGS84.
+    assert length_km(shapely.LineString([(0, 0), (0, 90)])) == pytest.approx(10_001.965729, rel=1e-9)
+
+
+def test_perimeter_of_equatorial_unit_square():
+    # Two meridian edges (1° of latitude from the equator: 110.574 km each) and
+    # two geodesic edges along lat 0 and lat 1 (≈111.319 and ≈111.302 km).
+    _, perimeter_m = area_perimeter_m(shapely.box(0, 0, 1, 1))
+    assert perimeter_m / 1e3 == pytest.approx(110.574 * 2 + 111.319 + 111.302, abs=0.01)
