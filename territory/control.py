@@ -16,14 +16,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from territory.crs import STORAGE_CRS, buffer_m, local_metric_crs, transform
-from territory.geodesy import area_km2
+from territory.crs import STORAGE_CRS, buffer_m, metric_crs_for, transform
+from territory.geodesy import area_km2, polygonal
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -61,10 +61,19 @@ class Partition:
     removed
         GeoDataFrame of removed slivers and enclaves per region: ``region_id``,
         ``reason`` (``sliver`` or ``enclave``), ``geometry``.
+    country
+        Country-wide geometry per holder (RU, GREY, UA) and of all ``land``.
     """
 
     pieces: gpd.GeoDataFrame
     removed: gpd.GeoDataFrame
+    country: dict[str, BaseGeometry]
+
+
+@lru_cache(maxsize=4)
+def _metric_buffer(geom: BaseGeometry, metric_wkt: str, distance_m: float) -> BaseGeometry:
+    """Buffer a static lon/lat geometry (the sea) in a metric CRS; cached per process."""
+    return transform(geom, STORAGE_CRS, metric_wkt).buffer(distance_m)
 
 
 def _removed_geometries(
@@ -79,16 +88,13 @@ def _removed_geometries(
     empty = shapely.Polygon()
     if held.is_empty or others.is_empty:
         return empty, empty
-    metric = local_metric_crs(31.5, 48.5) if held.bounds[0] > 20 else None
-    metric = metric or local_metric_crs(
-        round((held.bounds[0] + held.bounds[2]) / 2, 2), round((held.bounds[1] + held.bounds[3]) / 2, 2)
-    )
+    metric = metric_crs_for(held)
     slivers = empty
     t = sliver_tolerance_m
     if t > 0 and not sea.is_empty:
         held_m = transform(held, STORAGE_CRS, metric)
         zone = shapely.intersection(
-            transform(sea, STORAGE_CRS, metric).buffer(t),
+            _metric_buffer(sea, metric.to_wkt(), t),
             transform(others, STORAGE_CRS, metric).buffer(t),
         )
         if not zone.is_empty:
@@ -163,7 +169,7 @@ def partition_land(
             continue
         for idx in tree.query(geom):
             rid = regions["region_id"].iat[idx]
-            piece = _polygonal(shapely.intersection(regions.geometry.iat[idx], geom))
+            piece = polygonal(shapely.intersection(regions.geometry.iat[idx], geom))
             if piece.is_empty:
                 continue
             rows = removed_rows if holder in ("sliver", "enclave") else piece_rows
@@ -176,14 +182,9 @@ def partition_land(
         {"region_id": [r[0] for r in removed_rows], "reason": [r[1] for r in removed_rows]},
         geometry=[r[2] for r in removed_rows], crs=STORAGE_CRS,
     )
-    return Partition(pieces=pieces, removed=removed)
-
-
-def _polygonal(geom: BaseGeometry) -> BaseGeometry:
-    if geom.is_empty or geom.geom_type in ("Polygon", "MultiPolygon"):
-        return geom
-    polys = [p for p in shapely.get_parts(geom) if p.geom_type in ("Polygon", "MultiPolygon")]
-    return shapely.union_all(polys) if polys else shapely.Polygon()
+    country_geoms = {RU: occupied, GREY: grey, UA: held,
+                     "land": shapely.difference(country_land, shapely.union(slivers, enclaves))}
+    return Partition(pieces=pieces, removed=removed, country=country_geoms)
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,6 +234,8 @@ class Control:
 
     def holding(self, holder: str, region_ids: list[str] | None = None) -> BaseGeometry:
         """Return the land `holder` holds (in `region_ids`, default everywhere)."""
+        if region_ids is None:
+            return self.partition.country[holder]
         p = self.partition.pieces
         mask = p["holder"] == holder
         if region_ids is not None:
@@ -284,3 +287,36 @@ class Control:
         out["occupied_pct"] = 100.0 * out["occupied_km2"] / out["land_km2"]
         out["occupied_pct_official"] = 100.0 * out["occupied_km2"] / official_area_km2
         return out
+
+
+#: Half-width (degrees, ~0.1 m) of the band around the land outline inside which
+#: a boundary is coast or state border rather than a contact line.
+_OUTLINE_EPS_DEG = 1e-6
+
+
+@lru_cache(maxsize=8)
+def _outline_band(land: BaseGeometry) -> BaseGeometry:
+    band = shapely.buffer(land.boundary, _OUTLINE_EPS_DEG, quad_segs=1)
+    shapely.prepare(band)
+    return band
+
+
+def contact_line(holder_geom: BaseGeometry, land: BaseGeometry) -> BaseGeometry:
+    """Return the line where `holder_geom` meets other land inside `land`.
+
+    The parts of the holder's boundary that run along the land's own outline
+    (coast, state border, removed water) are not contact lines and are dropped.
+    """
+    if holder_geom.is_empty:
+        return shapely.LineString()
+    outline_band = _outline_band(land)
+    return shapely.line_merge(shapely.difference(holder_geom.boundary, outline_band))
+
+
+def land_border(regions_union: BaseGeometry, land: BaseGeometry) -> BaseGeometry:
+    """Return the state land border: the country outline where it crosses land.
+
+    The country polygon includes the territorial sea, whose seaward limit lies
+    offshore; what remains on land is the border with the neighbours.
+    """
+    return shapely.intersection(regions_union.boundary, land)

@@ -25,3 +25,7 @@ class DataNotFoundError(TerritoryError, FileNotFoundError):
 
 class FetchError(TerritoryError, OSError):
     """Fetching a dataset from upstream, a mirror or the live API failed."""
+
+
+class ScenarioFormatError(ScenarioError):
+    """A scenario file breaks the file format (misuse: exit code 2 in the CLI)."""

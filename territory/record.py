@@ -8,6 +8,7 @@ snapshot shows the map as of date D" and "who holds what on D".
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 from functools import cached_property
 from pathlib import Path
@@ -15,8 +16,8 @@ from typing import TYPE_CHECKING
 
 import shapely
 
-from territory.control import Control, Snapshot, partition_land
-from territory.datasets import Cache
+from territory.control import Control, Partition, Snapshot, partition_land
+from territory.datasets import Cache, atomic_path
 from territory.errors import DataError, DataNotFoundError
 from territory.manifest import load_manifest
 
@@ -24,6 +25,28 @@ if TYPE_CHECKING:
     import geopandas as gpd
 
 log = logging.getLogger(__name__)
+
+#: Bump when `partition_land` changes its result: cached partitions are keyed on it.
+PARTITION_VERSION = "partition-2"
+
+
+def _partition_to_frame(p: Partition) -> gpd.GeoDataFrame:
+    import geopandas as gpd
+    import pandas as pd
+
+    country = gpd.GeoDataFrame({"region_id": "*", "holder": list(p.country)},
+                               geometry=list(p.country.values()), crs=p.pieces.crs)
+    removed = p.removed.rename(columns={"reason": "holder"})
+    frames = [p.pieces.assign(layer="piece"), removed.assign(layer="removed"), country.assign(layer="country")]
+    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=p.pieces.crs)
+
+
+def _partition_from_frame(df: gpd.GeoDataFrame) -> Partition:
+    pieces = df[df["layer"] == "piece"].drop(columns="layer").reset_index(drop=True)
+    removed = df[df["layer"] == "removed"].drop(columns="layer").rename(columns={"holder": "reason"})
+    country = df[df["layer"] == "country"]
+    return Partition(pieces=pieces, removed=removed.reset_index(drop=True),
+                     country=dict(zip(country["holder"], country.geometry, strict=True)))
 
 
 def parse_date(text: str | dt.date) -> dt.date:
@@ -156,12 +179,37 @@ class Record:
         return dict(zip(gdf["status"], gdf.geometry, strict=True))
 
     # ------------------------------------------------------------------ control
+    def partition(self, snap: Snapshot) -> Partition:
+        """Return the land partition of a snapshot, from the derived cache if there.
+
+        The partition depends only on the snapshot, the boundaries, the land
+        mask and the partition algorithm; the cached file's name hashes all
+        four, so a change to any of them computes it afresh.
+        """
+        import geopandas as gpd
+
+        parts = [self.cache.entries[k]["sha256"] for k in (snap.key, "boundaries", "land")]
+        digest = hashlib.sha256("|".join([PARTITION_VERSION, *parts]).encode()).hexdigest()[:16]
+        path = self.cache.root / "derived" / f"partition-{digest}.parquet"
+        if path.is_file():
+            try:
+                return _partition_from_frame(gpd.read_parquet(path))
+            except Exception as err:  # a damaged derived file is recomputed, never trusted
+                log.warning("recomputing damaged %s (%s)", path.name, err)
+        partition = partition_land(self.regions, self.land, self.read_snapshot(snap))
+        try:
+            with atomic_path(path) as tmp:
+                _partition_to_frame(partition).to_parquet(tmp, index=False)
+        except OSError as err:
+            log.info("could not cache the partition (%s); continuing", err)
+        return partition
+
     def control(self, as_of: str | dt.date | None = None) -> Control:
         """Return who holds what, by region, as of `as_of` (default: the latest date)."""
         day = parse_date(as_of) if as_of is not None else self.latest_date()
         snap, note = self.snapshot_for(day)
         if snap.key not in self._controls:
-            partition = partition_land(self.regions, self.land, self.read_snapshot(snap))
+            partition = self.partition(snap)
             self._controls[snap.key] = Control(
                 as_of=snap.as_of, snapshot=snap, note=None, regions=self.regions, partition=partition
             )

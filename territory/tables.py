@@ -135,3 +135,114 @@ def control_text(control: Control, *, official_area_km2: float) -> str:
 def frame_csv(df: pd.DataFrame) -> str:
     """Return a DataFrame as CSV without its index."""
     return df.to_csv(index=False)
+
+
+# --------------------------------------------------------------------------- scenarios
+
+PARTY_NAMES = {"UA": "Ukraine", "RU": "Russia", "DMZ": "Demilitarised zone", "GREY": "Grey zone"}
+
+
+def evaluation_payload(ev: Any) -> dict[str, Any]:
+    """Return the JSON document of an evaluation (areas in km², lengths in km)."""
+    sc = ev.scenario
+    parties = {
+        r["party"]: {k: r[k] for k in ("before_km2", "after_km2", "gained_km2", "lost_km2", "net_km2",
+                                       "share_before_pct", "share_after_pct")}
+        for r in ev.parties_frame().to_dict("records")
+    }
+    return {
+        "title": sc.title,
+        "file": str(sc.path) if sc.path else None,
+        "as_of": ev.control.as_of.isoformat(),
+        "scenario_as_of": sc.as_of.isoformat(),
+        "snapshot": ev.control.snapshot.label,
+        "note": ev.control.note,
+        "source": sc.source,
+        "citation": sc.citation,
+        "transfers": [
+            {
+                "name": m.name, "kind": m.kind, "from": m.source, "to": m.target,
+                "area_km2": m.area_km2,
+                "regions": [{"region_id": r["region_id"], "name": r["name"], "area_km2": r["area_km2"]} for r in m.regions],
+                "rule": m.rule, "claim": m.claim, "note": m.note, "sovereignty": m.sovereignty,
+                "people": m.people,
+            }
+            for m in ev.moves
+        ],
+        "parties": parties,
+        "ratio": ev.ratio,
+        "ratio_definition": "km² Ukraine gives for each km² it receives (null: it receives nothing)",
+        "land_km2": ev.land_km2,
+        "land_definition": "land of Ukraine's 27 units (territorial sea excluded) on the as-of date",
+        "front_line_km": {"before": ev.front_before_km, "after": ev.front_after_km},
+        "warnings": ev.warnings,
+        "invariants": {"holdings_after_sum_to_land": True, "relative_tolerance": 1e-9},
+    }
+
+
+def evaluation_csv(ev: Any) -> str:
+    """Return one CSV row per transfer and region (areas in km²)."""
+    return ev.regions_frame().to_csv(index=False)
+
+
+def evaluation_text(ev: Any) -> str:
+    """Return the evaluation for people: transfers with their rules, then the balance."""
+    sc = ev.scenario
+    lines = [sc.title, f"Control as of {ev.control.as_of} (evening), from {ev.control.snapshot.label}"]
+    if ev.control.as_of != sc.as_of:
+        lines.append(f"(the scenario was written for {sc.as_of}; evaluated here on {ev.control.as_of})")
+    if ev.control.note:
+        lines.append(f"Note: {ev.control.note}")
+    if sc.source:
+        lines.append(f"Source: {sc.source}")
+    lines.append("")
+    rows = [[m.name, f"{m.source} → {m.target}", m.area_km2, ", ".join(r["name"] for r in m.regions if r["area_km2"] >= 0.5),
+             (m.people or {}).get("population")] for m in ev.moves]
+    lines.append(text_table(rows, ["Transfer", "Direction", "Area km²", "Regions", "People (pre-2022)"], digits=[0, 0, 0, 0, 0]))
+    lines.append("")
+    lines.append("Selection rules:")
+    for m in ev.moves:
+        lines.append(f"  {m.name}: {m.rule}")
+        if m.claim:
+            lines.append(f"    claim: {m.claim}")
+    lines.append("")
+    pf = ev.parties_frame()
+    prow = [[PARTY_NAMES.get(r.party, r.party), r.before_km2, r.lost_km2, r.gained_km2, r.net_km2, r.after_km2,
+             r.share_before_pct, r.share_after_pct] for r in pf.itertuples()]
+    lines.append(text_table(prow, ["Party", "Held before km²", "Gives km²", "Receives km²", "Net km²", "Held after km²",
+                                   "% before", "% after"], digits=[0, 0, 0, 0, 0, 0, 1, 1]))
+    ratio = f"{ev.ratio:,.2f} km² for each km² it receives" if ev.ratio is not None else "– (Ukraine receives nothing)"
+    lines += [
+        "",
+        f"Reciprocity: Ukraine gives {ratio}.",
+        f"Contact line: {ev.front_before_km:,.0f} km before, {ev.front_after_km:,.0f} km after.",
+        f"Shares are of Ukraine's land on {ev.control.as_of}: {ev.land_km2:,.0f} km² (territorial sea excluded).",
+        "People: GeoNames places inside each transfer, populations mostly pre-2022.",
+    ]
+    for w in ev.warnings:
+        lines.append(f"Warning: {w}")
+    return "\n".join(lines)
+
+
+def compare_text(df: Any) -> str:
+    """Return scenarios side by side for people."""
+    rows = [[r.scenario, r.as_of, r.ua_lost_km2, r.ua_gained_km2, r.ua_net_km2, r.dmz_km2, r.ratio,
+             r.front_before_km, r.front_after_km] for r in df.itertuples()]
+    return text_table(rows, ["Scenario", "As of", "UA gives km²", "UA receives km²", "UA net km²", "DMZ km²",
+                             "Ratio", "Front before km", "Front after km"], digits=[0, 0, 0, 0, 0, 0, 2, 0, 0])
+
+
+def evaluation_html(ev: Any) -> str:
+    """Return an HTML summary (for notebooks): headline, transfers and balance tables."""
+    import html
+
+    t = ev.transfers_frame()[["name", "from", "to", "area_km2", "regions", "rule"]].round({"area_km2": 1})
+    p = ev.parties_frame().round(1)
+    ratio = f"{ev.ratio:,.2f}" if ev.ratio is not None else "–"
+    return (
+        f"<h4>{html.escape(ev.scenario.title)}</h4>"
+        f"<p>Control as of {ev.control.as_of} ({html.escape(ev.control.snapshot.label)}). "
+        f"Ukraine gives {ratio} km² per km² received; contact line {ev.front_before_km:,.0f} → "
+        f"{ev.front_after_km:,.0f} km.</p>"
+        + t.to_html(index=False, escape=True) + p.to_html(index=False, escape=True)
+    )

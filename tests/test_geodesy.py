@@ -3,14 +3,14 @@ import math
 import pytest
 import shapely
 
-from territory.geodesy import area_km2, area_perimeter_m, length_km
+from territory.geodesy import area_km2, geodesic_area_perimeter_m, length_km
 from tests.shapes import cell, cell_area_km2
 
 
 def test_unit_square_matches_geographiclib_reference():
     # GeographicLib's published value for the lon/lat unit square at the equator
     # (geodesic edges between the four corners): 12,308,778,361.47 m².
-    area_m2, _ = area_perimeter_m(shapely.box(0, 0, 1, 1))
+    area_m2, _ = geodesic_area_perimeter_m(shapely.box(0, 0, 1, 1))
     assert area_m2 == pytest.approx(12_308_778_361.47, abs=0.01)
 
 
@@ -55,5 +55,26 @@ def test_length_of_equator_degree_and_meridian_quadrant():
 def test_perimeter_of_equatorial_unit_square():
     # Two meridian edges (1° of latitude from the equator: 110.574 km each) and
     # two geodesic edges along lat 0 and lat 1 (≈111.319 and ≈111.302 km).
-    _, perimeter_m = area_perimeter_m(shapely.box(0, 0, 1, 1))
+    _, perimeter_m = geodesic_area_perimeter_m(shapely.box(0, 0, 1, 1))
     assert perimeter_m / 1e3 == pytest.approx(110.574 * 2 + 111.319 + 111.302, abs=0.01)
+
+
+def test_accounting_area_agrees_with_karney_on_densified_shapes():
+    # The accounting area (straight lon/lat edges) and Karney's geodesic area
+    # must agree to 1e-6 relative once edges are short (densified to ~100 m).
+    irregular = shapely.Polygon([(30.1, 46.2), (34.9, 46.9), (37.7, 49.8), (33.2, 51.4), (29.5, 49.9)])
+    dense = shapely.segmentize(irregular, 0.001)
+    geodesic_km2 = geodesic_area_perimeter_m(dense)[0] / 1e6
+    assert area_km2(dense) == pytest.approx(geodesic_km2, rel=1e-6)
+
+
+def test_accounting_area_is_additive_under_splits():
+    # Cutting a polygon with long edges along a line: the parts add up to the
+    # whole to float precision (a geodesic area would not: the cut moves the
+    # long geodesic edges).
+    poly = shapely.Polygon([(30, 45), (40, 46), (39, 52), (31, 51)])
+    left = poly.intersection(shapely.box(0, 0, 35.123, 90))
+    right = poly.difference(shapely.box(0, 0, 35.123, 90))
+    assert area_km2(left) + area_km2(right) == pytest.approx(area_km2(poly), rel=1e-12)
+    geo = [geodesic_area_perimeter_m(g)[0] for g in (left, right, poly)]
+    assert abs(geo[0] + geo[1] - geo[2]) / geo[2] > 1e-9  # why the accounting does not use it

@@ -9,6 +9,7 @@ import click
 from territory import __version__
 from territory.cli.control import control
 from territory.cli.data import data
+from territory.cli.evaluate import compare, evaluate, scenarios
 from territory.cli.map import map_command
 from territory.cli.measure import measure
 from territory.cli.regions import regions
@@ -28,6 +29,7 @@ def cli(verbose: int, quiet: int) -> None:
     Examples
       territory data fetch --mirror ../shared/geodata
       territory control --date 2025-08-14
+      territory evaluate alaska-2025
       territory measure claim.geojson --format json
     """
     level = max(10, 30 - 10 * (verbose - quiet))
@@ -40,3 +42,6 @@ cli.add_command(regions)
 cli.add_command(measure)
 cli.add_command(data)
 cli.add_command(map_command)
+cli.add_command(evaluate)
+cli.add_command(compare)
+cli.add_command(scenarios)

@@ -28,14 +28,14 @@ def measure(path: Path, fmt: str, output: Path | None) -> None:
     """
     from territory import tables
     from territory.errors import DataError
-    from territory.geodesy import area_perimeter_m
+    from territory.geodesy import geodesic_area_perimeter_m
     from territory.io import read_vector
 
     gdf = read_vector(path)
     name_col = next((c for c in ("name", "Name", "NAME", "title") if c in gdf.columns), None)
     features = []
     for i, geom in enumerate(gdf.geometry):
-        a_m2, p_m = area_perimeter_m(geom)
+        a_m2, p_m = geodesic_area_perimeter_m(geom)
         features.append({
             "index": i,
             "name": str(gdf[name_col].iat[i]) if name_col else None,

@@ -6,6 +6,7 @@ Options
 --date D          as-of date, ISO (map as of the evening of D): control, evaluate, map
 --format F        table | csv | json (default table): control, regions, measure, evaluate, compare
 -o/--output FILE  write to FILE atomically instead of stdout: control, regions, measure, evaluate, compare
+SCENARIO          a scenario .toml file or a library name (territory scenarios): evaluate, compare, map
 """
 
 from __future__ import annotations
@@ -51,14 +52,22 @@ output_option = click.option(
 )
 
 
+class MisuseError(click.ClickException):
+    """A one-line error for misuse (a malformed input file): exit code 2."""
+
+    exit_code = 2
+
+
 def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     """Turn expected failures into one-line messages with exit code 1."""
-    from territory.errors import TerritoryError
+    from territory.errors import ScenarioFormatError, TerritoryError
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
+        except ScenarioFormatError as err:
+            raise MisuseError(" ".join(str(err).split())) from None
         except TerritoryError as err:
             raise click.ClickException(" ".join(str(err).split())) from None
         except KeyboardInterrupt:

@@ -1,0 +1,161 @@
+"""`territory evaluate` and `territory compare`: swap scenarios on a control map."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import click
+
+from territory.cli.options import MisuseError, cache_option, date_option, emit, format_option, handle_errors, output_option
+
+EXPORT_DRIVERS = {".geojson": "GeoJSON", ".json": "GeoJSON", ".gpkg": "GPKG", ".parquet": None}
+
+
+def _evaluate(record, name: str, as_of: dt.date | None, *, people: bool = True):  # noqa: ANN001, ANN202
+    from territory.accounting import evaluate
+    from territory.scenario import read_scenario
+
+    scenario = read_scenario(name)
+    return evaluate(scenario, record.control(as_of or scenario.as_of), people=people)
+
+
+def write_export(gdf, path: Path) -> None:  # noqa: ANN001
+    """Write moved land to GeoJSON, GeoPackage or GeoParquet, atomically."""
+    from territory.datasets import atomic_path
+
+    suffix = path.suffix.lower()
+    if suffix not in EXPORT_DRIVERS:
+        msg = f"cannot export to {path.name!r}; use .geojson, .gpkg or .parquet"
+        raise MisuseError(msg)
+    if not path.parent.exists():
+        msg = f"directory {path.parent} does not exist; create it or choose another --export path"
+        raise MisuseError(msg)
+    with atomic_path(path) as tmp:
+        if suffix == ".parquet":
+            gdf.to_parquet(tmp, index=False)
+        else:
+            tmp.unlink()
+            gdf.to_file(tmp, driver=EXPORT_DRIVERS[suffix], layer="transfers" if suffix == ".gpkg" else None)
+
+
+@click.command(short_help="Evaluate a swap scenario: areas, balance, ratio.")
+@click.argument("scenario")
+@date_option
+@format_option
+@output_option
+@click.option("--export", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the transferred polygons (.geojson, .gpkg or .parquet, EPSG:4326).")
+@click.option("--map", "map_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the interactive HTML map of the scenario.")
+@click.option("--net-only", is_flag=True, help="Print only Ukraine's net change in km² (for scripts).")
+@cache_option
+@handle_errors
+def evaluate(scenario: str, as_of: dt.date | None, fmt: str, output: Path | None, export: Path | None,
+             map_path: Path | None, net_only: bool, cache_dir: Path | None) -> None:
+    """Evaluate SCENARIO (a .toml file, or a library name such as alaska-2025) on the
+    control map of its own as-of date, or of --date.
+
+    Reports every transfer's area (km², ellipsoidal, land only) by region with the
+    rule that selected it, each party's holdings before and after, gains, losses
+    and net, the reciprocity ratio (km² Ukraine gives per km² it receives), the
+    contact-line length before and after, and the people living in each transfer
+    (GeoNames, mostly pre-2022).
+
+    \b
+    Examples
+      territory evaluate alaska-2025
+      territory evaluate my_swap.toml --date 2026-08-21 --format json
+      territory evaluate alaska-2025 --export build/alaska.gpkg --map build/alaska.html
+    """
+    from territory import tables
+    from territory.record import Record
+
+    rec = Record(cache_dir)
+    ev = _evaluate(rec, scenario, as_of)
+    if export is not None:
+        write_export(ev.to_geodataframe(), export)
+        click.echo(f"wrote {export}", err=True)
+    if map_path is not None:
+        from territory.cli.map import write_scenario_map
+
+        write_scenario_map(rec, [ev], map_path, self_contained=True)
+    if net_only:
+        emit(f"{ev.net_km2('UA'):.1f}", output)
+        return
+    if fmt == "json":
+        text = tables.to_json(tables.evaluation_payload(ev))
+    elif fmt == "csv":
+        text = tables.evaluation_csv(ev)
+    else:
+        text = tables.evaluation_text(ev)
+    emit(text, output)
+
+
+@click.command(short_help="Compare several scenarios side by side.")
+@click.argument("scenarios", nargs=-1, required=True)
+@date_option
+@format_option
+@output_option
+@cache_option
+@handle_errors
+def compare(scenarios: tuple[str, ...], as_of: dt.date | None, fmt: str, output: Path | None,
+            cache_dir: Path | None) -> None:
+    """Evaluate SCENARIOS (files or library names; 'all' for the whole library) and
+    show them side by side: what Ukraine gives and receives (km²), net, the
+    demilitarised area, the ratio and the contact-line length before and after.
+    Each is evaluated on its own as-of date unless --date is given.
+
+    \b
+    Examples
+      territory compare alaska-2025 european-2025-08-09
+      territory compare all --date 2026-08-21 --format json
+    """
+    from territory import tables
+    from territory.accounting import compare as compare_evaluations
+    from territory.record import Record
+    from territory.scenario import library
+
+    names = list(library()) if scenarios == ("all",) else list(scenarios)
+    rec = Record(cache_dir)
+    evs = [_evaluate(rec, n, as_of) for n in names]
+    df = compare_evaluations(evs)
+    if fmt == "json":
+        text = tables.to_json({"scenarios": [
+            dict(row, transfers=tables.evaluation_payload(ev)["transfers"], parties=tables.evaluation_payload(ev)["parties"])
+            for row, ev in zip(df.to_dict("records"), evs, strict=True)
+        ]})
+    elif fmt == "csv":
+        text = tables.frame_csv(df)
+    else:
+        text = tables.compare_text(df)
+    emit(text, output)
+
+
+@click.command(short_help="List the scenarios in the library.")
+@format_option
+@handle_errors
+def scenarios(fmt: str) -> None:
+    """List the library's scenarios (geodata/scenarios): name, as-of date, title, source.
+
+    \b
+    Examples
+      territory scenarios
+    """
+    from territory import tables
+    from territory.scenario import library, read_scenario
+
+    rows = []
+    for name, path in library().items():
+        sc = read_scenario(path)
+        rows.append({"name": name, "as_of": sc.as_of.isoformat(), "title": sc.title, "source": sc.source,
+                     "default": sc.extra.get("default", False)})
+    if fmt == "json":
+        emit(tables.to_json(rows), None)
+    elif fmt == "csv":
+        import pandas as pd
+
+        emit(tables.frame_csv(pd.DataFrame(rows)), None)
+    else:
+        emit(tables.text_table([[r["name"] + (" *" if r["default"] else ""), r["as_of"], r["title"]] for r in rows],
+                               ["Name (* default)", "As of", "Title"]), None)
