@@ -42,19 +42,30 @@ browser:
 
 demo: data
 	@mkdir -p build
-	$(BIN)/territory control --output build/control.txt
-	$(BIN)/territory map -o build/control.html
-	@cat build/control.txt
-	@echo "Map: build/control.html"
+	$(BIN)/territory evaluate default --output build/default-scenario.txt --map build/default-scenario.html
+	@cat build/default-scenario.txt
+	@echo
+	@echo "Table: build/default-scenario.txt   Map: build/default-scenario.html (open it in a browser; works offline)"
+
+# Example maps of every library scenario, the comparison and today's control.
+maps: data
+	@mkdir -p build/maps
+	for s in $$($(BIN)/territory scenarios --format csv | tail -n +2 | cut -d, -f1); do \
+	  $(BIN)/territory map $$s -o build/maps/$$s.html || exit 1; done
+	$(BIN)/territory map --compare all -o build/maps/compare.html
+	$(BIN)/territory map -o build/maps/control-latest.html
 
 test: data browser
-	$(BIN)/pytest -n $(PYTEST_WORKERS) -p no:cacheprovider
+	$(BIN)/pytest -n $(PYTEST_WORKERS) -p no:cacheprovider --doctest-modules tests territory
 
 test-fast: install
 	$(BIN)/pytest -m "not slow and not browser" -n $(PYTEST_WORKERS)
 
 doctest: install
-	$(BIN)/pytest --doctest-modules territory -p no:randomly
+	$(BIN)/pytest --doctest-modules territory
+
+notebooks: data
+	$(BIN)/pytest tests/test_notebooks.py
 
 bench: data
 	$(PY) bench/run.py

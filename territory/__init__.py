@@ -12,8 +12,16 @@ area_km2, length_km
     Ellipsoidal (WGS84 geodesic) measures of lon/lat geometries.
 load_region_table
     The 27 first-level units with codes, spellings and official areas.
+read_scenario, library, Scenario
+    Swap scenarios (TOML) and the library of 2025 proposals.
+evaluate, compare, Evaluation
+    Apply a scenario to a control map; balances, ratio, people, contact line.
+
+Maps are in `territory.maps` (``render_control``, ``render_scenario``,
+``render_compare``, ``save_map``).
 """
 
+from territory.accounting import Evaluation, compare, evaluate
 from territory.control import GREY, RU, UA, Control
 from territory.datasets import fetch, status, verify
 from territory.errors import (
@@ -27,6 +35,7 @@ from territory.errors import (
 from territory.geodesy import area_km2, length_km
 from territory.record import Record
 from territory.regions import load_region_table
+from territory.scenario import Scenario, library, read_scenario
 
 __version__ = "0.1.0"
 
@@ -38,15 +47,21 @@ __all__ = [
     "Control",
     "DataError",
     "DataNotFoundError",
+    "Evaluation",
     "FetchError",
     "Record",
+    "Scenario",
     "ScenarioError",
     "TerritoryError",
     "__version__",
     "area_km2",
+    "compare",
+    "evaluate",
     "fetch",
     "length_km",
+    "library",
     "load_region_table",
+    "read_scenario",
     "status",
     "verify",
 ]

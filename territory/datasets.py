@@ -18,8 +18,6 @@ import json
 import logging
 import os
 import tempfile
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +26,7 @@ from typing import Any
 import shapely
 
 from territory import deepstate
+from territory._http import http_get
 from territory.errors import DataError, DataNotFoundError, FetchError
 from territory.manifest import ENV_API, ENV_MIRROR, Dataset, default_cache_dir, load_manifest
 
@@ -65,8 +64,12 @@ def atomic_path(target: Path) -> Iterator[Path]:
     fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".part{target.suffix}", dir=target.parent)
     os.close(fd)
     tmp_path = Path(tmp)
+    umask = os.umask(0)
+    os.umask(umask)
     try:
         yield tmp_path
+        if tmp_path.exists():
+            tmp_path.chmod(0o666 & ~umask)  # mkstemp creates 0600; give the usual mode
         os.replace(tmp_path, target)
     finally:
         tmp_path.unlink(missing_ok=True)
@@ -97,7 +100,9 @@ class Cache:
         if index.is_file():
             try:
                 entries = json.loads(index.read_text())["files"]
-            except (ValueError, KeyError) as err:
+                if not isinstance(entries, dict):
+                    raise TypeError("'files' is not an object")
+            except (ValueError, KeyError, TypeError) as err:
                 msg = f"cache index {index} is damaged ({err}); delete it and run 'territory data fetch'"
                 raise DataError(msg) from None
         return cls(root=root, entries=entries)
@@ -150,19 +155,6 @@ class Cache:
 # --------------------------------------------------------------------------- sources
 
 
-def _http_get(url: str, *, timeout_s: float) -> bytes:
-    req = urllib.request.Request(url, headers={"User-Agent": deepstate.USER_AGENT})
-    try:
-        with urllib.request.urlopen(req, timeout=timeout_s) as resp:
-            return resp.read()
-    except urllib.error.HTTPError as err:
-        msg = f"HTTP {err.code} for {url}; check the URL or try again later"
-        raise FetchError(msg) from None
-    except (urllib.error.URLError, OSError) as err:
-        msg = f"cannot download {url} ({getattr(err, 'reason', err)}); check the network or use --mirror DIR"
-        raise FetchError(msg) from None
-
-
 @dataclass(frozen=True, slots=True)
 class Source:
     """Where files come from: upstream URLs, or a mirror directory or URL."""
@@ -191,7 +183,8 @@ class Source:
         """Return the bytes of one file of `ds`."""
         where = self.describe(ds, day)
         if "://" in where:
-            return _http_get(where, timeout_s=self.timeout_s)
+            return http_get(where, timeout_s=self.timeout_s, what=f"download of {ds.name}",
+                            fix="check the network, or use --mirror DIR")
         p = Path(where)
         if not p.is_file():
             msg = f"{p} is not in the mirror; check --mirror (it should hold {ds.mirror_for(day)})"
@@ -293,13 +286,18 @@ def _daily_days(ds: Dataset, start: dt.date | None, end: dt.date | None) -> list
     sums = ds.checksums()
     first, last = min(sums), max(sums)
     lo, hi = start or first, end or last
+    if hi < first or lo > last:
+        asked = f"{start or '…'} … {end or '…'}"
+        msg = f"no DeepState daily files in {asked}; the record covers {first} … {last}"
+        raise DataNotFoundError(msg)
     if lo > hi:
         msg = f"date range {lo} … {hi} is empty; give --start before --end"
         raise DataError(msg)
-    if hi < first or lo > last:
-        msg = f"no DeepState daily files in {lo} … {hi}; the record covers {first} … {last}"
+    days = [d for d in sorted(sums) if lo <= d <= hi]
+    if not days:
+        msg = f"no DeepState daily file was published for {lo} … {hi} (a gap upstream); widen the range"
         raise DataNotFoundError(msg)
-    return [d for d in sorted(sums) if lo <= d <= hi]
+    return days
 
 
 def _fetch_one(cache: Cache, ds: Dataset, src: Source, key: str, rel: str,

@@ -12,14 +12,13 @@ import datetime as dt
 import json
 import logging
 import re
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
 import shapely
 from shapely.geometry import shape
 
+from territory._http import USER_AGENT, http_get
 from territory.errors import DataError, FetchError
 from territory.geodesy import area_km2
 
@@ -46,7 +45,6 @@ _DISMISSED_AT = re.compile(r"^geoJSON\.status\.dismissed_at\b")
 #: A sane band for the occupied total of a snapshot, km² (SOURCES.md).
 SANE_OCCUPIED_KM2 = (50_000.0, 250_000.0)
 
-USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) territory/0.1 (+https://pypi.org/project/territory)"
 
 
 def classify(name: str) -> str | None:
@@ -145,31 +143,12 @@ class LiveSnapshot:
 
 
 def _get_json(url: str, *, timeout_s: float) -> Any:
-    req = urllib.request.Request(url, headers={"User-Agent": USER_AGENT, "Accept": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=timeout_s) as resp:
-            body = resp.read()
-            expected = resp.headers.get("Content-Length")
-    except urllib.error.HTTPError as err:
-        msg = f"DeepState API answered HTTP {err.code} for {url}; try again later, or use the daily record"
-        raise FetchError(msg) from None
-    except TimeoutError:
-        msg = f"DeepState API did not answer within {timeout_s:g} s ({url}); try again later or raise --timeout"
-        raise FetchError(msg) from None
-    except (urllib.error.URLError, OSError) as err:
-        reason = getattr(err, "reason", err)
-        if isinstance(reason, TimeoutError) or "timed out" in str(reason):
-            msg = f"DeepState API did not answer within {timeout_s:g} s ({url}); try again later or raise --timeout"
-        else:
-            msg = f"cannot reach the DeepState API at {url} ({reason}); check the network or --api-url"
-        raise FetchError(msg) from None
-    if expected is not None and len(body) < int(expected):
-        msg = f"DeepState API sent a truncated answer ({len(body)} of {expected} bytes) for {url}; try again"
-        raise FetchError(msg)
+    body = http_get(url, timeout_s=timeout_s, what="DeepState API",
+                    fix="check the network or --api-url, or use the daily record")
     try:
         return json.loads(body)
     except ValueError:
-        msg = f"DeepState API sent invalid JSON ({len(body)} bytes) for {url}; try again later"
+        msg = f"DeepState API: invalid JSON ({len(body)} bytes) from {url}; try again later"
         raise FetchError(msg) from None
 
 

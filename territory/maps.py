@@ -1,36 +1,68 @@
-"""Folium rendering of control maps (the only module that imports folium)."""
+"""Interactive HTML maps (folium/Leaflet): control on a date, a scenario, a comparison.
+
+This is the only module that imports folium.  Maps are built from the
+accounting results; geometry is simplified for display only (accounting always
+uses full resolution).  Every text that comes from a scenario file is
+HTML-escaped before it reaches the page, so a scenario cannot inject script.
+With ``self_contained=True`` (`to_html`, `save_map`) the page inlines Leaflet
+and needs no network; tiles are optional and off by default, and an offline
+base layer drawn from our own land and boundaries keeps the map readable.
+"""
 
 from __future__ import annotations
 
+import base64
 import html
+import json
+import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import shapely
+from shapely.geometry.base import BaseGeometry
 
-from territory.control import GREY, RU, UA
+from territory.control import GREY, RU, UA, contact_line
 
 if TYPE_CHECKING:
     import folium
 
+    from territory.accounting import Evaluation
     from territory.control import Control
-    from territory.record import Record
 
-#: Named colours per holder / direction; no random colours, so renders are stable.
+#: Named colours; no random colours, so renders are stable.
 COLOURS = {
     RU: "#c0392b",
-    GREY: "#9e9e9e",
+    GREY: "#8d8d8d",
     UA: "#2e86c1",
-    "border": "#333333",
+    "UA>RU": "#e8590c",
+    "RU>UA": "#2f9e44",
+    ">DMZ": "#7048e8",
+    "zone": "#9775fa",
+    "front_before": "#212529",
+    "front_after": "#f08c00",
+    "land": "#f4f1ea",
+    "sea": "#dbe8f3",
+    "border": "#495057",
+    "place": "#343a40",
 }
 
-#: Display simplification tolerance, degrees (~200 m); accounting never uses it.
+#: Display simplification tolerance (degrees, ~100-200 m), and coordinate grid
+#: (1e-5 degree, ~1 m).  Accounting never sees either.
 DISPLAY_TOLERANCE_DEG = 0.002
+DISPLAY_GRID_DEG = 1e-5
+
+#: Places drawn per map (the most populous inside the transfers).
+MAX_PLACES = 400
 
 ATTRIBUTION = (
-    "Control: DeepStateMap · Boundaries: geoBoundaries (Runfola et al. 2020), "
-    "© OpenStreetMap contributors · Land: Natural Earth"
+    "Control: DeepStateMap (deepstatemap.live) · Boundaries: geoBoundaries (Runfola et al. 2020), "
+    "© OpenStreetMap contributors (ODbL) · Land: Made with Natural Earth · Places: GeoNames (CC BY 4.0)"
 )
+
+HOLDER_LABEL = {RU: "Russian-held", GREY: "Grey zone", UA: "Ukrainian-held"}
+PARTY_NAME = {"UA": "Ukraine", "RU": "Russia", "DMZ": "demilitarised zone"}
+_VENDOR = Path(__file__).resolve().parent / "_vendor" / "leaflet"
 
 
 def _folium() -> Any:
@@ -42,77 +74,422 @@ def _folium() -> Any:
     return folium
 
 
-def simplify_for_display(geom: shapely.Geometry, tolerance_deg: float = DISPLAY_TOLERANCE_DEG) -> shapely.Geometry:
-    """Return a topology-preserving simplification of `geom` for display."""
-    return shapely.simplify(geom, tolerance_deg, preserve_topology=True)
+def esc(value: Any) -> str:
+    """HTML-escape any value for the page (quotes included)."""
+    return html.escape(str(value), quote=True)
 
 
-def _legend_html(title: str, rows: list[tuple[str, str]], foot: str) -> str:
-    items = "".join(
-        f'<div><span style="display:inline-block;width:14px;height:14px;background:{c};'
-        f'opacity:.7;margin-right:6px;vertical-align:middle"></span>{html.escape(label)}</div>'
-        for c, label in rows
-    )
-    return (
-        '<div id="territory-legend" style="position:absolute;bottom:24px;left:12px;z-index:1000;'
-        'background:white;padding:8px 10px;border:1px solid #999;border-radius:4px;'
-        f'font:12px/1.4 sans-serif;max-width:300px"><b>{html.escape(title)}</b>{items}'
-        f'<div style="margin-top:4px;color:#555">{html.escape(foot)}</div></div>'
-    )
+def display_geometry(geom: BaseGeometry, tolerance_deg: float = DISPLAY_TOLERANCE_DEG) -> BaseGeometry:
+    """Simplify `geom` for display and snap it to a 1e-5° grid (~1 m)."""
+    if geom.is_empty:
+        return geom
+    simple = shapely.simplify(geom, tolerance_deg, preserve_topology=True)
+    return shapely.set_precision(simple, DISPLAY_GRID_DEG)
 
 
-def render_control(record: Record, control: Control) -> folium.Map:
-    """Build a folium map of regions and control as of `control.as_of`.
+def _feature(geom: BaseGeometry, props: dict[str, Any]) -> dict[str, Any]:
+    safe = {k: (esc(v) if isinstance(v, str) else v) for k, v in props.items()}
+    return {"type": "Feature", "properties": safe, "geometry": shapely.geometry.mapping(geom)}
 
-    Layers (each a named FeatureGroup in the layer control): regions with
-    names, Russian-held land, grey zone (if the source has one), Ukrainian-held
-    land.  Display geometry is simplified; tooltips give areas in km².
-    """
+
+def _collection(features: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"type": "FeatureCollection", "features": features}
+
+
+def _style(colour: str, *, fill: float = 0.45, weight: float = 1.0, dash: str | None = None) -> Any:
+    style = {"color": colour, "weight": weight, "fillColor": colour, "fillOpacity": fill, "opacity": 0.9}
+    if dash:
+        style["dashArray"] = dash
+    return lambda _feature, s=style: s
+
+
+def _geojson_layer(fmap: Any, name: str, data: dict[str, Any], style: Any, *, show: bool = True,
+                   fields: Sequence[str] = (), aliases: Sequence[str] = (), overlay: bool = True) -> Any:
     folium = _folium()
-    fmap = folium.Map(location=(48.6, 31.4), zoom_start=6, tiles=None, control_scale=True)
-    regions = record.display_regions
-    frame = control.to_frame().set_index("region_id")
-    reg = regions[["region_id", "name", "geometry"]].copy()
-    reg["occupied_km2"] = [round(float(frame.at[r, "occupied_km2"])) for r in reg["region_id"]]
-    reg["land_km2"] = [round(float(frame.at[r, "land_km2"])) for r in reg["region_id"]]
-    g = folium.FeatureGroup(name="Regions", show=True)
-    folium.GeoJson(
-        reg.to_json(), name="Regions",
-        style_function=lambda _f: {"color": COLOURS["border"], "weight": 1, "fillOpacity": 0.03},
-        tooltip=folium.GeoJsonTooltip(["name", "region_id", "land_km2", "occupied_km2"],
-                                      aliases=["Region", "Code", "Land km²", "Russian-held km²"]),
-    ).add_to(g)
-    g.add_to(fmap)
-    labels = {RU: "Russian-held", GREY: "Grey zone", UA: "Ukrainian-held"}
-    for holder in (RU, GREY, UA):
-        if holder == GREY and not control.has_grey_zone:
-            continue
-        geom = control.holding(holder)
-        from territory.geodesy import area_km2
+    group = folium.FeatureGroup(name=esc(name), show=show, overlay=overlay)
+    tooltip = folium.GeoJsonTooltip(fields=list(fields), aliases=list(aliases), sticky=True) if fields else None
+    folium.GeoJson(data, name=esc(name), style_function=style, tooltip=tooltip,
+                   highlight_function=None, smooth_factor=1.0).add_to(group)
+    group.add_to(fmap)
+    return group
 
-        area = round(area_km2(geom))
-        layer = folium.FeatureGroup(name=f"{labels[holder]} ({area:,} km²)", show=holder != UA)
-        folium.GeoJson(
-            {"type": "Feature", "properties": {"holder": holder, "area_km2": area},
-             "geometry": shapely.geometry.mapping(simplify_for_display(geom))},
-            style_function=lambda _f, c=COLOURS[holder]: {"color": c, "weight": 1, "fillColor": c, "fillOpacity": 0.45},
-            tooltip=f"{labels[holder]}: {area:,} km²",
-        ).add_to(layer)
-        layer.add_to(fmap)
-    folium.LayerControl(collapsed=False).add_to(fmap)
-    rows = [(COLOURS[h], labels[h]) for h in (RU, GREY, UA) if h != GREY or control.has_grey_zone]
-    foot = f"As of {control.as_of} (evening), {control.snapshot.label}. Areas: km², WGS84 geodesic, land only."
-    fmap.get_root().html.add_child(folium.Element(_legend_html("Control", rows, foot)))
-    fmap.get_root().html.add_child(folium.Element(
-        f'<div id="territory-attribution" style="position:absolute;bottom:0;right:0;z-index:1000;'
-        f'background:rgba(255,255,255,.8);font:11px sans-serif;padding:2px 6px">{html.escape(ATTRIBUTION)}</div>'
+
+def _new_map(title: str) -> Any:
+    folium = _folium()
+    fmap = folium.Map(location=(48.6, 31.4), zoom_start=6, tiles=None, control_scale=True,
+                      prefer_canvas=False, zoom_control=True)
+    fmap.get_root().header.add_child(folium.Element(
+        f"<title>{esc(title)}</title><style>.leaflet-container{{background:{COLOURS['sea']};}}"
+        ".leaflet-control-layers{font:12px/1.5 sans-serif}"
+        ".territory-label{font:600 11px/1.1 sans-serif;color:#343a40;text-shadow:0 0 3px #fff,0 0 3px #fff;"
+        "white-space:nowrap;pointer-events:none}</style>"
     ))
-    fmap.fit_bounds([[44.2, 22.1], [52.4, 40.3]])
+    fmap.fit_bounds([[44.3, 22.1], [52.4, 40.3]])
     return fmap
 
 
-def save_map(fmap: folium.Map, path: Path) -> None:
-    """Write a folium map to `path` atomically."""
+def _add_base(fmap: Any, control: Control, *, tiles: bool) -> None:
+    """Offline base: land and oblast boundaries with names; optional OSM tiles."""
+    folium = _folium()
+    if tiles:
+        folium.TileLayer("OpenStreetMap", name="OpenStreetMap tiles (online)", overlay=False, show=True).add_to(fmap)
+    land = control.partition.country["land"]
+    _geojson_layer(fmap, "Land (offline base)", _collection([_feature(display_geometry(land, 0.005), {})]),
+                   _style(COLOURS["land"], fill=1.0, weight=0), show=True)
+    frame = control.to_frame().set_index("region_id")
+    features = []
+    for rid, name, geom in zip(control.regions["region_id"], control.regions["name"], control.regions.geometry,
+                               strict=True):
+        features.append(_feature(display_geometry(geom, 0.005), {
+            "name": name, "region_id": rid,
+            "land_km2": f"{frame.at[rid, 'land_km2']:,.0f}",
+            "occupied_km2": f"{frame.at[rid, 'occupied_km2']:,.0f}",
+        }))
+    _geojson_layer(fmap, "Oblast boundaries", _collection(features),
+                   _style(COLOURS["border"], fill=0.0, weight=0.8), fields=["name", "region_id", "land_km2", "occupied_km2"],
+                   aliases=["Region", "Code", "Land km²", "Russian-held km²"])
+    labels = folium.FeatureGroup(name="Oblast names", show=True)
+    for name, geom in zip(control.regions["name"], control.regions.geometry, strict=True):
+        if name in ("Kyiv city", "Sevastopol"):
+            continue
+        pt = geom.representative_point()
+        folium.Marker((pt.y, pt.x), icon=folium.DivIcon(html=f'<div class="territory-label">{esc(name)}</div>',
+                                                         icon_size=(1, 1), icon_anchor=(30, 6))).add_to(labels)
+    labels.add_to(fmap)
+
+
+def _add_control(fmap: Any, control: Control, *, label: str = "before") -> None:
+    for holder in (RU, GREY):
+        geom = control.holding(holder)
+        if geom.is_empty:
+            continue
+        from territory.geodesy import area_km2
+
+        area = area_km2(geom)
+        name = f"{HOLDER_LABEL[holder]} {label}, {control.as_of} ({area:,.0f} km²)"
+        _geojson_layer(fmap, name, _collection([_feature(display_geometry(geom), {
+            "holder": HOLDER_LABEL[holder], "area_km2": f"{area:,.0f}", "as_of": str(control.as_of)})]),
+            _style(COLOURS[holder], fill=0.35, weight=0.6), fields=["holder", "area_km2", "as_of"],
+            aliases=["Held by", "Area km²", "As of"])
+
+
+def _line_layer(fmap: Any, name: str, line: BaseGeometry, colour: str, *, dash: str | None, show: bool = True) -> None:
+    from territory.geodesy import length_km
+
+    km = length_km(line)
+    data = _collection([_feature(display_geometry(line, 0.001), {"line": name, "length_km": f"{km:,.0f}"})])
+    _geojson_layer(fmap, f"{name} ({km:,.0f} km)", data, _style(colour, fill=0.0, weight=2.5, dash=dash),
+                   fields=["line", "length_km"], aliases=["", "Length km"], show=show)
+
+
+def _direction(source: str, target: str) -> str:
+    return ">DMZ" if target == "DMZ" else f"{source}>{target}"
+
+
+def _direction_label(key: str) -> str:
+    return {"UA>RU": "Ukraine → Russia", "RU>UA": "Russia → Ukraine", ">DMZ": "→ demilitarised"}.get(key, key)
+
+
+def move_features(ev: Evaluation, *, kind: str) -> dict[str, list[dict[str, Any]]]:
+    """Return the GeoJSON features of an evaluation's moves, by direction."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for m in ev.moves:
+        if m.kind != kind:
+            continue
+        props = {
+            "name": m.name, "direction": f"{m.source} → {m.target}",
+            "area_km2": round(m.area_km2, 1),
+            "regions": ", ".join(r["name"] for r in m.regions if r["area_km2"] >= 0.5) or "–",
+            "rule": m.rule,
+            "population": f"{(m.people or {}).get('population', 0):,}" if m.people else "–",
+        }
+        if m.sovereignty:
+            props["direction"] += f" (sovereignty: {m.sovereignty})"
+        out.setdefault(_direction(m.source, m.target), []).append(_feature(display_geometry(m.geometry), props))
+    return out
+
+
+_MOVE_FIELDS = ["name", "direction", "area_km2", "regions", "rule", "population"]
+_MOVE_ALIASES = ["Transfer", "Direction", "Area km²", "Regions", "Rule", "People (pre-2022)"]
+
+
+def _add_moves(fmap: Any, ev: Evaluation, *, prefix: str = "", show: bool = True, overlay: bool = True) -> None:
+    for key, feats in move_features(ev, kind="transfer").items():
+        total = sum(f["properties"]["area_km2"] for f in feats)
+        _geojson_layer(fmap, f"{prefix}Transfers {_direction_label(key)} ({total:,.0f} km²)", _collection(feats),
+                       _style(COLOURS[key], fill=0.6, weight=1.5), fields=_MOVE_FIELDS, aliases=_MOVE_ALIASES,
+                       show=show, overlay=overlay)
+    zones = [f for feats in move_features(ev, kind="zone").values() for f in feats]
+    if zones:
+        total = sum(f["properties"]["area_km2"] for f in zones)
+        _geojson_layer(fmap, f"{prefix}Demilitarised zones ({total:,.0f} km²)", _collection(zones),
+                       _style(COLOURS["zone"], fill=0.45, weight=1.0, dash="4 3"), fields=_MOVE_FIELDS,
+                       aliases=_MOVE_ALIASES, show=show, overlay=overlay)
+
+
+def _add_places(fmap: Any, ev: Evaluation) -> None:
+    from territory.people import places_in
+
+    folium = _folium()
+    feats = []
+    for m in ev.moves:
+        for p in places_in(m.geometry):
+            feats.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [round(p["lon"], 5), round(p["lat"], 5)]},
+                          "properties": {"place": esc(p["name"]), "population": f"{p['population']:,}", "transfer": esc(m.name)}})
+    if not feats:
+        return
+    feats.sort(key=lambda f: -int(f["properties"]["population"].replace(",", "")))
+    shown = feats[:MAX_PLACES]
+    group = folium.FeatureGroup(name=f"Settlements in transfers ({len(feats):,}, largest {len(shown)} shown)", show=True)
+    folium.GeoJson(_collection(shown), marker=folium.CircleMarker(radius=2.5, color=COLOURS["place"], weight=0.8,
+                                                                   fill=True, fill_color="#ffffff", fill_opacity=0.9),
+                   tooltip=folium.GeoJsonTooltip(["place", "population", "transfer"],
+                                                 aliases=["Place", "Population (GeoNames)", "In"])).add_to(group)
+    group.add_to(fmap)
+
+
+def _box(element_id: str, position: str, body: str) -> str:
+    return (f'<div id="{element_id}" class="territory-box" style="position:absolute;{position};z-index:1000;'
+            "background:rgba(255,255,255,.95);padding:8px 10px;border:1px solid #adb5bd;border-radius:4px;"
+            f'font:12px/1.45 sans-serif;max-width:340px;box-shadow:0 1px 4px rgba(0,0,0,.2)">{body}</div>')
+
+
+def _swatch(colour: str, label: str, *, line: bool = False, dash: bool = False) -> str:
+    if line:
+        style = f"border-top:3px {'dashed' if dash else 'solid'} {colour};height:0;margin-top:7px"
+    else:
+        style = f"background:{colour};opacity:.75;height:14px"
+    return (f'<div class="territory-legend-row"><span style="display:inline-block;width:18px;{style};'
+            f'margin-right:6px;vertical-align:top"></span>{esc(label)}</div>')
+
+
+def _legend(control: Control, rows: list[str]) -> str:
+    snap = control.snapshot
+    body = (f"<b>Legend</b>{''.join(rows)}<div style='margin-top:4px;color:#495057'>Areas in km² (WGS84 "
+            f"ellipsoidal, land only). Lengths in km.<br>Control as of {esc(control.as_of)} (evening), "
+            f"snapshot {esc(snap.label)}.</div>")
+    return _box("territory-legend", "bottom:58px;left:10px", body)
+
+
+def _attribution() -> str:
+    return (f'<div id="territory-attribution" style="position:absolute;bottom:0;right:0;z-index:1001;'
+            f'background:rgba(255,255,255,.85);font:10px sans-serif;padding:2px 6px">{esc(ATTRIBUTION)}</div>')
+
+
+def _title(text: str, sub: str) -> str:
+    return (f'<div id="territory-title" style="position:absolute;top:10px;left:56px;z-index:1000;'
+            f'background:rgba(255,255,255,.95);padding:6px 10px;border:1px solid #adb5bd;border-radius:4px;'
+            f'font:14px/1.3 sans-serif;max-width:520px"><b>{esc(text)}</b><br><span style="font-size:12px;'
+            f'color:#495057">{esc(sub)}</span></div>')
+
+
+def _headline(ev: Evaluation) -> str:
+    pf = ev.parties_frame().set_index("party")
+    rows = "".join(
+        f"<tr><td>{esc(PARTY_NAME.get(p, p))}</td><td style='text-align:right'>{pf.at[p, 'lost_km2']:,.0f}</td>"
+        f"<td style='text-align:right'>{pf.at[p, 'gained_km2']:,.0f}</td>"
+        f"<td style='text-align:right'><b>{pf.at[p, 'net_km2']:+,.0f}</b></td></tr>"
+        for p in pf.index if p != GREY
+    )
+    ratio = (f"Ukraine gives <b>{ev.ratio:,.2f} km²</b> for each km² it receives" if ev.ratio is not None
+             else "Ukraine receives nothing in return")
+    body = (f"<b>Headline</b><table style='border-collapse:collapse;margin:3px 0'><tr><th></th><th>gives km²</th>"
+            f"<th>receives km²</th><th>net km²</th></tr>{rows}</table>{ratio}.<br>Contact line "
+            f"{ev.front_before_km:,.0f} km → {ev.front_after_km:,.0f} km.")
+    return _box("territory-headline", "bottom:26px;right:10px", body)
+
+
+def render_control(control: Control, *, tiles: bool = False) -> folium.Map:
+    """Build the control map on a date: oblasts, Russian-held land, grey zone, contact line."""
+    folium = _folium()
+    fmap = _new_map(f"Control as of {control.as_of}")
+    _add_base(fmap, control, tiles=tiles)
+    _add_control(fmap, control, label="")
+    front = contact_line(control.holding(RU), control.partition.country["land"])
+    _line_layer(fmap, "Contact line", front, COLOURS["front_before"], dash=None)
+    folium.LayerControl(collapsed=False, position="topright").add_to(fmap)
+    rows = [_swatch(COLOURS[RU], "Russian-held")]
+    if control.has_grey_zone:
+        rows.append(_swatch(COLOURS[GREY], "Grey zone"))
+    rows += [_swatch(COLOURS["land"], "Ukrainian-held (land)"), _swatch(COLOURS["front_before"], "Contact line", line=True)]
+    t = control.totals(official_area_km2=1.0)
+    root = fmap.get_root().html
+    root.add_child(folium.Element(_title(f"Who holds what, as of {control.as_of}",
+                                         f"Russian-held {t['occupied_km2']:,.0f} km² of {t['land_km2']:,.0f} km² of land "
+                                         f"({t['occupied_pct']:.2f}%)")))
+    root.add_child(folium.Element(_legend(control, rows)))
+    root.add_child(folium.Element(_attribution()))
+    return fmap
+
+
+def _move_legend_rows(evs: Sequence[Evaluation]) -> list[str]:
+    keys = {_direction(m.source, m.target) for ev in evs for m in ev.moves if m.kind == "transfer"}
+    rows = [_swatch(COLOURS[RU], "Russian-held before")]
+    if any(ev.control.has_grey_zone for ev in evs):
+        rows.append(_swatch(COLOURS[GREY], "Grey zone before"))
+    rows += [_swatch(COLOURS[k], f"Transfer {_direction_label(k)}") for k in ("UA>RU", "RU>UA", ">DMZ") if k in keys]
+    if any(m.kind == "zone" for ev in evs for m in ev.moves):
+        rows.append(_swatch(COLOURS["zone"], "Demilitarised zone"))
+    rows += [_swatch(COLOURS["front_before"], "Contact line before", line=True),
+             _swatch(COLOURS["front_after"], "Contact line after", line=True, dash=True),
+             _swatch(COLOURS["place"], "Settlement in a transfer")]
+    return rows
+
+
+def render_scenario(ev: Evaluation, *, tiles: bool = False) -> folium.Map:
+    """Build the map of one evaluated scenario.
+
+    Layers (each in the layer control): land and oblast boundaries with names,
+    control before the swap, every transfer coloured by direction (tooltip:
+    name, area km², regions, rule), demilitarised zones, the contact line
+    before and after, and the settlements inside transfers.  A legend (units,
+    as-of date, snapshot), a headline panel and the attribution are always shown.
+    """
+    folium = _folium()
+    sc = ev.scenario
+    fmap = _new_map(sc.title)
+    _add_base(fmap, ev.control, tiles=tiles)
+    _add_control(fmap, ev.control)
+    _add_moves(fmap, ev)
+    land = ev.control.partition.country["land"]
+    _line_layer(fmap, "Contact line before", contact_line(ev.control.holding(RU), land), COLOURS["front_before"], dash=None)
+    _line_layer(fmap, "Contact line after", contact_line(ev.after_geoms[RU], land), COLOURS["front_after"], dash="6 4")
+    _add_places(fmap, ev)
+    folium.LayerControl(collapsed=False, position="topright").add_to(fmap)
+    root = fmap.get_root().html
+    root.add_child(folium.Element(_title(sc.title, f"Control as of {ev.control.as_of} · {sc.source}")))
+    root.add_child(folium.Element(_legend(ev.control, _move_legend_rows([ev]))))
+    root.add_child(folium.Element(_headline(ev)))
+    root.add_child(folium.Element(_attribution()))
+    return fmap
+
+
+def render_compare(evs: Sequence[Evaluation], *, tiles: bool = False) -> folium.Map:
+    """Build one page comparing several scenarios: one switchable (radio) layer each.
+
+    The base, the control map of the first scenario and the comparison table
+    are always shown; each scenario's transfers and zones are a base layer of
+    its own, so exactly one is shown at a time.
+    """
+    folium = _folium()
+    if not evs:
+        msg = "render_compare needs at least one evaluation"
+        raise ValueError(msg)
+    fmap = _new_map("Scenarios compared")
+    _add_base(fmap, evs[0].control, tiles=tiles)
+    _add_control(fmap, evs[0].control)
+    for i, ev in enumerate(evs):
+        group = folium.FeatureGroup(name=esc(f"Scenario: {ev.scenario.title}"), overlay=False, show=i == 0)
+        for feats in [*move_features(ev, kind="transfer").values(), *move_features(ev, kind="zone").values()]:
+            key = feats[0]["properties"]["direction"]
+            colour = COLOURS[">DMZ"] if "DMZ" in key else COLOURS["UA>RU"] if key.startswith("UA") else COLOURS["RU>UA"]
+            folium.GeoJson(_collection(feats), style_function=_style(colour, fill=0.6, weight=1.5),
+                           tooltip=folium.GeoJsonTooltip(_MOVE_FIELDS, aliases=_MOVE_ALIASES, sticky=True)).add_to(group)
+        group.add_to(fmap)
+    folium.LayerControl(collapsed=False, position="topright").add_to(fmap)
+    rows = "".join(
+        f"<tr><td>{esc(ev.scenario.title)}</td><td style='text-align:right'>{ev.lost_km2('UA'):,.0f}</td>"
+        f"<td style='text-align:right'>{ev.gained_km2('UA'):,.0f}</td>"
+        f"<td style='text-align:right'>{(f'{ev.ratio:,.2f}' if ev.ratio is not None else '–')}</td></tr>"
+        for ev in evs
+    )
+    table = (f"<b>Scenarios</b> (switch in the layer control)<table style='border-collapse:collapse'><tr><th></th>"
+             f"<th>UA gives km²</th><th>UA receives km²</th><th>ratio</th></tr>{rows}</table>")
+    root = fmap.get_root().html
+    root.add_child(folium.Element(_title("Swap scenarios compared", f"{len(evs)} scenarios · control as of "
+                                         + ", ".join(sorted({str(ev.control.as_of) for ev in evs})))))
+    root.add_child(folium.Element(_box("territory-headline", "bottom:26px;right:10px", table)))
+    root.add_child(folium.Element(_legend(evs[0].control, _move_legend_rows(evs))))
+    root.add_child(folium.Element(_attribution()))
+    return fmap
+
+
+# --------------------------------------------------------------------------- HTML
+
+_EXTERNAL_TAG = re.compile(
+    r'<script[^>]+src="https?://[^"]+"[^>]*>\s*</script>\s*|<link[^>]+href="https?://[^"]+"[^>]*/?>\s*', re.I
+)
+
+
+def _inline_leaflet() -> str:
+    css = (_VENDOR / "leaflet.css").read_text(encoding="utf-8")
+    for img in ("layers-2x.png", "layers.png"):
+        data = base64.b64encode((_VENDOR / "images" / img).read_bytes()).decode()
+        css = css.replace(f"images/{img}", f"data:image/png;base64,{data}")
+    css = re.sub(r"url\(images/[^)]+\)", "none", css)  # marker images: unused
+    js = (_VENDOR / "leaflet.js").read_text(encoding="utf-8")
+    return f"<style>{css}</style>\n<script>{js}</script>\n"
+
+
+def _stable_ids(root: Any) -> None:
+    """Give every element a sequential id instead of folium's random uuid: same input, same page."""
+    counter = 0
+
+    def walk(element: Any) -> None:
+        nonlocal counter
+        counter += 1
+        element._id = f"{counter:06d}"
+        for child in element._children.values():
+            walk(child)
+
+    walk(root)
+
+
+def to_html(fmap: folium.Map, *, self_contained: bool = True) -> str:
+    """Render a map to one HTML page.
+
+    With `self_contained`, every external script and stylesheet folium links
+    (Leaflet, and the jQuery/Bootstrap/icon fonts these maps do not use) is
+    removed and Leaflet is inlined: the page renders with no network.
+    """
+    _stable_ids(fmap.get_root())
+    page = fmap.get_root().render()
+    if not self_contained:
+        return page
+    page = _EXTERNAL_TAG.sub("", page)
+    return page.replace("<head>", "<head>\n" + _inline_leaflet(), 1)
+
+
+def save_map(fmap: folium.Map, path: Path | str, *, self_contained: bool = True) -> None:
+    """Write a map to `path` atomically (see `to_html`)."""
     from territory.datasets import write_bytes_atomic
 
-    write_bytes_atomic(Path(path), fmap.get_root().render().encode("utf-8"))
+    write_bytes_atomic(Path(path), to_html(fmap, self_contained=self_contained).encode("utf-8"))
+
+
+def embedded_geojson(page: str) -> list[dict[str, Any]]:
+    """Return the GeoJSON objects embedded in a rendered page (for tests and audits)."""
+    decoder = json.JSONDecoder()
+    out = []
+    for m in re.finditer(r"geo_json_\w+_add\(\{", page):
+        obj, _ = decoder.raw_decode(page, m.end() - 1)
+        out.append(obj)
+    return out
+
+
+def mini_map_svg(ev: Evaluation, *, width_px: int = 360) -> str:
+    """Return a small static SVG of an evaluation (oblasts, Russian-held land, moves)."""
+    regions = ev.control.regions
+    minx, miny, maxx, maxy = 22.0, 44.3, 40.3, 52.4
+    scale = width_px / (maxx - minx)
+    height = int((maxy - miny) * scale * 1.45)
+    ky = height / (maxy - miny)
+
+    def path(geom: BaseGeometry) -> str:
+        parts = []
+        for poly in shapely.get_parts(display_geometry(geom, 0.02)):
+            if poly.geom_type != "Polygon":
+                continue
+            for ring in [poly.exterior, *poly.interiors]:
+                pts = " ".join(f"{(x - minx) * scale:.1f},{(maxy - y) * ky:.1f}" for x, y in ring.coords)
+                parts.append(f"M{pts}Z")
+        return " ".join(parts)
+
+    shapes = [f'<path d="{path(g)}" fill="{COLOURS["land"]}" stroke="{COLOURS["border"]}" stroke-width=".4"/>'
+              for g in regions.geometry]
+    shapes.append(f'<path d="{path(ev.control.holding(RU))}" fill="{COLOURS[RU]}" fill-opacity=".4"/>')
+    for m in ev.moves:
+        key = "zone" if m.kind == "zone" else _direction(m.source, m.target)
+        shapes.append(f'<path d="{path(m.geometry)}" fill="{COLOURS[key]}" fill-opacity=".8"><title>{esc(m.name)}</title></path>')
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width_px}" height="{height}" '
+            f'style="background:{COLOURS["sea"]}">{"".join(shapes)}</svg>')

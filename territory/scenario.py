@@ -394,8 +394,8 @@ def read_scenario(path: Path | str, *, table: RegionTable | None = None) -> Scen
     Parameters
     ----------
     path
-        The ``.toml`` file, or the name of a scenario in the library
-        (``alaska-2025``; see `library`).
+        The ``.toml`` file, the name of a scenario in the library
+        (``alaska-2025``; see `library`), or ``default`` for the library's default.
 
     Raises
     ------
@@ -407,6 +407,8 @@ def read_scenario(path: Path | str, *, table: RegionTable | None = None) -> Scen
     from territory.errors import DataNotFoundError
 
     p = Path(path)
+    if str(path) == "default":
+        p = default_scenario()
     if not p.is_file():
         lib = library()
         if str(path) in lib:

@@ -236,6 +236,8 @@ def evaluation_html(ev: Any) -> str:
     """Return an HTML summary (for notebooks): headline, transfers and balance tables."""
     import html
 
+    from territory.maps import mini_map_svg
+
     t = ev.transfers_frame()[["name", "from", "to", "area_km2", "regions", "rule"]].round({"area_km2": 1})
     p = ev.parties_frame().round(1)
     ratio = f"{ev.ratio:,.2f}" if ev.ratio is not None else "–"
@@ -245,4 +247,5 @@ def evaluation_html(ev: Any) -> str:
         f"Ukraine gives {ratio} km² per km² received; contact line {ev.front_before_km:,.0f} → "
         f"{ev.front_after_km:,.0f} km.</p>"
         + t.to_html(index=False, escape=True) + p.to_html(index=False, escape=True)
+        + mini_map_svg(ev)
     )

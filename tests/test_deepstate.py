@@ -20,7 +20,7 @@ from territory.deepstate import GREY_ZONE, LIBERATED, OCCUPIED
 from territory.errors import DataError
 from territory.geodesy import area_km2
 
-# --------------------------------------------------------------------------- helpers
+# ------------------------------------------------------------------------------ helpers
 
 RAW_SNAPSHOT = Path("deepstate") / "raw" / "1754251105.geojson"
 
@@ -38,7 +38,10 @@ def raw_fc() -> dict[str, Any]:
     """The raw DeepState snapshot 1754251105 as parsed JSON."""
     path = _mirror_dir() / RAW_SNAPSHOT
     if not path.is_file():
-        pytest.skip(f"raw DeepState snapshot not found at {path}; set TERRITORY_MIRROR to the geodata mirror")
+        pytest.skip(
+            f"raw DeepState snapshot not found at {path}; "
+            "set TERRITORY_MIRROR to the geodata mirror"
+        )
     return json.loads(path.read_bytes())
 
 
@@ -72,7 +75,7 @@ LIB_AT = box(31.0, 50.0, 31.5, 50.5)
 FOREIGN = box(29.0, 46.5, 29.8, 47.5)  # "Transnistria"
 
 
-# --------------------------------------------------------------------------- classify
+# ----------------------------------------------------------------------------- classify
 
 
 @pytest.mark.parametrize(
@@ -84,19 +87,39 @@ FOREIGN = box(29.0, 46.5, 29.8, 47.5)  # "Transnistria"
         pytest.param(name("geoJSON.territories.tuzla"), OCCUPIED, id="tuzla"),
         pytest.param(name("geoJSON.status.unknown"), GREY_ZONE, id="unknown-is-grey"),
         pytest.param(name("geoJSON.status.dismissed"), LIBERATED, id="dismissed"),
-        pytest.param(name("geoJSON.status.dismissed_at {{at:25.03}}"), LIBERATED, id="dismissed-at"),
-        pytest.param("Статус невідомий /// Unknown status\xa0/// geoJSON.status.unknown", GREY_ZONE,
-                     id="nbsp-before-separator"),
-        pytest.param("x /// y\xa0/// geoJSON.status.dismissed_at\xa0{{at:25.03}}", LIBERATED,
-                     id="nbsp-inside-token"),
-        pytest.param("Окуповано\n/// Occupied\n/// geoJSON.status.occupied\n", OCCUPIED, id="newlines"),
+        pytest.param(
+            name("geoJSON.status.dismissed_at {{at:25.03}}"),
+            LIBERATED,
+            id="dismissed-at",
+        ),
+        pytest.param(
+            "Статус невідомий /// Unknown status\xa0/// geoJSON.status.unknown",
+            GREY_ZONE,
+            id="nbsp-before-separator",
+        ),
+        pytest.param(
+            "x /// y\xa0/// geoJSON.status.dismissed_at\xa0{{at:25.03}}",
+            LIBERATED,
+            id="nbsp-inside-token",
+        ),
+        pytest.param(
+            "Окуповано\n/// Occupied\n/// geoJSON.status.occupied\n",
+            OCCUPIED,
+            id="newlines",
+        ),
         pytest.param("geoJSON.status.occupied", OCCUPIED, id="bare-token"),
-        pytest.param(name("geoJSON.territories.transnistria"), None, id="foreign-transnistria"),
+        pytest.param(
+            name("geoJSON.territories.transnistria"), None, id="foreign-transnistria"
+        ),
         pytest.param(name("geoJSON.territories.karelia"), None, id="foreign-karelia"),
         pytest.param(name("geoJSON.territories.kuril"), None, id="foreign-kuril"),
-        pytest.param(name("geoJSON.status.attack_direction"), None, id="attack-direction"),
+        pytest.param(
+            name("geoJSON.status.attack_direction"), None, id="attack-direction"
+        ),
         pytest.param(name("geoJSON.units.brigade.155-marine"), None, id="unit"),
-        pytest.param(name("geoJSON.status.dismissed_atX"), None, id="dismissed-at-lookalike"),
+        pytest.param(
+            name("geoJSON.status.dismissed_atX"), None, id="dismissed-at-lookalike"
+        ),
         pytest.param("328th Airborne Assault Regiment", None, id="no-separator"),
         pytest.param("", None, id="empty"),
     ],
@@ -105,20 +128,24 @@ def test_classify(text: str, expected: str | None) -> None:
     assert deepstate.classify(text) == expected
 
 
-# --------------------------------------------------------------------------- parse: daily format
+# ------------------------------------------------------------------ parse: daily format
 
 
-@pytest.mark.parametrize("props", [pytest.param({}, id="empty-props"), pytest.param(None, id="null-props")])
+@pytest.mark.parametrize(
+    "props", [pytest.param({}, id="empty-props"), pytest.param(None, id="null-props")]
+)
 def test_parse_daily_format_is_all_occupied(props: dict[str, Any] | None) -> None:
     geom = shapely.MultiPolygon([OCC_A, OCC_B])
-    out = deepstate.parse_feature_collection(fc_of(feature(geom, props)), source="daily")
+    out = deepstate.parse_feature_collection(
+        fc_of(feature(geom, props)), source="daily"
+    )
     assert set(out) == {OCCUPIED}
     assert out[OCCUPIED].geom_type == "MultiPolygon"
     assert out[OCCUPIED].equals(geom)
     assert area_km2(out[OCCUPIED]) == pytest.approx(area_km2(geom), rel=1e-9)
 
 
-# --------------------------------------------------------------------------- parse: raw format
+# -------------------------------------------------------------------- parse: raw format
 
 
 def _raw_fc() -> dict[str, Any]:
@@ -131,9 +158,18 @@ def _raw_fc() -> dict[str, Any]:
         feature(LIB_AT, {"name": name("geoJSON.status.dismissed_at {{at:25.03}}")}),
         feature(FOREIGN, {"name": name("geoJSON.territories.transnistria")}),
         feature(shapely.Point(37.5, 47.5), {"name": name("geoJSON.status.occupied")}),
-        feature(shapely.Point(36.0, 48.0), {"name": name("geoJSON.status.attack_direction")}),
-        feature(shapely.LineString([(30, 46), (40, 50)]), {"name": name("geoJSON.status.occupied")}),
-        {"type": "Feature", "properties": {"name": name("geoJSON.status.occupied")}, "geometry": None},
+        feature(
+            shapely.Point(36.0, 48.0), {"name": name("geoJSON.status.attack_direction")}
+        ),
+        feature(
+            shapely.LineString([(30, 46), (40, 50)]),
+            {"name": name("geoJSON.status.occupied")},
+        ),
+        {
+            "type": "Feature",
+            "properties": {"name": name("geoJSON.status.occupied")},
+            "geometry": None,
+        },
     )
 
 
@@ -159,12 +195,19 @@ def test_parse_drops_points_lines_and_null_geometries() -> None:
     only_points = fc_of(
         feature(OCC_A, {"name": name("geoJSON.status.occupied")}),
         feature(shapely.Point(20.0, 60.0), {"name": name("geoJSON.status.occupied")}),
-        feature(shapely.MultiPoint([(20, 60), (21, 61)]), {"name": name("geoJSON.status.unknown")}),
-        feature(shapely.LineString([(20, 60), (21, 61)]), {"name": name("geoJSON.status.dismissed")}),
+        feature(
+            shapely.MultiPoint([(20, 60), (21, 61)]),
+            {"name": name("geoJSON.status.unknown")},
+        ),
+        feature(
+            shapely.LineString([(20, 60), (21, 61)]),
+            {"name": name("geoJSON.status.dismissed")},
+        ),
         {"type": "Feature", "properties": {}, "geometry": None},
     )
     out = deepstate.parse_feature_collection(only_points, source="raw")
-    # the point/line features carried grey-zone and liberated tokens: no such status appears
+    # the point/line features carried grey-zone and liberated tokens:
+    # no such status appears
     assert set(out) == {OCCUPIED}
     assert out[OCCUPIED].equals(OCC_A)
 
@@ -172,11 +215,16 @@ def test_parse_drops_points_lines_and_null_geometries() -> None:
 def test_parse_strips_z() -> None:
     fc = fc_of(
         feature(with_z(OCC_A), {"name": name("geoJSON.status.occupied")}),
-        feature(with_z(shapely.MultiPolygon([OCC_B])), {"name": name("geoJSON.territories.crimea")}),
+        feature(
+            with_z(shapely.MultiPolygon([OCC_B])),
+            {"name": name("geoJSON.territories.crimea")},
+        ),
         feature(with_z(GREY), {"name": name("geoJSON.status.unknown")}),
         feature(with_z(LIB), {"name": name("geoJSON.status.dismissed")}),
     )
-    assert len(fc["features"][0]["geometry"]["coordinates"][0][0]) == 3  # the input is 3-D
+    assert (
+        len(fc["features"][0]["geometry"]["coordinates"][0][0]) == 3
+    )  # the input is 3-D
     out = deepstate.parse_feature_collection(fc, source="raw")
     assert set(out) == {OCCUPIED, GREY_ZONE, LIBERATED}
     for status, geom in out.items():
@@ -191,7 +239,9 @@ def test_parse_grey_zone_is_disjoint_from_occupied() -> None:
     # occupied wins the overlap: occupied is untouched, grey keeps only its own half
     assert out[OCCUPIED].covers(OCC_A)
     assert out[GREY_ZONE].equals(shapely.difference(GREY, OCC_A))
-    assert area_km2(out[GREY_ZONE]) == pytest.approx(area_km2(box(36.5, 47.0, 37.0, 47.5)), rel=1e-9)
+    assert area_km2(out[GREY_ZONE]) == pytest.approx(
+        area_km2(box(36.5, 47.0, 37.0, 47.5)), rel=1e-9
+    )
 
 
 def test_parse_repairs_invalid_polygons() -> None:
@@ -202,7 +252,7 @@ def test_parse_repairs_invalid_polygons() -> None:
     )
     assert out[OCCUPIED].is_valid
     assert out[OCCUPIED].geom_type in ("Polygon", "MultiPolygon")
-    # the two triangles of the bow-tie survive: half of the 1°×1° box
+    # the two triangles of the bow-tie survive: half of the 1-degree box
     assert out[OCCUPIED].area == pytest.approx(0.5, rel=1e-9)
 
 
@@ -211,15 +261,32 @@ def test_parse_repairs_invalid_polygons() -> None:
     [
         pytest.param([], "not a GeoJSON FeatureCollection", id="list"),
         pytest.param(None, "not a GeoJSON FeatureCollection", id="none"),
-        pytest.param({"type": "Feature", "geometry": mapping(OCC_A), "properties": {}},
-                     "not a GeoJSON FeatureCollection", id="bare-feature"),
+        pytest.param(
+            {"type": "Feature", "geometry": mapping(OCC_A), "properties": {}},
+            "not a GeoJSON FeatureCollection",
+            id="bare-feature",
+        ),
         pytest.param(fc_of(), "no occupied territory", id="no-features"),
-        pytest.param({"type": "FeatureCollection", "features": None}, "no occupied territory", id="features-null"),
-        pytest.param(fc_of(feature(GREY, {"name": name("geoJSON.status.unknown")})),
-                     "no occupied territory", id="grey-only"),
-        pytest.param(fc_of(feature(FOREIGN, {"name": name("geoJSON.territories.transnistria")})),
-                     "no occupied territory", id="foreign-only"),
-        pytest.param(fc_of(feature(shapely.Point(37, 47), {})), "no occupied territory", id="points-only"),
+        pytest.param(
+            {"type": "FeatureCollection", "features": None},
+            "no occupied territory",
+            id="features-null",
+        ),
+        pytest.param(
+            fc_of(feature(GREY, {"name": name("geoJSON.status.unknown")})),
+            "no occupied territory",
+            id="grey-only",
+        ),
+        pytest.param(
+            fc_of(feature(FOREIGN, {"name": name("geoJSON.territories.transnistria")})),
+            "no occupied territory",
+            id="foreign-only",
+        ),
+        pytest.param(
+            fc_of(feature(shapely.Point(37, 47), {})),
+            "no occupied territory",
+            id="points-only",
+        ),
     ],
 )
 def test_parse_rejects_non_maps(fc: Any, match: str) -> None:
@@ -254,7 +321,7 @@ def test_check_sane_rejects_absurd_areas(occupied: shapely.Geometry) -> None:
     assert "snapshot 42" in str(info.value)
 
 
-# --------------------------------------------------------------------------- the real raw snapshot
+# ---------------------------------------------------------------- the real raw snapshot
 
 
 @pytest.mark.data
@@ -272,29 +339,36 @@ def test_raw_snapshot_areas(raw_fc: dict[str, Any]) -> None:
     # polygons along its edges, so vertex-level differences in the union and
     # the difference weigh ten times more, relatively, than for the occupied total.
     assert area_km2(out[GREY_ZONE]) == pytest.approx(1_044.8, rel=5e-3)
-    assert deepstate.check_sane(out, source="1754251105") == pytest.approx(114_324.9, rel=5e-4)
+    assert deepstate.check_sane(out, source="1754251105") == pytest.approx(
+        114_324.9, rel=5e-4
+    )
 
 
 @pytest.mark.data
 def test_raw_snapshot_has_no_foreign_territory(raw_fc: dict[str, Any]) -> None:
     out = deepstate.parse_feature_collection(raw_fc, source="1754251105")
     minx, miny, maxx, maxy = out[OCCUPIED].bounds
-    # Transnistria, the Baltics, Karelia, the Kurils, … lie west of 22°E, north
-    # of 53°N or east of 41°E; Ukraine does not.
+    # Karelia, Petsamo, Salla, the Baltics and "Prussia" lie north of 53°N,
+    # Abkhazia, Ichkeria and the Kurils east of 41°E; none may show up.
     assert minx >= 22.0
     assert maxy <= 53.0
     assert maxx <= 41.0
     assert miny >= 44.0
     for geom in out.values():
         assert not shapely.has_z(geom)
-    # and nothing of any foreign territory drawn in the file is in any status
+    # Transnistria lies inside Ukraine's box: check every foreign territory
+    # drawn in the file, geometry by geometry, against every status.
     keep = {"crimea", "ordlo", "tuzla"}
     foreign = []
     for feat in raw_fc["features"]:
         token = str(feat["properties"].get("name", "")).split("///")[-1].strip()
-        if token.startswith("geoJSON.territories.") and token.rsplit(".", 1)[1] not in keep:
-            if feat["geometry"]["type"] in ("Polygon", "MultiPolygon"):
-                foreign.append(shapely.make_valid(shapely.force_2d(shape(feat["geometry"]))))
+        if (
+            token.startswith("geoJSON.territories.")
+            and token.rsplit(".", 1)[1] not in keep
+            and feat["geometry"]["type"] in ("Polygon", "MultiPolygon")
+        ):
+            geom = shapely.force_2d(shape(feat["geometry"]))
+            foreign.append(shapely.make_valid(geom))
     assert len(foreign) >= 10  # Transnistria, Abkhazia, Karelia, Kurils, …
     foreign_union = shapely.union_all(foreign)
     assert area_km2(foreign_union) > 100_000  # what would be wrongly added

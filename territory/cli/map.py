@@ -1,4 +1,4 @@
-"""`territory map`: an interactive HTML map of control on a date."""
+"""`territory map`: interactive HTML maps of control, a scenario, or several."""
 
 from __future__ import annotations
 
@@ -7,29 +7,75 @@ from pathlib import Path
 
 import click
 
-from territory.cli.options import cache_option, date_option, handle_errors
+from territory.cli.options import MisuseError, cache_option, date_option, handle_errors
+
+
+def write_scenario_map(record, evaluations, output: Path, *, self_contained: bool, tiles: bool = False) -> None:  # noqa: ANN001, ARG001
+    """Render one evaluation (or a comparison of several) to `output`, atomically."""
+    from territory.maps import render_compare, render_scenario, save_map
+
+    _check_output(output)
+    fmap = render_scenario(evaluations[0], tiles=tiles) if len(evaluations) == 1 else render_compare(evaluations, tiles=tiles)
+    save_map(fmap, output, self_contained=self_contained)
+    click.echo(f"wrote {output}", err=True)
+
+
+def _check_output(output: Path) -> None:
+    if output.suffix.lower() not in (".html", ".htm"):
+        msg = f"-o {output.name!r}: maps are HTML pages; give a .html file name"
+        raise MisuseError(msg)
+    if not output.parent.exists():
+        msg = f"directory {output.parent} does not exist; create it or choose another -o path"
+        raise MisuseError(msg)
 
 
 @click.command("map", short_help="Write an interactive HTML map.")
+@click.argument("scenario", required=False)
+@click.option("--compare", "compare_names", multiple=True, metavar="SCENARIO",
+              help="Put several scenarios in one page (repeat, or give 'all').")
 @date_option
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="HTML file to write (atomically).")
+@click.option("--self-contained/--cdn", default=True, show_default=True,
+              help="Inline Leaflet so the page works offline, or link it from a CDN (smaller file).")
+@click.option("--tiles", is_flag=True, help="Add an OpenStreetMap tile layer (needs the network to view).")
 @cache_option
 @handle_errors
-def map_command(as_of: dt.date | None, output: Path, cache_dir: Path | None) -> None:
-    """Write an HTML map of the regions and the land each side holds on a date.
+def map_command(scenario: str | None, compare_names: tuple[str, ...], as_of: dt.date | None, output: Path,
+                self_contained: bool, tiles: bool, cache_dir: Path | None) -> None:
+    """Write an interactive map: of SCENARIO (a .toml file or library name), of
+    several scenarios with --compare, or, with neither, of control on --date.
+
+    The page has toggleable layers (oblasts, control before, transfers coloured
+    by direction, demilitarised zones, contact line before and after,
+    settlements), a legend with units and the as-of date, a headline panel and
+    the data attribution.  Display geometry is simplified; the numbers are
+    computed at full resolution.
 
     \b
     Examples
+      territory map alaska-2025 -o build/alaska.html
+      territory map --compare alaska-2025 --compare european-2025-08-09 -o build/compare.html
       territory map --date 2025-08-15 -o build/control.html
     """
-    from territory.maps import render_control, save_map
+    from territory.cli.evaluate import _evaluate
     from territory.record import Record
 
+    if scenario and compare_names:
+        msg = "give a SCENARIO or --compare, not both"
+        raise click.UsageError(msg)
+    if as_of is None and not scenario and not compare_names:
+        pass  # the latest control map
+    _check_output(output)
     rec = Record(cache_dir)
-    if not output.parent.exists():
-        msg = f"directory {output.parent} does not exist; create it or choose another -o path"
-        raise click.BadParameter(msg, param_hint="-o/--output")
-    fmap = render_control(rec, rec.control(as_of))
-    save_map(fmap, output)
+    if scenario or compare_names:
+        from territory.scenario import library
+
+        names = [scenario] if scenario else (list(library()) if compare_names == ("all",) else list(compare_names))
+        evs = [_evaluate(rec, n, as_of) for n in names]
+        write_scenario_map(rec, evs, output, self_contained=self_contained, tiles=tiles)
+        return
+    from territory.maps import render_control, save_map
+
+    save_map(render_control(rec.control(as_of), tiles=tiles), output, self_contained=self_contained)
     click.echo(f"wrote {output}", err=True)

@@ -30,7 +30,7 @@ def _parse_date(ctx: click.Context, param: click.Parameter, value: str | None) -
         return dt.date.fromisoformat(value)
     except ValueError:
         msg = f"{value!r} is not an ISO date; write it as YYYY-MM-DD, e.g. 2025-08-15"
-        raise click.BadParameter(msg, param_hint="--date") from None
+        raise click.BadParameter(msg, ctx=ctx, param=param) from None
 
 
 cache_option = click.option(

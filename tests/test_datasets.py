@@ -1,0 +1,623 @@
+"""Tests of territory.datasets and territory.manifest: fetch, verify, status.
+
+Fetches read the geodata mirror (``@pytest.mark.data``) into a tmp cache and
+keep to a few days of the DeepState record, so the module stays fast.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+
+from territory import datasets
+from territory.datasets import Cache, atomic_path, daily_key
+from territory.errors import DataError, DataNotFoundError
+from territory.manifest import load_manifest
+from territory.record import Record
+
+DAILY_REL = "deepstate/daily/deepstatemap_data_{:%Y%m%d}.geojson"
+# Days with no file upstream (SOURCES.md), inside the record 2024-07-08 … 2026-08-22.
+MISSING_UPSTREAM = {
+    dt.date(2024, 8, 18),
+    dt.date(2024, 8, 19),
+    dt.date(2025, 1, 1),
+    dt.date(2025, 3, 31),
+    dt.date(2025, 4, 1),
+    dt.date(2025, 11, 26),
+    dt.date(2026, 7, 9),
+}
+FIRST, LAST = dt.date(2024, 7, 8), dt.date(2026, 8, 22)
+D = dt.date
+
+
+def _mirror_dir() -> Path:
+    """The geodata mirror: $TERRITORY_MIRROR, else <repo>/../shared/geodata."""
+    env = os.environ.get("TERRITORY_MIRROR")
+    if env:
+        return Path(env).expanduser().resolve()
+    return (Path(__file__).resolve().parents[1] / ".." / "shared" / "geodata").resolve()
+
+
+MIRROR = _mirror_dir()
+
+
+@pytest.fixture
+def mirror() -> Path:
+    if not (MIRROR / "deepstate" / "daily").is_dir():
+        pytest.skip(
+            f"geodata mirror not found at {MIRROR}; "
+            "set TERRITORY_MIRROR to run data tests"
+        )
+    return MIRROR
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Tests pass their cache and mirror explicitly; the defaults must stay unused."""
+    monkeypatch.setenv(
+        "TERRITORY_CACHE", str(tmp_path / "default-cache-must-stay-unused")
+    )
+    monkeypatch.delenv("TERRITORY_MIRROR", raising=False)
+
+
+def tree(root: Path) -> dict[str, str | None]:
+    """Map every file and directory under `root`, hidden ones too, to its sha256.
+
+    Directories map to None.
+    """
+    if not root.exists():
+        return {}
+    return {
+        p.relative_to(root).as_posix(): None
+        if p.is_dir()
+        else hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+    }
+
+
+def index_of(cache: Path) -> dict[str, dict]:
+    return json.loads((cache / "index.json").read_text())["files"]
+
+
+def fetch_days(
+    cache: Path,
+    mirror: Path | str,
+    start: dt.date | None,
+    end: dt.date | None,
+    **kw: object,
+) -> datasets.FetchReport:
+    return datasets.fetch(
+        ["deepstate-daily"],
+        cache_dir=cache,
+        mirror=str(mirror),
+        start=start,
+        end=end,
+        **kw,
+    )
+
+
+# ------------------------------------------------------------------ fetch from a mirror
+
+
+@pytest.mark.data
+def test_fetch_converts_and_indexes(mirror: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    report = fetch_days(cache, mirror, D(2025, 8, 14), D(2025, 8, 16))
+
+    days = [D(2025, 8, 14), D(2025, 8, 15), D(2025, 8, 16)]
+    assert report.fetched == [daily_key(d) for d in days]
+    assert report.skipped == report.unavailable == []
+    sums = load_manifest().dataset("deepstate-daily").checksums()
+    index = index_of(cache)
+    assert sorted(index) == [daily_key(d) for d in days]
+    for day in days:
+        entry = index[daily_key(day)]
+        # the file dated D shows the map as of the evening of D-1
+        assert entry["as_of"] == (day - dt.timedelta(days=1)).isoformat()
+        assert entry["dataset"] == "deepstate-daily"
+        assert entry["path"] == f"deepstate-daily/{day.isoformat()}.parquet"
+        assert entry["source"] == str(mirror / DAILY_REL.format(day))
+        assert entry["source_sha256"] == sums[day]
+        parquet = cache / entry["path"]
+        assert entry["sha256"] == hashlib.sha256(parquet.read_bytes()).hexdigest()
+        assert entry["size"] == parquet.stat().st_size
+        gdf = gpd.read_parquet(parquet)
+        assert list(gdf["status"]) == ["occupied"]
+        assert gdf.crs.to_epsg() == 4326
+        assert gdf.geometry.iloc[0].geom_type in ("Polygon", "MultiPolygon")
+    # converted once: only parquet and the index, no GeoJSON, no leftovers
+    files = sorted(
+        p.relative_to(cache).as_posix() for p in cache.rglob("*") if p.is_file()
+    )
+    assert files == [
+        "deepstate-daily/2025-08-14.parquet",
+        "deepstate-daily/2025-08-15.parquet",
+        "deepstate-daily/2025-08-16.parquet",
+        "index.json",
+    ]
+    assert [s.as_of for s in Record(cache).snapshots] == [
+        D(2025, 8, 13),
+        D(2025, 8, 14),
+        D(2025, 8, 15),
+    ]
+
+
+@pytest.mark.data
+def test_second_fetch_skips_everything(mirror: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    fetch_days(cache, mirror, D(2025, 8, 14), D(2025, 8, 15))
+    listing, index = tree(cache), (cache / "index.json").read_bytes()
+
+    report = fetch_days(cache, mirror, D(2025, 8, 14), D(2025, 8, 15))
+
+    assert report.fetched == []
+    assert report.skipped == [daily_key(D(2025, 8, 14)), daily_key(D(2025, 8, 15))]
+    assert tree(cache) == listing
+    assert (cache / "index.json").read_bytes() == index
+
+
+@pytest.mark.data
+def test_progress_is_reported_per_file(mirror: Path, tmp_path: Path) -> None:
+    calls: list[tuple[int, int, str]] = []
+    fetch_days(
+        tmp_path / "cache",
+        mirror,
+        D(2024, 8, 17),
+        D(2024, 8, 20),
+        progress=lambda done, total, label: calls.append((done, total, label)),
+    )
+    assert calls == [
+        (1, 2, "deepstate-daily/2024-08-17"),
+        (2, 2, "deepstate-daily/2024-08-20"),
+    ]
+
+
+@pytest.mark.data
+def test_fetch_static_datasets(mirror: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    report = datasets.fetch(
+        ["land", "boundaries-simplified", "deepstate-areas", "deepstate-sample"],
+        cache_dir=cache,
+        mirror=str(mirror),
+    )
+    assert sorted(report.fetched) == [
+        "boundaries-simplified",
+        "deepstate-areas",
+        "land",
+        "snapshots/1754251105",
+    ]
+    index = index_of(cache)
+
+    land = gpd.read_parquet(cache / index["land"]["path"])
+    assert list(land["status"]) == ["land"]
+    minx, miny, maxx, maxy = land.total_bounds
+    # clipped to the manifest's box
+    assert minx >= 21.5
+    assert miny >= 43.5
+    assert maxx <= 41.0
+    assert maxy <= 53.0
+
+    regions = gpd.read_parquet(cache / index["boundaries-simplified"]["path"])
+    assert len(regions) == 27
+    assert {"shapeISO", "shapeName"} <= set(regions.columns)
+    assert regions.crs.to_epsg() == 4326
+
+    # the validation table is copied byte for byte
+    csv = cache / index["deepstate-areas"]["path"]
+    assert csv.suffix == ".csv"
+    assert (
+        csv.read_bytes()
+        == (mirror / "validation" / "deepstate_area_history.csv").read_bytes()
+    )
+
+    snap = index["snapshots/1754251105"]
+    assert snap["as_of"] == "2025-08-03"
+    assert snap["published"] == "2025-08-03T19:58:25+00:00"
+    assert snap["grey_zone"] is True
+    assert datasets.verify(cache) == (4, [])
+
+
+def test_optional_dataset_missing_from_mirror_is_unavailable(tmp_path: Path) -> None:
+    empty_mirror = tmp_path / "mirror"
+    empty_mirror.mkdir()
+    report = datasets.fetch(
+        ["deepstate-sample"], cache_dir=tmp_path / "cache", mirror=str(empty_mirror)
+    )
+    assert report.unavailable == ["snapshots/1754251105"]
+    assert report.fetched == []
+    assert not (tmp_path / "cache").exists()
+
+
+def test_required_dataset_missing_from_mirror_raises(tmp_path: Path) -> None:
+    empty_mirror = tmp_path / "mirror"
+    empty_mirror.mkdir()
+    with pytest.raises(
+        DataNotFoundError,
+        match=r"not in the mirror.*ne_10m_land_ukraine_region\.geojson",
+    ):
+        datasets.fetch(["land"], cache_dir=tmp_path / "cache", mirror=str(empty_mirror))
+    assert tree(tmp_path / "cache") == {}
+
+
+# ------------------------------------------------------------------------------- verify
+
+
+@pytest.mark.data
+def test_verify_detects_corruption_and_deletion(mirror: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    fetch_days(cache, mirror, D(2025, 8, 14), D(2025, 8, 16))
+    assert datasets.verify(cache) == (3, [])
+
+    corrupt = cache / "deepstate-daily" / "2025-08-14.parquet"
+    data = bytearray(corrupt.read_bytes())
+    for i in range(len(data) // 2, len(data) // 2 + 8):  # same size, other bytes
+        data[i] ^= 0xFF
+    corrupt.write_bytes(bytes(data))
+    checked, problems = datasets.verify(cache)
+    assert checked == 3
+    assert len(problems) == 1
+    assert problems[0].startswith("deepstate-daily/2025-08-14:")
+    assert "changed since it was fetched" in problems[0]
+    assert "--force deepstate-daily" in problems[0]
+
+    (cache / "deepstate-daily" / "2025-08-16.parquet").unlink()
+    checked, problems = datasets.verify(cache)
+    assert checked == 3
+    assert len(problems) == 2
+    missing = [p for p in problems if p.startswith("deepstate-daily/2025-08-16:")]
+    assert len(missing) == 1
+    assert "is missing" in missing[0]
+
+    # a forced fetch repairs both
+    report = fetch_days(cache, mirror, D(2025, 8, 14), D(2025, 8, 16), force=True)
+    assert len(report.fetched) == 3
+    assert datasets.verify(cache) == (3, [])
+
+
+@pytest.mark.data
+def test_verify_detects_source_checksum_drift(mirror: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    fetch_days(cache, mirror, D(2025, 8, 14), D(2025, 8, 14))
+    index = index_of(cache)
+    index["deepstate-daily/2025-08-14"]["source_sha256"] = "0" * 64
+    (cache / "index.json").write_text(json.dumps({"format": 1, "files": index}))
+    checked, problems = datasets.verify(cache)
+    assert checked == 1
+    assert len(problems) == 1
+    assert "source checksum differs from the manifest" in problems[0]
+
+
+def test_verify_empty_cache(tmp_path: Path) -> None:
+    assert datasets.verify(tmp_path / "nothing") == (0, [])
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param("{not json", id="not-json"),
+        pytest.param("", id="empty-file"),
+        pytest.param('{"format": 1}', id="no-files"),
+        pytest.param("[]", id="json-list"),
+        pytest.param('{"format": 1, "files": []}', id="files-not-object"),
+    ],
+)
+def test_damaged_index_is_reported(body: str, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "index.json").write_text(body)
+    with pytest.raises(DataError, match=r"cache index .* is damaged.*'territory data fetch'"):
+        Cache.open(cache)
+
+
+# -------------------------------------------------------------------- checksum mismatch
+
+
+@pytest.fixture
+def fake_mirror(mirror: Path, tmp_path: Path) -> Path:
+    """Return a mirror whose file of 2025-08-15 differs from the published one."""
+    fake = tmp_path / "fake-mirror"
+    for day in (D(2025, 8, 14), D(2025, 8, 15)):
+        rel = DAILY_REL.format(day)
+        (fake / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(mirror / rel, fake / rel)
+    bad = fake / DAILY_REL.format(D(2025, 8, 15))
+    bad.write_bytes(
+        bad.read_bytes().rstrip() + b" \n"
+    )  # still valid GeoJSON, other bytes
+    json.loads(bad.read_bytes())
+    return fake
+
+
+@pytest.mark.data
+def test_checksum_mismatch_caches_nothing(
+    mirror: Path, fake_mirror: Path, tmp_path: Path
+) -> None:
+    cache = tmp_path / "cache"
+    fetch_days(cache, mirror, D(2025, 8, 14), D(2025, 8, 14))
+    listing, index = tree(cache), (cache / "index.json").read_bytes()
+
+    with pytest.raises(
+        DataError, match=r"checksum mismatch for .*deepstatemap_data_20250815\.geojson"
+    ):
+        fetch_days(cache, fake_mirror, D(2025, 8, 15), D(2025, 8, 15))
+
+    assert not (cache / "deepstate-daily" / "2025-08-15.parquet").exists()
+    assert tree(cache) == listing
+    assert (cache / "index.json").read_bytes() == index
+
+
+@pytest.mark.data
+def test_checksum_mismatch_on_forced_refetch_keeps_good_copy(
+    mirror: Path, fake_mirror: Path, tmp_path: Path
+) -> None:
+    cache = tmp_path / "cache"
+    fetch_days(cache, mirror, D(2025, 8, 15), D(2025, 8, 15))
+    listing, index = tree(cache), (cache / "index.json").read_bytes()
+
+    with pytest.raises(DataError, match="checksum mismatch"):
+        fetch_days(cache, fake_mirror, D(2025, 8, 15), D(2025, 8, 15), force=True)
+
+    assert tree(cache) == listing
+    assert (cache / "index.json").read_bytes() == index
+    assert datasets.verify(cache) == (1, [])
+
+
+@pytest.mark.data
+def test_checksum_mismatch_mid_range_keeps_earlier_files(
+    fake_mirror: Path, tmp_path: Path
+) -> None:
+    cache = tmp_path / "cache"
+    with pytest.raises(DataError, match="checksum mismatch"):
+        fetch_days(cache, fake_mirror, D(2025, 8, 14), D(2025, 8, 15))
+    # documented: everything fetched before the failing file is cached and indexed
+    assert sorted(index_of(cache)) == ["deepstate-daily/2025-08-14"]
+    assert sorted(p.name for p in (cache / "deepstate-daily").iterdir()) == [
+        "2025-08-14.parquet"
+    ]
+    assert datasets.verify(cache) == (1, [])
+
+
+# ------------------------------------------------------------------------- interruption
+
+
+@pytest.mark.data
+def test_interrupted_fetch_keeps_completed_files(
+    mirror: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    convert, suffix = datasets._CONVERTERS["control-daily"]
+    calls = []
+
+    def interrupted_on_third(data: bytes, target: Path, ds) -> None:
+        calls.append(target.name)
+        if len(calls) == 3:
+            with atomic_path(target) as tmp:
+                tmp.write_bytes(data[:100])  # half-written…
+                raise KeyboardInterrupt  # …when Ctrl-C arrives
+        convert(data, target, ds)
+
+    monkeypatch.setitem(
+        datasets._CONVERTERS, "control-daily", (interrupted_on_third, suffix)
+    )
+    cache = tmp_path / "cache"
+    with pytest.raises(KeyboardInterrupt):
+        fetch_days(cache, mirror, D(2025, 8, 14), D(2025, 8, 17))
+
+    assert len(calls) == 3
+    assert sorted(index_of(cache)) == [
+        "deepstate-daily/2025-08-14",
+        "deepstate-daily/2025-08-15",
+    ]
+    # no temporary file left behind (".<name>.<random>.part<suffix>")
+    assert not [p for p in cache.rglob("*") if ".part" in p.name]
+    assert sorted(p.name for p in (cache / "deepstate-daily").iterdir()) == [
+        "2025-08-14.parquet",
+        "2025-08-15.parquet",
+    ]
+    assert datasets.verify(cache) == (2, [])
+
+    # the next run picks up where it stopped
+    monkeypatch.undo()
+    report = fetch_days(cache, mirror, D(2025, 8, 14), D(2025, 8, 17))
+    assert report.skipped == [
+        "deepstate-daily/2025-08-14",
+        "deepstate-daily/2025-08-15",
+    ]
+    assert report.fetched == [
+        "deepstate-daily/2025-08-16",
+        "deepstate-daily/2025-08-17",
+    ]
+
+
+def test_atomic_path_leaves_target_on_failure(tmp_path: Path) -> None:
+    target = tmp_path / "a" / "file.parquet"
+    target.parent.mkdir()
+    target.write_bytes(b"old")
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        tmp.write_bytes(b"new, half")
+        raise RuntimeError
+    assert target.read_bytes() == b"old"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["file.parquet"]
+    with atomic_path(target) as tmp:
+        tmp.write_bytes(b"new")
+    assert target.read_bytes() == b"new"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["file.parquet"]
+
+
+# ------------------------------------------------------------------------------- status
+
+
+@pytest.mark.data
+def test_status_reports_gaps(mirror: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    report = fetch_days(cache, mirror, D(2024, 8, 17), D(2024, 8, 20))
+    assert report.fetched == [
+        "deepstate-daily/2024-08-17",
+        "deepstate-daily/2024-08-20",
+    ]
+
+    rows = {r["dataset"]: r for r in datasets.status(cache)}
+    daily = rows["deepstate-daily"]
+    assert daily["files"] == 2
+    assert (daily["first"], daily["last"]) == ("2024-08-17", "2024-08-20")
+    assert daily["missing_upstream"] == ["2024-08-18", "2024-08-19"]
+    assert daily["not_fetched"] == []
+    assert daily["licence"].startswith("GPL-3.0")
+    assert "DeepStateMap" in daily["attribution"]
+    assert set(rows) == set(load_manifest().datasets)
+    assert all(rows[n]["files"] == 0 for n in rows if n != "deepstate-daily")
+
+    # a day that exists upstream but was not fetched is reported as such
+    fetch_days(cache, mirror, D(2024, 8, 22), D(2024, 8, 22))
+    daily = {r["dataset"]: r for r in datasets.status(cache)}["deepstate-daily"]
+    assert daily["files"] == 3
+    assert daily["missing_upstream"] == ["2024-08-18", "2024-08-19"]
+    assert daily["not_fetched"] == ["2024-08-21"]
+
+
+@pytest.mark.data
+def test_status_ignores_files_that_are_gone(mirror: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    fetch_days(cache, mirror, D(2025, 8, 14), D(2025, 8, 16))
+    (cache / "deepstate-daily" / "2025-08-15.parquet").unlink()
+    daily = {r["dataset"]: r for r in datasets.status(cache)}["deepstate-daily"]
+    assert daily["files"] == 2
+    assert daily["not_fetched"] == ["2025-08-15"]
+
+
+def test_status_of_empty_cache(tmp_path: Path) -> None:
+    rows = datasets.status(tmp_path / "nothing")
+    assert [r["dataset"] for r in rows] == list(load_manifest().datasets)
+    for r in rows:
+        assert r["files"] == 0
+        assert r["first"] is None
+        assert r["licence"]
+        assert r["attribution"]
+
+
+# ------------------------------------------------------------------------- bad requests
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [
+        pytest.param(D(2023, 1, 1), D(2023, 1, 31), id="before"),
+        pytest.param(D(2026, 9, 1), D(2026, 12, 31), id="after"),
+        # one bound only: the message must still say the record's range, not
+        # blame the order of --start/--end (which the user did not both give)
+        pytest.param(None, D(2024, 7, 7), id="end-before-record"),
+        pytest.param(D(2027, 1, 1), None, id="start-after-record"),
+    ],
+)
+def test_date_range_outside_record(
+    start: dt.date | None, end: dt.date | None, tmp_path: Path
+) -> None:
+    with pytest.raises(DataNotFoundError) as info:
+        fetch_days(tmp_path / "cache", tmp_path / "no-mirror", start, end)
+    msg = str(info.value)
+    for given in (start, end):
+        if given is not None:
+            assert given.isoformat() in msg
+    if start and end:
+        assert f"{start.isoformat()} … {end.isoformat()}" in msg
+    assert "the record covers 2024-07-08 … 2026-08-22" in msg
+    assert "--start before --end" not in msg
+    assert not (tmp_path / "cache").exists()
+
+
+def test_date_range_reversed(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match=r"2025-08-20 … 2025-08-10 is empty"):
+        fetch_days(
+            tmp_path / "cache", tmp_path / "no-mirror", D(2025, 8, 20), D(2025, 8, 10)
+        )
+    assert not (tmp_path / "cache").exists()
+
+
+def test_unknown_dataset_lists_available(tmp_path: Path) -> None:
+    with pytest.raises(DataNotFoundError) as info:
+        datasets.fetch(
+            ["deepstate-daly"], cache_dir=tmp_path / "cache", mirror=str(tmp_path)
+        )
+    msg = str(info.value)
+    assert "unknown dataset 'deepstate-daly'" in msg
+    assert "did you mean deepstate-daily" in msg
+    for name in load_manifest().datasets:
+        assert name in msg.split("available:")[1]
+    assert not (tmp_path / "cache").exists()
+
+
+def test_live_dataset_needs_latest(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="--latest"):
+        datasets.fetch(
+            ["deepstate-live"], cache_dir=tmp_path / "cache", mirror=str(tmp_path)
+        )
+    assert not (tmp_path / "cache").exists()
+
+
+# ------------------------------------------------------------------------- the manifest
+
+
+def test_manifest_provenance() -> None:
+    manifest = load_manifest()
+    assert set(datasets.DEFAULT_DATASETS) <= set(manifest.datasets)
+    for ds in manifest.datasets.values():
+        assert ds.licence.strip(), ds.name
+        assert ds.attribution.strip(), ds.name
+        assert ds.url.startswith("https://"), ds.name
+        assert ds.dates.strip(), ds.name
+        if ds.kind != "control-live" and not ds.is_series:
+            assert re.fullmatch(r"[0-9a-f]{64}", ds.sha256 or ""), ds.name
+            assert ds.mirror, ds.name
+
+
+def test_manifest_series_urls() -> None:
+    ds = load_manifest().dataset("deepstate-daily")
+    assert ds.is_series
+    assert ds.url_for(D(2025, 8, 15)).endswith(
+        "/data/deepstatemap_data_20250815.geojson"
+    )
+    assert (
+        ds.mirror_for(D(2025, 8, 15))
+        == "deepstate/daily/deepstatemap_data_20250815.geojson"
+    )
+    assert int(ds.extra["as_of_lag_days"]) == 1
+
+
+def test_checksum_list() -> None:
+    ds = load_manifest().dataset("deepstate-daily")
+    sums = ds.checksums()
+    assert len(sums) == 769
+    assert (min(sums), max(sums)) == (FIRST, LAST)
+    assert (ds.extra["first"], ds.extra["last"]) == (
+        FIRST.isoformat(),
+        LAST.isoformat(),
+    )
+    every = {FIRST + dt.timedelta(days=i) for i in range((LAST - FIRST).days + 1)}
+    assert every - set(sums) == MISSING_UPSTREAM
+    assert all(re.fullmatch(r"[0-9a-f]{64}", h) for h in sums.values())
+
+
+@pytest.mark.data
+def test_checksum_list_matches_mirror() -> None:
+    daily = MIRROR / "deepstate" / "daily"
+    if not daily.is_dir():
+        pytest.skip(
+            f"mirror directory {daily} is absent; "
+            "set TERRITORY_MIRROR to check the checksum list"
+        )
+    sums = load_manifest().dataset("deepstate-daily").checksums()
+    files = {p.name for p in daily.glob("deepstatemap_data_*.geojson")}
+    assert files == {Path(DAILY_REL.format(d)).name for d in sums}
+    bad = [
+        d
+        for d, h in sums.items()
+        if hashlib.sha256((MIRROR / DAILY_REL.format(d)).read_bytes()).hexdigest() != h
+    ]
+    assert bad == []
