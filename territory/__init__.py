@@ -35,7 +35,7 @@ from territory.errors import (
 from territory.geodesy import area_km2, length_km
 from territory.record import Record
 from territory.regions import load_region_table
-from territory.scenario import Scenario, library, read_scenario
+from territory.scenario import Scenario, library, parse_scenario, read_scenario
 
 __version__ = "0.1.0"
 
@@ -61,6 +61,7 @@ __all__ = [
     "length_km",
     "library",
     "load_region_table",
+    "parse_scenario",
     "read_scenario",
     "status",
     "verify",

@@ -12,7 +12,9 @@ from territory.errors import FetchError
 USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) territory/0.1 (+https://pypi.org/project/territory)"
 
 
-def http_get(url: str, *, timeout_s: float, what: str = "download", fix: str = "try again later") -> bytes:
+def http_get(
+    url: str, *, timeout_s: float, what: str = "download", fix: str = "try again later"
+) -> bytes:
     """Return the body at `url`, checked against its Content-Length.
 
     Parameters
@@ -32,7 +34,9 @@ def http_get(url: str, *, timeout_s: float, what: str = "download", fix: str = "
         On an HTTP error status, a time-out, a truncated or malformed answer,
         or a network failure.
     """
-    req = urllib.request.Request(url, headers={"User-Agent": USER_AGENT, "Accept": "application/json, */*"})
+    req = urllib.request.Request(
+        url, headers={"User-Agent": USER_AGENT, "Accept": "application/json, */*"}
+    )
     try:
         with urllib.request.urlopen(req, timeout=timeout_s) as resp:
             body = resp.read()
@@ -50,7 +54,11 @@ def http_get(url: str, *, timeout_s: float, what: str = "download", fix: str = "
         raise FetchError(msg) from None
     except (TimeoutError, urllib.error.URLError, OSError) as err:
         reason = getattr(err, "reason", err)
-        if isinstance(err, TimeoutError) or isinstance(reason, TimeoutError) or "timed out" in str(reason):
+        if (
+            isinstance(err, TimeoutError)
+            or isinstance(reason, TimeoutError)
+            or "timed out" in str(reason)
+        ):
             msg = f"{what}: no answer within {timeout_s:g} s from {url}; try again later or raise --timeout"
         else:
             msg = f"{what}: cannot reach {url} ({reason}); {fix}"

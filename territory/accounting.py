@@ -116,58 +116,86 @@ class Evaluation:
 
         rows = []
         for p in PARTY_ORDER:
-            if p == DMZ and not any(m.target == DMZ for m in self.moves) and self.before_km2.get(DMZ, 0) == 0:
+            if (
+                p == DMZ
+                and not any(m.target == DMZ for m in self.moves)
+                and self.before_km2.get(DMZ, 0) == 0
+            ):
                 continue
             if p == GREY and self.before_km2.get(GREY, 0) == 0:
                 continue
-            rows.append({
-                "party": p,
-                "before_km2": self.before_km2.get(p, 0.0),
-                "after_km2": self.after_km2.get(p, 0.0),
-                "gained_km2": self.gained_km2(p),
-                "lost_km2": self.lost_km2(p),
-                "net_km2": self.net_km2(p),
-                "share_before_pct": 100 * self.before_km2.get(p, 0.0) / self.land_km2,
-                "share_after_pct": 100 * self.after_km2.get(p, 0.0) / self.land_km2,
-            })
+            rows.append(
+                {
+                    "party": p,
+                    "before_km2": self.before_km2.get(p, 0.0),
+                    "after_km2": self.after_km2.get(p, 0.0),
+                    "gained_km2": self.gained_km2(p),
+                    "lost_km2": self.lost_km2(p),
+                    "net_km2": self.net_km2(p),
+                    "share_before_pct": 100
+                    * self.before_km2.get(p, 0.0)
+                    / self.land_km2,
+                    "share_after_pct": 100 * self.after_km2.get(p, 0.0) / self.land_km2,
+                }
+            )
         return pd.DataFrame(rows)
 
     def transfers_frame(self) -> pd.DataFrame:
         """One row per transfer or zone: name, kind, from, to, area_km2, regions, rule."""
         import pandas as pd
 
-        return pd.DataFrame([{
-            "name": m.name, "kind": m.kind, "from": m.source, "to": m.target, "area_km2": m.area_km2,
-            "regions": ", ".join(r["name"] for r in m.regions), "rule": m.rule,
-            "population": (m.people or {}).get("population"),
-        } for m in self.moves])
+        return pd.DataFrame(
+            [
+                {
+                    "name": m.name,
+                    "kind": m.kind,
+                    "from": m.source,
+                    "to": m.target,
+                    "area_km2": m.area_km2,
+                    "regions": ", ".join(r["name"] for r in m.regions),
+                    "rule": m.rule,
+                    "population": (m.people or {}).get("population"),
+                }
+                for m in self.moves
+            ]
+        )
 
     def regions_frame(self) -> pd.DataFrame:
         """One row per (move, region): area moved in each region, km²."""
         import pandas as pd
 
-        return pd.DataFrame([
-            {"name": m.name, "from": m.source, "to": m.target, **r} for m in self.moves for r in m.regions
-        ])
+        return pd.DataFrame(
+            [
+                {"name": m.name, "from": m.source, "to": m.target, **r}
+                for m in self.moves
+                for r in m.regions
+            ]
+        )
 
     def to_geodataframe(self) -> gpd.GeoDataFrame:
         """The moved land as a GeoDataFrame (EPSG:4326), one row per transfer or zone."""
         import geopandas as gpd
 
-        return gpd.GeoDataFrame({
-            "name": [m.name for m in self.moves],
-            "kind": [m.kind for m in self.moves],
-            "from": [m.source for m in self.moves],
-            "to": [m.target for m in self.moves],
-            "area_km2": [m.area_km2 for m in self.moves],
-            "regions": [", ".join(r["region_id"] for r in m.regions) for m in self.moves],
-            "rule": [m.rule for m in self.moves],
-            "claim": [m.claim for m in self.moves],
-            "sovereignty": [m.sovereignty or "" for m in self.moves],
-            "population": [(m.people or {}).get("population") for m in self.moves],
-            "scenario": [self.scenario.title] * len(self.moves),
-            "as_of": [self.control.as_of.isoformat()] * len(self.moves),
-        }, geometry=[m.geometry for m in self.moves], crs=STORAGE_CRS)
+        return gpd.GeoDataFrame(
+            {
+                "name": [m.name for m in self.moves],
+                "kind": [m.kind for m in self.moves],
+                "from": [m.source for m in self.moves],
+                "to": [m.target for m in self.moves],
+                "area_km2": [m.area_km2 for m in self.moves],
+                "regions": [
+                    ", ".join(r["region_id"] for r in m.regions) for m in self.moves
+                ],
+                "rule": [m.rule for m in self.moves],
+                "claim": [m.claim for m in self.moves],
+                "sovereignty": [m.sovereignty or "" for m in self.moves],
+                "population": [(m.people or {}).get("population") for m in self.moves],
+                "scenario": [self.scenario.title] * len(self.moves),
+                "as_of": [self.control.as_of.isoformat()] * len(self.moves),
+            },
+            geometry=[m.geometry for m in self.moves],
+            crs=STORAGE_CRS,
+        )
 
     def after_control(self) -> Control:
         """Return the control map after the swap (DMZ land held by ``DMZ``).
@@ -183,12 +211,22 @@ class Evaluation:
         for party, geom in self.after_geoms.items():
             for r in _by_region(geom, self.control, geometries=True):
                 rows.append((r["region_id"], party, r["geometry"]))
-        pieces = gpd.GeoDataFrame({"region_id": [r[0] for r in rows], "holder": [r[1] for r in rows]},
-                                  geometry=[r[2] for r in rows], crs=STORAGE_CRS)
+        pieces = gpd.GeoDataFrame(
+            {"region_id": [r[0] for r in rows], "holder": [r[1] for r in rows]},
+            geometry=[r[2] for r in rows],
+            crs=STORAGE_CRS,
+        )
         country = dict(self.after_geoms, land=self.control.partition.country["land"])
-        partition = Partition(pieces=pieces, removed=self.control.partition.removed, country=country)
-        return Control(as_of=self.control.as_of, snapshot=self.control.snapshot,
-                       note=f"after {self.scenario.title}", regions=self.control.regions, partition=partition)
+        partition = Partition(
+            pieces=pieces, removed=self.control.partition.removed, country=country
+        )
+        return Control(
+            as_of=self.control.as_of,
+            snapshot=self.control.snapshot,
+            note=f"after {self.scenario.title}",
+            regions=self.control.regions,
+            partition=partition,
+        )
 
     def _repr_html_(self) -> str:
         from territory.tables import evaluation_html
@@ -197,8 +235,10 @@ class Evaluation:
 
     def __repr__(self) -> str:
         ratio = f"{self.ratio:.2f}" if self.ratio is not None else "–"
-        return (f"<Evaluation {self.scenario.title!r} as of {self.control.as_of}: "
-                f"UA net {self.net_km2(UA):+,.0f} km², RU net {self.net_km2(RU):+,.0f} km², ratio {ratio}>")
+        return (
+            f"<Evaluation {self.scenario.title!r} as of {self.control.as_of}: "
+            f"UA net {self.net_km2(UA):+,.0f} km², RU net {self.net_km2(RU):+,.0f} km², ratio {ratio}>"
+        )
 
 
 #: Parts of a move smaller than this (km²) in a region are float noise along
@@ -206,7 +246,9 @@ class Evaluation:
 REGION_NOISE_KM2 = 1e-3
 
 
-def _by_region(geom: BaseGeometry, control: Control, *, geometries: bool = False) -> list[dict[str, Any]]:
+def _by_region(
+    geom: BaseGeometry, control: Control, *, geometries: bool = False
+) -> list[dict[str, Any]]:
     regs = control.regions
     tree = shapely.STRtree(regs.geometry.values)
     out = []
@@ -214,7 +256,11 @@ def _by_region(geom: BaseGeometry, control: Control, *, geometries: bool = False
         part = polygonal(shapely.intersection(regs.geometry.iat[idx], geom))
         a = area_km2(part)
         if a > REGION_NOISE_KM2:
-            row = {"region_id": regs["region_id"].iat[idx], "name": regs["name"].iat[idx], "area_km2": a}
+            row = {
+                "region_id": regs["region_id"].iat[idx],
+                "name": regs["name"].iat[idx],
+                "area_km2": a,
+            }
             if geometries:
                 row["geometry"] = part
             out.append(row)
@@ -223,17 +269,21 @@ def _by_region(geom: BaseGeometry, control: Control, *, geometries: bool = False
 
 def _check_overlaps(moves: list[Move], where: str) -> None:
     for i, a in enumerate(moves):
-        for b in moves[i + 1:]:
+        for b in moves[i + 1 :]:
             if not shapely.intersects(a.geometry, b.geometry):
                 continue
             shared = area_km2(shapely.intersection(a.geometry, b.geometry))
             if shared > OVERLAP_MAX_KM2:
-                msg = (f"{where}: transfers {a.name!r} and {b.name!r} both select the same "
-                       f"{shared:,.1f} km²; add an exclude to one of them")
+                msg = (
+                    f"{where}: transfers {a.name!r} and {b.name!r} both select the same "
+                    f"{shared:,.1f} km²; add an exclude to one of them"
+                )
                 raise ScenarioError(msg)
 
 
-def evaluate(scenario: Scenario, control: Control, *, people: bool = True) -> Evaluation:
+def evaluate(
+    scenario: Scenario, control: Control, *, people: bool = True
+) -> Evaluation:
     """Apply a scenario's transfers and zones to a control map and account for them.
 
     Parameters
@@ -259,7 +309,8 @@ def evaluate(scenario: Scenario, control: Control, *, people: bool = True) -> Ev
     ctx = SelectionContext(control)
     country = control.partition.country
     holders: dict[str, list[BaseGeometry]] = {
-        p: [country[p]] if p in country and not country[p].is_empty else [] for p in (UA, RU, GREY, DMZ)
+        p: [country[p]] if p in country and not country[p].is_empty else []
+        for p in (UA, RU, GREY, DMZ)
     }
     before = {p: _sum_km2(g) for p, g in holders.items()}
     land_km2 = sum(before.values())
@@ -270,11 +321,25 @@ def evaluate(scenario: Scenario, control: Control, *, people: bool = True) -> Ev
         warnings.extend(f"{where}: transfer {t.name!r}: {w}" for w in warns)
         a = area_km2(geom)
         if a <= OVERLAP_MAX_KM2:
-            msg = (f"{where}: transfer {t.name!r} selects no land {t.source} holds as of {control.as_of} "
-                   f"({t.describe()}); check the rule, the regions or the date")
+            msg = (
+                f"{where}: transfer {t.name!r} selects no land {t.source} holds as of {control.as_of} "
+                f"({t.describe()}); check the rule, the regions or the date"
+            )
             raise ScenarioError(msg)
-        moves.append(Move(name=t.name, kind="transfer", source=t.source, target=t.target, rule=t.describe(),
-                          claim=t.claim, note=t.note, sovereignty=t.sovereignty, geometry=geom, area_km2=a))
+        moves.append(
+            Move(
+                name=t.name,
+                kind="transfer",
+                source=t.source,
+                target=t.target,
+                rule=t.describe(),
+                claim=t.claim,
+                note=t.note,
+                sovereignty=t.sovereignty,
+                geometry=geom,
+                area_km2=a,
+            )
+        )
     _check_overlaps(moves, where)
     after = _apply(holders, moves)
     for z in scenario.zones:
@@ -289,9 +354,20 @@ def evaluate(scenario: Scenario, control: Control, *, people: bool = True) -> Ev
         zone_moves = []
         for party in z.withdraw:
             geom = polygonal(shapely.intersection(_union(after[party]), band))
-            zone_moves.append(Move(name=f"{z.name} ({party} side)" if len(z.withdraw) > 1 else z.name, kind="zone",
-                                   source=party, target=DMZ, rule=z.describe(), claim=z.claim, note=z.note,
-                                   sovereignty=z.sovereignty, geometry=geom, area_km2=area_km2(geom)))
+            zone_moves.append(
+                Move(
+                    name=f"{z.name} ({party} side)" if len(z.withdraw) > 1 else z.name,
+                    kind="zone",
+                    source=party,
+                    target=DMZ,
+                    rule=z.describe(),
+                    claim=z.claim,
+                    note=z.note,
+                    sovereignty=z.sovereignty,
+                    geometry=geom,
+                    area_km2=area_km2(geom),
+                )
+            )
         after = _apply(after, zone_moves)
         moves.extend(zone_moves)
     for m in moves:
@@ -299,8 +375,13 @@ def evaluate(scenario: Scenario, control: Control, *, people: bool = True) -> Ev
     after_km2 = {p: _sum_km2(g) for p, g in after.items()}
     after_geoms = {p: _union(g) for p, g in after.items()}
     ev = Evaluation(
-        scenario=scenario, control=control, moves=moves, before_km2=before, after_km2=after_km2,
-        land_km2=land_km2, after_geoms=after_geoms,
+        scenario=scenario,
+        control=control,
+        moves=moves,
+        before_km2=before,
+        after_km2=after_km2,
+        land_km2=land_km2,
+        after_geoms=after_geoms,
         front_before_km=length_km(ctx.front),
         front_after_km=length_km(contact_line(after_geoms[RU], ctx.land)),
         warnings=warnings,
@@ -316,7 +397,9 @@ def evaluate(scenario: Scenario, control: Control, *, people: bool = True) -> Ev
     return ev
 
 
-def _apply(holders: dict[str, list[BaseGeometry]], moves: list[Move]) -> dict[str, list[BaseGeometry]]:
+def _apply(
+    holders: dict[str, list[BaseGeometry]], moves: list[Move]
+) -> dict[str, list[BaseGeometry]]:
     """Return the holdings after `moves` (each giver loses, each receiver gains).
 
     Holdings are lists of disjoint pieces, never unioned: a union of adjacent
@@ -350,13 +433,21 @@ def check_invariants(ev: Evaluation) -> None:
     total_after = sum(ev.after_km2.values())
     problems = []
     if abs(total_after - ev.land_km2) > INVARIANT_REL * ev.land_km2:
-        problems.append(f"holdings after add up to {total_after:,.6f} km², land before is {ev.land_km2:,.6f} km²")
+        problems.append(
+            f"holdings after add up to {total_after:,.6f} km², land before is {ev.land_km2:,.6f} km²"
+        )
     for p in ev.before_km2:
         expected = ev.before_km2[p] - ev.lost_km2(p) + ev.gained_km2(p)
         if abs(ev.after_km2[p] - expected) > INVARIANT_REL * ev.land_km2:
-            problems.append(f"{p} holds {ev.after_km2[p]:,.6f} km² after, expected {expected:,.6f}")
+            problems.append(
+                f"{p} holds {ev.after_km2[p]:,.6f} km² after, expected {expected:,.6f}"
+            )
     if problems:
-        msg = f"{ev.scenario.label}: accounting invariant failed: " + "; ".join(problems) + "; please report this"
+        msg = (
+            f"{ev.scenario.label}: accounting invariant failed: "
+            + "; ".join(problems)
+            + "; please report this"
+        )
         raise ScenarioError(msg)
 
 
@@ -364,18 +455,27 @@ def compare(evaluations: list[Evaluation]) -> pd.DataFrame:
     """Return scenarios side by side: one row per evaluation, areas in km²."""
     import pandas as pd
 
-    return pd.DataFrame([{
-        "scenario": ev.scenario.title,
-        "file": ev.scenario.label,
-        "as_of": ev.control.as_of.isoformat(),
-        "ua_lost_km2": ev.lost_km2(UA),
-        "ua_gained_km2": ev.gained_km2(UA),
-        "ua_net_km2": ev.net_km2(UA),
-        "ru_net_km2": ev.net_km2(RU),
-        "dmz_km2": ev.after_km2.get(DMZ, 0.0),
-        "ratio": ev.ratio,
-        "ua_share_after_pct": 100 * ev.after_km2[UA] / ev.land_km2,
-        "front_before_km": ev.front_before_km,
-        "front_after_km": ev.front_after_km,
-        "population_moved": sum((m.people or {}).get("population", 0) for m in ev.moves if m.source != DMZ),
-    } for ev in evaluations])
+    return pd.DataFrame(
+        [
+            {
+                "scenario": ev.scenario.title,
+                "file": ev.scenario.label,
+                "as_of": ev.control.as_of.isoformat(),
+                "ua_lost_km2": ev.lost_km2(UA),
+                "ua_gained_km2": ev.gained_km2(UA),
+                "ua_net_km2": ev.net_km2(UA),
+                "ru_net_km2": ev.net_km2(RU),
+                "dmz_km2": ev.after_km2.get(DMZ, 0.0),
+                "ratio": ev.ratio,
+                "ua_share_after_pct": 100 * ev.after_km2[UA] / ev.land_km2,
+                "front_before_km": ev.front_before_km,
+                "front_after_km": ev.front_after_km,
+                "population_moved": (
+                    sum(m.people["population"] for m in ev.moves)
+                    if all(m.people is not None for m in ev.moves)
+                    else None
+                ),
+            }
+            for ev in evaluations
+        ]
+    )

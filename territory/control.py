@@ -71,7 +71,9 @@ class Partition:
 
 
 @lru_cache(maxsize=4)
-def _metric_buffer(geom: BaseGeometry, metric_wkt: str, distance_m: float) -> BaseGeometry:
+def _metric_buffer(
+    geom: BaseGeometry, metric_wkt: str, distance_m: float
+) -> BaseGeometry:
     """Buffer a static lon/lat geometry (the sea) in a metric CRS; cached per process."""
     return transform(geom, STORAGE_CRS, metric_wkt).buffer(distance_m)
 
@@ -109,7 +111,9 @@ def _removed_geometries(
         if area_km2(part) >= enclave_max_km2:
             continue
         if near_others is None:
-            near_others = shapely.prepared.prep(buffer_m(others, _ENCLAVE_TOUCH_M, crs=metric))
+            near_others = shapely.prepared.prep(
+                buffer_m(others, _ENCLAVE_TOUCH_M, crs=metric)
+            )
         if near_others.intersects(part):
             enclaves.append(part)
     return slivers, (shapely.union_all(enclaves) if enclaves else empty)
@@ -150,13 +154,21 @@ def partition_land(
     country = shapely.union_all(regions.geometry.values)
     occupied = shapely.intersection(by_status["occupied"], country)
     grey = by_status.get("grey_zone")
-    grey = shapely.difference(shapely.intersection(grey, country), occupied) if grey is not None else shapely.Polygon()
+    grey = (
+        shapely.difference(shapely.intersection(grey, country), occupied)
+        if grey is not None
+        else shapely.Polygon()
+    )
     others = shapely.union(occupied, grey)
     country_land = shapely.union(shapely.intersection(country, land), others)
     held = shapely.difference(country_land, others)
     sea = shapely.difference(shapely.box(*shapely.buffer(country, 0.2).bounds), land)
     slivers, enclaves = _removed_geometries(
-        held, others, sea, sliver_tolerance_m=sliver_tolerance_m, enclave_max_km2=enclave_max_km2
+        held,
+        others,
+        sea,
+        sliver_tolerance_m=sliver_tolerance_m,
+        enclave_max_km2=enclave_max_km2,
     )
     held = shapely.difference(held, shapely.union(slivers, enclaves))
 
@@ -164,7 +176,7 @@ def partition_land(
     piece_rows: list[tuple[str, str, BaseGeometry]] = []
     removed_rows: list[tuple[str, str, BaseGeometry]] = []
     layers = [(RU, occupied), (GREY, grey), (UA, held)]
-    for holder, geom in layers + [("sliver", slivers), ("enclave", enclaves)]:
+    for holder, geom in [*layers, ("sliver", slivers), ("enclave", enclaves)]:
         if geom.is_empty:
             continue
         for idx in tree.query(geom):
@@ -176,14 +188,23 @@ def partition_land(
             rows.append((rid, holder, piece))
     pieces = gpd.GeoDataFrame(
         {"region_id": [r[0] for r in piece_rows], "holder": [r[1] for r in piece_rows]},
-        geometry=[r[2] for r in piece_rows], crs=STORAGE_CRS,
+        geometry=[r[2] for r in piece_rows],
+        crs=STORAGE_CRS,
     )
     removed = gpd.GeoDataFrame(
-        {"region_id": [r[0] for r in removed_rows], "reason": [r[1] for r in removed_rows]},
-        geometry=[r[2] for r in removed_rows], crs=STORAGE_CRS,
+        {
+            "region_id": [r[0] for r in removed_rows],
+            "reason": [r[1] for r in removed_rows],
+        },
+        geometry=[r[2] for r in removed_rows],
+        crs=STORAGE_CRS,
     )
-    country_geoms = {RU: occupied, GREY: grey, UA: held,
-                     "land": shapely.difference(country_land, shapely.union(slivers, enclaves))}
+    country_geoms = {
+        RU: occupied,
+        GREY: grey,
+        UA: held,
+        "land": shapely.difference(country_land, shapely.union(slivers, enclaves)),
+    }
     return Partition(pieces=pieces, removed=removed, country=country_geoms)
 
 
@@ -234,8 +255,10 @@ class Control:
         df = self.to_frame()
         df = df[df["occupied_km2"] > 0].sort_values("occupied_km2", ascending=False)
         cols = ["name", "land_km2", "occupied_km2", "held_km2", "occupied_pct"]
-        return (f"<b>Control as of {self.as_of}</b> ({html.escape(self.snapshot.label)}); regions with "
-                f"Russian-held land, km²:" + df[cols].round(1).to_html(index=False))
+        return (
+            f"<b>Control as of {self.as_of}</b> ({html.escape(self.snapshot.label)}); regions with "
+            f"Russian-held land, km²:" + df[cols].round(1).to_html(index=False)
+        )
 
     @property
     def pieces(self) -> gpd.GeoDataFrame:
@@ -273,30 +296,56 @@ class Control:
         import pandas as pd
 
         pieces = self.pieces
-        sums = pieces.pivot_table(index="region_id", columns="holder", values="area_km2", aggfunc="sum")
-        sums = sums.reindex(index=self.regions["region_id"], columns=list(HOLDERS)).fillna(0.0)
+        sums = pieces.pivot_table(
+            index="region_id", columns="holder", values="area_km2", aggfunc="sum"
+        )
+        sums = sums.reindex(
+            index=self.regions["region_id"], columns=list(HOLDERS)
+        ).fillna(0.0)
         removed = self.partition.removed
-        rem = pd.Series([area_km2(g) for g in removed.geometry], index=removed["region_id"], dtype=float)
+        rem = pd.Series(
+            [area_km2(g) for g in removed.geometry],
+            index=removed["region_id"],
+            dtype=float,
+        )
         rem = rem.groupby(level=0).sum().reindex(self.regions["region_id"]).fillna(0.0)
-        df = pd.DataFrame({
-            "region_id": self.regions["region_id"].to_numpy(),
-            "name": self.regions["name"].to_numpy(),
-            "land_km2": (sums[RU] + sums[GREY] + sums[UA]).to_numpy(),
-            "occupied_km2": sums[RU].to_numpy(),
-            "grey_km2": sums[GREY].to_numpy() if self.has_grey_zone else float("nan"),
-            "held_km2": sums[UA].to_numpy(),
-            "removed_km2": rem.to_numpy(),
-            "official_area_km2": self.regions["official_area_km2"].to_numpy(),
-        })
+        df = pd.DataFrame(
+            {
+                "region_id": self.regions["region_id"].to_numpy(),
+                "name": self.regions["name"].to_numpy(),
+                "land_km2": (sums[RU] + sums[GREY] + sums[UA]).to_numpy(),
+                "occupied_km2": sums[RU].to_numpy(),
+                "grey_km2": sums[GREY].to_numpy()
+                if self.has_grey_zone
+                else float("nan"),
+                "held_km2": sums[UA].to_numpy(),
+                "removed_km2": rem.to_numpy(),
+                "official_area_km2": self.regions["official_area_km2"].to_numpy(),
+            }
+        )
         df["occupied_pct"] = 100.0 * df["occupied_km2"] / df["land_km2"]
-        df["occupied_pct_official"] = 100.0 * df["occupied_km2"] / df["official_area_km2"]
+        df["occupied_pct_official"] = (
+            100.0 * df["occupied_km2"] / df["official_area_km2"]
+        )
         return df
 
-    def totals(self, *, official_area_km2: float) -> dict[str, float]:
-        """Return the country totals (km² and %), with both denominators."""
+    def totals(self, *, official_area_km2: float | None = None) -> dict[str, float]:
+        """Return the country totals (km² and %), with both denominators.
+
+        `official_area_km2` defaults to the country's official area from the manifest.
+        """
+        if official_area_km2 is None:
+            from territory.manifest import load_manifest
+
+            official_area_km2 = float(load_manifest().country["official_area_km2"])
         df = self.to_frame()
-        out = {c: float(df[c].sum()) for c in ("land_km2", "occupied_km2", "held_km2", "removed_km2")}
-        out["grey_km2"] = float(df["grey_km2"].sum()) if self.has_grey_zone else float("nan")
+        out = {
+            c: float(df[c].sum())
+            for c in ("land_km2", "occupied_km2", "held_km2", "removed_km2")
+        }
+        out["grey_km2"] = (
+            float(df["grey_km2"].sum()) if self.has_grey_zone else float("nan")
+        )
         out["official_area_km2"] = official_area_km2
         out["occupied_pct"] = 100.0 * out["occupied_km2"] / out["land_km2"]
         out["occupied_pct_official"] = 100.0 * out["occupied_km2"] / official_area_km2

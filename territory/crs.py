@@ -99,7 +99,9 @@ def metric_crs_for(geom: BaseGeometry) -> CRS:
     return local_metric_crs(round((minx + maxx) / 2, 2), round((miny + maxy) / 2, 2))
 
 
-def buffer_m(geom: BaseGeometry, distance_m: float, *, crs: CRS | None = None) -> BaseGeometry:
+def buffer_m(
+    geom: BaseGeometry, distance_m: float, *, crs: CRS | None = None
+) -> BaseGeometry:
     """Buffer a lon/lat geometry by a true distance in metres.
 
     The buffer is built in a local azimuthal equidistant CRS (see

@@ -27,13 +27,25 @@ import shapely
 
 from territory import deepstate
 from territory._http import http_get
-from territory.errors import DataError, DataNotFoundError, FetchError
-from territory.manifest import ENV_API, ENV_MIRROR, Dataset, default_cache_dir, load_manifest
+from territory.errors import DataError, DataNotFoundError
+from territory.manifest import (
+    ENV_API,
+    ENV_MIRROR,
+    Dataset,
+    default_cache_dir,
+    load_manifest,
+)
 
 log = logging.getLogger(__name__)
 
 INDEX_NAME = "index.json"
-DEFAULT_DATASETS = ("boundaries", "boundaries-simplified", "land", "deepstate-daily", "deepstate-areas")
+DEFAULT_DATASETS = (
+    "boundaries",
+    "boundaries-simplified",
+    "land",
+    "deepstate-daily",
+    "deepstate-areas",
+)
 DEFAULT_API_URL = "https://deepstatemap.live/api"
 
 #: progress(done, total, label) — called by long fetches; the CLI draws a bar.
@@ -61,7 +73,9 @@ def atomic_path(target: Path) -> Iterator[Path]:
     On any failure the temporary file is removed and `target` is left as it was.
     """
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".part{target.suffix}", dir=target.parent)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{target.stem}.", suffix=f".part{target.suffix}", dir=target.parent
+    )
     os.close(fd)
     tmp_path = Path(tmp)
     umask = os.umask(0)
@@ -109,7 +123,9 @@ class Cache:
 
     def save(self) -> None:
         """Write the index atomically."""
-        body = json.dumps({"format": 1, "files": self.entries}, indent=1, sort_keys=True)
+        body = json.dumps(
+            {"format": 1, "files": self.entries}, indent=1, sort_keys=True
+        )
         write_bytes_atomic(self.root / INDEX_NAME, body.encode())
 
     def path(self, key: str) -> Path:
@@ -165,7 +181,9 @@ class Source:
     @classmethod
     def from_env(cls, mirror: str | None = None, timeout_s: float = 60.0) -> Source:
         """Use `mirror`, else $TERRITORY_MIRROR, else upstream."""
-        return cls(mirror=mirror or os.environ.get(ENV_MIRROR) or None, timeout_s=timeout_s)
+        return cls(
+            mirror=mirror or os.environ.get(ENV_MIRROR) or None, timeout_s=timeout_s
+        )
 
     def describe(self, ds: Dataset, day: dt.date | None = None) -> str:
         """Return the location a file would be read from."""
@@ -183,8 +201,12 @@ class Source:
         """Return the bytes of one file of `ds`."""
         where = self.describe(ds, day)
         if "://" in where:
-            return http_get(where, timeout_s=self.timeout_s, what=f"download of {ds.name}",
-                            fix="check the network, or use --mirror DIR")
+            return http_get(
+                where,
+                timeout_s=self.timeout_s,
+                what=f"download of {ds.name}",
+                fix="check the network, or use --mirror DIR",
+            )
         p = Path(where)
         if not p.is_file():
             msg = f"{p} is not in the mirror; check --mirror (it should hold {ds.mirror_for(day)})"
@@ -251,7 +273,7 @@ def _convert_control(data: bytes, target: Path, ds: Dataset) -> None:
     _write_status_parquet(by_status, target)
 
 
-def _convert_copy(data: bytes, target: Path, ds: Dataset) -> None:  # noqa: ARG001
+def _convert_copy(data: bytes, target: Path, ds: Dataset) -> None:
     write_bytes_atomic(target, data)
 
 
@@ -282,7 +304,9 @@ def daily_key(day: dt.date) -> str:
     return f"deepstate-daily/{day.isoformat()}"
 
 
-def _daily_days(ds: Dataset, start: dt.date | None, end: dt.date | None) -> list[dt.date]:
+def _daily_days(
+    ds: Dataset, start: dt.date | None, end: dt.date | None
+) -> list[dt.date]:
     sums = ds.checksums()
     first, last = min(sums), max(sums)
     lo, hi = start or first, end or last
@@ -300,12 +324,22 @@ def _daily_days(ds: Dataset, start: dt.date | None, end: dt.date | None) -> list
     return days
 
 
-def _fetch_one(cache: Cache, ds: Dataset, src: Source, key: str, rel: str,
-               day: dt.date | None, expected: str | None, extra: dict[str, Any]) -> None:
+def _fetch_one(
+    cache: Cache,
+    ds: Dataset,
+    src: Source,
+    key: str,
+    rel: str,
+    day: dt.date | None,
+    expected: str | None,
+    extra: dict[str, Any],
+) -> None:
     convert, _ = _CONVERTERS[ds.kind]
     where = src.describe(ds, day)
     data = src.read(ds, day)
-    verify = expected if (src.is_mirror or ds.extra.get("upstream_sha256", True)) else None
+    verify = (
+        expected if (src.is_mirror or ds.extra.get("upstream_sha256", True)) else None
+    )
     got = _check_sha(data, verify, where=where)
     convert(data, cache.root / rel, ds)
     cache.record(key, ds.name, rel, source=where, source_sha256=got, **extra)
@@ -359,7 +393,9 @@ def fetch(
     src = Source.from_env(mirror, timeout_s)
     wanted = list(names) if names else list(DEFAULT_DATASETS)
     datasets = [manifest.dataset(n) for n in wanted]
-    jobs: list[tuple[Dataset, str, str, dt.date | None, str | None, dict[str, Any]]] = []
+    jobs: list[
+        tuple[Dataset, str, str, dt.date | None, str | None, dict[str, Any]]
+    ] = []
     for ds in datasets:
         if ds.kind == "control-live":
             msg = "the live API is fetched with 'territory data fetch --latest'"
@@ -370,21 +406,39 @@ def fetch(
             lag = dt.timedelta(days=int(ds.extra.get("as_of_lag_days", 0)))
             for day in _daily_days(ds, start, end):
                 key = daily_key(day)
-                info = {"as_of": (day - lag).isoformat(), "snapshot": f"deepstate-daily {day}"}
+                info = {
+                    "as_of": (day - lag).isoformat(),
+                    "snapshot": f"deepstate-daily {day}",
+                }
                 jobs.append((ds, key, f"{key}{suffix}", day, sums[day], info))
         elif ds.kind == "control-snapshot":
             sid = int(ds.extra["snapshot_id"])
             published = dt.datetime.fromtimestamp(sid, tz=dt.UTC)
-            info = {"as_of": published.date().isoformat(), "published": published.isoformat(),
-                    "snapshot": f"deepstate {sid}", "grey_zone": True}
-            jobs.append((ds, f"snapshots/{sid}", f"snapshots/{sid}{suffix}", None, ds.sha256, info))
+            info = {
+                "as_of": published.date().isoformat(),
+                "published": published.isoformat(),
+                "snapshot": f"deepstate {sid}",
+                "grey_zone": True,
+            }
+            jobs.append(
+                (
+                    ds,
+                    f"snapshots/{sid}",
+                    f"snapshots/{sid}{suffix}",
+                    None,
+                    ds.sha256,
+                    info,
+                )
+            )
         else:
             jobs.append((ds, ds.name, f"{ds.name}{suffix}", None, ds.sha256, {}))
     report = FetchReport()
     try:
         for i, (ds, key, rel, day, expected, extra) in enumerate(jobs, 1):
             entry = cache.entries.get(key, {})
-            fresh = cache.has(key) and (expected is None or entry.get("source_sha256") == expected)
+            fresh = cache.has(key) and (
+                expected is None or entry.get("source_sha256") == expected
+            )
             if fresh and not force:
                 report.skipped.append(key)
             else:
@@ -424,7 +478,9 @@ def fetch_latest(
     rel = f"{key}.parquet"
     _write_status_parquet(snap.by_status, cache.root / rel)
     cache.record(
-        key, "deepstate-live", rel,
+        key,
+        "deepstate-live",
+        rel,
         source=f"{url.rstrip('/')}/history/last",
         source_sha256=None,
         as_of=snap.published.date().isoformat(),
@@ -465,11 +521,21 @@ def status(cache_dir: Path | str | None = None) -> list[dict[str, Any]]:
     cache = Cache.open(cache_dir)
     rows = []
     for ds in manifest.datasets.values():
-        keys = [k for k, e in cache.entries.items() if e["dataset"] == ds.name and cache.has(k)]
+        keys = [
+            k
+            for k, e in cache.entries.items()
+            if e["dataset"] == ds.name and cache.has(k)
+        ]
         row: dict[str, Any] = {
-            "dataset": ds.name, "title": ds.title, "files": len(keys),
-            "first": None, "last": None, "missing_upstream": [], "not_fetched": [],
-            "licence": ds.licence, "attribution": ds.attribution,
+            "dataset": ds.name,
+            "title": ds.title,
+            "files": len(keys),
+            "first": None,
+            "last": None,
+            "missing_upstream": [],
+            "not_fetched": [],
+            "licence": ds.licence,
+            "attribution": ds.attribution,
         }
         if ds.is_series and keys:
             days = sorted(dt.date.fromisoformat(k.split("/")[1]) for k in keys)
@@ -478,8 +544,12 @@ def status(cache_dir: Path | str | None = None) -> list[dict[str, Any]]:
             have = set(days)
             span = (days[-1] - days[0]).days + 1
             every = [days[0] + dt.timedelta(days=i) for i in range(span)]
-            row["missing_upstream"] = [d.isoformat() for d in every if d not in published]
-            row["not_fetched"] = [d.isoformat() for d in every if d in published and d not in have]
+            row["missing_upstream"] = [
+                d.isoformat() for d in every if d not in published
+            ]
+            row["not_fetched"] = [
+                d.isoformat() for d in every if d in published and d not in have
+            ]
         elif keys and ds.kind in ("control-snapshot", "control-live"):
             asof = sorted(cache.entries[k]["as_of"] for k in keys)
             row["first"], row["last"] = asof[0], asof[-1]
@@ -501,10 +571,14 @@ def verify(cache_dir: Path | str | None = None) -> tuple[int, list[str]]:
     for key, entry in sorted(cache.entries.items()):
         p = cache.root / entry["path"]
         if not p.is_file():
-            problems.append(f"{key}: file {p} is missing; run 'territory data fetch {entry['dataset']}'")
+            problems.append(
+                f"{key}: file {p} is missing; run 'territory data fetch {entry['dataset']}'"
+            )
             continue
         if sha256_file(p) != entry["sha256"]:
-            problems.append(f"{key}: {p.name} changed since it was fetched; run 'territory data fetch --force {entry['dataset']}'")
+            problems.append(
+                f"{key}: {p.name} changed since it was fetched; run 'territory data fetch --force {entry['dataset']}'"
+            )
             continue
         ds = manifest.datasets.get(entry["dataset"])
         expected = None
@@ -514,5 +588,7 @@ def verify(cache_dir: Path | str | None = None) -> tuple[int, list[str]]:
             expected = ds.sha256
         got = entry.get("source_sha256")
         if expected and got and got != expected:
-            problems.append(f"{key}: source checksum differs from the manifest; run 'territory data fetch --force {entry['dataset']}'")
+            problems.append(
+                f"{key}: source checksum differs from the manifest; run 'territory data fetch --force {entry['dataset']}'"
+            )
     return len(cache.entries), problems

@@ -18,7 +18,7 @@ from typing import Any
 import shapely
 from shapely.geometry import shape
 
-from territory._http import USER_AGENT, http_get
+from territory._http import http_get
 from territory.errors import DataError, FetchError
 from territory.geodesy import area_km2
 
@@ -46,7 +46,6 @@ _DISMISSED_AT = re.compile(r"^geoJSON\.status\.dismissed_at\b")
 SANE_OCCUPIED_KM2 = (50_000.0, 250_000.0)
 
 
-
 def classify(name: str) -> str | None:
     """Return the control status of a DeepState feature name, or None to drop it.
 
@@ -56,7 +55,9 @@ def classify(name: str) -> str | None:
     'occupied'
     >>> classify("x /// y\\xa0/// geoJSON.status.dismissed_at {{at:25.03}}")
     'liberated'
-    >>> classify("Придністров'я /// Transnistria /// geoJSON.territories.transnistria") is None
+    >>> classify(
+    ...     "Придністров'я /// Transnistria /// geoJSON.territories.transnistria"
+    ... ) is None
     True
     """
     token = name.split("///")[-1].strip().replace("\xa0", " ")
@@ -143,8 +144,12 @@ class LiveSnapshot:
 
 
 def _get_json(url: str, *, timeout_s: float) -> Any:
-    body = http_get(url, timeout_s=timeout_s, what="DeepState API",
-                    fix="check the network or --api-url, or use the daily record")
+    body = http_get(
+        url,
+        timeout_s=timeout_s,
+        what="DeepState API",
+        fix="check the network or --api-url, or use the daily record",
+    )
     try:
         return json.loads(body)
     except ValueError:
@@ -180,6 +185,10 @@ def fetch_latest(api_url: str, *, timeout_s: float = 30.0) -> LiveSnapshot:
         msg = f"DeepState API answer from {url} has a non-numeric id {payload['id']!r}"
         raise DataError(msg) from None
     published = dt.datetime.fromtimestamp(snapshot_id, tz=dt.UTC)
-    by_status = parse_feature_collection(payload["map"], source=f"snapshot {snapshot_id}")
+    by_status = parse_feature_collection(
+        payload["map"], source=f"snapshot {snapshot_id}"
+    )
     check_sane(by_status, source=f"snapshot {snapshot_id}")
-    return LiveSnapshot(snapshot_id=snapshot_id, published=published, by_status=by_status)
+    return LiveSnapshot(
+        snapshot_id=snapshot_id, published=published, by_status=by_status
+    )

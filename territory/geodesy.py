@@ -50,7 +50,9 @@ def polygonal(geom: BaseGeometry) -> BaseGeometry:
     """Keep the polygonal part of `geom` (a collection may carry lines or points)."""
     if geom.geom_type in ("Polygon", "MultiPolygon") or geom.is_empty:
         return geom
-    parts = [p for p in shapely.get_parts(geom) if p.geom_type in ("Polygon", "MultiPolygon")]
+    parts = [
+        p for p in shapely.get_parts(geom) if p.geom_type in ("Polygon", "MultiPolygon")
+    ]
     return shapely.union_all(parts) if parts else shapely.Polygon()
 
 
@@ -63,7 +65,9 @@ def geodesic_area_perimeter_m(geom: BaseGeometry | None) -> tuple[float, float]:
     Examples
     --------
     >>> from shapely import box
-    >>> round(geodesic_area_perimeter_m(box(0, 0, 1, 1))[0], 2)  # GeographicLib reference
+    >>> round(
+    ...     geodesic_area_perimeter_m(box(0, 0, 1, 1))[0], 2
+    ... )  # GeographicLib reference
     12308778361.47
     >>> geodesic_area_perimeter_m(shapely.Polygon())
     (0.0, 0.0)
@@ -81,7 +85,9 @@ def geodesic_area_perimeter_m(geom: BaseGeometry | None) -> tuple[float, float]:
 def _q(phi_rad: np.ndarray) -> np.ndarray:
     """Authalic function q(φ) of the ellipsoid; a²/2·q(φ) is the area primitive."""
     sin = np.sin(phi_rad)
-    return (1 - _E2) * (sin / (1 - _E2 * sin * sin) - np.log((1 - _E * sin) / (1 + _E * sin)) / (2 * _E))
+    return (1 - _E2) * (
+        sin / (1 - _E2 * sin * sin) - np.log((1 - _E * sin) / (1 + _E * sin)) / (2 * _E)
+    )
 
 
 def _ring_area_m2(coords: np.ndarray) -> float:

@@ -81,7 +81,9 @@ class Dataset:
         """Return the path inside a mirror directory, for `day` if a series."""
         if self.mirror is None:
             return None
-        return self.mirror.replace("{yyyymmdd}", f"{day:%Y%m%d}") if day else self.mirror
+        return (
+            self.mirror.replace("{yyyymmdd}", f"{day:%Y%m%d}") if day else self.mirror
+        )
 
     def checksums(self) -> dict[dt.date, str]:
         """Return the published sha256 of every file of a dated series."""
@@ -118,7 +120,17 @@ class Manifest:
         raise DataError(msg)
 
 
-_FIELDS = {"title", "kind", "url", "licence", "attribution", "dates", "mirror", "sha256", "optional"}
+_FIELDS = {
+    "title",
+    "kind",
+    "url",
+    "licence",
+    "attribution",
+    "dates",
+    "mirror",
+    "sha256",
+    "optional",
+}
 
 
 @lru_cache(maxsize=1)
@@ -131,7 +143,11 @@ def load_manifest() -> Manifest:
     problems = []
     for name, entry in raw.get("datasets", {}).items():
         # every dataset must say where it comes from and how it may be used
-        missing = [k for k in ("title", "kind", "url", "licence", "attribution", "dates") if k not in entry]
+        missing = [
+            k
+            for k in ("title", "kind", "url", "licence", "attribution", "dates")
+            if k not in entry
+        ]
         if missing:
             problems.append(f"- dataset {name!r} lacks {', '.join(missing)}")
             continue

@@ -16,6 +16,7 @@ import html
 import json
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -79,7 +80,9 @@ def esc(value: Any) -> str:
     return html.escape(str(value), quote=True)
 
 
-def display_geometry(geom: BaseGeometry, tolerance_deg: float = DISPLAY_TOLERANCE_DEG) -> BaseGeometry:
+def display_geometry(
+    geom: BaseGeometry, tolerance_deg: float = DISPLAY_TOLERANCE_DEG
+) -> BaseGeometry:
     """Simplify `geom` for display and snap it to a 1e-5° grid (~1 m)."""
     if geom.is_empty:
         return geom
@@ -89,41 +92,97 @@ def display_geometry(geom: BaseGeometry, tolerance_deg: float = DISPLAY_TOLERANC
 
 def _feature(geom: BaseGeometry, props: dict[str, Any]) -> dict[str, Any]:
     safe = {k: (esc(v) if isinstance(v, str) else v) for k, v in props.items()}
-    return {"type": "Feature", "properties": safe, "geometry": shapely.geometry.mapping(geom)}
+    return {
+        "type": "Feature",
+        "properties": safe,
+        "geometry": shapely.geometry.mapping(geom),
+    }
 
 
 def _collection(features: list[dict[str, Any]]) -> dict[str, Any]:
     return {"type": "FeatureCollection", "features": features}
 
 
-def _style(colour: str, *, fill: float = 0.45, weight: float = 1.0, dash: str | None = None) -> Any:
-    style = {"color": colour, "weight": weight, "fillColor": colour, "fillOpacity": fill, "opacity": 0.9}
+def _style(
+    colour: str, *, fill: float = 0.45, weight: float = 1.0, dash: str | None = None
+) -> Any:
+    style = {
+        "color": colour,
+        "weight": weight,
+        "fillColor": colour,
+        "fillOpacity": fill,
+        "opacity": 0.9,
+    }
     if dash:
         style["dashArray"] = dash
     return lambda _feature, s=style: s
 
 
-def _geojson_layer(fmap: Any, name: str, data: dict[str, Any], style: Any, *, show: bool = True,
-                   fields: Sequence[str] = (), aliases: Sequence[str] = (), overlay: bool = True) -> Any:
+def _geojson_layer(
+    fmap: Any,
+    name: str,
+    data: dict[str, Any],
+    style: Any,
+    *,
+    show: bool = True,
+    fields: Sequence[str] = (),
+    aliases: Sequence[str] = (),
+    overlay: bool = True,
+) -> Any:
     folium = _folium()
     group = folium.FeatureGroup(name=esc(name), show=show, overlay=overlay)
-    tooltip = folium.GeoJsonTooltip(fields=list(fields), aliases=list(aliases), sticky=True) if fields else None
-    folium.GeoJson(data, name=esc(name), style_function=style, tooltip=tooltip,
-                   highlight_function=None, smooth_factor=1.0).add_to(group)
+    tooltip = (
+        folium.GeoJsonTooltip(fields=list(fields), aliases=list(aliases), sticky=True)
+        if fields
+        else None
+    )
+    folium.GeoJson(
+        data,
+        name=esc(name),
+        style_function=style,
+        tooltip=tooltip,
+        highlight_function=None,
+        smooth_factor=1.0,
+    ).add_to(group)
     group.add_to(fmap)
     return group
 
 
-def _new_map(title: str) -> Any:
+@lru_cache(maxsize=1)
+def _offline_map_class() -> type:
     folium = _folium()
-    fmap = folium.Map(location=(48.6, 31.4), zoom_start=6, tiles=None, control_scale=True,
-                      prefer_canvas=False, zoom_control=True)
-    fmap.get_root().header.add_child(folium.Element(
-        f"<title>{esc(title)}</title><style>.leaflet-container{{background:{COLOURS['sea']};}}"
-        ".leaflet-control-layers{font:12px/1.5 sans-serif}"
-        ".territory-label{font:600 11px/1.1 sans-serif;color:#343a40;text-shadow:0 0 3px #fff,0 0 3px #fff;"
-        "white-space:nowrap;pointer-events:none}</style>"
-    ))
+
+    class OfflineMap(folium.Map):
+        """A folium Map that shows itself in notebooks from a self-contained page (no CDN)."""
+
+        def _repr_html_(self, **kwargs: Any) -> str:
+            page = html.escape(to_html(self, self_contained=True), quote=True)
+            return (
+                f'<iframe srcdoc="{page}" style="width:100%;height:560px;border:none" '
+                'sandbox="allow-scripts"></iframe>'
+            )
+
+    return OfflineMap
+
+
+def _new_map(title: str) -> Any:
+    fmap = _offline_map_class()(
+        location=(48.6, 31.4),
+        zoom_start=6,
+        tiles=None,
+        control_scale=True,
+        prefer_canvas=False,
+        zoom_control=True,
+    )
+    folium = _folium()
+    fmap.get_root().header.add_child(
+        folium.Element(
+            f"<title>{esc(title)}</title><style>.leaflet-container{{background:{COLOURS['sea']};}}"
+            ".leaflet-control-layers{font:12px/1.5 sans-serif}"
+            ".territory-label{font:600 11px/1.1 sans-serif;color:#343a40;text-shadow:0 0 3px #fff,0 0 3px #fff;"
+            "white-space:nowrap;pointer-events:none}</style>"
+        )
+    )
     fmap.fit_bounds([[44.3, 22.1], [52.4, 40.3]])
     return fmap
 
@@ -132,29 +191,62 @@ def _add_base(fmap: Any, control: Control, *, tiles: bool) -> None:
     """Offline base: land and oblast boundaries with names; optional OSM tiles."""
     folium = _folium()
     if tiles:
-        folium.TileLayer("OpenStreetMap", name="OpenStreetMap tiles (online)", overlay=False, show=True).add_to(fmap)
+        folium.TileLayer(
+            "OpenStreetMap",
+            name="OpenStreetMap tiles (online)",
+            overlay=False,
+            show=True,
+        ).add_to(fmap)
     land = control.partition.country["land"]
-    _geojson_layer(fmap, "Land (offline base)", _collection([_feature(display_geometry(land, 0.005), {})]),
-                   _style(COLOURS["land"], fill=1.0, weight=0), show=True)
+    _geojson_layer(
+        fmap,
+        "Land (offline base)",
+        _collection([_feature(display_geometry(land, 0.005), {})]),
+        _style(COLOURS["land"], fill=1.0, weight=0),
+        show=True,
+    )
     frame = control.to_frame().set_index("region_id")
     features = []
-    for rid, name, geom in zip(control.regions["region_id"], control.regions["name"], control.regions.geometry,
-                               strict=True):
-        features.append(_feature(display_geometry(geom, 0.005), {
-            "name": name, "region_id": rid,
-            "land_km2": f"{frame.at[rid, 'land_km2']:,.0f}",
-            "occupied_km2": f"{frame.at[rid, 'occupied_km2']:,.0f}",
-        }))
-    _geojson_layer(fmap, "Oblast boundaries", _collection(features),
-                   _style(COLOURS["border"], fill=0.0, weight=0.8), fields=["name", "region_id", "land_km2", "occupied_km2"],
-                   aliases=["Region", "Code", "Land km²", "Russian-held km²"])
+    for rid, name, geom in zip(
+        control.regions["region_id"],
+        control.regions["name"],
+        control.regions.geometry,
+        strict=True,
+    ):
+        features.append(
+            _feature(
+                display_geometry(geom, 0.005),
+                {
+                    "name": name,
+                    "region_id": rid,
+                    "land_km2": f"{frame.at[rid, 'land_km2']:,.0f}",
+                    "occupied_km2": f"{frame.at[rid, 'occupied_km2']:,.0f}",
+                },
+            )
+        )
+    _geojson_layer(
+        fmap,
+        "Oblast boundaries",
+        _collection(features),
+        _style(COLOURS["border"], fill=0.0, weight=0.8),
+        fields=["name", "region_id", "land_km2", "occupied_km2"],
+        aliases=["Region", "Code", "Land km²", "Russian-held km²"],
+    )
     labels = folium.FeatureGroup(name="Oblast names", show=True)
-    for name, geom in zip(control.regions["name"], control.regions.geometry, strict=True):
+    for name, geom in zip(
+        control.regions["name"], control.regions.geometry, strict=True
+    ):
         if name in ("Kyiv city", "Sevastopol"):
             continue
         pt = geom.representative_point()
-        folium.Marker((pt.y, pt.x), icon=folium.DivIcon(html=f'<div class="territory-label">{esc(name)}</div>',
-                                                         icon_size=(1, 1), icon_anchor=(30, 6))).add_to(labels)
+        folium.Marker(
+            (pt.y, pt.x),
+            icon=folium.DivIcon(
+                html=f'<div class="territory-label">{esc(name)}</div>',
+                icon_size=(1, 1),
+                icon_anchor=(30, 6),
+            ),
+        ).add_to(labels)
     labels.add_to(fmap)
 
 
@@ -167,19 +259,55 @@ def _add_control(fmap: Any, control: Control, *, label: str = "before") -> None:
 
         area = area_km2(geom)
         name = f"{HOLDER_LABEL[holder]} {label}, {control.as_of} ({area:,.0f} km²)"
-        _geojson_layer(fmap, name, _collection([_feature(display_geometry(geom), {
-            "holder": HOLDER_LABEL[holder], "area_km2": f"{area:,.0f}", "as_of": str(control.as_of)})]),
-            _style(COLOURS[holder], fill=0.35, weight=0.6), fields=["holder", "area_km2", "as_of"],
-            aliases=["Held by", "Area km²", "As of"])
+        _geojson_layer(
+            fmap,
+            name,
+            _collection(
+                [
+                    _feature(
+                        display_geometry(geom),
+                        {
+                            "holder": HOLDER_LABEL[holder],
+                            "area_km2": f"{area:,.0f}",
+                            "as_of": str(control.as_of),
+                        },
+                    )
+                ]
+            ),
+            _style(COLOURS[holder], fill=0.35, weight=0.6),
+            fields=["holder", "area_km2", "as_of"],
+            aliases=["Held by", "Area km²", "As of"],
+        )
 
 
-def _line_layer(fmap: Any, name: str, line: BaseGeometry, colour: str, *, dash: str | None, show: bool = True) -> None:
+def _line_layer(
+    fmap: Any,
+    name: str,
+    line: BaseGeometry,
+    colour: str,
+    *,
+    dash: str | None,
+    show: bool = True,
+) -> None:
     from territory.geodesy import length_km
 
     km = length_km(line)
-    data = _collection([_feature(display_geometry(line, 0.001), {"line": name, "length_km": f"{km:,.0f}"})])
-    _geojson_layer(fmap, f"{name} ({km:,.0f} km)", data, _style(colour, fill=0.0, weight=2.5, dash=dash),
-                   fields=["line", "length_km"], aliases=["", "Length km"], show=show)
+    data = _collection(
+        [
+            _feature(
+                display_geometry(line, 0.001), {"line": name, "length_km": f"{km:,.0f}"}
+            )
+        ]
+    )
+    _geojson_layer(
+        fmap,
+        f"{name} ({km:,.0f} km)",
+        data,
+        _style(colour, fill=0.0, weight=2.5, dash=dash),
+        fields=["line", "length_km"],
+        aliases=["", "Length km"],
+        show=show,
+    )
 
 
 def _direction(source: str, target: str) -> str:
@@ -187,7 +315,11 @@ def _direction(source: str, target: str) -> str:
 
 
 def _direction_label(key: str) -> str:
-    return {"UA>RU": "Ukraine → Russia", "RU>UA": "Russia → Ukraine", ">DMZ": "→ demilitarised"}.get(key, key)
+    return {
+        "UA>RU": "Ukraine → Russia",
+        "RU>UA": "Russia → Ukraine",
+        ">DMZ": "→ demilitarised",
+    }.get(key, key)
 
 
 def move_features(ev: Evaluation, *, kind: str) -> dict[str, list[dict[str, Any]]]:
@@ -197,34 +329,68 @@ def move_features(ev: Evaluation, *, kind: str) -> dict[str, list[dict[str, Any]
         if m.kind != kind:
             continue
         props = {
-            "name": m.name, "direction": f"{m.source} → {m.target}",
+            "name": m.name,
+            "direction": f"{m.source} → {m.target}",
             "area_km2": round(m.area_km2, 1),
-            "regions": ", ".join(r["name"] for r in m.regions if r["area_km2"] >= 0.5) or "–",
+            "regions": ", ".join(r["name"] for r in m.regions if r["area_km2"] >= 0.5)
+            or "–",
             "rule": m.rule,
-            "population": f"{(m.people or {}).get('population', 0):,}" if m.people else "–",
+            "population": f"{(m.people or {}).get('population', 0):,}"
+            if m.people
+            else "–",
         }
         if m.sovereignty:
             props["direction"] += f" (sovereignty: {m.sovereignty})"
-        out.setdefault(_direction(m.source, m.target), []).append(_feature(display_geometry(m.geometry), props))
+        out.setdefault(_direction(m.source, m.target), []).append(
+            _feature(display_geometry(m.geometry), props)
+        )
     return out
 
 
 _MOVE_FIELDS = ["name", "direction", "area_km2", "regions", "rule", "population"]
-_MOVE_ALIASES = ["Transfer", "Direction", "Area km²", "Regions", "Rule", "People (pre-2022)"]
+_MOVE_ALIASES = [
+    "Transfer",
+    "Direction",
+    "Area km²",
+    "Regions",
+    "Rule",
+    "People (pre-2022)",
+]
 
 
-def _add_moves(fmap: Any, ev: Evaluation, *, prefix: str = "", show: bool = True, overlay: bool = True) -> None:
+def _add_moves(
+    fmap: Any,
+    ev: Evaluation,
+    *,
+    prefix: str = "",
+    show: bool = True,
+    overlay: bool = True,
+) -> None:
     for key, feats in move_features(ev, kind="transfer").items():
         total = sum(f["properties"]["area_km2"] for f in feats)
-        _geojson_layer(fmap, f"{prefix}Transfers {_direction_label(key)} ({total:,.0f} km²)", _collection(feats),
-                       _style(COLOURS[key], fill=0.6, weight=1.5), fields=_MOVE_FIELDS, aliases=_MOVE_ALIASES,
-                       show=show, overlay=overlay)
+        _geojson_layer(
+            fmap,
+            f"{prefix}Transfers {_direction_label(key)} ({total:,.0f} km²)",
+            _collection(feats),
+            _style(COLOURS[key], fill=0.6, weight=1.5),
+            fields=_MOVE_FIELDS,
+            aliases=_MOVE_ALIASES,
+            show=show,
+            overlay=overlay,
+        )
     zones = [f for feats in move_features(ev, kind="zone").values() for f in feats]
     if zones:
         total = sum(f["properties"]["area_km2"] for f in zones)
-        _geojson_layer(fmap, f"{prefix}Demilitarised zones ({total:,.0f} km²)", _collection(zones),
-                       _style(COLOURS["zone"], fill=0.45, weight=1.0, dash="4 3"), fields=_MOVE_FIELDS,
-                       aliases=_MOVE_ALIASES, show=show, overlay=overlay)
+        _geojson_layer(
+            fmap,
+            f"{prefix}Demilitarised zones ({total:,.0f} km²)",
+            _collection(zones),
+            _style(COLOURS["zone"], fill=0.45, weight=1.0, dash="4 3"),
+            fields=_MOVE_FIELDS,
+            aliases=_MOVE_ALIASES,
+            show=show,
+            overlay=overlay,
+        )
 
 
 def _add_places(fmap: Any, ev: Evaluation) -> None:
@@ -234,24 +400,52 @@ def _add_places(fmap: Any, ev: Evaluation) -> None:
     feats = []
     for m in ev.moves:
         for p in places_in(m.geometry):
-            feats.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [round(p["lon"], 5), round(p["lat"], 5)]},
-                          "properties": {"place": esc(p["name"]), "population": f"{p['population']:,}", "transfer": esc(m.name)}})
+            feats.append(
+                {
+                    "type": "Feature",
+                    "geometry": {
+                        "type": "Point",
+                        "coordinates": [round(p["lon"], 5), round(p["lat"], 5)],
+                    },
+                    "properties": {
+                        "place": esc(p["name"]),
+                        "population": f"{p['population']:,}",
+                        "transfer": esc(m.name),
+                    },
+                }
+            )
     if not feats:
         return
     feats.sort(key=lambda f: -int(f["properties"]["population"].replace(",", "")))
     shown = feats[:MAX_PLACES]
-    group = folium.FeatureGroup(name=f"Settlements in transfers ({len(feats):,}, largest {len(shown)} shown)", show=True)
-    folium.GeoJson(_collection(shown), marker=folium.CircleMarker(radius=2.5, color=COLOURS["place"], weight=0.8,
-                                                                   fill=True, fill_color="#ffffff", fill_opacity=0.9),
-                   tooltip=folium.GeoJsonTooltip(["place", "population", "transfer"],
-                                                 aliases=["Place", "Population (GeoNames)", "In"])).add_to(group)
+    group = folium.FeatureGroup(
+        name=f"Settlements in transfers ({len(feats):,}, largest {len(shown)} shown)",
+        show=True,
+    )
+    folium.GeoJson(
+        _collection(shown),
+        marker=folium.CircleMarker(
+            radius=2.5,
+            color=COLOURS["place"],
+            weight=0.8,
+            fill=True,
+            fill_color="#ffffff",
+            fill_opacity=0.9,
+        ),
+        tooltip=folium.GeoJsonTooltip(
+            ["place", "population", "transfer"],
+            aliases=["Place", "Population (GeoNames)", "In"],
+        ),
+    ).add_to(group)
     group.add_to(fmap)
 
 
 def _box(element_id: str, position: str, body: str) -> str:
-    return (f'<div id="{element_id}" class="territory-box" style="position:absolute;{position};z-index:1000;'
-            "background:rgba(255,255,255,.95);padding:8px 10px;border:1px solid #adb5bd;border-radius:4px;"
-            f'font:12px/1.45 sans-serif;max-width:340px;box-shadow:0 1px 4px rgba(0,0,0,.2)">{body}</div>')
+    return (
+        f'<div id="{element_id}" class="territory-box" style="position:absolute;{position};z-index:1000;'
+        "background:rgba(255,255,255,.95);padding:8px 10px;border:1px solid #adb5bd;border-radius:4px;"
+        f'font:12px/1.45 sans-serif;max-width:340px;box-shadow:0 1px 4px rgba(0,0,0,.2)">{body}</div>'
+    )
 
 
 def _swatch(colour: str, label: str, *, line: bool = False, dash: bool = False) -> str:
@@ -259,28 +453,36 @@ def _swatch(colour: str, label: str, *, line: bool = False, dash: bool = False) 
         style = f"border-top:3px {'dashed' if dash else 'solid'} {colour};height:0;margin-top:7px"
     else:
         style = f"background:{colour};opacity:.75;height:14px"
-    return (f'<div class="territory-legend-row"><span style="display:inline-block;width:18px;{style};'
-            f'margin-right:6px;vertical-align:top"></span>{esc(label)}</div>')
+    return (
+        f'<div class="territory-legend-row"><span style="display:inline-block;width:18px;{style};'
+        f'margin-right:6px;vertical-align:top"></span>{esc(label)}</div>'
+    )
 
 
 def _legend(control: Control, rows: list[str]) -> str:
     snap = control.snapshot
-    body = (f"<b>Legend</b>{''.join(rows)}<div style='margin-top:4px;color:#495057'>Areas in km² (WGS84 "
-            f"ellipsoidal, land only). Lengths in km.<br>Control as of {esc(control.as_of)} (evening), "
-            f"snapshot {esc(snap.label)}.</div>")
+    body = (
+        f"<b>Legend</b>{''.join(rows)}<div style='margin-top:4px;color:#495057'>Areas in km² (WGS84 "
+        f"ellipsoidal, land only). Lengths in km.<br>Control as of {esc(control.as_of)} (evening), "
+        f"snapshot {esc(snap.label)}.</div>"
+    )
     return _box("territory-legend", "bottom:58px;left:10px", body)
 
 
 def _attribution() -> str:
-    return (f'<div id="territory-attribution" style="position:absolute;bottom:0;right:0;z-index:1001;'
-            f'background:rgba(255,255,255,.85);font:10px sans-serif;padding:2px 6px">{esc(ATTRIBUTION)}</div>')
+    return (
+        f'<div id="territory-attribution" style="position:absolute;bottom:0;right:0;z-index:1001;'
+        f'background:rgba(255,255,255,.85);font:10px sans-serif;padding:2px 6px">{esc(ATTRIBUTION)}</div>'
+    )
 
 
 def _title(text: str, sub: str) -> str:
-    return (f'<div id="territory-title" style="position:absolute;top:10px;left:56px;z-index:1000;'
-            f'background:rgba(255,255,255,.95);padding:6px 10px;border:1px solid #adb5bd;border-radius:4px;'
-            f'font:14px/1.3 sans-serif;max-width:520px"><b>{esc(text)}</b><br><span style="font-size:12px;'
-            f'color:#495057">{esc(sub)}</span></div>')
+    return (
+        f'<div id="territory-title" style="position:absolute;top:10px;left:56px;z-index:1000;'
+        f"background:rgba(255,255,255,.95);padding:6px 10px;border:1px solid #adb5bd;border-radius:4px;"
+        f'font:14px/1.3 sans-serif;max-width:520px"><b>{esc(text)}</b><br><span style="font-size:12px;'
+        f'color:#495057">{esc(sub)}</span></div>'
+    )
 
 
 def _headline(ev: Evaluation) -> str:
@@ -289,13 +491,19 @@ def _headline(ev: Evaluation) -> str:
         f"<tr><td>{esc(PARTY_NAME.get(p, p))}</td><td style='text-align:right'>{pf.at[p, 'lost_km2']:,.0f}</td>"
         f"<td style='text-align:right'>{pf.at[p, 'gained_km2']:,.0f}</td>"
         f"<td style='text-align:right'><b>{pf.at[p, 'net_km2']:+,.0f}</b></td></tr>"
-        for p in pf.index if p != GREY
+        for p in pf.index
+        if p != GREY
     )
-    ratio = (f"Ukraine gives <b>{ev.ratio:,.2f} km²</b> for each km² it receives" if ev.ratio is not None
-             else "Ukraine receives nothing in return")
-    body = (f"<b>Headline</b><table style='border-collapse:collapse;margin:3px 0'><tr><th></th><th>gives km²</th>"
-            f"<th>receives km²</th><th>net km²</th></tr>{rows}</table>{ratio}.<br>Contact line "
-            f"{ev.front_before_km:,.0f} km → {ev.front_after_km:,.0f} km.")
+    ratio = (
+        f"Ukraine gives <b>{ev.ratio:,.2f} km²</b> for each km² it receives"
+        if ev.ratio is not None
+        else "Ukraine receives nothing in return"
+    )
+    body = (
+        f"<b>Headline</b><table style='border-collapse:collapse;margin:3px 0'><tr><th></th><th>gives km²</th>"
+        f"<th>receives km²</th><th>net km²</th></tr>{rows}</table>{ratio}.<br>Contact line "
+        f"{ev.front_before_km:,.0f} km → {ev.front_after_km:,.0f} km."
+    )
     return _box("territory-headline", "bottom:26px;right:10px", body)
 
 
@@ -311,28 +519,48 @@ def render_control(control: Control, *, tiles: bool = False) -> folium.Map:
     rows = [_swatch(COLOURS[RU], "Russian-held")]
     if control.has_grey_zone:
         rows.append(_swatch(COLOURS[GREY], "Grey zone"))
-    rows += [_swatch(COLOURS["land"], "Ukrainian-held (land)"), _swatch(COLOURS["front_before"], "Contact line", line=True)]
+    rows += [
+        _swatch(COLOURS["land"], "Ukrainian-held (land)"),
+        _swatch(COLOURS["front_before"], "Contact line", line=True),
+    ]
     t = control.totals(official_area_km2=1.0)
     root = fmap.get_root().html
-    root.add_child(folium.Element(_title(f"Who holds what, as of {control.as_of}",
-                                         f"Russian-held {t['occupied_km2']:,.0f} km² of {t['land_km2']:,.0f} km² of land "
-                                         f"({t['occupied_pct']:.2f}%)")))
+    root.add_child(
+        folium.Element(
+            _title(
+                f"Who holds what, as of {control.as_of}",
+                f"Russian-held {t['occupied_km2']:,.0f} km² of {t['land_km2']:,.0f} km² of land "
+                f"({t['occupied_pct']:.2f}%)",
+            )
+        )
+    )
     root.add_child(folium.Element(_legend(control, rows)))
     root.add_child(folium.Element(_attribution()))
     return fmap
 
 
 def _move_legend_rows(evs: Sequence[Evaluation]) -> list[str]:
-    keys = {_direction(m.source, m.target) for ev in evs for m in ev.moves if m.kind == "transfer"}
+    keys = {
+        _direction(m.source, m.target)
+        for ev in evs
+        for m in ev.moves
+        if m.kind == "transfer"
+    }
     rows = [_swatch(COLOURS[RU], "Russian-held before")]
     if any(ev.control.has_grey_zone for ev in evs):
         rows.append(_swatch(COLOURS[GREY], "Grey zone before"))
-    rows += [_swatch(COLOURS[k], f"Transfer {_direction_label(k)}") for k in ("UA>RU", "RU>UA", ">DMZ") if k in keys]
+    rows += [
+        _swatch(COLOURS[k], f"Transfer {_direction_label(k)}")
+        for k in ("UA>RU", "RU>UA", ">DMZ")
+        if k in keys
+    ]
     if any(m.kind == "zone" for ev in evs for m in ev.moves):
         rows.append(_swatch(COLOURS["zone"], "Demilitarised zone"))
-    rows += [_swatch(COLOURS["front_before"], "Contact line before", line=True),
-             _swatch(COLOURS["front_after"], "Contact line after", line=True, dash=True),
-             _swatch(COLOURS["place"], "Settlement in a transfer")]
+    rows += [
+        _swatch(COLOURS["front_before"], "Contact line before", line=True),
+        _swatch(COLOURS["front_after"], "Contact line after", line=True, dash=True),
+        _swatch(COLOURS["place"], "Settlement in a transfer"),
+    ]
     return rows
 
 
@@ -352,12 +580,28 @@ def render_scenario(ev: Evaluation, *, tiles: bool = False) -> folium.Map:
     _add_control(fmap, ev.control)
     _add_moves(fmap, ev)
     land = ev.control.partition.country["land"]
-    _line_layer(fmap, "Contact line before", contact_line(ev.control.holding(RU), land), COLOURS["front_before"], dash=None)
-    _line_layer(fmap, "Contact line after", contact_line(ev.after_geoms[RU], land), COLOURS["front_after"], dash="6 4")
+    _line_layer(
+        fmap,
+        "Contact line before",
+        contact_line(ev.control.holding(RU), land),
+        COLOURS["front_before"],
+        dash=None,
+    )
+    _line_layer(
+        fmap,
+        "Contact line after",
+        contact_line(ev.after_geoms[RU], land),
+        COLOURS["front_after"],
+        dash="6 4",
+    )
     _add_places(fmap, ev)
     folium.LayerControl(collapsed=False, position="topright").add_to(fmap)
     root = fmap.get_root().html
-    root.add_child(folium.Element(_title(sc.title, f"Control as of {ev.control.as_of} · {sc.source}")))
+    root.add_child(
+        folium.Element(
+            _title(sc.title, f"Control as of {ev.control.as_of} · {sc.source}")
+        )
+    )
     root.add_child(folium.Element(_legend(ev.control, _move_legend_rows([ev]))))
     root.add_child(folium.Element(_headline(ev)))
     root.add_child(folium.Element(_attribution()))
@@ -379,12 +623,28 @@ def render_compare(evs: Sequence[Evaluation], *, tiles: bool = False) -> folium.
     _add_base(fmap, evs[0].control, tiles=tiles)
     _add_control(fmap, evs[0].control)
     for i, ev in enumerate(evs):
-        group = folium.FeatureGroup(name=esc(f"Scenario: {ev.scenario.title}"), overlay=False, show=i == 0)
-        for feats in [*move_features(ev, kind="transfer").values(), *move_features(ev, kind="zone").values()]:
+        group = folium.FeatureGroup(
+            name=esc(f"Scenario: {ev.scenario.title}"), overlay=False, show=i == 0
+        )
+        for feats in [
+            *move_features(ev, kind="transfer").values(),
+            *move_features(ev, kind="zone").values(),
+        ]:
             key = feats[0]["properties"]["direction"]
-            colour = COLOURS[">DMZ"] if "DMZ" in key else COLOURS["UA>RU"] if key.startswith("UA") else COLOURS["RU>UA"]
-            folium.GeoJson(_collection(feats), style_function=_style(colour, fill=0.6, weight=1.5),
-                           tooltip=folium.GeoJsonTooltip(_MOVE_FIELDS, aliases=_MOVE_ALIASES, sticky=True)).add_to(group)
+            colour = (
+                COLOURS[">DMZ"]
+                if "DMZ" in key
+                else COLOURS["UA>RU"]
+                if key.startswith("UA")
+                else COLOURS["RU>UA"]
+            )
+            folium.GeoJson(
+                _collection(feats),
+                style_function=_style(colour, fill=0.6, weight=1.5),
+                tooltip=folium.GeoJsonTooltip(
+                    _MOVE_FIELDS, aliases=_MOVE_ALIASES, sticky=True
+                ),
+            ).add_to(group)
         group.add_to(fmap)
     folium.LayerControl(collapsed=False, position="topright").add_to(fmap)
     rows = "".join(
@@ -393,12 +653,23 @@ def render_compare(evs: Sequence[Evaluation], *, tiles: bool = False) -> folium.
         f"<td style='text-align:right'>{(f'{ev.ratio:,.2f}' if ev.ratio is not None else '–')}</td></tr>"
         for ev in evs
     )
-    table = (f"<b>Scenarios</b> (switch in the layer control)<table style='border-collapse:collapse'><tr><th></th>"
-             f"<th>UA gives km²</th><th>UA receives km²</th><th>ratio</th></tr>{rows}</table>")
+    table = (
+        f"<b>Scenarios</b> (switch in the layer control)<table style='border-collapse:collapse'><tr><th></th>"
+        f"<th>UA gives km²</th><th>UA receives km²</th><th>ratio</th></tr>{rows}</table>"
+    )
     root = fmap.get_root().html
-    root.add_child(folium.Element(_title("Swap scenarios compared", f"{len(evs)} scenarios · control as of "
-                                         + ", ".join(sorted({str(ev.control.as_of) for ev in evs})))))
-    root.add_child(folium.Element(_box("territory-headline", "bottom:26px;right:10px", table)))
+    root.add_child(
+        folium.Element(
+            _title(
+                "Swap scenarios compared",
+                f"{len(evs)} scenarios · control as of "
+                + ", ".join(sorted({str(ev.control.as_of) for ev in evs})),
+            )
+        )
+    )
+    root.add_child(
+        folium.Element(_box("territory-headline", "bottom:26px;right:10px", table))
+    )
     root.add_child(folium.Element(_legend(evs[0].control, _move_legend_rows(evs))))
     root.add_child(folium.Element(_attribution()))
     return fmap
@@ -407,7 +678,8 @@ def render_compare(evs: Sequence[Evaluation], *, tiles: bool = False) -> folium.
 # --------------------------------------------------------------------------- HTML
 
 _EXTERNAL_TAG = re.compile(
-    r'<script[^>]+src="https?://[^"]+"[^>]*>\s*</script>\s*|<link[^>]+href="https?://[^"]+"[^>]*/?>\s*', re.I
+    r'<script[^>]+src="https?://[^"]+"[^>]*>\s*</script>\s*|<link[^>]+href="https?://[^"]+"[^>]*/?>\s*',
+    re.I,
 )
 
 
@@ -450,11 +722,15 @@ def to_html(fmap: folium.Map, *, self_contained: bool = True) -> str:
     return page.replace("<head>", "<head>\n" + _inline_leaflet(), 1)
 
 
-def save_map(fmap: folium.Map, path: Path | str, *, self_contained: bool = True) -> None:
+def save_map(
+    fmap: folium.Map, path: Path | str, *, self_contained: bool = True
+) -> None:
     """Write a map to `path` atomically (see `to_html`)."""
     from territory.datasets import write_bytes_atomic
 
-    write_bytes_atomic(Path(path), to_html(fmap, self_contained=self_contained).encode("utf-8"))
+    write_bytes_atomic(
+        Path(path), to_html(fmap, self_contained=self_contained).encode("utf-8")
+    )
 
 
 def embedded_geojson(page: str) -> list[dict[str, Any]]:
@@ -481,15 +757,26 @@ def mini_map_svg(ev: Evaluation, *, width_px: int = 360) -> str:
             if poly.geom_type != "Polygon":
                 continue
             for ring in [poly.exterior, *poly.interiors]:
-                pts = " ".join(f"{(x - minx) * scale:.1f},{(maxy - y) * ky:.1f}" for x, y in ring.coords)
+                pts = " ".join(
+                    f"{(x - minx) * scale:.1f},{(maxy - y) * ky:.1f}"
+                    for x, y in ring.coords
+                )
                 parts.append(f"M{pts}Z")
         return " ".join(parts)
 
-    shapes = [f'<path d="{path(g)}" fill="{COLOURS["land"]}" stroke="{COLOURS["border"]}" stroke-width=".4"/>'
-              for g in regions.geometry]
-    shapes.append(f'<path d="{path(ev.control.holding(RU))}" fill="{COLOURS[RU]}" fill-opacity=".4"/>')
+    shapes = [
+        f'<path d="{path(g)}" fill="{COLOURS["land"]}" stroke="{COLOURS["border"]}" stroke-width=".4"/>'
+        for g in regions.geometry
+    ]
+    shapes.append(
+        f'<path d="{path(ev.control.holding(RU))}" fill="{COLOURS[RU]}" fill-opacity=".4"/>'
+    )
     for m in ev.moves:
         key = "zone" if m.kind == "zone" else _direction(m.source, m.target)
-        shapes.append(f'<path d="{path(m.geometry)}" fill="{COLOURS[key]}" fill-opacity=".8"><title>{esc(m.name)}</title></path>')
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width_px}" height="{height}" '
-            f'style="background:{COLOURS["sea"]}">{"".join(shapes)}</svg>')
+        shapes.append(
+            f'<path d="{path(m.geometry)}" fill="{COLOURS[key]}" fill-opacity=".8"><title>{esc(m.name)}</title></path>'
+        )
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width_px}" height="{height}" '
+        f'style="background:{COLOURS["sea"]}">{"".join(shapes)}</svg>'
+    )

@@ -9,6 +9,7 @@ not counted again.
 
 from __future__ import annotations
 
+import contextlib
 from functools import lru_cache
 from typing import Any
 
@@ -48,10 +49,8 @@ def settlements() -> list[dict[str, Any]]:
         except ValueError:
             pass  # damaged: rebuild it below
     places = _extract()
-    try:
+    with contextlib.suppress(OSError):  # a read-only cache only costs time
         write_bytes_atomic(cached, json.dumps(places).encode())
-    except OSError:
-        pass  # a read-only cache only costs time
     return places
 
 
@@ -68,13 +67,19 @@ def _extract() -> list[dict[str, Any]]:
     for i in range(len(places)):
         if not keep[i]:
             continue
-        dx = (lon[i + 1:] - lon[i]) * km_per_deg * np.cos(np.radians(lat[i]))
-        dy = (lat[i + 1:] - lat[i]) * km_per_deg
+        dx = (lon[i + 1 :] - lon[i]) * km_per_deg * np.cos(np.radians(lat[i]))
+        dy = (lat[i + 1 :] - lat[i]) * km_per_deg
         close = np.hypot(dx, dy) < SECTION_RADIUS_KM
-        keep[i + 1:][close] = False
+        keep[i + 1 :][close] = False
     return [
-        {"name": p["name"], "population": int(p["population"]), "lon": p["longitude"], "lat": p["latitude"]}
-        for p, k in zip(places, keep, strict=True) if k
+        {
+            "name": p["name"],
+            "population": int(p["population"]),
+            "lon": p["longitude"],
+            "lat": p["latitude"],
+        }
+        for p, k in zip(places, keep, strict=True)
+        if k
     ]
 
 
@@ -84,7 +89,9 @@ def places_in(geom: BaseGeometry) -> list[dict[str, Any]]:
         return []
     records = settlements()
     shapely.prepare(geom)
-    inside = shapely.contains_xy(geom, [r["lon"] for r in records], [r["lat"] for r in records])
+    inside = shapely.contains_xy(
+        geom, [r["lon"] for r in records], [r["lat"] for r in records]
+    )
     return [r for r, ok in zip(records, inside, strict=True) if ok]
 
 
@@ -94,6 +101,8 @@ def count_people(geom: BaseGeometry, *, top: int = 5) -> dict[str, Any]:
     return {
         "places": len(inside),
         "population": sum(p["population"] for p in inside),
-        "largest": [{"name": p["name"], "population": p["population"]} for p in inside[:top]],
+        "largest": [
+            {"name": p["name"], "population": p["population"]} for p in inside[:top]
+        ],
         "source": SOURCE,
     }

@@ -34,19 +34,33 @@ def _partition_to_frame(p: Partition) -> gpd.GeoDataFrame:
     import geopandas as gpd
     import pandas as pd
 
-    country = gpd.GeoDataFrame({"region_id": "*", "holder": list(p.country)},
-                               geometry=list(p.country.values()), crs=p.pieces.crs)
+    country = gpd.GeoDataFrame(
+        {"region_id": "*", "holder": list(p.country)},
+        geometry=list(p.country.values()),
+        crs=p.pieces.crs,
+    )
     removed = p.removed.rename(columns={"reason": "holder"})
-    frames = [p.pieces.assign(layer="piece"), removed.assign(layer="removed"), country.assign(layer="country")]
+    frames = [
+        p.pieces.assign(layer="piece"),
+        removed.assign(layer="removed"),
+        country.assign(layer="country"),
+    ]
     return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=p.pieces.crs)
 
 
 def _partition_from_frame(df: gpd.GeoDataFrame) -> Partition:
     pieces = df[df["layer"] == "piece"].drop(columns="layer").reset_index(drop=True)
-    removed = df[df["layer"] == "removed"].drop(columns="layer").rename(columns={"holder": "reason"})
+    removed = (
+        df[df["layer"] == "removed"]
+        .drop(columns="layer")
+        .rename(columns={"holder": "reason"})
+    )
     country = df[df["layer"] == "country"]
-    return Partition(pieces=pieces, removed=removed.reset_index(drop=True),
-                     country=dict(zip(country["holder"], country.geometry, strict=True)))
+    return Partition(
+        pieces=pieces,
+        removed=removed.reset_index(drop=True),
+        country=dict(zip(country["holder"], country.geometry, strict=True)),
+    )
 
 
 def parse_date(text: str | dt.date) -> dt.date:
@@ -56,7 +70,9 @@ def parse_date(text: str | dt.date) -> dt.date:
     try:
         return dt.date.fromisoformat(str(text))
     except ValueError:
-        msg = f"date {text!r} is not an ISO date; write it as YYYY-MM-DD, e.g. 2025-08-15"
+        msg = (
+            f"date {text!r} is not an ISO date; write it as YYYY-MM-DD, e.g. 2025-08-15"
+        )
         raise DataError(msg) from None
 
 
@@ -70,8 +86,8 @@ class Record:
 
     Examples
     --------
-    >>> rec = Record()                                   # doctest: +SKIP
-    >>> rec.control("2025-08-15").to_frame().head()     # doctest: +SKIP
+    >>> rec = Record()  # doctest: +SKIP
+    >>> rec.control("2025-08-15").to_frame().head()  # doctest: +SKIP
     """
 
     def __init__(self, cache_dir: Path | str | None = None) -> None:
@@ -120,10 +136,15 @@ class Record:
         for e in self.cache.snapshots():
             if not self.cache.has(e["key"]):
                 continue
-            out.append(Snapshot(
-                key=e["key"], label=e["snapshot"], as_of=dt.date.fromisoformat(e["as_of"]),
-                published=e.get("published"), grey_zone=bool(e.get("grey_zone", False)),
-            ))
+            out.append(
+                Snapshot(
+                    key=e["key"],
+                    label=e["snapshot"],
+                    as_of=dt.date.fromisoformat(e["as_of"]),
+                    published=e.get("published"),
+                    grey_zone=bool(e.get("grey_zone", False)),
+                )
+            )
         return out
 
     def date_range(self) -> tuple[dt.date, dt.date]:
@@ -168,7 +189,9 @@ class Record:
         note = None
         if snap.as_of != day:
             note = f"no snapshot for {day}; using the latest earlier one, as of {snap.as_of} ({snap.label})"
-            log.warning(note)
+            log.info(
+                note
+            )  # returned to the caller, which shows it; not a warning twice
         return snap, note
 
     def read_snapshot(self, snap: Snapshot) -> dict[str, shapely.Geometry]:
@@ -188,13 +211,19 @@ class Record:
         """
         import geopandas as gpd
 
-        parts = [self.cache.entries[k]["sha256"] for k in (snap.key, "boundaries", "land")]
-        digest = hashlib.sha256("|".join([PARTITION_VERSION, *parts]).encode()).hexdigest()[:16]
+        parts = [
+            self.cache.entries[k]["sha256"] for k in (snap.key, "boundaries", "land")
+        ]
+        digest = hashlib.sha256(
+            "|".join([PARTITION_VERSION, *parts]).encode()
+        ).hexdigest()[:16]
         path = self.cache.root / "derived" / f"partition-{digest}.parquet"
         if path.is_file():
             try:
                 return _partition_from_frame(gpd.read_parquet(path))
-            except Exception as err:  # a damaged derived file is recomputed, never trusted
+            except (
+                Exception
+            ) as err:  # a damaged derived file is recomputed, never trusted
                 log.warning("recomputing damaged %s (%s)", path.name, err)
         partition = partition_land(self.regions, self.land, self.read_snapshot(snap))
         try:
@@ -211,11 +240,21 @@ class Record:
         if snap.key not in self._controls:
             partition = self.partition(snap)
             self._controls[snap.key] = Control(
-                as_of=snap.as_of, snapshot=snap, note=None, regions=self.regions, partition=partition
+                as_of=snap.as_of,
+                snapshot=snap,
+                note=None,
+                regions=self.regions,
+                partition=partition,
             )
         base = self._controls[snap.key]
-        return Control(as_of=day, snapshot=snap, note=note, regions=base.regions,
-                       partition=base.partition, _cache=base._cache)
+        return Control(
+            as_of=day,
+            snapshot=snap,
+            note=note,
+            regions=base.regions,
+            partition=base.partition,
+            _cache=base._cache,
+        )
 
     @property
     def official_area_km2(self) -> float:

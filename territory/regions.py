@@ -38,7 +38,11 @@ def _norm(text: str, *, strip_kind: bool = True) -> str:
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
     for ch in "'’ʼ`-_.,()":
         text = text.replace(ch, " ")
-    words = [w for w in text.split() if not strip_kind or w not in {"oblast", "region", "область"}]
+    words = [
+        w
+        for w in text.split()
+        if not strip_kind or w not in {"oblast", "region", "область"}
+    ]
     return " ".join(words)
 
 
@@ -105,12 +109,16 @@ def read_region_table(path: Path) -> RegionTable:
     regions = []
     for i, row in enumerate(rows, 2):
         try:
-            regions.append(Region(
-                region_id=row["region_id"], name=row["name"], kind=row["kind"],
-                source_name=row["source_name"],
-                official_area_km2=float(row["official_area_km2"]),
-                aliases=tuple(a for a in row["aliases"].split(";") if a),
-            ))
+            regions.append(
+                Region(
+                    region_id=row["region_id"],
+                    name=row["name"],
+                    kind=row["kind"],
+                    source_name=row["source_name"],
+                    official_area_km2=float(row["official_area_km2"]),
+                    aliases=tuple(a for a in row["aliases"].split(";") if a),
+                )
+            )
         except (KeyError, ValueError, AttributeError) as err:
             problems.append(f"- line {i}: {err}")
     ids = [r.region_id for r in regions]
@@ -130,7 +138,9 @@ def load_region_table() -> RegionTable:
     return read_region_table(geodata_dir() / load_manifest().country["regions"])
 
 
-def regions_frame(boundaries: gpd.GeoDataFrame, table: RegionTable | None = None) -> gpd.GeoDataFrame:
+def regions_frame(
+    boundaries: gpd.GeoDataFrame, table: RegionTable | None = None
+) -> gpd.GeoDataFrame:
     """Join boundary polygons to the region table by ISO code.
 
     Parameters

@@ -45,7 +45,9 @@ class SelectionContext:
     def regions_union(self, region_ids: tuple[str, ...]) -> BaseGeometry:
         key = ("regions", region_ids)
         if key not in self._cache:
-            self._cache[key] = shapely.union_all([self.region_geoms[r] for r in region_ids])
+            self._cache[key] = shapely.union_all(
+                [self.region_geoms[r] for r in region_ids]
+            )
         return self._cache[key]
 
     @cached_property
@@ -60,7 +62,9 @@ class SelectionContext:
     @cached_property
     def border(self) -> BaseGeometry:
         """The state land border."""
-        return land_border(shapely.union_all(list(self.region_geoms.values())), self.land)
+        return land_border(
+            shapely.union_all(list(self.region_geoms.values())), self.land
+        )
 
     def near(self, which: str, distance_km: float) -> BaseGeometry:
         key = (which, distance_km)
@@ -88,7 +92,9 @@ def _read_polygons(rule: Rule) -> BaseGeometry:
     return shapely.union_all(geoms)
 
 
-def select(rule: Rule, giver: str, ctx: SelectionContext) -> tuple[BaseGeometry, list[str]]:
+def select(
+    rule: Rule, giver: str, ctx: SelectionContext
+) -> tuple[BaseGeometry, list[str]]:
     """Return the land `giver` holds that `rule` selects, and warnings.
 
     Every criterion of the rule narrows the selection (they combine with AND);

@@ -57,24 +57,44 @@ def text_table(
 ) -> str:
     """Render rows as an aligned plain-text table (numbers right-aligned)."""
     digits = digits or [0] * len(headers)
-    cells = [[format_number(v, d) for v, d in zip(r, digits, strict=True)] for r in [*rows, *footer]]
-    numeric = [all(isinstance(_clean(r[i]), float | int) or _clean(r[i]) is None for r in rows) for i in range(len(headers))]
-    widths = [max(len(h), *(len(c[i]) for c in cells)) if cells else len(h) for i, h in enumerate(headers)]
+    cells = [
+        [format_number(v, d) for v, d in zip(r, digits, strict=True)]
+        for r in [*rows, *footer]
+    ]
+    numeric = [
+        all(isinstance(_clean(r[i]), float | int) or _clean(r[i]) is None for r in rows)
+        for i in range(len(headers))
+    ]
+    widths = [
+        max(len(h), *(len(c[i]) for c in cells)) if cells else len(h)
+        for i, h in enumerate(headers)
+    ]
 
     def line(values: Sequence[str]) -> str:
-        out = [v.rjust(w) if num else v.ljust(w) for v, w, num in zip(values, widths, numeric, strict=True)]
+        out = [
+            v.rjust(w) if num else v.ljust(w)
+            for v, w, num in zip(values, widths, numeric, strict=True)
+        ]
         return "  ".join(out).rstrip()
 
     rule = "  ".join("-" * w for w in widths)
     body = [line(headers), rule, *(line(c) for c in cells[: len(rows)])]
     if footer:
-        body += [rule, *(line(c) for c in cells[len(rows):])]
+        body += [rule, *(line(c) for c in cells[len(rows) :])]
     return "\n".join(body)
 
 
 CONTROL_COLUMNS = (
-    "region_id", "name", "land_km2", "occupied_km2", "grey_km2", "held_km2",
-    "occupied_pct", "official_area_km2", "occupied_pct_official", "removed_km2",
+    "region_id",
+    "name",
+    "land_km2",
+    "occupied_km2",
+    "grey_km2",
+    "held_km2",
+    "occupied_pct",
+    "official_area_km2",
+    "occupied_pct_official",
+    "removed_km2",
 )
 
 
@@ -92,7 +112,9 @@ def control_payload(control: Control, *, official_area_km2: float) -> dict[str, 
         },
         "note": control.note,
         "units": "km²; occupied_pct is of the unit's land, occupied_pct_official of its official area",
-        "regions": [{c: row[c] for c in CONTROL_COLUMNS} for row in df.to_dict("records")],
+        "regions": [
+            {c: row[c] for c in CONTROL_COLUMNS} for row in df.to_dict("records")
+        ],
         "total": totals,
     }
 
@@ -107,15 +129,38 @@ def control_text(control: Control, *, official_area_km2: float) -> str:
     df = control.to_frame().sort_values("occupied_km2", ascending=False)
     totals = control.totals(official_area_km2=official_area_km2)
     grey = control.has_grey_zone
-    headers = ["Region", "Land km²", "Russian-held km²", *(["Grey zone km²"] if grey else []),
-               "Ukrainian-held km²", "% of land", "% of official area"]
+    headers = [
+        "Region",
+        "Land km²",
+        "Russian-held km²",
+        *(["Grey zone km²"] if grey else []),
+        "Ukrainian-held km²",
+        "% of land",
+        "% of official area",
+    ]
     rows = [
-        [r.name, r.land_km2, r.occupied_km2, *([r.grey_km2] if grey else []), r.held_km2,
-         r.occupied_pct, r.occupied_pct_official]
+        [
+            r.name,
+            r.land_km2,
+            r.occupied_km2,
+            *([r.grey_km2] if grey else []),
+            r.held_km2,
+            r.occupied_pct,
+            r.occupied_pct_official,
+        ]
         for r in df.itertuples()
     ]
-    foot = [["Ukraine", totals["land_km2"], totals["occupied_km2"], *([totals["grey_km2"]] if grey else []),
-             totals["held_km2"], totals["occupied_pct"], totals["occupied_pct_official"]]]
+    foot = [
+        [
+            "Ukraine",
+            totals["land_km2"],
+            totals["occupied_km2"],
+            *([totals["grey_km2"]] if grey else []),
+            totals["held_km2"],
+            totals["occupied_pct"],
+            totals["occupied_pct_official"],
+        ]
+    ]
     digits = [0, 0, 0, *([0] if grey else []), 0, 2, 2]
     head = [
         f"Control as of {control.as_of} (evening), from {control.snapshot.label}",
@@ -139,15 +184,30 @@ def frame_csv(df: pd.DataFrame) -> str:
 
 # --------------------------------------------------------------------------- scenarios
 
-PARTY_NAMES = {"UA": "Ukraine", "RU": "Russia", "DMZ": "Demilitarised zone", "GREY": "Grey zone"}
+PARTY_NAMES = {
+    "UA": "Ukraine",
+    "RU": "Russia",
+    "DMZ": "Demilitarised zone",
+    "GREY": "Grey zone",
+}
 
 
 def evaluation_payload(ev: Any) -> dict[str, Any]:
     """Return the JSON document of an evaluation (areas in km², lengths in km)."""
     sc = ev.scenario
     parties = {
-        r["party"]: {k: r[k] for k in ("before_km2", "after_km2", "gained_km2", "lost_km2", "net_km2",
-                                       "share_before_pct", "share_after_pct")}
+        r["party"]: {
+            k: r[k]
+            for k in (
+                "before_km2",
+                "after_km2",
+                "gained_km2",
+                "lost_km2",
+                "net_km2",
+                "share_before_pct",
+                "share_after_pct",
+            )
+        }
         for r in ev.parties_frame().to_dict("records")
     }
     return {
@@ -161,10 +221,23 @@ def evaluation_payload(ev: Any) -> dict[str, Any]:
         "citation": sc.citation,
         "transfers": [
             {
-                "name": m.name, "kind": m.kind, "from": m.source, "to": m.target,
+                "name": m.name,
+                "kind": m.kind,
+                "from": m.source,
+                "to": m.target,
                 "area_km2": m.area_km2,
-                "regions": [{"region_id": r["region_id"], "name": r["name"], "area_km2": r["area_km2"]} for r in m.regions],
-                "rule": m.rule, "claim": m.claim, "note": m.note, "sovereignty": m.sovereignty,
+                "regions": [
+                    {
+                        "region_id": r["region_id"],
+                        "name": r["name"],
+                        "area_km2": r["area_km2"],
+                    }
+                    for r in m.regions
+                ],
+                "rule": m.rule,
+                "claim": m.claim,
+                "note": m.note,
+                "sovereignty": m.sovereignty,
                 "people": m.people,
             }
             for m in ev.moves
@@ -188,17 +261,36 @@ def evaluation_csv(ev: Any) -> str:
 def evaluation_text(ev: Any) -> str:
     """Return the evaluation for people: transfers with their rules, then the balance."""
     sc = ev.scenario
-    lines = [sc.title, f"Control as of {ev.control.as_of} (evening), from {ev.control.snapshot.label}"]
+    lines = [
+        sc.title,
+        f"Control as of {ev.control.as_of} (evening), from {ev.control.snapshot.label}",
+    ]
     if ev.control.as_of != sc.as_of:
-        lines.append(f"(the scenario was written for {sc.as_of}; evaluated here on {ev.control.as_of})")
+        lines.append(
+            f"(the scenario was written for {sc.as_of}; evaluated here on {ev.control.as_of})"
+        )
     if ev.control.note:
         lines.append(f"Note: {ev.control.note}")
     if sc.source:
         lines.append(f"Source: {sc.source}")
     lines.append("")
-    rows = [[m.name, f"{m.source} → {m.target}", m.area_km2, ", ".join(r["name"] for r in m.regions if r["area_km2"] >= 0.5),
-             (m.people or {}).get("population")] for m in ev.moves]
-    lines.append(text_table(rows, ["Transfer", "Direction", "Area km²", "Regions", "People (pre-2022)"], digits=[0, 0, 0, 0, 0]))
+    rows = [
+        [
+            m.name,
+            f"{m.source} → {m.target}",
+            m.area_km2,
+            ", ".join(r["name"] for r in m.regions if r["area_km2"] >= 0.5),
+            (m.people or {}).get("population"),
+        ]
+        for m in ev.moves
+    ]
+    lines.append(
+        text_table(
+            rows,
+            ["Transfer", "Direction", "Area km²", "Regions", "People (pre-2022)"],
+            digits=[0, 0, 0, 0, 0],
+        )
+    )
     lines.append("")
     lines.append("Selection rules:")
     for m in ev.moves:
@@ -207,11 +299,40 @@ def evaluation_text(ev: Any) -> str:
             lines.append(f"    claim: {m.claim}")
     lines.append("")
     pf = ev.parties_frame()
-    prow = [[PARTY_NAMES.get(r.party, r.party), r.before_km2, r.lost_km2, r.gained_km2, r.net_km2, r.after_km2,
-             r.share_before_pct, r.share_after_pct] for r in pf.itertuples()]
-    lines.append(text_table(prow, ["Party", "Held before km²", "Gives km²", "Receives km²", "Net km²", "Held after km²",
-                                   "% before", "% after"], digits=[0, 0, 0, 0, 0, 0, 1, 1]))
-    ratio = f"{ev.ratio:,.2f} km² for each km² it receives" if ev.ratio is not None else "– (Ukraine receives nothing)"
+    prow = [
+        [
+            PARTY_NAMES.get(r.party, r.party),
+            r.before_km2,
+            r.lost_km2,
+            r.gained_km2,
+            r.net_km2,
+            r.after_km2,
+            r.share_before_pct,
+            r.share_after_pct,
+        ]
+        for r in pf.itertuples()
+    ]
+    lines.append(
+        text_table(
+            prow,
+            [
+                "Party",
+                "Held before km²",
+                "Gives km²",
+                "Receives km²",
+                "Net km²",
+                "Held after km²",
+                "% before",
+                "% after",
+            ],
+            digits=[0, 0, 0, 0, 0, 0, 1, 1],
+        )
+    )
+    ratio = (
+        f"{ev.ratio:,.2f} km² for each km² it receives"
+        if ev.ratio is not None
+        else "– (Ukraine receives nothing)"
+    )
     lines += [
         "",
         f"Reciprocity: Ukraine gives {ratio}.",
@@ -226,10 +347,35 @@ def evaluation_text(ev: Any) -> str:
 
 def compare_text(df: Any) -> str:
     """Return scenarios side by side for people."""
-    rows = [[r.scenario, r.as_of, r.ua_lost_km2, r.ua_gained_km2, r.ua_net_km2, r.dmz_km2, r.ratio,
-             r.front_before_km, r.front_after_km] for r in df.itertuples()]
-    return text_table(rows, ["Scenario", "As of", "UA gives km²", "UA receives km²", "UA net km²", "DMZ km²",
-                             "Ratio", "Front before km", "Front after km"], digits=[0, 0, 0, 0, 0, 0, 2, 0, 0])
+    rows = [
+        [
+            r.scenario,
+            r.as_of,
+            r.ua_lost_km2,
+            r.ua_gained_km2,
+            r.ua_net_km2,
+            r.dmz_km2,
+            r.ratio,
+            r.front_before_km,
+            r.front_after_km,
+        ]
+        for r in df.itertuples()
+    ]
+    return text_table(
+        rows,
+        [
+            "Scenario",
+            "As of",
+            "UA gives km²",
+            "UA receives km²",
+            "UA net km²",
+            "DMZ km²",
+            "Ratio",
+            "Front before km",
+            "Front after km",
+        ],
+        digits=[0, 0, 0, 0, 0, 0, 2, 0, 0],
+    )
 
 
 def evaluation_html(ev: Any) -> str:
@@ -238,7 +384,9 @@ def evaluation_html(ev: Any) -> str:
 
     from territory.maps import mini_map_svg
 
-    t = ev.transfers_frame()[["name", "from", "to", "area_km2", "regions", "rule"]].round({"area_km2": 1})
+    t = ev.transfers_frame()[
+        ["name", "from", "to", "area_km2", "regions", "rule"]
+    ].round({"area_km2": 1})
     p = ev.parties_frame().round(1)
     ratio = f"{ev.ratio:,.2f}" if ev.ratio is not None else "–"
     return (
@@ -246,6 +394,7 @@ def evaluation_html(ev: Any) -> str:
         f"<p>Control as of {ev.control.as_of} ({html.escape(ev.control.snapshot.label)}). "
         f"Ukraine gives {ratio} km² per km² received; contact line {ev.front_before_km:,.0f} → "
         f"{ev.front_after_km:,.0f} km.</p>"
-        + t.to_html(index=False, escape=True) + p.to_html(index=False, escape=True)
+        + t.to_html(index=False, escape=True)
+        + p.to_html(index=False, escape=True)
         + mini_map_svg(ev)
     )

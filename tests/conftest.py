@@ -33,7 +33,9 @@ def record():
     if not cache.has("boundaries") or not cache.snapshots():
         if os.environ.get("TERRITORY_SKIP_DATA") == "1":
             pytest.skip("no data cache and TERRITORY_SKIP_DATA=1")
-        pytest.fail(f"no data in {cache.root}; run 'make data' first (or set TERRITORY_SKIP_DATA=1)")
+        pytest.fail(
+            f"no data in {cache.root}; run 'make data' first (or set TERRITORY_SKIP_DATA=1)"
+        )
     return Record()
 
 
@@ -51,7 +53,10 @@ def synthetic_world():
     seg = 0.01
     regions = gpd.GeoDataFrame(
         {"region_id": ["XA", "XB"], "name": ["Alpha", "Beta"]},
-        geometry=[shapely.segmentize(shapely.box(0, 0, 1, 1), seg), shapely.segmentize(shapely.box(1, 0, 2, 1), seg)],
+        geometry=[
+            shapely.segmentize(shapely.box(0, 0, 1, 1), seg),
+            shapely.segmentize(shapely.box(1, 0, 2, 1), seg),
+        ],
         crs="EPSG:4326",
     )
     land = shapely.segmentize(shapely.box(-1, -1, 1.8, 2), seg)

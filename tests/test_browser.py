@@ -8,8 +8,13 @@ import pytest
 from tests.browser import CHROMIUM, open_page
 from tests.conftest import REPO
 
-pytestmark = [pytest.mark.browser, pytest.mark.data,
-              pytest.mark.skipif(CHROMIUM is None, reason="chromium missing: 'make browser' installs it")]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.data,
+    pytest.mark.skipif(
+        CHROMIUM is None, reason="chromium missing: 'make browser' installs it"
+    ),
+]
 
 SHOTS = REPO / "build" / "screenshots"
 
@@ -25,32 +30,53 @@ def pages(tmp_path_factory, record):
     for name in ("alaska-2025", "european-2025-08-09", "us-28-point-2025-11"):
         sc = read_scenario(name)
         evs.append(evaluate(sc, record.control(sc.as_of)))
-    files = {"alaska": out / "alaska.html", "control": out / "control.html", "compare": out / "compare.html",
-             "alaska_cdn": out / "alaska_cdn.html"}
+    files = {
+        "alaska": out / "alaska.html",
+        "control": out / "control.html",
+        "compare": out / "compare.html",
+        "alaska_cdn": out / "alaska_cdn.html",
+    }
     save_map(render_scenario(evs[0]), files["alaska"])
     save_map(render_scenario(evs[0]), files["alaska_cdn"], self_contained=False)
-    save_map(render_control(record.control("2025-08-03")), files["control"])  # the API snapshot: grey zone
+    save_map(
+        render_control(record.control("2025-08-03")), files["control"]
+    )  # the API snapshot: grey zone
     save_map(render_compare(evs), files["compare"])
     return files, evs
 
 
 def _labels(dom):
-    return [re.sub(r"\s+", " ", s).strip() for s in re.findall(r'<span>\s*([^<]+)</span>', dom)]
+    return [
+        re.sub(r"\s+", " ", s).strip()
+        for s in re.findall(r"<span>\s*([^<]+)</span>", dom)
+    ]
 
 
 def test_scenario_map_renders_offline_with_layers_and_legend(pages):
-    files, evs = pages
+    files, _evs = pages
     page = open_page(files["alaska"], screenshot=SHOTS / "alaska.png")
     assert page.errors == []
     labels = _labels(page.dom)
-    for expected in ("Land (offline base)", "Oblast boundaries", "Russian-held before", "Transfers Ukraine → Russia",
-                     "Transfers Russia → Ukraine", "Contact line before", "Contact line after", "Settlements in transfers"):
+    for expected in (
+        "Land (offline base)",
+        "Oblast boundaries",
+        "Russian-held before",
+        "Transfers Ukraine → Russia",
+        "Transfers Russia → Ukraine",
+        "Contact line before",
+        "Contact line after",
+        "Settlements in transfers",
+    ):
         assert any(label.startswith(expected) for label in labels), (expected, labels)
     assert 'id="territory-legend"' in page.dom and "Areas in km²" in page.dom
-    assert 'id="territory-headline"' in page.dom and "15." in page.dom  # the ratio, 15.3
+    assert (
+        'id="territory-headline"' in page.dom and "15." in page.dom
+    )  # the ratio, 15.3
     assert "DeepStateMap" in page.dom and "geoBoundaries" in page.dom
     drawn = len(re.findall(r'<path[^>]+class="leaflet-interactive"', page.dom))
-    assert drawn >= 50  # regions, control, transfers, lines and settlement markers were drawn
+    assert (
+        drawn >= 50
+    )  # regions, control, transfers, lines and settlement markers were drawn
     shot = SHOTS / "alaska.png"
     assert shot.stat().st_size > 50_000
 
@@ -68,7 +94,9 @@ def test_compare_map_switches_scenarios(pages):
     files, evs = pages
     page = open_page(files["compare"], screenshot=SHOTS / "compare.png")
     assert page.errors == []
-    radios = re.findall(r'type="radio"[^>]*>\s*<span>\s*Scenario: ([^<]*)</span>', page.dom)
+    radios = re.findall(
+        r'type="radio"[^>]*>\s*<span>\s*Scenario: ([^<]*)</span>', page.dom
+    )
     assert [html.unescape(r) for r in radios] == [ev.scenario.title for ev in evs]
 
 

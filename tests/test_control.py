@@ -14,7 +14,9 @@ def _by(partition, region_id, holder):
 
 def test_partition_is_exact_on_hand_computable_shapes(synthetic_world):
     regions, land, by_status = synthetic_world
-    part = partition_land(regions, land, by_status, sliver_tolerance_m=0, enclave_max_km2=0)
+    part = partition_land(
+        regions, land, by_status, sliver_tolerance_m=0, enclave_max_km2=0
+    )
     # Alpha is all land, all held.
     assert _by(part, "XA", UA) == pytest.approx(cell_area_km2(0, 0, 1, 1), rel=1e-6)
     assert _by(part, "XA", RU) == 0.0
@@ -30,7 +32,9 @@ def test_parts_add_up_to_the_whole(synthetic_world):
     for rid in regions.region_id:
         pieces = part.pieces[part.pieces.region_id == rid]
         whole = area_km2(shapely.union_all(pieces.geometry.values))
-        assert sum(area_km2(g) for g in pieces.geometry) == pytest.approx(whole, rel=1e-9)
+        assert sum(area_km2(g) for g in pieces.geometry) == pytest.approx(
+            whole, rel=1e-9
+        )
 
 
 def test_coastal_sliver_is_removed_and_reported(synthetic_world):
@@ -38,14 +42,20 @@ def test_coastal_sliver_is_removed_and_reported(synthetic_world):
     # DeepState's coast at 1.795°E, the land mask's at 1.8°E: a 0.005° (≈550 m)
     # strip of "held" land between occupied territory and the sea.
     occupied = cell(1.5, 0, 1.795, 1)
-    part = partition_land(regions, land, {"occupied": occupied}, sliver_tolerance_m=1000)
+    part = partition_land(
+        regions, land, {"occupied": occupied}, sliver_tolerance_m=1000
+    )
     strip_km2 = cell_area_km2(1.795, 0, 1.8, 1)
     removed = sum(area_km2(g) for g in part.removed.geometry)
     assert removed == pytest.approx(strip_km2, rel=0.01)
     assert _by(part, "XB", UA) == pytest.approx(cell_area_km2(1, 0, 1.5, 1), rel=1e-4)
     # Without a tolerance the strip stays, as Ukrainian-held land.
-    raw = partition_land(regions, land, {"occupied": occupied}, sliver_tolerance_m=0, enclave_max_km2=0)
-    assert _by(raw, "XB", UA) == pytest.approx(cell_area_km2(1, 0, 1.5, 1) + strip_km2, rel=1e-6)
+    raw = partition_land(
+        regions, land, {"occupied": occupied}, sliver_tolerance_m=0, enclave_max_km2=0
+    )
+    assert _by(raw, "XB", UA) == pytest.approx(
+        cell_area_km2(1, 0, 1.5, 1) + strip_km2, rel=1e-6
+    )
 
 
 def test_wide_coastal_land_is_kept(synthetic_world):
@@ -66,7 +76,11 @@ def test_small_hole_inside_occupied_is_an_enclave(synthetic_world):
     part = partition_land(regions, land, {"occupied": occupied})
     reasons = set(part.removed.reason)
     assert "enclave" in reasons
-    enclave = area_km2(shapely.union_all(part.removed.geometry[part.removed.reason == "enclave"].values))
+    enclave = area_km2(
+        shapely.union_all(
+            part.removed.geometry[part.removed.reason == "enclave"].values
+        )
+    )
     assert enclave >= cell_area_km2(1.6, 0.4, 1.65, 0.45) * 0.99
 
 
@@ -75,7 +89,9 @@ def test_grey_zone_is_disjoint_from_occupied(synthetic_world):
     occupied = cell(1.5, 0, 1.8, 1)
     grey = cell(1.4, 0, 1.6, 1)  # overlaps occupied by 0.1°
     part = partition_land(regions, land, {"occupied": occupied, "grey_zone": grey})
-    assert _by(part, "XB", GREY) == pytest.approx(cell_area_km2(1.4, 0, 1.5, 1), rel=1e-6)
+    assert _by(part, "XB", GREY) == pytest.approx(
+        cell_area_km2(1.4, 0, 1.5, 1), rel=1e-6
+    )
     assert _by(part, "XB", UA) == pytest.approx(cell_area_km2(1, 0, 1.4, 1), rel=1e-6)
     total = sum(_by(part, "XB", h) for h in (RU, GREY, UA))
     assert total == pytest.approx(cell_area_km2(1, 0, 1.8, 1), rel=1e-6)

@@ -313,7 +313,9 @@ def test_damaged_index_is_reported(body: str, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     cache.mkdir()
     (cache / "index.json").write_text(body)
-    with pytest.raises(DataError, match=r"cache index .* is damaged.*'territory data fetch'"):
+    with pytest.raises(
+        DataError, match=r"cache index .* is damaged.*'territory data fetch'"
+    ):
         Cache.open(cache)
 
 

@@ -35,21 +35,31 @@ def test_orientation_and_holes():
 def test_multipolygon_and_collection_count_only_polygons():
     a, b = cell(0, 0, 1, 1), cell(2, 0, 3, 1)
     multi = shapely.MultiPolygon([a, b])
-    coll = shapely.GeometryCollection([a, shapely.LineString([(5, 5), (6, 6)]), shapely.Point(9, 9)])
+    coll = shapely.GeometryCollection(
+        [a, shapely.LineString([(5, 5), (6, 6)]), shapely.Point(9, 9)]
+    )
     assert area_km2(multi) == pytest.approx(2 * cell_area_km2(0, 0, 1, 1), rel=1e-6)
     assert area_km2(coll) == pytest.approx(cell_area_km2(0, 0, 1, 1), rel=1e-6)
 
 
-@pytest.mark.parametrize("geom", [None, shapely.Polygon(), shapely.Point(1, 1)], ids=["none", "empty", "point"])
+@pytest.mark.parametrize(
+    "geom",
+    [None, shapely.Polygon(), shapely.Point(1, 1)],
+    ids=["none", "empty", "point"],
+)
 def test_degenerate_inputs_measure_zero(geom):
     assert area_km2(geom) == 0.0
 
 
 def test_length_of_equator_degree_and_meridian_quadrant():
     # One degree of the equator: a·π/180 = 111.319 km exactly on WGS84.
-    assert length_km(shapely.LineString([(0, 0), (1, 0)])) == pytest.approx(6378.137 * math.pi / 180, rel=1e-12)
+    assert length_km(shapely.LineString([(0, 0), (1, 0)])) == pytest.approx(
+        6378.137 * math.pi / 180, rel=1e-12
+    )
     # Equator to pole along a meridian: 10,001.966 km on WGS84.
-    assert length_km(shapely.LineString([(0, 0), (0, 90)])) == pytest.approx(10_001.965729, rel=1e-9)
+    assert length_km(shapely.LineString([(0, 0), (0, 90)])) == pytest.approx(
+        10_001.965729, rel=1e-9
+    )
 
 
 def test_perimeter_of_equatorial_unit_square():
@@ -62,7 +72,9 @@ def test_perimeter_of_equatorial_unit_square():
 def test_accounting_area_agrees_with_karney_on_densified_shapes():
     # The accounting area (straight lon/lat edges) and Karney's geodesic area
     # must agree to 1e-6 relative once edges are short (densified to ~100 m).
-    irregular = shapely.Polygon([(30.1, 46.2), (34.9, 46.9), (37.7, 49.8), (33.2, 51.4), (29.5, 49.9)])
+    irregular = shapely.Polygon(
+        [(30.1, 46.2), (34.9, 46.9), (37.7, 49.8), (33.2, 51.4), (29.5, 49.9)]
+    )
     dense = shapely.segmentize(irregular, 0.001)
     geodesic_km2 = geodesic_area_perimeter_m(dense)[0] / 1e6
     assert area_km2(dense) == pytest.approx(geodesic_km2, rel=1e-6)
@@ -77,4 +89,6 @@ def test_accounting_area_is_additive_under_splits():
     right = poly.difference(shapely.box(0, 0, 35.123, 90))
     assert area_km2(left) + area_km2(right) == pytest.approx(area_km2(poly), rel=1e-12)
     geo = [geodesic_area_perimeter_m(g)[0] for g in (left, right, poly)]
-    assert abs(geo[0] + geo[1] - geo[2]) / geo[2] > 1e-9  # why the accounting does not use it
+    assert (
+        abs(geo[0] + geo[1] - geo[2]) / geo[2] > 1e-9
+    )  # why the accounting does not use it

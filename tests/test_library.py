@@ -33,7 +33,12 @@ def test_alaska_matches_reuters(alaska):
 
 def test_alaska_pockets_exclude_the_block_joined_to_luhansk(record, alaska):
     ctl = alaska.control
-    ru_kharkiv_sumy = ctl.to_frame().set_index("region_id").loc[["UA-59", "UA-63"], "occupied_km2"].sum()
+    ru_kharkiv_sumy = (
+        ctl.to_frame()
+        .set_index("region_id")
+        .loc[["UA-59", "UA-63"], "occupied_km2"]
+        .sum()
+    )
     # Russia holds ~1,480 km² there; the pockets are the part not joined to Luhansk.
     assert ru_kharkiv_sumy > 3 * alaska.moves[1].area_km2
 
@@ -43,7 +48,9 @@ def test_alaska_people_and_front(alaska):
     assert donbas.people["places"] > 50
     names = {p["name"] for p in donbas.people["largest"]}
     assert "Kramatorsk" in names or "Sloviansk" in names
-    assert "Sotsmisto" not in {p["name"] for p in donbas.people["largest"]}  # a section of Kramatorsk
+    assert "Sotsmisto" not in {
+        p["name"] for p in donbas.people["largest"]
+    }  # a section of Kramatorsk
     # Handing over Donbas removes the Donetsk front: the contact line shortens.
     assert 1_000 < alaska.front_after_km < alaska.front_before_km < 1_600
 
@@ -53,7 +60,9 @@ def test_alaska_people_and_front(alaska):
 def test_every_library_scenario_evaluates_with_invariants(record, name, when):
     sc = read_scenario(name)
     day = sc.as_of if when == "own" else record.latest_date()
-    ev = evaluate(sc, record.control(day), people=False)  # invariants are checked inside
+    ev = evaluate(
+        sc, record.control(day), people=False
+    )  # invariants are checked inside
     assert sum(ev.after_km2.values()) == pytest.approx(ev.land_km2, rel=1e-9)
     assert sum(ev.net_km2(p) for p in ("UA", "RU", "DMZ")) == pytest.approx(0, abs=1e-6)
     assert all(m.area_km2 > 0 for m in ev.moves)

@@ -13,9 +13,11 @@ from tests import scenario_world
 def _toy_eval(title="Toy", name="Beta west"):
     import tomllib
 
-    text = (f'[scenario]\ntitle = {title!r}\nas_of = 2025-01-01\nsource = "test"\n'
-            f'[[transfers]]\nname = {name!r}\nfrom = "UA"\nto = "RU"\nclaim = "c"\nselect = {{ regions = ["Beta"] }}\n'
-            '[[zones]]\nname = "buffer"\ndepth_km = 5\nwithdraw = ["UA", "RU"]\n')
+    text = (
+        f'[scenario]\ntitle = {title!r}\nas_of = 2025-01-01\nsource = "test"\n'
+        f'[[transfers]]\nname = {name!r}\nfrom = "UA"\nto = "RU"\nclaim = "c"\nselect = {{ regions = ["Beta"] }}\n'
+        '[[zones]]\nname = "buffer"\ndepth_km = 5\nwithdraw = ["UA", "RU"]\n'
+    )
     sc = parse_scenario(tomllib.loads(text), table=scenario_world.table())
     return evaluate(sc, scenario_world.control(pocket=False))
 
@@ -23,13 +25,24 @@ def _toy_eval(title="Toy", name="Beta west"):
 def test_scenario_page_has_layers_legend_and_matching_geojson():
     ev = _toy_eval()
     page = to_html(render_scenario(ev))
-    for name in ("Land (offline base)", "Oblast boundaries", "Transfers Ukraine \\u2192 Russia", "Demilitarised zones",
-                 "Contact line before", "Contact line after"):
+    for name in (
+        "Land (offline base)",
+        "Oblast boundaries",
+        "Transfers Ukraine \\u2192 Russia",
+        "Demilitarised zones",
+        "Contact line before",
+        "Contact line after",
+    ):
         assert name in page, name
     assert 'id="territory-legend"' in page and "km²" in page and "2025-01-01" in page
     assert 'id="territory-headline"' in page and 'id="territory-attribution"' in page
     collections = embedded_geojson(page)
-    moves = [f["properties"] for fc in collections for f in fc["features"] if "direction" in f["properties"]]
+    moves = [
+        f["properties"]
+        for fc in collections
+        for f in fc["features"]
+        if "direction" in f["properties"]
+    ]
     assert sorted(p["name"] for p in moves) == sorted(m.name for m in ev.moves)
     for m in ev.moves:
         (props,) = [p for p in moves if p["name"] == m.name]
@@ -67,7 +80,9 @@ def test_alaska_page_is_small(record):
 
     sc = read_scenario("alaska-2025")
     page = to_html(render_scenario(evaluate(sc, record.control(sc.as_of))))
-    assert len(page.encode()) < 2_000_000  # the limit for pages people mail around
+    assert (
+        len(page.encode()) < 2_000_000
+    )  # the limit for pages people mail around
 
 
 def test_mini_map_svg_for_notebooks():

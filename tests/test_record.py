@@ -22,7 +22,9 @@ def test_total_occupied_matches_deepstate_on_2025_08_14(record):
     assert ctl.snapshot.label == "deepstate-daily 2025-08-15"  # file D+1 shows day D
     total = ctl.totals(official_area_km2=OFFICIAL_UA_KM2)
     assert total["occupied_km2"] == pytest.approx(114_480, rel=1e-3)
-    assert total["held_km2"] + total["occupied_km2"] == pytest.approx(total["land_km2"], rel=1e-9)
+    assert total["held_km2"] + total["occupied_km2"] == pytest.approx(
+        total["land_km2"], rel=1e-9
+    )
 
 
 def test_ukrainian_held_donbas_matches_reuters(record):
@@ -37,17 +39,23 @@ def _published_occupied(record) -> pd.Series:
     path = record.cache.require("deepstate-areas", dataset="deepstate-areas")
     h = pd.read_csv(path)
     h["t"] = pd.to_datetime(h["time_index"].str.replace(" UTC", ""), utc=True)
-    occ = h[h["area_type"].isin(["occupied_after_24_02_2022", "occupied_to_24_02_2022"])]
+    occ = h[
+        h["area_type"].isin(["occupied_after_24_02_2022", "occupied_to_24_02_2022"])
+    ]
     return occ.groupby("t")["area"].sum()
 
 
-@pytest.mark.parametrize("day", ["2024-07-10", "2025-01-01", "2025-06-01", "2025-11-28"])
+@pytest.mark.parametrize(
+    "day", ["2024-07-10", "2025-01-01", "2025-06-01", "2025-11-28"]
+)
 def test_totals_track_deepstate_published_history(record, day):
     # The daily file dated D+1 shows the last snapshot published before ~03:00
     # UTC on D+1.  Tolerance 0.1%: the published figures are planar areas of
     # the same polygons, which agree with the geodesic ones to a few 0.01%.
     published = _published_occupied(record)
-    cut = pd.Timestamp(f"{dt.date.fromisoformat(day) + dt.timedelta(days=1)} 03:00", tz="UTC")
+    cut = pd.Timestamp(
+        f"{dt.date.fromisoformat(day) + dt.timedelta(days=1)} 03:00", tz="UTC"
+    )
     expected = published[published.index < cut].iloc[-1]
     ours = record.control(day).totals(official_area_km2=OFFICIAL_UA_KM2)["occupied_km2"]
     assert ours == pytest.approx(expected, rel=1e-3)
@@ -59,11 +67,23 @@ def test_inland_oblasts_land_matches_official_areas(record):
     # from OSM 2017 against official cadastral figures).
     coastal = {"UA-14", "UA-23", "UA-65", "UA-48", "UA-51", "UA-43", "UA-40"}
     df = record.control("2025-08-15").to_frame()
-    inland = df[~df.region_id.isin(coastal) & df.region_id.isin(
-        [r for r, k in zip(record.regions.region_id, record.regions.kind, strict=True) if k == "oblast"])]
+    inland = df[
+        ~df.region_id.isin(coastal)
+        & df.region_id.isin(
+            [
+                r
+                for r, k in zip(
+                    record.regions.region_id, record.regions.kind, strict=True
+                )
+                if k == "oblast"
+            ]
+        )
+    ]
     assert len(inland) == 19
     rel = (inland.land_km2 / inland.official_area_km2 - 1).abs()
-    assert rel.max() < 0.005, inland.assign(rel=rel).sort_values("rel").tail(3).to_string()
+    assert rel.max() < 0.005, (
+        inland.assign(rel=rel).sort_values("rel").tail(3).to_string()
+    )
 
 
 def test_coastal_land_excludes_territorial_sea(record):
@@ -88,7 +108,9 @@ def test_removed_slivers_are_reported_and_small(record):
     # Slivers along the occupied coasts and lagoons: hundreds of km², i.e.
     # under 0.6% of the occupied area; the table reports them.
     assert 0 < removed < 700
-    assert df.set_index("region_id").at["UA-51", "removed_km2"] == 0  # no front on Odesa's coast
+    assert (
+        df.set_index("region_id").at["UA-51", "removed_km2"] == 0
+    )  # no front on Odesa's coast
 
 
 def test_missing_day_uses_the_latest_earlier_snapshot(record):

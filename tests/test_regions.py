@@ -18,18 +18,35 @@ def test_27_units_with_unique_codes(table):
 
 @pytest.mark.parametrize(
     ("spelling", "code"),
-    [("Donetsk", "UA-14"), ("donetska", "UA-14"), ("Donetsk Oblast", "UA-14"),
-     ("Zaporizhia", "UA-23"), ("Zaporizhzhia", "UA-23"), ("ODESSA", "UA-51"), ("Odesa", "UA-51"),
-     ("Kiev", "UA-30"), ("Kyiv", "UA-30"), ("Kyiv oblast", "UA-32"), ("Kharkov", "UA-63"),
-     ("Kharkiv", "UA-63"), ("ua-09", "UA-09"), ("Luhansk", "UA-09"), ("Lugansk", "UA-09"),
-     ("Crimea", "UA-43"), ("Autonomous Republic of Crimea", "UA-43"), ("Mykolaiv", "UA-48")],
+    [
+        ("Donetsk", "UA-14"),
+        ("donetska", "UA-14"),
+        ("Donetsk Oblast", "UA-14"),
+        ("Zaporizhia", "UA-23"),
+        ("Zaporizhzhia", "UA-23"),
+        ("ODESSA", "UA-51"),
+        ("Odesa", "UA-51"),
+        ("Kiev", "UA-30"),
+        ("Kyiv", "UA-30"),
+        ("Kyiv oblast", "UA-32"),
+        ("Kharkov", "UA-63"),
+        ("Kharkiv", "UA-63"),
+        ("ua-09", "UA-09"),
+        ("Luhansk", "UA-09"),
+        ("Lugansk", "UA-09"),
+        ("Crimea", "UA-43"),
+        ("Autonomous Republic of Crimea", "UA-43"),
+        ("Mykolaiv", "UA-48"),
+    ],
 )
 def test_lookup_by_code_or_any_spelling(table, spelling, code):
     assert table.lookup(spelling).region_id == code
 
 
 def test_unknown_name_suggests_closest(table):
-    with pytest.raises(DataError, match=r"unknown region 'Donetzk'.*did you mean Donetsk"):
+    with pytest.raises(
+        DataError, match=r"unknown region 'Donetzk'.*did you mean Donetsk"
+    ):
         table.lookup("Donetzk")
 
 

@@ -7,7 +7,14 @@ from pathlib import Path
 
 import click
 
-from territory.cli.options import cache_option, date_option, emit, format_option, handle_errors, output_option
+from territory.cli.options import (
+    cache_option,
+    date_option,
+    emit,
+    format_option,
+    handle_errors,
+    output_option,
+)
 
 
 @click.command(short_help="Russian- and Ukrainian-held land by region on a date.")
@@ -16,7 +23,9 @@ from territory.cli.options import cache_option, date_option, emit, format_option
 @output_option
 @cache_option
 @handle_errors
-def control(as_of: dt.date | None, fmt: str, output: Path | None, cache_dir: Path | None) -> None:
+def control(
+    as_of: dt.date | None, fmt: str, output: Path | None, cache_dir: Path | None
+) -> None:
     """Show, per region, its land and the Russian-held, grey-zone and Ukrainian-held parts.
 
     Areas are WGS84 geodesic km² of land (territorial sea excluded).  "As of D"
@@ -35,7 +44,9 @@ def control(as_of: dt.date | None, fmt: str, output: Path | None, cache_dir: Pat
     rec = Record(cache_dir)
     ctl = rec.control(as_of)
     if fmt == "json":
-        text = tables.to_json(tables.control_payload(ctl, official_area_km2=rec.official_area_km2))
+        text = tables.to_json(
+            tables.control_payload(ctl, official_area_km2=rec.official_area_km2)
+        )
     elif fmt == "csv":
         text = tables.control_csv(ctl)
     else:

@@ -8,7 +8,13 @@ from pathlib import Path
 
 import click
 
-from territory.cli.options import _parse_date, cache_option, emit, format_option, handle_errors
+from territory.cli.options import (
+    _parse_date,
+    cache_option,
+    emit,
+    format_option,
+    handle_errors,
+)
 
 
 @click.group(short_help="Fetch, list and verify the cached data.")
@@ -21,26 +27,68 @@ def data() -> None:
 
 @data.command(short_help="Fetch datasets into the cache.")
 @click.argument("datasets", nargs=-1)
-@click.option("--mirror", metavar="DIR|URL", envvar="TERRITORY_MIRROR", show_envvar=True,
-              help="Take files from this mirror directory or base URL instead of upstream.")
-@click.option("--start", callback=_parse_date, metavar="YYYY-MM-DD",
-              help="First DeepState daily file to fetch (file date).")
-@click.option("--end", callback=_parse_date, metavar="YYYY-MM-DD",
-              help="Last DeepState daily file to fetch (file date).")
-@click.option("--all", "everything", is_flag=True,
-              help="The whole DeepState daily record (the default when no range is given).")
-@click.option("--latest", is_flag=True,
-              help="Fetch the latest snapshot from DeepState's live API (with grey zone).")
-@click.option("--api-url", envvar="TERRITORY_DEEPSTATE_API", show_envvar=True, metavar="URL",
-              help="Base URL of DeepState's API [default: https://deepstatemap.live/api].")
-@click.option("--timeout", "timeout_s", type=click.FloatRange(min=0.1), default=60.0, show_default=True,
-              help="Seconds to wait for each download.")
-@click.option("--force", is_flag=True, help="Fetch again what is already cached and verified.")
+@click.option(
+    "--mirror",
+    metavar="DIR|URL",
+    envvar="TERRITORY_MIRROR",
+    show_envvar=True,
+    help="Take files from this mirror directory or base URL instead of upstream.",
+)
+@click.option(
+    "--start",
+    callback=_parse_date,
+    metavar="YYYY-MM-DD",
+    help="First DeepState daily file to fetch (file date).",
+)
+@click.option(
+    "--end",
+    callback=_parse_date,
+    metavar="YYYY-MM-DD",
+    help="Last DeepState daily file to fetch (file date).",
+)
+@click.option(
+    "--all",
+    "everything",
+    is_flag=True,
+    help="The whole DeepState daily record (the default when no range is given).",
+)
+@click.option(
+    "--latest",
+    is_flag=True,
+    help="Fetch the latest snapshot from DeepState's live API (with grey zone).",
+)
+@click.option(
+    "--api-url",
+    envvar="TERRITORY_DEEPSTATE_API",
+    show_envvar=True,
+    metavar="URL",
+    help="Base URL of DeepState's API [default: https://deepstatemap.live/api].",
+)
+@click.option(
+    "--timeout",
+    "timeout_s",
+    type=click.FloatRange(min=0.1),
+    default=60.0,
+    show_default=True,
+    help="Seconds to wait for each download.",
+)
+@click.option(
+    "--force", is_flag=True, help="Fetch again what is already cached and verified."
+)
 @cache_option
 @handle_errors
-def fetch(datasets: tuple[str, ...], mirror: str | None, start: dt.date | None, end: dt.date | None,
-          everything: bool, latest: bool, api_url: str | None, timeout_s: float, force: bool,
-          cache_dir: Path | None) -> None:
+def fetch(
+    datasets: tuple[str, ...],
+    mirror: str | None,
+    start: dt.date | None,
+    end: dt.date | None,
+    everything: bool,
+    latest: bool,
+    api_url: str | None,
+    timeout_s: float,
+    force: bool,
+    cache_dir: Path | None,
+) -> None:
     """Fetch DATASETS (default: boundaries, land mask, the DeepState daily record
     and DeepState's published areas) into the cache.
 
@@ -63,8 +111,12 @@ def fetch(datasets: tuple[str, ...], mirror: str | None, start: dt.date | None, 
         if datasets or start or end:
             msg = "--latest fetches only the live snapshot; give no datasets or dates with it"
             raise click.UsageError(msg)
-        entry = ds.fetch_latest(cache_dir=cache_dir, api_url=api_url, timeout_s=timeout_s)
-        click.echo(f"cached {entry['snapshot']} (published {entry['published']}, as of {entry['as_of']})")
+        entry = ds.fetch_latest(
+            cache_dir=cache_dir, api_url=api_url, timeout_s=timeout_s
+        )
+        click.echo(
+            f"cached {entry['snapshot']} (published {entry['published']}, as of {entry['as_of']})"
+        )
         return
     state = {"bar": None}
 
@@ -72,19 +124,34 @@ def fetch(datasets: tuple[str, ...], mirror: str | None, start: dt.date | None, 
         if total < 5:
             return
         if state["bar"] is None:
-            state["bar"] = click.progressbar(length=total, label="fetching", file=sys.stderr,
-                                             show_pos=True, item_show_func=lambda x: x)
+            state["bar"] = click.progressbar(
+                length=total,
+                label="fetching",
+                file=sys.stderr,
+                show_pos=True,
+                item_show_func=lambda x: x,
+            )
             state["bar"].__enter__()
         state["bar"].update(1, label)
 
     try:
-        report = ds.fetch(datasets or None, cache_dir=cache_dir, mirror=mirror, start=start, end=end,
-                          force=force, timeout_s=timeout_s, progress=progress)
+        report = ds.fetch(
+            datasets or None,
+            cache_dir=cache_dir,
+            mirror=mirror,
+            start=start,
+            end=end,
+            force=force,
+            timeout_s=timeout_s,
+            progress=progress,
+        )
     finally:
         if state["bar"] is not None:
             state["bar"].__exit__(None, None, None)
-    click.echo(f"fetched {len(report.fetched)}, already cached {len(report.skipped)}"
-               + (f", not available {len(report.unavailable)}" if report.unavailable else ""))
+    click.echo(
+        f"fetched {len(report.fetched)}, already cached {len(report.skipped)}"
+        + (f", not available {len(report.unavailable)}" if report.unavailable else "")
+    )
 
 
 @data.command(short_help="List what is cached, with licences.")
@@ -118,7 +185,9 @@ def status(fmt: str, cache_dir: Path | None) -> None:
         span = f" {r['first']} … {r['last']}" if r["first"] else ""
         lines.append(f"{r['dataset']}: {r['files']} file(s){span}")
         if r["missing_upstream"]:
-            lines.append(f"  missing upstream (no file published): {', '.join(r['missing_upstream'])}")
+            lines.append(
+                f"  missing upstream (no file published): {', '.join(r['missing_upstream'])}"
+            )
         if r["not_fetched"]:
             n = len(r["not_fetched"])
             lines.append(f"  not fetched: {n} day(s), first {r['not_fetched'][0]}")

@@ -7,12 +7,25 @@ from pathlib import Path
 
 import click
 
-from territory.cli.options import MisuseError, cache_option, date_option, emit, format_option, handle_errors, output_option
+from territory.cli.options import (
+    MisuseError,
+    cache_option,
+    date_option,
+    emit,
+    format_option,
+    handle_errors,
+    output_option,
+)
 
-EXPORT_DRIVERS = {".geojson": "GeoJSON", ".json": "GeoJSON", ".gpkg": "GPKG", ".parquet": None}
+EXPORT_DRIVERS = {
+    ".geojson": "GeoJSON",
+    ".json": "GeoJSON",
+    ".gpkg": "GPKG",
+    ".parquet": None,
+}
 
 
-def _evaluate(record, name: str, as_of: dt.date | None, *, people: bool = True):  # noqa: ANN001, ANN202
+def _evaluate(record, name: str, as_of: dt.date | None, *, people: bool = True):
     from territory.accounting import evaluate
     from territory.scenario import read_scenario
 
@@ -20,7 +33,7 @@ def _evaluate(record, name: str, as_of: dt.date | None, *, people: bool = True):
     return evaluate(scenario, record.control(as_of or scenario.as_of), people=people)
 
 
-def write_export(gdf, path: Path) -> None:  # noqa: ANN001
+def write_export(gdf, path: Path) -> None:
     """Write moved land to GeoJSON, GeoPackage or GeoParquet, atomically."""
     from territory.datasets import atomic_path
 
@@ -36,7 +49,11 @@ def write_export(gdf, path: Path) -> None:  # noqa: ANN001
             gdf.to_parquet(tmp, index=False)
         else:
             tmp.unlink()
-            gdf.to_file(tmp, driver=EXPORT_DRIVERS[suffix], layer="transfers" if suffix == ".gpkg" else None)
+            gdf.to_file(
+                tmp,
+                driver=EXPORT_DRIVERS[suffix],
+                layer="transfers" if suffix == ".gpkg" else None,
+            )
 
 
 @click.command(short_help="Evaluate a swap scenario: areas, balance, ratio.")
@@ -44,15 +61,34 @@ def write_export(gdf, path: Path) -> None:  # noqa: ANN001
 @date_option
 @format_option
 @output_option
-@click.option("--export", type=click.Path(dir_okay=False, path_type=Path),
-              help="Also write the transferred polygons (.geojson, .gpkg or .parquet, EPSG:4326).")
-@click.option("--map", "map_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Also write the interactive HTML map of the scenario.")
-@click.option("--net-only", is_flag=True, help="Print only Ukraine's net change in km² (for scripts).")
+@click.option(
+    "--export",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the transferred polygons (.geojson, .gpkg or .parquet, EPSG:4326).",
+)
+@click.option(
+    "--map",
+    "map_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the interactive HTML map of the scenario.",
+)
+@click.option(
+    "--net-only",
+    is_flag=True,
+    help="Print only Ukraine's net change in km² (for scripts).",
+)
 @cache_option
 @handle_errors
-def evaluate(scenario: str, as_of: dt.date | None, fmt: str, output: Path | None, export: Path | None,
-             map_path: Path | None, net_only: bool, cache_dir: Path | None) -> None:
+def evaluate(
+    scenario: str,
+    as_of: dt.date | None,
+    fmt: str,
+    output: Path | None,
+    export: Path | None,
+    map_path: Path | None,
+    net_only: bool,
+    cache_dir: Path | None,
+) -> None:
     """Evaluate SCENARIO (a .toml file, or a library name such as alaska-2025) on the
     control map of its own as-of date, or of --date.
 
@@ -99,8 +135,13 @@ def evaluate(scenario: str, as_of: dt.date | None, fmt: str, output: Path | None
 @output_option
 @cache_option
 @handle_errors
-def compare(scenarios: tuple[str, ...], as_of: dt.date | None, fmt: str, output: Path | None,
-            cache_dir: Path | None) -> None:
+def compare(
+    scenarios: tuple[str, ...],
+    as_of: dt.date | None,
+    fmt: str,
+    output: Path | None,
+    cache_dir: Path | None,
+) -> None:
     """Evaluate SCENARIOS (files or library names; 'all' for the whole library) and
     show them side by side: what Ukraine gives and receives (km²), net, the
     demilitarised area, the ratio and the contact-line length before and after.
@@ -121,10 +162,18 @@ def compare(scenarios: tuple[str, ...], as_of: dt.date | None, fmt: str, output:
     evs = [_evaluate(rec, n, as_of) for n in names]
     df = compare_evaluations(evs)
     if fmt == "json":
-        text = tables.to_json({"scenarios": [
-            dict(row, transfers=tables.evaluation_payload(ev)["transfers"], parties=tables.evaluation_payload(ev)["parties"])
-            for row, ev in zip(df.to_dict("records"), evs, strict=True)
-        ]})
+        text = tables.to_json(
+            {
+                "scenarios": [
+                    dict(
+                        row,
+                        transfers=tables.evaluation_payload(ev)["transfers"],
+                        parties=tables.evaluation_payload(ev)["parties"],
+                    )
+                    for row, ev in zip(df.to_dict("records"), evs, strict=True)
+                ]
+            }
+        )
     elif fmt == "csv":
         text = tables.frame_csv(df)
     else:
@@ -148,8 +197,15 @@ def scenarios(fmt: str) -> None:
     rows = []
     for name, path in library().items():
         sc = read_scenario(path)
-        rows.append({"name": name, "as_of": sc.as_of.isoformat(), "title": sc.title, "source": sc.source,
-                     "default": sc.extra.get("default", False)})
+        rows.append(
+            {
+                "name": name,
+                "as_of": sc.as_of.isoformat(),
+                "title": sc.title,
+                "source": sc.source,
+                "default": sc.extra.get("default", False),
+            }
+        )
     if fmt == "json":
         emit(tables.to_json(rows), None)
     elif fmt == "csv":
@@ -157,5 +213,13 @@ def scenarios(fmt: str) -> None:
 
         emit(tables.frame_csv(pd.DataFrame(rows)), None)
     else:
-        emit(tables.text_table([[r["name"] + (" *" if r["default"] else ""), r["as_of"], r["title"]] for r in rows],
-                               ["Name (* default)", "As of", "Title"]), None)
+        emit(
+            tables.text_table(
+                [
+                    [r["name"] + (" *" if r["default"] else ""), r["as_of"], r["title"]]
+                    for r in rows
+                ],
+                ["Name (* default)", "As of", "Title"],
+            ),
+            None,
+        )

@@ -10,12 +10,18 @@ import click
 from territory.cli.options import MisuseError, cache_option, date_option, handle_errors
 
 
-def write_scenario_map(record, evaluations, output: Path, *, self_contained: bool, tiles: bool = False) -> None:  # noqa: ANN001, ARG001
+def write_scenario_map(
+    record, evaluations, output: Path, *, self_contained: bool, tiles: bool = False
+) -> None:
     """Render one evaluation (or a comparison of several) to `output`, atomically."""
     from territory.maps import render_compare, render_scenario, save_map
 
     _check_output(output)
-    fmap = render_scenario(evaluations[0], tiles=tiles) if len(evaluations) == 1 else render_compare(evaluations, tiles=tiles)
+    fmap = (
+        render_scenario(evaluations[0], tiles=tiles)
+        if len(evaluations) == 1
+        else render_compare(evaluations, tiles=tiles)
+    )
     save_map(fmap, output, self_contained=self_contained)
     click.echo(f"wrote {output}", err=True)
 
@@ -31,18 +37,43 @@ def _check_output(output: Path) -> None:
 
 @click.command("map", short_help="Write an interactive HTML map.")
 @click.argument("scenario", required=False)
-@click.option("--compare", "compare_names", multiple=True, metavar="SCENARIO",
-              help="Put several scenarios in one page (repeat, or give 'all').")
+@click.option(
+    "--compare",
+    "compare_names",
+    multiple=True,
+    metavar="SCENARIO",
+    help="Put several scenarios in one page (repeat, or give 'all').",
+)
 @date_option
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="HTML file to write (atomically).")
-@click.option("--self-contained/--cdn", default=True, show_default=True,
-              help="Inline Leaflet so the page works offline, or link it from a CDN (smaller file).")
-@click.option("--tiles", is_flag=True, help="Add an OpenStreetMap tile layer (needs the network to view).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="HTML file to write (atomically).",
+)
+@click.option(
+    "--self-contained/--cdn",
+    default=True,
+    show_default=True,
+    help="Inline Leaflet so the page works offline, or link it from a CDN (smaller file).",
+)
+@click.option(
+    "--tiles",
+    is_flag=True,
+    help="Add an OpenStreetMap tile layer (needs the network to view).",
+)
 @cache_option
 @handle_errors
-def map_command(scenario: str | None, compare_names: tuple[str, ...], as_of: dt.date | None, output: Path,
-                self_contained: bool, tiles: bool, cache_dir: Path | None) -> None:
+def map_command(
+    scenario: str | None,
+    compare_names: tuple[str, ...],
+    as_of: dt.date | None,
+    output: Path,
+    self_contained: bool,
+    tiles: bool,
+    cache_dir: Path | None,
+) -> None:
     """Write an interactive map: of SCENARIO (a .toml file or library name), of
     several scenarios with --compare, or, with neither, of control on --date.
 
@@ -71,11 +102,19 @@ def map_command(scenario: str | None, compare_names: tuple[str, ...], as_of: dt.
     if scenario or compare_names:
         from territory.scenario import library
 
-        names = [scenario] if scenario else (list(library()) if compare_names == ("all",) else list(compare_names))
+        names = (
+            [scenario]
+            if scenario
+            else (list(library()) if compare_names == ("all",) else list(compare_names))
+        )
         evs = [_evaluate(rec, n, as_of) for n in names]
         write_scenario_map(rec, evs, output, self_contained=self_contained, tiles=tiles)
         return
     from territory.maps import render_control, save_map
 
-    save_map(render_control(rec.control(as_of), tiles=tiles), output, self_contained=self_contained)
+    save_map(
+        render_control(rec.control(as_of), tiles=tiles),
+        output,
+        self_contained=self_contained,
+    )
     click.echo(f"wrote {output}", err=True)

@@ -32,16 +32,22 @@ def measure(path: Path, fmt: str, output: Path | None) -> None:
     from territory.io import read_vector
 
     gdf = read_vector(path)
-    name_col = next((c for c in ("name", "Name", "NAME", "title") if c in gdf.columns), None)
+    name_col = next(
+        (c for c in ("name", "Name", "NAME", "title") if c in gdf.columns), None
+    )
     features = []
     for i, geom in enumerate(gdf.geometry):
         a_m2, p_m = geodesic_area_perimeter_m(geom)
-        features.append({
-            "index": i,
-            "name": str(gdf[name_col].iat[i]) if name_col else None,
-            "geometry_type": geom.geom_type if geom is not None else None,
-            "area_m2": a_m2, "area_km2": a_m2 / 1e6, "perimeter_km": p_m / 1e3,
-        })
+        features.append(
+            {
+                "index": i,
+                "name": str(gdf[name_col].iat[i]) if name_col else None,
+                "geometry_type": geom.geom_type if geom is not None else None,
+                "area_m2": a_m2,
+                "area_km2": a_m2 / 1e6,
+                "perimeter_km": p_m / 1e3,
+            }
+        )
     if not any(f["area_m2"] > 0 for f in features):
         msg = f"{path.name!r} holds no polygons with area; measure polygons, not lines or points"
         raise DataError(msg)
@@ -52,13 +58,28 @@ def measure(path: Path, fmt: str, output: Path | None) -> None:
         "perimeter_km": sum(f["perimeter_km"] for f in features),
     }
     if fmt == "json":
-        text = tables.to_json({"file": str(path), "crs": "EPSG:4326 (WGS84 ellipsoid)", "features": features, "total": total})
+        text = tables.to_json(
+            {
+                "file": str(path),
+                "crs": "EPSG:4326 (WGS84 ellipsoid)",
+                "features": features,
+                "total": total,
+            }
+        )
     elif fmt == "csv":
         import pandas as pd
 
         text = tables.frame_csv(pd.DataFrame(features))
     else:
-        rows = [[f["index"], f["name"] or "", f["area_km2"], f["perimeter_km"]] for f in features]
+        rows = [
+            [f["index"], f["name"] or "", f["area_km2"], f["perimeter_km"]]
+            for f in features
+        ]
         foot = [["total", "", total["area_km2"], total["perimeter_km"]]]
-        text = tables.text_table(rows, ["#", "Name", "Area km²", "Perimeter km"], digits=[0, 0, 2, 2], footer=foot)
+        text = tables.text_table(
+            rows,
+            ["#", "Name", "Area km²", "Perimeter km"],
+            digits=[0, 0, 2, 2],
+            footer=foot,
+        )
     emit(text, output)

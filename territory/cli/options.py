@@ -23,7 +23,9 @@ import click
 FORMATS = ("table", "csv", "json")
 
 
-def _parse_date(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.date | None:  # noqa: ARG001
+def _parse_date(
+    ctx: click.Context, param: click.Parameter, value: str | None
+) -> dt.date | None:
     if value is None:
         return None
     try:
@@ -34,20 +36,34 @@ def _parse_date(ctx: click.Context, param: click.Parameter, value: str | None) -
 
 
 cache_option = click.option(
-    "--cache", "cache_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-    envvar="TERRITORY_CACHE", show_envvar=True,
+    "--cache",
+    "cache_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    envvar="TERRITORY_CACHE",
+    show_envvar=True,
     help="Data cache directory [default: geodata/cache].",
 )
 date_option = click.option(
-    "--date", "as_of", callback=_parse_date, metavar="YYYY-MM-DD",
+    "--date",
+    "as_of",
+    callback=_parse_date,
+    metavar="YYYY-MM-DD",
     help="Control map as of the evening of this date [default: latest in the record].",
 )
 format_option = click.option(
-    "--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="table",
+    show_default=True,
     help="Output format: a table for people, CSV or JSON for machines (areas in km²).",
 )
 output_option = click.option(
-    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
     help="Write to this file (atomically) instead of standard output.",
 )
 

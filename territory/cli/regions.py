@@ -27,8 +27,13 @@ def regions(fmt: str, output: Path | None) -> None:
 
     table = load_region_table()
     records = [
-        {"region_id": r.region_id, "name": r.name, "kind": r.kind,
-         "official_area_km2": r.official_area_km2, "aliases": list(r.aliases)}
+        {
+            "region_id": r.region_id,
+            "name": r.name,
+            "kind": r.kind,
+            "official_area_km2": r.official_area_km2,
+            "aliases": list(r.aliases),
+        }
         for r in table
     ]
     if fmt == "json":
@@ -40,6 +45,19 @@ def regions(fmt: str, output: Path | None) -> None:
         df["aliases"] = df["aliases"].str.join(";")
         text = tables.frame_csv(df)
     else:
-        rows = [[r["region_id"], r["name"], r["kind"], r["official_area_km2"], ", ".join(r["aliases"][:4])] for r in records]
-        text = tables.text_table(rows, ["Code", "Name", "Kind", "Official km²", "Also spelled"], digits=[0, 0, 0, 0, 0])
+        rows = [
+            [
+                r["region_id"],
+                r["name"],
+                r["kind"],
+                r["official_area_km2"],
+                ", ".join(r["aliases"][:4]),
+            ]
+            for r in records
+        ]
+        text = tables.text_table(
+            rows,
+            ["Code", "Name", "Kind", "Official km²", "Also spelled"],
+            digits=[0, 0, 0, 0, 0],
+        )
     emit(text, output)

@@ -8,7 +8,7 @@ from territory.cli.main import cli
 
 
 @pytest.mark.data
-def test_control_json_has_the_contract(runner, record):  # noqa: ARG001 - record ensures data
+def test_control_json_has_the_contract(runner, record):
     result = runner.invoke(cli, ["control", "--date", "2025-08-14", "--format", "json"])
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
@@ -22,7 +22,7 @@ def test_control_json_has_the_contract(runner, record):  # noqa: ARG001 - record
 
 
 @pytest.mark.data
-def test_control_table_names_snapshot_and_denominators(runner, record):  # noqa: ARG001
+def test_control_table_names_snapshot_and_denominators(runner, record):
     result = runner.invoke(cli, ["control", "--date", "2025-08-15"])
     assert result.exit_code == 0
     assert "deepstate-daily 2025-08-16" in result.stdout
@@ -31,9 +31,11 @@ def test_control_table_names_snapshot_and_denominators(runner, record):  # noqa:
 
 
 @pytest.mark.data
-def test_control_csv_and_output_file(runner, record, tmp_path):  # noqa: ARG001
+def test_control_csv_and_output_file(runner, record, tmp_path):
     out = tmp_path / "control.csv"
-    result = runner.invoke(cli, ["control", "--date", "2025-08-15", "--format", "csv", "-o", str(out)])
+    result = runner.invoke(
+        cli, ["control", "--date", "2025-08-15", "--format", "csv", "-o", str(out)]
+    )
     assert result.exit_code == 0
     lines = out.read_text().splitlines()
     assert lines[0].startswith("region_id,name,land_km2,occupied_km2")
@@ -43,15 +45,28 @@ def test_control_csv_and_output_file(runner, record, tmp_path):  # noqa: ARG001
 @pytest.mark.parametrize(
     ("args", "code", "phrase"),
     [
-        pytest.param(["control", "--date", "2025-13-40"], 2, "YYYY-MM-DD", id="bad-date"),
-        pytest.param(["control", "--format", "xml"], 2, "Invalid value", id="bad-format"),
-        pytest.param(["control", "--date", "1999-01-01"], 1, "covers", id="outside-record"),
-        pytest.param(["control", "-o", "/nonexistent/dir/x.csv"], 2, "does not exist", id="bad-output-dir"),
-        pytest.param(["measure", "/nonexistent.geojson"], 2, "does not exist", id="missing-file"),
+        pytest.param(
+            ["control", "--date", "2025-13-40"], 2, "YYYY-MM-DD", id="bad-date"
+        ),
+        pytest.param(
+            ["control", "--format", "xml"], 2, "Invalid value", id="bad-format"
+        ),
+        pytest.param(
+            ["control", "--date", "1999-01-01"], 1, "covers", id="outside-record"
+        ),
+        pytest.param(
+            ["control", "-o", "/nonexistent/dir/x.csv"],
+            2,
+            "does not exist",
+            id="bad-output-dir",
+        ),
+        pytest.param(
+            ["measure", "/nonexistent.geojson"], 2, "does not exist", id="missing-file"
+        ),
     ],
 )
 @pytest.mark.data
-def test_bad_input_exit_codes(runner, record, args, code, phrase):  # noqa: ARG001
+def test_bad_input_exit_codes(runner, record, args, code, phrase):
     result = runner.invoke(cli, args)
     assert result.exit_code == code, result.output
     assert phrase in result.output
@@ -72,7 +87,9 @@ def test_help_does_not_import_geopandas_or_folium():
         "bad = [m for m in ('geopandas', 'folium', 'pandas') if m in sys.modules]\n"
         "print('HEAVY', bad)"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
     assert "HEAVY []" in out
     assert "control" in out and "measure" in out
 
@@ -82,6 +99,8 @@ def test_regions_command(runner):
     assert result.exit_code == 0
     rows = json.loads(result.stdout)
     assert len(rows) == 27
-    assert {"region_id": "UA-14"}.items() <= rows[[r["region_id"] for r in rows].index("UA-14")].items()
+    assert {"region_id": "UA-14"}.items() <= rows[
+        [r["region_id"] for r in rows].index("UA-14")
+    ].items()
     text = runner.invoke(cli, ["regions"]).stdout
     assert "UA-23" in text and "Zaporizhzhia" in text

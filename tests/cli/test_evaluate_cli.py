@@ -7,49 +7,65 @@ from territory.cli.main import cli
 pytestmark = pytest.mark.data
 
 
-def test_evaluate_json_contract(runner, record):  # noqa: ARG001
+def test_evaluate_json_contract(runner, record):
     result = runner.invoke(cli, ["evaluate", "alaska-2025", "--format", "json"])
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     assert {"title", "as_of", "snapshot", "transfers", "parties", "ratio"} <= doc.keys()
-    assert doc["as_of"] == "2025-08-15" and doc["snapshot"] == "deepstate-daily 2025-08-16"
+    assert (
+        doc["as_of"] == "2025-08-15" and doc["snapshot"] == "deepstate-daily 2025-08-16"
+    )
     t = doc["transfers"][0]
     assert {"name", "from", "to", "area_km2", "regions"} <= t.keys()
     for party in ("UA", "RU"):
-        assert {"before_km2", "after_km2", "gained_km2", "lost_km2", "net_km2"} <= doc["parties"][party].keys()
-    assert doc["parties"]["UA"]["net_km2"] == pytest.approx(-doc["parties"]["RU"]["net_km2"], rel=1e-9)
-    assert doc["ratio"] == pytest.approx(t["area_km2"] / doc["transfers"][1]["area_km2"], rel=1e-9)
+        assert {"before_km2", "after_km2", "gained_km2", "lost_km2", "net_km2"} <= doc[
+            "parties"
+        ][party].keys()
+    assert doc["parties"]["UA"]["net_km2"] == pytest.approx(
+        -doc["parties"]["RU"]["net_km2"], rel=1e-9
+    )
+    assert doc["ratio"] == pytest.approx(
+        t["area_km2"] / doc["transfers"][1]["area_km2"], rel=1e-9
+    )
 
 
-def test_evaluate_table_shows_rules_and_balance(runner, record):  # noqa: ARG001
+def test_evaluate_table_shows_rules_and_balance(runner, record):
     out = runner.invoke(cli, ["evaluate", "alaska-2025"]).stdout
     assert "Ukrainian-held land in Donetsk and Luhansk" in out
     assert "Reciprocity: Ukraine gives" in out and "Contact line:" in out
 
 
 @pytest.mark.parametrize("suffix", [".geojson", ".gpkg", ".parquet"])
-def test_export_is_readable(runner, record, tmp_path, suffix):  # noqa: ARG001
+def test_export_is_readable(runner, record, tmp_path, suffix):
     import geopandas as gpd
 
     out = tmp_path / f"alaska{suffix}"
-    result = runner.invoke(cli, ["evaluate", "alaska-2025", "--export", str(out), "--format", "json"])
+    result = runner.invoke(
+        cli, ["evaluate", "alaska-2025", "--export", str(out), "--format", "json"]
+    )
     assert result.exit_code == 0, result.output
     gdf = gpd.read_parquet(out) if suffix == ".parquet" else gpd.read_file(out)
     assert len(gdf) == 2 and gdf.crs.to_epsg() == 4326
     assert {"name", "from", "to", "area_km2", "rule"} <= set(gdf.columns)
     doc = json.loads(result.stdout)
-    assert sorted(gdf["area_km2"]) == pytest.approx(sorted(t["area_km2"] for t in doc["transfers"]))
+    assert sorted(gdf["area_km2"]) == pytest.approx(
+        sorted(t["area_km2"] for t in doc["transfers"])
+    )
 
 
 def test_net_only_and_date_override(runner, record):
     latest = record.latest_date().isoformat()
-    result = runner.invoke(cli, ["evaluate", "alaska-2025", "--date", latest, "--net-only"])
+    result = runner.invoke(
+        cli, ["evaluate", "alaska-2025", "--date", latest, "--net-only"]
+    )
     assert result.exit_code == 0
     assert float(result.stdout) < 0
 
 
-def test_compare_all(runner, record):  # noqa: ARG001
-    result = runner.invoke(cli, ["compare", "alaska-2025", "witkoff-2025-08-08", "--format", "json"])
+def test_compare_all(runner, record):
+    result = runner.invoke(
+        cli, ["compare", "alaska-2025", "witkoff-2025-08-08", "--format", "json"]
+    )
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)["scenarios"]
     assert [r["file"] for r in rows] == ["alaska-2025.toml", "witkoff-2025-08-08.toml"]
@@ -62,18 +78,40 @@ def test_compare_all(runner, record):  # noqa: ARG001
     ("content", "code", "phrase"),
     [
         pytest.param("[scenario\n", 2, "not valid TOML", id="toml-syntax"),
-        pytest.param('[scenario]\ntitle="x"\nas_of=2025-08-15\n[[transfers]]\nname="t"\nfrom="UA"\nto="RU"\n'
-                     'select={regions=["Donetzk"]}\n', 2, "transfer 't': unknown region 'Donetzk'", id="unknown-region"),
-        pytest.param('[scenario]\ntitle="x"\nas_of=2025-08-15\n[[transfers]]\nname="t"\nfrom="RU"\nto="UA"\n'
-                     'select={regions=["Volyn"]}\n', 1, "transfer 't' selects no land RU holds", id="not-held"),
-        pytest.param('[scenario]\ntitle="x"\nas_of=2025-08-15\n[[transfers]]\nname="a"\nfrom="UA"\nto="RU"\n'
-                     'select={regions=["Donetsk"]}\n[[transfers]]\nname="b"\nfrom="UA"\nto="DMZ"\n'
-                     'select={regions=["Donetsk"], within_km_of_front=5}\n', 1, "both select the same", id="overlap"),
-        pytest.param('[scenario]\ntitle="x"\nas_of=1999-01-01\n[[transfers]]\nname="t"\nfrom="UA"\nto="RU"\n'
-                     'select={regions=["Donetsk"]}\n', 1, "covers", id="date-outside-record"),
+        pytest.param(
+            '[scenario]\ntitle="x"\nas_of=2025-08-15\n[[transfers]]\nname="t"\nfrom="UA"\nto="RU"\n'
+            'select={regions=["Donetzk"]}\n',
+            2,
+            "transfer 't': unknown region 'Donetzk'",
+            id="unknown-region",
+        ),
+        pytest.param(
+            '[scenario]\ntitle="x"\nas_of=2025-08-15\n[[transfers]]\nname="t"\nfrom="RU"\nto="UA"\n'
+            'select={regions=["Volyn"]}\n',
+            1,
+            "transfer 't' selects no land RU holds",
+            id="not-held",
+        ),
+        pytest.param(
+            '[scenario]\ntitle="x"\nas_of=2025-08-15\n[[transfers]]\nname="a"\nfrom="UA"\nto="RU"\n'
+            'select={regions=["Donetsk"]}\n[[transfers]]\nname="b"\nfrom="UA"\nto="DMZ"\n'
+            'select={regions=["Donetsk"], within_km_of_front=5}\n',
+            1,
+            "both select the same",
+            id="overlap",
+        ),
+        pytest.param(
+            '[scenario]\ntitle="x"\nas_of=1999-01-01\n[[transfers]]\nname="t"\nfrom="UA"\nto="RU"\n'
+            'select={regions=["Donetsk"]}\n',
+            1,
+            "covers",
+            id="date-outside-record",
+        ),
     ],
 )
-def test_bad_scenarios_one_line_and_exit_code(runner, record, tmp_path, content, code, phrase):  # noqa: ARG001
+def test_bad_scenarios_one_line_and_exit_code(
+    runner, record, tmp_path, content, code, phrase
+):
     path = tmp_path / "bad.toml"
     path.write_text(content)
     result = runner.invoke(cli, ["evaluate", str(path)])
@@ -83,9 +121,11 @@ def test_bad_scenarios_one_line_and_exit_code(runner, record, tmp_path, content,
     assert len(result.output.strip().splitlines()) == 1
 
 
-def test_unknown_scenario_and_bad_export(runner, record, tmp_path):  # noqa: ARG001
+def test_unknown_scenario_and_bad_export(runner, record, tmp_path):
     result = runner.invoke(cli, ["evaluate", "nope"])
     assert result.exit_code == 1 and "alaska-2025" in result.output
-    result = runner.invoke(cli, ["evaluate", "alaska-2025", "--export", str(tmp_path / "x.shp")])
+    result = runner.invoke(
+        cli, ["evaluate", "alaska-2025", "--export", str(tmp_path / "x.shp")]
+    )
     assert result.exit_code == 2 and ".geojson, .gpkg or .parquet" in result.output
     assert not (tmp_path / "x.shp").exists()

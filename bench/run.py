@@ -1,0 +1,239 @@
+"""Benchmarks of territory, each against a baseline measured in the same run.
+
+Machines here are noisy, so every figure is reported as a ratio to a baseline
+taken in the same run, with the median of several repeats.  Run with
+``make bench``; results also go to bench/results/latest.json (git-ignored).
+
+Benchmarks
+----------
+area       accounting area (`geodesy.area_km2`) vs Karney's geodesic area
+           (pyproj) on the same DeepState polygon: the fast path's speed-up.
+partition  land partition of one snapshot computed cold vs read from the
+           derived cache (what a second `territory control` costs).
+evaluate   evaluating the Alaska scenario vs reading its control map.
+cli        `territory evaluate alaska-2025` wall time vs `python -c "import geopandas"`.
+memory     peak RSS of `territory evaluate alaska-2025` vs of importing geopandas.
+browser    Alaska map load time in headless Chromium (network off) vs a bare
+           Leaflet page with one polygon; also the page size.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+PY = sys.executable
+TERRITORY = str(Path(PY).with_name("territory"))
+
+
+def timed(fn, repeat: int = 5) -> float:
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def run_cmd(args: list[str]) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MiB) of a child process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    t0 = time.perf_counter()
+    subprocess.run(args, check=True, capture_output=True)
+    wall = time.perf_counter() - t0
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return wall, max(peak, before) / 1024
+
+
+def child_peak_mib(args: list[str]) -> float:
+    code = (
+        "import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, capture_output=True); "
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+    )
+    out = subprocess.run(
+        [PY, "-c", code, *args], check=True, capture_output=True, text=True
+    ).stdout
+    return int(out.strip()) / 1024
+
+
+def bench_area(results: dict) -> None:
+    from territory.geodesy import area_km2, geodesic_area_perimeter_m
+    from territory.record import Record
+
+    rec = Record()
+    occ = rec.read_snapshot(rec.snapshot_for("2025-08-15")[0])["occupied"]
+    base = timed(lambda: geodesic_area_perimeter_m(occ), 20)
+    ours = timed(lambda: area_km2(occ), 20)
+    results["area"] = {
+        "baseline_s": base,
+        "ours_s": ours,
+        "ratio": ours / base,
+        "baseline": "pyproj Geod.geometry_area_perimeter (Karney)",
+    }
+
+
+def bench_partition(results: dict) -> None:
+    from territory.control import partition_land
+    from territory.record import Record
+
+    rec = Record()
+    snap = rec.snapshot_for("2025-08-15")[0]
+    rec.partition(snap)  # make sure the derived cache holds it
+    by_status = rec.read_snapshot(snap)
+    cold = timed(lambda: partition_land(rec.regions, rec.land, by_status), 3)
+    warm = timed(lambda: rec.partition(snap), 5)
+    results["partition"] = {
+        "cold_s": cold,
+        "cached_s": warm,
+        "ratio_cold_to_cached": cold / warm,
+    }
+
+
+def bench_evaluate(results: dict) -> None:
+    from territory.accounting import evaluate
+    from territory.record import Record
+    from territory.scenario import read_scenario
+
+    rec = Record()
+    sc = read_scenario("alaska-2025")
+    base = timed(lambda: Record().control(sc.as_of).to_frame(), 3)
+    ctl = rec.control(sc.as_of)
+    ours = timed(lambda: evaluate(sc, ctl), 3)
+    results["evaluate"] = {"control_s": base, "evaluate_s": ours, "ratio": ours / base}
+
+
+def bench_cli(results: dict) -> None:
+    base = timed(lambda: subprocess.run([PY, "-c", "import geopandas"], check=True), 3)
+    ours = timed(
+        lambda: subprocess.run(
+            [TERRITORY, "evaluate", "alaska-2025", "--format", "json"],
+            check=True,
+            capture_output=True,
+        ),
+        3,
+    )
+    help_s = timed(
+        lambda: subprocess.run([TERRITORY, "--help"], check=True, capture_output=True),
+        3,
+    )
+    results["cli"] = {
+        "import_geopandas_s": base,
+        "evaluate_s": ours,
+        "ratio": ours / base,
+        "help_s": help_s,
+        "help_ratio": help_s / base,
+    }
+    mem_base = child_peak_mib([PY, "-c", "import geopandas"])
+    mem_ours = child_peak_mib(
+        [TERRITORY, "evaluate", "alaska-2025", "--format", "json"]
+    )
+    results["memory"] = {
+        "import_geopandas_mib": mem_base,
+        "evaluate_mib": mem_ours,
+        "ratio": mem_ours / mem_base,
+    }
+
+
+LOAD_PROBE = (
+    "<script>window.addEventListener('load',function(){setTimeout(function(){"
+    "document.title='LOADED '+performance.now().toFixed(0);},0);});</script>"
+)
+
+
+def _load_ms(chromium: str, page: Path) -> float:
+    html = page.read_text(encoding="utf-8").replace("<head>", "<head>" + LOAD_PROBE, 1)
+    with tempfile.TemporaryDirectory() as tmp:
+        probe = Path(tmp) / page.name
+        probe.write_text(html, encoding="utf-8")
+        out = subprocess.run(
+            [
+                chromium,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--host-resolver-rules=MAP * ~NOTFOUND",
+                "--proxy-server=http://127.0.0.1:9",
+                f"--user-data-dir={tmp}/profile",
+                "--window-size=1400,900",
+                "--dump-dom",
+                probe.as_uri(),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        ).stdout
+    title = out.split("<title>LOADED ", 1)[1].split("<", 1)[0]
+    return float(title)
+
+
+def bench_browser(results: dict) -> None:
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        results["browser"] = {"skipped": "chromium not installed (make browser)"}
+        return
+    from territory.accounting import evaluate
+    from territory.maps import _inline_leaflet, render_scenario, save_map
+    from territory.record import Record
+    from territory.scenario import read_scenario
+
+    with tempfile.TemporaryDirectory() as tmp:
+        sc = read_scenario("alaska-2025")
+        page = Path(tmp) / "alaska.html"
+        save_map(render_scenario(evaluate(sc, Record().control(sc.as_of))), page)
+        bare = Path(tmp) / "bare.html"
+        bare.write_text(
+            "<!DOCTYPE html><html><head>"
+            + _inline_leaflet()
+            + "</head><body><div id=m "
+            "style='width:100%;height:100vh'></div><script>var m=L.map('m').setView([48,31],6);"
+            "L.polygon([[47,30],[49,30],[49,33]]).addTo(m);</script></body></html>",
+            encoding="utf-8",
+        )
+        base = statistics.median(_load_ms(chromium, bare) for _ in range(3))
+        ours = statistics.median(_load_ms(chromium, page) for _ in range(3))
+        results["browser"] = {
+            "bare_leaflet_ms": base,
+            "alaska_map_ms": ours,
+            "ratio": ours / base,
+            "alaska_map_bytes": page.stat().st_size,
+        }
+
+
+def main() -> None:
+    results: dict = {}
+    for bench in (
+        bench_area,
+        bench_partition,
+        bench_evaluate,
+        bench_cli,
+        bench_browser,
+    ):
+        bench(results)
+        print(
+            f"{bench.__name__[6:]:>10}: {json.dumps(results.get(bench.__name__[6:], results), default=float)}"
+        )
+    out = REPO / "bench" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "latest.json").write_text(json.dumps(results, indent=2, default=float))
+    print("\nratios (ours / baseline, same run):")
+    for key, val in results.items():
+        for k, v in val.items():
+            if "ratio" in k:
+                print(f"  {key}.{k}: {v:.3f}")
+
+
+if __name__ == "__main__":
+    main()
