@@ -373,6 +373,12 @@ def _party(value: Any, ctx: _Ctx, what: str, key: str) -> str:
     return value.upper()
 
 
+def _sovereignty(raw: dict[str, Any], ctx: _Ctx, what: str) -> str | None:
+    """Whose sovereignty land moved to a demilitarised zone falls under (optional)."""
+    sov = raw.get("sovereignty")
+    return None if sov is None else _party(sov, ctx, what, "sovereignty")
+
+
 def _text(raw: dict[str, Any], key: str, ctx: _Ctx, what: str) -> str:
     v = raw.get(key, "")
     if not isinstance(v, str):
@@ -478,9 +484,7 @@ def parse_scenario(
                 "moves land out of a demilitarised zone",
                 "transfers give land from UA or RU",
             )
-        sov = t.get("sovereignty")
-        if sov is not None:
-            sov = _party(sov, ctx, what, "sovereignty")
+        sov = _sovereignty(t, ctx, what)
         transfers.append(
             Transfer(
                 name=name,
@@ -537,9 +541,7 @@ def parse_scenario(
                 f"'along' is {along!r}",
                 'zones run along the contact line: along = "front"',
             )
-        sov = z.get("sovereignty")
-        if sov is not None:
-            sov = _party(sov, ctx, what, "sovereignty")
+        sov = _sovereignty(z, ctx, what)
         zones.append(
             Zone(
                 name=_text(z, "name", ctx, what) or f"zone {i}",

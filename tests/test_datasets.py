@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
 import re
 import shutil
 from pathlib import Path
@@ -22,6 +21,7 @@ from territory.datasets import Cache, atomic_path, daily_key
 from territory.errors import DataError, DataNotFoundError
 from territory.manifest import load_manifest
 from territory.record import Record
+from tests.support import MIRROR, require_mirror, tree
 
 DAILY_REL = "deepstate/daily/deepstatemap_data_{:%Y%m%d}.geojson"
 # Days with no file upstream (SOURCES.md), inside the record 2024-07-08 … 2026-08-22.
@@ -38,25 +38,9 @@ FIRST, LAST = dt.date(2024, 7, 8), dt.date(2026, 8, 22)
 D = dt.date
 
 
-def _mirror_dir() -> Path:
-    """The geodata mirror: $TERRITORY_MIRROR, else <repo>/../shared/geodata."""
-    env = os.environ.get("TERRITORY_MIRROR")
-    if env:
-        return Path(env).expanduser().resolve()
-    return (Path(__file__).resolve().parents[1] / ".." / "shared" / "geodata").resolve()
-
-
-MIRROR = _mirror_dir()
-
-
 @pytest.fixture
 def mirror() -> Path:
-    if not (MIRROR / "deepstate" / "daily").is_dir():
-        pytest.skip(
-            f"geodata mirror not found at {MIRROR}; "
-            "set TERRITORY_MIRROR to run data tests"
-        )
-    return MIRROR
+    return require_mirror()
 
 
 @pytest.fixture(autouse=True)
@@ -66,21 +50,6 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         "TERRITORY_CACHE", str(tmp_path / "default-cache-must-stay-unused")
     )
     monkeypatch.delenv("TERRITORY_MIRROR", raising=False)
-
-
-def tree(root: Path) -> dict[str, str | None]:
-    """Map every file and directory under `root`, hidden ones too, to its sha256.
-
-    Directories map to None.
-    """
-    if not root.exists():
-        return {}
-    return {
-        p.relative_to(root).as_posix(): None
-        if p.is_dir()
-        else hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*"))
-    }
 
 
 def index_of(cache: Path) -> dict[str, dict]:

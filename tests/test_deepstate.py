@@ -7,7 +7,6 @@ DeepState snapshot of the geodata mirror (``@pytest.mark.data``).
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -19,24 +18,17 @@ from territory import deepstate
 from territory.deepstate import GREY_ZONE, LIBERATED, OCCUPIED
 from territory.errors import DataError
 from territory.geodesy import area_km2
+from tests.support import MIRROR
 
 # ------------------------------------------------------------------------------ helpers
 
 RAW_SNAPSHOT = Path("deepstate") / "raw" / "1754251105.geojson"
 
 
-def _mirror_dir() -> Path:
-    """The geodata mirror: $TERRITORY_MIRROR, else <repo>/../shared/geodata."""
-    env = os.environ.get("TERRITORY_MIRROR")
-    if env:
-        return Path(env).expanduser()
-    return (Path(__file__).resolve().parents[1] / ".." / "shared" / "geodata").resolve()
-
-
 @pytest.fixture(scope="module")
 def raw_fc() -> dict[str, Any]:
     """The raw DeepState snapshot 1754251105 as parsed JSON."""
-    path = _mirror_dir() / RAW_SNAPSHOT
+    path = MIRROR / RAW_SNAPSHOT
     if not path.is_file():
         pytest.skip(
             f"raw DeepState snapshot not found at {path}; "

@@ -15,7 +15,6 @@ import datetime as dt
 import gc
 import hashlib
 import json
-import os
 import socket
 import threading
 import time
@@ -35,6 +34,7 @@ from territory.cli.main import cli
 from territory.errors import DataError, FetchError
 from territory.geodesy import area_km2
 from territory.record import Record
+from tests.support import MIRROR, require_mirror, tree
 
 # --------------------------------------------------------------------------------- data
 
@@ -43,17 +43,6 @@ REAL_ID = 1754251105  # 2025-08-03 19:58:25 UTC
 SYN_ID = 1754164800  # 2025-08-02 20:00:00 UTC
 SLOW_WAIT_S = 10.0  # upper bound on how long the "slow" handler holds a request
 CLIENT_TIMEOUT_S = 0.5
-
-
-def _mirror_dir() -> Path:
-    """The geodata mirror: $TERRITORY_MIRROR, else <repo>/../shared/geodata."""
-    env = os.environ.get("TERRITORY_MIRROR")
-    if env:
-        return Path(env).expanduser().resolve()
-    return (Path(__file__).resolve().parents[1] / ".." / "shared" / "geodata").resolve()
-
-
-MIRROR = _mirror_dir()
 
 
 def _feature(geom: shapely.Geometry, token: str) -> dict[str, Any]:
@@ -239,12 +228,7 @@ def _collect_leaks() -> Iterator[None]:
 
 @pytest.fixture
 def need_mirror() -> Path:
-    if not (MIRROR / RAW_SNAPSHOT).is_file():
-        pytest.skip(
-            f"geodata mirror not found at {MIRROR}; "
-            "set TERRITORY_MIRROR to run data tests"
-        )
-    return MIRROR
+    return require_mirror(RAW_SNAPSHOT)
 
 
 @pytest.fixture
@@ -253,21 +237,6 @@ def cli_runner() -> CliRunner:
 
 
 # ------------------------------------------------------------------------------ helpers
-
-
-def tree(root: Path) -> dict[str, str | None]:
-    """Map every file and directory under `root`, hidden ones too, to its sha256.
-
-    Directories map to None.
-    """
-    if not root.exists():
-        return {}
-    return {
-        p.relative_to(root).as_posix(): None
-        if p.is_dir()
-        else hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*"))
-    }
 
 
 def populated_cache(tmp_path: Path, base: str) -> Path:

@@ -10,7 +10,7 @@ import click
 from territory.cli.options import (
     cache_option,
     date_option,
-    emit,
+    emit_as,
     format_option,
     handle_errors,
     output_option,
@@ -43,12 +43,11 @@ def control(
 
     rec = Record(cache_dir)
     ctl = rec.control(as_of)
-    if fmt == "json":
-        text = tables.to_json(
-            tables.control_payload(ctl, official_area_km2=rec.official_area_km2)
-        )
-    elif fmt == "csv":
-        text = tables.control_csv(ctl)
-    else:
-        text = tables.control_text(ctl, official_area_km2=rec.official_area_km2)
-    emit(text, output)
+    area = rec.official_area_km2
+    emit_as(
+        fmt,
+        output,
+        table=lambda: tables.control_text(ctl, official_area_km2=area),
+        csv=lambda: tables.control_csv(ctl),
+        json=lambda: tables.control_payload(ctl, official_area_km2=area),
+    )

@@ -12,6 +12,7 @@ from territory.cli.options import (
     cache_option,
     date_option,
     emit,
+    emit_as,
     format_option,
     handle_errors,
     output_option,
@@ -119,13 +120,13 @@ def evaluate(
     if net_only:
         emit(f"{ev.net_km2('UA'):.1f}", output)
         return
-    if fmt == "json":
-        text = tables.to_json(tables.evaluation_payload(ev))
-    elif fmt == "csv":
-        text = tables.evaluation_csv(ev)
-    else:
-        text = tables.evaluation_text(ev)
-    emit(text, output)
+    emit_as(
+        fmt,
+        output,
+        table=lambda: tables.evaluation_text(ev),
+        csv=lambda: tables.evaluation_csv(ev),
+        json=lambda: tables.evaluation_payload(ev),
+    )
 
 
 @click.command(short_help="Compare several scenarios side by side.")
@@ -161,24 +162,24 @@ def compare(
     rec = Record(cache_dir)
     evs = [_evaluate(rec, n, as_of) for n in names]
     df = compare_evaluations(evs)
-    if fmt == "json":
-        text = tables.to_json(
-            {
-                "scenarios": [
-                    dict(
-                        row,
-                        transfers=tables.evaluation_payload(ev)["transfers"],
-                        parties=tables.evaluation_payload(ev)["parties"],
-                    )
-                    for row, ev in zip(df.to_dict("records"), evs, strict=True)
-                ]
-            }
-        )
-    elif fmt == "csv":
-        text = tables.frame_csv(df)
-    else:
-        text = tables.compare_text(df)
-    emit(text, output)
+
+    def payload() -> dict:
+        docs = [tables.evaluation_payload(ev) for ev in evs]
+        rows = df.to_dict("records")
+        return {
+            "scenarios": [
+                dict(row, transfers=doc["transfers"], parties=doc["parties"])
+                for row, doc in zip(rows, docs, strict=True)
+            ]
+        }
+
+    emit_as(
+        fmt,
+        output,
+        table=lambda: tables.compare_text(df),
+        csv=lambda: tables.frame_csv(df),
+        json=payload,
+    )
 
 
 @click.command(short_help="List the scenarios in the library.")

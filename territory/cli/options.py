@@ -93,6 +93,25 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def emit_as(
+    fmt: str,
+    output: Path | None,
+    *,
+    table: Callable[[], str],
+    csv: Callable[[], str],
+    json: Callable[[], Any],
+) -> None:
+    """Build only the output `fmt` asks for (JSON: an object to serialise) and emit it."""
+    from territory import tables
+
+    if fmt == "json":
+        emit(tables.to_json(json()), output)
+    elif fmt == "csv":
+        emit(csv(), output)
+    else:
+        emit(table(), output)
+
+
 def emit(text: str, output: Path | None) -> None:
     """Write `text` to stdout, or atomically to `output`."""
     if output is None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import shutil
 from pathlib import Path
 
@@ -19,35 +18,16 @@ from click.testing import CliRunner
 
 from territory import datasets
 from territory.cli.main import cli
+from tests.support import require_mirror
 
 # 2024-08-15 … 2024-08-21 holds five files: the 18th and 19th are missing upstream.
 GAP_START, GAP_END = "2024-08-15", "2024-08-21"
 GAP_DAYS = ["2024-08-15", "2024-08-16", "2024-08-17", "2024-08-20", "2024-08-21"]
 
 
-def _mirror_dir() -> Path:
-    """The geodata mirror: $TERRITORY_MIRROR, else <repo>/../shared/geodata."""
-    env = os.environ.get("TERRITORY_MIRROR")
-    if env:
-        return Path(env).expanduser().resolve()
-    return (Path(__file__).resolve().parents[2] / ".." / "shared" / "geodata").resolve()
-
-
-MIRROR = _mirror_dir()
-
-
-def _require_mirror() -> Path:
-    if not (MIRROR / "deepstate" / "daily").is_dir():
-        pytest.skip(
-            f"geodata mirror not found at {MIRROR}; "
-            "set TERRITORY_MIRROR to run data tests"
-        )
-    return MIRROR
-
-
 @pytest.fixture
 def mirror() -> Path:
-    return _require_mirror()
+    return require_mirror()
 
 
 @pytest.fixture
@@ -71,7 +51,7 @@ def gap_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     Read-only: tests that change it work on a copy (`own_cache`).
     """
-    mirror = _require_mirror()
+    mirror = require_mirror()
     cache = tmp_path_factory.mktemp("gap") / "cache"
     result = CliRunner().invoke(
         cli,

@@ -1,0 +1,46 @@
+"""Helpers shared by the data-layer tests: where the mirror is, and cache snapshots."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def mirror_dir() -> Path:
+    """The geodata mirror: $TERRITORY_MIRROR, else <repo>/../shared/geodata."""
+    env = os.environ.get("TERRITORY_MIRROR")
+    if env:
+        return Path(env).expanduser().resolve()
+    return (REPO / ".." / "shared" / "geodata").resolve()
+
+
+MIRROR = mirror_dir()
+
+
+def require_mirror(rel: str | Path = "deepstate/daily") -> Path:
+    """Return the mirror, or skip (with the reason) when `rel` is not in it."""
+    if not (MIRROR / rel).exists():
+        pytest.skip(
+            f"geodata mirror not found at {MIRROR}; set TERRITORY_MIRROR to run data tests"
+        )
+    return MIRROR
+
+
+def tree(root: Path) -> dict[str, str | None]:
+    """Map every file and directory under `root`, hidden ones too, to its sha256.
+
+    Directories map to None.
+    """
+    if not root.exists():
+        return {}
+    return {
+        p.relative_to(root).as_posix(): None
+        if p.is_dir()
+        else hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+    }
