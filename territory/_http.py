@@ -9,6 +9,15 @@ import urllib.request
 
 from territory.errors import FetchError
 
+
+class HTTPStatusError(FetchError):
+    """The server answered with an HTTP error status (kept in `code`)."""
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+
 USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) territory/0.1 (+https://pypi.org/project/territory)"
 
 
@@ -44,7 +53,7 @@ def http_get(
     except urllib.error.HTTPError as err:
         err.close()  # it holds the open response: don't leak the socket
         msg = f"{what}: HTTP {err.code} for {url}; {fix}"
-        raise FetchError(msg) from None
+        raise HTTPStatusError(msg, err.code) from None
     except http.client.IncompleteRead as err:
         got = len(err.partial)
         msg = f"{what}: truncated answer ({got} of {got + (err.expected or 0)} bytes) from {url}; try again"

@@ -26,7 +26,7 @@ from typing import Any
 import shapely
 
 from territory import deepstate
-from territory._http import http_get
+from territory._http import HTTPStatusError, http_get
 from territory.errors import DataError, DataNotFoundError
 from territory.manifest import (
     ENV_API,
@@ -201,12 +201,18 @@ class Source:
         """Return the bytes of one file of `ds`."""
         where = self.describe(ds, day)
         if "://" in where:
-            return http_get(
-                where,
-                timeout_s=self.timeout_s,
-                what=f"download of {ds.name}",
-                fix="check the network, or use --mirror DIR",
-            )
+            try:
+                return http_get(
+                    where,
+                    timeout_s=self.timeout_s,
+                    what=f"download of {ds.name}",
+                    fix="check the network, or use --mirror DIR",
+                )
+            except HTTPStatusError as err:
+                if self.is_mirror and err.code == 404:
+                    msg = f"{where} is not in the mirror; check --mirror (it should hold {ds.mirror_for(day)})"
+                    raise DataNotFoundError(msg) from None
+                raise
         p = Path(where)
         if not p.is_file():
             msg = f"{p} is not in the mirror; check --mirror (it should hold {ds.mirror_for(day)})"
