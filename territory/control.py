@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from territory.crs import STORAGE_CRS, buffer_m, metric_crs_for, transform
+from territory.crs import STORAGE_CRS, metric_crs_for, transform
 from territory.geodesy import area_km2, polygonal
 
 if TYPE_CHECKING:
@@ -43,10 +43,10 @@ HOLDERS = (RU, GREY, UA)
 #: between its coast and DeepState's without eating real coastal land.
 SLIVER_TOLERANCE_M = 1_000.0
 
-#: Cut-off "held" components smaller than this that touch occupied territory
-#: are lakes or lagoons DeepState leaves out of its polygons, not held pockets.
+#: Cut-off "held" components smaller than this that lie nearer to occupied
+#: territory than to the main held land are lakes, lagoons, spits and islets
+#: DeepState leaves out of its polygons, not held pockets.
 ENCLAVE_MAX_KM2 = 100.0
-_ENCLAVE_TOUCH_M = 200.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,16 +105,22 @@ def _removed_geometries(
             sl = shapely.difference(shapely.intersection(held_m, zone), opened)
             slivers = shapely.intersection(transform(sl, metric, STORAGE_CRS), held)
     rest = shapely.difference(held, slivers)
+    parts = list(shapely.get_parts(rest))
+    if len(parts) < 2 or enclave_max_km2 <= 0:
+        return slivers, empty
+    sizes = [area_km2(p) for p in parts]
+    main = parts[max(range(len(parts)), key=sizes.__getitem__)]
+    others_m = transform(others, STORAGE_CRS, metric)
+    main_m = transform(main, STORAGE_CRS, metric)
     enclaves = []
-    near_others = None
-    for part in shapely.get_parts(rest):
-        if area_km2(part) >= enclave_max_km2:
+    for part, size in zip(parts, sizes, strict=True):
+        if part is main or size >= enclave_max_km2:
             continue
-        if near_others is None:
-            near_others = shapely.prepared.prep(
-                buffer_m(others, _ENCLAVE_TOUCH_M, crs=metric)
-            )
-        if near_others.intersects(part):
+        part_m = transform(part, STORAGE_CRS, metric)
+        # cut off from the main held land and nearer to occupied territory than
+        # to it: water or a spit that one source draws and the other does not
+        # (an island off Ukraine's own coast, nearer its held land, stays)
+        if shapely.distance(part_m, others_m) < shapely.distance(part_m, main_m):
             enclaves.append(part)
     return slivers, (shapely.union_all(enclaves) if enclaves else empty)
 

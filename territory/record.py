@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 #: Bump when `partition_land` changes its result: cached partitions are keyed on it.
-PARTITION_VERSION = "partition-2"
+PARTITION_VERSION = "partition-3"
 
 
 def _partition_to_frame(p: Partition) -> gpd.GeoDataFrame:
@@ -84,10 +84,10 @@ class Record:
     cache_dir
         Cache directory; default $TERRITORY_CACHE or ``geodata/cache``.
 
-    Examples
-    --------
-    >>> rec = Record()  # doctest: +SKIP
-    >>> rec.control("2025-08-15").to_frame().head()  # doctest: +SKIP
+    Notes
+    -----
+    Typical use: ``Record().control("2025-08-15").to_frame()``; the cache must
+    have been filled by ``territory data fetch`` (or ``make data``).
     """
 
     def __init__(self, cache_dir: Path | str | None = None) -> None:

@@ -113,6 +113,13 @@ def test_removed_slivers_are_reported_and_small(record):
     )  # no front on Odesa's coast
 
 
+def test_fully_occupied_units_have_no_ukrainian_held_land(record):
+    # Crimea and Sevastopol are wholly occupied: no coastline artefact may show
+    # up as "Ukrainian-held" there.
+    df = record.control("2025-08-15").to_frame().set_index("region_id")
+    assert df.loc[["UA-43", "UA-40"], "held_km2"].max() < 0.01
+
+
 def test_missing_day_uses_the_latest_earlier_snapshot(record):
     # The files of 2024-08-18 and -19 are missing upstream: as of 2024-08-18,
     # the latest earlier map is the file of 2024-08-17 (as of 2024-08-16).
