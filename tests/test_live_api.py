@@ -249,6 +249,11 @@ def populated_cache(tmp_path: Path, base: str) -> Path:
     return cache
 
 
+def latest_args(api_url: str, cache: Path) -> list[str]:
+    """The CLI arguments of a live fetch from `api_url` into `cache`."""
+    return ["data", "fetch", "--latest", "--api-url", api_url, "--cache", str(cache)]
+
+
 def one_error_line(output: str) -> str:
     lines = [line for line in output.splitlines() if line.strip()]
     assert len(lines) == 1, output
@@ -376,17 +381,7 @@ def test_cli_fetch_latest_success(
     cache = tmp_path / "cache"
     result = cli_runner.invoke(
         cli,
-        [
-            "data",
-            "fetch",
-            "--latest",
-            "--api-url",
-            f"{base}/ok",
-            "--cache",
-            str(cache),
-            "--timeout",
-            "10",
-        ],
+        [*latest_args(f"{base}/ok", cache), "--timeout", "10"],
     )
     assert result.exit_code == 0, result.output
     assert f"cached deepstate {REAL_ID}" in result.output
@@ -518,13 +513,7 @@ def test_cli_fetch_latest_failure(
     result = cli_runner.invoke(
         cli,
         [
-            "data",
-            "fetch",
-            "--latest",
-            "--api-url",
-            _url(mode, base, closed_port_url),
-            "--cache",
-            str(cache),
+            *latest_args(_url(mode, base, closed_port_url), cache),
             "--timeout",
             str(_timeout(mode)),
         ],

@@ -25,6 +25,23 @@ GAP_START, GAP_END = "2024-08-15", "2024-08-21"
 GAP_DAYS = ["2024-08-15", "2024-08-16", "2024-08-17", "2024-08-20", "2024-08-21"]
 
 
+def gap_fetch_args(mirror: Path, cache: Path) -> list[str]:
+    """The CLI arguments that fetch the daily files around the upstream gap."""
+    return [
+        "data",
+        "fetch",
+        "deepstate-daily",
+        "--mirror",
+        str(mirror),
+        "--start",
+        GAP_START,
+        "--end",
+        GAP_END,
+        "--cache",
+        str(cache),
+    ]
+
+
 @pytest.fixture
 def mirror() -> Path:
     return require_mirror()
@@ -55,19 +72,7 @@ def gap_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     cache = tmp_path_factory.mktemp("gap") / "cache"
     result = CliRunner().invoke(
         cli,
-        [
-            "data",
-            "fetch",
-            "deepstate-daily",
-            "--mirror",
-            str(mirror),
-            "--start",
-            GAP_START,
-            "--end",
-            GAP_END,
-            "--cache",
-            str(cache),
-        ],
+        gap_fetch_args(mirror, cache),
         env={"TERRITORY_CACHE": str(cache.parent / "unused"), "TERRITORY_MIRROR": None},
     )
     assert result.exit_code == 0, result.output
@@ -408,19 +413,7 @@ def test_verify_after_deletion_then_refetch(
 
     fix = cli_runner.invoke(
         cli,
-        [
-            "data",
-            "fetch",
-            "deepstate-daily",
-            "--mirror",
-            str(mirror),
-            "--start",
-            GAP_START,
-            "--end",
-            GAP_END,
-            "--cache",
-            str(own_cache),
-        ],
+        gap_fetch_args(mirror, own_cache),
     )
     assert fix.exit_code == 0, fix.output
     assert fix.stdout.strip() == "fetched 1, already cached 4"
