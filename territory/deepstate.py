@@ -100,10 +100,14 @@ def parse_feature_collection(fc: Any, *, source: str) -> dict[str, shapely.Geome
         raise DataError(msg)
     parts: dict[str, list[shapely.Geometry]] = {}
     dropped = 0
-    for feat in fc.get("features") or []:
+    features = fc.get("features") or []
+    # Daily files: features without names, all occupied.  Raw API files: every
+    # feature is named; an unnamed one there is unclassifiable and dropped.
+    raw = any((f.get("properties") or {}).get("name") is not None for f in features)
+    for feat in features:
         props = feat.get("properties") or {}
         name = props.get("name")
-        status = OCCUPIED if name is None else classify(str(name))
+        status = (None if raw else OCCUPIED) if name is None else classify(str(name))
         geom = _polygons_2d(feat["geometry"]) if feat.get("geometry") else None
         if status is None or geom is None:
             dropped += 1

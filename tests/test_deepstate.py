@@ -175,6 +175,25 @@ def test_parse_raw_format_classifies_by_token() -> None:
         assert geom.is_valid
 
 
+def test_unnamed_feature_in_raw_file_is_dropped() -> None:
+    # In a raw API file every feature carries a name; an unnamed one cannot be
+    # classified and must not count as occupied (only daily files are unnamed).
+    named = {
+        "type": "Feature",
+        "properties": {"name": "x /// y /// geoJSON.status.occupied"},
+        "geometry": shapely.geometry.mapping(shapely.box(37, 47, 38, 48)),
+    }
+    unnamed = {
+        "type": "Feature",
+        "properties": {},
+        "geometry": shapely.geometry.mapping(shapely.box(30, 47, 31, 48)),
+    }
+    out = deepstate.parse_feature_collection(
+        {"type": "FeatureCollection", "features": [named, unnamed]}, source="t"
+    )
+    assert out["occupied"].bounds == (37.0, 47.0, 38.0, 48.0)
+
+
 def test_parse_drops_foreign_territories() -> None:
     out = deepstate.parse_feature_collection(_raw_fc(), source="raw")
     for status, geom in out.items():
