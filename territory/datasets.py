@@ -439,6 +439,9 @@ def fetch(
         else:
             jobs.append((ds, ds.name, f"{ds.name}{suffix}", None, ds.sha256, {}))
     report = FetchReport()
+    if src.mirror and "://" not in src.mirror and not Path(src.mirror).is_dir():
+        msg = f"mirror directory {src.mirror} does not exist; give the directory that holds boundaries/ and deepstate/"
+        raise DataNotFoundError(msg)
     try:
         for i, (ds, key, rel, day, expected, extra) in enumerate(jobs, 1):
             entry = cache.entries.get(key, {})

@@ -592,3 +592,10 @@ def test_checksum_list_matches_mirror() -> None:
         if hashlib.sha256((MIRROR / DAILY_REL.format(d)).read_bytes()).hexdigest() != h
     ]
     assert bad == []
+
+
+def test_missing_mirror_directory_is_named(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    with pytest.raises(DataNotFoundError, match=r"mirror directory .*nope does not exist"):
+        datasets.fetch(["land"], cache_dir=cache, mirror=str(tmp_path / "nope"))
+    assert not cache.exists()  # nothing written
