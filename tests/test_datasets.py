@@ -596,6 +596,8 @@ def test_checksum_list_matches_mirror() -> None:
 
 def test_missing_mirror_directory_is_named(tmp_path: Path) -> None:
     cache = tmp_path / "cache"
-    with pytest.raises(DataNotFoundError, match=r"mirror directory .*nope does not exist"):
+    with pytest.raises(
+        DataNotFoundError, match=r"mirror directory .*nope does not exist"
+    ):
         datasets.fetch(["land"], cache_dir=cache, mirror=str(tmp_path / "nope"))
     assert not cache.exists()  # nothing written
