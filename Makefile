@@ -55,7 +55,7 @@ maps: data
 	$(BIN)/territory map --compare all -o build/maps/compare.html
 	$(BIN)/territory map -o build/maps/control-latest.html
 
-test: data browser
+test: data browser lint
 	$(BIN)/pytest -n $(PYTEST_WORKERS) -p no:cacheprovider --doctest-modules tests territory
 
 test-fast: install
@@ -71,8 +71,8 @@ bench: data
 	$(PY) bench/run.py
 
 lint: install
-	$(BIN)/ruff check territory tests bench
-	$(BIN)/ruff format --check territory tests bench
+	$(BIN)/ruff check territory tests bench notebooks
+	$(BIN)/ruff format --check territory tests bench notebooks
 
 format: install
 	$(BIN)/ruff format territory tests bench

@@ -39,6 +39,13 @@ from territory.scenario import Scenario, library, parse_scenario, read_scenario
 
 __version__ = "0.1.0"
 
+# Notebook display is presentation: the outputs layer provides it and the façade
+# wires it in, so that the domain and accounting layers never import upwards.
+from territory import tables as _tables
+
+Control._repr_html_ = _tables.control_html  # type: ignore[attr-defined]
+Evaluation._repr_html_ = _tables.evaluation_html  # type: ignore[attr-defined]
+
 __all__ = [
     "GREY",
     "RU",

@@ -228,11 +228,6 @@ class Evaluation:
             partition=partition,
         )
 
-    def _repr_html_(self) -> str:
-        from territory.tables import evaluation_html
-
-        return evaluation_html(self)
-
     def __repr__(self) -> str:
         ratio = f"{self.ratio:.2f}" if self.ratio is not None else "–"
         return (

@@ -255,17 +255,6 @@ class Control:
         note = f" ({self.note})" if self.note else ""
         return f"<Control as of {self.as_of} from {self.snapshot.label}: Russian-held {occupied:,.0f} km²{note}>"
 
-    def _repr_html_(self) -> str:
-        import html
-
-        df = self.to_frame()
-        df = df[df["occupied_km2"] > 0].sort_values("occupied_km2", ascending=False)
-        cols = ["name", "land_km2", "occupied_km2", "held_km2", "occupied_pct"]
-        return (
-            f"<b>Control as of {self.as_of}</b> ({html.escape(self.snapshot.label)}); regions with "
-            f"Russian-held land, km²:" + df[cols].round(1).to_html(index=False)
-        )
-
     @property
     def pieces(self) -> gpd.GeoDataFrame:
         """Land pieces by region and holder, with ``area_km2``."""

@@ -743,9 +743,19 @@ def embedded_geojson(page: str) -> list[dict[str, Any]]:
     return out
 
 
-def mini_map_svg(ev: Evaluation, *, width_px: int = 360) -> str:
-    """Return a small static SVG of an evaluation (oblasts, Russian-held land, moves)."""
-    regions = ev.control.regions
+def mini_map_svg(
+    ev: Evaluation | None = None, *, control: Control | None = None, width_px: int = 360
+) -> str:
+    """Return a small static SVG: oblasts, Russian-held land and, for an evaluation, its moves.
+
+    Give an evaluation, or a control map alone (``control=``).
+    """
+    if ev is not None:
+        control = ev.control
+    if control is None:
+        msg = "mini_map_svg needs an evaluation or control="
+        raise ValueError(msg)
+    regions = control.regions
     minx, miny, maxx, maxy = 22.0, 44.3, 40.3, 52.4
     scale = width_px / (maxx - minx)
     height = int((maxy - miny) * scale * 1.45)
@@ -769,9 +779,9 @@ def mini_map_svg(ev: Evaluation, *, width_px: int = 360) -> str:
         for g in regions.geometry
     ]
     shapes.append(
-        f'<path d="{path(ev.control.holding(RU))}" fill="{COLOURS[RU]}" fill-opacity=".4"/>'
+        f'<path d="{path(control.holding(RU))}" fill="{COLOURS[RU]}" fill-opacity=".4"/>'
     )
-    for m in ev.moves:
+    for m in ev.moves if ev is not None else []:
         key = "zone" if m.kind == "zone" else _direction(m.source, m.target)
         shapes.append(
             f'<path d="{path(m.geometry)}" fill="{COLOURS[key]}" fill-opacity=".8"><title>{esc(m.name)}</title></path>'

@@ -398,3 +398,20 @@ def evaluation_html(ev: Any) -> str:
         + p.to_html(index=False, escape=True)
         + mini_map_svg(ev)
     )
+
+
+def control_html(control: Control) -> str:
+    """Return an HTML summary of a control map (for notebooks): regions with Russian-held land and a small map."""
+    import html
+
+    from territory.maps import mini_map_svg
+
+    df = control.to_frame()
+    df = df[df["occupied_km2"] > 0].sort_values("occupied_km2", ascending=False)
+    cols = ["name", "land_km2", "occupied_km2", "held_km2", "occupied_pct"]
+    return (
+        f"<b>Control as of {control.as_of}</b> ({html.escape(control.snapshot.label)}); regions with "
+        "Russian-held land, km²:"
+        + df[cols].round(1).to_html(index=False)
+        + mini_map_svg(control=control)
+    )
