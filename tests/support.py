@@ -44,3 +44,16 @@ def tree(root: Path) -> dict[str, str | None]:
         else hashlib.sha256(p.read_bytes()).hexdigest()
         for p in sorted(root.rglob("*"))
     }
+
+
+def isolate_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Point the default cache, mirror and live API where no test may reach them.
+
+    Data tests pass their cache and mirror explicitly; the defaults must stay
+    unused, and nothing may reach deepstatemap.live or the project's own cache.
+    """
+    monkeypatch.setenv(
+        "TERRITORY_CACHE", str(tmp_path / "default-cache-must-stay-unused")
+    )
+    monkeypatch.setenv("TERRITORY_DEEPSTATE_API", "http://127.0.0.1:9/not-used")
+    monkeypatch.delenv("TERRITORY_MIRROR", raising=False)

@@ -21,7 +21,7 @@ from territory.datasets import Cache, atomic_path, daily_key
 from territory.errors import DataError, DataNotFoundError
 from territory.manifest import load_manifest
 from territory.record import Record
-from tests.support import MIRROR, require_mirror, tree
+from tests.support import MIRROR, isolate_env, require_mirror, tree
 
 DAILY_REL = "deepstate/daily/deepstatemap_data_{:%Y%m%d}.geojson"
 # Days with no file upstream (SOURCES.md), inside the record 2024-07-08 … 2026-08-22.
@@ -45,11 +45,7 @@ def mirror() -> Path:
 
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Tests pass their cache and mirror explicitly; the defaults must stay unused."""
-    monkeypatch.setenv(
-        "TERRITORY_CACHE", str(tmp_path / "default-cache-must-stay-unused")
-    )
-    monkeypatch.delenv("TERRITORY_MIRROR", raising=False)
+    isolate_env(monkeypatch, tmp_path)
 
 
 def index_of(cache: Path) -> dict[str, dict]:

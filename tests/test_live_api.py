@@ -34,7 +34,7 @@ from territory.cli.main import cli
 from territory.errors import DataError, DataNotFoundError, FetchError
 from territory.geodesy import area_km2
 from territory.record import Record
-from tests.support import MIRROR, require_mirror, tree
+from tests.support import MIRROR, isolate_env, require_mirror, tree
 
 # --------------------------------------------------------------------------------- data
 
@@ -210,12 +210,7 @@ def closed_port_url() -> str:
 
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No test may reach deepstatemap.live or the project's own cache."""
-    monkeypatch.setenv(
-        "TERRITORY_CACHE", str(tmp_path / "default-cache-must-stay-unused")
-    )
-    monkeypatch.setenv("TERRITORY_DEEPSTATE_API", "http://127.0.0.1:9/not-used")
-    monkeypatch.delenv("TERRITORY_MIRROR", raising=False)
+    isolate_env(monkeypatch, tmp_path)
 
 
 @pytest.fixture(autouse=True)

@@ -18,7 +18,7 @@ from click.testing import CliRunner
 
 from territory import datasets
 from territory.cli.main import cli
-from tests.support import require_mirror
+from tests.support import isolate_env, require_mirror
 
 # 2024-08-15 … 2024-08-21 holds five files: the 18th and 19th are missing upstream.
 GAP_START, GAP_END = "2024-08-15", "2024-08-21"
@@ -54,12 +54,7 @@ def cli_runner() -> CliRunner:
 
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Tests pass --cache and --mirror; the defaults must stay unused."""
-    monkeypatch.setenv(
-        "TERRITORY_CACHE", str(tmp_path / "default-cache-must-stay-unused")
-    )
-    monkeypatch.setenv("TERRITORY_DEEPSTATE_API", "http://127.0.0.1:9/not-used")
-    monkeypatch.delenv("TERRITORY_MIRROR", raising=False)
+    isolate_env(monkeypatch, tmp_path)
 
 
 @pytest.fixture(scope="module")
