@@ -13,6 +13,7 @@ from territory.cli.evaluate import compare, evaluate, scenarios
 from territory.cli.map import map_command
 from territory.cli.measure import measure
 from territory.cli.regions import regions
+from territory.cli.timeline import timeline
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -45,3 +46,4 @@ cli.add_command(map_command)
 cli.add_command(evaluate)
 cli.add_command(compare)
 cli.add_command(scenarios)
+cli.add_command(timeline)

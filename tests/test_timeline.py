@@ -1,0 +1,105 @@
+"""Russian-held land over time, against DeepState's own published history."""
+
+import datetime as dt
+import json
+
+import pandas as pd
+import pytest
+
+from territory.cli.main import cli
+
+pytestmark = pytest.mark.data
+
+
+def _published(record) -> pd.Series:
+    path = record.cache.require("deepstate-areas", dataset="deepstate-areas")
+    h = pd.read_csv(path)
+    h["t"] = pd.to_datetime(h["time_index"].str.replace(" UTC", ""), utc=True)
+    occ = h[
+        h["area_type"].isin(["occupied_after_24_02_2022", "occupied_to_24_02_2022"])
+    ]
+    return occ.groupby("t")["area"].sum()
+
+
+def test_weekly_series_tracks_the_published_history(record):
+    # Every week from the start of the record to the end of the published
+    # history (2025-11-28): the daily file dated D+1 shows the last snapshot
+    # published before ~03:00 UTC on D+1.  Tolerance 0.1%: DeepState's figures
+    # are planar areas of the same polygons (our offset is a few 0.01%).
+    published = _published(record)
+    series = record.occupied_series("2024-07-07", "2025-11-28", every_days=7)
+    assert len(series) >= 70
+    deviations = []
+    for row in series.itertuples():
+        cut = pd.Timestamp(f"{row.as_of + dt.timedelta(days=1)} 03:00", tz="UTC")
+        expected = published[published.index < cut].iloc[-1]
+        deviations.append(row.occupied_km2 / expected - 1)
+    worst = max(deviations, key=abs)
+    assert abs(worst) < 1e-3, f"worst deviation {worst:+.4%}"
+
+
+def test_new_year_2026_matches_deepstate(record):
+    # SOURCES.md: DeepState, 1 Jan 2026: 116,165 km² (the map of 31 Dec 2025).
+    series = record.occupied_series("2025-12-31", "2025-12-31")
+    assert series.occupied_km2.iloc[0] == pytest.approx(116_165, rel=1e-3)
+
+
+def test_series_equals_control(record):
+    series = record.occupied_series("2025-08-15", "2025-08-16", region_ids=["UA-14"])
+    ctl = record.control("2025-08-15")
+    df = ctl.to_frame().set_index("region_id")
+    assert series.occupied_km2.iloc[0] == pytest.approx(df.occupied_km2.sum(), rel=1e-9)
+    assert series["UA-14"].iloc[0] == pytest.approx(
+        df.at["UA-14", "occupied_km2"], rel=1e-9
+    )
+    assert series.change_km2.iloc[1] == pytest.approx(
+        series.occupied_km2.diff().iloc[1]
+    )
+
+
+def test_timeline_cli(runner, record):
+    result = runner.invoke(
+        cli,
+        [
+            "timeline",
+            "--start",
+            "2025-01-01",
+            "--end",
+            "2025-03-01",
+            "--every",
+            "30",
+            "--region",
+            "Donetsk",
+            "--format",
+            "json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["regions"] == {"UA-14": "Donetsk"}
+    assert [r["as_of"] for r in doc["rows"]] == ["2025-01-01", "2025-01-31"]
+    assert doc["rows"][1]["change_km2"] > 0  # Russia advanced in early 2025
+    text = runner.invoke(
+        cli,
+        ["timeline", "--start", "2025-01-01", "--end", "2025-02-01", "--every", "31"],
+    ).stdout
+    assert "Russian-held km²" in text
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "phrase"),
+    [
+        pytest.param(["--every", "0"], 2, "x>=1", id="zero-step"),
+        pytest.param(
+            ["--region", "Atlantis"],
+            2,
+            "unknown region 'Atlantis'",
+            id="unknown-region",
+        ),
+        pytest.param(["--start", "2030-01-01"], 1, "covers", id="outside-record"),
+    ],
+)
+def test_timeline_bad_input(runner, record, args, code, phrase):
+    result = runner.invoke(cli, ["timeline", *args])
+    assert result.exit_code == code, result.output
+    assert phrase in result.output
