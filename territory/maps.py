@@ -626,18 +626,17 @@ def render_compare(evs: Sequence[Evaluation], *, tiles: bool = False) -> folium.
         group = folium.FeatureGroup(
             name=esc(f"Scenario: {ev.scenario.title}"), overlay=False, show=i == 0
         )
-        for feats in [
-            *move_features(ev, kind="transfer").values(),
-            *move_features(ev, kind="zone").values(),
-        ]:
-            key = feats[0]["properties"]["direction"]
-            colour = (
-                COLOURS[">DMZ"]
-                if "DMZ" in key
-                else COLOURS["UA>RU"]
-                if key.startswith("UA")
-                else COLOURS["RU>UA"]
-            )
+        layers = [
+            *(
+                (COLOURS[key], feats)
+                for key, feats in move_features(ev, kind="transfer").items()
+            ),
+            *(
+                (COLOURS["zone"], feats)
+                for feats in move_features(ev, kind="zone").values()
+            ),
+        ]
+        for colour, feats in layers:
             folium.GeoJson(
                 _collection(feats),
                 style_function=_style(colour, fill=0.6, weight=1.5),

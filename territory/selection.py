@@ -15,7 +15,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from territory.control import contact_line, land_border
-from territory.crs import STORAGE_CRS, buffer_m
+from territory.crs import buffer_m
 from territory.geodesy import area_km2, polygonal
 
 if TYPE_CHECKING:
@@ -136,6 +136,3 @@ def select(
         warnings.extend(more)
         geom = shapely.difference(geom, excluded)
     return polygonal(geom), warnings
-
-
-__all__ = ["CONNECTED_MIN_KM2", "STORAGE_CRS", "SelectionContext", "select"]

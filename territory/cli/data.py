@@ -9,8 +9,8 @@ from pathlib import Path
 import click
 
 from territory.cli.options import (
-    _parse_date,
     cache_option,
+    date_bound_option,
     emit,
     format_option,
     handle_errors,
@@ -34,18 +34,8 @@ def data() -> None:
     show_envvar=True,
     help="Take files from this mirror directory or base URL instead of upstream.",
 )
-@click.option(
-    "--start",
-    callback=_parse_date,
-    metavar="YYYY-MM-DD",
-    help="First DeepState daily file to fetch (file date).",
-)
-@click.option(
-    "--end",
-    callback=_parse_date,
-    metavar="YYYY-MM-DD",
-    help="Last DeepState daily file to fetch (file date).",
-)
+@date_bound_option("--start", "First DeepState daily file to fetch (file date).")
+@date_bound_option("--end", "Last DeepState daily file to fetch (file date).")
 @click.option(
     "--all",
     "everything",

@@ -116,7 +116,7 @@ def evaluate(
     if map_path is not None:
         from territory.cli.map import write_scenario_map
 
-        write_scenario_map(rec, [ev], map_path, self_contained=True)
+        write_scenario_map([ev], map_path, self_contained=True)
     if net_only:
         emit(f"{ev.net_km2('UA'):.1f}", output)
         return

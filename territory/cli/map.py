@@ -11,7 +11,7 @@ from territory.cli.options import MisuseError, cache_option, date_option, handle
 
 
 def write_scenario_map(
-    record, evaluations, output: Path, *, self_contained: bool, tiles: bool = False
+    evaluations, output: Path, *, self_contained: bool, tiles: bool = False
 ) -> None:
     """Render one evaluation (or a comparison of several) to `output`, atomically."""
     from territory.maps import render_compare, render_scenario, save_map
@@ -95,8 +95,6 @@ def map_command(
     if scenario and compare_names:
         msg = "give a SCENARIO or --compare, not both"
         raise click.UsageError(msg)
-    if as_of is None and not scenario and not compare_names:
-        pass  # the latest control map
     _check_output(output)
     rec = Record(cache_dir)
     if scenario or compare_names:
@@ -108,7 +106,7 @@ def map_command(
             else (list(library()) if compare_names == ("all",) else list(compare_names))
         )
         evs = [_evaluate(rec, n, as_of) for n in names]
-        write_scenario_map(rec, evs, output, self_contained=self_contained, tiles=tiles)
+        write_scenario_map(evs, output, self_contained=self_contained, tiles=tiles)
         return
     from territory.maps import render_control, save_map
 

@@ -6,6 +6,7 @@ Options
 --date D          as-of date, ISO (map as of the evening of D): control, evaluate, map
 --format F        table | csv | json (default table): control, regions, measure, evaluate, compare
 -o/--output FILE  write to FILE atomically instead of stdout: control, regions, measure, evaluate, compare
+--start/--end D   first and last date (date_bound_option): data fetch (file dates), timeline (as-of dates)
 SCENARIO          a scenario .toml file or a library name (territory scenarios): evaluate, compare, map
 """
 
@@ -44,6 +45,15 @@ cache_option = click.option(
     show_envvar=True,
     help="Data cache directory [default: geodata/cache].",
 )
+
+
+def date_bound_option(flag: str, help_text: str):
+    """An ISO date option (``--start`` / ``--end``), parsed like ``--date``."""
+    return click.option(
+        flag, callback=_parse_date, metavar="YYYY-MM-DD", help=help_text
+    )
+
+
 date_option = click.option(
     "--date",
     "as_of",

@@ -8,8 +8,8 @@ from pathlib import Path
 import click
 
 from territory.cli.options import (
-    _parse_date,
     cache_option,
+    date_bound_option,
     emit_as,
     format_option,
     handle_errors,
@@ -18,18 +18,8 @@ from territory.cli.options import (
 
 
 @click.command(short_help="Russian-held land over time (km²).")
-@click.option(
-    "--start",
-    callback=_parse_date,
-    metavar="YYYY-MM-DD",
-    help="First as-of date [default: start of the record].",
-)
-@click.option(
-    "--end",
-    callback=_parse_date,
-    metavar="YYYY-MM-DD",
-    help="Last as-of date [default: end of the record].",
-)
+@date_bound_option("--start", "First as-of date [default: start of the record].")
+@date_bound_option("--end", "Last as-of date [default: end of the record].")
 @click.option(
     "--every",
     "every_days",
