@@ -17,7 +17,7 @@ from shapely.geometry.base import BaseGeometry
 
 from territory.control import GREY, RU, UA, contact_line
 from territory.crs import STORAGE_CRS, buffer_m
-from territory.errors import ScenarioError
+from territory.errors import InternalError, ScenarioError
 from territory.geodesy import area_km2, length_km, polygonal
 from territory.selection import SelectionContext, select
 
@@ -424,7 +424,10 @@ def _union(pieces: list[BaseGeometry]) -> BaseGeometry:
 
 
 def check_invariants(ev: Evaluation) -> None:
-    """Raise `ScenarioError` unless the books balance (to `INVARIANT_REL`)."""
+    """Raise `InternalError` unless the books balance (to `INVARIANT_REL`).
+
+    A failure here is a bug in territory, never a problem with the scenario.
+    """
     total_after = sum(ev.after_km2.values())
     problems = []
     if abs(total_after - ev.land_km2) > INVARIANT_REL * ev.land_km2:
@@ -441,9 +444,9 @@ def check_invariants(ev: Evaluation) -> None:
         msg = (
             f"{ev.scenario.label}: accounting invariant failed: "
             + "; ".join(problems)
-            + "; please report this"
+            + "; this is a bug in territory, please report it"
         )
-        raise ScenarioError(msg)
+        raise InternalError(msg)
 
 
 def compare(evaluations: list[Evaluation]) -> pd.DataFrame:

@@ -1,4 +1,12 @@
-"""Exception hierarchy of territory (and nothing else)."""
+"""Exception hierarchy of territory (and nothing else).
+
+`TerritoryError` and its subclasses are expected failures: bad input, missing
+or damaged data, an unreachable server.  The CLI prints them as one line (exit
+1 for data and domain failures, 2 for misuse).  `InternalError` is a bug in
+territory itself (a failed invariant): it is deliberately *not* a
+`TerritoryError`, so ``except TerritoryError`` never hides it, and the CLI
+shows it with its traceback and a request to report it (exit 3).
+"""
 
 from __future__ import annotations
 
@@ -29,3 +37,10 @@ class FetchError(TerritoryError, OSError):
 
 class ScenarioFormatError(ScenarioError):
     """A scenario file breaks the file format (misuse: exit code 2 in the CLI)."""
+
+
+class InternalError(RuntimeError):
+    """A bug in territory: an invariant of the accounting failed.
+
+    Not a `TerritoryError`: nothing a user can fix; please report it.
+    """

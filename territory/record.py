@@ -64,17 +64,11 @@ def _partition_from_frame(df: gpd.GeoDataFrame) -> Partition:
     )
 
 
-def parse_date(text: str | dt.date) -> dt.date:
-    """Parse an ISO date (``2025-08-15``); raise `DataError` naming the format."""
-    if isinstance(text, dt.date):
-        return text
-    try:
-        return dt.date.fromisoformat(str(text))
-    except ValueError:
-        msg = (
-            f"date {text!r} is not an ISO date; write it as YYYY-MM-DD, e.g. 2025-08-15"
-        )
-        raise DataError(msg) from None
+def parse_date(text: object) -> dt.date:
+    """Return `text` as a date (see `territory.dates.as_date`); raise `DataError`."""
+    from territory.dates import as_date
+
+    return as_date(text)
 
 
 class Record:

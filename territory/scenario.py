@@ -69,6 +69,10 @@ class Rule:
     within_km_of_front, within_km_of_border
         Only land within this true distance (km) of the contact line on the
         as-of date, or of the state land border.
+    border_with
+        With `within_km_of_border`: only the border with these neighbours
+        (ISO 3166-1 alpha-2 codes: RU, BY, PL, SK, HU, RO, MD); empty means
+        every land border.
     polygons
         Vector files (relative to the scenario) whose polygons bound the land.
     geometries
@@ -83,6 +87,7 @@ class Rule:
     connected: bool | None = None
     within_km_of_front: float | None = None
     within_km_of_border: float | None = None
+    border_with: tuple[str, ...] = ()
     polygons: tuple[Path, ...] = ()
     geometries: tuple[dict[str, Any], ...] = ()
     exclude: Rule | None = None

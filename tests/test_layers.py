@@ -9,6 +9,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "territory"
 
 RANK = {
     "errors": 0,
+    "dates": 0,
     "_http": 0,
     "crs": 0,
     "geodesy": 0,

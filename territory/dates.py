@@ -1,0 +1,63 @@
+"""Dates as the tool understands them: a calendar day, "the map as of the end of D".
+
+Every entry point (TOML files, the Python API, the CLI) passes what it was given
+through `as_date`, so a ``datetime``, a ``pandas.Timestamp``, a
+``numpy.datetime64`` or a TOML date-time either becomes a date or is refused
+with one clear line, never a traceback.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from territory.errors import DataError
+
+_HINT = "write it as YYYY-MM-DD, e.g. 2025-08-15"
+
+
+def as_date(value: Any, *, what: str = "date") -> dt.date:
+    """Return `value` as a `datetime.date`, or raise `DataError` naming `what`.
+
+    Accepted: a date; an ISO string ``YYYY-MM-DD``; a ``datetime`` (including
+    ``pandas.Timestamp`` and TOML date-times) or ``numpy.datetime64`` at
+    midnight.  A date-time with a time of day is refused: "as of D" is the map
+    at the end of day D, so 10:00 on D would be ambiguous.
+
+    Examples
+    --------
+    >>> as_date("2025-08-15")
+    datetime.date(2025, 8, 15)
+    >>> as_date(dt.datetime(2025, 8, 15))
+    datetime.date(2025, 8, 15)
+    >>> as_date(dt.datetime(2025, 8, 15, 10))
+    Traceback (most recent call last):
+    ...
+    territory.errors.DataError: date 2025-08-15 10:00:00 has a time of day; give the day alone (the map as of the end of that day), e.g. 2025-08-15
+    """
+    if type(value).__name__ == "datetime64":  # numpy, without importing it
+        if str(value) == "NaT":
+            msg = f"{what} is NaT (not a time); {_HINT}"
+            raise DataError(msg)
+        value = value.astype("datetime64[us]").item()
+    if isinstance(value, dt.datetime):
+        if str(value) == "NaT":  # pandas.NaT is a datetime subclass
+            msg = f"{what} is NaT (not a time); {_HINT}"
+            raise DataError(msg)
+        if value.time() != dt.time(0, 0):
+            msg = (
+                f"{what} {value} has a time of day; give the day alone (the map as of "
+                f"the end of that day), e.g. {value.date().isoformat()}"
+            )
+            raise DataError(msg)
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            msg = f"{what} {value!r} is not an ISO date; {_HINT}"
+            raise DataError(msg) from None
+    msg = f"{what} is {value!r} ({type(value).__name__}); {_HINT}"
+    raise DataError(msg)
