@@ -18,6 +18,7 @@ RANK = {
     "datasets": 1,
     "io": 1,
     "regions": 2,
+    "borders": 2,
     "control": 2,
     "scenario": 2,
     "selection": 2,
