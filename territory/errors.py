@@ -35,6 +35,10 @@ class FetchError(TerritoryError, OSError):
     """Fetching a dataset from upstream, a mirror or the live API failed."""
 
 
+class OutputError(TerritoryError, OSError):
+    """An output file cannot be written safely (read-only, missing directory...)."""
+
+
 class ScenarioFormatError(ScenarioError):
     """A scenario file breaks the file format (misuse: exit code 2 in the CLI)."""
 

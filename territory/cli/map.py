@@ -11,27 +11,36 @@ from territory.cli.options import MisuseError, cache_option, date_option, handle
 
 
 def write_scenario_map(
-    evaluations, output: Path, *, self_contained: bool, tiles: bool = False
+    evaluations, target, *, self_contained: bool, tiles: bool = False
 ) -> None:
-    """Render one evaluation (or a comparison of several) to `output`, atomically."""
-    from territory.maps import render_compare, render_scenario, save_map
+    """Render one evaluation (or a comparison of several) to a checked destination."""
+    from territory.maps import render_compare, render_scenario
 
-    _check_output(output)
     fmap = (
         render_scenario(evaluations[0], tiles=tiles)
         if len(evaluations) == 1
         else render_compare(evaluations, tiles=tiles)
     )
-    save_map(fmap, output, self_contained=self_contained)
-    click.echo(f"wrote {output}", err=True)
+    write_page(fmap, target, self_contained=self_contained)
 
 
-def _check_output(output: Path) -> None:
-    if output.suffix.lower() not in (".html", ".htm"):
-        msg = f"-o {output.name!r}: maps are HTML pages; give a .html file name"
-        raise MisuseError(msg)
-    if not output.parent.exists():
-        msg = f"directory {output.parent} does not exist; create it or choose another -o path"
+def write_page(fmap, target, *, self_contained: bool) -> None:
+    """Write a folium map as one HTML page (see `territory.io.write_output`)."""
+    from territory.io import check_output, write_output
+    from territory.maps import to_html
+
+    if not hasattr(target, "regular"):
+        target = check_output(target)
+    write_output(target, to_html(fmap, self_contained=self_contained).encode("utf-8"))
+    click.echo(f"wrote {target.given}", err=True)
+
+
+def check_map_name(output: Path, *, option: str = "-o/--output") -> None:
+    """Refuse a map file name that is not .html (before any work)."""
+    if output.suffix.lower() not in (".html", ".htm") and not (
+        output.exists() and not output.is_file()
+    ):
+        msg = f"{option} {output.name!r}: maps are HTML pages; give a .html file name"
         raise MisuseError(msg)
 
 
@@ -95,7 +104,10 @@ def map_command(
     if scenario and compare_names:
         msg = "give a SCENARIO or --compare, not both"
         raise click.UsageError(msg)
-    _check_output(output)
+    from territory.io import check_output
+
+    check_map_name(output)
+    target = check_output(output)
     rec = Record(cache_dir)
     if scenario or compare_names:
         from territory.scenario import library
@@ -106,13 +118,12 @@ def map_command(
             else (list(library()) if compare_names == ("all",) else list(compare_names))
         )
         evs = [_evaluate(rec, n, as_of) for n in names]
-        write_scenario_map(evs, output, self_contained=self_contained, tiles=tiles)
+        write_scenario_map(evs, target, self_contained=self_contained, tiles=tiles)
         return
-    from territory.maps import render_control, save_map
+    from territory.maps import render_control
 
-    save_map(
+    write_page(
         render_control(rec.control(as_of), tiles=tiles),
-        output,
+        target,
         self_contained=self_contained,
     )
-    click.echo(f"wrote {output}", err=True)

@@ -11,15 +11,23 @@ from territory.cli.options import emit, format_option, handle_errors, output_opt
 
 @click.command(short_help="Geodesic area (km²) and perimeter (km) of a file.")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--as-is",
+    is_flag=True,
+    help="Measure the shapes where they are, even if lon/lat look swapped.",
+)
 @format_option
 @output_option
 @handle_errors
-def measure(path: Path, fmt: str, output: Path | None) -> None:
+def measure(path: Path, fmt: str, output: Path | None, as_is: bool) -> None:
     """Measure the polygons in PATH on the WGS84 ellipsoid (Karney's geodesic algorithm,
     as PostGIS ST_Area(geography)).  Edges are geodesics between vertices: densify
     lon/lat shapes whose edges should follow parallels before measuring them.
 
     Prints each feature's area (km², and m² in JSON) and perimeter (km), and the total.
+    Coordinates that cannot be degrees (metres in a file with no CRS) are
+    refused; shapes outside the area territory covers whose swapped lon/lat
+    would fall inside it are refused too, unless --as-is.
 
     \b
     Examples
@@ -31,7 +39,13 @@ def measure(path: Path, fmt: str, output: Path | None) -> None:
     from territory.geodesy import geodesic_area_perimeter_m
     from territory.io import read_vector
 
-    gdf = read_vector(path)
+    try:
+        gdf = read_vector(path, check_lonlat=not as_is)
+    except DataError as err:
+        if "exchanged" in str(err):
+            msg = f"{err}, or pass --as-is to measure them where they are"
+            raise DataError(msg) from None
+        raise
     name_col = next(
         (c for c in ("name", "Name", "NAME", "title") if c in gdf.columns), None
     )

@@ -84,21 +84,61 @@ class MisuseError(click.ClickException):
     exit_code = 2
 
 
+#: Exit status of an internal error (a bug in territory), with its traceback.
+EXIT_INTERNAL = 3
+
+
+def _bug(err: BaseException) -> None:
+    """Print a bug report request with the traceback and exit `EXIT_INTERNAL`."""
+    import traceback
+
+    click.echo("".join(traceback.format_exception(err)).rstrip(), err=True)
+    click.echo(
+        f"territory: internal error ({type(err).__name__}): this is a bug in territory, "
+        "not in your input; please report it on territory's issue tracker with the "
+        "command you ran and the traceback above",
+        err=True,
+    )
+    sys.exit(EXIT_INTERNAL)
+
+
 def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn expected failures into one-line messages with exit code 1."""
-    from territory.errors import ScenarioFormatError, TerritoryError
+    """Turn failures into the documented exit codes.
+
+    1: a data or domain failure (one line); 2: misuse — a malformed input file
+    or an unusable output path (one line); 3: an internal error, i.e. a bug
+    (the traceback and a request to report it); 130: interrupted.
+    """
+    from territory.errors import (
+        InternalError,
+        OutputError,
+        ScenarioFormatError,
+        TerritoryError,
+    )
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except ScenarioFormatError as err:
+        except (ScenarioFormatError, OutputError) as err:
             raise MisuseError(" ".join(str(err).split())) from None
         except TerritoryError as err:
             raise click.ClickException(" ".join(str(err).split())) from None
+        except click.exceptions.Exit:
+            raise
+        except (click.ClickException, click.Abort):
+            raise
         except KeyboardInterrupt:
             click.echo("interrupted; nothing half-written was left behind", err=True)
             sys.exit(130)
+        except InternalError as err:
+            _bug(err)
+        except OSError as err:  # the machine, not the input: disk full, permissions
+            where = f" ({err.filename})" if err.filename else ""
+            msg = f"{err.strerror or err}{where}; check free space and permissions, then try again"
+            raise click.ClickException(msg) from None
+        except Exception as err:  # anything else is a bug: say so, with the traceback
+            _bug(err)
 
     return wrapper
 
@@ -123,14 +163,11 @@ def emit_as(
 
 
 def emit(text: str, output: Path | None) -> None:
-    """Write `text` to stdout, or atomically to `output`."""
+    """Write `text` to stdout, or safely to `output` (see `territory.io.write_output`)."""
     if output is None:
         click.echo(text.rstrip("\n"))
         return
-    from territory.datasets import write_bytes_atomic
+    from territory.io import write_output
 
-    if not output.parent.exists():
-        msg = f"directory {output.parent} does not exist; create it or choose another -o path"
-        raise click.BadParameter(msg, param_hint="-o/--output")
-    write_bytes_atomic(output, text.encode("utf-8"))
+    write_output(output, text.encode("utf-8"))
     click.echo(f"wrote {output}", err=True)
