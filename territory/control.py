@@ -265,14 +265,80 @@ class Control:
         return self._cache["pieces"]
 
     def holding(self, holder: str, region_ids: list[str] | None = None) -> BaseGeometry:
-        """Return the land `holder` holds (in `region_ids`, default everywhere)."""
+        """Return the land `holder` holds (in `region_ids`, default everywhere).
+
+        Parameters
+        ----------
+        holder
+            ``RU``, ``GREY`` or ``UA`` (``DMZ`` too on a control map after a swap).
+        region_ids
+            Region ids or names in any spelling (``"UA-14"``, ``"Donetsk"``).
+
+        Raises
+        ------
+        DataError
+            For an unknown holder or region (with the closest names).
+        """
+        from territory.errors import DataError
+
+        if not isinstance(holder, str) or holder.upper() not in self.partition.country:
+            known = ", ".join(k for k in self.partition.country if k != "land")
+            msg = f"unknown holder {holder!r}; use one of {known}"
+            raise DataError(msg)
+        holder = holder.upper()
         if region_ids is None:
             return self.partition.country[holder]
+        ids = self.region_ids(region_ids)
         p = self.partition.pieces
-        mask = p["holder"] == holder
-        if region_ids is not None:
-            mask &= p["region_id"].isin(region_ids)
+        mask = (p["holder"] == holder) & p["region_id"].isin(ids)
         return shapely.union_all(p.geometry[mask].values)
+
+    def region_ids(self, names: list[str] | tuple[str, ...] | str) -> list[str]:
+        """Return the ids of regions given by id or by any spelling of their name.
+
+        Raises
+        ------
+        DataError
+            If a name matches no region of this map; the message suggests the
+            closest ones.
+        """
+        import difflib
+
+        from territory.errors import DataError
+        from territory.regions import load_region_table
+
+        if isinstance(names, str):
+            names = [names]
+        if not isinstance(names, list | tuple) or not all(
+            isinstance(n, str) for n in names
+        ):
+            msg = f"regions must be a list of region names or ids, not {names!r}"
+            raise DataError(msg)
+        ids_here = list(self.regions["region_id"])
+        by_name = {
+            n.casefold(): rid
+            for rid, n in zip(ids_here, self.regions["name"], strict=True)
+        }
+        out: list[str] = []
+        for name in names:
+            rid = name if name in ids_here else by_name.get(name.casefold())
+            if rid is None:
+                try:
+                    rid = load_region_table().lookup(name).region_id
+                except DataError:
+                    rid = None
+            if rid not in ids_here:
+                close = difflib.get_close_matches(
+                    name, [*ids_here, *self.regions["name"]], n=3, cutoff=0.6
+                )
+                hint = f"did you mean {' or '.join(close)}? " if close else ""
+                msg = (
+                    f"unknown region {name!r}; {hint}'territory regions' lists them all"
+                )
+                raise DataError(msg)
+            if rid not in out:
+                out.append(rid)
+        return out
 
     @cached_property
     def has_grey_zone(self) -> bool:
