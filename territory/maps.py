@@ -2,8 +2,18 @@
 
 This is the only module that imports folium.  Maps are built from the
 accounting results; geometry is simplified for display only (accounting always
-uses full resolution).  Every text that comes from a scenario file is
-HTML-escaped before it reaches the page, so a scenario cannot inject script.
+uses full resolution).
+
+Text is data, never markup or a template: every text that reaches the page (from
+a scenario file, a data file or the live API) goes through `esc`, which
+HTML-escapes it and writes its braces as character references, so it can
+neither inject script nor form a Jinja2 delimiter when folium/branca compile
+rendered elements (they do: ``MacroElement.render`` wraps each rendered macro in
+``Element(...)``, which compiles it).  The page's own boxes (title, legend,
+headline, attribution, comparison table, ``<title>``/style) are `_html`
+elements, whose template is a constant and whose HTML body is a variable, so
+they are never compiled at all.
+
 With ``self_contained=True`` (`to_html`, `save_map`) the page inlines Leaflet
 and needs no network; tiles are optional and off by default, and an offline
 base layer drawn from our own land and boundaries keeps the map readable.
@@ -76,8 +86,45 @@ def _folium() -> Any:
 
 
 def esc(value: Any) -> str:
-    """HTML-escape any value for the page (quotes included)."""
-    return html.escape(str(value), quote=True)
+    """Return `value` as HTML text: escaped (quotes too), braces as ``&#123;``/``&#125;``.
+
+    The one way text reaches a page.  The browser shows the braces, but the
+    page source never holds a ``{{``, ``{%`` or ``{#`` that came from data, so
+    branca's compiling of rendered elements cannot evaluate it.
+
+    Examples
+    --------
+    >>> esc("Swap {{ 5*5 }} <b>")
+    'Swap &#123;&#123; 5*5 &#125;&#125; &lt;b&gt;'
+    """
+    return (
+        html.escape(str(value), quote=True)
+        .replace("{", "&#123;")
+        .replace("}", "&#125;")
+    )
+
+
+@lru_cache(maxsize=1)
+def _html_class() -> type:
+    from branca.element import Element
+    from jinja2 import Template
+
+    class Html(Element):
+        """Page HTML given as data: the template is a constant, the body a variable."""
+
+        _template = Template("{{ this.body }}")
+
+        def __init__(self, body: str) -> None:
+            super().__init__()
+            self._name = "Html"
+            self.body = body
+
+    return Html
+
+
+def _html(body: str) -> Any:
+    """Return a page element showing `body` (HTML built with `esc`), never compiled."""
+    return _html_class()(body)
 
 
 def display_geometry(
@@ -127,6 +174,7 @@ def _geojson_layer(
     show: bool = True,
     fields: Sequence[str] = (),
     aliases: Sequence[str] = (),
+    move_popup: bool = False,
     overlay: bool = True,
 ) -> Any:
     folium = _folium()
@@ -141,6 +189,7 @@ def _geojson_layer(
         name=esc(name),
         style_function=style,
         tooltip=tooltip,
+        popup=_move_popup() if move_popup else None,
         highlight_function=None,
         smooth_factor=1.0,
     ).add_to(group)
@@ -174,9 +223,8 @@ def _new_map(title: str) -> Any:
         prefer_canvas=False,
         zoom_control=True,
     )
-    folium = _folium()
     fmap.get_root().header.add_child(
-        folium.Element(
+        _html(
             f"<title>{esc(title)}</title><style>.leaflet-container{{background:{COLOURS['sea']};}}"
             ".leaflet-control-layers{font:12px/1.5 sans-serif}"
             ".territory-label{font:600 11px/1.1 sans-serif;color:#343a40;text-shadow:0 0 3px #fff,0 0 3px #fff;"
@@ -338,6 +386,8 @@ def move_features(ev: Evaluation, *, kind: str) -> dict[str, list[dict[str, Any]
             "population": f"{(m.people or {}).get('population', 0):,}"
             if m.people
             else "–",
+            "claim": m.claim or "–",
+            "note": m.note or "–",
         }
         if m.sovereignty:
             props["direction"] += f" (sovereignty: {m.sovereignty})"
@@ -358,6 +408,16 @@ _MOVE_ALIASES = [
 ]
 
 
+def _move_popup() -> Any:
+    """The click popup of a move: its name, the source's claim and the note."""
+    return _folium().GeoJsonPopup(
+        ["name", "claim", "note"],
+        aliases=["Transfer", "Claim", "Note"],
+        localize=False,
+        max_width=380,
+    )
+
+
 def _add_moves(
     fmap: Any,
     ev: Evaluation,
@@ -375,6 +435,7 @@ def _add_moves(
             _style(COLOURS[key], fill=0.6, weight=1.5),
             fields=_MOVE_FIELDS,
             aliases=_MOVE_ALIASES,
+            move_popup=True,
             show=show,
             overlay=overlay,
         )
@@ -388,6 +449,7 @@ def _add_moves(
             _style(COLOURS["zone"], fill=0.45, weight=1.0, dash="4 3"),
             fields=_MOVE_FIELDS,
             aliases=_MOVE_ALIASES,
+            move_popup=True,
             show=show,
             overlay=overlay,
         )
@@ -461,10 +523,11 @@ def _swatch(colour: str, label: str, *, line: bool = False, dash: bool = False) 
 
 def _legend(control: Control, rows: list[str]) -> str:
     snap = control.snapshot
+    note = f"<br><b>Note:</b> {esc(control.note)}." if control.note else ""
     body = (
         f"<b>Legend</b>{''.join(rows)}<div style='margin-top:4px;color:#495057'>Areas in km² (WGS84 "
         f"ellipsoidal, land only). Lengths in km.<br>Control as of {esc(control.as_of)} (evening), "
-        f"snapshot {esc(snap.label)}.</div>"
+        f"snapshot {esc(snap.label)}.{note}</div>"
     )
     return _box("territory-legend", "bottom:58px;left:10px", body)
 
@@ -476,12 +539,19 @@ def _attribution() -> str:
     )
 
 
-def _title(text: str, sub: str) -> str:
+def _title(text: str, sub: str, *, about: str = "", citation: str = "") -> str:
+    more = ""
+    if about.strip() or citation.strip():
+        cite = f"<br><i>Citation:</i> {esc(citation)}" if citation.strip() else ""
+        more = (
+            '<details style="font-size:12px;margin-top:3px"><summary>About this scenario</summary>'
+            f"{esc(about.strip())}{cite}</details>"
+        )
     return (
         f'<div id="territory-title" style="position:absolute;top:10px;left:56px;z-index:1000;'
         f"background:rgba(255,255,255,.95);padding:6px 10px;border:1px solid #adb5bd;border-radius:4px;"
         f'font:14px/1.3 sans-serif;max-width:520px"><b>{esc(text)}</b><br><span style="font-size:12px;'
-        f'color:#495057">{esc(sub)}</span></div>'
+        f'color:#495057">{esc(sub)}</span>{more}</div>'
     )
 
 
@@ -526,7 +596,7 @@ def render_control(control: Control, *, tiles: bool = False) -> folium.Map:
     t = control.totals(official_area_km2=1.0)
     root = fmap.get_root().html
     root.add_child(
-        folium.Element(
+        _html(
             _title(
                 f"Who holds what, as of {control.as_of}",
                 f"Russian-held {t['occupied_km2']:,.0f} km² of {t['land_km2']:,.0f} km² of land "
@@ -534,8 +604,8 @@ def render_control(control: Control, *, tiles: bool = False) -> folium.Map:
             )
         )
     )
-    root.add_child(folium.Element(_legend(control, rows)))
-    root.add_child(folium.Element(_attribution()))
+    root.add_child(_html(_legend(control, rows)))
+    root.add_child(_html(_attribution()))
     return fmap
 
 
@@ -598,13 +668,18 @@ def render_scenario(ev: Evaluation, *, tiles: bool = False) -> folium.Map:
     folium.LayerControl(collapsed=False, position="topright").add_to(fmap)
     root = fmap.get_root().html
     root.add_child(
-        folium.Element(
-            _title(sc.title, f"Control as of {ev.control.as_of} · {sc.source}")
+        _html(
+            _title(
+                sc.title,
+                f"Control as of {ev.control.as_of} · {sc.source}",
+                about=sc.description,
+                citation=sc.citation,
+            )
         )
     )
-    root.add_child(folium.Element(_legend(ev.control, _move_legend_rows([ev]))))
-    root.add_child(folium.Element(_headline(ev)))
-    root.add_child(folium.Element(_attribution()))
+    root.add_child(_html(_legend(ev.control, _move_legend_rows([ev]))))
+    root.add_child(_html(_headline(ev)))
+    root.add_child(_html(_attribution()))
     return fmap
 
 
@@ -643,6 +718,7 @@ def render_compare(evs: Sequence[Evaluation], *, tiles: bool = False) -> folium.
                 tooltip=folium.GeoJsonTooltip(
                     _MOVE_FIELDS, aliases=_MOVE_ALIASES, sticky=True
                 ),
+                popup=_move_popup(),
             ).add_to(group)
         group.add_to(fmap)
     folium.LayerControl(collapsed=False, position="topright").add_to(fmap)
@@ -658,7 +734,7 @@ def render_compare(evs: Sequence[Evaluation], *, tiles: bool = False) -> folium.
     )
     root = fmap.get_root().html
     root.add_child(
-        folium.Element(
+        _html(
             _title(
                 "Swap scenarios compared",
                 f"{len(evs)} scenarios · control as of "
@@ -666,11 +742,9 @@ def render_compare(evs: Sequence[Evaluation], *, tiles: bool = False) -> folium.
             )
         )
     )
-    root.add_child(
-        folium.Element(_box("territory-headline", "bottom:26px;right:10px", table))
-    )
-    root.add_child(folium.Element(_legend(evs[0].control, _move_legend_rows(evs))))
-    root.add_child(folium.Element(_attribution()))
+    root.add_child(_html(_box("territory-headline", "bottom:26px;right:10px", table)))
+    root.add_child(_html(_legend(evs[0].control, _move_legend_rows(evs))))
+    root.add_child(_html(_attribution()))
     return fmap
 
 

@@ -11,9 +11,11 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import datetime as dt
+
     import pandas as pd
 
-    from territory.control import Control
+    from territory.control import Control, Snapshot
 
 
 def _clean(value: Any) -> Any:
@@ -84,6 +86,45 @@ def text_table(
     return "\n".join(body)
 
 
+#: Columns (CSV) and fields (JSON) saying which map a row comes from.
+PROVENANCE_COLUMNS = ("as_of", "snapshot", "snapshot_as_of", "earlier_snapshot")
+
+
+def provenance(as_of: dt.date, snapshot: Snapshot) -> dict[str, Any]:
+    """Return which map a row describes, for CSV columns and JSON fields.
+
+    Parameters
+    ----------
+    as_of
+        The date asked for (the map as of the evening of that day).
+    snapshot
+        The snapshot that served it.
+
+    Returns
+    -------
+    dict
+        ``as_of`` (ISO date asked), ``snapshot`` (its label), ``snapshot_as_of``
+        (the date the snapshot shows) and ``earlier_snapshot`` (True when the
+        record has no snapshot for `as_of` and an earlier one was used).
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> from territory.control import Snapshot
+    >>> snap = Snapshot("k", "daily 2025-11-25", dt.date(2025, 11, 24), None, False)
+    >>> provenance(dt.date(2025, 11, 25), snap)["earlier_snapshot"]
+    True
+    >>> provenance(dt.date(2025, 11, 24), snap)["earlier_snapshot"]
+    False
+    """
+    return {
+        "as_of": as_of.isoformat(),
+        "snapshot": snapshot.label,
+        "snapshot_as_of": snapshot.as_of.isoformat(),
+        "earlier_snapshot": snapshot.as_of < as_of,
+    }
+
+
 CONTROL_COLUMNS = (
     "region_id",
     "name",
@@ -102,6 +143,7 @@ def control_payload(control: Control, *, official_area_km2: float) -> dict[str, 
     """Return the JSON document of a control table."""
     df = control.to_frame()
     totals = control.totals(official_area_km2=official_area_km2)
+    prov = provenance(control.as_of, control.snapshot)
     return {
         "as_of": control.as_of.isoformat(),
         "snapshot": {
@@ -110,18 +152,24 @@ def control_payload(control: Control, *, official_area_km2: float) -> dict[str, 
             "published": control.snapshot.published,
             "grey_zone": control.snapshot.grey_zone,
         },
+        "earlier_snapshot": prov["earlier_snapshot"],
         "note": control.note,
         "units": "km²; occupied_pct is of the unit's land, occupied_pct_official of its official area",
         "regions": [
-            {c: row[c] for c in CONTROL_COLUMNS} for row in df.to_dict("records")
+            {**{c: row[c] for c in CONTROL_COLUMNS}, **prov}
+            for row in df.to_dict("records")
         ],
         "total": totals,
     }
 
 
 def control_csv(control: Control) -> str:
-    """Return the per-region control table as CSV (full precision)."""
-    return control.to_frame().loc[:, list(CONTROL_COLUMNS)].to_csv(index=False)
+    """Return the per-region control table as CSV (full precision).
+
+    Every row also says which map it comes from (`PROVENANCE_COLUMNS`).
+    """
+    df = control.to_frame().loc[:, list(CONTROL_COLUMNS)]
+    return df.assign(**provenance(control.as_of, control.snapshot)).to_csv(index=False)
 
 
 def control_text(control: Control, *, official_area_km2: float) -> str:
@@ -216,6 +264,10 @@ def evaluation_payload(ev: Any) -> dict[str, Any]:
         "as_of": ev.control.as_of.isoformat(),
         "scenario_as_of": sc.as_of.isoformat(),
         "snapshot": ev.control.snapshot.label,
+        "snapshot_as_of": ev.control.snapshot.as_of.isoformat(),
+        "earlier_snapshot": provenance(ev.control.as_of, ev.control.snapshot)[
+            "earlier_snapshot"
+        ],
         "note": ev.control.note,
         "source": sc.source,
         "citation": sc.citation,
@@ -253,9 +305,37 @@ def evaluation_payload(ev: Any) -> dict[str, Any]:
     }
 
 
+#: Columns of `evaluation_csv`, then `PROVENANCE_COLUMNS`.
+EVALUATION_COLUMNS = ("name", "kind", "from", "to", "region_id", "region", "area_km2")
+
+
 def evaluation_csv(ev: Any) -> str:
-    """Return one CSV row per transfer and region (areas in km²)."""
-    return ev.regions_frame().to_csv(index=False)
+    """Return one CSV row per transfer (or zone) and region, areas in km².
+
+    Columns: ``name`` (of the transfer), ``kind``, ``from``, ``to``,
+    ``region_id``, ``region`` (its name), ``area_km2``, then which map was
+    used (`PROVENANCE_COLUMNS`).
+    """
+    import pandas as pd
+
+    prov = provenance(ev.control.as_of, ev.control.snapshot)
+    rows = [
+        {
+            "name": m.name,
+            "kind": m.kind,
+            "from": m.source,
+            "to": m.target,
+            "region_id": r["region_id"],
+            "region": r["name"],
+            "area_km2": r["area_km2"],
+            **prov,
+        }
+        for m in ev.moves
+        for r in m.regions
+    ]
+    return pd.DataFrame(
+        rows, columns=[*EVALUATION_COLUMNS, *PROVENANCE_COLUMNS]
+    ).to_csv(index=False)
 
 
 def evaluation_text(ev: Any) -> str:
@@ -345,12 +425,61 @@ def evaluation_text(ev: Any) -> str:
     return "\n".join(lines)
 
 
+def compare_frame(evs: Sequence[Any], df: pd.DataFrame) -> pd.DataFrame:
+    """Return the comparison `df` (`territory.accounting.compare`) with which map each row used.
+
+    Adds ``snapshot``, ``snapshot_as_of`` and ``earlier_snapshot`` (``as_of``
+    is already there) from the evaluations `evs`, in the same order.
+    """
+    prov = [provenance(ev.control.as_of, ev.control.snapshot) for ev in evs]
+    out = df.copy()
+    for col in PROVENANCE_COLUMNS:
+        out[col] = [p[col] for p in prov]
+    return out
+
+
+def compare_csv(evs: Sequence[Any], df: pd.DataFrame) -> str:
+    """Return the comparison as CSV, one row per scenario, with the map each used."""
+    return compare_frame(evs, df).to_csv(index=False)
+
+
+def compare_payload(evs: Sequence[Any], df: pd.DataFrame) -> dict[str, Any]:
+    """Return the JSON document of a comparison: one entry per scenario.
+
+    Each entry is a row of `compare_frame`, plus the ``note`` on the snapshot
+    (None unless an earlier one was used), the ``transfers`` and the ``parties``
+    of `evaluation_payload`.
+    """
+    rows = compare_frame(evs, df).to_dict("records")
+    docs = [evaluation_payload(ev) for ev in evs]
+    return {
+        "scenarios": [
+            dict(
+                row,
+                note=doc["note"],
+                transfers=doc["transfers"],
+                parties=doc["parties"],
+            )
+            for row, doc in zip(rows, docs, strict=True)
+        ]
+    }
+
+
 def compare_text(df: Any) -> str:
-    """Return scenarios side by side for people."""
+    """Return scenarios side by side for people.
+
+    Given `compare_frame`'s columns, a date served by an earlier snapshot is
+    marked ``*`` and a footnote says so.
+    """
+    early = (
+        [bool(v) for v in df["earlier_snapshot"]]
+        if "earlier_snapshot" in df.columns
+        else [False] * len(df)
+    )
     rows = [
         [
             r.scenario,
-            r.as_of,
+            f"{r.as_of}*" if e else r.as_of,
             r.ua_lost_km2,
             r.ua_gained_km2,
             r.ua_net_km2,
@@ -359,9 +488,9 @@ def compare_text(df: Any) -> str:
             r.front_before_km,
             r.front_after_km,
         ]
-        for r in df.itertuples()
+        for r, e in zip(df.itertuples(), early, strict=True)
     ]
-    return text_table(
+    table = text_table(
         rows,
         [
             "Scenario",
@@ -376,6 +505,19 @@ def compare_text(df: Any) -> str:
         ],
         digits=[0, 0, 0, 0, 0, 0, 2, 0, 0],
     )
+    if any(early):
+        table += (
+            "\n* no snapshot for that date: the map of the latest earlier one "
+            "(its date is snapshot_as_of in --format csv or json)"
+        )
+    return table
+
+
+def _note_html(control: Control) -> str:
+    """The note on an earlier snapshot, as HTML (empty when the date has its own)."""
+    import html
+
+    return f"<i>Note: {html.escape(control.note)}.</i> " if control.note else ""
 
 
 def evaluation_html(ev: Any) -> str:
@@ -392,7 +534,7 @@ def evaluation_html(ev: Any) -> str:
     return (
         f"<h4>{html.escape(ev.scenario.title)}</h4>"
         f"<p>Control as of {ev.control.as_of} ({html.escape(ev.control.snapshot.label)}). "
-        f"Ukraine gives {ratio} km² per km² received; contact line {ev.front_before_km:,.0f} → "
+        f"{_note_html(ev.control)}Ukraine gives {ratio} km² per km² received; contact line {ev.front_before_km:,.0f} → "
         f"{ev.front_after_km:,.0f} km.</p>"
         + t.to_html(index=False, escape=True)
         + p.to_html(index=False, escape=True)
@@ -410,8 +552,8 @@ def control_html(control: Control) -> str:
     df = df[df["occupied_km2"] > 0].sort_values("occupied_km2", ascending=False)
     cols = ["name", "land_km2", "occupied_km2", "held_km2", "occupied_pct"]
     return (
-        f"<b>Control as of {control.as_of}</b> ({html.escape(control.snapshot.label)}); regions with "
-        "Russian-held land, km²:"
-        + df[cols].round(1).to_html(index=False)
+        f"<b>Control as of {control.as_of}</b> ({html.escape(control.snapshot.label)}). "
+        f"{_note_html(control)}Regions with Russian-held land, km²:"
+        + df[cols].round(1).to_html(index=False, escape=True)
         + mini_map_svg(control=control)
     )

@@ -112,3 +112,60 @@ def test_console_errors_are_caught(tmp_path):
     bad = tmp_path / "bad.html"
     bad.write_text("<html><body><script>throw new Error('boom')</script></body></html>")
     assert any("boom" in e for e in open_page(bad).errors)
+
+
+#: Template and markup in every text of a scenario: must show as typed.
+EVIL = (
+    "Swap {{ 5*5 }} {% if 1 %}yes{% endif %} {# </script><img src=x onerror=alert(1)>"
+)
+
+
+def test_scenario_text_shows_as_text(record, tmp_path):
+    from territory.accounting import evaluate
+    from territory.maps import render_compare, render_scenario, save_map
+    from territory.scenario import parse_scenario, read_scenario
+
+    doc = {
+        "scenario": {
+            "title": EVIL,
+            "as_of": "2025-08-15",
+            "source": f"source {EVIL}",
+            "description": f"description {EVIL}",
+            "citation": f"citation {EVIL}",
+        },
+        "transfers": [
+            {
+                "name": f"Donbas {EVIL}",
+                "from": "UA",
+                "to": "RU",
+                "claim": f"claim {EVIL}",
+                "select": {"regions": ["Donetsk"]},
+            }
+        ],
+    }
+    ev = evaluate(parse_scenario(doc), record.control("2025-08-15"))
+    scenario_page, compare_page = tmp_path / "evil.html", tmp_path / "compare.html"
+    save_map(render_scenario(ev), scenario_page)
+    alaska = read_scenario("alaska-2025")
+    save_map(
+        render_compare([ev, evaluate(alaska, record.control(alaska.as_of))]),
+        compare_page,
+    )
+    page = open_page(scenario_page, screenshot=SHOTS / "text-is-data.png")
+    assert page.errors == []
+    # the serialised DOM holds the text as text: braces as typed, markup escaped
+    shown = html.escape(EVIL, quote=False)
+    assert "{{ 5*5 }}" in shown
+    for text in (shown, f"source {shown}", f"description {shown}", f"citation {shown}"):
+        assert text in page.dom, text
+    assert f"<title>{shown}</title>" in page.dom
+    assert "Swap 25" not in page.dom  # what the template would have made of it
+    assert not re.search(r"<img[^>]*src=\"?x", page.dom)
+    radios = open_page(compare_page).dom
+    labels = re.findall(
+        r'type="radio"[^>]*>\s*<span>\s*Scenario: ([^<]*)</span>', radios
+    )
+    assert [html.unescape(label).strip() for label in labels] == [
+        EVIL.strip(),
+        alaska.title,
+    ]

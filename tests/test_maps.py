@@ -90,3 +90,50 @@ def test_mini_map_svg_for_notebooks():
 
     svg = mini_map_svg(_toy_eval())
     assert svg.startswith("<svg") and svg.count("<path") >= 4
+
+
+def test_legend_says_when_an_earlier_snapshot_serves_the_date():
+    import datetime as dt
+    from dataclasses import replace
+
+    ctl = scenario_world.control()
+    assert "Note:" not in to_html(render_control(ctl), self_contained=False)
+    gap = replace(
+        ctl,
+        as_of=dt.date(2025, 1, 2),
+        note="no snapshot for 2025-01-02; using the latest earlier one",
+    )
+    page = to_html(render_control(gap), self_contained=False)
+    assert "Control as of 2025-01-02 (evening), snapshot toy map." in page
+    assert (
+        "<b>Note:</b> no snapshot for 2025-01-02; using the latest earlier one" in page
+    )
+
+
+def test_scenario_page_cites_and_explains():
+    import tomllib
+
+    text = (
+        '[scenario]\ntitle = "Toy"\nas_of = 2025-01-01\nsource = "a paper"\n'
+        'citation = "The Paper, 1 Jan 2025"\ndescription = "Beta goes."\n'
+        '[[transfers]]\nname = "Beta west"\nfrom = "UA"\nto = "RU"\n'
+        'claim = "they said so"\nnote = "our reading"\nselect = { regions = ["Beta"] }\n'
+    )
+    sc = parse_scenario(tomllib.loads(text), table=scenario_world.table())
+    page = to_html(
+        render_scenario(evaluate(sc, scenario_world.control(pocket=False))),
+        self_contained=False,
+    )
+    assert "<summary>About this scenario</summary>Beta goes." in page
+    assert "<i>Citation:</i> The Paper, 1 Jan 2025" in page
+    (props,) = [
+        f["properties"]
+        for fc in embedded_geojson(page)
+        for f in fc["features"]
+        if f["properties"].get("name") == "Beta west"
+    ]
+    assert props["claim"] == "they said so" and props["note"] == "our reading"
+    assert "bindPopup" in page  # a click shows the claim and the note
+    assert "About this scenario" not in to_html(
+        render_scenario(_toy_eval()), self_contained=False
+    )  # nothing to say: no empty box

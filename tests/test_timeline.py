@@ -1,6 +1,7 @@
 """Russian-held land over time, against DeepState's own published history."""
 
 import datetime as dt
+import io
 import json
 
 import pandas as pd
@@ -103,3 +104,50 @@ def test_timeline_bad_input(runner, record, args, code, phrase):
     result = runner.invoke(cli, ["timeline", *args])
     assert result.exit_code == code, result.output
     assert phrase in result.output
+
+
+def test_timeline_rows_say_which_map(runner, record):
+    # 2025-11-26 has no daily file: the row as of 2025-11-25 is the map of
+    # 2025-11-24 (deepstate-daily 2025-11-25), and every format says so.
+    args = ["timeline", "--start", "2025-11-24", "--end", "2025-11-26", "--every", "1"]
+    csv_text = runner.invoke(cli, [*args, "--format", "csv"]).stdout
+    rows = pd.read_csv(io.StringIO(csv_text), dtype=str)
+    assert list(rows.columns[:4]) == [
+        "as_of",
+        "snapshot",
+        "snapshot_as_of",
+        "earlier_snapshot",
+    ]
+    assert rows[["as_of", "snapshot", "snapshot_as_of", "earlier_snapshot"]].to_dict(
+        "records"
+    ) == [
+        {
+            "as_of": "2025-11-24",
+            "snapshot": "deepstate-daily 2025-11-25",
+            "snapshot_as_of": "2025-11-24",
+            "earlier_snapshot": "False",
+        },
+        {
+            "as_of": "2025-11-25",
+            "snapshot": "deepstate-daily 2025-11-25",
+            "snapshot_as_of": "2025-11-24",
+            "earlier_snapshot": "True",
+        },
+        {
+            "as_of": "2025-11-26",
+            "snapshot": "deepstate-daily 2025-11-27",
+            "snapshot_as_of": "2025-11-26",
+            "earlier_snapshot": "False",
+        },
+    ]
+    doc = json.loads(runner.invoke(cli, [*args, "--format", "json"]).stdout)
+    assert [r["earlier_snapshot"] for r in doc["rows"]] == [False, True, False]
+    assert [r["note"] is None for r in doc["rows"]] == [True, False, True]
+    assert doc["rows"][1]["note"].startswith("no snapshot for 2025-11-25")
+    text = runner.invoke(cli, args).stdout
+    assert "2025-11-25*" in text and "2025-11-24*" not in text
+    assert "* no snapshot for that date" in text
+    plain = runner.invoke(
+        cli, ["timeline", "--start", "2025-11-24", "--end", "2025-11-24"]
+    )
+    assert "*" not in plain.stdout

@@ -30,8 +30,10 @@ def control(
 
     Areas are WGS84 geodesic km² of land (territorial sea excluded).  "As of D"
     is DeepState's map at the end of day D (the daily file dated D+1); the
-    output names the snapshot used.  Percentages are given of the unit's land
-    and of its official area.
+    output names the snapshot used, and says so when the record has none for D
+    and the latest earlier one serves it (CSV and JSON rows: as_of, snapshot,
+    snapshot_as_of, earlier_snapshot).  Percentages are given of the unit's
+    land and of its official area.
 
     \b
     Examples

@@ -17,6 +17,7 @@ from territory.cli.options import (
     handle_errors,
     output_option,
 )
+from territory.io import OutputTarget
 
 EXPORT_DRIVERS = {
     ".geojson": "GeoJSON",
@@ -34,27 +35,27 @@ def _evaluate(record, name: str, as_of: dt.date | None, *, people: bool = True):
     return evaluate(scenario, record.control(as_of or scenario.as_of), people=people)
 
 
-def write_export(gdf, path: Path) -> None:
-    """Write moved land to GeoJSON, GeoPackage or GeoParquet, atomically."""
-    from territory.datasets import atomic_path
+def check_export(path: Path) -> None:
+    """Refuse an export file name whose format is not supported (before any work)."""
+    if path.suffix.lower() not in EXPORT_DRIVERS:
+        msg = f"--export {path.name!r}: cannot export to that format; use .geojson, .gpkg or .parquet"
+        raise MisuseError(msg)
 
-    suffix = path.suffix.lower()
-    if suffix not in EXPORT_DRIVERS:
-        msg = f"cannot export to {path.name!r}; use .geojson, .gpkg or .parquet"
-        raise MisuseError(msg)
-    if not path.parent.exists():
-        msg = f"directory {path.parent} does not exist; create it or choose another --export path"
-        raise MisuseError(msg)
-    with atomic_path(path) as tmp:
+
+def write_export(gdf, target: OutputTarget | Path) -> None:
+    """Write moved land to GeoJSON, GeoPackage or GeoParquet at a checked destination."""
+    from territory.io import check_output, output_file
+
+    if not isinstance(target, OutputTarget):
+        check_export(target)
+        target = check_output(target, option="--export")
+    suffix = target.given.suffix.lower()
+    with output_file(target) as tmp:
         if suffix == ".parquet":
             gdf.to_parquet(tmp, index=False)
         else:
             tmp.unlink()
-            gdf.to_file(
-                tmp,
-                driver=EXPORT_DRIVERS[suffix],
-                layer="transfers" if suffix == ".gpkg" else None,
-            )
+            gdf.to_file(tmp, driver=EXPORT_DRIVERS[suffix], layer="transfers")
 
 
 @click.command(short_help="Evaluate a swap scenario: areas, balance, ratio.")
@@ -106,17 +107,24 @@ def evaluate(
       territory evaluate alaska-2025 --export build/alaska.gpkg --map build/alaska.html
     """
     from territory import tables
+    from territory.cli.map import check_map_name, write_scenario_map
+    from territory.io import check_outputs
     from territory.record import Record
 
+    if export is not None:
+        check_export(export)
+    if map_path is not None:
+        check_map_name(map_path, option="--map")
+    targets = check_outputs(
+        {"--export": export, "--map": map_path, "-o/--output": output}
+    )
     rec = Record(cache_dir)
     ev = _evaluate(rec, scenario, as_of)
     if export is not None:
-        write_export(ev.to_geodataframe(), export)
+        write_export(ev.to_geodataframe(), targets["--export"])
         click.echo(f"wrote {export}", err=True)
     if map_path is not None:
-        from territory.cli.map import write_scenario_map
-
-        write_scenario_map([ev], map_path, self_contained=True)
+        write_scenario_map([ev], targets["--map"], self_contained=True)
     if net_only:
         emit(f"{ev.net_km2('UA'):.1f}", output)
         return
@@ -163,22 +171,12 @@ def compare(
     evs = [_evaluate(rec, n, as_of) for n in names]
     df = compare_evaluations(evs)
 
-    def payload() -> dict:
-        docs = [tables.evaluation_payload(ev) for ev in evs]
-        rows = df.to_dict("records")
-        return {
-            "scenarios": [
-                dict(row, transfers=doc["transfers"], parties=doc["parties"])
-                for row, doc in zip(rows, docs, strict=True)
-            ]
-        }
-
     emit_as(
         fmt,
         output,
-        table=lambda: tables.compare_text(df),
-        csv=lambda: tables.frame_csv(df),
-        json=payload,
+        table=lambda: tables.compare_text(tables.compare_frame(evs, df)),
+        csv=lambda: tables.compare_csv(evs, df),
+        json=lambda: tables.compare_payload(evs, df),
     )
 
 

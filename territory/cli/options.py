@@ -69,12 +69,31 @@ format_option = click.option(
     show_default=True,
     help="Output format: a table for people, CSV or JSON for machines (areas in km²).",
 )
+
+
+def _check_output_early(
+    ctx: click.Context, param: click.Parameter, value: Path | None
+) -> Path | None:
+    """Refuse an unusable -o path before any work is done (it is checked again on write)."""
+    if value is None:
+        return None
+    from territory.errors import OutputError
+    from territory.io import check_output
+
+    try:
+        check_output(value)
+    except OutputError as err:
+        raise MisuseError(str(err)) from None
+    return value
+
+
 output_option = click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     default=None,
-    help="Write to this file (atomically) instead of standard output.",
+    callback=_check_output_early,
+    help="Write to this file (atomically; symlinks and devices are written through) instead of standard output.",
 )
 
 

@@ -52,6 +52,10 @@ def timeline(
     as of every --every days from --start to --end, with the change since the
     previous row.  The figures are the occupied_km2 of `territory control`.
 
+    Every row says which map it used: snapshot, snapshot_as_of, and
+    earlier_snapshot (true where the record has no snapshot for that date and
+    the latest earlier one serves it; marked * in the table).
+
     \b
     Examples
       territory timeline --start 2025-01-01 --every 30
@@ -67,10 +71,16 @@ def timeline(
         ids = table.ids(list(regions))
     except DataError as err:
         raise click.BadParameter(str(err), param_hint="--region") from None
-    df = Record(cache_dir).occupied_series(
-        start, end, every_days=every_days, region_ids=ids
-    )
+    rec = Record(cache_dir)
+    df = rec.occupied_series(start, end, every_days=every_days, region_ids=ids)
+    served = [rec.snapshot_for(day) for day in df["as_of"]]
+    prov = [
+        tables.provenance(day, snap)
+        for day, (snap, _) in zip(df["as_of"], served, strict=True)
+    ]
     df["as_of"] = df["as_of"].map(dt.date.isoformat)
+    for i, col in enumerate(("snapshot_as_of", "earlier_snapshot"), start=2):
+        df.insert(i, col, [p[col] for p in prov])
     names = {rid: table.regions[rid].name for rid in ids}
 
     def text() -> str:
@@ -81,13 +91,30 @@ def timeline(
             "Change km²",
             *(f"{names[r]} km²" for r in ids),
         ]
-        rows = df[cols].itertuples(index=False)
-        return tables.text_table(list(rows), headers, digits=[0] * len(cols))
+        rows = [
+            [f"{r[0]}*" if early else r[0], *r[1:]]
+            for r, early in zip(
+                df[cols].itertuples(index=False), df["earlier_snapshot"], strict=True
+            )
+        ]
+        out = tables.text_table(rows, headers, digits=[0] * len(cols))
+        if df["earlier_snapshot"].any():
+            out += (
+                "\n* no snapshot for that date: the map of the latest earlier one "
+                "(its date is snapshot_as_of in --format csv or json)"
+            )
+        return out
+
+    def payload() -> dict:
+        rows = df.to_dict("records")
+        for row, (_, note) in zip(rows, served, strict=True):
+            row["note"] = note
+        return {"regions": names, "rows": rows}
 
     emit_as(
         fmt,
         output,
         table=text,
         csv=lambda: tables.frame_csv(df),
-        json=lambda: {"regions": names, "rows": df.to_dict("records")},
+        json=payload,
     )

@@ -1,0 +1,259 @@
+"""Every format says which map it used: as_of, snapshot, snapshot_as_of, earlier_snapshot.
+
+2025-11-26 has no daily file, so the map as of 2025-11-25 is the snapshot of
+2025-11-24 (``deepstate-daily 2025-11-25``): every CSV row and JSON document
+of `territory control`, `evaluate` and `compare` must say so; a normal date
+is not marked.  (`territory timeline`: tests/test_timeline.py.)
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from territory import tables
+from territory.accounting import compare, evaluate
+from territory.scenario import parse_scenario
+from tests import scenario_world
+
+PROVENANCE = ["as_of", "snapshot", "snapshot_as_of", "earlier_snapshot"]
+GAP = "2025-11-25"  # no daily file dated 2025-11-26
+GAP_SNAPSHOT = ("deepstate-daily 2025-11-25", "2025-11-24")
+NORMAL = "2025-08-15"
+NORMAL_SNAPSHOT = ("deepstate-daily 2025-08-16", "2025-08-15")
+GAP_NOTE = "no snapshot for 2025-11-25"
+
+
+def overlay_cache(root: Path, real: Path) -> Path:
+    """A cache at `root` that reads the real cache at `real` and writes only into itself.
+
+    Every entry is a symbolic link to the real one, except ``derived/``, a
+    directory of its own (linking the partitions already computed), so a test
+    may ask for any date without modifying the real cache.
+    """
+    root.mkdir(parents=True, exist_ok=True)
+    for entry in real.iterdir():
+        if entry.name != "derived":
+            (root / entry.name).symlink_to(entry)
+    derived = root / "derived"
+    derived.mkdir()
+    for f in (real / "derived").glob("*"):
+        if f.is_file():
+            (derived / f.name).symlink_to(f)
+    return root
+
+
+@pytest.fixture(scope="session")
+def cache(record, tmp_path_factory) -> Path:
+    return overlay_cache(tmp_path_factory.mktemp("cache") / "c", record.cache.root)
+
+
+def _rows(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+# --------------------------------------------------------------------------- synthetic
+
+
+def _gap(control):
+    """The toy control map asked for the day after its snapshot."""
+    day = control.snapshot.as_of + dt.timedelta(days=1)
+    note = f"no snapshot for {day}; using the latest earlier one"
+    return replace(control, as_of=day, note=note)
+
+
+def _toy_eval(control, title="Toy"):
+    doc = {
+        "scenario": {"title": title, "as_of": "2025-01-01"},
+        "transfers": [
+            {
+                "name": "west",
+                "from": "UA",
+                "to": "RU",
+                "select": {"regions": ["XB"]},
+            },
+            {
+                "name": "pocket",
+                "from": "RU",
+                "to": "UA",
+                "select": {"regions": ["XA"], "connected": False},
+            },
+        ],
+    }
+    sc = parse_scenario(doc, table=scenario_world.table())
+    return evaluate(sc, control, people=False)
+
+
+@pytest.fixture(scope="module")
+def toy():
+    return scenario_world.control(pocket=True)
+
+
+def test_provenance_says_which_map():
+    snap = scenario_world.control().snapshot
+    same = tables.provenance(snap.as_of, snap)
+    assert same == {
+        "as_of": "2025-01-01",
+        "snapshot": "toy map",
+        "snapshot_as_of": "2025-01-01",
+        "earlier_snapshot": False,
+    }
+    later = tables.provenance(dt.date(2025, 1, 3), snap)
+    assert later["as_of"] == "2025-01-03" and later["earlier_snapshot"] is True
+
+
+@pytest.mark.parametrize("gap", [False, True], ids=["normal", "gap"])
+def test_control_csv_and_json_rows(toy, gap):
+    ctl = _gap(toy) if gap else toy
+    rows = _rows(tables.control_csv(ctl))
+    assert list(rows[0])[-4:] == PROVENANCE
+    assert list(rows[0])[:2] == ["region_id", "name"]  # existing columns stay first
+    expected = {
+        "as_of": ctl.as_of.isoformat(),
+        "snapshot": "toy map",
+        "snapshot_as_of": "2025-01-01",
+        "earlier_snapshot": str(gap),
+    }
+    assert all({k: r[k] for k in PROVENANCE} == expected for r in rows)
+    doc = json.loads(tables.to_json(tables.control_payload(ctl, official_area_km2=1.0)))
+    assert doc["earlier_snapshot"] is gap
+    assert (doc["note"] is not None) is gap
+    for r in doc["regions"]:
+        assert r["as_of"] == ctl.as_of.isoformat() and r["earlier_snapshot"] is gap
+        assert r["snapshot"] == "toy map" and r["snapshot_as_of"] == "2025-01-01"
+
+
+@pytest.mark.parametrize("gap", [False, True], ids=["normal", "gap"])
+def test_evaluation_csv_and_json(toy, gap):
+    ev = _toy_eval(_gap(toy) if gap else toy)
+    rows = _rows(tables.evaluation_csv(ev))
+    assert list(rows[0]) == [*tables.EVALUATION_COLUMNS, *PROVENANCE]
+    # the transfer and the region are separate columns (a region name never
+    # hides the transfer's name)
+    assert {(r["name"], r["region"]) for r in rows} == {
+        ("west", "Beta"),
+        ("pocket", "Alpha"),
+    }
+    assert {r["earlier_snapshot"] for r in rows} == {str(gap)}
+    assert {r["snapshot_as_of"] for r in rows} == {"2025-01-01"}
+    doc = json.loads(tables.to_json(tables.evaluation_payload(ev)))
+    assert doc["snapshot"] == "toy map" and doc["snapshot_as_of"] == "2025-01-01"
+    assert doc["earlier_snapshot"] is gap and (doc["note"] is not None) is gap
+
+
+def test_evaluation_csv_with_no_regions_keeps_its_header(toy):
+    ev = _toy_eval(toy)
+    empty = replace(ev, moves=[replace(m, regions=[]) for m in ev.moves])
+    assert tables.evaluation_csv(empty).splitlines() == [
+        ",".join([*tables.EVALUATION_COLUMNS, *PROVENANCE])
+    ]
+
+
+def test_compare_rows_each_say_their_map(toy):
+    evs = [_toy_eval(toy, "on its day"), _toy_eval(_gap(toy), "a day later")]
+    df = compare(evs)
+    rows = _rows(tables.compare_csv(evs, df))
+    assert [r["scenario"] for r in rows] == ["on its day", "a day later"]
+    assert [r["earlier_snapshot"] for r in rows] == ["False", "True"]
+    assert [r["as_of"] for r in rows] == ["2025-01-01", "2025-01-02"]
+    assert {r["snapshot_as_of"] for r in rows} == {"2025-01-01"}
+    doc = json.loads(tables.to_json(tables.compare_payload(evs, df)))
+    a, b = doc["scenarios"]
+    assert a["earlier_snapshot"] is False and a["note"] is None
+    assert b["earlier_snapshot"] is True and b["note"].startswith("no snapshot")
+    assert a["snapshot"] == b["snapshot"] == "toy map"
+    assert {"transfers", "parties", "ratio", "file"} <= a.keys()
+    assert "snapshot" not in df.columns  # the accounting frame is not modified
+    text = tables.compare_text(tables.compare_frame(evs, df))
+    assert "2025-01-02*" in text and "2025-01-01*" not in text
+    assert "* no snapshot for that date" in text
+    assert "*" not in tables.compare_text(df)  # without provenance: unmarked
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def _run(runner, cache, *args):
+    from territory.cli.main import cli
+
+    result = runner.invoke(cli, [*args, "--cache", str(cache)])
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def _expect(date: str) -> dict[str, str]:
+    label, snap_day = GAP_SNAPSHOT if date == GAP else NORMAL_SNAPSHOT
+    return {
+        "as_of": date,
+        "snapshot": label,
+        "snapshot_as_of": snap_day,
+        "earlier_snapshot": str(date == GAP),
+    }
+
+
+@pytest.mark.data
+@pytest.mark.parametrize("date", [GAP, NORMAL])
+def test_control_cli_csv_and_json(runner, cache, date):
+    rows = _rows(_run(runner, cache, "control", "--date", date, "--format", "csv"))
+    assert len(rows) == 27
+    assert all({k: r[k] for k in PROVENANCE} == _expect(date) for r in rows)
+    doc = json.loads(_run(runner, cache, "control", "--date", date, "--format", "json"))
+    expect = _expect(date) | {"earlier_snapshot": date == GAP}
+    assert all({k: r[k] for k in PROVENANCE} == expect for r in doc["regions"])
+    assert doc["earlier_snapshot"] is (date == GAP)
+    assert doc["snapshot"]["as_of"] == expect["snapshot_as_of"]
+    if date == GAP:
+        assert doc["note"].startswith(GAP_NOTE)
+        assert "Note: " + GAP_NOTE in _run(runner, cache, "control", "--date", date)
+    else:
+        assert doc["note"] is None
+
+
+@pytest.mark.data
+@pytest.mark.parametrize("date", [GAP, NORMAL])
+def test_evaluate_cli_csv_and_json(runner, cache, date):
+    args = ["evaluate", "alaska-2025", "--date", date]
+    rows = _rows(_run(runner, cache, *args, "--format", "csv"))
+    assert {r["name"] for r in rows} == {
+        "Ukraine withdraws from Donbas",
+        "Russia returns its pockets in Sumy and Kharkiv",
+    }
+    assert {r["region"] for r in rows} >= {"Donetsk", "Luhansk", "Sumy", "Kharkiv"}
+    assert all({k: r[k] for k in PROVENANCE} == _expect(date) for r in rows)
+    doc = json.loads(_run(runner, cache, *args, "--format", "json"))
+    assert doc["as_of"] == date and doc["snapshot"] == _expect(date)["snapshot"]
+    assert doc["snapshot_as_of"] == _expect(date)["snapshot_as_of"]
+    assert doc["earlier_snapshot"] is (date == GAP)
+    assert (doc["note"] or "").startswith(GAP_NOTE if date == GAP else "")
+    assert (doc["note"] is None) is (date != GAP)
+
+
+@pytest.mark.data
+@pytest.mark.parametrize("date", [GAP, NORMAL])
+def test_compare_cli_csv_and_json(runner, cache, date):
+    args = ["compare", "alaska-2025", "witkoff-2025-08-08", "--date", date]
+    rows = _rows(_run(runner, cache, *args, "--format", "csv"))
+    assert [r["file"] for r in rows] == ["alaska-2025.toml", "witkoff-2025-08-08.toml"]
+    assert all({k: r[k] for k in PROVENANCE} == _expect(date) for r in rows)
+    doc = json.loads(_run(runner, cache, *args, "--format", "json"))
+    for row in doc["scenarios"]:
+        assert row["earlier_snapshot"] is (date == GAP)
+        assert row["snapshot"] == _expect(date)["snapshot"]
+        assert row["snapshot_as_of"] == _expect(date)["snapshot_as_of"]
+        assert (row["note"] is None) is (date != GAP)
+        assert row["transfers"] and row["parties"]
+
+
+def test_notebook_reprs_say_when_an_earlier_snapshot_serves(toy):
+    assert "Note:" not in tables.control_html(toy)
+    assert "Note: no snapshot for 2025-01-02" in tables.control_html(_gap(toy))
+    assert "Note:" not in tables.evaluation_html(_toy_eval(toy))
+    assert "Note: no snapshot for 2025-01-02" in tables.evaluation_html(
+        _toy_eval(_gap(toy))
+    )
