@@ -57,3 +57,22 @@ def isolate_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     )
     monkeypatch.setenv("TERRITORY_DEEPSTATE_API", "http://127.0.0.1:9/not-used")
     monkeypatch.delenv("TERRITORY_MIRROR", raising=False)
+
+
+def overlay_cache(root: Path, real: Path) -> Path:
+    """A cache at `root` that reads the real cache at `real` and writes only into itself.
+
+    Every entry is a symbolic link to the real one, except ``derived/``, a
+    directory of its own (linking the partitions already computed), so a test
+    may ask for any date without modifying the real cache.
+    """
+    root.mkdir(parents=True, exist_ok=True)
+    for entry in real.iterdir():
+        if entry.name != "derived":
+            (root / entry.name).symlink_to(entry)
+    derived = root / "derived"
+    derived.mkdir()
+    for f in (real / "derived").glob("*"):
+        if f.is_file():
+            (derived / f.name).symlink_to(f)
+    return root

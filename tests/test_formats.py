@@ -21,6 +21,7 @@ from territory import tables
 from territory.accounting import compare, evaluate
 from territory.scenario import parse_scenario
 from tests import scenario_world
+from tests.support import overlay_cache
 
 PROVENANCE = ["as_of", "snapshot", "snapshot_as_of", "earlier_snapshot"]
 GAP = "2025-11-25"  # no daily file dated 2025-11-26
@@ -28,25 +29,6 @@ GAP_SNAPSHOT = ("deepstate-daily 2025-11-25", "2025-11-24")
 NORMAL = "2025-08-15"
 NORMAL_SNAPSHOT = ("deepstate-daily 2025-08-16", "2025-08-15")
 GAP_NOTE = "no snapshot for 2025-11-25"
-
-
-def overlay_cache(root: Path, real: Path) -> Path:
-    """A cache at `root` that reads the real cache at `real` and writes only into itself.
-
-    Every entry is a symbolic link to the real one, except ``derived/``, a
-    directory of its own (linking the partitions already computed), so a test
-    may ask for any date without modifying the real cache.
-    """
-    root.mkdir(parents=True, exist_ok=True)
-    for entry in real.iterdir():
-        if entry.name != "derived":
-            (root / entry.name).symlink_to(entry)
-    derived = root / "derived"
-    derived.mkdir()
-    for f in (real / "derived").glob("*"):
-        if f.is_file():
-            (derived / f.name).symlink_to(f)
-    return root
 
 
 @pytest.fixture(scope="session")

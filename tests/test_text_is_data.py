@@ -400,7 +400,7 @@ CLI_PAYLOADS = [
 @pytest.fixture(scope="module")
 def cache(record, tmp_path_factory) -> Path:
     """The real record, read through a cache of our own (the real one is never written)."""
-    from tests.test_formats import overlay_cache
+    from tests.support import overlay_cache
 
     return overlay_cache(tmp_path_factory.mktemp("cache") / "c", record.cache.root)
 
