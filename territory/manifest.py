@@ -24,6 +24,10 @@ ENV_CACHE = "TERRITORY_CACHE"
 ENV_MIRROR = "TERRITORY_MIRROR"
 ENV_API = "TERRITORY_DEEPSTATE_API"
 
+#: Largest download accepted for a dataset with no ``max_bytes`` in the manifest
+#: (bytes); ``territory data fetch --max-mb`` overrides every cap.
+DEFAULT_MAX_BYTES = 64_000_000
+
 
 def geodata_dir() -> Path:
     """Return the directory holding MANIFEST.toml, the region table and scenarios.
@@ -66,6 +70,7 @@ class Dataset:
     mirror: str | None = None
     sha256: str | None = None
     optional: bool = False
+    max_bytes: int = DEFAULT_MAX_BYTES
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -130,6 +135,7 @@ _FIELDS = {
     "mirror",
     "sha256",
     "optional",
+    "max_bytes",
 }
 
 
@@ -150,6 +156,13 @@ def load_manifest() -> Manifest:
         ]
         if missing:
             problems.append(f"- dataset {name!r} lacks {', '.join(missing)}")
+            continue
+        # a cap on each download keeps a wrong or hostile answer out of memory
+        cap = entry.get("max_bytes", DEFAULT_MAX_BYTES)
+        if type(cap) is not int or cap <= 0:
+            problems.append(
+                f"- dataset {name!r}: max_bytes {cap!r} is not a positive integer"
+            )
             continue
         known = {k: v for k, v in entry.items() if k in _FIELDS}
         extra = {k: v for k, v in entry.items() if k not in _FIELDS}

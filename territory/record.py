@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 import logging
 from functools import cached_property
 from pathlib import Path
@@ -17,7 +18,15 @@ from typing import TYPE_CHECKING
 import shapely
 
 from territory.control import Control, Partition, Snapshot, partition_land
-from territory.datasets import Cache, atomic_path
+from territory.datasets import (
+    DERIVED_DIR,
+    Cache,
+    daily_key,
+    read_geoparquet,
+    repair_command,
+    sha256_bytes,
+    write_bytes_atomic,
+)
 from territory.errors import DataError, DataNotFoundError
 from territory.manifest import load_manifest
 
@@ -29,6 +38,8 @@ log = logging.getLogger(__name__)
 
 #: Bump when `partition_land` changes its result: cached partitions are keyed on it.
 PARTITION_VERSION = "partition-3"
+#: Hex digits of the hashes in a derived file's name: ``partition-<inputs>-<content>``.
+_DIGEST_HEX = 16
 
 
 def _partition_to_frame(p: Partition) -> gpd.GeoDataFrame:
@@ -88,59 +99,65 @@ class Record:
     def __init__(self, cache_dir: Path | str | None = None) -> None:
         self.cache = Cache.open(cache_dir)
         self._controls: dict[str, Control] = {}
+        #: sha256 of the content of each static layer as it was read and used
+        self._read_sha256: dict[str, str] = {}
 
     def __repr__(self) -> str:
         first, last = self.date_range() if self.snapshots else (None, None)
         return f"<Record {self.cache.root} · {len(self.snapshots)} snapshots · as of {first} … {last}>"
 
     # ------------------------------------------------------------------ static layers
+    def _frame(self, key: str) -> gpd.GeoDataFrame:
+        """Read a cached GeoParquet file once, checked against its index entry."""
+        if key not in self.cache.entries:
+            msg = (
+                f"dataset {key!r} is not in the cache at {self.cache.root}; "
+                f"run 'territory data fetch {key}' (or 'make data')"
+            )
+            raise DataNotFoundError(msg)
+        frame, digest = self.cache.read_frame(key)
+        self._read_sha256[key] = digest
+        return frame
+
     @cached_property
     def regions(self) -> gpd.GeoDataFrame:
         """The region layer (27 units) with full-resolution boundaries."""
-        import geopandas as gpd
-
         from territory.regions import regions_frame
 
-        path = self.cache.require("boundaries", dataset="boundaries")
-        return regions_frame(gpd.read_parquet(path))
+        return regions_frame(self._frame("boundaries"))
 
     @cached_property
     def display_regions(self) -> gpd.GeoDataFrame:
         """The region layer with simplified boundaries (display only)."""
-        import geopandas as gpd
-
         from territory.regions import regions_frame
 
-        if not self.cache.has("boundaries-simplified"):
+        if "boundaries-simplified" not in self.cache.entries:
             return self.regions
-        return regions_frame(gpd.read_parquet(self.cache.path("boundaries-simplified")))
+        return regions_frame(self._frame("boundaries-simplified"))
 
     @cached_property
     def land(self) -> shapely.Geometry:
         """The land mask, one (Multi)Polygon in EPSG:4326."""
-        import geopandas as gpd
-
-        path = self.cache.require("land", dataset="land")
-        return shapely.union_all(gpd.read_parquet(path).geometry.values)
+        return shapely.union_all(self._frame("land").geometry.values)
 
     # ------------------------------------------------------------------ snapshots
     @cached_property
     def snapshots(self) -> list[Snapshot]:
-        """Every cached control snapshot, oldest first."""
-        out = []
-        for e in self.cache.snapshots():
-            if not self.cache.has(e["key"]):
-                continue
-            out.append(
-                Snapshot(
-                    key=e["key"],
-                    label=e["snapshot"],
-                    as_of=dt.date.fromisoformat(e["as_of"]),
-                    published=e.get("published"),
-                    grey_zone=bool(e.get("grey_zone", False)),
-                )
+        """Every indexed control snapshot, oldest first.
+
+        Snapshots whose file or index entry is damaged are kept: asking for
+        their date fails, naming the repair, rather than using another map.
+        """
+        return [
+            Snapshot(
+                key=e["key"],
+                label=e["snapshot"],
+                as_of=dt.date.fromisoformat(e["as_of"]),
+                published=e.get("published"),
+                grey_zone=bool(e.get("grey_zone", False)),
             )
-        return out
+            for e in self.cache.snapshots()
+        ]
 
     def date_range(self) -> tuple[dt.date, dt.date]:
         """Return the first and last as-of dates of the cached record."""
@@ -167,7 +184,10 @@ class Record:
         Raises
         ------
         DataNotFoundError
-            If `as_of` is outside the cached record; the message names its range.
+            If `as_of` is outside the cached record (the message names its
+            range), or the daily file showing `as_of` was published but is
+            not in the cache (the message names the fetch command): only a
+            gap upstream falls back to an earlier map.
         """
         day = parse_date(as_of)
         first, last = self.date_range()
@@ -183,47 +203,107 @@ class Record:
         snap = sorted(same_day, key=lambda s: (s.grey_zone, s.published or ""))[-1]
         note = None
         if snap.as_of != day:
+            self._refuse_unfetched(day)
             note = f"no snapshot for {day}; using the latest earlier one, as of {snap.as_of} ({snap.label})"
             log.info(
                 note
             )  # returned to the caller, which shows it; not a warning twice
         return snap, note
 
-    def read_snapshot(self, snap: Snapshot) -> dict[str, shapely.Geometry]:
-        """Return a snapshot's geometries by status (``occupied``, ``grey_zone``, ...)."""
-        import geopandas as gpd
+    def _refuse_unfetched(self, day: dt.date) -> None:
+        """Raise if the daily file showing `day` exists upstream but is not cached."""
+        ds = load_manifest().by_kind("control-daily")
+        file_day = day + dt.timedelta(days=int(ds.extra.get("as_of_lag_days", 0)))
+        if file_day in ds.checksums() and daily_key(file_day) not in self.cache.entries:
+            fix = repair_command(
+                daily_key(file_day), indexed=False, root=self.cache.root
+            )
+            msg = (
+                f"no snapshot for {day} in the cache at {self.cache.root}, though "
+                f"DeepState published one; run '{fix}'"
+            )
+            raise DataNotFoundError(msg)
 
-        gdf = gpd.read_parquet(self.cache.path(snap.key))
+    def _snapshot_bytes(self, snap: Snapshot) -> tuple[bytes, str]:
+        return self.cache.read_verified(snap.key)
+
+    def _parse_snapshot(
+        self, snap: Snapshot, data: bytes
+    ) -> dict[str, shapely.Geometry]:
+        fix = repair_command(snap.key, root=self.cache.root)
+        gdf = read_geoparquet(data, key=snap.key, fix=fix)
+        if "status" not in gdf.columns or "occupied" not in set(gdf["status"]):
+            msg = f"{snap.key}: the cached snapshot has no occupied territory; run '{fix}'"
+            raise DataError(msg)
         return dict(zip(gdf["status"], gdf.geometry, strict=True))
 
+    def read_snapshot(self, snap: Snapshot) -> dict[str, shapely.Geometry]:
+        """Return a snapshot's geometries by status (``occupied``, ``grey_zone``, ...).
+
+        Raises
+        ------
+        DataError, DataNotFoundError
+            If the cached file is damaged or gone; the message names the
+            command that fetches it again.
+        """
+        data, _ = self._snapshot_bytes(snap)
+        return self._parse_snapshot(snap, data)
+
     # ------------------------------------------------------------------ control
+    def _derived_dir(self) -> Path:
+        return self.cache.root / DERIVED_DIR
+
+    def _cached_partition(self, inputs: str) -> Partition | None:
+        """Return the derived partition keyed `inputs` if a file checks out."""
+        import geopandas as gpd
+
+        for path in sorted(self._derived_dir().glob(f"partition-{inputs}-*.parquet")):
+            content = path.stem.rsplit("-", 1)[1]
+            try:
+                data = path.read_bytes()
+            except OSError:
+                continue
+            if sha256_bytes(data)[:_DIGEST_HEX] == content:
+                try:
+                    return _partition_from_frame(gpd.read_parquet(io.BytesIO(data)))
+                except (
+                    Exception
+                ) as err:  # damaged derived data is recomputed, never trusted
+                    log.warning(
+                        "recomputing %s, which cannot be read (%s)", path.name, err
+                    )
+            else:
+                log.warning(
+                    "recomputing %s: its content does not match its name", path.name
+                )
+            path.unlink(missing_ok=True)
+        return None
+
     def partition(self, snap: Snapshot) -> Partition:
         """Return the land partition of a snapshot, from the derived cache if there.
 
         The partition depends only on the snapshot, the boundaries, the land
-        mask and the partition algorithm; the cached file's name hashes all
-        four, so a change to any of them computes it afresh.
+        mask and the partition algorithm.  The derived file is named after the
+        sha256 of the content of all three inputs as they were read (and
+        checked), and after its own content, which is checked when it is read:
+        a damaged derived file is recomputed, never trusted.
         """
-        import geopandas as gpd
-
-        parts = [
-            self.cache.entries[k]["sha256"] for k in (snap.key, "boundaries", "land")
-        ]
-        digest = hashlib.sha256(
-            "|".join([PARTITION_VERSION, *parts]).encode()
-        ).hexdigest()[:16]
-        path = self.cache.root / "derived" / f"partition-{digest}.parquet"
-        if path.is_file():
-            try:
-                return _partition_from_frame(gpd.read_parquet(path))
-            except (
-                Exception
-            ) as err:  # a damaged derived file is recomputed, never trusted
-                log.warning("recomputing damaged %s (%s)", path.name, err)
-        partition = partition_land(self.regions, self.land, self.read_snapshot(snap))
+        data, snap_sha = self._snapshot_bytes(snap)
+        regions, land = self.regions, self.land
+        parts = [snap_sha, self._read_sha256["boundaries"], self._read_sha256["land"]]
+        inputs = hashlib.sha256("|".join([PARTITION_VERSION, *parts]).encode())
+        inputs_hex = inputs.hexdigest()[:_DIGEST_HEX]
+        cached = self._cached_partition(inputs_hex)
+        if cached is not None:
+            return cached
+        partition = partition_land(regions, land, self._parse_snapshot(snap, data))
+        buf = io.BytesIO()
+        _partition_to_frame(partition).to_parquet(buf, index=False)
+        body = buf.getvalue()
+        content_hex = sha256_bytes(body)[:_DIGEST_HEX]
+        path = self._derived_dir() / f"partition-{inputs_hex}-{content_hex}.parquet"
         try:
-            with atomic_path(path) as tmp:
-                _partition_to_frame(partition).to_parquet(tmp, index=False)
+            write_bytes_atomic(path, body)
         except OSError as err:
             log.info("could not cache the partition (%s); continuing", err)
         return partition
@@ -279,6 +359,14 @@ class Record:
         DataFrame
             ``as_of``, ``snapshot``, ``occupied_km2`` (the country), one column
             per requested region, and ``change_km2`` since the previous row.
+
+        Raises
+        ------
+        DataNotFoundError
+            If `start` or `end` is outside the record (the message names its range).
+        DataError
+            If `start` is after `end`, `every_days` is below 1, or a snapshot
+            needed is damaged (the message names the repair command).
         """
         import pandas as pd
 
@@ -292,6 +380,9 @@ class Record:
             raise DataError(msg)
         self.snapshot_for(lo)
         self.snapshot_for(hi)  # both raise, naming the range, if outside it
+        if lo > hi:
+            msg = f"start {lo} is after end {hi}; give the earlier date as --start (start) and the later as --end (end)"
+            raise DataError(msg)
         regions = self.regions.set_index("region_id").geometry
         country = shapely.union_all(regions.values)
         rows = []

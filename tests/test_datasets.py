@@ -597,3 +597,149 @@ def test_missing_mirror_directory_is_named(tmp_path: Path) -> None:
     ):
         datasets.fetch(["land"], cache_dir=cache, mirror=str(tmp_path / "nope"))
     assert not cache.exists()  # nothing written
+
+
+# ------------------------------------------------------------------ checks of the index
+
+
+@pytest.mark.data
+def test_verify_lists_every_damaged_entry_one_line_each(
+    mirror: Path, tmp_path: Path
+) -> None:
+    cache = tmp_path / "cache"
+    fetch_days(cache, mirror, D(2025, 8, 14), D(2025, 8, 16))
+    index = index_of(cache)
+    index["deepstate-daily/2025-08-14"]["sha256"] = None
+    index["deepstate-daily/2025-08-15"]["as_of"] = "2025-13-01"
+    index["deepstate-daily/2025-08-16"] = None
+    index["somewhere"] = {"dataset": "land", "path": "/etc/passwd"}
+    (cache / "index.json").write_text(json.dumps({"format": 1, "files": index}))
+    checked, problems = datasets.verify(cache)
+    assert checked == 4
+    assert [p.split(":")[0] for p in problems] == [
+        "deepstate-daily/2025-08-14",
+        "deepstate-daily/2025-08-15",
+        "deepstate-daily/2025-08-16",
+        "somewhere",
+    ]
+    assert all("\n" not in p for p in problems)
+    assert "no valid sha256" in problems[0]
+    assert "as_of '2025-13-01' is not an ISO date" in problems[1]
+    assert "the entry is null" in problems[2]
+    assert "leads outside the cache" in problems[3]
+    assert "the key does not fit dataset 'land'" in problems[3]
+    fix = (
+        f"--force deepstate-daily --start 2025-08-15 --end 2025-08-15 --cache {cache}'"
+    )
+    assert problems[1].endswith(fix)
+    assert problems[3].endswith(
+        f"run 'territory data forget somewhere --cache {cache}'"
+    )
+    # status lists only what is sound, and says nothing wrong
+    daily = {r["dataset"]: r for r in datasets.status(cache)}["deepstate-daily"]
+    assert daily["files"] == 0
+
+
+@pytest.mark.data
+def test_plain_fetch_repairs_a_damaged_file(mirror: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    fetch_days(cache, mirror, D(2025, 8, 14), D(2025, 8, 15))
+    good = (cache / "deepstate-daily" / "2025-08-15.parquet").read_bytes()
+    (cache / "deepstate-daily" / "2025-08-15.parquet").write_bytes(good[:-1] + b"!")
+    report = fetch_days(cache, mirror, D(2025, 8, 14), D(2025, 8, 15))
+    assert report.skipped == ["deepstate-daily/2025-08-14"]
+    assert report.fetched == ["deepstate-daily/2025-08-15"]
+    assert datasets.verify(cache) == (2, [])
+
+
+def test_snapshots_keep_damaged_entries_in_place(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    files = {
+        "deepstate-daily/2025-08-15": None,
+        "snapshots/1754251105": {"dataset": "deepstate-sample", "as_of": "x"},
+    }
+    (cache / "index.json").write_text(json.dumps({"format": 1, "files": files}))
+    snaps = Cache.open(cache).snapshots()
+    assert [(s["key"], s["as_of"], s["snapshot"], s["grey_zone"]) for s in snaps] == [
+        ("snapshots/1754251105", "2025-08-03", "deepstate 1754251105", True),
+        (
+            "deepstate-daily/2025-08-15",
+            "2025-08-14",
+            "deepstate-daily 2025-08-15",
+            False,
+        ),
+    ]
+    assert all(s["damaged"] for s in snaps)
+    with pytest.raises(DataError, match=r"fetch --force deepstate-sample --cache"):
+        Record(cache).read_snapshot(Record(cache).snapshot_for("2025-08-03")[0])
+
+
+@pytest.mark.parametrize(
+    ("key", "indexed", "expected"),
+    [
+        ("deepstate-daily/2025-06-21", True,
+         "territory data fetch --force deepstate-daily --start 2025-06-21 --end 2025-06-21"),
+        ("deepstate-daily/2025-06-21", False,
+         "territory data fetch deepstate-daily --start 2025-06-21 --end 2025-06-21"),
+        ("boundaries", True, "territory data fetch --force boundaries"),
+        ("snapshots/1754251105", True, "territory data fetch --force deepstate-sample"),
+        ("snapshots/1754164800", True, "territory data forget snapshots/1754164800"),
+        ("deepstate-daily/2025-99-01", True, "territory data forget deepstate-daily/2025-99-01"),
+        ("it's odd", True, "territory data forget 'it'\"'\"'s odd'"),
+    ],
+)  # fmt: skip
+def test_repair_command(key: str, indexed: bool, expected: str) -> None:
+    assert datasets.repair_command(key, indexed=indexed) == expected
+
+
+def test_repair_command_names_a_cache_other_than_the_default(tmp_path: Path) -> None:
+    got = datasets.repair_command("land", root=tmp_path / "my cache")
+    assert got == f"territory data fetch --force land --cache '{tmp_path / 'my cache'}'"
+
+
+def test_index_written_by_the_previous_version_is_valid() -> None:
+    # the entry forms the code before the integrity checks wrote (format 1):
+    # still readable without a re-fetch
+    entries = {
+        "deepstate-daily/2024-07-08": {
+            "as_of": "2024-07-07",
+            "dataset": "deepstate-daily",
+            "fetched": "2026-11-22T02:08:36+00:00",
+            "path": "deepstate-daily/2024-07-08.parquet",
+            "sha256": "8afda3d6a9cc60786fb356039785351a7eb13c72fd4f5e95cc852526e18e7fb4",
+            "size": 54405,
+            "snapshot": "deepstate-daily 2024-07-08",
+            "source": "../shared/geodata/deepstate/daily/deepstatemap_data_20240708.geojson",
+            "source_sha256": "73acabcb2bf774d647974f2818b80573d36bec170b23afd2f10618d598db4f3a",
+        },
+        "snapshots/1754251105": {
+            "as_of": "2025-08-03",
+            "dataset": "deepstate-sample",
+            "grey_zone": True,
+            "path": "snapshots/1754251105.parquet",
+            "published": "2025-08-03T19:58:25+00:00",
+            "sha256": "0" * 64,
+            "size": 1,
+            "snapshot": "deepstate 1754251105",
+        },
+        "snapshots/1754164800": {
+            "as_of": "2025-08-02",
+            "dataset": "deepstate-live",
+            "grey_zone": False,
+            "path": "snapshots/1754164800.parquet",
+            "published": "2025-08-02T20:00:00+00:00",
+            "sha256": "0" * 64,
+            "size": 1,
+            "snapshot": "deepstate 1754164800",
+            "source_sha256": None,
+        },
+        "land": {
+            "dataset": "land",
+            "path": "land.parquet",
+            "sha256": "1" * 64,
+            "size": 2,
+        },
+    }
+    for key, entry in entries.items():
+        assert datasets.entry_problems(key, entry) == [], key

@@ -391,3 +391,206 @@ def test_raw_snapshot_has_no_foreign_territory(raw_fc: dict[str, Any]) -> None:
 def test_raw_snapshot_grey_zone_disjoint_from_occupied(raw_fc: dict[str, Any]) -> None:
     out = deepstate.parse_feature_collection(raw_fc, source="1754251105")
     assert area_km2(shapely.intersection(out[GREY_ZONE], out[OCCUPIED])) < 1e-6
+
+
+# ------------------------------------------------------------- malformed input, one line
+
+
+RING = [[37.0, 47.0], [38.0, 47.0], [38.0, 48.0], [37.0, 48.0], [37.0, 47.0]]
+
+
+def occ(geometry: Any) -> dict[str, Any]:
+    return {
+        "type": "Feature",
+        "properties": {"name": name("geoJSON.status.occupied")},
+        "geometry": geometry,
+    }
+
+
+@pytest.mark.parametrize(
+    ("features", "match"),
+    [
+        pytest.param([None], "feature #0 is not a JSON object", id="null-feature"),
+        pytest.param(
+            [occ(None), 3], "feature #1 is not a JSON object", id="int-feature"
+        ),
+        pytest.param("abc", "'features' is not a list", id="features-string"),
+        pytest.param(
+            [occ({"type": "Circle", "coordinates": [37, 47]})],
+            "unknown type 'Circle'",
+            id="unknown-geometry-type",
+        ),
+        pytest.param([occ([RING])], "not a GeoJSON object", id="geometry-list"),
+        pytest.param(
+            [occ({"type": "Polygon", "coordinates": [[[37.0, float("nan")], *RING]]})],
+            "NaN or infinite",
+            id="nan",
+        ),
+        pytest.param(
+            [occ({"type": "Polygon", "coordinates": [[[-float("inf"), 47.0], *RING]]})],
+            "NaN or infinite",
+            id="minus-inf",
+        ),
+        pytest.param(
+            [occ({"type": "Polygon", "coordinates": [[[37.0, 91.0], *RING]]})],
+            "outside lon -180…180, lat -90…90",
+            id="latitude-91",
+        ),
+        pytest.param(
+            [occ({"type": "Polygon", "coordinates": [[["a", "b"]] * 5]})],
+            "malformed coordinates",
+            id="strings",
+        ),
+        pytest.param(
+            [occ({"type": "Polygon", "coordinates": [[[1, 2, 3, 4]] * 5]})],
+            "malformed coordinates",
+            id="four-numbers",
+        ),
+        pytest.param(
+            [occ({"type": "MultiPolygon", "coordinates": [[[[[37.0, 47.0]] * 5]]]})],
+            "malformed coordinates",
+            id="nested-too-deep",
+        ),
+        pytest.param(
+            [occ({"type": "Polygon", "coordinates": 5})],
+            "a polygon is a list of rings",
+            id="coordinates-int",
+        ),
+        pytest.param(
+            [{"type": "Feature", "properties": "x", "geometry": None}],
+            "properties that are not a JSON object",
+            id="properties-string",
+        ),
+        pytest.param(
+            [{"type": "Feature", "properties": {"name": 5}, "geometry": None}],
+            "a name that is not a string",
+            id="name-number",
+        ),
+    ],
+)
+def test_malformed_features_are_one_data_error(features: Any, match: str) -> None:
+    fc = {"type": "FeatureCollection", "features": features}
+    with pytest.raises(DataError, match=match) as info:
+        deepstate.parse_feature_collection(fc, source="probe")
+    assert str(info.value).startswith("probe: ")
+    assert "\n" not in str(info.value)
+
+
+def test_deeply_nested_json_is_one_error() -> None:
+    with pytest.raises(DataError, match="invalid JSON"):
+        deepstate.loads(b"[" * 100_000 + b"]" * 100_000, source="probe")
+
+
+# ----------------------------------------------------------------------- snapshot ids
+
+
+@pytest.mark.parametrize(
+    "value",
+    [1_645_660_800, "1754251105", 1_754_251_105],  # 2022-02-24 00:00 UTC is allowed
+)
+def test_snapshot_id_accepted(value: Any) -> None:
+    assert deepstate.check_snapshot_id(value, source="t") == int(value)
+
+
+@pytest.mark.parametrize(
+    ("value", "match"),
+    [
+        pytest.param(
+            1_645_660_799, "not a time between 2022-02-24", id="before-invasion"
+        ),
+        pytest.param(-1, "not a time between", id="negative"),
+        pytest.param(0, "not a time between", id="epoch"),
+        pytest.param(4_102_444_800, "not a time between", id="year-2100"),
+        pytest.param(10**30, "not a time between", id="huge"),
+        pytest.param(True, "bool id", id="boolean"),
+        pytest.param(1.7e9, "float id", id="float"),
+        pytest.param("17e8", "non-numeric id", id="exponent-string"),
+        pytest.param("١٧٥٤٢٥١١٠٥", "non-numeric id", id="arabic-digits"),
+        pytest.param(None, "NoneType id", id="null"),
+        pytest.param([1754251105], "list id", id="list"),
+    ],
+)
+def test_snapshot_id_refused(value: Any, match: str) -> None:
+    with pytest.raises(DataError, match=match):
+        deepstate.check_snapshot_id(value, source="t")
+
+
+def test_snapshot_id_future_allowance() -> None:
+    import datetime as dt
+
+    now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    ok = int((now + dt.timedelta(hours=23)).timestamp())
+    late = int((now + dt.timedelta(hours=25)).timestamp())
+    assert deepstate.check_snapshot_id(ok, source="t", now=now) == ok
+    with pytest.raises(DataError, match="not a time"):
+        deepstate.check_snapshot_id(late, source="t", now=now)
+
+
+# ------------------------------------------------------------------------- plausibility
+
+COUNTRY = box(30.0, 44.0, 40.0, 52.0)
+PREVIOUS = shapely.segmentize(box(35.0, 46.0, 39.0, 49.0), 0.01)
+
+
+def test_plausible_snapshot_passes_and_reports_shares() -> None:
+    inside, change = deepstate.check_plausible(
+        PREVIOUS, source="s", country=COUNTRY, previous=PREVIOUS,
+        previous_label="p", days_apart=1,
+    )  # fmt: skip
+    assert inside == pytest.approx(1.0)
+    assert change == pytest.approx(0.0, abs=1e-12)
+
+
+def test_occupied_land_outside_the_country_is_refused() -> None:
+    # 2% outside the country: more than the 1% allowed
+    outside = box(40.0, 46.0, 40.08, 49.0)
+    geom = shapely.union_all([PREVIOUS, outside])
+    share = area_km2(outside) / area_km2(geom)
+    assert 0.01 < share < 0.03
+    with pytest.raises(DataError, match="lies inside the region boundaries"):
+        deepstate.check_plausible(
+            geom, source="s", country=COUNTRY, previous=geom,
+            previous_label="p", days_apart=0,
+        )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("grow_deg", "days", "ok"),
+    [
+        # 0.5% more land passes on any day; 2% passes only far apart (1% + 0.015%/day)
+        pytest.param(0.02, 0, True, id="0.5pc-same-day"),
+        pytest.param(0.08, 1, False, id="2pc-next-day"),
+        pytest.param(0.08, 30, False, id="2pc-a-month-on"),
+        pytest.param(0.08, 90, True, id="2pc-three-months-on"),
+        pytest.param(0.08, -90, True, id="2pc-three-months-before"),
+    ],
+)
+def test_change_allowed_grows_with_the_days_apart(
+    grow_deg: float, days: int, ok: bool
+) -> None:
+    now = shapely.segmentize(box(35.0, 46.0, 39.0 + grow_deg, 49.0), 0.01)
+    args = {"source": "s", "country": COUNTRY, "previous": PREVIOUS,
+            "previous_label": "p", "days_apart": days}  # fmt: skip
+    if ok:
+        deepstate.check_plausible(now, **args)
+    else:
+        with pytest.raises(DataError, match="differs by"):
+            deepstate.check_plausible(now, **args)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://deepstatemap.live/api", "http://127.0.0.1:8080/x", "http://localhost/"],
+)
+def test_api_url_allowed(url: str) -> None:
+    assert deepstate.check_api_url(url) == url
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["nonsense", "", "http://10.0.0.1/api", "ftp://deepstatemap.live/", "//x/y"],
+)
+def test_api_url_refused_names_option_and_variable(url: str) -> None:
+    with pytest.raises(DataError) as info:
+        deepstate.check_api_url(url)
+    assert "--api-url or TERRITORY_DEEPSTATE_API" in str(info.value)

@@ -2,11 +2,16 @@
 
 A ThreadingHTTPServer on 127.0.0.1 (port 0) stands in for deepstatemap.live.
 The first path segment picks what it does: ``<base>/<mode>/history/last``
-answers as the API would (``ok``: the raw snapshot of the mirror; ``synthetic``
-and the other keys of `STATIC`: a fixed body) or fails (``http500``,
-``truncated``, ``slow``); ``/mirror/<rel>`` and ``/truncmirror/<rel>`` serve
-files of the geodata mirror, whole or cut short, for the URL-mirror tests.
-Every failure must leave the cache exactly as it was.
+answers as the API would (``ok``: the raw snapshot of the mirror; ``synthetic``:
+a plausible map built from the mirror's daily file; the keys of `STATIC` and
+of ``server.bodies``: a fixed body) or fails (``http500``, ``truncated``,
+``slow``); ``/mirror/<rel>`` and ``/truncmirror/<rel>`` serve files of the
+geodata mirror, whole or cut short, for the URL-mirror tests.
+
+A live snapshot is kept only if it is plausible against the cache (region
+boundaries, nearest snapshot), so the caches here start as a copy of
+`base_cache` (boundaries and three daily files from the mirror).  Every
+failure must leave the cache exactly as it was.
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ import datetime as dt
 import gc
 import hashlib
 import json
+import re
+import shutil
 import socket
 import threading
 import time
@@ -24,12 +31,13 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pytest
 import shapely
 from click.testing import CliRunner
-from shapely.geometry import box, mapping
+from shapely.geometry import box, mapping, shape
 
-from territory import datasets
+from territory import datasets, deepstate
 from territory.cli.main import cli
 from territory.errors import DataError, DataNotFoundError, FetchError
 from territory.geodesy import area_km2
@@ -57,8 +65,8 @@ def _fc(*features: dict[str, Any]) -> dict[str, Any]:
     return {"type": "FeatureCollection", "features": list(features)}
 
 
-#: A sane synthetic map: ~99,000 km² occupied, a grey strip, a foreign
-#: territory and a point.
+#: A box map of sane area (~99,000 km²), a grey strip, a foreign territory and
+#: a point: the body of the failure modes, which fail before any plausibility check.
 SYN_MAP = _fc(
     _feature(box(35.0, 46.0, 39.0, 49.0), "geoJSON.status.occupied"),
     _feature(box(34.8, 46.0, 35.2, 49.0), "geoJSON.status.unknown"),
@@ -80,9 +88,31 @@ def _tiny_map() -> dict[str, Any]:
     return _fc(_feature(box(37.0, 47.0, 37.01, 47.01), "geoJSON.status.occupied"))
 
 
+#: The daily file showing the map as of 2025-08-02 (the day of SYN_ID).
+SYN_DAILY = Path("deepstate") / "daily" / "deepstatemap_data_20250803.geojson"
+#: The grey strip of the synthetic map: a box across the front near Pokrovsk.
+SYN_GREY = box(37.0, 48.0, 37.4, 48.3)
+#: Days of the daily files in `base_cache`: as of 2025-08-01 … 2025-08-03.
+BASE_DAYS = (dt.date(2025, 8, 2), dt.date(2025, 8, 4))
+
+
+def daily_occupied(rel: Path = SYN_DAILY) -> shapely.Geometry:
+    """The occupied (Multi)Polygon of a daily file of the mirror."""
+    fc = json.loads((MIRROR / rel).read_bytes())
+    return shapely.union_all([shape(f["geometry"]) for f in fc["features"]])
+
+
+def plausible_map(occupied: shapely.Geometry) -> dict[str, Any]:
+    """A raw-format map: `occupied`, the grey strip, Transnistria and a point."""
+    return _fc(
+        _feature(occupied, "geoJSON.status.occupied"),
+        _feature(SYN_GREY, "geoJSON.status.unknown"),
+        *SYN_MAP["features"][2:],
+    )
+
+
 #: Modes that answer 200 with a fixed body.
 STATIC: dict[str, bytes] = {
-    "synthetic": _payload(SYN_ID, SYN_MAP),
     "nomap": json.dumps({"id": SYN_ID, "datetime": "2025-08-02T20:00:00Z"}).encode(),
     "notdict": json.dumps([{"id": SYN_ID, "map": SYN_MAP}]).encode(),
     "badid": _payload("latest", SYN_MAP),
@@ -106,6 +136,14 @@ class _Server(ThreadingHTTPServer):
         self.stop = threading.Event()
         self.user_agents: list[str] = []
         self._real: bytes | None = None
+        self._synthetic: bytes | None = None
+        #: Fixed bodies tests register under a mode name of their own.
+        self.bodies: dict[str, bytes] = {}
+
+    def synthetic_body(self) -> bytes | None:
+        if self._synthetic is None and (MIRROR / SYN_DAILY).is_file():
+            self._synthetic = _payload(SYN_ID, plausible_map(daily_occupied()))
+        return self._synthetic
 
     def real_body(self) -> bytes | None:
         path = MIRROR / RAW_SNAPSHOT
@@ -141,16 +179,20 @@ class _Handler(BaseHTTPRequestHandler):
         if rest != "history/last":
             self.send_error(404)
             return
-        if mode == "ok":
-            body = self.server.real_body()
+        if mode in ("ok", "synthetic"):
+            body = (
+                self.server.real_body()
+                if mode == "ok"
+                else self.server.synthetic_body()
+            )
             if body is None:
-                self.send_error(404, "raw snapshot not in the mirror")
+                self.send_error(404, "file not in the mirror")
             else:
                 self._send(body)
         elif mode == "http500":
             self.send_error(500, "Internal Server Error")
         elif mode == "truncated":
-            body = STATIC["synthetic"]
+            body = _payload(SYN_ID, SYN_MAP)
             # promise more than is sent, then close the connection
             self._send(body[: len(body) // 2], length=len(body) + 4096)
             self.wfile.flush()
@@ -161,6 +203,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
         elif mode in STATIC:
             self._send(STATIC[mode])
+        elif mode in self.server.bodies:
+            self._send(self.server.bodies[mode])
         else:
             self.send_error(404)
 
@@ -226,6 +270,40 @@ def need_mirror() -> Path:
     return require_mirror(RAW_SNAPSHOT)
 
 
+@pytest.fixture(scope="module")
+def base_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Boundaries and the daily files of 2025-08-02 … 04 (as of 08-01 … 03). Read-only."""
+    mirror = require_mirror(SYN_DAILY)
+    cache = tmp_path_factory.mktemp("base") / "cache"
+    datasets.fetch(["boundaries"], cache_dir=cache, mirror=str(mirror))
+    datasets.fetch(
+        ["deepstate-daily"],
+        cache_dir=cache,
+        mirror=str(mirror),
+        start=BASE_DAYS[0],
+        end=BASE_DAYS[1],
+    )
+    return cache
+
+
+@pytest.fixture(scope="module")
+def populated(base_cache: Path, base: str) -> Path:
+    """`base_cache` plus one successful live fetch (the synthetic snapshot). Read-only."""
+    cache = base_cache.parent.parent / "populated" / "cache"
+    shutil.copytree(base_cache, cache)
+    entry = datasets.fetch_latest(
+        cache_dir=cache, api_url=f"{base}/synthetic", timeout_s=5
+    )
+    assert entry["key"] == f"snapshots/{SYN_ID}"
+    return cache
+
+
+@pytest.fixture
+def fresh(base_cache: Path, tmp_path: Path) -> Path:
+    """A private copy of `base_cache`."""
+    return Path(shutil.copytree(base_cache, tmp_path / "cache"))
+
+
 @pytest.fixture
 def cli_runner() -> CliRunner:
     return CliRunner()
@@ -234,14 +312,9 @@ def cli_runner() -> CliRunner:
 # ------------------------------------------------------------------------------ helpers
 
 
-def populated_cache(tmp_path: Path, base: str) -> Path:
-    """A cache holding one successful live fetch (the synthetic snapshot)."""
-    cache = tmp_path / "cache"
-    entry = datasets.fetch_latest(
-        cache_dir=cache, api_url=f"{base}/synthetic", timeout_s=5
-    )
-    assert entry["key"] == f"snapshots/{SYN_ID}"
-    return cache
+def populated_cache(tmp_path: Path, populated: Path) -> Path:
+    """A private copy of a cache holding one successful live fetch."""
+    return Path(shutil.copytree(populated, tmp_path / "cache"))
 
 
 def latest_args(api_url: str, cache: Path) -> list[str]:
@@ -258,11 +331,18 @@ def one_error_line(output: str) -> str:
 
 # ------------------------------------------------------------------------------ success
 
+BASE_KEYS = [
+    ("deepstate-daily/2025-08-02", dt.date(2025, 8, 1)),
+    ("deepstate-daily/2025-08-03", dt.date(2025, 8, 2)),
+    ("deepstate-daily/2025-08-04", dt.date(2025, 8, 3)),
+]
+
 
 @pytest.mark.data
 @pytest.mark.usefixtures("need_mirror")
-def test_fetch_latest_caches_real_snapshot(base: str, tmp_path: Path) -> None:
-    cache = tmp_path / "cache"
+def test_fetch_latest_caches_real_snapshot(base: str, fresh: Path) -> None:
+    cache = fresh
+    before = json.loads((cache / "index.json").read_text())["files"]
     entry = datasets.fetch_latest(cache_dir=cache, api_url=f"{base}/ok/", timeout_s=10)
 
     assert entry["key"] == f"snapshots/{REAL_ID}"
@@ -275,10 +355,12 @@ def test_fetch_latest_caches_real_snapshot(base: str, tmp_path: Path) -> None:
 
     index = json.loads((cache / "index.json").read_text())["files"]
     assert index[entry["key"]] == {k: v for k, v in entry.items() if k != "key"}
+    assert {k: v for k, v in index.items() if k != entry["key"]} == before
     parquet = cache / entry["path"]
     assert parquet.suffix == ".parquet"
     assert entry["sha256"] == hashlib.sha256(parquet.read_bytes()).hexdigest()
     assert not [p for p in cache.rglob("*") if ".part" in p.name]
+    assert not (cache / ".lock").exists()
 
     gdf = gpd.read_parquet(parquet)
     assert gdf.crs.to_epsg() == 4326
@@ -289,66 +371,57 @@ def test_fetch_latest_caches_real_snapshot(base: str, tmp_path: Path) -> None:
 
     snaps = Record(cache).snapshots
     assert [(s.key, s.as_of, s.grey_zone) for s in snaps] == [
-        (f"snapshots/{REAL_ID}", dt.date(2025, 8, 3), True)
+        *[(k, d, False) for k, d in BASE_KEYS],
+        (f"snapshots/{REAL_ID}", dt.date(2025, 8, 3), True),
     ]
-    assert datasets.verify(cache) == (1, [])
+    assert datasets.verify(cache) == (len(before) + 1, [])
 
 
 def test_fetch_latest_sends_browser_user_agent(
-    base: str, server: _Server, tmp_path: Path
+    base: str, server: _Server, fresh: Path
 ) -> None:
     server.user_agents.clear()
-    datasets.fetch_latest(
-        cache_dir=tmp_path / "cache", api_url=f"{base}/synthetic", timeout_s=5
-    )
+    datasets.fetch_latest(cache_dir=fresh, api_url=f"{base}/synthetic", timeout_s=5)
     assert server.user_agents
     assert all(ua.startswith("Mozilla/5.0") for ua in server.user_agents)
 
 
 def test_fetch_latest_synthetic_drops_foreign_and_keeps_grey(
-    base: str, tmp_path: Path
+    base: str, fresh: Path
 ) -> None:
-    cache = tmp_path / "cache"
     entry = datasets.fetch_latest(
-        cache_dir=cache, api_url=f"{base}/synthetic", timeout_s=5
+        cache_dir=fresh, api_url=f"{base}/synthetic", timeout_s=5
     )
     assert entry["as_of"] == "2025-08-02"
     assert entry["grey_zone"] is True
-    gdf = gpd.read_parquet(cache / entry["path"])
+    gdf = gpd.read_parquet(fresh / entry["path"])
     by_status = dict(zip(gdf["status"], gdf.geometry, strict=True))
     assert set(by_status) == {"occupied", "grey_zone"}
+    occupied = daily_occupied()
     assert area_km2(by_status["occupied"]) == pytest.approx(
-        area_km2(box(35, 46, 39, 49)), rel=1e-9
+        area_km2(occupied), rel=1e-9
     )
-    # the grey strip loses its part under the occupied box
-    assert area_km2(by_status["grey_zone"]) == pytest.approx(
-        area_km2(box(34.8, 46, 35.0, 49)), rel=1e-9
-    )
+    # the grey strip loses its part under the occupied land
+    expected_grey = area_km2(shapely.difference(SYN_GREY, occupied))
+    assert 0 < expected_grey < area_km2(SYN_GREY)
+    assert area_km2(by_status["grey_zone"]) == pytest.approx(expected_grey, rel=1e-6)
     assert not shapely.has_z(by_status["occupied"])
-    assert by_status["occupied"].bounds[0] >= 35.0  # no Transnistria
+    transnistria = box(29.0, 46.5, 29.8, 47.5)
+    assert area_km2(shapely.intersection(by_status["occupied"], transnistria)) == 0
 
 
 def test_fetch_latest_uses_api_env_var(
-    base: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    base: str, fresh: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TERRITORY_DEEPSTATE_API", f"{base}/synthetic")
-    entry = datasets.fetch_latest(cache_dir=tmp_path / "cache", timeout_s=5)
+    entry = datasets.fetch_latest(cache_dir=fresh, timeout_s=5)
     assert entry["source"] == f"{base}/synthetic/history/last"
 
 
 @pytest.mark.data
-def test_fetch_latest_joins_daily_record(
-    base: str, tmp_path: Path, need_mirror: Path
-) -> None:
-    cache = tmp_path / "cache"
-    day = dt.date(2025, 8, 4)  # the daily file dated 08-04 shows the map as of 08-03
-    datasets.fetch(
-        ["deepstate-daily"],
-        cache_dir=cache,
-        mirror=str(need_mirror),
-        start=day,
-        end=day,
-    )
+@pytest.mark.usefixtures("need_mirror")
+def test_fetch_latest_joins_daily_record(base: str, fresh: Path) -> None:
+    cache = fresh
     daily_entry = json.loads((cache / "index.json").read_text())["files"][
         "deepstate-daily/2025-08-04"
     ]
@@ -358,7 +431,7 @@ def test_fetch_latest_joins_daily_record(
     index = json.loads((cache / "index.json").read_text())["files"]
     assert index["deepstate-daily/2025-08-04"] == daily_entry  # kept as it was
     rec = Record(cache)
-    assert [(s.key, s.as_of) for s in rec.snapshots] == [
+    assert [(s.key, s.as_of) for s in rec.snapshots][-2:] == [
         ("deepstate-daily/2025-08-04", dt.date(2025, 8, 3)),
         (f"snapshots/{REAL_ID}", dt.date(2025, 8, 3)),
     ]
@@ -371,9 +444,9 @@ def test_fetch_latest_joins_daily_record(
 @pytest.mark.data
 @pytest.mark.usefixtures("need_mirror")
 def test_cli_fetch_latest_success(
-    base: str, tmp_path: Path, cli_runner: CliRunner
+    base: str, fresh: Path, cli_runner: CliRunner
 ) -> None:
-    cache = tmp_path / "cache"
+    cache = fresh
     result = cli_runner.invoke(
         cli,
         [*latest_args(f"{base}/ok", cache), "--timeout", "10"],
@@ -386,21 +459,25 @@ def test_cli_fetch_latest_success(
     ]
     assert entry["as_of"] == "2025-08-03"
     assert entry["grey_zone"] is True
-    assert [s.key for s in Record(cache).snapshots] == [f"snapshots/{REAL_ID}"]
+    assert [s.key for s in Record(cache).snapshots] == [
+        *[k for k, _ in BASE_KEYS],
+        f"snapshots/{REAL_ID}",
+    ]
 
 
 def test_cli_fetch_latest_api_url_from_env(
-    base: str, tmp_path: Path, cli_runner: CliRunner
+    base: str, fresh: Path, cli_runner: CliRunner
 ) -> None:
-    cache = tmp_path / "cache"
     result = cli_runner.invoke(
         cli,
-        ["data", "fetch", "--latest", "--cache", str(cache)],
+        ["data", "fetch", "--latest", "--cache", str(fresh)],
         env={"TERRITORY_DEEPSTATE_API": f"{base}/synthetic"},
     )
     assert result.exit_code == 0, result.output
     assert f"cached deepstate {SYN_ID}" in result.output
-    assert Record(cache).snapshots[0].grey_zone
+    snap = Record(fresh).snapshot_for("2025-08-02")[0]
+    assert snap.key == f"snapshots/{SYN_ID}"
+    assert snap.grey_zone
 
 
 # ----------------------------------------------------------------------------- failures
@@ -449,8 +526,9 @@ def test_fetch_latest_failure_leaves_cache(
     base: str,
     closed_port_url: str,
     tmp_path: Path,
+    populated: Path,
 ) -> None:
-    cache = populated_cache(tmp_path, base)
+    cache = populated_cache(tmp_path, populated)
     listing, index = tree(cache), (cache / "index.json").read_bytes()
 
     with pytest.raises(error, match=phrase):
@@ -501,8 +579,9 @@ def test_cli_fetch_latest_failure(
     closed_port_url: str,
     tmp_path: Path,
     cli_runner: CliRunner,
+    populated: Path,
 ) -> None:
-    cache = populated_cache(tmp_path, base)
+    cache = populated_cache(tmp_path, populated)
     listing, index = tree(cache), (cache / "index.json").read_bytes()
 
     result = cli_runner.invoke(
@@ -571,3 +650,400 @@ def test_fetch_from_url_mirror_failure_leaves_cache(
 
     assert tree(cache) == listing
     assert (cache / "index.json").read_bytes() == index
+
+
+# ------------------------------------------------------------------------ plausibility
+
+SAMPLE_KEY = f"snapshots/{REAL_ID}"
+
+
+def _register(server: _Server, mode: str, body: bytes) -> str:
+    server.bodies[mode] = body
+    return mode
+
+
+def _shifted(geom: shapely.Geometry, dlon: float) -> shapely.Geometry:
+    return shapely.transform(geom, lambda xy: xy + np.array([dlon, 0.0]))
+
+
+def _implausible_maps() -> list[Any]:
+    """(mode, payload factory, phrase): live answers that must not be kept."""
+    return [
+        pytest.param(
+            "atlantic",
+            # a sane area (~99,000 km²) in the Atlantic: Russian-held 0 if kept
+            lambda occ: _payload(SYN_ID, plausible_map(box(-35, 40, -31, 43))),
+            "0.00% of the occupied area lies inside the region boundaries",
+            id="atlantic",
+        ),
+        pytest.param(
+            "half-abroad",
+            lambda occ: _payload(SYN_ID, plausible_map(_shifted(occ, 1.5))),
+            "of the occupied area lies inside the region boundaries",
+            id="shifted-into-russia",
+        ),
+        pytest.param(
+            "no-crimea",
+            # Crimea dropped: inside the country, sane, but 23% off yesterday's map
+            lambda occ: _payload(
+                SYN_ID,
+                plausible_map(shapely.difference(occ, box(32.0, 44.0, 36.7, 46.2))),
+            ),
+            "occupied land differs by",
+            id="crimea-missing",
+        ),
+        pytest.param(
+            "nudged",
+            # moved 750 m east: still inside the country, but not the same map
+            lambda occ: _payload(SYN_ID, plausible_map(_shifted(occ, 0.01))),
+            "occupied land differs by 1.58% from the cached deepstate-daily 2025-08-03",
+            id="moved-750-m",
+        ),
+        pytest.param(
+            "year-2100",
+            lambda occ: _payload(4_102_444_800, plausible_map(occ)),
+            "snapshot id 4102444800 is not a time between 2022-02-24 and now",
+            id="id-2100",
+        ),
+        pytest.param(
+            "minus-one",
+            lambda occ: _payload(-1, plausible_map(occ)),
+            "snapshot id -1 is not a time",
+            id="id-negative",
+        ),
+        pytest.param(
+            "before-war",
+            lambda occ: _payload(1_600_000_000, plausible_map(occ)),
+            "is not a time between 2022-02-24",
+            id="id-2020",
+        ),
+        pytest.param(
+            "bool-id",
+            lambda occ: _payload(True, plausible_map(occ)),
+            "bool id 'True'",
+            id="id-boolean",
+        ),
+        pytest.param(
+            "float-id",
+            lambda occ: _payload(1754164800.5, plausible_map(occ)),
+            "float id '1754164800.5'",
+            id="id-float",
+        ),
+        pytest.param(
+            "dict-id",
+            lambda occ: _payload({"a": [1]}, plausible_map(occ)),
+            "dict id",
+            id="id-object",
+        ),
+    ]
+
+
+@pytest.mark.data
+@pytest.mark.parametrize(("mode", "make", "phrase"), _implausible_maps())
+def test_implausible_live_snapshot_is_refused(
+    mode: str,
+    make: Any,
+    phrase: str,
+    base: str,
+    server: _Server,
+    fresh: Path,
+    cli_runner: CliRunner,
+) -> None:
+    _register(server, mode, make(daily_occupied()))
+    listing = tree(fresh)
+
+    with pytest.raises(DataError, match=re.escape(phrase)):
+        datasets.fetch_latest(cache_dir=fresh, api_url=f"{base}/{mode}", timeout_s=5)
+    assert tree(fresh) == listing
+
+    result = cli_runner.invoke(cli, latest_args(f"{base}/{mode}", fresh))
+    assert result.exit_code == 1, result.output
+    assert phrase in one_error_line(result.output)
+    assert "Traceback" not in result.output
+    assert tree(fresh) == listing
+
+
+@pytest.mark.data
+def test_atlantic_snapshot_would_have_shown_nothing_held(
+    base: str, server: _Server, fresh: Path
+) -> None:
+    # why the check exists: the old code kept this map and `control` printed
+    # Russian-held 0 with exit code 0
+    mode = _register(
+        server, "atlantic-why", _payload(SYN_ID, plausible_map(box(-35, 40, -31, 43)))
+    )
+    occupied = shapely.box(-35, 40, -31, 43)
+    assert 50_000 < area_km2(occupied) < 250_000  # passes the old sane band
+    with pytest.raises(DataError, match="not a map of this country"):
+        datasets.fetch_latest(cache_dir=fresh, api_url=f"{base}/{mode}", timeout_s=5)
+    assert (
+        f"snapshots/{SYN_ID}"
+        not in json.loads((fresh / "index.json").read_text())["files"]
+    )
+
+
+@pytest.mark.data
+@pytest.mark.usefixtures("need_mirror")
+def test_live_snapshot_never_replaces_checksummed_sample(
+    base: str, fresh: Path, cli_runner: CliRunner
+) -> None:
+    # deepstate-sample is cached under snapshots/<id>, the key form of live
+    # snapshots; a live answer with that id (here, the same map) must not replace it
+    datasets.fetch(["deepstate-sample"], cache_dir=fresh, mirror=str(MIRROR))
+    sample = json.loads((fresh / "index.json").read_text())["files"][SAMPLE_KEY]
+    assert sample["dataset"] == "deepstate-sample"
+    listing = tree(fresh)
+
+    with pytest.raises(DataError, match="cached dataset 'deepstate-sample'"):
+        datasets.fetch_latest(cache_dir=fresh, api_url=f"{base}/ok", timeout_s=10)
+    assert tree(fresh) == listing
+
+    result = cli_runner.invoke(cli, latest_args(f"{base}/ok", fresh))
+    assert result.exit_code == 1, result.output
+    assert "it was kept and nothing was written" in one_error_line(result.output)
+    assert tree(fresh) == listing
+    assert datasets.verify(fresh) == (len(BASE_KEYS) + 2, [])
+
+
+@pytest.mark.data
+@pytest.mark.usefixtures("need_mirror")
+def test_live_snapshot_may_replace_its_own_entry(base: str, populated: Path) -> None:
+    cache = Path(shutil.copytree(populated, populated.parent / "again"))
+    first = json.loads((cache / "index.json").read_text())["files"]
+    entry = datasets.fetch_latest(
+        cache_dir=cache, api_url=f"{base}/synthetic", timeout_s=5
+    )
+    assert entry["sha256"] == first[f"snapshots/{SYN_ID}"]["sha256"]
+    assert datasets.verify(cache) == (len(first), [])
+
+
+def test_live_fetch_needs_boundaries(base: str, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    with pytest.raises(
+        DataNotFoundError, match=r"run 'territory data fetch boundaries' first"
+    ):
+        datasets.fetch_latest(cache_dir=cache, api_url=f"{base}/synthetic", timeout_s=5)
+    assert not cache.exists()
+
+
+@pytest.mark.data
+def test_live_fetch_needs_a_snapshot_to_compare(
+    base: str, base_cache: Path, tmp_path: Path, cli_runner: CliRunner
+) -> None:
+    cache = tmp_path / "cache"
+    datasets.fetch(["boundaries"], cache_dir=cache, mirror=str(MIRROR))
+    listing = tree(cache)
+    result = cli_runner.invoke(cli, latest_args(f"{base}/synthetic", cache))
+    assert result.exit_code == 1, result.output
+    line = one_error_line(result.output)
+    assert (
+        "run 'territory data fetch deepstate-daily --start 2025-08-03 --end 2025-08-03' first"
+        in line
+    )
+    assert tree(cache) == listing
+
+
+# ------------------------------------------------------------------- malformed answers
+
+_RING = [[37.0, 47.0], [38.0, 47.0], [38.0, 48.0], [37.0, 48.0], [37.0, 47.0]]
+
+
+def _raw(features: Any) -> bytes:
+    return json.dumps(
+        {"id": SYN_ID, "map": {"type": "FeatureCollection", "features": features}}
+    ).encode()
+
+
+def _named(geometry: Any, token: str = "geoJSON.status.occupied") -> dict[str, Any]:
+    return {
+        "type": "Feature",
+        "properties": {"name": f"a /// b /// {token}"},
+        "geometry": geometry,
+    }
+
+
+MALFORMED = [
+    pytest.param(_raw([1, 2, 3]), "feature #0 is not a JSON object", id="feature-int"),
+    pytest.param(
+        _raw(["Feature"]), "feature #0 is not a JSON object", id="feature-str"
+    ),
+    pytest.param(_raw({"a": 1}), "'features' is not a list", id="features-object"),
+    pytest.param(
+        _raw([_named({"type": "Hexagon", "coordinates": [_RING]})]),
+        "geometry of unknown type 'Hexagon'",
+        id="geometry-unknown-type",
+    ),
+    pytest.param(
+        _raw([_named("POLYGON((37 47, 38 47, 38 48, 37 47))")]),
+        "geometry that is not a GeoJSON object",
+        id="geometry-wkt-string",
+    ),
+    pytest.param(
+        _raw([_named({"type": 7, "coordinates": [_RING]})]),
+        "geometry that is not a GeoJSON object",
+        id="geometry-type-int",
+    ),
+    pytest.param(
+        _raw(
+            [
+                _named(
+                    {"type": "Polygon", "coordinates": [[[37.0, float("nan")], *_RING]]}
+                )
+            ]
+        ),
+        "NaN or infinite coordinates",
+        id="nan-coordinate",
+    ),
+    pytest.param(
+        _raw(
+            [
+                _named(
+                    {"type": "Polygon", "coordinates": [[[float("inf"), 47.0], *_RING]]}
+                )
+            ]
+        ),
+        "NaN or infinite coordinates",
+        id="inf-coordinate",
+    ),
+    pytest.param(
+        _raw([_named({"type": "Polygon", "coordinates": [[["37", "47"], *_RING]]})]),
+        "malformed coordinates",
+        id="string-coordinates",
+    ),
+    pytest.param(
+        _raw([_named({"type": "Polygon", "coordinates": [[[True, False]] * 5]})]),
+        "malformed coordinates",
+        id="boolean-coordinates",
+    ),
+    pytest.param(
+        _raw([_named({"type": "Polygon", "coordinates": [[[[[37.0, 47.0]]]] * 5]})]),
+        "malformed coordinates",
+        id="nested-garbage",
+    ),
+    pytest.param(
+        _raw(
+            [
+                _named(
+                    {
+                        "type": "Polygon",
+                        "coordinates": [[[37.0], [38.0, 47.0, 0, 1]] * 3],
+                    }
+                )
+            ]
+        ),
+        "malformed coordinates",
+        id="ragged-positions",
+    ),
+    pytest.param(
+        _raw([_named({"type": "MultiPolygon", "coordinates": {"x": 1}})]),
+        "malformed coordinates",
+        id="multipolygon-object",
+    ),
+    pytest.param(
+        _raw([_named({"type": "Polygon", "coordinates": None})]),
+        "malformed coordinates",
+        id="coordinates-null",
+    ),
+    pytest.param(
+        _raw([_named({"type": "Polygon", "coordinates": [[[1e6, 47.0], *_RING]]})]),
+        "outside lon -180…180",
+        id="coordinate-out-of-range",
+    ),
+    pytest.param(
+        _raw([_named({"type": "Polygon", "coordinates": [_RING[:2]]})]),
+        "a ring of 2 positions",
+        id="ring-too-short",
+    ),
+    pytest.param(
+        _raw([{"type": "Feature", "properties": [1], "geometry": None}]),
+        "properties that are not a JSON object",
+        id="properties-list",
+    ),
+    pytest.param(
+        _raw([{"type": "Feature", "properties": {"name": {"x": 1}}, "geometry": None}]),
+        "a name that is not a string",
+        id="name-object",
+    ),
+    pytest.param(
+        b'{"id": 1754164800, "map": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+        "invalid JSON",
+        id="deeply-nested-json",
+    ),
+]
+
+
+@pytest.mark.parametrize(("body", "phrase"), MALFORMED)
+def test_malformed_live_answer_is_one_line(
+    body: bytes,
+    phrase: str,
+    base: str,
+    server: _Server,
+    tmp_path: Path,
+    cli_runner: CliRunner,
+) -> None:
+    mode = _register(server, f"malformed-{hashlib.sha256(body).hexdigest()[:8]}", body)
+    cache = tmp_path / "cache"
+    with pytest.raises((DataError, FetchError), match=re.escape(phrase)):
+        datasets.fetch_latest(cache_dir=cache, api_url=f"{base}/{mode}", timeout_s=5)
+    result = cli_runner.invoke(cli, latest_args(f"{base}/{mode}", cache))
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit), repr(result.exception)
+    assert phrase in one_error_line(result.output)
+    assert not cache.exists()
+
+
+# ----------------------------------------------------------------------- the API's URL
+
+BAD_URLS = [
+    pytest.param("nonsense", "not an http(s) URL", id="not-a-url"),
+    pytest.param("ftp://127.0.0.1/api", "not an http(s) URL", id="ftp"),
+    pytest.param("file:///etc/passwd", "not an http(s) URL", id="file"),
+    pytest.param(
+        "http://example.org/api", "plain http is allowed only to", id="http-remote"
+    ),
+    pytest.param("http://[::1", "not a valid URL", id="broken-ipv6"),
+    pytest.param("https://", "not an http(s) URL", id="no-host"),
+]
+
+
+@pytest.mark.parametrize(("url", "phrase"), BAD_URLS)
+def test_bad_api_url_from_option_or_env_is_misuse(
+    url: str, phrase: str, tmp_path: Path, cli_runner: CliRunner
+) -> None:
+    cache = tmp_path / "cache"
+    for args, env in [
+        (["--api-url", url], {}),
+        ([], {"TERRITORY_DEEPSTATE_API": url}),
+    ]:
+        result = cli_runner.invoke(
+            cli, ["data", "fetch", "--latest", *args, "--cache", str(cache)], env=env
+        )
+        assert result.exit_code == 2, result.output
+        assert "Traceback" not in result.output
+        lines = [
+            ln
+            for ln in result.output.splitlines()
+            if ln.strip() and not ln.startswith(("Usage:", "Try "))
+        ]
+        assert len(lines) == 1, result.output
+        assert phrase in lines[0]
+        assert "TERRITORY_DEEPSTATE_API" in lines[0]
+        assert "--api-url" in lines[0]
+    assert not cache.exists()
+
+
+@pytest.mark.parametrize(("url", "phrase"), BAD_URLS)
+def test_bad_api_url_python_api(
+    url: str, phrase: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(DataError, match=re.escape(phrase)):
+        datasets.fetch_latest(cache_dir=tmp_path / "c", api_url=url, timeout_s=1)
+    monkeypatch.setenv("TERRITORY_DEEPSTATE_API", url)
+    with pytest.raises(DataError, match="TERRITORY_DEEPSTATE_API"):
+        datasets.fetch_latest(cache_dir=tmp_path / "c", timeout_s=1)
+    assert not (tmp_path / "c").exists()
+
+
+def test_loopback_http_api_url_is_allowed() -> None:
+    for url in ("http://127.0.0.1:1/api", "http://localhost/api", "http://[::1]:8/api"):
+        assert deepstate.check_api_url(url) == url

@@ -151,3 +151,24 @@ def test_api_snapshot_brings_a_grey_zone(record):
     assert totals["occupied_km2"] == pytest.approx(114_273.1, rel=1e-3)
     parts = totals["occupied_km2"] + totals["grey_km2"] + totals["held_km2"]
     assert parts == pytest.approx(totals["land_km2"], rel=1e-9)
+
+
+def test_the_cache_in_use_passes_every_check(record):
+    # Backward compatibility: the index and files written before the integrity
+    # checks existed pass them as they are, with no re-fetch.
+    from territory import datasets
+
+    checked, problems = datasets.verify(record.cache.root)
+    assert problems == []
+    assert checked == len(record.cache.entries)
+    snapshot_keys = [
+        k
+        for k in record.cache.entries
+        if k.startswith(("deepstate-daily/", "snapshots/"))
+    ]
+    assert sorted(s.key for s in record.snapshots) == sorted(snapshot_keys)
+
+
+def test_series_start_after_end_names_both_dates(record):
+    with pytest.raises(DataError, match="start 2025-08-15 is after end 2025-08-01"):
+        record.occupied_series("2025-08-15", "2025-08-01")

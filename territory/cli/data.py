@@ -60,7 +60,16 @@ def data() -> None:
     type=click.FloatRange(min=0.1),
     default=60.0,
     show_default=True,
-    help="Seconds to wait for each download.",
+    help="Seconds allowed for each download in total (connecting, waiting, transfer).",
+)
+@click.option(
+    "--max-mb",
+    "max_mb",
+    type=click.FloatRange(min=0.001),
+    default=None,
+    metavar="MB",
+    help="Largest file accepted, in MB (10^6 bytes) [default: per dataset in "
+    "geodata/MANIFEST.toml, 16 for --latest].",
 )
 @click.option(
     "--force", is_flag=True, help="Fetch again what is already cached and verified."
@@ -76,6 +85,7 @@ def fetch(
     latest: bool,
     api_url: str | None,
     timeout_s: float,
+    max_mb: float | None,
     force: bool,
     cache_dir: Path | None,
 ) -> None:
@@ -84,7 +94,14 @@ def fetch(
 
     Every file is checked against the manifest's sha256 and written atomically:
     an interrupted or failed fetch leaves the cache as it was, and files already
-    cached and verified are skipped.
+    cached and verified are skipped (a cached file that fails its check is
+    fetched again).  Each download must finish within --timeout seconds and
+    stay under its size cap (--max-mb).  One fetch at a time writes to a
+    cache: a second one stops at once, naming the first.
+
+    --latest keeps the live snapshot only if it is plausible: its occupied
+    land inside the cached region boundaries and close to the nearest cached
+    snapshot, so fetch the boundaries and some daily files first.
 
     \b
     Examples
@@ -94,6 +111,7 @@ def fetch(
     """
     from territory import datasets as ds
 
+    max_bytes = None if max_mb is None else int(max_mb * 1_000_000)
     if everything and (start or end):
         msg = "--all fetches the whole record; drop it, or drop --start/--end"
         raise click.UsageError(msg)
@@ -101,8 +119,12 @@ def fetch(
         if datasets or start or end:
             msg = "--latest fetches only the live snapshot; give no datasets or dates with it"
             raise click.UsageError(msg)
+        _check_api_url(api_url)
         entry = ds.fetch_latest(
-            cache_dir=cache_dir, api_url=api_url, timeout_s=timeout_s
+            cache_dir=cache_dir,
+            api_url=api_url,
+            timeout_s=timeout_s,
+            max_bytes=max_bytes,
         )
         click.echo(
             f"cached {entry['snapshot']} (published {entry['published']}, as of {entry['as_of']})"
@@ -133,6 +155,7 @@ def fetch(
             end=end,
             force=force,
             timeout_s=timeout_s,
+            max_bytes=max_bytes,
             progress=progress,
         )
     finally:
@@ -142,6 +165,40 @@ def fetch(
         f"fetched {len(report.fetched)}, already cached {len(report.skipped)}"
         + (f", not available {len(report.unavailable)}" if report.unavailable else "")
     )
+
+
+def _check_api_url(api_url: str | None) -> None:
+    """Refuse a bad --api-url / TERRITORY_DEEPSTATE_API as misuse (exit 2)."""
+    from territory.deepstate import check_api_url
+    from territory.errors import DataError
+
+    if api_url is None:
+        return
+    try:
+        check_api_url(api_url)
+    except DataError as err:
+        raise click.BadParameter(
+            str(err), param_hint="'--api-url' / TERRITORY_DEEPSTATE_API"
+        ) from None
+
+
+@data.command(short_help="Remove entries that cannot be fetched again.")
+@click.argument("keys", nargs=-1, required=True)
+@cache_option
+@handle_errors
+def forget(keys: tuple[str, ...], cache_dir: Path | None) -> None:
+    """Remove KEYS (as 'territory data verify' names them) from the cache index,
+    with their files: the repair of an entry that cannot be fetched again, such
+    as a damaged live snapshot or an entry of an unknown dataset.
+
+    \b
+    Examples
+      territory data forget snapshots/1754251105
+    """
+    from territory import datasets as ds
+
+    removed = ds.forget(keys, cache_dir=cache_dir)
+    click.echo(f"forgot {len(removed)}: {', '.join(removed)}")
 
 
 @data.command(short_help="List what is cached, with licences.")
@@ -190,8 +247,9 @@ def status(fmt: str, cache_dir: Path | None) -> None:
 @cache_option
 @handle_errors
 def verify(cache_dir: Path | None) -> None:
-    """Re-hash every cached file and compare with the index and the manifest.
-    Exits 1 and lists the problems if anything changed.
+    """Re-hash every cached file and compare with the index and the manifest,
+    and check every index entry, with the same check every reader makes.
+    Exits 1 and lists the problems, one line each with its repair command.
 
     \b
     Examples
@@ -203,6 +261,6 @@ def verify(cache_dir: Path | None) -> None:
     if problems:
         for p in problems:
             click.echo(p, err=True)
-        msg = f"{len(problems)} of {checked} cached files failed verification; re-fetch them as shown"
+        msg = f"{len(problems)} of {checked} cached files failed verification; repair them as shown"
         raise click.ClickException(msg)
     click.echo(f"{checked} cached files verified")

@@ -404,7 +404,10 @@ def test_verify_after_deletion_then_refetch(
     bad = cli_runner.invoke(cli, ["data", "verify", "--cache", str(own_cache)])
     assert bad.exit_code == 1
     assert "deepstate-daily/2024-08-20: file" in bad.stderr
-    assert "is missing; run 'territory data fetch deepstate-daily'" in bad.stderr
+    assert (
+        "is missing; run 'territory data fetch --force deepstate-daily "
+        f"--start 2024-08-20 --end 2024-08-20 --cache {own_cache}'" in bad.stderr
+    )
 
     fix = cli_runner.invoke(
         cli,
@@ -424,3 +427,51 @@ def test_verify_damaged_index(tmp_path: Path, cli_runner: CliRunner) -> None:
     assert result.exit_code == 1
     assert isinstance(result.exception, SystemExit), repr(result.exception)
     assert "damaged" in one_error_line(result.output)
+
+
+# ------------------------------------------------------------------- index and forget
+
+
+@pytest.mark.data
+def test_verify_reports_damaged_index_entries(
+    own_cache: Path, cli_runner: CliRunner
+) -> None:
+    index_path = own_cache / "index.json"
+    files = json.loads(index_path.read_text())["files"]
+    files["deepstate-daily/2024-08-17"]["as_of"] = "2024-13-01"
+    files["deepstate-daily/2024-08-20"] = None
+    index_path.write_text(json.dumps({"format": 1, "files": files}))
+    result = cli_runner.invoke(cli, ["data", "verify", "--cache", str(own_cache)])
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 3
+    assert lines[0].startswith("deepstate-daily/2024-08-17: the index entry is damaged")
+    assert "as_of '2024-13-01' is not an ISO date" in lines[0]
+    assert lines[1].startswith("deepstate-daily/2024-08-20: the index entry is damaged")
+    assert (
+        lines[2]
+        == "Error: 2 of 5 cached files failed verification; repair them as shown"
+    )
+
+
+@pytest.mark.data
+def test_forget_removes_entry_and_file(own_cache: Path, cli_runner: CliRunner) -> None:
+    result = cli_runner.invoke(
+        cli, ["data", "forget", "deepstate-daily/2024-08-21", "--cache", str(own_cache)]
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == "forgot 1: deepstate-daily/2024-08-21"
+    assert not (own_cache / "deepstate-daily" / "2024-08-21.parquet").exists()
+    assert datasets.verify(own_cache) == (4, [])
+    again = cli_runner.invoke(
+        cli, ["data", "forget", "deepstate-daily/2024-08-21", "--cache", str(own_cache)]
+    )
+    assert again.exit_code == 1
+    assert "not in the cache" in one_error_line(again.output)
+
+
+def test_forget_needs_a_key(tmp_path: Path, cli_runner: CliRunner) -> None:
+    result = cli_runner.invoke(cli, ["data", "forget", "--cache", str(tmp_path / "c")])
+    assert result.exit_code == 2
+    assert not (tmp_path / "c").exists()

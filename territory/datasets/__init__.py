@@ -1,0 +1,75 @@
+"""Manifest-driven fetch, conversion, verification and status of the data cache.
+
+Every third-party file is fetched from upstream or from a mirror directory,
+checked against its published sha256, converted once to GeoParquet (so that no
+later command parses GeoJSON) and written atomically into the cache.  The cache
+index (``index.json``) records, for each cached file, where it came from, the
+checksum of the source and of the cached file, and for control snapshots their
+id, publication time and the date they show ("as of").
+
+A cached file is used only when it is what was fetched: every reader goes
+through `Cache.check` (read the bytes once, compare size and sha256 with the
+index, parse from memory), and so does ``territory data verify``.  Writers
+(`fetch`, `fetch_latest`, `forget`) hold the cache's lock (`locked`): a second
+one stops at once, naming the first; the index is re-read under the lock, so no
+entry is lost; temporary files left by a killed fetch are removed.
+"""
+
+from territory.datasets._cache import (
+    DERIVED_DIR,
+    Cache,
+    FileCheck,
+    atomic_path,
+    read_geoparquet,
+    sha256_bytes,
+    sha256_file,
+    write_bytes_atomic,
+)
+from territory.datasets._fetch import (
+    _CONVERTERS,
+    DEFAULT_DATASETS,
+    FetchReport,
+    Progress,
+    Source,
+    daily_key,
+    fetch,
+)
+from territory.datasets._index import (
+    INDEX_NAME,
+    SNAPSHOT_PREFIXES,
+    entry_problems,
+    repair_command,
+)
+from territory.datasets._live import DEFAULT_API_URL, fetch_latest, forget
+from territory.datasets._lock import LOCK_NAME, STALE_DERIVED_PART_S, locked
+from territory.datasets._status import status, verify
+
+__all__ = [
+    "DEFAULT_API_URL",
+    "DEFAULT_DATASETS",
+    "DERIVED_DIR",
+    "INDEX_NAME",
+    "LOCK_NAME",
+    "SNAPSHOT_PREFIXES",
+    "STALE_DERIVED_PART_S",
+    "_CONVERTERS",
+    "Cache",
+    "FetchReport",
+    "FileCheck",
+    "Progress",
+    "Source",
+    "atomic_path",
+    "daily_key",
+    "entry_problems",
+    "fetch",
+    "fetch_latest",
+    "forget",
+    "locked",
+    "read_geoparquet",
+    "repair_command",
+    "sha256_bytes",
+    "sha256_file",
+    "status",
+    "verify",
+    "write_bytes_atomic",
+]

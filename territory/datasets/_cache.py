@@ -1,0 +1,291 @@
+"""The data cache: atomic writes, and reading a cached file only when it is what was fetched."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import io
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from territory.datasets._index import (
+    INDEX_NAME,
+    _is_snapshot,
+    _placement,
+    _read_index,
+    entry_problems,
+    repair_command,
+)
+from territory.errors import DataError, DataNotFoundError
+from territory.manifest import default_cache_dir
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+#: Directory of derived files (land partitions), written by `territory.record`.
+DERIVED_DIR = "derived"
+
+
+def sha256_bytes(data: bytes) -> str:
+    """Return the hex sha256 of `data`."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path: Path) -> str:
+    """Return the hex sha256 of the file at `path`."""
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+@contextlib.contextmanager
+def atomic_path(target: Path) -> Iterator[Path]:
+    """Yield a temporary path beside `target`; rename it over `target` on success.
+
+    On any failure the temporary file is removed and `target` is left as it was.
+    Temporary names are ``.<stem>.<random>.part<suffix>``; a fetch removes
+    those that a killed process left behind.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{target.stem}.", suffix=f".part{target.suffix}", dir=target.parent
+    )
+    os.close(fd)
+    tmp_path = Path(tmp)
+    umask = os.umask(0)
+    os.umask(umask)
+    try:
+        yield tmp_path
+        if tmp_path.exists():
+            tmp_path.chmod(0o666 & ~umask)  # mkstemp creates 0600; give the usual mode
+        os.replace(tmp_path, target)
+    finally:
+        tmp_path.unlink(missing_ok=True)
+
+
+def write_bytes_atomic(target: Path, data: bytes) -> None:
+    """Write `data` to `target` atomically."""
+    with atomic_path(target) as tmp:
+        tmp.write_bytes(data)
+
+
+def read_geoparquet(data: bytes, *, key: str, fix: str) -> gpd.GeoDataFrame:
+    """Parse GeoParquet `data` (already checked) from memory; raise naming `fix`."""
+    import geopandas as gpd
+
+    try:
+        return gpd.read_parquet(io.BytesIO(data))
+    except Exception as err:  # any parse failure: the file is not what it claims
+        msg = f"{key}: the cached file cannot be read as GeoParquet ({type(err).__name__}); run '{fix}'"
+        raise DataError(msg) from None
+
+
+@dataclass(frozen=True, slots=True)
+class FileCheck:
+    """The result of checking one cached file against its index entry.
+
+    ``problem`` is one line ending with the repair command, or None when the
+    file is what was fetched; then ``data`` holds its bytes and ``sha256``
+    their hash (the one pass that both checks and feeds the parser).
+    """
+
+    key: str
+    problem: str | None
+    data: bytes | None = None
+    sha256: str | None = None
+    missing: bool = False
+
+    def raise_for_problem(self) -> None:
+        """Raise `DataNotFoundError` (missing) or `DataError` (damaged), if any."""
+        if self.problem is not None:
+            raise (DataNotFoundError if self.missing else DataError)(self.problem)
+
+
+@dataclass
+class Cache:
+    """The data cache: a directory and its index of verified files."""
+
+    root: Path
+    entries: dict[str, Any] = field(default_factory=dict)
+    _changed: set[str] = field(default_factory=set, repr=False)
+    _removed: set[str] = field(default_factory=set, repr=False)
+
+    @classmethod
+    def open(cls, root: Path | str | None = None) -> Cache:
+        """Open the cache at `root` (default: $TERRITORY_CACHE or geodata/cache)."""
+        root = Path(root).expanduser() if root else default_cache_dir()
+        return cls(root=root, entries=_read_index(root))
+
+    def save(self) -> None:
+        """Write the index atomically, merged into the index on disk.
+
+        The index is read again first, so entries another writer added since
+        this cache was opened are kept; only this cache's changes are applied.
+        """
+        current = _read_index(self.root)
+        for key in self._removed:
+            current.pop(key, None)
+        for key in self._changed:
+            current[key] = self.entries[key]
+        body = json.dumps({"format": 1, "files": current}, indent=1, sort_keys=True)
+        try:
+            write_bytes_atomic(self.root / INDEX_NAME, body.encode())
+        except OSError as err:
+            raise _unwritable(self.root, err) from None
+        self.entries = current
+        self._changed.clear()
+        self._removed.clear()
+
+    def path(self, key: str) -> Path:
+        """Return the path of the cached file recorded under `key`."""
+        return self.root / self.entries[key]["path"]
+
+    def has(self, key: str) -> bool:
+        """True if `key` is indexed and its file is present with the recorded size.
+
+        A quick look (no hashing) for listings; readers use `check`.
+        """
+        entry = self.entries.get(key)
+        if not isinstance(entry, dict) or entry_problems(key, entry):
+            return False
+        p = self.root / entry["path"]
+        return p.is_file() and p.stat().st_size == entry["size"]
+
+    def check(self, key: str) -> FileCheck:
+        """Read the file of `key` once and check it against its index entry.
+
+        The one check of the cache: every reader and ``territory data verify``
+        use it.  The entry must be valid (`entry_problems`), the file present,
+        of the recorded size and sha256.
+        """
+        entry = self.entries.get(key)
+        indexed = key in self.entries
+        fix = repair_command(key, indexed=indexed, root=self.root)
+        if not indexed:
+            msg = f"{key} is not in the cache at {self.root}; run '{fix}'"
+            return FileCheck(key, msg, missing=True)
+        problems = entry_problems(key, entry)
+        if problems:
+            msg = f"{key}: the index entry is damaged ({'; '.join(problems)}); run '{fix}'"
+            return FileCheck(key, msg)
+        path = self.root / entry["path"]
+        try:
+            data = path.read_bytes()
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            msg = f"{key}: file {path} is missing; run '{fix}'"
+            return FileCheck(key, msg, missing=True)
+        except OSError as err:
+            msg = f"{key}: cannot read {path} ({err.strerror}); check its permissions, or run '{fix}'"
+            return FileCheck(key, msg)
+        if len(data) != entry["size"]:
+            msg = (
+                f"{key}: {path.name} changed since it was fetched ({len(data):,} bytes, "
+                f"the index says {entry['size']:,}: truncated or overwritten); run '{fix}'"
+            )
+            return FileCheck(key, msg)
+        digest = sha256_bytes(data)
+        if digest != entry["sha256"]:
+            msg = (
+                f"{key}: {path.name} changed since it was fetched (sha256 {digest[:12]}…, "
+                f"the index says {entry['sha256'][:12]}…); run '{fix}'"
+            )
+            return FileCheck(key, msg)
+        return FileCheck(key, None, data=data, sha256=digest)
+
+    def read_verified(self, key: str) -> tuple[bytes, str]:
+        """Return the bytes of the cached file of `key` and their sha256, checked.
+
+        Raises
+        ------
+        DataNotFoundError
+            If `key` is not indexed or its file is gone.
+        DataError
+            If its index entry is damaged or the file is not what was fetched;
+            the message names the repair command.
+        """
+        checked = self.check(key)
+        checked.raise_for_problem()
+        assert checked.data is not None and checked.sha256 is not None
+        return checked.data, checked.sha256
+
+    def read_frame(self, key: str) -> tuple[gpd.GeoDataFrame, str]:
+        """Return the checked GeoParquet file of `key` and the sha256 it was read with."""
+        data, digest = self.read_verified(key)
+        fix = repair_command(key, root=self.root)
+        return read_geoparquet(data, key=key, fix=fix), digest
+
+    def require(self, key: str, *, dataset: str) -> Path:
+        """Return the cached file for `key`, checked, or raise naming the fix."""
+        if key not in self.entries:
+            msg = (
+                f"dataset {dataset!r} is not in the cache at {self.root}; "
+                f"run 'territory data fetch {dataset}' (or 'make data')"
+            )
+            raise DataNotFoundError(msg)
+        self.check(key).raise_for_problem()
+        return self.path(key)
+
+    def record(self, key: str, dataset: str, rel: str, **info: Any) -> None:
+        """Index the file at `rel`, computing its checksum and size."""
+        p = self.root / rel
+        self.entries[key] = {
+            "dataset": dataset,
+            "path": rel,
+            "sha256": sha256_file(p),
+            "size": p.stat().st_size,
+            "fetched": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            **info,
+        }
+        self._changed.add(key)
+        self._removed.discard(key)
+
+    def remove(self, key: str) -> None:
+        """Drop `key` from the index (`save` writes it)."""
+        self.entries.pop(key, None)
+        self._changed.discard(key)
+        self._removed.add(key)
+
+    def snapshots(self) -> list[dict[str, Any]]:
+        """Return the index entries of all control snapshots, oldest first.
+
+        Entries whose index data are damaged are kept, placed by their key
+        (``damaged`` holds the problem), so that asking for their date fails
+        loudly instead of silently using another snapshot.
+
+        Raises
+        ------
+        DataError
+            If a damaged snapshot entry cannot even be placed by its key.
+        """
+        out = []
+        for key, entry in self.entries.items():
+            if not _is_snapshot(key, entry):
+                continue
+            problems = entry_problems(key, entry)
+            if not problems:
+                out.append(dict(entry, key=key, damaged=None))
+                continue
+            place = _placement(key)
+            if place is None:
+                fix = repair_command(key, root=self.root)
+                msg = f"cache index entry {key!r} is damaged ({'; '.join(problems)}); run '{fix}'"
+                raise DataError(msg)
+            out.append(dict(place, key=key, damaged="; ".join(problems)))
+        return sorted(out, key=lambda e: (e["as_of"], e.get("published") or ""))
+
+
+def _unwritable(root: Path, err: OSError) -> DataError:
+    reason = err.strerror or type(err).__name__
+    msg = (
+        f"cannot write to the cache directory {root} ({reason}); make it writable, "
+        "or use another one with --cache DIR or TERRITORY_CACHE"
+    )
+    return DataError(msg)
