@@ -68,7 +68,7 @@ notebooks: data
 	$(BIN)/pytest tests/test_notebooks.py
 
 bench: data
-	$(PY) bench/run.py
+	$(PY) bench/run.py $(BENCH)
 
 lint: install
 	$(BIN)/ruff check territory tests bench notebooks

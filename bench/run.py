@@ -13,6 +13,9 @@ partition  land partition of one snapshot computed cold vs read from the
 evaluate   evaluating the Alaska scenario vs reading its control map.
 cli        `territory evaluate alaska-2025` wall time vs `python -c "import geopandas"`.
 memory     peak RSS of `territory evaluate alaska-2025` vs of importing geopandas.
+cache_read reading a cached file with its content check vs without (bench/cache_read.py).
+distance   distance rules along the Russian border and the front: time and peak
+           memory vs reading the control map (bench/distance.py).
 browser    Alaska map load time in headless Chromium (network off) vs a bare
            Leaflet page with one polygon; also the page size.
 """
@@ -201,15 +204,36 @@ def bench_browser(results: dict) -> None:
         }
 
 
+def _module_bench(name: str):
+    """The `run` function of the benchmark module bench/<name>.py."""
+    import importlib
+
+    sys.path.insert(0, str(REPO))
+    return importlib.import_module(f"bench.{name}").run
+
+
+BENCHES = {
+    "area": bench_area,
+    "partition": bench_partition,
+    "evaluate": bench_evaluate,
+    "cli": bench_cli,
+    "browser": bench_browser,
+    "cache_read": "cache_read",
+    "distance": "distance",
+}
+
+
 def main() -> None:
+    """Run the benchmarks named on the command line (default: all of them)."""
+    wanted = sys.argv[1:] or list(BENCHES)
+    unknown = [w for w in wanted if w not in BENCHES]
+    if unknown:
+        sys.exit(f"unknown benchmark(s) {unknown}; choose from {', '.join(BENCHES)}")
     results: dict = {}
-    for bench in (
-        bench_area,
-        bench_partition,
-        bench_evaluate,
-        bench_cli,
-        bench_browser,
-    ):
+    for name in wanted:
+        bench = BENCHES[name]
+        if isinstance(bench, str):
+            bench = _module_bench(bench)
         before = set(results)
         bench(results)
         for key in sorted(
