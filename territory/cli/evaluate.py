@@ -9,10 +9,12 @@ import click
 
 from territory.cli.options import (
     MisuseError,
+    allow_paths_option,
     cache_option,
     date_option,
     emit,
     emit_as,
+    evaluate_named,
     format_option,
     handle_errors,
     output_option,
@@ -25,14 +27,6 @@ EXPORT_DRIVERS = {
     ".gpkg": "GPKG",
     ".parquet": None,
 }
-
-
-def _evaluate(record, name: str, as_of: dt.date | None, *, people: bool = True):
-    from territory.accounting import evaluate
-    from territory.scenario import read_scenario
-
-    scenario = read_scenario(name)
-    return evaluate(scenario, record.control(as_of or scenario.as_of), people=people)
 
 
 def check_export(path: Path) -> None:
@@ -79,6 +73,7 @@ def write_export(gdf, target: OutputTarget | Path) -> None:
     is_flag=True,
     help="Print only Ukraine's net change in km² (for scripts).",
 )
+@allow_paths_option
 @cache_option
 @handle_errors
 def evaluate(
@@ -89,6 +84,7 @@ def evaluate(
     export: Path | None,
     map_path: Path | None,
     net_only: bool,
+    allow_paths_outside: bool,
     cache_dir: Path | None,
 ) -> None:
     """Evaluate SCENARIO (a .toml file, or a library name such as alaska-2025) on the
@@ -119,7 +115,7 @@ def evaluate(
         {"--export": export, "--map": map_path, "-o/--output": output}
     )
     rec = Record(cache_dir)
-    ev = _evaluate(rec, scenario, as_of)
+    ev = evaluate_named(rec, scenario, as_of, allow_paths_outside=allow_paths_outside)
     if export is not None:
         write_export(ev.to_geodataframe(), targets["--export"])
         click.echo(f"wrote {export}", err=True)
@@ -142,6 +138,7 @@ def evaluate(
 @date_option
 @format_option
 @output_option
+@allow_paths_option
 @cache_option
 @handle_errors
 def compare(
@@ -149,6 +146,7 @@ def compare(
     as_of: dt.date | None,
     fmt: str,
     output: Path | None,
+    allow_paths_outside: bool,
     cache_dir: Path | None,
 ) -> None:
     """Evaluate SCENARIOS (files or library names; 'all' for the whole library) and
@@ -168,7 +166,10 @@ def compare(
 
     names = list(library()) if scenarios == ("all",) else list(scenarios)
     rec = Record(cache_dir)
-    evs = [_evaluate(rec, n, as_of) for n in names]
+    evs = [
+        evaluate_named(rec, n, as_of, allow_paths_outside=allow_paths_outside)
+        for n in names
+    ]
     df = compare_evaluations(evs)
 
     emit_as(

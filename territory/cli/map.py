@@ -7,7 +7,14 @@ from pathlib import Path
 
 import click
 
-from territory.cli.options import MisuseError, cache_option, date_option, handle_errors
+from territory.cli.options import (
+    MisuseError,
+    allow_paths_option,
+    cache_option,
+    date_option,
+    evaluate_named,
+    handle_errors,
+)
 
 
 def write_scenario_map(
@@ -72,6 +79,7 @@ def check_map_name(output: Path, *, option: str = "-o/--output") -> None:
     is_flag=True,
     help="Add an OpenStreetMap tile layer (needs the network to view).",
 )
+@allow_paths_option
 @cache_option
 @handle_errors
 def map_command(
@@ -81,6 +89,7 @@ def map_command(
     output: Path,
     self_contained: bool,
     tiles: bool,
+    allow_paths_outside: bool,
     cache_dir: Path | None,
 ) -> None:
     """Write an interactive map: of SCENARIO (a .toml file or library name), of
@@ -98,7 +107,6 @@ def map_command(
       territory map --compare alaska-2025 --compare european-2025-08-09 -o build/compare.html
       territory map --date 2025-08-15 -o build/control.html
     """
-    from territory.cli.evaluate import _evaluate
     from territory.record import Record
 
     if scenario and compare_names:
@@ -117,7 +125,10 @@ def map_command(
             if scenario
             else (list(library()) if compare_names == ("all",) else list(compare_names))
         )
-        evs = [_evaluate(rec, n, as_of) for n in names]
+        evs = [
+            evaluate_named(rec, n, as_of, allow_paths_outside=allow_paths_outside)
+            for n in names
+        ]
         write_scenario_map(evs, target, self_contained=self_contained, tiles=tiles)
         return
     from territory.maps import render_control

@@ -8,6 +8,7 @@ Options
 -o/--output FILE  write to FILE atomically instead of stdout: control, regions, measure, evaluate, compare
 --start/--end D   first and last date (date_bound_option): data fetch (file dates), timeline (as-of dates)
 SCENARIO          a scenario .toml file or a library name (territory scenarios): evaluate, compare, map
+--allow-paths-outside   let a scenario's polygon files lie outside its folder: evaluate, compare, map
 """
 
 from __future__ import annotations
@@ -190,3 +191,30 @@ def emit(text: str, output: Path | None) -> None:
 
     write_output(output, text.encode("utf-8"))
     click.echo(f"wrote {output}", err=True)
+
+
+allow_paths_option = click.option(
+    "--allow-paths-outside",
+    is_flag=True,
+    help="Let scenario polygon files lie outside the scenario's folder "
+    "(off: a file from someone else can only read files beside it).",
+)
+
+
+def evaluate_named(
+    record: Any,
+    name: str,
+    as_of: dt.date | None,
+    *,
+    allow_paths_outside: bool = False,
+    people: bool = True,
+) -> Any:
+    """Read scenario `name` (file or library name) and evaluate it on `record`.
+
+    The map is the scenario's own as-of date unless `as_of` is given.
+    """
+    from territory.accounting import evaluate
+    from territory.scenario import read_scenario
+
+    scenario = read_scenario(name, allow_paths_outside=allow_paths_outside)
+    return evaluate(scenario, record.control(as_of or scenario.as_of), people=people)

@@ -129,3 +129,56 @@ def test_unknown_scenario_and_bad_export(runner, record, tmp_path):
     )
     assert result.exit_code == 2 and ".geojson, .gpkg or .parquet" in result.output
     assert not (tmp_path / "x.shp").exists()
+
+
+def _outside_scenario(tmp_path):
+    """A scenario in its own folder whose polygon file lies in a sibling folder."""
+    import json as _json
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    box = [
+        [36.2, 49.9],
+        [36.4, 49.9],
+        [36.4, 50.1],
+        [36.2, 50.1],
+        [36.2, 49.9],
+    ]  # Kharkiv
+    (outside / "box.geojson").write_text(
+        _json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "properties": {},
+                        "geometry": {"type": "Polygon", "coordinates": [box]},
+                    }
+                ],
+            }
+        )
+    )
+    folder = tmp_path / "scenarios"
+    folder.mkdir()
+    path = folder / "s.toml"
+    path.write_text(
+        '[scenario]\ntitle = "Box"\nas_of = 2025-08-15\n\n[[transfers]]\nname = "box"\n'
+        'from = "UA"\nto = "RU"\nselect = { polygons = "../outside/box.geojson" }\n'
+    )
+    return path
+
+
+def test_polygons_outside_the_folder_need_the_flag(runner, record, tmp_path):
+    path = _outside_scenario(tmp_path)
+    refused = runner.invoke(cli, ["evaluate", str(path), "--format", "json"])
+    assert refused.exit_code == 2 and "Traceback" not in refused.output
+    assert "outside the scenario's folder" in refused.stderr
+    assert "--allow-paths-outside" in refused.stderr
+    allowed = runner.invoke(
+        cli, ["evaluate", str(path), "--format", "json", "--allow-paths-outside"]
+    )
+    assert allowed.exit_code == 0, allowed.output
+    (t,) = json.loads(allowed.stdout)["transfers"]
+    # the 0.2° × 0.2° box at 50°N is 319.0 km² on the WGS84 ellipsoid (317.8 on
+    # a sphere of radius 6,371 km), all of it Ukrainian-held land around Kharkiv
+    assert t["area_km2"] == pytest.approx(319.0, rel=0.005)
