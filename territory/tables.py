@@ -169,7 +169,7 @@ def control_csv(control: Control) -> str:
     Every row also says which map it comes from (`PROVENANCE_COLUMNS`).
     """
     df = control.to_frame().loc[:, list(CONTROL_COLUMNS)]
-    return df.assign(**provenance(control.as_of, control.snapshot)).to_csv(index=False)
+    return frame_csv(df.assign(**provenance(control.as_of, control.snapshot)))
 
 
 def control_text(control: Control, *, official_area_km2: float) -> str:
@@ -225,9 +225,46 @@ def control_text(control: Control, *, official_area_km2: float) -> str:
     return "\n".join([*head, "", table, "", tail])
 
 
+#: Text cells starting with these would run as formulas in a spreadsheet.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert(value: Any) -> Any:
+    """Prefix a text cell a spreadsheet would run as a formula with an apostrophe."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
 def frame_csv(df: pd.DataFrame) -> str:
-    """Return a DataFrame as CSV without its index."""
-    return df.to_csv(index=False)
+    """Return a DataFrame as CSV without its index; every CSV goes through here.
+
+    Text is data: a text cell that a spreadsheet would evaluate as a formula
+    (one starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return,
+    e.g. a transfer named ``=HYPERLINK(...)``) gets a leading apostrophe, the
+    usual defence against CSV injection.  Numbers are never touched.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> print(frame_csv(pd.DataFrame({"name": ["=1+1", "Donbas"], "km2": [-1.5, 2.0]})))
+    name,km2
+    '=1+1,-1.5
+    Donbas,2.0
+    <BLANKLINE>
+    """
+    out = df.copy()
+    for col in out.columns:
+        if not pd_is_numeric(out[col]):
+            out[col] = out[col].map(_inert)
+    return out.to_csv(index=False)
+
+
+def pd_is_numeric(series: Any) -> bool:
+    """True for a numeric or boolean column (never rewritten by `frame_csv`)."""
+    from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
+    return bool(is_numeric_dtype(series) or is_bool_dtype(series))
 
 
 # --------------------------------------------------------------------------- scenarios
@@ -316,26 +353,9 @@ def evaluation_csv(ev: Any) -> str:
     ``region_id``, ``region`` (its name), ``area_km2``, then which map was
     used (`PROVENANCE_COLUMNS`).
     """
-    import pandas as pd
-
     prov = provenance(ev.control.as_of, ev.control.snapshot)
-    rows = [
-        {
-            "name": m.name,
-            "kind": m.kind,
-            "from": m.source,
-            "to": m.target,
-            "region_id": r["region_id"],
-            "region": r["name"],
-            "area_km2": r["area_km2"],
-            **prov,
-        }
-        for m in ev.moves
-        for r in m.regions
-    ]
-    return pd.DataFrame(
-        rows, columns=[*EVALUATION_COLUMNS, *PROVENANCE_COLUMNS]
-    ).to_csv(index=False)
+    frame = ev.regions_frame().loc[:, list(EVALUATION_COLUMNS)]
+    return frame_csv(frame.assign(**prov))
 
 
 def evaluation_text(ev: Any) -> str:
@@ -440,7 +460,7 @@ def compare_frame(evs: Sequence[Any], df: pd.DataFrame) -> pd.DataFrame:
 
 def compare_csv(evs: Sequence[Any], df: pd.DataFrame) -> str:
     """Return the comparison as CSV, one row per scenario, with the map each used."""
-    return compare_frame(evs, df).to_csv(index=False)
+    return frame_csv(compare_frame(evs, df))
 
 
 def compare_payload(evs: Sequence[Any], df: pd.DataFrame) -> dict[str, Any]:

@@ -449,3 +449,26 @@ def test_cli_pages_show_text_literally(runner, cache, sandbox, payload):
     assert result.exit_code == 0 and text["title"] in result.stdout
     doc = json.loads(run("evaluate", "evil.toml", "--format", "json").stdout)
     assert doc["title"] == text["title"] and doc["citation"] == text["citation"]
+
+
+# --------------------------------------------------------------------------- CSV
+
+
+@pytest.mark.parametrize(
+    "formula",
+    ['=HYPERLINK("http://example.invalid","x")', "+1+1", "-2+3", "@SUM(1)", "\t=1"],
+)
+def test_csv_cells_never_run_as_spreadsheet_formulas(formula):
+    text = {f: f"{f} plain" for f in (*SCENARIO_FIELDS, *REGION_FIELDS)}
+    text["transfer_a"] = formula
+    text["XB"] = formula  # a region name too
+    ev = _evaluate(text, people=False)
+    import csv
+    import io
+
+    rows = list(csv.DictReader(io.StringIO(tables.evaluation_csv(ev))))
+    names = {r["name"] for r in rows} | {r["region"] for r in rows}
+    assert "'" + formula in names  # shown as text, the apostrophe keeps it inert
+    assert formula not in names
+    for r in rows:  # numbers are numbers, never prefixed
+        float(r["area_km2"])
