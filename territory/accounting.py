@@ -161,15 +161,28 @@ class Evaluation:
         )
 
     def regions_frame(self) -> pd.DataFrame:
-        """One row per (move, region): area moved in each region, km²."""
+        """One row per (move, region): area moved in each region, km².
+
+        Columns: ``name`` (the transfer or zone), ``kind``, ``from``, ``to``,
+        ``region_id``, ``region`` (its name) and ``area_km2``.
+        """
         import pandas as pd
 
         return pd.DataFrame(
             [
-                {"name": m.name, "from": m.source, "to": m.target, **r}
+                {
+                    "name": m.name,
+                    "kind": m.kind,
+                    "from": m.source,
+                    "to": m.target,
+                    "region_id": r["region_id"],
+                    "region": r["name"],
+                    "area_km2": r["area_km2"],
+                }
                 for m in self.moves
                 for r in m.regions
-            ]
+            ],
+            columns=["name", "kind", "from", "to", "region_id", "region", "area_km2"],
         )
 
     def to_geodataframe(self) -> gpd.GeoDataFrame:
@@ -298,8 +311,30 @@ def evaluate(
     ------
     ScenarioError
         If a transfer selects no land its giver holds, two transfers select the
-        same land, or an invariant fails.
+        same land, or an invariant fails; or if an argument has the wrong
+        type (the message says what to pass).
     """
+    from territory.control import Control
+    from territory.scenario import Scenario
+
+    # Wrong types fail here with the fix, not as AttributeError deep inside.
+    if not isinstance(scenario, Scenario):
+        hint = "read_scenario('alaska-2025')"
+        if isinstance(scenario, str) or hasattr(scenario, "__fspath__"):
+            hint = f"read_scenario({str(scenario)[:80]!r})"
+        elif isinstance(scenario, dict):
+            hint = "parse_scenario(document)"
+        msg = f"evaluate: 'scenario' is a {type(scenario).__name__}, not a Scenario; pass {hint}"
+        raise ScenarioError(msg)
+    if not isinstance(control, Control):
+        msg = (
+            f"evaluate: 'control' is a {type(control).__name__}, not a Control; pass "
+            f"Record().control({scenario.as_of.isoformat()!r}), the map as of the scenario's date"
+        )
+        raise ScenarioError(msg)
+    if not isinstance(people, bool):
+        msg = f"evaluate: 'people' is a {type(people).__name__}; pass people=True or people=False"
+        raise ScenarioError(msg)
     where = scenario.label
     ctx = SelectionContext(control)
     country = control.partition.country
