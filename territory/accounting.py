@@ -380,7 +380,7 @@ def evaluate(
         if line.is_empty:
             msg = f"{where}: zone {z.name!r}: after the transfers Russian- and Ukrainian-held land no longer meet; drop the zone"
             raise ScenarioError(msg)
-        band = buffer_m(line, z.depth_km * 1000.0)
+        band = ctx.near_line(line, z.depth_km, what=f"{where}: zone {z.name!r}")
         zone_moves = []
         for party in z.withdraw:
             geom = polygonal(shapely.intersection(_union(after[party]), band))

@@ -2,11 +2,20 @@
 
 Every rule is evaluated on the control map of the as-of date, against the
 land the giving party holds there; the result never reaches outside it.
+
+Distance rules (``within_km_of_front``, ``within_km_of_border``) and zone
+bands select the land within a true distance of a line, built by
+`territory.crs.buffer_line_m` (accuracy: ``buffer_tolerance_m``, 0.115 m at
+15 km).  A width at least the country's extent (the largest geodesic distance
+within its bounding box, ~1,600 km) selects everything the other criteria
+select; widths under 1 m, or beyond the widest buffer built (2,000 km) but
+short of the extent (possible only for a larger country), are refused.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -14,8 +23,10 @@ from typing import TYPE_CHECKING
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from territory.control import contact_line, land_border
-from territory.crs import buffer_m
+from territory.borders import max_distance_m, neighbour_borders
+from territory.control import contact_line
+from territory.crs import BUFFER_MAX_M, BUFFER_MIN_M, buffer_line_m
+from territory.errors import ScenarioError
 from territory.geodesy import area_km2, polygonal
 
 if TYPE_CHECKING:
@@ -60,17 +71,123 @@ class SelectionContext:
         return contact_line(self.control.holding("RU"), self.land)
 
     @cached_property
-    def border(self) -> BaseGeometry:
-        """The state land border."""
-        return land_border(
-            shapely.union_all(list(self.region_geoms.values())), self.land
-        )
+    def country(self) -> BaseGeometry:
+        """Union of the region polygons (with the territorial sea)."""
+        return shapely.union_all(list(self.region_geoms.values()))
 
-    def near(self, which: str, distance_km: float) -> BaseGeometry:
-        key = (which, distance_km)
+    @cached_property
+    def land_mask(self) -> BaseGeometry:
+        """The land before the partition removed its artefacts (slivers, enclaves).
+
+        The land border is cut from the outline with this: along ~480 km of
+        the Russian border in occupied Donbas, DeepState's occupied edge stops
+        short of the region outline and the strip between is removed from
+        `land`, which would cut the border there into 538 pieces.
+        """
+        removed = self.control.partition.removed
+        if removed.empty:
+            return self.land
+        return shapely.union(self.land, shapely.union_all(removed.geometry.values))
+
+    @cached_property
+    def borders(self) -> dict[str, BaseGeometry]:
+        """The land border with each neighbour (see `territory.borders`)."""
+        return neighbour_borders(self.country, self.land_mask)
+
+    def border_line(self, codes: tuple[str, ...] = ()) -> BaseGeometry:
+        """Return the land border with the neighbours `codes` (all when empty)."""
+        key = ("border", codes)
         if key not in self._cache:
-            line = self.front if which == "front" else self.border
-            self._cache[key] = buffer_m(line, distance_km * 1000.0)
+            unknown = sorted(set(codes) - set(self.borders)) if codes else []
+            if unknown:
+                msg = (
+                    f"border_with names {', '.join(unknown)}, not a land neighbour; "
+                    f"use {', '.join(sorted(self.borders))}"
+                )
+                raise ScenarioError(msg)
+            if codes:
+                line = shapely.union_all([self.borders[c] for c in codes])
+            else:  # the whole land border: the outline on land (what the stretches cover)
+                line = shapely.intersection(self.country.boundary, self.land_mask)
+            parts = [p for p in shapely.get_parts(line) if p.geom_type == "LineString"]
+            self._cache[key] = shapely.line_merge(shapely.MultiLineString(parts))
+        return self._cache[key]
+
+    @cached_property
+    def border(self) -> BaseGeometry:
+        """The state land border: the border with every neighbour."""
+        return self.border_line(())
+
+    @cached_property
+    def extent_m(self) -> float:
+        """The country's extent (m): no two of its points are farther apart."""
+        return max_distance_m(self.country.bounds)
+
+    def near_line(
+        self,
+        line: BaseGeometry,
+        width_km: float,
+        *,
+        what: str,
+        near: BaseGeometry | None = None,
+    ) -> BaseGeometry:
+        """Return the land within `width_km` (true distance) of a lon/lat line.
+
+        A width of at least `extent_m` returns a box around the whole country
+        (everything); an empty line selects nothing.  With `near`, only the
+        part of the line that can lie within the width of `near` is buffered
+        (the rest is farther; the result is the same over `near`).
+
+        Raises
+        ------
+        ScenarioError
+            If the width is not a finite number of at least ``BUFFER_MIN_M``,
+            or lies between ``BUFFER_MAX_M`` and the country's extent; the
+            message starts with `what`.
+        """
+        width_m = width_km * 1000.0
+        if not math.isfinite(width_m) or width_m < BUFFER_MIN_M:
+            msg = (
+                f"{what}: a distance of {width_km:g} km is below "
+                f"{BUFFER_MIN_M / 1000:g} km, the narrowest band measured exactly; "
+                f"use at least {BUFFER_MIN_M / 1000:g}"
+            )
+            raise ScenarioError(msg)
+        if line.is_empty:
+            return shapely.Polygon()
+        if width_m >= self.extent_m:
+            return shapely.box(*shapely.buffer(self.country, 0.1).bounds)
+        if width_m > BUFFER_MAX_M:
+            msg = (
+                f"{what}: a distance of {width_km:g} km is beyond "
+                f"{BUFFER_MAX_M / 1000:g} km, the widest band built exactly, and "
+                f"short of {self.extent_m / 1000:,.0f} km, the country's extent "
+                f"(which selects everything); use at most {BUFFER_MAX_M / 1000:g} or "
+                f"at least {math.ceil(self.extent_m / 1000)}"
+            )
+            raise ScenarioError(msg)
+        if near is not None:
+            if near.is_empty:
+                return shapely.Polygon()
+            line = _clip_to_reach(line, near.bounds, width_m)
+            if line.is_empty:
+                return shapely.Polygon()
+        return buffer_line_m(line, width_m)
+
+    def near(
+        self,
+        which: str,
+        distance_km: float,
+        *,
+        codes: tuple[str, ...] = (),
+        what: str = "distance rule",
+        near: BaseGeometry | None = None,
+    ) -> BaseGeometry:
+        """Return (cached) the land within `distance_km` of the front or the border."""
+        key = (which, codes, distance_km, None if near is None else near.bounds)
+        if key not in self._cache:
+            line = self.front if which == "front" else self.border_line(codes)
+            self._cache[key] = self.near_line(line, distance_km, what=what, near=near)
         return self._cache[key]
 
     def components(self, holder: str) -> list[BaseGeometry]:
@@ -117,10 +234,19 @@ def select(
                 if (outside_km2 > CONNECTED_MIN_KM2) == rule.connected:
                     keep.append(shapely.intersection(part, area))
             geom = shapely.union_all(keep) if keep else shapely.Polygon()
+    what = f"rule {rule.describe(giver)!r}"
     if rule.within_km_of_front is not None:
-        geom = shapely.intersection(geom, ctx.near("front", rule.within_km_of_front))
+        band = ctx.near("front", rule.within_km_of_front, what=what, near=geom)
+        geom = shapely.intersection(geom, band)
     if rule.within_km_of_border is not None:
-        geom = shapely.intersection(geom, ctx.near("border", rule.within_km_of_border))
+        band = ctx.near(
+            "border",
+            rule.within_km_of_border,
+            codes=rule.border_with,
+            what=what,
+            near=geom,
+        )
+        geom = shapely.intersection(geom, band)
     if rule.polygons or rule.geometries:
         polys = _read_polygons(rule)
         geom = shapely.intersection(geom, polys)
@@ -136,3 +262,25 @@ def select(
         warnings.extend(more)
         geom = shapely.difference(geom, excluded)
     return polygonal(geom), warnings
+
+
+#: Shortest length of a degree of latitude (m) and the equatorial radius (m):
+#: a point within d of another is within d / 110,574 m of its latitude, and,
+#: at latitudes up to φ, within d / (a cos φ) radians of its longitude.
+_M_PER_DEG_LAT_MIN = 110_574.0
+_A_M = 6_378_137.0
+
+
+def _clip_to_reach(
+    line: BaseGeometry, bounds: tuple[float, float, float, float], width_m: float
+) -> BaseGeometry:
+    """Return the part of `line` that can lie within `width_m` of the box `bounds`."""
+    minx, miny, maxx, maxy = bounds
+    dlat = width_m / _M_PER_DEG_LAT_MIN
+    lat_far = max(abs(miny), abs(maxy)) + dlat
+    if lat_far >= 89.0:
+        return line
+    dlon = math.degrees(width_m / (_A_M * math.cos(math.radians(lat_far))))
+    return shapely.clip_by_rect(
+        line, minx - dlon, miny - dlat, maxx + dlon, maxy + dlat
+    )

@@ -1,0 +1,228 @@
+"""Distance rules and border_with: thresholds on both sides, bounded cost, errors."""
+
+from __future__ import annotations
+
+import tomllib
+
+import pytest
+import shapely
+
+from territory import selection
+from territory.accounting import DMZ, evaluate
+from territory.crs import buffer_line_m, buffer_tolerance_m
+from territory.errors import ScenarioError
+from territory.geodesy import area_km2
+from territory.scenario import Rule, parse_scenario
+from territory.selection import SelectionContext, select
+from tests import scenario_world
+
+DATE = "2025-08-15"
+#: Ukrainian-held land on 15 Aug 2025 (every distance rule beyond the country's
+#: extent selects all of it; the trial's 8,400 km gave 200,285 km², 8,800 km nothing).
+UA_HELD_KM2 = 485_942.2
+SUMY, KHARKIV, CHERNIHIV = "UA-59", "UA-63", "UA-74"
+
+
+@pytest.fixture(scope="module")
+def control(record):
+    return record.control(DATE)
+
+
+@pytest.fixture
+def ctx(control):
+    return SelectionContext(control)
+
+
+@pytest.fixture(scope="module")
+def toy():
+    return scenario_world.control(pocket=False)
+
+
+def _km2(rule: Rule, ctx: SelectionContext, giver: str = "UA") -> float:
+    geom, _ = select(rule, giver, ctx)
+    return area_km2(geom)
+
+
+# --- the country's extent: beyond it, everything -----------------------------
+
+
+@pytest.mark.data
+def test_extent_of_the_country(ctx):
+    assert ctx.extent_m / 1000 == pytest.approx(1_615.5, abs=0.5)
+
+
+@pytest.mark.data
+@pytest.mark.parametrize(
+    "width_km",
+    [
+        pytest.param(8_400.0, id="8400km"),
+        pytest.param(8_800.0, id="8800km"),
+        pytest.param(1e300, id="1e300km"),
+    ],
+)
+def test_any_width_beyond_the_extent_selects_all_held_land(ctx, control, width_km):
+    held_km2 = area_km2(control.holding("UA"))
+    assert held_km2 == pytest.approx(UA_HELD_KM2, abs=0.05)
+    km2 = _km2(Rule(everything=True, within_km_of_front=width_km), ctx)
+    assert km2 == pytest.approx(held_km2, rel=1e-9)
+
+
+@pytest.mark.data
+def test_both_sides_of_the_extent(ctx, control):
+    # just below: the band is built (1,615 km from the front covers every point);
+    # at and just above: no band is needed; the three agree
+    held_km2 = area_km2(control.holding("UA"))
+    extent_km = ctx.extent_m / 1000
+    for width_km in (extent_km * (1 - 1e-6), extent_km, extent_km * (1 + 1e-6)):
+        km2 = _km2(Rule(everything=True, within_km_of_front=width_km), ctx)
+        assert km2 == pytest.approx(held_km2, rel=1e-9), width_km
+
+
+def test_both_sides_of_the_farthest_held_point(toy):
+    # Toy: the front is the meridian 1.5°E from the equator to 1°N; the
+    # Ukrainian-held point farthest from it is (0, 0), 1.5° of equator away.
+    ctx = SelectionContext(toy)
+    d_m = 1.5 * 111_319.490793
+    tol_m = buffer_tolerance_m(d_m)
+    corner = shapely.Point(0.0, 0.0)
+    assert not buffer_line_m(ctx.front, d_m - 2 * tol_m).contains(corner)
+    assert buffer_line_m(ctx.front, d_m + 2 * tol_m).contains(corner)
+    held_km2 = area_km2(toy.holding("UA"))
+    below = _km2(Rule(everything=True, within_km_of_front=(d_m - 1_000) / 1000), ctx)
+    above = _km2(Rule(everything=True, within_km_of_front=(d_m + 1) / 1000), ctx)
+    assert below < held_km2 - 1.0
+    assert above == pytest.approx(held_km2, rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("width_km", "match"),
+    [
+        pytest.param(0.000999, "below 0.001 km", id="just-below-1m"),
+    ],
+)
+def test_too_narrow_is_refused_naming_the_rule(toy, width_km, match):
+    rule = Rule(everything=True, within_km_of_front=width_km)
+    with pytest.raises(ScenarioError, match=rf"rule .*contact line.*{match}"):
+        select(rule, "UA", SelectionContext(toy))
+
+
+def test_narrowest_band_is_built(toy):
+    # 1 m along the 110.57-km toy front: 0.11 km², within a thousandth
+    km2 = _km2(Rule(everything=True, within_km_of_front=0.001), SelectionContext(toy))
+    assert km2 == pytest.approx(0.001 * 110.574, rel=2e-3)
+
+
+def test_beyond_the_widest_band_and_short_of_the_extent_is_refused(toy, monkeypatch):
+    # Ukraine's extent (1,615 km) is within the widest band built (2,000 km);
+    # a country wider than that would have a gap, refused with both limits.
+    # The toy's extent is 351.8 km; pretend bands stop at 100 km.
+    monkeypatch.setattr(selection, "BUFFER_MAX_M", 100_000.0)
+    ctx = SelectionContext(toy)
+    held_km2 = area_km2(toy.holding("UA"))
+    assert _km2(Rule(everything=True, within_km_of_front=100.0), ctx) < held_km2
+    with pytest.raises(
+        ScenarioError,
+        match=r"within 100.001 km.*beyond 100 km.*short of 352 km.*at least 352",
+    ):
+        _km2(Rule(everything=True, within_km_of_front=100.001), ctx)
+    extent_km = ctx.extent_m / 1000
+    with pytest.raises(ScenarioError, match="beyond 100 km"):
+        _km2(Rule(everything=True, within_km_of_front=extent_km * (1 - 1e-9)), ctx)
+    km2 = _km2(Rule(everything=True, within_km_of_front=extent_km), ctx)
+    assert km2 == pytest.approx(held_km2, rel=1e-9)
+
+
+# --- border_with ---------------------------------------------------------------
+
+
+@pytest.mark.data
+def test_russian_border_strip_in_sumy_and_kharkiv(ctx):
+    rule = Rule(regions=(SUMY, KHARKIV), within_km_of_border=20.0, border_with=("RU",))
+    geom, _ = select(rule, "UA", ctx)
+    km2 = area_km2(geom)
+    assert 10_000 < km2 < 12_000
+    # only land near Russia: nothing beyond 20 km of the Russian border line
+    outside = shapely.difference(
+        geom, buffer_line_m(ctx.border_line(("RU",)), 20_000.0 + 1.0)
+    )
+    assert area_km2(outside) < 1e-6
+    # Sumy and Kharkiv touch no other neighbour: the same as every border
+    every = _km2(Rule(regions=(SUMY, KHARKIV), within_km_of_border=20.0), ctx)
+    assert every == pytest.approx(km2, rel=1e-9)
+
+
+@pytest.mark.data
+def test_belarus_border_strip_in_chernihiv(ctx):
+    rule = Rule(regions=(CHERNIHIV,), within_km_of_border=30.0, border_with=("BY",))
+    geom, _ = select(rule, "UA", ctx)
+    outside = shapely.difference(
+        geom, buffer_line_m(ctx.border_line(("BY",)), 30_000.0 + 1.0)
+    )
+    assert area_km2(outside) < 1e-6
+    # the Belarus border ends at the tripoint (31.78°E): nothing far east of it
+    assert geom.bounds[2] < 31.78 + 0.45
+    every = _km2(Rule(regions=(CHERNIHIV,), within_km_of_border=30.0), ctx)
+    assert every > area_km2(geom) + 1_000  # Chernihiv also borders Russia
+
+
+@pytest.mark.data
+def test_neighbour_the_regions_do_not_touch_selects_nothing(ctx, control):
+    rule = Rule(regions=(CHERNIHIV,), within_km_of_border=20.0, border_with=("MD",))
+    assert _km2(rule, ctx) == 0.0
+    text = (
+        '[scenario]\ntitle = "t"\nas_of = 2025-08-15\n[[transfers]]\nname = "far"\n'
+        'from = "UA"\nto = "RU"\n'
+        'select = { regions = ["Chernihiv"], within_km_of_border = 20, border_with = ["MD"] }\n'
+    )
+    with pytest.raises(ScenarioError, match=r"transfer 'far' selects no land UA holds"):
+        evaluate(parse_scenario(tomllib.loads(text)), control, people=False)
+
+
+@pytest.mark.data
+def test_whole_russian_border_strip_is_quick(ctx):
+    import time
+
+    t0 = time.perf_counter()
+    km2 = _km2(
+        Rule(everything=True, within_km_of_border=50.0, border_with=("RU",)), ctx
+    )
+    assert time.perf_counter() - t0 < 30
+    assert 30_000 < km2 < 40_000
+
+
+# --- zones ---------------------------------------------------------------------
+
+
+def _zone(depth_km: float):
+    text = (
+        '[scenario]\ntitle = "Toy"\nas_of = 2025-01-01\n'
+        f'[[zones]]\nname = "buffer"\ndepth_km = {depth_km}\nwithdraw = ["UA"]\n'
+    )
+    return parse_scenario(tomllib.loads(text), table=scenario_world.table())
+
+
+def test_both_sides_of_the_deepest_zone_that_moves_land(toy):
+    # the toy's held land reaches 166.98 km from the front (see above)
+    held_km2 = area_km2(toy.holding("UA"))
+    assert evaluate(_zone(166.9), toy, people=False).after_km2[DMZ] < held_km2 - 0.01
+    for depth_km in (167.0, 200.0):  # 200 km: the parser's cap on depth_km
+        ev = evaluate(_zone(depth_km), toy, people=False)
+        assert ev.after_km2[DMZ] == pytest.approx(held_km2, rel=1e-9)
+
+
+@pytest.mark.parametrize("width_km", [351.0, 352.0, 8_400.0, 8_800.0])
+def test_zone_band_beyond_the_held_land_covers_it(toy, width_km):
+    # the zone band (SelectionContext.near_line) on both sides of the toy's
+    # extent (351.8 km), and far beyond
+    ctx = SelectionContext(toy)
+    band = ctx.near_line(ctx.front, width_km, what="zone")
+    held = toy.holding("UA")
+    assert area_km2(shapely.intersection(held, band)) == pytest.approx(
+        area_km2(held), rel=1e-9
+    )
+
+
+def test_zone_band_is_true_distance(toy):
+    ev = evaluate(_zone(15), toy, people=False)
+    # 15 km west of the 110.574-km meridian front, cut at the equator and 1°N
+    assert ev.after_km2[DMZ] == pytest.approx(15 * 110.574, rel=1e-4)
