@@ -17,7 +17,7 @@ from shapely.geometry.base import BaseGeometry
 
 from territory.control import GREY, RU, UA, contact_line
 from territory.crs import STORAGE_CRS, buffer_m
-from territory.errors import InternalError, ScenarioError
+from territory.errors import InternalError, ScenarioError, TerritoryError
 from territory.geodesy import area_km2, length_km, polygonal
 from territory.selection import SelectionContext, select
 
@@ -347,7 +347,10 @@ def evaluate(
     warnings: list[str] = []
     moves: list[Move] = []
     for t in scenario.transfers:
-        geom, warns = select(t.rule, t.source, ctx)
+        try:
+            geom, warns = select(t.rule, t.source, ctx)
+        except TerritoryError as err:  # name the transfer; keep the kind of error
+            raise type(err)(f"{where}: transfer {t.name!r}: {err}") from None
         warnings.extend(f"{where}: transfer {t.name!r}: {w}" for w in warns)
         a = area_km2(geom)
         if a <= OVERLAP_MAX_KM2:

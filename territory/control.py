@@ -435,12 +435,3 @@ def contact_line(holder_geom: BaseGeometry, land: BaseGeometry) -> BaseGeometry:
         return shapely.LineString()
     outline_band = _outline_band(land)
     return shapely.line_merge(shapely.difference(holder_geom.boundary, outline_band))
-
-
-def land_border(regions_union: BaseGeometry, land: BaseGeometry) -> BaseGeometry:
-    """Return the state land border: the country outline where it crosses land.
-
-    The country polygon includes the territorial sea, whose seaward limit lies
-    offshore; what remains on land is the border with the neighbours.
-    """
-    return shapely.intersection(regions_union.boundary, land)

@@ -182,3 +182,73 @@ def test_polygons_outside_the_folder_need_the_flag(runner, record, tmp_path):
     # the 0.2° × 0.2° box at 50°N is 319.0 km² on the WGS84 ellipsoid (317.8 on
     # a sphere of radius 6,371 km), all of it Ukrainian-held land around Kharkiv
     assert t["area_km2"] == pytest.approx(319.0, rel=0.005)
+
+
+def _rule_scenario(tmp_path, select: str, name: str = "s.toml"):
+    path = tmp_path / name
+    path.write_text(
+        '[scenario]\ntitle = "Rule"\nas_of = 2025-08-15\n\n[[transfers]]\nname = "strip"\n'
+        f'from = "UA"\nto = "RU"\nselect = {{ {select} }}\n'
+    )
+    return path
+
+
+def _ua_moved_km2(runner, path) -> float:
+    result = runner.invoke(cli, ["evaluate", str(path), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)["parties"]["UA"]["lost_km2"]
+
+
+def test_any_distance_beyond_the_country_selects_all_held_land(
+    runner, record, tmp_path
+):
+    held_km2 = record.control("2025-08-15").totals()["held_km2"]
+    for km in ("8400", "8800", "1e300"):
+        path = _rule_scenario(tmp_path, f"all = true, within_km_of_front = {km}")
+        assert _ua_moved_km2(runner, path) == pytest.approx(held_km2, rel=1e-9)
+
+
+def test_border_with_russia_strip_in_sumy_and_kharkiv(runner, record, tmp_path):
+    ru = _rule_scenario(
+        tmp_path,
+        'regions = ["Sumy", "Kharkiv"], within_km_of_border = 20, border_with = "RU"',
+    )
+    every = _rule_scenario(
+        tmp_path, 'regions = ["Sumy", "Kharkiv"], within_km_of_border = 20', "b.toml"
+    )
+    by = _rule_scenario(
+        tmp_path,
+        'regions = ["Chernihiv"], within_km_of_border = 20, border_with = "BY"',
+        "c.toml",
+    )
+    ru_km2 = _ua_moved_km2(runner, ru)
+    # Sumy and Kharkiv border only Russia: the strip is the same with every border
+    assert ru_km2 == pytest.approx(_ua_moved_km2(runner, every), rel=1e-9)
+    # about 20 km × 2 × ~280 km of held border: thousands of km², not the whole oblasts
+    assert 5_000 < ru_km2 < 15_000
+    assert 1_000 < _ua_moved_km2(runner, by) < 10_000
+
+
+@pytest.mark.parametrize(
+    ("select", "needle"),
+    [
+        ("all = true, within_km_of_front = nan", "within_km_of_front"),
+        ("all = true, within_km_of_front = inf", "within_km_of_front"),
+        ("all = true, within_km_of_front = -1", "within_km_of_front"),
+        ("all = true, within_km_of_border = 0", "within_km_of_border"),
+        ('all = true, border_with = "RU"', "needs 'within_km_of_border'"),
+        ('all = true, within_km_of_border = 5, border_with = "XX"', "border_with"),
+    ],
+)
+def test_bad_distances_are_one_line_exit_2(runner, tmp_path, select, needle):
+    result = runner.invoke(cli, ["evaluate", str(_rule_scenario(tmp_path, select))])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    (line,) = [ln for ln in result.stderr.splitlines() if ln.strip()]
+    assert line.startswith("Error: s.toml") and needle in line
+
+
+def test_a_band_too_narrow_names_the_transfer(runner, record, tmp_path):
+    path = _rule_scenario(tmp_path, "all = true, within_km_of_front = 0.0005")
+    result = runner.invoke(cli, ["evaluate", str(path)])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "transfer 'strip'" in result.stderr and "0.001 km" in result.stderr
