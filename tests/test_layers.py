@@ -21,6 +21,9 @@ RANK = {
     "borders": 2,
     "control": 2,
     "scenario": 2,
+    "_scenario_values": 2,  # private parts of scenario
+    "_scenario_checks": 2,
+    "_scenario_parse": 2,
     "selection": 2,
     "record": 2.5,  # the data layer's façade: builds Control objects (DESIGN.md)
     "accounting": 3,

@@ -1,0 +1,247 @@
+"""Object checks for scenarios: `Rule`, `Transfer`, `Zone` and `Scenario` as a whole.
+
+Private to `territory.scenario`, whose classes call `_checked` from
+``__post_init__``.  Each ``_*_fields`` function checks one object's fields
+with the value checks of `territory._scenario_values` and returns their
+normal form.  In code a problem raises `ScenarioError` naming the class; while
+`territory._scenario_parse` reads a file (`_PARSING` is set), it goes to the
+parser, which names the file and the transfer.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+# The model's classes call these checks lazily (inside __post_init__), so this
+# module may import the model here without a cycle.
+import territory.scenario as model
+from territory._scenario_values import (
+    _CODE,
+    _FILE,
+    _as_of,
+    _border_with,
+    _flag,
+    _geometries,
+    _Invalid,
+    _km,
+    _maybe_km,
+    _name,
+    _party,
+    _polygon_files,
+    _regions,
+    _show,
+    _Style,
+    _text,
+)
+from territory.errors import ScenarioError
+from territory.regions import RegionTable, load_region_table
+
+if TYPE_CHECKING:
+    from territory._scenario_parse import _Ctx
+
+#: The parse in progress, if any: objects built during it report to the parser
+#: (in the file's keys) and resolve regions with the table it was given.
+_PARSING: contextvars.ContextVar[_Ctx | None] = contextvars.ContextVar(
+    "territory_scenario_parsing", default=None
+)
+
+
+def _checked(obj: Any, fields: Any) -> None:
+    """Check `obj`'s fields and store their normal form (ids, tuples, floats).
+
+    In code a problem raises `ScenarioError` naming the class; while a file is
+    parsed it propagates to the parser, which names the file and the transfer.
+    """
+    ctx = _PARSING.get()
+    try:
+        values = fields(obj, _FILE if ctx else _CODE, ctx.table if ctx else None)
+    except _Invalid as err:
+        if ctx is not None:
+            raise
+        msg = f"{type(obj).__name__}: {err.problem}; {err.fix}"
+        raise ScenarioError(msg) from None
+    for key, value in values.items():
+        object.__setattr__(obj, key, value)
+
+
+def _rule_fields(r: model.Rule, s: _Style, table: RegionTable | None) -> dict[str, Any]:
+    regions, names = _regions(
+        r.regions, r.region_names, s, load_region_table() if table is None else table
+    )
+    connected = None if r.connected is None else _flag(r.connected, "connected", s)
+    if connected is not None and not regions:
+        raise _Invalid(
+            "'connected' needs 'regions'", "name the regions whose pockets you mean"
+        )
+    border_km = _maybe_km(r.within_km_of_border, "within_km_of_border", s)
+    border_with = _border_with(r.border_with, s)
+    if border_with and border_km is None:
+        raise _Invalid(
+            "'border_with' needs 'within_km_of_border'",
+            s.write("within_km_of_border", "20", "20.0") + " alongside it",
+        )
+    out = {
+        "everything": _flag(r.everything, "everything", s),
+        "regions": regions,
+        "region_names": names,
+        "connected": connected,
+        "within_km_of_front": _maybe_km(r.within_km_of_front, "within_km_of_front", s),
+        "within_km_of_border": border_km,
+        "border_with": border_with,
+        "polygons": _polygon_files(r.polygons, s),
+        "geometries": _geometries(r.geometries, s),
+    }
+    if r.exclude is not None and not isinstance(r.exclude, model.Rule):
+        raise _Invalid(
+            f"'exclude' is {_show(r.exclude)}, not a rule",
+            'write exclude = { regions = ["..."] }'
+            if s.file
+            else "pass exclude=Rule(...)",
+        )
+    depth, inner = 0, r.exclude
+    while inner is not None:
+        depth += 1
+        if depth > model.MAX_EXCLUDE_DEPTH:
+            raise _Invalid(
+                f"'exclude' is nested more than {model.MAX_EXCLUDE_DEPTH} deep",
+                "merge the excluded land into one exclude (it can list several regions and polygons)",
+            )
+        inner = inner.exclude
+    criteria = ("everything", "regions", "within_km_of_front", "within_km_of_border")
+    if not any(out[k] for k in (*criteria, "polygons", "geometries")):
+        raise _Invalid(
+            "the selection rule is empty",
+            "say which land moves (regions, polygons, all = true, ...)"
+            if s.file
+            else "pass a criterion (regions=, polygons=, within_km_of_front=, ...) or everything=True for all the giver's land",
+        )
+    return out
+
+
+def _transfer_fields(
+    t: model.Transfer, s: _Style, table: RegionTable | None
+) -> dict[str, Any]:
+    name = _name(t.name, s)
+    source = _party(t.source, "source", s)
+    target = _party(t.target, "target", s)
+    if source == target:
+        raise _Invalid(
+            f"moves land from {source} to itself",
+            f"set '{s.key('target')}' to the receiving party",
+        )
+    if source == "DMZ":
+        raise _Invalid(
+            "moves land out of a demilitarised zone",
+            f"transfers give land from UA or RU: set '{s.key('source')}' to one of them",
+        )
+    if not isinstance(t.rule, model.Rule):
+        raise _Invalid(
+            f"'rule' is {_show(t.rule)}, not a Rule",
+            "pass rule=Rule(regions=('Donetsk',)) or another Rule",
+        )
+    return {
+        "name": name,
+        "source": source,
+        "target": target,
+        "claim": _text(t.claim, "claim", s),
+        "note": _text(t.note, "note", s),
+        "sovereignty": None
+        if t.sovereignty is None
+        else _party(t.sovereignty, "sovereignty", s),
+    }
+
+
+def _zone_fields(z: model.Zone, s: _Style, table: RegionTable | None) -> dict[str, Any]:
+    depth_km = _km(z.depth_km, "depth_km", s, max_km=model.MAX_ZONE_DEPTH_KM)
+    fix = s.write("withdraw", '["UA", "RU"]', '("UA", "RU")') + " (UA, RU or both)"
+    w = z.withdraw
+    items = (
+        [w] if isinstance(w, str) else list(w) if isinstance(w, list | tuple) else []
+    )
+    if not items:
+        raise _Invalid(f"'withdraw' is {_show(z.withdraw)}", fix)
+    parties = tuple(_party(w, "withdraw", s, ("UA", "RU")) for w in items)
+    if len(set(parties)) != len(parties):
+        raise _Invalid(
+            f"'withdraw' is {_show(z.withdraw)}: a party is named twice", fix
+        )
+    if not (isinstance(z.along, str) and z.along == "front"):
+        raise _Invalid(
+            f"'along' is {_show(z.along)}",
+            'zones run along the contact line: along = "front"',
+        )
+    return {
+        "name": _name(z.name, s),
+        "depth_km": depth_km,
+        "withdraw": parties,
+        "claim": _text(z.claim, "claim", s),
+        "note": _text(z.note, "note", s),
+        "sovereignty": None
+        if z.sovereignty is None
+        else _party(z.sovereignty, "sovereignty", s),
+    }
+
+
+def _items(value: Any, kind: type, name: str) -> tuple[Any, ...]:
+    if isinstance(value, list | tuple):
+        wrong = [x for x in value if not isinstance(x, kind)]
+        if not wrong:
+            return tuple(value)
+        got = f"holds {_show(wrong[0])}"
+    else:
+        got = f"is {_show(value)}"
+    raise _Invalid(
+        f"'{name}' {got}, not a tuple of {kind.__name__} objects",
+        f"pass {name}=({kind.__name__}(...), ...)",
+    )
+
+
+def _scenario_fields(
+    sc: model.Scenario, s: _Style, table: RegionTable | None
+) -> dict[str, Any]:
+    transfers = _items(sc.transfers, model.Transfer, "transfers")
+    zones = _items(sc.zones, model.Zone, "zones")
+    for kind, things in (("transfer", transfers), ("zone", zones)):
+        names = [t.name for t in things]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise _Invalid(
+                f"the {kind} name {_show(twice[0])} is used twice",
+                f"give every {kind} its own name",
+            )
+    if not transfers and not zones:
+        raise _Invalid(
+            "no transfers and no zones",
+            "add at least one [[transfers]] table"
+            if s.file
+            else "pass transfers=(Transfer(...),) or zones=(Zone(...),)",
+        )
+    path = sc.path
+    if path is not None:
+        if not isinstance(path, str | os.PathLike) or not isinstance(
+            os.fspath(path), str
+        ):
+            raise _Invalid(
+                f"'path' is {_show(path)}, not a file path",
+                "pass path=Path('my.toml') or leave it out",
+            )
+        path = Path(path)
+    extra = {} if sc.extra is None else sc.extra
+    if not isinstance(extra, dict):
+        raise _Invalid(
+            f"'extra' is {_show(extra)}, not a dict", "pass extra={} or leave it out"
+        )
+    return {
+        "title": _text(sc.title, "title", s, required=True),
+        "as_of": _as_of(sc.as_of, s),
+        "transfers": transfers,
+        "zones": zones,
+        "source": _text(sc.source, "source", s),
+        "citation": _text(sc.citation, "citation", s),
+        "description": _text(sc.description, "description", s),
+        "path": path,
+        "extra": extra,
+    }
