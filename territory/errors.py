@@ -19,6 +19,10 @@ class DataError(TerritoryError, ValueError):
     """A dataset is missing a column, malformed, or fails its checksum."""
 
 
+class GeometryError(TerritoryError, ValueError):
+    """A geometry operation was asked for something it cannot do exactly."""
+
+
 class CRSError(TerritoryError, ValueError):
     """A layer has no CRS, a mismatched CRS, or one unfit for the purpose."""
 

@@ -5,7 +5,7 @@ land the giving party holds there; the result never reaches outside it.
 
 Distance rules (``within_km_of_front``, ``within_km_of_border``) and zone
 bands select the land within a true distance of a line, built by
-`territory.crs.buffer_line_m` (accuracy: ``buffer_tolerance_m``, 0.115 m at
+`territory.buffers.buffer_line_m` (accuracy: ``buffer_tolerance_m``, 0.115 m at
 15 km).  A width at least the country's extent (the largest geodesic distance
 within its bounding box, ~1,600 km) selects everything the other criteria
 select; widths under 1 m, or beyond the widest buffer built (2,000 km) but
@@ -24,8 +24,8 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from territory.borders import max_distance_m, neighbour_borders
+from territory.buffers import BUFFER_MAX_M, BUFFER_MIN_M, buffer_line_m
 from territory.control import contact_line
-from territory.crs import BUFFER_MAX_M, BUFFER_MIN_M, buffer_line_m
 from territory.errors import ScenarioError
 from territory.geodesy import area_km2, polygonal
 

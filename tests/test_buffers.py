@@ -1,4 +1,4 @@
-"""True-distance line buffers (`crs.buffer_line_m`): the accuracy contract, proved.
+"""True-distance line buffers (`buffers.buffer_line_m`): the accuracy contract, proved.
 
 Every check measures distances independently of the construction: the line is
 densified in lon/lat (55 m steps, so chords depart from it by < 1 mm) and
@@ -15,7 +15,7 @@ import pytest
 import shapely
 from pyproj import Geod, Transformer
 
-from territory.crs import (
+from territory.buffers import (
     BUFFER_MAX_M,
     BUFFER_MIN_M,
     _planar_buffer,

@@ -12,6 +12,7 @@ RANK = {
     "dates": 0,
     "_http": 0,
     "crs": 0,
+    "buffers": 0,
     "geodesy": 0,
     "manifest": 0,
     "deepstate": 1,

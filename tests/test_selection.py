@@ -9,7 +9,7 @@ import shapely
 
 from territory import selection
 from territory.accounting import DMZ, evaluate
-from territory.crs import buffer_line_m, buffer_tolerance_m
+from territory.buffers import buffer_line_m, buffer_tolerance_m
 from territory.errors import ScenarioError
 from territory.geodesy import area_km2
 from territory.scenario import Rule, parse_scenario
