@@ -135,8 +135,22 @@ def _maybe_km(value: Any, name: str, s: _Style) -> float | None:
     return None if value is None else _km(value, name, s)
 
 
+def _utf8(value: str, name: str, s: _Style) -> str:
+    """Refuse a lone surrogate: no page, CSV or file can hold it."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as err:
+        bad = value[err.start : err.end].encode("unicode_escape").decode()
+        raise _Invalid(
+            f"'{name}' holds {bad}, half of a character pair, which is not text",
+            s.write(name, '"..."'),
+        ) from None
+    return value
+
+
 def _text(value: Any, name: str, s: _Style, *, required: bool = False) -> str:
     if isinstance(value, str):
+        _utf8(value, name, s)
         if required and not value.strip():
             raise _Invalid(f"'{name}' is empty", s.write(name, '"..."'))
         return value
@@ -184,7 +198,7 @@ def _name(value: Any, s: _Style) -> str:
     if not isinstance(value, str) or not value.strip():
         shown = "missing" if value is None else _show(value)
         raise _Invalid(f"'name' is {shown}", s.write("name", '"..."'))
-    return value.strip()
+    return _utf8(value, "name", s).strip()
 
 
 def _absent(value: Any, s: _Style) -> bool:

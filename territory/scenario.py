@@ -267,17 +267,19 @@ class Scenario:
         import html
 
         rows = "".join(
-            f"<tr><td>{html.escape(t.name)}</td><td>{t.source}→{t.target}</td>"
+            f"<tr><td>{html.escape(t.name)}</td>"
+            f"<td>{html.escape(t.source)}→{html.escape(t.target)}</td>"
             f"<td>{html.escape(t.describe())}</td></tr>"
             for t in self.transfers
         )
         rows += "".join(
-            f"<tr><td>{html.escape(z.name)}</td><td>{'+'.join(z.withdraw)}→DMZ</td>"
+            f"<tr><td>{html.escape(z.name)}</td>"
+            f"<td>{html.escape('+'.join(z.withdraw))}→DMZ</td>"
             f"<td>{html.escape(z.describe())}</td></tr>"
             for z in self.zones
         )
         return (
-            f"<b>{html.escape(self.title)}</b> (as of {self.as_of})<br>"
+            f"<b>{html.escape(self.title)}</b> (as of {html.escape(str(self.as_of))})<br>"
             f"<table><tr><th>Transfer or zone</th><th>Direction</th><th>Rule</th></tr>{rows}</table>"
         )
 

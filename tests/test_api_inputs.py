@@ -380,3 +380,22 @@ def test_a_code_built_scenario_evaluates(toy):
         ev.moves[0].rule
         == "Ukrainian-held land everywhere, within 5 km of the contact line"
     )
+
+
+@pytest.mark.parametrize("where", ["title", "transfer name", "claim"])
+def test_lone_surrogates_are_not_text(where):
+    from territory.errors import ScenarioFormatError
+    from territory.scenario import parse_scenario
+
+    doc = {
+        "scenario": {"title": "T", "as_of": "2025-08-15"},
+        "transfers": [{"name": "a", "from": "UA", "to": "RU", "select": {"all": True}}],
+    }
+    if where == "title":
+        doc["scenario"]["title"] = "x\ud800"
+    elif where == "claim":
+        doc["transfers"][0]["claim"] = "\udfffy"
+    else:
+        doc["transfers"][0]["name"] = "a\ud800"
+    with pytest.raises(ScenarioFormatError, match="half of a character pair"):
+        parse_scenario(doc)
