@@ -381,7 +381,7 @@ class Record:
         self.snapshot_for(lo)
         self.snapshot_for(hi)  # both raise, naming the range, if outside it
         if lo > hi:
-            msg = f"start {lo} is after end {hi}; give the earlier date as --start (start) and the later as --end (end)"
+            msg = f"start {lo} is after end {hi}; give the earlier date as the start (--start) and the later as the end (--end)"
             raise DataError(msg)
         regions = self.regions.set_index("region_id").geometry
         country = shapely.union_all(regions.values)
