@@ -15,21 +15,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import statistics
-import time
-from collections.abc import Callable
+
+from bench.common import median_s
 
 REPEAT = 15
-
-
-def _median_s(fn: Callable[[], object], repeat: int = REPEAT) -> float:
-    fn()  # warm the page cache and the imports
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def run(results: dict) -> None:
@@ -46,9 +35,11 @@ def run(results: dict) -> None:
     for name, key in (("daily", daily[len(daily) // 2]), ("boundaries", "boundaries")):
         path = cache.path(key)
         data = path.read_bytes()
-        unchecked = _median_s(lambda p=path: gpd.read_parquet(p))
-        checked = _median_s(lambda k=key: cache.read_frame(k))
-        hash_only = _median_s(lambda d=data: hashlib.sha256(d).hexdigest())
+        unchecked = median_s(lambda p=path: gpd.read_parquet(p), REPEAT, warm=True)
+        checked = median_s(lambda k=key: cache.read_frame(k), REPEAT, warm=True)
+        hash_only = median_s(
+            lambda d=data: hashlib.sha256(d).hexdigest(), REPEAT, warm=True
+        )
         out[f"{name}_bytes"] = len(data)
         out[f"{name}_unchecked_s"] = unchecked
         out[f"{name}_checked_s"] = checked

@@ -24,11 +24,10 @@ from __future__ import annotations
 import json
 import resource
 import statistics
-import subprocess
 import sys
-import time
 
-PY = sys.executable
+from bench.common import PY, child_peak_mib, median_s
+
 DATE = "2025-08-15"
 
 SETUP = f"""
@@ -53,41 +52,21 @@ CASES = {
 }
 
 
-def _median_s(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
-
-
-def _child_peak_mib(code: str) -> float:
-    """Peak RSS (MiB) of a child process running `code`."""
-    probe = (
-        "import resource, subprocess, sys; "
-        "subprocess.run([sys.executable, '-c', sys.argv[1]], check=True); "
-        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
-    )
-    out = subprocess.run(
-        [PY, "-c", probe, code], check=True, capture_output=True, text=True
-    ).stdout
-    return int(out.strip().splitlines()[-1]) / 1024
-
-
 def run(results: dict, repeat: int = 3) -> None:
     """Add the distance benchmarks to `results` (seconds, MiB and ratios)."""
     from territory.record import Record
 
     namespace: dict = {}
     exec(SETUP, namespace)
-    base_s = _median_s(lambda: Record().control(DATE), repeat)
-    base_mib = statistics.median(_child_peak_mib(SETUP) for _ in range(repeat))
+    base_s = median_s(lambda: Record().control(DATE), repeat)
+    base_mib = statistics.median(
+        child_peak_mib([PY, "-c", SETUP]) for _ in range(repeat)
+    )
     for name, stmt in CASES.items():
         code = compile(stmt, name, "exec")
-        ours_s = _median_s(lambda code=code: exec(code, namespace), repeat)
+        ours_s = median_s(lambda code=code: exec(code, namespace), repeat)
         ours_mib = statistics.median(
-            _child_peak_mib(SETUP + stmt) for _ in range(repeat)
+            child_peak_mib([PY, "-c", SETUP + stmt]) for _ in range(repeat)
         )
         results[f"distance_{name}"] = {
             "baseline": f"Record().control({DATE!r}) (read the control map)",

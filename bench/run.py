@@ -28,32 +28,15 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from bench.common import child_peak_mib, median_s  # noqa: E402
+
 PY = sys.executable
 TERRITORY = str(Path(PY).with_name("territory"))
-
-
-def timed(fn, repeat: int = 5) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
-
-
-def child_peak_mib(args: list[str]) -> float:
-    code = (
-        "import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, capture_output=True); "
-        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
-    )
-    out = subprocess.run(
-        [PY, "-c", code, *args], check=True, capture_output=True, text=True
-    ).stdout
-    return int(out.strip()) / 1024
 
 
 def bench_area(results: dict) -> None:
@@ -62,8 +45,8 @@ def bench_area(results: dict) -> None:
 
     rec = Record()
     occ = rec.read_snapshot(rec.snapshot_for("2025-08-15")[0])["occupied"]
-    base = timed(lambda: geodesic_area_perimeter_m(occ), 20)
-    ours = timed(lambda: area_km2(occ), 20)
+    base = median_s(lambda: geodesic_area_perimeter_m(occ), 20)
+    ours = median_s(lambda: area_km2(occ), 20)
     results["area"] = {
         "baseline_s": base,
         "ours_s": ours,
@@ -80,8 +63,8 @@ def bench_partition(results: dict) -> None:
     snap = rec.snapshot_for("2025-08-15")[0]
     rec.partition(snap)  # make sure the derived cache holds it
     by_status = rec.read_snapshot(snap)
-    cold = timed(lambda: partition_land(rec.regions, rec.land, by_status), 3)
-    warm = timed(lambda: rec.partition(snap), 5)
+    cold = median_s(lambda: partition_land(rec.regions, rec.land, by_status), 3)
+    warm = median_s(lambda: rec.partition(snap), 5)
     results["partition"] = {
         "cold_s": cold,
         "cached_s": warm,
@@ -96,15 +79,17 @@ def bench_evaluate(results: dict) -> None:
 
     rec = Record()
     sc = read_scenario("alaska-2025")
-    base = timed(lambda: Record().control(sc.as_of).to_frame(), 3)
+    base = median_s(lambda: Record().control(sc.as_of).to_frame(), 3)
     ctl = rec.control(sc.as_of)
-    ours = timed(lambda: evaluate(sc, ctl), 3)
+    ours = median_s(lambda: evaluate(sc, ctl), 3)
     results["evaluate"] = {"control_s": base, "evaluate_s": ours, "ratio": ours / base}
 
 
 def bench_cli(results: dict) -> None:
-    base = timed(lambda: subprocess.run([PY, "-c", "import geopandas"], check=True), 3)
-    ours = timed(
+    base = median_s(
+        lambda: subprocess.run([PY, "-c", "import geopandas"], check=True), 3
+    )
+    ours = median_s(
         lambda: subprocess.run(
             [TERRITORY, "evaluate", "alaska-2025", "--format", "json"],
             check=True,
@@ -112,7 +97,7 @@ def bench_cli(results: dict) -> None:
         ),
         3,
     )
-    help_s = timed(
+    help_s = median_s(
         lambda: subprocess.run([TERRITORY, "--help"], check=True, capture_output=True),
         3,
     )
@@ -208,7 +193,6 @@ def _module_bench(name: str):
     """The `run` function of the benchmark module bench/<name>.py."""
     import importlib
 
-    sys.path.insert(0, str(REPO))
     return importlib.import_module(f"bench.{name}").run
 
 

@@ -127,26 +127,25 @@ class _Deadline:
             self._socks.clear()
 
 
-class _HTTPConnection(http.client.HTTPConnection):
+class _DeadlineConnect:
+    """Connection mixin: connect within the deadline and register the socket."""
+
     def __init__(self, *args: Any, deadline: _Deadline, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._deadline = deadline
 
     def connect(self) -> None:
         self.timeout = self._deadline.op_timeout_s()
-        super().connect()
-        self._deadline.register(self.sock)
+        super().connect()  # type: ignore[misc]
+        self._deadline.register(self.sock)  # type: ignore[attr-defined]
 
 
-class _HTTPSConnection(http.client.HTTPSConnection):
-    def __init__(self, *args: Any, deadline: _Deadline, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._deadline = deadline
+class _HTTPConnection(_DeadlineConnect, http.client.HTTPConnection):
+    pass
 
-    def connect(self) -> None:
-        self.timeout = self._deadline.op_timeout_s()
-        super().connect()
-        self._deadline.register(self.sock)
+
+class _HTTPSConnection(_DeadlineConnect, http.client.HTTPSConnection):
+    pass
 
 
 class _HTTPHandler(urllib.request.HTTPHandler):

@@ -1,0 +1,35 @@
+"""Timing helpers shared by the benchmarks: medians of repeats, child peak memory."""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+
+PY = sys.executable
+
+
+def median_s(fn: Callable[[], object], repeat: int = 5, *, warm: bool = False) -> float:
+    """Return the median wall time (s) of `repeat` calls of `fn` (after one warm-up call if `warm`)."""
+    if warm:
+        fn()  # the page cache and the imports
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def child_peak_mib(args: list[str]) -> float:
+    """Return the peak resident memory (MiB) of the command `args`, run as a child."""
+    code = (
+        "import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, capture_output=True); "
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+    )
+    out = subprocess.run(
+        [PY, "-c", code, *args], check=True, capture_output=True, text=True
+    ).stdout
+    return int(out.strip()) / 1024
