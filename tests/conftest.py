@@ -7,7 +7,6 @@ import os
 from pathlib import Path
 
 import pytest
-import shapely
 from click.testing import CliRunner
 
 REPO = Path(__file__).resolve().parents[1]
@@ -41,24 +40,24 @@ def record():
 
 @pytest.fixture(scope="session")
 def synthetic_world():
-    """A toy country in lon/lat near the equator: two regions and a sea.
+    """A toy country in lon/lat at Ukraine's latitudes: two regions and a sea.
 
-    Region A is the box 0..1°E × 0..1°N, region B the box 1..2°E × 0..1°N.
-    Land is everything west of 1.8°E (the strip 1.8..2°E is sea).
-    The occupied area is the box 1.5..2°E × 0..1°N (it reaches into the sea,
-    as DeepState's finer coastline can).  All edges are densified.
+    Coordinates are degrees east and north of the origin (LON0, LAT0) = 30°E
+    48°N of tests/shapes.py.  Region A is the cell 0..1 × 0..1, region B the
+    cell 1..2 × 0..1.  Land is everything west of +1.8 (the strip 1.8..2 is
+    sea).  The occupied area is the cell 1.5..2 × 0..1 (it reaches into the
+    sea, as DeepState's finer coastline can).  All edges are densified.
     """
     import geopandas as gpd
+
+    from tests.shapes import box_at, cell
 
     seg = 0.01
     regions = gpd.GeoDataFrame(
         {"region_id": ["XA", "XB"], "name": ["Alpha", "Beta"]},
-        geometry=[
-            shapely.segmentize(shapely.box(0, 0, 1, 1), seg),
-            shapely.segmentize(shapely.box(1, 0, 2, 1), seg),
-        ],
+        geometry=[cell(*box_at(0, 0, 1, 1), seg), cell(*box_at(1, 0, 2, 1), seg)],
         crs="EPSG:4326",
     )
-    land = shapely.segmentize(shapely.box(-1, -1, 1.8, 2), seg)
-    occupied = shapely.segmentize(shapely.box(1.5, 0, 2, 1), seg)
+    land = cell(*box_at(-1, -1, 1.8, 2), seg)
+    occupied = cell(*box_at(1.5, 0, 2, 1), seg)
     return regions, land, {"occupied": occupied}

@@ -1,8 +1,11 @@
 """A toy country for scenario tests, with areas computable by hand.
 
-Three regions side by side on the equator, each 1°×1°: Alpha (0–1°E), Beta
-(1–2°E), Gamma (2–3°E).  All land.  Russia holds 1.5–3°E (half of Beta and
-all of Gamma) and, optionally, a pocket 0.1–0.2°E × 0.1–0.2°N inside Alpha.
+At Ukraine's latitudes: coordinates below are degrees east and north of the
+origin (LON0, LAT0) = 30°E 48°N of tests/shapes.py.  Three regions side by
+side, each 1°×1° (~74 km × 111 km, 8,217.73 km²): Alpha (0–1), Beta (1–2),
+Gamma (2–3), all between 0 and 1 north.  All land (the land reaches −1..4 ×
+−1..2).  Russia holds 1.5–3 (half of Beta and all of Gamma) and, optionally,
+a pocket 0.1–0.2 × 0.1–0.2 inside Alpha.
 """
 
 from __future__ import annotations
@@ -13,9 +16,11 @@ import shapely
 
 from territory.control import Control, Snapshot, partition_land
 from territory.regions import Region, RegionTable
-from tests.shapes import cell
+from tests.shapes import box_at, cell
 
 NAMES = {"XA": "Alpha", "XB": "Beta", "XC": "Gamma"}
+#: A rounded "official" area, as the real table has: each region is 8,217.73 km².
+OFFICIAL_AREA_KM2 = 8_200.0
 
 
 def table() -> RegionTable:
@@ -26,7 +31,7 @@ def table() -> RegionTable:
                 name=name,
                 kind="oblast",
                 source_name=name,
-                official_area_km2=12_000.0,
+                official_area_km2=OFFICIAL_AREA_KM2,
                 aliases=(),
             )
             for rid, name in NAMES.items()
@@ -42,15 +47,15 @@ def control(*, pocket: bool = True) -> Control:
             "region_id": list(NAMES),
             "name": list(NAMES.values()),
             "kind": "oblast",
-            "official_area_km2": 12_000.0,
+            "official_area_km2": OFFICIAL_AREA_KM2,
         },
-        geometry=[cell(i, 0, i + 1, 1, 0.01) for i in range(3)],
+        geometry=[cell(*box_at(i, 0, i + 1, 1), 0.01) for i in range(3)],
         crs="EPSG:4326",
     )
-    land = cell(-1, -1, 4, 2, 0.01)
-    occupied = cell(1.5, 0, 3, 1, 0.01)
+    land = cell(*box_at(-1, -1, 4, 2), 0.01)
+    occupied = cell(*box_at(1.5, 0, 3, 1), 0.01)
     if pocket:
-        occupied = shapely.union(occupied, cell(0.1, 0.1, 0.2, 0.2, 0.001))
+        occupied = shapely.union(occupied, cell(*box_at(0.1, 0.1, 0.2, 0.2), 0.001))
     part = partition_land(regions, land, {"occupied": occupied})
     snap = Snapshot(
         key="toy",

@@ -10,10 +10,15 @@ from territory.errors import ScenarioError
 from territory.geodesy import area_km2
 from territory.scenario import parse_scenario
 from tests import scenario_world
-from tests.shapes import cell_area_km2
+from tests.shapes import LAT0, LON0, box_at, cell_area_km2, geodesic_km, ring_at
 
 HEAD = '[scenario]\ntitle = "Toy"\nas_of = 2025-01-01\n'
-CELL = cell_area_km2(0, 0, 1, 1)  # one region, 12,308.46 km²
+# The toy country at 30°E 48°N (tests/scenario_world.py); coordinates below are
+# degrees from that origin (box_at, ring_at), areas closed-form (cell_area_km2).
+CELL = cell_area_km2(*box_at(0, 0, 1, 1))  # one region, 8,217.73 km²
+#: The toy front (no pocket): the meridian +1.5° from 48°N to 49°N, 111.200 km
+#: on WGS84 (110.574 km on the equator); the front after Beta moves, +1°, is as long.
+FRONT_KM = geodesic_km(LON0 + 1.5, LAT0, LON0 + 1.5, LAT0 + 1)
 
 
 def _scenario(body, tmp_path=None):
@@ -42,12 +47,12 @@ def test_before_matches_the_map(toy):
         toy,
         people=False,
     )
-    pocket = cell_area_km2(0.1, 0.1, 0.2, 0.2)
+    pocket = cell_area_km2(*box_at(0.1, 0.1, 0.2, 0.2))
     assert ev.before_km2["RU"] == pytest.approx(
-        cell_area_km2(1.5, 0, 3, 1) + pocket, rel=1e-9
+        cell_area_km2(*box_at(1.5, 0, 3, 1)) + pocket, rel=1e-9
     )
     assert ev.before_km2["UA"] == pytest.approx(
-        cell_area_km2(0, 0, 1.5, 1) - pocket, rel=1e-9
+        cell_area_km2(*box_at(0, 0, 1.5, 1)) - pocket, rel=1e-9
     )
     assert ev.land_km2 == pytest.approx(3 * CELL, rel=1e-9)
 
@@ -58,7 +63,7 @@ def test_whole_region_transfer_and_balance(toy):
         toy,
         people=False,
     )
-    moved = cell_area_km2(1, 0, 1.5, 1)
+    moved = cell_area_km2(*box_at(1, 0, 1.5, 1))
     (m,) = ev.moves
     assert m.area_km2 == pytest.approx(moved, rel=1e-9)
     assert [r["region_id"] for r in m.regions] == ["XB"]
@@ -73,7 +78,7 @@ def test_whole_region_transfer_and_balance(toy):
 
 
 def test_pockets_by_connectivity(toy):
-    pocket = cell_area_km2(0.1, 0.1, 0.2, 0.2)
+    pocket = cell_area_km2(*box_at(0.1, 0.1, 0.2, 0.2))
     not_connected = evaluate(
         _scenario(
             _transfer(
@@ -93,9 +98,9 @@ def test_pockets_by_connectivity(toy):
         toy,
         people=False,
     )
-    # The block 1.5–3°E reaches into Gamma: connected to Russian-held land elsewhere.
+    # The block +1.5–3° reaches into Gamma: connected to Russian-held land elsewhere.
     assert connected.moves[0].area_km2 == pytest.approx(
-        cell_area_km2(1.5, 0, 2, 1), rel=1e-9
+        cell_area_km2(*box_at(1.5, 0, 2, 1)), rel=1e-9
     )
 
 
@@ -104,19 +109,22 @@ def test_ratio_is_what_ukraine_gives_per_km2_received(toy):
         "get", "RU", "UA", '{ regions = ["Alpha"], connected = false }'
     )
     ev = evaluate(_scenario(body), toy, people=False)
-    expected = cell_area_km2(1, 0, 1.5, 1) / cell_area_km2(0.1, 0.1, 0.2, 0.2)
+    expected = cell_area_km2(*box_at(1, 0, 1.5, 1)) / cell_area_km2(
+        *box_at(0.1, 0.1, 0.2, 0.2)
+    )
     assert ev.ratio == pytest.approx(expected, rel=1e-9)
 
 
 def test_inline_polygon_and_exclusion(toy):
-    poly = '{ type = "Polygon", coordinates = [[[1.2, 0], [1.4, 0], [1.4, 1], [1.2, 1], [1.2, 0]]] }'
-    strip = cell_area_km2(1.2, 0, 1.4, 1)
+    poly = f'{{ type = "Polygon", coordinates = {[ring_at(1.2, 0, 1.4, 1)]} }}'
+    strip = cell_area_km2(*box_at(1.2, 0, 1.4, 1))
     ev = evaluate(
         _scenario(_transfer("strip", "UA", "RU", f"{{ geometry = {poly} }}")),
         toy,
         people=False,
     )
-    # edges of the inline box run along meridians and parallels 0 and 1: exact
+    # edges of the inline box run along meridians and the parallels 48°N and 49°N,
+    # straight in lon/lat as the accounting area reads them: exact
     assert ev.moves[0].area_km2 == pytest.approx(strip, rel=1e-9)
     ex = evaluate(
         _scenario(
@@ -131,19 +139,19 @@ def test_inline_polygon_and_exclusion(toy):
         people=False,
     )
     assert ex.moves[0].area_km2 == pytest.approx(
-        cell_area_km2(1, 0, 1.5, 1) - strip, rel=1e-9
+        cell_area_km2(*box_at(1, 0, 1.5, 1)) - strip, rel=1e-9
     )
 
 
 def test_polygon_reaching_land_not_held_warns_and_moves_only_held(toy):
-    poly = '{ type = "Polygon", coordinates = [[[1.4, 0], [1.6, 0], [1.6, 1], [1.4, 1], [1.4, 0]]] }'
+    poly = f'{{ type = "Polygon", coordinates = {[ring_at(1.4, 0, 1.6, 1)]} }}'
     ev = evaluate(
         _scenario(_transfer("over the line", "UA", "RU", f"{{ geometry = {poly} }}")),
         toy,
         people=False,
     )
     assert ev.moves[0].area_km2 == pytest.approx(
-        cell_area_km2(1.4, 0, 1.5, 1), rel=1e-9
+        cell_area_km2(*box_at(1.4, 0, 1.5, 1)), rel=1e-9
     )
     assert len(ev.warnings) == 1
     assert "over the line" in ev.warnings[0] and "does not hold" in ev.warnings[0]
@@ -157,10 +165,14 @@ def test_distance_to_front_uses_true_distance(toy_no_pocket):
         toy_no_pocket,
         people=False,
     )
-    # The front is the meridian 1.5°E from the equator to 1°N (110.57 km); the
-    # band 10 km west of it, cut at the equator and at 1°N, is 10 × 110.57 km²
-    # (to 0.2%: the band's rounded ends and the metric CRS's scale error).
-    assert ev.moves[0].area_km2 == pytest.approx(10 * 110.574, rel=2e-3)
+    # The front is the meridian +1.5° from 48°N to 49°N (FRONT_KM); the band
+    # 10 km west of it, cut at 48°N and 49°N, is 10 km × FRONT_KM.  To 1e-4
+    # (was 2e-3, from a metric-CRS buffer): the band's width is true to 0.11 m
+    # (1.1e-5, buffer_tolerance_m); the parallels cutting its ends leave the
+    # perpendicular to the front by d²·tanφ/2N (9 m at 10 km), the same way at
+    # both ends, so the two end corrections cancel to ~1e-6; the ellipsoid's
+    # curvature changes a 10 km band by under 1e-6.
+    assert ev.moves[0].area_km2 == pytest.approx(10 * FRONT_KM, rel=1e-4)
     assert ev.after_km2[DMZ] == pytest.approx(ev.moves[0].area_km2, rel=1e-12)
 
 
@@ -173,10 +185,12 @@ def test_zone_along_the_contact_line(toy_no_pocket, withdraw, sides):
     body = f'[[zones]]\nname = "buffer"\ndepth_km = 15\nwithdraw = {withdraw}\n'
     ev = evaluate(_scenario(body), toy_no_pocket, people=False)
     assert len(ev.moves) == sides
-    assert ev.after_km2[DMZ] == pytest.approx(sides * 15 * 110.574, rel=3e-3)
+    # d·L per side: 15 km along the front (FRONT_KM); to 1e-4 (was 3e-3, from a
+    # metric-CRS buffer), as for the band above (width true to 0.115 m, 8e-6).
+    assert ev.after_km2[DMZ] == pytest.approx(sides * 15 * FRONT_KM, rel=1e-4)
     for m in ev.moves:
         assert m.target == DMZ
-    assert ev.lost_km2("UA") == pytest.approx(15 * 110.574, rel=3e-3)
+    assert ev.lost_km2("UA") == pytest.approx(15 * FRONT_KM, rel=1e-4)
 
 
 def test_transfer_then_reverse_restores_status_quo(toy):
@@ -228,8 +242,11 @@ def test_front_line_length(toy_no_pocket):
         toy_no_pocket,
         people=False,
     )
-    # Before: the meridian 1.5°E over one degree of latitude (110.574 km); after:
-    # the meridian 1°E, same length.
-    assert ev.front_before_km == pytest.approx(110.574, rel=1e-4)
-    assert ev.front_after_km == pytest.approx(110.574, rel=1e-4)
+    # Before: the meridian +1.5° from 48°N to 49°N (111.200 km); after: the
+    # meridian +1°, as long.  To 1e-4: the contact line stops 1e-6° (0.1 m) short
+    # of the land's outline at either end, 2e-6 of its length.
+    assert ev.front_before_km == pytest.approx(FRONT_KM, rel=1e-4)
+    assert ev.front_after_km == pytest.approx(
+        geodesic_km(LON0 + 1, LAT0, LON0 + 1, LAT0 + 1), rel=1e-4
+    )
     assert math.isfinite(ev.front_after_km)

@@ -20,9 +20,10 @@ def _parse(text, tmp_path, name="s.toml"):
 
 
 def test_every_rule_parses_and_reads_back_in_words(tmp_path):
+    # shapes on the toy country of tests/scenario_world.py (origin 30°E 48°N)
     (tmp_path / "zone.geojson").write_text(
         '{"type":"FeatureCollection","features":[{"type":"Feature","properties":{},'
-        '"geometry":{"type":"Polygon","coordinates":[[[1.2,0],[1.4,0],[1.4,1],[1.2,1],[1.2,0]]]}}]}'
+        '"geometry":{"type":"Polygon","coordinates":[[[31.2,48],[31.4,48],[31.4,49],[31.2,49],[31.2,48]]]}}]}'
     )
     sc = _parse(
         HEAD
@@ -50,7 +51,7 @@ select = { all = true, within_km_of_front = 5, within_km_of_border = 50 }
 name = "inline"
 from = "RU"
 to = "UA"
-select = { geometry = { type = "Polygon", coordinates = [[[2.1, 0.1], [2.2, 0.1], [2.2, 0.2], [2.1, 0.1]]] } }
+select = { geometry = { type = "Polygon", coordinates = [[[32.1, 48.1], [32.2, 48.1], [32.2, 48.2], [32.1, 48.1]]] } }
 
 [[zones]]
 name = "buffer"
@@ -142,7 +143,7 @@ BAD = [
     pytest.param(
         HEAD
         + "[[transfers]]\nname='t'\nfrom='UA'\nto='RU'\nselect={geometry={type='Polygon',"
-        "coordinates=[[[0,0],[1,1],[1,0],[0,1],[0,0]]]}}\n",
+        "coordinates=[[[30,48],[31,49],[31,48],[30,49],[30,48]]]}}\n",
         "inline geometry is invalid",
         id="bowtie",
     ),
@@ -500,7 +501,7 @@ def folders(tmp_path):
     """A scenario folder with a polygon file, a sub-folder and a link that leads out."""
     box = (
         '{"type":"FeatureCollection","features":[{"type":"Feature","properties":{},'
-        '"geometry":{"type":"Polygon","coordinates":[[[0.2,0.2],[0.4,0.2],[0.4,0.4],[0.2,0.2]]]}}]}'
+        '"geometry":{"type":"Polygon","coordinates":[[[30.2,48.2],[30.4,48.2],[30.4,48.4],[30.2,48.2]]]}}]}'
     )
     inside, outside = tmp_path / "scenarios", tmp_path / "outside"
     inside.mkdir()

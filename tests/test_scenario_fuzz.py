@@ -50,7 +50,7 @@ def folder(tmp_path_factory):
     """A scenario folder with a polygon file; next to it, files it may not reach."""
     box = (
         '{"type":"FeatureCollection","features":[{"type":"Feature","properties":{},'
-        '"geometry":{"type":"Polygon","coordinates":[[[0.2,0.2],[0.4,0.2],[0.4,0.4],[0.2,0.2]]]}}]}'
+        '"geometry":{"type":"Polygon","coordinates":[[[30.2,48.2],[30.4,48.2],[30.4,48.4],[30.2,48.2]]]}}]}'
     )
     root = tmp_path_factory.mktemp("fuzz").resolve()
     path = root / "scenarios"
@@ -182,9 +182,10 @@ def check_document(doc, folder) -> None:
 # ------------------------------------------------------------------ valid documents
 
 REGION = st.sampled_from(["Alpha", "XB", "gamma", "Beta oblast"])
+#: A triangle in Alpha, on the toy country of tests/scenario_world.py (30°E 48°N).
 TRIANGLE = {
     "type": "Polygon",
-    "coordinates": [[[0.1, 0.1], [0.3, 0.1], [0.3, 0.3], [0.1, 0.1]]],
+    "coordinates": [[[30.1, 48.1], [30.3, 48.1], [30.3, 48.3], [30.1, 48.1]]],
 }
 KM = st.floats(min_value=0.01, max_value=2000) | st.integers(1, 500)
 
@@ -300,7 +301,10 @@ KEYS = st.sampled_from(
 
 NAN, INF = math.nan, math.inf
 BAD_KM = [NAN, INF, -INF, 0, 0.0, -0.0, -5, 1e-320, True, "10", [10], 10**400, None]
-BOWTIE = {"type": "Polygon", "coordinates": [[[0, 0], [1, 1], [1, 0], [0, 1], [0, 0]]]}
+BOWTIE = {
+    "type": "Polygon",
+    "coordinates": [[[30, 48], [31, 49], [31, 48], [30, 49], [30, 48]]],
+}
 
 
 def _deep_exclude(levels):

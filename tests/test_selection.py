@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import tomllib
 
 import pytest
@@ -15,12 +16,28 @@ from territory.geodesy import area_km2
 from territory.scenario import Rule, parse_scenario
 from territory.selection import SelectionContext, select
 from tests import scenario_world
+from tests.shapes import LAT0, LON0, distance_to_meridian_km, geodesic_km
 
 DATE = "2025-08-15"
 #: Ukrainian-held land on 15 Aug 2025 (every distance rule beyond the country's
 #: extent selects all of it; the trial's 8,400 km gave 200,285 km², 8,800 km nothing).
 UA_HELD_KM2 = 485_942.2
 SUMY, KHARKIV, CHERNIHIV = "UA-59", "UA-63", "UA-74"
+
+# The toy country (tests/scenario_world.py, no pocket) at 30°E 48°N: Ukraine
+# holds +0..1.5° × 0..1° from the origin, Russia +1.5..3°; the front is the
+# meridian +1.5° from 48°N to 49°N.  Its lengths, from GeographicLib:
+#: The front, 111.200 km (110.574 km on the equator).
+TOY_FRONT_KM = geodesic_km(LON0 + 1.5, LAT0, LON0 + 1.5, LAT0 + 1)
+#: How far the held land reaches from the front: from its corner (30°E, 48°N)
+#: (the distance grows westward along a parallel and shrinks northward as the
+#: meridians converge), 111.931 km; 5 m less than along the parallel 48°N, as
+#: the nearest point of the front lies ~1 km north of it.
+TOY_REACH_KM = distance_to_meridian_km(LON0, LAT0, LON0 + 1.5, LAT0, LAT0 + 1)
+#: The country's extent: the largest distance between two of its points,
+#: corner to opposite corner of its box +0..3° × 0..1° (both diagonals are as
+#: long), 248.004 km.
+TOY_EXTENT_KM = geodesic_km(LON0, LAT0, LON0 + 3, LAT0 + 1)
 
 
 @pytest.fixture(scope="module")
@@ -79,12 +96,13 @@ def test_both_sides_of_the_extent(ctx, control):
 
 
 def test_both_sides_of_the_farthest_held_point(toy):
-    # Toy: the front is the meridian 1.5°E from the equator to 1°N; the
-    # Ukrainian-held point farthest from it is (0, 0), 1.5° of equator away.
+    # Toy: the Ukrainian-held point farthest from the front is the corner
+    # (30°E, 48°N), TOY_REACH_KM away (the band's tolerance there is 0.21 m; the
+    # distance along the parallel would be 5 m too long).
     ctx = SelectionContext(toy)
-    d_m = 1.5 * 111_319.490793
+    d_m = TOY_REACH_KM * 1000
     tol_m = buffer_tolerance_m(d_m)
-    corner = shapely.Point(0.0, 0.0)
+    corner = shapely.Point(LON0, LAT0)
     assert not buffer_line_m(ctx.front, d_m - 2 * tol_m).contains(corner)
     assert buffer_line_m(ctx.front, d_m + 2 * tol_m).contains(corner)
     held_km2 = area_km2(toy.holding("UA"))
@@ -107,22 +125,25 @@ def test_too_narrow_is_refused_naming_the_rule(toy, width_km, match):
 
 
 def test_narrowest_band_is_built(toy):
-    # 1 m along the 110.57-km toy front: 0.11 km², within a thousandth
+    # 1 m along the 111.2-km toy front: 0.11 km², within a thousandth (the
+    # band's tolerance at 1 m is 1 mm)
     km2 = _km2(Rule(everything=True, within_km_of_front=0.001), SelectionContext(toy))
-    assert km2 == pytest.approx(0.001 * 110.574, rel=2e-3)
+    assert km2 == pytest.approx(0.001 * TOY_FRONT_KM, rel=2e-3)
 
 
 def test_beyond_the_widest_band_and_short_of_the_extent_is_refused(toy, monkeypatch):
     # Ukraine's extent (1,615 km) is within the widest band built (2,000 km);
     # a country wider than that would have a gap, refused with both limits.
-    # The toy's extent is 351.8 km; pretend bands stop at 100 km.
+    # The toy's extent is 248.0 km (its held land reaches 111.9 km from the
+    # front); pretend bands stop at 100 km.
     monkeypatch.setattr(selection, "BUFFER_MAX_M", 100_000.0)
     ctx = SelectionContext(toy)
     held_km2 = area_km2(toy.holding("UA"))
     assert _km2(Rule(everything=True, within_km_of_front=100.0), ctx) < held_km2
+    extent, at_least = f"{TOY_EXTENT_KM:,.0f}", math.ceil(TOY_EXTENT_KM)  # 248, 249
     with pytest.raises(
         ScenarioError,
-        match=r"within 100.001 km.*beyond 100 km.*short of 352 km.*at least 352",
+        match=rf"within 100.001 km.*beyond 100 km.*short of {extent} km.*at least {at_least}",
     ):
         _km2(Rule(everything=True, within_km_of_front=100.001), ctx)
     extent_km = ctx.extent_m / 1000
@@ -202,18 +223,24 @@ def _zone(depth_km: float):
 
 
 def test_both_sides_of_the_deepest_zone_that_moves_land(toy):
-    # the toy's held land reaches 166.98 km from the front (see above)
+    # the toy's held land reaches TOY_REACH_KM (111.93 km) from the front: 100 m
+    # short of it, a corner of ~0.26 km² stays out; 20 m beyond it (the band's
+    # tolerance is 0.21 m), all is in
     held_km2 = area_km2(toy.holding("UA"))
-    assert evaluate(_zone(166.9), toy, people=False).after_km2[DMZ] < held_km2 - 0.01
-    for depth_km in (167.0, 200.0):  # 200 km: the parser's cap on depth_km
+    below = evaluate(_zone(TOY_REACH_KM - 0.1), toy, people=False)
+    assert below.after_km2[DMZ] < held_km2 - 0.01
+    for depth_km in (TOY_REACH_KM + 0.02, 200.0):  # 200 km: the parser's cap
         ev = evaluate(_zone(depth_km), toy, people=False)
         assert ev.after_km2[DMZ] == pytest.approx(held_km2, rel=1e-9)
 
 
-@pytest.mark.parametrize("width_km", [351.0, 352.0, 8_400.0, 8_800.0])
+@pytest.mark.parametrize(
+    "width_km",
+    [math.floor(TOY_EXTENT_KM), math.ceil(TOY_EXTENT_KM), 8_400.0, 8_800.0],
+)
 def test_zone_band_beyond_the_held_land_covers_it(toy, width_km):
     # the zone band (SelectionContext.near_line) on both sides of the toy's
-    # extent (351.8 km), and far beyond
+    # extent (248.0 km), and far beyond
     ctx = SelectionContext(toy)
     band = ctx.near_line(ctx.front, width_km, what="zone")
     held = toy.holding("UA")
@@ -224,5 +251,6 @@ def test_zone_band_beyond_the_held_land_covers_it(toy, width_km):
 
 def test_zone_band_is_true_distance(toy):
     ev = evaluate(_zone(15), toy, people=False)
-    # 15 km west of the 110.574-km meridian front, cut at the equator and 1°N
-    assert ev.after_km2[DMZ] == pytest.approx(15 * 110.574, rel=1e-4)
+    # 15 km west of the meridian front (111.200 km), cut at 48°N and 49°N: d·L
+    # to 1e-4 (the width is true to 0.115 m, 8e-6; the ends, see test_accounting)
+    assert ev.after_km2[DMZ] == pytest.approx(15 * TOY_FRONT_KM, rel=1e-4)

@@ -36,6 +36,7 @@ from territory.maps import (
 from territory.regions import Region, RegionTable
 from territory.scenario import parse_scenario
 from tests import scenario_world
+from tests.shapes import LAT0, LON0
 
 #: Would create this directory (relative to the working directory) if run.
 PWNED = "pwned-by-a-template"
@@ -71,7 +72,7 @@ def _world(region_names: dict[str, str]) -> tuple[RegionTable, Control]:
     regions["name"] = [region_names[rid] for rid in regions["region_id"]]
     table = RegionTable(
         [
-            Region(rid, name, "oblast", name, 12_000.0, ())
+            Region(rid, name, "oblast", name, scenario_world.OFFICIAL_AREA_KM2, ())
             for rid, name in region_names.items()
         ]
     )
@@ -143,8 +144,18 @@ def _texts(payload: str) -> dict[str, str]:
 def _places(payload: str) -> list[dict]:
     """Settlements of the toy world (inside both transfers), named with the payload."""
     return [
-        {"name": f"place-b {payload}", "population": 5000, "lon": 1.2, "lat": 0.5},
-        {"name": f"place-a {payload}", "population": 700, "lon": 0.15, "lat": 0.15},
+        {
+            "name": f"place-b {payload}",
+            "population": 5000,
+            "lon": LON0 + 1.2,
+            "lat": LAT0 + 0.5,
+        },
+        {
+            "name": f"place-a {payload}",
+            "population": 700,
+            "lon": LON0 + 0.15,
+            "lat": LAT0 + 0.15,
+        },
     ]
 
 
