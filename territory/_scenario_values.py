@@ -408,6 +408,12 @@ def _check_inline(g: dict[str, Any]) -> None:
             "inline geometry is not lon/lat",
             "give coordinates as [lon, lat] in degrees (EPSG:4326)",
         )
+    from territory.io import diagnose_lonlat
+
+    swapped = diagnose_lonlat(geom.bounds, what="inline geometry")
+    if swapped:  # e.g. [48, 37] for 37°E 48°N: Iran, not Ukraine
+        problem, _, fix = swapped.partition("; ")
+        raise _Invalid(problem, fix)
     if not shapely.is_valid(geom):
         raise _Invalid(
             f"inline geometry is invalid ({shapely.is_valid_reason(geom)})",

@@ -399,3 +399,30 @@ def test_lone_surrogates_are_not_text(where):
         doc["transfers"][0]["name"] = "a\ud800"
     with pytest.raises(ScenarioFormatError, match="half of a character pair"):
         parse_scenario(doc)
+
+
+def test_swapped_inline_geometry_is_diagnosed():
+    """[lat, lon] pairs for a box in Donetsk fall in Iran: say so, not "selects no land"."""
+    from territory.errors import ScenarioFormatError
+    from territory.scenario import parse_scenario
+
+    ring = [[48.0, 37.5], [48.2, 37.5], [48.2, 37.7], [48.0, 37.7], [48.0, 37.5]]
+    doc = {
+        "scenario": {"title": "T", "as_of": "2025-08-15"},
+        "transfers": [
+            {
+                "name": "box",
+                "from": "UA",
+                "to": "RU",
+                "select": {"geometry": {"type": "Polygon", "coordinates": [ring]}},
+            }
+        ],
+    }
+    with pytest.raises(ScenarioFormatError, match="lon and lat exchanged") as info:
+        parse_scenario(doc)
+    assert "transfer 'box'" in str(info.value)
+    with pytest.raises(ScenarioError, match="lon and lat exchanged"):
+        Rule(geometries=({"type": "Polygon", "coordinates": [ring]},))
+    # the same ring written [lon, lat] is accepted
+    fixed = [[lat, lon] for lon, lat in ring]
+    assert Rule(geometries=({"type": "Polygon", "coordinates": [fixed]},)).geometries

@@ -7,6 +7,8 @@ import tomllib
 
 import pytest
 import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from territory import selection
 from territory.accounting import DMZ, evaluate
@@ -254,3 +256,56 @@ def test_zone_band_is_true_distance(toy):
     # 15 km west of the meridian front (111.200 km), cut at 48°N and 49°N: d·L
     # to 1e-4 (the width is true to 0.115 m, 8e-6; the ends, see test_accounting)
     assert ev.after_km2[DMZ] == pytest.approx(15 * TOY_FRONT_KM, rel=1e-4)
+
+
+# --------------------------------------------------------------------------- property
+
+
+def _km_per_deg_lon(lat: float) -> float:
+    """Length of one degree of the parallel `lat` (km), from 1/100 of a degree."""
+    return 100 * geodesic_km(LON0, lat, LON0 + 0.01, lat)
+
+
+def _strip_km2(width_deg: float) -> float:
+    """The held cell's strip next to the front, `width_deg` of longitude wide."""
+    from tests.shapes import cell_area_km2
+
+    west = max(LON0, LON0 + 1.5 - width_deg)
+    return cell_area_km2(west, LAT0, LON0 + 1.5, LAT0 + 1)
+
+
+_ANY_WIDTH = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.floats(min_value=5e-4, max_value=300.0),
+    st.floats(min_value=100.0, max_value=1e7),
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(width_km=_ANY_WIDTH)
+def test_any_number_as_a_width_gives_the_right_land_or_one_error(width_km):
+    """Any float: refused with our error, or the land within that true distance.
+
+    The strip of held land next to the front (the meridian +1.5°) that lies
+    within `width_km` is bounded independently: it holds every point less than
+    width / (km per degree of longitude at 48°N, the widest) degrees west of
+    the front, and no point more than width / (km per degree at 49°N, the
+    narrowest) degrees west, less 0.1% for the meridians' convergence (the
+    nearest point of the front lies a little north: 5 m at 112 km).
+    """
+    toy = scenario_world.control(pocket=False)
+    held_km2 = area_km2(toy.holding("UA"))
+    try:
+        rule = Rule(everything=True, within_km_of_front=width_km)
+        km2 = _km2(rule, SelectionContext(toy))
+    except ScenarioError as err:
+        assert not (math.isfinite(width_km) and width_km >= 0.001), err
+        assert "\n" not in str(err)
+        return
+    assert math.isfinite(width_km) and width_km >= 0.001
+    if width_km >= TOY_REACH_KM * 1.001:
+        assert km2 == pytest.approx(held_km2, rel=1e-9)
+        return
+    inner = _strip_km2(width_km / _km_per_deg_lon(LAT0))
+    outer = _strip_km2(width_km / (_km_per_deg_lon(LAT0 + 1) * (1 - 1e-3)))
+    assert inner * (1 - 1e-6) <= km2 <= outer * (1 + 1e-6) + 1e-9
