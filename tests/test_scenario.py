@@ -1,6 +1,7 @@
 """Parsing and checking scenario files: every rule and every failure."""
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
@@ -473,24 +474,50 @@ def test_an_oversized_file_is_refused_before_reading(tmp_path, monkeypatch):
 
 def test_a_folder_or_unreadable_file_is_not_found(tmp_path):
     import os
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
 
     with pytest.raises(
         DataNotFoundError, match=r"is a folder; give the .toml file inside it"
     ):
         read_scenario(tmp_path)
-    path = tmp_path / "locked.toml"
+    # a folder every user can traverse (pytest's own temporary root is private)
+    work = Path(tempfile.mkdtemp(prefix="territory-locked-"))
+    work.chmod(0o755)
+    path = work / "locked.toml"
     path.write_text(_sel("{ all = true }"))
     path.chmod(0)
+    expected = "locked.toml cannot be read (Permission denied); check"
     try:
-        if os.access(path, os.R_OK):  # root reads anything
-            pytest.skip("running as a user who can read a mode-000 file")
-        with pytest.raises(
-            DataNotFoundError,
-            match=r"locked.toml cannot be read \(Permission denied\); check",
-        ):
-            read_scenario(path)
+        if not os.access(path, os.R_OK):
+            with pytest.raises(DataNotFoundError, match=expected.replace("(", r"\(")):
+                read_scenario(path)
+            return
+        # root reads anything: read as the unprivileged user 'nobody' instead
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            pytest.skip("running as root without setpriv: cannot drop privileges")
+        code = (
+            "import sys; from territory.scenario import read_scenario\n"
+            "try:\n    read_scenario(sys.argv[1])\n"
+            "except Exception as err:\n    print(type(err).__name__, err)"
+        )
+        drop = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"]
+        out = subprocess.run(
+            [*drop, sys.executable, "-c", code, str(path)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            cwd=work,
+            env={**os.environ, "HOME": str(work)},
+        )
+        assert out.stdout.startswith("DataNotFoundError "), out.stdout + out.stderr
+        assert expected in out.stdout
     finally:
-        path.chmod(0o644)
+        shutil.rmtree(work, ignore_errors=True)
 
 
 # --------------------------------------------------------------------------- polygon paths
