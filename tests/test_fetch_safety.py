@@ -42,6 +42,14 @@ DRIP_S = 0.05  # seconds between bytes of the dripping modes
 SERVER_LIMIT_S = 10.0  # no handler runs longer than this
 D = dt.date
 
+
+def fetch_days(cache: Path, mirror: Path, start, end) -> datasets.FetchReport:
+    """Fetch the daily files dated `start` … `end` from the mirror into `cache`."""
+    return datasets.fetch(
+        ["deepstate-daily"], cache_dir=cache, mirror=str(mirror), start=start, end=end
+    )
+
+
 # --------------------------------------------------------------------------- the server
 
 
@@ -342,13 +350,7 @@ def test_second_writer_stops_at_once_naming_the_first(
     with datasets.locked(cache):
         t0 = time.monotonic()
         with pytest.raises(FetchError) as info:
-            datasets.fetch(
-                ["deepstate-daily"],
-                cache_dir=cache,
-                mirror=str(mirror),
-                start=D(2025, 8, 14),
-                end=D(2025, 8, 14),
-            )
+            fetch_days(cache, mirror, D(2025, 8, 14), D(2025, 8, 14))
         assert time.monotonic() - t0 < 1.0
         msg = str(info.value)
         assert f"(pid {os.getpid()} on {socket.gethostname()}, since " in msg
@@ -427,13 +429,7 @@ def test_save_merges_entries_written_since_open(mirror: Path, tmp_path: Path) ->
     cache = tmp_path / "cache"
     datasets.fetch(["land"], cache_dir=cache, mirror=str(mirror))
     stale = datasets.Cache.open(cache)  # opened before another writer's fetch
-    datasets.fetch(
-        ["deepstate-daily"],
-        cache_dir=cache,
-        mirror=str(mirror),
-        start=D(2025, 8, 14),
-        end=D(2025, 8, 15),
-    )
+    fetch_days(cache, mirror, D(2025, 8, 14), D(2025, 8, 15))
     entry = dict(stale.entries["land"])
     stale.record("land", "land", entry["path"], source=entry["source"])
     stale.save()
@@ -517,13 +513,7 @@ def test_stale_part_files_are_removed_at_the_start_of_a_fetch(
     not_ours = cache / "derived" / "notes.part.txt"  # not an atomic_path name
     not_ours.write_bytes(b"keep")
 
-    datasets.fetch(
-        ["deepstate-daily"],
-        cache_dir=cache,
-        mirror=str(mirror),
-        start=D(2025, 8, 14),
-        end=D(2025, 8, 14),
-    )
+    fetch_days(cache, mirror, D(2025, 8, 14), D(2025, 8, 14))
 
     for p in stale:
         assert not p.exists(), p
@@ -575,13 +565,7 @@ def test_write_failure_mid_fetch_is_one_line_and_leaves_nothing(
 
     monkeypatch.setattr(datasets._fetch, "atomic_path", read_only)
     with pytest.raises(DataError, match="cannot write to the cache directory"):
-        datasets.fetch(
-            ["deepstate-daily"],
-            cache_dir=cache,
-            mirror=str(mirror),
-            start=D(2025, 8, 14),
-            end=D(2025, 8, 14),
-        )
+        fetch_days(cache, mirror, D(2025, 8, 14), D(2025, 8, 14))
     assert tree(cache) == {**listing, "deepstate-daily": None}
 
 
