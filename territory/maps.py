@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 
     from territory.accounting import Evaluation
     from territory.control import Control
+    from territory.io import OutputTarget
 
 #: Named colours; no random colours, so renders are stable.
 COLOURS = {
@@ -796,14 +797,17 @@ def to_html(fmap: folium.Map, *, self_contained: bool = True) -> str:
 
 
 def save_map(
-    fmap: folium.Map, path: Path | str, *, self_contained: bool = True
+    fmap: folium.Map, path: OutputTarget | Path | str, *, self_contained: bool = True
 ) -> None:
-    """Write a map to `path` atomically (see `to_html`)."""
-    from territory.datasets import write_bytes_atomic
+    """Write a map to `path` as one HTML page (see `to_html`).
 
-    write_bytes_atomic(
-        Path(path), to_html(fmap, self_contained=self_contained).encode("utf-8")
-    )
+    Written like every output (`territory.io.write_output`): a regular file is
+    replaced atomically, a symlink or a device is written through, and a
+    read-only file or an unwritable place raises `OutputError`.
+    """
+    from territory.io import write_output
+
+    write_output(path, to_html(fmap, self_contained=self_contained).encode("utf-8"))
 
 
 def embedded_geojson(page: str) -> list[dict[str, Any]]:

@@ -15,10 +15,11 @@ from territory.cli.options import (
     evaluate_named,
     handle_errors,
 )
+from territory.io import OutputTarget
 
 
 def write_scenario_map(
-    evaluations, target, *, self_contained: bool, tiles: bool = False
+    evaluations, target: OutputTarget, *, self_contained: bool, tiles: bool = False
 ) -> None:
     """Render one evaluation (or a comparison of several) to a checked destination."""
     from territory.maps import render_compare, render_scenario
@@ -31,14 +32,11 @@ def write_scenario_map(
     write_page(fmap, target, self_contained=self_contained)
 
 
-def write_page(fmap, target, *, self_contained: bool) -> None:
-    """Write a folium map as one HTML page (see `territory.io.write_output`)."""
-    from territory.io import check_output, write_output
-    from territory.maps import to_html
+def write_page(fmap, target: OutputTarget, *, self_contained: bool) -> None:
+    """Write a folium map as one HTML page to a checked destination."""
+    from territory.maps import save_map
 
-    if not hasattr(target, "regular"):
-        target = check_output(target)
-    write_output(target, to_html(fmap, self_contained=self_contained).encode("utf-8"))
+    save_map(fmap, target, self_contained=self_contained)
     click.echo(f"wrote {target.given}", err=True)
 
 

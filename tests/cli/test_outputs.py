@@ -202,3 +202,23 @@ def test_disk_full_is_one_line(runner, monkeypatch, tmp_path):
     monkeypatch.setattr(tio, "write_output", full)
     result = runner.invoke(cli, ["regions", "-o", str(tmp_path / "x.csv")])
     _one_line_error(result, 1, "No space left on device")
+
+
+def test_save_map_in_the_api_writes_as_safely_as_the_cli(tmp_path):
+    """`territory.maps.save_map` (notebooks) uses the same writer as the CLI."""
+    from territory.maps import render_control, save_map
+    from tests import scenario_world
+
+    fmap = render_control(scenario_world.control())
+    ro = tmp_path / "ro.html"
+    ro.write_text("keep")
+    ro.chmod(0o444)
+    with pytest.raises(OutputError, match="read-only"):
+        save_map(fmap, ro)
+    assert ro.read_text() == "keep"
+    real = tmp_path / "real.html"
+    real.write_text("old")
+    link = tmp_path / "link.html"
+    link.symlink_to(real)
+    save_map(fmap, link)
+    assert link.is_symlink() and real.read_text().startswith("<!DOCTYPE html>")
