@@ -36,13 +36,13 @@ def check_export(path: Path) -> None:
         raise MisuseError(msg)
 
 
-def write_export(gdf, target: OutputTarget | Path) -> None:
-    """Write moved land to GeoJSON, GeoPackage or GeoParquet at a checked destination."""
-    from territory.io import check_output, output_file
+def write_export(gdf, target: OutputTarget) -> None:
+    """Write moved land to GeoJSON, GeoPackage or GeoParquet at a checked destination.
 
-    if not isinstance(target, OutputTarget):
-        check_export(target)
-        target = check_output(target, option="--export")
+    `target` comes from `territory.io.check_outputs`, its name from `check_export`.
+    """
+    from territory.io import output_file
+
     suffix = target.given.suffix.lower()
     with output_file(target) as tmp:
         if suffix == ".parquet":

@@ -144,10 +144,8 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             raise MisuseError(" ".join(str(err).split())) from None
         except TerritoryError as err:
             raise click.ClickException(" ".join(str(err).split())) from None
-        except click.exceptions.Exit:
-            raise
-        except (click.ClickException, click.Abort):
-            raise
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise  # click's own exits and messages
         except KeyboardInterrupt:
             click.echo("interrupted; nothing half-written was left behind", err=True)
             sys.exit(130)
