@@ -238,6 +238,16 @@ def check_outputs(targets: dict[str, Path | None]) -> dict[str, OutputTarget]:
     return checked
 
 
+def new_file_mode() -> int:
+    """Return the mode a new file gets here (0o666 less the umask).
+
+    Temporary files are created 0600; a file they become gets this mode.
+    """
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 @contextlib.contextmanager
 def output_file(target: OutputTarget | Path | str) -> Iterator[Path]:
     """Yield a temporary path to write; on success it becomes `target`.
@@ -258,12 +268,7 @@ def output_file(target: OutputTarget | Path | str) -> Iterator[Path]:
     try:
         yield tmp_path
         if target.regular:
-            mode = target.mode
-            if mode is None:
-                umask = os.umask(0)
-                os.umask(umask)
-                mode = 0o666 & ~umask
-            tmp_path.chmod(mode)
+            tmp_path.chmod(new_file_mode() if target.mode is None else target.mode)
             os.replace(tmp_path, target.path)
         else:
             with target.path.open("wb") as out, tmp_path.open("rb") as src:

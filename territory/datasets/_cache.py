@@ -23,6 +23,7 @@ from territory.datasets._index import (
     repair_command,
 )
 from territory.errors import DataError, DataNotFoundError
+from territory.io import new_file_mode
 from territory.manifest import default_cache_dir
 
 if TYPE_CHECKING:
@@ -60,12 +61,10 @@ def atomic_path(target: Path) -> Iterator[Path]:
     )
     os.close(fd)
     tmp_path = Path(tmp)
-    umask = os.umask(0)
-    os.umask(umask)
     try:
         yield tmp_path
         if tmp_path.exists():
-            tmp_path.chmod(0o666 & ~umask)  # mkstemp creates 0600; give the usual mode
+            tmp_path.chmod(new_file_mode())
         os.replace(tmp_path, target)
     finally:
         tmp_path.unlink(missing_ok=True)
