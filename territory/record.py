@@ -357,7 +357,9 @@ class Record:
         Returns
         -------
         DataFrame
-            ``as_of``, ``snapshot``, ``occupied_km2`` (the country), one column
+            ``as_of``, ``snapshot``, ``snapshot_as_of`` (the date the snapshot
+            shows), ``note`` (set when an earlier snapshot serves the date, as
+            `snapshot_for` says), ``occupied_km2`` (the country), one column
             per requested region, and ``change_km2`` since the previous row.
 
         Raises
@@ -388,13 +390,15 @@ class Record:
         rows = []
         day = lo
         while day <= hi:
-            snap, _ = self.snapshot_for(day)
+            snap, note = self.snapshot_for(day)
             occupied = shapely.intersection(
                 self.read_snapshot(snap)["occupied"], country
             )
             row = {
                 "as_of": day,
                 "snapshot": snap.label,
+                "snapshot_as_of": snap.as_of,
+                "note": note,
                 "occupied_km2": area_km2(occupied),
             }
             for rid in region_ids or []:

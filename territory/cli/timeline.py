@@ -73,14 +73,10 @@ def timeline(
         raise click.BadParameter(str(err), param_hint="--region") from None
     rec = Record(cache_dir)
     df = rec.occupied_series(start, end, every_days=every_days, region_ids=ids)
-    served = [rec.snapshot_for(day) for day in df["as_of"]]
-    prov = [
-        tables.provenance(day, snap)
-        for day, (snap, _) in zip(df["as_of"], served, strict=True)
-    ]
-    df["as_of"] = df["as_of"].map(dt.date.isoformat)
-    for i, col in enumerate(("snapshot_as_of", "earlier_snapshot"), start=2):
-        df.insert(i, col, [p[col] for p in prov])
+    notes = df.pop("note")
+    df.insert(3, "earlier_snapshot", df["snapshot_as_of"] != df["as_of"])
+    for col in ("as_of", "snapshot_as_of"):
+        df[col] = df[col].map(dt.date.isoformat)
     names = {rid: table.regions[rid].name for rid in ids}
 
     def text() -> str:
@@ -107,7 +103,7 @@ def timeline(
 
     def payload() -> dict:
         rows = df.to_dict("records")
-        for row, (_, note) in zip(rows, served, strict=True):
+        for row, note in zip(rows, notes, strict=True):
             row["note"] = note
         return {"regions": names, "rows": rows}
 
