@@ -36,13 +36,15 @@ def coverage_bbox() -> tuple[float, float, float, float]:
 
 
 def diagnose_lonlat(
-    bounds: tuple[float, float, float, float], *, what: str
+    bounds: tuple[float, float, float, float], *, what: str, swapped_also: str = ""
 ) -> str | None:
     """Return why lon/lat `bounds` look wrong (metres, swapped axes), or None.
 
     Metres: coordinates beyond ±180/±90 cannot be degrees.  Swapped: the
     shapes lie outside the area the tool covers, but would lie inside it with
     the axes exchanged (GeoJSON is [lon, lat]; Ukraine at [48, 35] is Iran).
+    `swapped_also` is another way out, added to the swapped message
+    ("or pass --as-is …").
 
     Examples
     --------
@@ -68,12 +70,17 @@ def diagnose_lonlat(
             f"{what} lies at {miny:.1f}..{maxy:.1f}°N {minx:.1f}..{maxx:.1f}°E, outside the "
             "area territory covers, and would lie inside it with lon and lat exchanged; "
             "write coordinates as [lon, lat] (GeoJSON order)"
+            + (f", {swapped_also}" if swapped_also else "")
         )
     return None
 
 
 def read_vector(
-    path: Path | str, *, what: str = "vector file", check_lonlat: bool = True
+    path: Path | str,
+    *,
+    what: str = "vector file",
+    check_lonlat: bool = True,
+    swapped_also: str = "",
 ) -> gpd.GeoDataFrame:
     """Read a vector file (GeoJSON, GeoPackage, Shapefile, ...) into EPSG:4326.
 
@@ -87,7 +94,7 @@ def read_vector(
         What the file is, for messages ("scenario polygon file").
     check_lonlat
         Refuse shapes whose coordinates look like metres or swapped lon/lat
-        (see `diagnose_lonlat`).
+        (see `diagnose_lonlat`); `swapped_also` is added to the swapped message.
 
     Raises
     ------
@@ -123,7 +130,9 @@ def read_vector(
         raise DataError(msg)
     check_crs(gdf.crs, what=label)
     if check_lonlat and gdf.crs.is_geographic:
-        problem = diagnose_lonlat(tuple(gdf.total_bounds), what=label)
+        problem = diagnose_lonlat(
+            tuple(gdf.total_bounds), what=label, swapped_also=swapped_also
+        )
         if problem:
             raise DataError(problem)
     if not gdf.crs.equals(STORAGE_CRS):

@@ -39,13 +39,11 @@ def measure(path: Path, fmt: str, output: Path | None, as_is: bool) -> None:
     from territory.geodesy import geodesic_area_perimeter_m
     from territory.io import read_vector
 
-    try:
-        gdf = read_vector(path, check_lonlat=not as_is)
-    except DataError as err:
-        if "exchanged" in str(err):
-            msg = f"{err}, or pass --as-is to measure them where they are"
-            raise DataError(msg) from None
-        raise
+    gdf = read_vector(
+        path,
+        check_lonlat=not as_is,
+        swapped_also="or pass --as-is to measure them where they are",
+    )
     name_col = next(
         (c for c in ("name", "Name", "NAME", "title") if c in gdf.columns), None
     )
