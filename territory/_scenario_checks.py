@@ -146,11 +146,18 @@ def _transfer_fields(
         "name": name,
         "source": source,
         "target": target,
-        "claim": _text(t.claim, "claim", s),
-        "note": _text(t.note, "note", s),
+        **_citation_fields(t, s),
+    }
+
+
+def _citation_fields(obj: model.Transfer | model.Zone, s: _Style) -> dict[str, Any]:
+    """The claim, note and sovereignty that transfers and zones both carry."""
+    return {
+        "claim": _text(obj.claim, "claim", s),
+        "note": _text(obj.note, "note", s),
         "sovereignty": None
-        if t.sovereignty is None
-        else _party(t.sovereignty, "sovereignty", s),
+        if obj.sovereignty is None
+        else _party(obj.sovereignty, "sovereignty", s),
     }
 
 
@@ -177,11 +184,7 @@ def _zone_fields(z: model.Zone, s: _Style, table: RegionTable | None) -> dict[st
         "name": _name(z.name, s),
         "depth_km": depth_km,
         "withdraw": parties,
-        "claim": _text(z.claim, "claim", s),
-        "note": _text(z.note, "note", s),
-        "sovereignty": None
-        if z.sovereignty is None
-        else _party(z.sovereignty, "sovereignty", s),
+        **_citation_fields(z, s),
     }
 
 
