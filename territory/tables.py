@@ -255,12 +255,12 @@ def frame_csv(df: pd.DataFrame) -> str:
     """
     out = df.copy()
     for col in out.columns:
-        if not pd_is_numeric(out[col]):
+        if not _is_numeric(out[col]):
             out[col] = out[col].map(_inert)
     return out.to_csv(index=False)
 
 
-def pd_is_numeric(series: Any) -> bool:
+def _is_numeric(series: Any) -> bool:
     """True for a numeric or boolean column (never rewritten by `frame_csv`)."""
     from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
