@@ -162,12 +162,19 @@ def _citation_fields(obj: model.Transfer | model.Zone, s: _Style) -> dict[str, A
 
 
 def _zone_fields(z: model.Zone, s: _Style, table: RegionTable | None) -> dict[str, Any]:
-    depth_km = _km(z.depth_km, "depth_km", s, max_km=model.MAX_ZONE_DEPTH_KM)
     fix = s.write("withdraw", '["UA", "RU"]', '("UA", "RU")') + " (UA, RU or both)"
     w = z.withdraw
     items = (
         [w] if isinstance(w, str) else list(w) if isinstance(w, list | tuple) else []
     )
+    depth = z.depth_km
+    per_side = isinstance(depth, dict | tuple) and not isinstance(depth, str)
+    if per_side:
+        depth = _per_side_depths(depth, s)
+        if not items:  # the parties that pull back are the depths' keys
+            items = list(depth)
+    elif isinstance(w, tuple) and not w:  # the default: both sides pull back
+        items = ["UA", "RU"]
     if not items:
         raise _Invalid(f"'withdraw' is {_show(z.withdraw)}", fix)
     parties = tuple(_party(w, "withdraw", s, ("UA", "RU")) for w in items)
@@ -175,17 +182,78 @@ def _zone_fields(z: model.Zone, s: _Style, table: RegionTable | None) -> dict[st
         raise _Invalid(
             f"'withdraw' is {_show(z.withdraw)}: a party is named twice", fix
         )
+    if per_side:
+        if set(depth) != set(parties):
+            raise _Invalid(
+                f"'depth_km' gives depths for {', '.join(depth) or 'nobody'} but "
+                f"'withdraw' names {', '.join(parties)}",
+                "give a depth for each withdrawing party and no other, or leave "
+                "'withdraw' out",
+            )
+        depth_km: float | tuple[tuple[str, float], ...] = tuple(
+            (p, depth[p]) for p in parties
+        )
+    else:
+        depth_km = _km(depth, "depth_km", s, max_km=model.MAX_ZONE_DEPTH_KM)
     if not (isinstance(z.along, str) and z.along == "front"):
         raise _Invalid(
             f"'along' is {_show(z.along)}",
             'zones run along the contact line: along = "front"',
         )
+    rule = z.rule
+    if rule is not None:
+        if not isinstance(rule, model.Rule):
+            raise _Invalid(
+                f"'{s.key('rule')}' is {_show(rule)}, not a Rule",
+                s.write(
+                    "select", '{ regions = ["Donetsk"] }', "Rule(regions=('Donetsk',))"
+                ),
+            )
+        _check_zone_rule(rule, s)
     return {
         "name": _name(z.name, s),
         "depth_km": depth_km,
         "withdraw": parties,
+        "along": "front",
+        "rule": rule,
         **_citation_fields(z, s),
     }
+
+
+def _per_side_depths(value: Any, s: _Style) -> dict[str, float]:
+    """Check a per-side depth (``{ UA = 10, RU = 20 }``): party → km."""
+    pairs = list(value.items()) if isinstance(value, dict) else list(value)
+    if not pairs or not all(
+        isinstance(pair, tuple | list) and len(pair) == 2 for pair in pairs
+    ):
+        raise _Invalid(
+            f"'depth_km' is {_show(value)}",
+            s.write("depth_km", "{ UA = 10, RU = 20 }", "{'UA': 10, 'RU': 20}")
+            + " or one number for both sides",
+        )
+    out: dict[str, float] = {}
+    for party, km in pairs:
+        p = _party(party, "depth_km", s, ("UA", "RU"))
+        if p in out:
+            raise _Invalid(
+                f"'depth_km' gives {p} two depths", "give each party one depth"
+            )
+        out[p] = _km(km, f"depth_km.{p}", s, max_km=model.MAX_ZONE_DEPTH_KM)
+    return out
+
+
+def _check_zone_rule(rule: model.Rule, s: _Style) -> None:
+    """A zone's rule says where it runs; its depth is its distance from the line."""
+    r: model.Rule | None = rule
+    while r is not None:
+        for key in ("connected", "within_km_of_front"):
+            if getattr(r, key) is not None:
+                raise _Invalid(
+                    f"a zone's '{s.key('rule')}' uses '{key}'",
+                    "a zone's depth is its distance from the line: set depth_km and "
+                    "limit where the zone runs with regions, polygons or within_km_of_border",
+                )
+        r = r.exclude
 
 
 def _items(value: Any, kind: type, name: str) -> tuple[Any, ...]:

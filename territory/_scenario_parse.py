@@ -47,7 +47,16 @@ _RULE_KEYS = {
     "exclude",
 }
 _TRANSFER_KEYS = {"name", "from", "to", "select", "claim", "note", "sovereignty"}
-_ZONE_KEYS = {"name", "along", "depth_km", "withdraw", "claim", "note", "sovereignty"}
+_ZONE_KEYS = {
+    "name",
+    "along",
+    "depth_km",
+    "withdraw",
+    "select",
+    "claim",
+    "note",
+    "sovereignty",
+}
 _META_KEYS = {"title", "as_of", "source", "citation", "description", "default"}
 _OUTSIDE_FIX = "or pass allow_paths_outside=True (CLI: --allow-paths-outside) if you trust the file"
 
@@ -263,12 +272,14 @@ def _parse_zone(z: Any, i: int, ctx: _Ctx) -> model.Zone:
             "'depth_km' is missing",
             "add depth_km = 10 (how far each side pulls back, km)",
         )
+    rule = _parse_rule(z["select"], ctx, what) if "select" in z else None
     return ctx.build(
         what,
         model.Zone,
         name=name,
         depth_km=z["depth_km"],
-        withdraw=z.get("withdraw", ("UA", "RU")),
+        withdraw=z.get("withdraw", ()),
+        rule=rule,
         along=z.get("along", "front"),
         claim=z.get("claim", ""),
         note=z.get("note", ""),

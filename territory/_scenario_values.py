@@ -32,6 +32,7 @@ _FILE_KEY = {
     "geometries": "geometry",
     "source": "from",
     "target": "to",
+    "rule": "select",
 }
 _PARTY_NAMES = {"ukraine": "UA", "ukrainian": "UA", "russia": "RU", "russian": "RU"}
 

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from territory.control import Control
-    from territory.scenario import Scenario
+    from territory.scenario import Scenario, Zone
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +57,76 @@ class Move:
     area_km2: float = 0.0
     regions: list[dict[str, Any]] = field(default_factory=list)
     people: dict[str, Any] | None = None
+    #: The transfer or zone the move belongs to (a zone moves land from each
+    #: withdrawing side and from the grey zone: one move each).
+    group: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.group:
+            self.group = self.name
+
+
+#: Every flow an evaluation reports, (from, to), in display order.
+FLOWS = ((UA, RU), (RU, UA), (UA, DMZ), (RU, DMZ), (GREY, DMZ))
+
+#: What each ratio means, in words every output prints beside it.
+RATIO_DEFINITIONS = {
+    "cession": (
+        "km² Ukraine cedes to Russia for each km² Russia cedes to Ukraine "
+        "(UA→RU ÷ RU→UA; none when Russia cedes nothing)"
+    ),
+    "zone": (
+        "km² Ukraine gives to demilitarised zones for each km² Russia gives "
+        "(UA→DMZ ÷ RU→DMZ; none when Russia gives none)"
+    ),
+}
+
+#: What "contact line after" measures, in words every output prints beside it.
+LINE_AFTER_DEFINITION = (
+    "after: where Russian-held land still meets Ukrainian-held or grey-zone land; "
+    "each demilitarised zone's edges (Ukrainian and Russian) are measured separately"
+)
+
+
+@dataclass
+class ZoneEdges:
+    """The edges of one demilitarised zone after the swap (lon/lat lines, km)."""
+
+    name: str
+    ua_edge: BaseGeometry
+    ru_edge: BaseGeometry
+
+    @property
+    def ua_edge_km(self) -> float:
+        """Length of the line where Ukrainian-held land meets the zone, km."""
+        return length_km(self.ua_edge)
+
+    @property
+    def ru_edge_km(self) -> float:
+        """Length of the line where Russian-held land meets the zone, km."""
+        return length_km(self.ru_edge)
+
+
+@dataclass
+class LineAfter:
+    """The contact line after the swap, defined (see `LINE_AFTER_DEFINITION`).
+
+    Attributes
+    ----------
+    direct
+        Where Russian-held land still meets Ukrainian-held or grey-zone land.
+    zones
+        The Ukrainian and Russian edges of each demilitarised zone (from
+        zones and from transfers to DMZ), by zone.
+    """
+
+    direct: BaseGeometry
+    zones: list[ZoneEdges] = field(default_factory=list)
+
+    @property
+    def direct_km(self) -> float:
+        """Length of the remaining direct contact, km."""
+        return length_km(self.direct)
 
 
 @dataclass
@@ -75,7 +145,11 @@ class Evaluation:
     land_km2
         Land of the country (the denominator of every share), km².
     front_before_km, front_after_km
-        Length of the line where Russian-held land meets other land, km.
+        Length of the contact line, km: before, where Russian-held land meets
+        other land; after, where it still meets Ukrainian-held or grey-zone
+        land (zones' edges are in `line_after`; see `LINE_AFTER_DEFINITION`).
+    line_after
+        The contact line after, with each demilitarised zone's edges.
     warnings
         Recoverable oddities (e.g. polygons reaching land the giver does not hold).
     """
@@ -90,6 +164,7 @@ class Evaluation:
     front_before_km: float
     front_after_km: float
     warnings: list[str] = field(default_factory=list)
+    line_after: LineAfter | None = None
 
     # ------------------------------------------------------------------ balances
     def gained_km2(self, party: str) -> float:
@@ -104,11 +179,31 @@ class Evaluation:
         """Gained − lost, km²."""
         return self.gained_km2(party) - self.lost_km2(party)
 
+    def flow_km2(self, source: str, target: str) -> float:
+        """Land moved from `source` to `target` (transfers and zones), km²."""
+        return sum(
+            m.area_km2 for m in self.moves if m.source == source and m.target == target
+        )
+
+    def flows(self) -> list[dict[str, Any]]:
+        """Every flow of `FLOWS` as ``{"from", "to", "area_km2"}`` (zeros included)."""
+        return [{"from": a, "to": b, "area_km2": self.flow_km2(a, b)} for a, b in FLOWS]
+
+    @property
+    def ratios(self) -> dict[str, float | None]:
+        """The cession and zone ratios (see `RATIO_DEFINITIONS`); None: no denominator."""
+        return {
+            "cession": _ratio(self.flow_km2(UA, RU), self.flow_km2(RU, UA)),
+            "zone": _ratio(self.flow_km2(UA, DMZ), self.flow_km2(RU, DMZ)),
+        }
+
     @property
     def ratio(self) -> float | None:
-        """Km² Ukraine gives for each km² it receives (None if it receives nothing)."""
-        gained = self.gained_km2(UA)
-        return self.lost_km2(UA) / gained if gained > 0 else None
+        """The cession ratio: km² Ukraine cedes to Russia per km² Russia cedes to it.
+
+        Land given to demilitarised zones is not in it (see `ratios`).
+        """
+        return self.ratios["cession"]
 
     def parties_frame(self) -> pd.DataFrame:
         """Per party: before, after, gained, lost, net (km²) and share of land (%)."""
@@ -376,37 +471,14 @@ def evaluate(
     _check_overlaps(moves, where)
     after = _apply(holders, moves)
     for z in scenario.zones:
-        ru_after, dmz_after = _union(after[RU]), _union(after[DMZ])
-        line = contact_line(ru_after, ctx.land)
-        if not dmz_after.is_empty:
-            line = shapely.difference(line, buffer_m(dmz_after, 1.0))
-        if line.is_empty:
-            msg = f"{where}: zone {z.name!r}: after the transfers Russian- and Ukrainian-held land no longer meet; drop the zone"
-            raise ScenarioError(msg)
-        band = ctx.near_line(line, z.depth_km, what=f"{where}: zone {z.name!r}")
-        zone_moves = []
-        for party in z.withdraw:
-            geom = polygonal(shapely.intersection(_union(after[party]), band))
-            zone_moves.append(
-                Move(
-                    name=f"{z.name} ({party} side)" if len(z.withdraw) > 1 else z.name,
-                    kind="zone",
-                    source=party,
-                    target=DMZ,
-                    rule=z.describe(),
-                    claim=z.claim,
-                    note=z.note,
-                    sovereignty=z.sovereignty,
-                    geometry=geom,
-                    area_km2=area_km2(geom),
-                )
-            )
+        zone_moves = zone_moves_for(z, after, ctx, where=where)
         after = _apply(after, zone_moves)
         moves.extend(zone_moves)
     for m in moves:
         m.regions = _by_region(m.geometry, control)
     after_km2 = {p: _sum_km2(g) for p, g in after.items()}
     after_geoms = {p: _union(g) for p, g in after.items()}
+    line_after = _line_after(moves, after_geoms, ctx)
     ev = Evaluation(
         scenario=scenario,
         control=control,
@@ -416,8 +488,9 @@ def evaluate(
         land_km2=land_km2,
         after_geoms=after_geoms,
         front_before_km=length_km(ctx.front),
-        front_after_km=length_km(contact_line(after_geoms[RU], ctx.land)),
+        front_after_km=line_after.direct_km,
         warnings=warnings,
+        line_after=line_after,
     )
     check_invariants(ev)
     if people:
@@ -428,6 +501,138 @@ def evaluate(
     for w in warnings:
         log.warning(w)
     return ev
+
+
+def _ratio(given: float, received: float) -> float | None:
+    return given / received if received > 0 else None
+
+
+def _edge_after(
+    held: BaseGeometry, dmz: BaseGeometry, ctx: SelectionContext
+) -> BaseGeometry:
+    """A party's own edge of the line, without the parts along demilitarised land."""
+    line = contact_line(held, ctx.land)
+    if not dmz.is_empty and not line.is_empty:
+        line = shapely.difference(line, buffer_m(dmz, 1.0))
+    return line
+
+
+def zone_moves_for(
+    zone: Zone,
+    after: dict[str, list[BaseGeometry]],
+    ctx: SelectionContext,
+    *,
+    where: str,
+) -> list[Move]:
+    """Return the land a zone takes from each withdrawing side and the grey zone.
+
+    Each withdrawing party gives the land it holds (in `after`) within its
+    depth of its own edge of the line (`_edge_after`), inside the zone's
+    rule; grey-zone land within a withdrawing party's depth of its edge, inside
+    the rule, joins the zone as its own move (GREY → DMZ).
+
+    Raises
+    ------
+    ScenarioError
+        If the sides no longer meet, or the zone takes no land.
+    """
+    what = f"{where}: zone {zone.name!r}"
+    dmz = _union(after.get(DMZ, []))
+    mask = ctx.land
+    if zone.rule is not None:
+        mask, _ = select(zone.rule, UA, ctx, held=ctx.land)
+    grey = _union(after.get(GREY, []))
+    if not grey.is_empty:
+        grey = polygonal(shapely.intersection(grey, mask))
+    depths = zone.depths_km
+    sides: list[tuple[str, BaseGeometry]] = []
+    bands = []
+    for party in zone.withdraw:
+        held = _union(after.get(party, []))
+        line = _edge_after(held, dmz, ctx)
+        if line.is_empty:
+            msg = f"{what}: after the transfers {party}-held land no longer meets the other side or the grey zone; drop the zone"
+            raise ScenarioError(msg)
+        land = polygonal(shapely.intersection(held, mask))
+        reach = land if grey.is_empty else shapely.box(*_bounds(land, grey))
+        band = ctx.near_line(line, depths[party], what=what, near=reach)
+        bands.append(band)
+        sides.append((party, polygonal(shapely.intersection(land, band))))
+    if not grey.is_empty:
+        sides.append((GREY, polygonal(shapely.intersection(grey, _union(bands)))))
+    names = {UA: "Ukrainian side", RU: "Russian side", GREY: "grey zone"}
+    moves = [
+        Move(
+            name=f"{zone.name} ({names[party]})" if len(sides) > 1 else zone.name,
+            kind="zone",
+            source=party,
+            target=DMZ,
+            rule=zone.describe(),
+            claim=zone.claim,
+            note=zone.note,
+            sovereignty=zone.sovereignty,
+            geometry=geom,
+            area_km2=area_km2(geom),
+            group=zone.name,
+        )
+        for party, geom in sides
+        if party != GREY or area_km2(geom) > OVERLAP_MAX_KM2
+    ]
+    if all(m.area_km2 <= OVERLAP_MAX_KM2 for m in moves):
+        msg = (
+            f"{what} takes no land ({zone.describe()}); check its regions: the "
+            "sides must meet there"
+        )
+        raise ScenarioError(msg)
+    return moves
+
+
+def _bounds(a: BaseGeometry, b: BaseGeometry) -> tuple[float, float, float, float]:
+    boxes = [g.bounds for g in (a, b) if not g.is_empty]
+    return (
+        min(x[0] for x in boxes),
+        min(x[1] for x in boxes),
+        max(x[2] for x in boxes),
+        max(x[3] for x in boxes),
+    )
+
+
+def _line_after(
+    moves: list[Move], after: dict[str, BaseGeometry], ctx: SelectionContext
+) -> LineAfter:
+    """The contact line after the swap and each demilitarised zone's edges."""
+    dmz = after.get(DMZ, shapely.Polygon())
+    direct = _edge_after(after.get(RU, shapely.Polygon()), dmz, ctx)
+    groups: dict[str, list[BaseGeometry]] = {}
+    for m in moves:
+        if m.target == DMZ:
+            groups.setdefault(m.group, []).append(m.geometry)
+    edges = []
+    if groups:
+        ua_line = contact_line(after.get(UA, shapely.Polygon()), ctx.land)
+        ru_line = contact_line(after.get(RU, shapely.Polygon()), ctx.land)
+        for name, geoms in groups.items():
+            near = buffer_m(_union(geoms), 1.0)
+            edges.append(
+                ZoneEdges(
+                    name=name,
+                    ua_edge=_lines(shapely.intersection(ua_line, near)),
+                    ru_edge=_lines(shapely.intersection(ru_line, near)),
+                )
+            )
+    return LineAfter(direct=direct, zones=edges)
+
+
+def _lines(geom: BaseGeometry) -> BaseGeometry:
+    """The linear parts of `geom`, merged (points where lines only touch dropped)."""
+    parts = [
+        g
+        for g in shapely.get_parts(geom)
+        if g.geom_type in ("LineString", "LinearRing") and not g.is_empty
+    ]
+    if not parts:
+        return shapely.LineString()
+    return shapely.line_merge(shapely.MultiLineString(parts))
 
 
 def _apply(
@@ -488,30 +693,43 @@ def check_invariants(ev: Evaluation) -> None:
 
 
 def compare(evaluations: list[Evaluation]) -> pd.DataFrame:
-    """Return scenarios side by side: one row per evaluation, areas in km²."""
+    """Return scenarios side by side: one row per evaluation, areas in km².
+
+    Columns: the scenario, its file and as-of date; every flow
+    (``ua_to_ru_km2`` ... ``grey_to_dmz_km2``); what each side gives and
+    receives in all (``ua_gives_km2`` = to Russia and to zones); both ratios
+    (``ratio`` is the cession ratio); Ukraine's share of land after; the
+    contact line before and after (see `LINE_AFTER_DEFINITION`) and the
+    length of the zones' edges; the people in the moved land.
+    """
     import pandas as pd
 
-    return pd.DataFrame(
-        [
-            {
-                "scenario": ev.scenario.title,
-                "file": ev.scenario.label,
-                "as_of": ev.control.as_of.isoformat(),
-                "ua_lost_km2": ev.lost_km2(UA),
-                "ua_gained_km2": ev.gained_km2(UA),
-                "ua_net_km2": ev.net_km2(UA),
-                "ru_net_km2": ev.net_km2(RU),
-                "dmz_km2": ev.after_km2.get(DMZ, 0.0),
-                "ratio": ev.ratio,
-                "ua_share_after_pct": 100 * ev.after_km2[UA] / ev.land_km2,
-                "front_before_km": ev.front_before_km,
-                "front_after_km": ev.front_after_km,
-                "population_moved": (
-                    sum(m.people["population"] for m in ev.moves)
-                    if all(m.people is not None for m in ev.moves)
-                    else None
-                ),
-            }
-            for ev in evaluations
-        ]
-    )
+    rows = []
+    for ev in evaluations:
+        row: dict[str, Any] = {
+            "scenario": ev.scenario.title,
+            "file": ev.scenario.label,
+            "as_of": ev.control.as_of.isoformat(),
+        }
+        for a, b in FLOWS:
+            row[f"{a.lower()}_to_{b.lower()}_km2"] = ev.flow_km2(a, b)
+        for p in (UA, RU):
+            row[f"{p.lower()}_gives_km2"] = ev.lost_km2(p)
+            row[f"{p.lower()}_receives_km2"] = ev.gained_km2(p)
+        ratios = ev.ratios
+        row["ratio"] = ratios["cession"]
+        row["cession_ratio"] = ratios["cession"]
+        row["zone_ratio"] = ratios["zone"]
+        row["ua_share_after_pct"] = 100 * ev.after_km2[UA] / ev.land_km2
+        row["front_before_km"] = ev.front_before_km
+        row["front_after_km"] = ev.front_after_km
+        zones = ev.line_after.zones if ev.line_after is not None else []
+        row["zone_ua_edge_km"] = sum(z.ua_edge_km for z in zones)
+        row["zone_ru_edge_km"] = sum(z.ru_edge_km for z in zones)
+        row["population_moved"] = (
+            sum(m.people["population"] for m in ev.moves)
+            if all(m.people is not None for m in ev.moves)
+            else None
+        )
+        rows.append(row)
+    return pd.DataFrame(rows)

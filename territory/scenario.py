@@ -204,18 +204,38 @@ class Transfer:
 
 @dataclass(frozen=True, slots=True)
 class Zone:
-    """A demilitarised buffer along the contact line that results from the transfers.
+    """A demilitarised zone along the contact line that results from the transfers.
 
-    Each party in `withdraw` pulls back `depth_km` (true distance) from the
-    line; the land it leaves becomes neutral (DMZ).  One party: one-sided zone;
-    both: a zone of twice the depth, centred on the line.  Checked when created:
-    `depth_km` is finite, above 0 and at most `MAX_ZONE_DEPTH_KM`.
+    Each party in `withdraw` pulls back from **its own edge** of the line
+    (where the land it holds meets land the other side holds or the grey
+    zone) by its depth, in true distance; the land it leaves becomes neutral
+    (DMZ).  Grey-zone land within a withdrawing party's depth of its edge
+    joins the zone too (the flow GREY→DMZ).  One party: a one-sided zone; both
+    with the same depth: a mirror withdrawal; the depths may differ per side.
+
+    Checked when created: every depth is finite, above 0 and at most
+    `MAX_ZONE_DEPTH_KM`; a per-side `depth_km` names exactly the withdrawing
+    parties; `rule` may not use ``connected`` or ``within_km_of_front`` (the
+    zone's depth is its distance from the line).
+
+    Attributes
+    ----------
+    depth_km
+        How far each withdrawing party pulls back, km: one number for all, or
+        a mapping ``{"UA": 10, "RU": 20}`` (normalised to a tuple of pairs).
+    withdraw
+        The parties that pull back (UA, RU or both; default both, or the keys
+        of a per-side `depth_km`).
+    rule
+        Where the zone runs (TOML ``select``): e.g. ``Rule(regions=("Donetsk",))``
+        limits it to Donetsk; None runs it along the whole line.
     """
 
     name: str
-    depth_km: float
-    withdraw: tuple[str, ...]
+    depth_km: float | tuple[tuple[str, float], ...]
+    withdraw: tuple[str, ...] = ()
     along: str = "front"
+    rule: Rule | None = None
     claim: str = ""
     note: str = ""
     sovereignty: str | None = None
@@ -226,11 +246,37 @@ class Zone:
 
         _checked(self, _zone_fields)
 
+    @property
+    def depths_km(self) -> dict[str, float]:
+        """How far each withdrawing party pulls back, km, by party."""
+        if isinstance(self.depth_km, tuple):
+            return dict(self.depth_km)
+        return {p: self.depth_km for p in self.withdraw}
+
+    @property
+    def mirror(self) -> bool:
+        """Both sides pull back the same depth."""
+        return len(self.withdraw) == 2 and len(set(self.depths_km.values())) == 1
+
     def describe(self) -> str:
         """Return the zone rule in words."""
-        who = " and ".join(PARTY_ADJECTIVE[p].split("-")[0] for p in self.withdraw)
-        side = "two-sided" if len(self.withdraw) > 1 else "one-sided"
-        return f"{who} forces pull back {self.depth_km:g} km from the contact line after the transfers ({side})"
+        depths = self.depths_km
+        who = " and ".join(
+            f"{PARTY_ADJECTIVE[p].split('-')[0]} forces {depths[p]:g} km"
+            for p in self.withdraw
+        )
+        if self.mirror:
+            first = PARTY_ADJECTIVE[self.withdraw[0]].split("-")[0]
+            second = PARTY_ADJECTIVE[self.withdraw[1]].split("-")[0]
+            who = f"{first} and {second} forces {depths[self.withdraw[0]]:g} km each"
+        kind = "two-sided" if len(self.withdraw) > 1 else "one-sided"
+        if self.mirror:
+            kind += ", a mirror withdrawal"
+        where = f", {self.rule.describe(None)}" if self.rule is not None else ""
+        return (
+            f"{who} back from their own edge of the contact line after the "
+            f"transfers{where} ({kind})"
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -68,7 +68,20 @@ class SelectionContext:
     @cached_property
     def front(self) -> BaseGeometry:
         """The contact line on the as-of date: where Russian-held land meets other land."""
-        return contact_line(self.control.holding("RU"), self.land)
+        return self.edge("RU")
+
+    def edge(self, party: str) -> BaseGeometry:
+        """Return `party`'s own edge of the line: where its land meets other land.
+
+        With a grey zone between the sides, each side's edge is its own
+        boundary with the grey zone (and with the other side where they
+        touch), so a distance from "the front" is measured from the edge of
+        the land the party holds, for either party.
+        """
+        key = ("edge", party)
+        if key not in self._cache:
+            self._cache[key] = contact_line(self.control.holding(party), self.land)
+        return self._cache[key]
 
     @cached_property
     def country(self) -> BaseGeometry:
@@ -180,13 +193,17 @@ class SelectionContext:
         distance_km: float,
         *,
         codes: tuple[str, ...] = (),
+        giver: str = "RU",
         what: str = "distance rule",
         near: BaseGeometry | None = None,
     ) -> BaseGeometry:
-        """Return (cached) the land within `distance_km` of the front or the border."""
-        key = (which, codes, distance_km, None if near is None else near.bounds)
+        """Return (cached) the land within `distance_km` of the front or the border.
+
+        The front is `giver`'s own edge of it (see `edge`).
+        """
+        key = (which, giver, codes, distance_km, None if near is None else near.bounds)
         if key not in self._cache:
-            line = self.front if which == "front" else self.border_line(codes)
+            line = self.edge(giver) if which == "front" else self.border_line(codes)
             self._cache[key] = self.near_line(line, distance_km, what=what, near=near)
         return self._cache[key]
 
@@ -210,15 +227,26 @@ def _read_polygons(rule: Rule) -> BaseGeometry:
 
 
 def select(
-    rule: Rule, giver: str, ctx: SelectionContext
+    rule: Rule,
+    giver: str,
+    ctx: SelectionContext,
+    *,
+    held: BaseGeometry | None = None,
 ) -> tuple[BaseGeometry, list[str]]:
     """Return the land `giver` holds that `rule` selects, and warnings.
 
     Every criterion of the rule narrows the selection (they combine with AND);
-    ``exclude`` removes the land its own rule selects.
+    ``exclude`` removes the land its own rule selects.  ``within_km_of_front``
+    is measured from the giver's own edge of the line (`SelectionContext.edge`).
+    `held` replaces the giver's holdings as the land to select from (zones
+    pass the whole land to learn where they run; their rules use neither
+    ``connected`` nor ``within_km_of_front``).
     """
     warnings: list[str] = []
-    held = ctx.control.holding(giver) if giver in ("UA", "RU") else shapely.Polygon()
+    if held is None:
+        held = (
+            ctx.control.holding(giver) if giver in ("UA", "RU") else shapely.Polygon()
+        )
     geom = held
     if rule.regions:
         area = ctx.regions_union(rule.regions)
@@ -236,7 +264,9 @@ def select(
             geom = shapely.union_all(keep) if keep else shapely.Polygon()
     what = f"rule {rule.describe(giver)!r}"
     if rule.within_km_of_front is not None:
-        band = ctx.near("front", rule.within_km_of_front, what=what, near=geom)
+        band = ctx.near(
+            "front", rule.within_km_of_front, giver=giver, what=what, near=geom
+        )
         geom = shapely.intersection(geom, band)
     if rule.within_km_of_border is not None:
         band = ctx.near(
@@ -258,7 +288,7 @@ def select(
                 "on the as-of date; it does not move"
             )
     if rule.exclude is not None:
-        excluded, more = select(rule.exclude, giver, ctx)
+        excluded, more = select(rule.exclude, giver, ctx, held=held)
         warnings.extend(more)
         geom = shapely.difference(geom, excluded)
     return polygonal(geom), warnings

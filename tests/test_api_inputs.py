@@ -167,7 +167,7 @@ BAD_CALLS = [
     _case("zone-depth-string", lambda: Zone("z", "5", ("UA",)), "'depth_km' is '5'", DEPTH_FIX),
     _case("zone-depth-none", lambda: Zone("z", None, ("UA",)), "'depth_km' is None", DEPTH_FIX),
     _case("zone-withdraw-dmz", lambda: Zone("z", 5, ("DMZ",)), "'withdraw' is 'DMZ'", "use one of UA, RU"),
-    _case("zone-withdraw-empty", lambda: Zone("z", 5, ()), "'withdraw' is ()", WITHDRAW_FIX),
+    _case("zone-withdraw-empty", lambda: Zone("z", 5, []), "'withdraw' is []", WITHDRAW_FIX),
     _case("zone-withdraw-twice", lambda: Zone("z", 5, ("UA", "UA")),
           "'withdraw' is ('UA', 'UA'): a party is named twice", WITHDRAW_FIX),
     _case("zone-withdraw-number", lambda: Zone("z", 5, 5), "'withdraw' is 5", WITHDRAW_FIX),

@@ -77,7 +77,7 @@ withdraw = ["UA", "RU"]
     )
     assert "inside 1 polygon(s) given in the scenario" in words[3]
     assert sc.transfers[1].source == "RU"
-    assert sc.zones[0].describe().endswith("(two-sided)")
+    assert sc.zones[0].describe().endswith("(two-sided, a mirror withdrawal)")
 
 
 def test_library_parses_and_has_one_default():
