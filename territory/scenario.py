@@ -251,7 +251,7 @@ class Zone:
         """How far each withdrawing party pulls back, km, by party."""
         if isinstance(self.depth_km, tuple):
             return dict(self.depth_km)
-        return {p: self.depth_km for p in self.withdraw}
+        return dict.fromkeys(self.withdraw, self.depth_km)
 
     @property
     def mirror(self) -> bool:
