@@ -67,3 +67,58 @@ def control(*, pocket: bool = True) -> Control:
     return Control(
         as_of=snap.as_of, snapshot=snap, note=None, regions=regions, partition=part
     )
+
+
+#: The grey world: the same land, cut into two regions stacked north–south,
+#: South (0–3 × 0–0.5) and North (0–3 × 0.5–1), each 1.5°×0.5°.  Russia holds
+#: 1.5–3; a grey band 1.4–1.5 (0.1° of longitude: 7.46 km at 48°N, 7.32 km at
+#: 49°N, so it is anisotropic in degrees) lies between the sides; Ukraine holds
+#: 0–1.4.  Ukraine's edge is the meridian +1.4°, Russia's the meridian +1.5°.
+GREY_NAMES = {"XS": "South", "XN": "North"}
+
+
+def grey_table() -> RegionTable:
+    return RegionTable(
+        [
+            Region(
+                region_id=rid,
+                name=name,
+                kind="oblast",
+                source_name=name,
+                official_area_km2=OFFICIAL_AREA_KM2,
+                aliases=(),
+            )
+            for rid, name in GREY_NAMES.items()
+        ]
+    )
+
+
+def grey_control() -> Control:
+    import geopandas as gpd
+
+    regions = gpd.GeoDataFrame(
+        {
+            "region_id": list(GREY_NAMES),
+            "name": list(GREY_NAMES.values()),
+            "kind": "oblast",
+            "official_area_km2": OFFICIAL_AREA_KM2,
+        },
+        geometry=[cell(*box_at(0, 0, 3, 0.5), 0.01), cell(*box_at(0, 0.5, 3, 1), 0.01)],
+        crs="EPSG:4326",
+    )
+    land = cell(*box_at(-1, -1, 4, 2), 0.01)
+    status = {
+        "occupied": cell(*box_at(1.5, 0, 3, 1), 0.01),
+        "grey_zone": cell(*box_at(1.4, 0, 1.5, 1), 0.01),
+    }
+    part = partition_land(regions, land, status)
+    snap = Snapshot(
+        key="toy-grey",
+        label="toy map with a grey band",
+        as_of=dt.date(2025, 1, 1),
+        published=None,
+        grey_zone=True,
+    )
+    return Control(
+        as_of=snap.as_of, snapshot=snap, note=None, regions=regions, partition=part
+    )
