@@ -507,10 +507,10 @@ def _ratio(given: float, received: float) -> float | None:
     return given / received if received > 0 else None
 
 
-def _edge_after(
+def _direct_contact(
     held: BaseGeometry, dmz: BaseGeometry, ctx: SelectionContext
 ) -> BaseGeometry:
-    """A party's own edge of the line, without the parts along demilitarised land."""
+    """A party's edge of the line, without the parts along demilitarised land."""
     line = contact_line(held, ctx.land)
     if not dmz.is_empty and not line.is_empty:
         line = shapely.difference(line, buffer_m(dmz, 1.0))
@@ -523,21 +523,23 @@ def zone_moves_for(
     ctx: SelectionContext,
     *,
     where: str,
+    allow_empty: bool = False,
 ) -> list[Move]:
     """Return the land a zone takes from each withdrawing side and the grey zone.
 
     Each withdrawing party gives the land it holds (in `after`) within its
-    depth of its own edge of the line (`_edge_after`), inside the zone's
+    depth of its own edge of the line (where its land meets land it does not
+    hold: the other side's, the grey zone's, or a zone's), inside the zone's
     rule; grey-zone land within a withdrawing party's depth of its edge, inside
     the rule, joins the zone as its own move (GREY → DMZ).
 
     Raises
     ------
     ScenarioError
-        If the sides no longer meet, or the zone takes no land.
+        If the sides no longer meet, or the zone takes no land (unless
+        `allow_empty`: the balance solver tries depths that may take none).
     """
     what = f"{where}: zone {zone.name!r}"
-    dmz = _union(after.get(DMZ, []))
     mask = ctx.land
     if zone.rule is not None:
         mask, _ = select(zone.rule, UA, ctx, held=ctx.land)
@@ -549,7 +551,7 @@ def zone_moves_for(
     bands = []
     for party in zone.withdraw:
         held = _union(after.get(party, []))
-        line = _edge_after(held, dmz, ctx)
+        line = contact_line(held, ctx.land)
         if line.is_empty:
             msg = f"{what}: after the transfers {party}-held land no longer meets the other side or the grey zone; drop the zone"
             raise ScenarioError(msg)
@@ -578,7 +580,7 @@ def zone_moves_for(
         for party, geom in sides
         if party != GREY or area_km2(geom) > OVERLAP_MAX_KM2
     ]
-    if all(m.area_km2 <= OVERLAP_MAX_KM2 for m in moves):
+    if not allow_empty and all(m.area_km2 <= OVERLAP_MAX_KM2 for m in moves):
         msg = (
             f"{what} takes no land ({zone.describe()}); check its regions: the "
             "sides must meet there"
@@ -602,7 +604,7 @@ def _line_after(
 ) -> LineAfter:
     """The contact line after the swap and each demilitarised zone's edges."""
     dmz = after.get(DMZ, shapely.Polygon())
-    direct = _edge_after(after.get(RU, shapely.Polygon()), dmz, ctx)
+    direct = _direct_contact(after.get(RU, shapely.Polygon()), dmz, ctx)
     groups: dict[str, list[BaseGeometry]] = {}
     for m in moves:
         if m.target == DMZ:

@@ -422,3 +422,18 @@ def default_scenario() -> Path:
             return p
     msg = "no library scenario has default = true; mark one in geodata/scenarios"
     raise DataNotFoundError(msg)
+
+
+def scenario_toml(scenario: Scenario, folder: Path | str | None = None) -> str:
+    """Return `scenario` as the text of a scenario file (TOML) that reads back to it.
+
+    Parameters
+    ----------
+    scenario
+        The scenario (read from a file, or built in code).
+    folder
+        Where the file will be written: ``polygons`` paths are made relative to it.
+    """
+    from territory._scenario_write import scenario_toml as write
+
+    return write(scenario, None if folder is None else Path(folder))

@@ -7,6 +7,7 @@ import logging
 import click
 
 from territory import __version__
+from territory.cli.balance import balance
 from territory.cli.control import control
 from territory.cli.data import data
 from territory.cli.evaluate import compare, evaluate, scenarios
@@ -45,5 +46,6 @@ cli.add_command(data)
 cli.add_command(map_command)
 cli.add_command(evaluate)
 cli.add_command(compare)
+cli.add_command(balance)
 cli.add_command(scenarios)
 cli.add_command(timeline)
