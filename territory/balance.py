@@ -298,10 +298,10 @@ def _regions(within: tuple[str, ...] | list[str] | str) -> Rule:
     return Rule(regions=tuple(within))
 
 
-def _check_types(scenario: Scenario, control: Control) -> None:
+def _check_types(scenario: Scenario | None, control: Control) -> None:
     from territory.control import Control
 
-    if not isinstance(scenario, Scenario):
+    if scenario is not None and not isinstance(scenario, Scenario):
         msg = f"balance: 'scenario' is a {type(scenario).__name__}; pass read_scenario(...)"
         raise ScenarioError(msg)
     if not isinstance(control, Control):
@@ -418,7 +418,7 @@ def balance(
             )
         taken = []
         hi = MAX_ZONE_DEPTH_KM
-        line = _edge(ev, party, ctx)
+        line = contact_line(ev.after_geoms.get(party, shapely.Polygon()), ctx.land)
     cache: dict[float, BaseGeometry] = {}
 
     def area_at(d: float) -> float:
@@ -472,7 +472,7 @@ def balance(
 
 
 def balance_mirror(
-    scenario: Scenario,
+    scenario: Scenario | None,
     control: Control,
     *,
     within: tuple[str, ...] | list[str] | str,
@@ -486,7 +486,8 @@ def balance_mirror(
     Either the other side pulls back `depth_km` and `by` pulls back as far as
     it takes to give as much land ("to an equivalent distance"), or the two
     depths add up to `width_km` and are split so that both give as much.
-    The zone runs along the line after the scenario's transfers and zones.
+    The zone runs along the line after the scenario's transfers and zones
+    (`scenario` None: along the line of the control map as it is).
     """
     _check_types(scenario, control)
     if (depth_km is None) == (width_km is None):
@@ -504,9 +505,13 @@ def balance_mirror(
     ):
         msg = f"balance_mirror: {given!r} km; pass a positive depth (at most {MAX_ZONE_DEPTH_KM:g} km a side)"
         raise ScenarioError(msg)
-    ev = evaluate(scenario, control, people=False)
     ctx = SelectionContext(control)
-    after = {p: [g] for p, g in ev.after_geoms.items() if not g.is_empty}
+    if scenario is None:
+        held = control.partition.country
+        after_geoms = {p: held[p] for p in (UA, RU, GREY) if p in held}
+    else:
+        after_geoms = evaluate(scenario, control, people=False).after_geoms
+    after = {p: [g] for p, g in after_geoms.items() if not g.is_empty}
     other = OTHER[by]
     label = name or f"Mirror zone in {_join(list(where.region_names))} (balance)"
 
@@ -517,7 +522,7 @@ def balance_mirror(
 
     def sides(depths: dict[str, float]) -> dict[str, BaseGeometry]:
         moves = zone_moves_for(
-            zone(depths), after, ctx, where=scenario.label, allow_empty=True
+            zone(depths), after, ctx, where="balance", allow_empty=True
         )
         return {m.source: m.geometry for m in moves}
 
@@ -575,9 +580,12 @@ def balance_mirror(
         zone(depths),
         note=f"Solved by territory balance as of {control.as_of}: {what}.",
     )
-    solved = dataclasses.replace(scenario, zones=(*scenario.zones, z), path=None)
+    if scenario is None:
+        solved = Scenario(title=label, as_of=control.as_of, transfers=(), zones=(z,))
+    else:
+        solved = dataclasses.replace(scenario, zones=(*scenario.zones, z), path=None)
     line = ctx.regions_union(where.regions)
-    edge = _edge(ev, by, ctx)
+    edge = contact_line(after_geoms.get(by, shapely.Polygon()), ctx.land)
     return Balance(
         scenario=solved,
         party=by,
@@ -612,8 +620,3 @@ def _recheck(
             )
             raise InternalError(msg)
     return ev.ratios
-
-
-def _edge(ev: Evaluation, party: str, ctx: SelectionContext) -> BaseGeometry:
-    """`party`'s edge of the line after the scenario (what its zones are measured from)."""
-    return contact_line(ev.after_geoms.get(party, shapely.Polygon()), ctx.land)

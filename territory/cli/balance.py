@@ -32,7 +32,7 @@ def _check_toml_name(
 
 
 @click.command(short_help="Solve the withdrawal that balances an offer.")
-@click.argument("scenario")
+@click.argument("scenario", required=False)
 @click.option(
     "--within",
     "within",
@@ -112,7 +112,7 @@ def _check_toml_name(
 @cache_option
 @handle_errors
 def balance(
-    scenario: str,
+    scenario: str | None,
     within: tuple[str, ...],
     transfer: str | None,
     target_km2: float | None,
@@ -131,7 +131,8 @@ def balance(
     cache_dir: Path | None,
 ) -> None:
     """Find how deep one side would have to withdraw, along the contact line in
-    the named regions, to match what the other side gives in SCENARIO.
+    the named regions, to match what the other side gives in SCENARIO (on its
+    own as-of date, or --date).
 
     Say what to match with exactly one of --transfer, --target-km2 (with --by)
     or --overall.  The band is measured from the withdrawing side's own edge
@@ -142,14 +143,16 @@ def balance(
     With --mirror, a two-sided zone in the regions: the other side pulls back
     --depth-km and --by's depth is solved so both give the same land, or the
     two depths add up to --width-km and are split so both give the same.
+    Without SCENARIO, the zone runs along the line of the map as it is
+    (--date, default the latest).
 
     \b
     Examples
       territory balance alaska-2025 --transfer "Ukraine withdraws from Donbas" \\
           --within Zaporizhzhia --within Kherson -o build/alaska-balanced.toml
       territory balance alaska-2025 --overall --within Zaporizhzhia --within Kherson
-      territory balance us-free-economic-zone-2025-12 --mirror --by RU \\
-          --depth-km 10 --within Donetsk --format json
+      territory balance --mirror --by RU --depth-km 10 --within Donetsk \\
+          --date 2026-02-18 --format json
     """
     from territory.accounting import DMZ
     from territory.balance import balance as solve
@@ -174,8 +177,24 @@ def balance(
         if target_km2 is not None and by is None:
             msg = "--target-km2 needs --by UA or --by RU (who withdraws)"
             raise click.UsageError(msg)
-    sc = read_scenario(scenario, allow_paths_outside=allow_paths_outside)
-    control = Record(cache_dir).control(as_of or sc.as_of)
+    from territory.errors import ScenarioError
+    from territory.scenario import Rule
+
+    try:
+        Rule(regions=within)
+    except ScenarioError as err:
+        msg = str(err).removeprefix("Rule: ")
+        raise click.BadParameter(msg, param_hint="--within") from None
+    if scenario is None and not mirror:
+        msg = "name the SCENARIO to balance (a .toml file or a library name; 'territory scenarios' lists them)"
+        raise click.UsageError(msg)
+    rec = Record(cache_dir)
+    sc = (
+        None
+        if scenario is None
+        else read_scenario(scenario, allow_paths_outside=allow_paths_outside)
+    )
+    control = rec.control(as_of or (sc.as_of if sc else rec.latest_date()))
     party = by.upper() if by else None
     if mirror:
         result = balance_mirror(
