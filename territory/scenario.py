@@ -141,7 +141,9 @@ class Rule:
                 f"only the parts {kind} to {who} land outside {_join(list(self.region_names))}"
             )
         if self.within_km_of_front is not None:
-            parts.append(f"within {self.within_km_of_front:g} km of the contact line")
+            parts.append(
+                f"within {self.within_km_of_front:g} km of the contact line (from its own edge)"
+            )
         if self.within_km_of_border is not None:
             if self.border_with:
                 names = load_neighbours()
