@@ -330,7 +330,7 @@ def test_values_are_normalised():
     assert (rule.within_km_of_front, type(rule.within_km_of_front)) == (5.0, float)
     assert rule.border_with == ("RU",)
     assert rule.describe("RU") == (
-        "Russian-held land within 5 km of the contact line, "
+        "Russian-held land within 5 km of the contact line (from its own edge), "
         "within 20 km of the border with Russia"
     )
     t = Transfer("t", " ua", "dmz", DONETSK, sovereignty="ru")
@@ -378,7 +378,7 @@ def test_a_code_built_scenario_evaluates(toy):
     assert ev.moves[0].area_km2 > 0
     assert (
         ev.moves[0].rule
-        == "Ukrainian-held land everywhere, within 5 km of the contact line"
+        == "Ukrainian-held land everywhere, within 5 km of the contact line (from its own edge)"
     )
 
 
