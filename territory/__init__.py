@@ -15,13 +15,18 @@ load_region_table
 read_scenario, library, Scenario
     Swap scenarios (TOML) and the library of 2025 proposals.
 evaluate, compare, Evaluation
-    Apply a scenario to a control map; balances, ratio, people, contact line.
+    Apply a scenario to a control map: flows, both ratios, people, contact line.
+balance, balance_mirror
+    Solve the withdrawal band that makes an offer reciprocal.
+scenario_toml
+    A scenario as the text of a scenario file.
 
 Maps are in `territory.maps` (``render_control``, ``render_scenario``,
 ``render_compare``, ``save_map``).
 """
 
 from territory.accounting import Evaluation, compare, evaluate
+from territory.balancing import Balance, balance, balance_mirror
 from territory.control import GREY, RU, UA, Control
 from territory.datasets import fetch, status, verify
 from territory.errors import (
@@ -35,7 +40,16 @@ from territory.errors import (
 from territory.geodesy import area_km2, length_km
 from territory.record import Record
 from territory.regions import load_region_table
-from territory.scenario import Scenario, library, parse_scenario, read_scenario
+from territory.scenario import (
+    Rule,
+    Scenario,
+    Transfer,
+    Zone,
+    library,
+    parse_scenario,
+    read_scenario,
+    scenario_toml,
+)
 
 __version__ = "0.1.0"
 
@@ -50,6 +64,7 @@ __all__ = [
     "GREY",
     "RU",
     "UA",
+    "Balance",
     "CRSError",
     "Control",
     "DataError",
@@ -57,11 +72,16 @@ __all__ = [
     "Evaluation",
     "FetchError",
     "Record",
+    "Rule",
     "Scenario",
     "ScenarioError",
     "TerritoryError",
+    "Transfer",
+    "Zone",
     "__version__",
     "area_km2",
+    "balance",
+    "balance_mirror",
     "compare",
     "evaluate",
     "fetch",
@@ -70,6 +90,7 @@ __all__ = [
     "load_region_table",
     "parse_scenario",
     "read_scenario",
+    "scenario_toml",
     "status",
     "verify",
 ]

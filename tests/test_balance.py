@@ -12,7 +12,7 @@ import tomllib
 import pytest
 
 from territory.accounting import evaluate
-from territory.balance import REL_TOL, balance, balance_mirror
+from territory.balancing import REL_TOL, balance, balance_mirror
 from territory.control import RU, UA
 from territory.errors import ScenarioError
 from territory.scenario import parse_scenario, read_scenario, scenario_toml

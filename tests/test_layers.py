@@ -25,10 +25,12 @@ RANK = {
     "_scenario_values": 2,  # private parts of scenario
     "_scenario_checks": 2,
     "_scenario_parse": 2,
+    "_scenario_write": 2,
     "selection": 2,
     "record": 2.5,  # the data layer's façade: builds Control objects (DESIGN.md)
     "accounting": 3,
     "people": 3,
+    "balancing": 3,
     "tables": 4,
     "maps": 4,
     "cli": 5,

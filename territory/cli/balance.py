@@ -155,8 +155,8 @@ def balance(
           --date 2026-02-18 --format json
     """
     from territory.accounting import DMZ
-    from territory.balance import balance as solve
-    from territory.balance import balance_mirror
+    from territory.balancing import balance as solve
+    from territory.balancing import balance_mirror
     from territory.record import Record
     from territory.scenario import read_scenario
 
