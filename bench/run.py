@@ -16,6 +16,8 @@ memory     peak RSS of `territory evaluate alaska-2025` vs of importing geopanda
 cache_read reading a cached file with its content check vs without (bench/cache_read.py).
 distance   distance rules along the Russian border and the front: time and peak
            memory vs reading the control map (bench/distance.py).
+balance    `territory.balance` on the Alaska cession in Zaporizhzhia and Kherson
+           (as a transfer and as a zone) vs one evaluation (bench/balance.py).
 browser    Alaska map load time in headless Chromium (network off) vs a bare
            Leaflet page with one polygon; also the page size.
 """
@@ -204,6 +206,7 @@ BENCHES = {
     "browser": bench_browser,
     "cache_read": "cache_read",
     "distance": "distance",
+    "balance": "balance",
 }
 
 
