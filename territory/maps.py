@@ -34,6 +34,13 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from territory.control import GREY, RU, UA, contact_line
+from territory.tables import (
+    TABLE_CSS,
+    html_table,
+    ratio_text,
+    summary_html,
+    zone_edges,
+)
 
 if TYPE_CHECKING:
     import folium
@@ -53,6 +60,8 @@ COLOURS = {
     "zone": "#9775fa",
     "front_before": "#212529",
     "front_after": "#f08c00",
+    "edge_ua": "#1864ab",
+    "edge_ru": "#a61e4d",
     "land": "#f4f1ea",
     "sea": "#dbe8f3",
     "border": "#495057",
@@ -73,7 +82,6 @@ ATTRIBUTION = (
 )
 
 HOLDER_LABEL = {RU: "Russian-held", GREY: "Grey zone", UA: "Ukrainian-held"}
-PARTY_NAME = {"UA": "Ukraine", "RU": "Russia", "DMZ": "demilitarised zone"}
 _VENDOR = Path(__file__).resolve().parent / "_vendor" / "leaflet"
 
 
@@ -229,15 +237,23 @@ def _new_map(title: str) -> Any:
             f"<title>{esc(title)}</title><style>.leaflet-container{{background:{COLOURS['sea']};}}"
             ".leaflet-control-layers{font:12px/1.5 sans-serif}"
             ".territory-label{font:600 11px/1.1 sans-serif;color:#343a40;text-shadow:0 0 3px #fff,0 0 3px #fff;"
-            "white-space:nowrap;pointer-events:none}</style>"
+            "white-space:nowrap;pointer-events:none}"
+            ".territory-compare td:first-child{min-width:190px}"
+            f"{TABLE_CSS}</style>"
         )
     )
     fmap.fit_bounds([[44.3, 22.1], [52.4, 40.3]])
     return fmap
 
 
-def _add_base(fmap: Any, control: Control, *, tiles: bool) -> None:
-    """Offline base: land and oblast boundaries with names; optional OSM tiles."""
+def _add_base(
+    fmap: Any, control: Control, *, tiles: bool, occupied: bool = True
+) -> None:
+    """Offline base: land and oblast boundaries with names; optional OSM tiles.
+
+    With `occupied`, each oblast's tooltip gives its Russian-held land on the
+    control's date (not on a page that shows several dates).
+    """
     folium = _folium()
     if tiles:
         folium.TileLayer(
@@ -262,24 +278,24 @@ def _add_base(fmap: Any, control: Control, *, tiles: bool) -> None:
         control.regions.geometry,
         strict=True,
     ):
-        features.append(
-            _feature(
-                display_geometry(geom, 0.005),
-                {
-                    "name": name,
-                    "region_id": rid,
-                    "land_km2": f"{frame.at[rid, 'land_km2']:,.0f}",
-                    "occupied_km2": f"{frame.at[rid, 'occupied_km2']:,.0f}",
-                },
-            )
-        )
+        props = {
+            "name": name,
+            "region_id": rid,
+            "land_km2": f"{frame.at[rid, 'land_km2']:,.0f}",
+        }
+        if occupied:
+            props["occupied_km2"] = f"{frame.at[rid, 'occupied_km2']:,.0f}"
+        features.append(_feature(display_geometry(geom, 0.005), props))
+    fields = ["name", "region_id", "land_km2", "occupied_km2"]
+    aliases = ["Region", "Code", "Land km²", "Russian-held km²"]
+    n = 4 if occupied else 3
     _geojson_layer(
         fmap,
         "Oblast boundaries",
         _collection(features),
         _style(COLOURS["border"], fill=0.0, weight=0.8),
-        fields=["name", "region_id", "land_km2", "occupied_km2"],
-        aliases=["Region", "Code", "Land km²", "Russian-held km²"],
+        fields=fields[:n],
+        aliases=aliases[:n],
     )
     labels = folium.FeatureGroup(name="Oblast names", show=True)
     for name, geom in zip(
@@ -299,33 +315,47 @@ def _add_base(fmap: Any, control: Control, *, tiles: bool) -> None:
     labels.add_to(fmap)
 
 
-def _add_control(fmap: Any, control: Control, *, label: str = "before") -> None:
+def _control_layers(
+    control: Control, *, label: str = "before"
+) -> list[tuple[str, dict[str, Any], str]]:
+    """Russian-held land and the grey zone on the control's date: (name, GeoJSON, colour)."""
+    from territory.geodesy import area_km2
+
+    out = []
     for holder in (RU, GREY):
         geom = control.holding(holder)
         if geom.is_empty:
             continue
-        from territory.geodesy import area_km2
-
         area = area_km2(geom)
         name = f"{HOLDER_LABEL[holder]} {label}, {control.as_of} ({area:,.0f} km²)"
+        data = _collection(
+            [
+                _feature(
+                    display_geometry(geom),
+                    {
+                        "holder": HOLDER_LABEL[holder],
+                        "area_km2": f"{area:,.0f}",
+                        "as_of": str(control.as_of),
+                    },
+                )
+            ]
+        )
+        out.append((name, data, COLOURS[holder]))
+    return out
+
+
+_CONTROL_FIELDS = (["holder", "area_km2", "as_of"], ["Held by", "Area km²", "As of"])
+
+
+def _add_control(fmap: Any, control: Control, *, label: str = "before") -> None:
+    for name, data, colour in _control_layers(control, label=label):
         _geojson_layer(
             fmap,
             name,
-            _collection(
-                [
-                    _feature(
-                        display_geometry(geom),
-                        {
-                            "holder": HOLDER_LABEL[holder],
-                            "area_km2": f"{area:,.0f}",
-                            "as_of": str(control.as_of),
-                        },
-                    )
-                ]
-            ),
-            _style(COLOURS[holder], fill=0.35, weight=0.6),
-            fields=["holder", "area_km2", "as_of"],
-            aliases=["Held by", "Area km²", "As of"],
+            data,
+            _style(colour, fill=0.35, weight=0.6),
+            fields=_CONTROL_FIELDS[0],
+            aliases=_CONTROL_FIELDS[1],
         )
 
 
@@ -337,12 +367,15 @@ def _line_layer(
     *,
     dash: str | None,
     show: bool = True,
+    weight: float = 2.5,
 ) -> None:
     from territory.geodesy import length_km
 
     km = length_km(line)
     data = _collection(
-        [
+        []
+        if line.is_empty
+        else [
             _feature(
                 display_geometry(line, 0.001), {"line": name, "length_km": f"{km:,.0f}"}
             )
@@ -352,9 +385,9 @@ def _line_layer(
         fmap,
         f"{name} ({km:,.0f} km)",
         data,
-        _style(colour, fill=0.0, weight=2.5, dash=dash),
-        fields=["line", "length_km"],
-        aliases=["", "Length km"],
+        _style(colour, fill=0.0, weight=weight, dash=dash),
+        fields=[] if line.is_empty else ["line", "length_km"],
+        aliases=[] if line.is_empty else ["", "Length km"],
         show=show,
     )
 
@@ -503,11 +536,11 @@ def _add_places(fmap: Any, ev: Evaluation) -> None:
     group.add_to(fmap)
 
 
-def _box(element_id: str, position: str, body: str) -> str:
+def _box(element_id: str, position: str, body: str, *, width_px: int = 340) -> str:
     return (
         f'<div id="{element_id}" class="territory-box" style="position:absolute;{position};z-index:1000;'
         "background:rgba(255,255,255,.95);padding:8px 10px;border:1px solid #adb5bd;border-radius:4px;"
-        f'font:12px/1.45 sans-serif;max-width:340px;box-shadow:0 1px 4px rgba(0,0,0,.2)">{body}</div>'
+        f'font:12px/1.45 sans-serif;max-width:{width_px}px;box-shadow:0 1px 4px rgba(0,0,0,.2)">{body}</div>'
     )
 
 
@@ -522,13 +555,29 @@ def _swatch(colour: str, label: str, *, line: bool = False, dash: bool = False) 
     )
 
 
-def _legend(control: Control, rows: list[str]) -> str:
-    snap = control.snapshot
-    note = f"<br><b>Note:</b> {esc(control.note)}." if control.note else ""
+def _legend(controls: Control | Sequence[Control], rows: list[str]) -> str:
+    """The legend: swatches, units, and the date and snapshot of every control map shown."""
+    from territory.control import Control
+
+    if isinstance(controls, Control):
+        controls = [controls]
+    by_date = {c.as_of: c for c in controls}
+    if len(by_date) == 1:
+        (control,) = by_date.values()
+        note = f"<br><b>Note:</b> {esc(control.note)}." if control.note else ""
+        when = (
+            f"Control as of {esc(control.as_of)} (evening), "
+            f"snapshot {esc(control.snapshot.label)}.{note}"
+        )
+    else:
+        when = "Each scenario on the control map of its own date (evening):" + "".join(
+            f"<br>{esc(d)}: snapshot {esc(c.snapshot.label)}"
+            + (f" (<b>Note:</b> {esc(c.note)})" if c.note else "")
+            for d, c in sorted(by_date.items())
+        )
     body = (
         f"<b>Legend</b>{''.join(rows)}<div style='margin-top:4px;color:#495057'>Areas in km² (WGS84 "
-        f"ellipsoidal, land only). Lengths in km.<br>Control as of {esc(control.as_of)} (evening), "
-        f"snapshot {esc(snap.label)}.{note}</div>"
+        f"ellipsoidal, land only). Lengths in km.<br>{when}</div>"
     )
     return _box("territory-legend", "bottom:58px;left:10px", body)
 
@@ -557,25 +606,17 @@ def _title(text: str, sub: str, *, about: str = "", citation: str = "") -> str:
 
 
 def _headline(ev: Evaluation) -> str:
-    pf = ev.parties_frame().set_index("party")
-    rows = "".join(
-        f"<tr><td>{esc(PARTY_NAME.get(p, p))}</td><td style='text-align:right'>{pf.at[p, 'lost_km2']:,.0f}</td>"
-        f"<td style='text-align:right'>{pf.at[p, 'gained_km2']:,.0f}</td>"
-        f"<td style='text-align:right'><b>{pf.at[p, 'net_km2']:+,.0f}</b></td></tr>"
-        for p in pf.index
-        if p != GREY
-    )
-    ratio = (
-        f"Ukraine gives <b>{ev.ratio:,.2f} km²</b> for each km² it receives"
-        if ev.ratio is not None
-        else "Ukraine receives nothing in return"
-    )
+    """The headline: flows, both ratios with their definitions, and the contact line.
+
+    Laid out as tables with ruled-off headers (`territory.tables.summary_html`);
+    "receives nothing in return" only when Ukraine cedes land to Russia and
+    Russia cedes none.
+    """
     body = (
-        f"<b>Headline</b><table style='border-collapse:collapse;margin:3px 0'><tr><th></th><th>gives km²</th>"
-        f"<th>receives km²</th><th>net km²</th></tr>{rows}</table>{ratio}.<br>Contact line "
-        f"{ev.front_before_km:,.0f} km → {ev.front_after_km:,.0f} km."
+        "<details open><summary><b>Headline</b> (click to fold)</summary>"
+        f"{summary_html(ev)}</details>"
     )
-    return _box("territory-headline", "bottom:26px;right:10px", body)
+    return _box("territory-headline", "top:112px;left:10px", body, width_px=400)
 
 
 def render_control(control: Control, *, tiles: bool = False) -> folium.Map:
@@ -617,9 +658,11 @@ def _move_legend_rows(evs: Sequence[Evaluation]) -> list[str]:
         for m in ev.moves
         if m.kind == "transfer"
     }
-    rows = [_swatch(COLOURS[RU], "Russian-held before")]
+    many = len({ev.control.as_of for ev in evs}) > 1
+    when = " (each scenario's own date)" if many else ""
+    rows = [_swatch(COLOURS[RU], f"Russian-held before{when}")]
     if any(ev.control.has_grey_zone for ev in evs):
-        rows.append(_swatch(COLOURS[GREY], "Grey zone before"))
+        rows.append(_swatch(COLOURS[GREY], f"Grey zone before{when}"))
     rows += [
         _swatch(COLOURS[k], f"Transfer {_direction_label(k)}")
         for k in ("UA>RU", "RU>UA", ">DMZ")
@@ -627,29 +670,34 @@ def _move_legend_rows(evs: Sequence[Evaluation]) -> list[str]:
     ]
     if any(m.kind == "zone" for ev in evs for m in ev.moves):
         rows.append(_swatch(COLOURS["zone"], "Demilitarised zone"))
-    rows += [
-        _swatch(COLOURS["front_before"], "Contact line before", line=True),
-        _swatch(COLOURS["front_after"], "Contact line after", line=True, dash=True),
-        _swatch(COLOURS["place"], "Settlement in a transfer"),
-    ]
+    if len(evs) == 1:
+        rows += [
+            _swatch(COLOURS["front_before"], "Contact line before", line=True),
+            _swatch(
+                COLOURS["front_after"],
+                "Contact line after: direct contact",
+                line=True,
+                dash=True,
+            ),
+        ]
+        if zone_edges(evs[0]):
+            rows += [
+                _swatch(
+                    COLOURS["edge_ua"], "Zone edge after, Ukrainian side", line=True
+                ),
+                _swatch(
+                    COLOURS["edge_ru"],
+                    "Zone edge after, Russian side",
+                    line=True,
+                    dash=True,
+                ),
+            ]
+        rows.append(_swatch(COLOURS["place"], "Settlement in a transfer"))
     return rows
 
 
-def render_scenario(ev: Evaluation, *, tiles: bool = False) -> folium.Map:
-    """Build the map of one evaluated scenario.
-
-    Layers (each in the layer control): land and oblast boundaries with names,
-    control before the swap, every transfer coloured by direction (tooltip:
-    name, area km², regions, rule), demilitarised zones, the contact line
-    before and after, and the settlements inside transfers.  A legend (units,
-    as-of date, snapshot), a headline panel and the attribution are always shown.
-    """
-    folium = _folium()
-    sc = ev.scenario
-    fmap = _new_map(sc.title)
-    _add_base(fmap, ev.control, tiles=tiles)
-    _add_control(fmap, ev.control)
-    _add_moves(fmap, ev)
+def _add_lines(fmap: Any, ev: Evaluation) -> None:
+    """The contact line before, the direct contact after and each zone's two edges."""
     land = ev.control.partition.country["land"]
     _line_layer(
         fmap,
@@ -658,13 +706,56 @@ def render_scenario(ev: Evaluation, *, tiles: bool = False) -> folium.Map:
         COLOURS["front_before"],
         dash=None,
     )
+    direct = (
+        ev.line_after.direct
+        if ev.line_after is not None
+        else contact_line(ev.after_geoms[RU], land)
+    )
     _line_layer(
         fmap,
-        "Contact line after",
-        contact_line(ev.after_geoms[RU], land),
+        "Contact line after: direct contact",
+        direct,
         COLOURS["front_after"],
         dash="6 4",
     )
+    for z in zone_edges(ev):
+        _line_layer(
+            fmap,
+            f"{z.name}: Ukrainian edge after",
+            z.ua_edge,
+            COLOURS["edge_ua"],
+            dash=None,
+            weight=3.0,
+        )
+        _line_layer(
+            fmap,
+            f"{z.name}: Russian edge after",
+            z.ru_edge,
+            COLOURS["edge_ru"],
+            dash="2 5",
+            weight=3.0,
+        )
+
+
+def render_scenario(ev: Evaluation, *, tiles: bool = False) -> folium.Map:
+    """Build the map of one evaluated scenario.
+
+    Layers (each in the layer control): land and oblast boundaries with names,
+    control before the swap, every transfer coloured by direction (tooltip:
+    name, area km², regions, rule), demilitarised zones, the contact line
+    before, the direct contact after and each zone's Ukrainian and Russian
+    edges (see `territory.accounting.LINE_AFTER_DEFINITION`), and the
+    settlements inside transfers.  A legend (units, as-of date, snapshot), a
+    headline (flows, both ratios with their definitions, the contact line)
+    and the attribution are always shown.
+    """
+    folium = _folium()
+    sc = ev.scenario
+    fmap = _new_map(sc.title)
+    _add_base(fmap, ev.control, tiles=tiles)
+    _add_control(fmap, ev.control)
+    _add_moves(fmap, ev)
+    _add_lines(fmap, ev)
     _add_places(fmap, ev)
     folium.LayerControl(collapsed=False, position="topright").add_to(fmap)
     root = fmap.get_root().html
@@ -687,21 +778,37 @@ def render_scenario(ev: Evaluation, *, tiles: bool = False) -> folium.Map:
 def render_compare(evs: Sequence[Evaluation], *, tiles: bool = False) -> folium.Map:
     """Build one page comparing several scenarios: one switchable (radio) layer each.
 
-    The base, the control map of the first scenario and the comparison table
-    are always shown; each scenario's transfers and zones are a base layer of
-    its own, so exactly one is shown at a time.
+    Each scenario is shown on the control map of its own date: when the
+    evaluations' dates differ, each scenario's layer holds its own control
+    map (Russian-held land and grey zone of its as-of date) and names that
+    date; when they share one date, one control layer serves them all.  The
+    base and the comparison table (as-of date, flows, both ratios) are always
+    shown; exactly one scenario is shown at a time.
     """
     folium = _folium()
     if not evs:
         msg = "render_compare needs at least one evaluation"
         raise ValueError(msg)
+    dates = sorted({ev.control.as_of for ev in evs})
+    own_dates = len(dates) > 1
     fmap = _new_map("Scenarios compared")
-    _add_base(fmap, evs[0].control, tiles=tiles)
-    _add_control(fmap, evs[0].control)
+    _add_base(fmap, evs[0].control, tiles=tiles, occupied=not own_dates)
+    if not own_dates:
+        _add_control(fmap, evs[0].control)
     for i, ev in enumerate(evs):
-        group = folium.FeatureGroup(
-            name=esc(f"Scenario: {ev.scenario.title}"), overlay=False, show=i == 0
-        )
+        name = f"Scenario: {ev.scenario.title}"
+        if own_dates:
+            name += f" (as of {ev.control.as_of})"
+        group = folium.FeatureGroup(name=esc(name), overlay=False, show=i == 0)
+        if own_dates:
+            for _name, data, colour in _control_layers(ev.control):
+                folium.GeoJson(
+                    data,
+                    style_function=_style(colour, fill=0.35, weight=0.6),
+                    tooltip=folium.GeoJsonTooltip(
+                        _CONTROL_FIELDS[0], aliases=_CONTROL_FIELDS[1], sticky=True
+                    ),
+                ).add_to(group)
         layers = [
             *(
                 (COLOURS[key], feats)
@@ -723,30 +830,79 @@ def render_compare(evs: Sequence[Evaluation], *, tiles: bool = False) -> folium.
             ).add_to(group)
         group.add_to(fmap)
     folium.LayerControl(collapsed=False, position="topright").add_to(fmap)
-    rows = "".join(
-        f"<tr><td>{esc(ev.scenario.title)}</td><td style='text-align:right'>{ev.lost_km2('UA'):,.0f}</td>"
-        f"<td style='text-align:right'>{ev.gained_km2('UA'):,.0f}</td>"
-        f"<td style='text-align:right'>{(f'{ev.ratio:,.2f}' if ev.ratio is not None else '–')}</td></tr>"
-        for ev in evs
-    )
-    table = (
-        f"<b>Scenarios</b> (switch in the layer control)<table style='border-collapse:collapse'><tr><th></th>"
-        f"<th>UA gives km²</th><th>UA receives km²</th><th>ratio</th></tr>{rows}</table>"
-    )
     root = fmap.get_root().html
     root.add_child(
         _html(
             _title(
                 "Swap scenarios compared",
                 f"{len(evs)} scenarios · control as of "
-                + ", ".join(sorted({str(ev.control.as_of) for ev in evs})),
+                + ", ".join(str(d) for d in dates)
+                + (" (each scenario on its own date)" if own_dates else ""),
             )
         )
     )
-    root.add_child(_html(_box("territory-headline", "bottom:26px;right:10px", table)))
-    root.add_child(_html(_legend(evs[0].control, _move_legend_rows(evs))))
+    root.add_child(
+        _html(
+            _box(
+                "territory-headline",
+                "top:80px;left:10px",
+                _compare_table(evs),
+                width_px=700,
+            )
+        )
+    )
+    root.add_child(_html(_legend([ev.control for ev in evs], _move_legend_rows(evs))))
     root.add_child(_html(_attribution()))
     return fmap
+
+
+def _compare_table(evs: Sequence[Evaluation]) -> str:
+    """The comparison table: each scenario's as-of date, flows (km²) and both ratios."""
+    from territory.accounting import FLOWS, RATIO_DEFINITIONS
+
+    flows = [
+        (a, b)
+        for a, b in FLOWS
+        if a != GREY or any(ev.flow_km2(a, b) > 0 for ev in evs)
+    ]
+
+    def earlier(ev: Evaluation) -> bool:
+        return ev.control.snapshot.as_of < ev.control.as_of
+
+    rows = [
+        [
+            esc(ev.scenario.title),
+            esc(ev.control.as_of) + ("*" if earlier(ev) else ""),
+            *(f"{ev.flow_km2(a, b):,.0f}" for a, b in flows),
+            ratio_text(ev.ratios["cession"]),
+            ratio_text(ev.ratios["zone"]),
+        ]
+        for ev in evs
+    ]
+    table = html_table(
+        [
+            "",
+            "As of",
+            *(f"{a}→{b}" for a, b in flows),
+            "Cession ratio",
+            "Zone ratio",
+        ],
+        rows,
+        numeric=[False, True, *(True for _ in flows), True, True],
+    )
+    defs = "".join(
+        f"<br>{name} ratio: {esc(RATIO_DEFINITIONS[name])}"
+        for name in ("cession", "zone")
+    )
+    if any(earlier(ev) for ev in evs):
+        defs += (
+            "<br>* no snapshot for that date: the latest earlier one (see the legend)."
+        )
+    return (
+        "<div class='territory-compare'><b>Scenarios</b> (switch in the layer "
+        f"control; each on the control map of its as-of date){table}"
+        f"<div class='territory-def'>Flows in km².{defs}</div></div>"
+    )
 
 
 # --------------------------------------------------------------------------- HTML

@@ -10,11 +10,15 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from territory.accounting import DMZ, FLOWS, LINE_AFTER_DEFINITION, RATIO_DEFINITIONS
+from territory.control import GREY, RU, UA
+
 if TYPE_CHECKING:
     import datetime as dt
 
     import pandas as pd
 
+    from territory.accounting import Evaluation, ZoneEdges
     from territory.control import Control, Snapshot
 
 
@@ -276,9 +280,126 @@ PARTY_NAMES = {
     "GREY": "Grey zone",
 }
 
+#: Every flow of `territory.accounting.FLOWS`, in words.
+FLOW_LABELS = {
+    (UA, RU): "Ukraine cedes to Russia",
+    (RU, UA): "Russia cedes to Ukraine",
+    (UA, DMZ): "Ukraine gives to demilitarised zones",
+    (RU, DMZ): "Russia gives to demilitarised zones",
+    (GREY, DMZ): "Grey-zone land joins demilitarised zones",
+}
 
-def evaluation_payload(ev: Any) -> dict[str, Any]:
-    """Return the JSON document of an evaluation (areas in km², lengths in km)."""
+#: The compare columns of the flows (``ua_to_ru_km2`` ...), in `FLOWS` order.
+FLOW_COLUMNS = tuple(f"{a.lower()}_to_{b.lower()}_km2" for a, b in FLOWS)
+
+#: Columns of every scenario CSV that put the ratios and the line into words.
+DEFINITION_COLUMNS = {
+    "cession_ratio_definition": RATIO_DEFINITIONS["cession"],
+    "zone_ratio_definition": RATIO_DEFINITIONS["zone"],
+    "contact_line_definition": LINE_AFTER_DEFINITION,
+}
+
+
+def shown_flows(ev: Evaluation) -> list[dict[str, Any]]:
+    """Return the flows shown to people, each with its ``label`` in words.
+
+    Every flow of `Evaluation.flows` (``from``, ``to``, ``area_km2``), zeros
+    included, except GREY→DMZ when no grey-zone land joins a zone.
+    """
+    return [
+        dict(f, label=FLOW_LABELS[(f["from"], f["to"])])
+        for f in ev.flows()
+        if f["from"] != GREY or f["area_km2"] > 0
+    ]
+
+
+def zone_edges(ev: Evaluation) -> list[ZoneEdges]:
+    """Return the demilitarised zones' edges after the swap (none without zones)."""
+    return list(ev.line_after.zones) if ev.line_after is not None else []
+
+
+def reciprocity_text(ev: Evaluation) -> str:
+    """Say in words what each side cedes to the other and gives to zones.
+
+    "Receives nothing in return" is said only when Ukraine cedes land to
+    Russia and Russia cedes none to Ukraine (the cession ratio is then none);
+    with no cession either way, it says so: a pure mirror zone gives
+    ``"No cession: neither side cedes land to the other. Zones: ..."``.
+    """
+    ua_ru, ru_ua = ev.flow_km2(UA, RU), ev.flow_km2(RU, UA)
+    ua_dmz, ru_dmz = ev.flow_km2(UA, DMZ), ev.flow_km2(RU, DMZ)
+    ratios = ev.ratios
+    if ua_ru > 0 and ru_ua > 0:
+        cession = (
+            f"Ukraine cedes {ua_ru:,.0f} km² to Russia and Russia {ru_ua:,.0f} km² to "
+            f"Ukraine: {ratios['cession']:,.2f} km² for each km² Ukraine receives."
+        )
+    elif ua_ru > 0:
+        cession = (
+            f"Ukraine cedes {ua_ru:,.0f} km² to Russia and receives nothing in return "
+            "(Russia cedes no land to Ukraine)."
+        )
+    elif ru_ua > 0:
+        cession = (
+            f"Russia cedes {ru_ua:,.0f} km² to Ukraine; Ukraine cedes none to Russia."
+        )
+    else:
+        cession = "No cession: neither side cedes land to the other."
+    if ua_dmz > 0 and ru_dmz > 0:
+        zone = (
+            f" Zones: Ukraine gives {ua_dmz:,.0f} km² and Russia {ru_dmz:,.0f} km²: "
+            f"{ratios['zone']:,.2f} km² from Ukraine for each km² from Russia."
+        )
+    elif ua_dmz > 0:
+        zone = f" Zones: Ukraine gives {ua_dmz:,.0f} km²; Russia gives none."
+    elif ru_dmz > 0:
+        zone = f" Zones: Russia gives {ru_dmz:,.0f} km²; Ukraine gives none."
+    else:
+        zone = ""
+    return cession + zone
+
+
+def contact_line_rows(ev: Evaluation) -> list[tuple[str, float]]:
+    """Return the contact line for people, km: before, direct contact after, zone edges.
+
+    Each zone (or transfer to DMZ) gives two rows, its Ukrainian and its
+    Russian edge; `LINE_AFTER_DEFINITION` says what "after" measures.
+    """
+    rows = [
+        ("before", ev.front_before_km),
+        ("after: direct contact", ev.front_after_km),
+    ]
+    for z in zone_edges(ev):
+        rows += [
+            (f"after: {z.name}, Ukrainian edge", z.ua_edge_km),
+            (f"after: {z.name}, Russian edge", z.ru_edge_km),
+        ]
+    return rows
+
+
+def contact_line_payload(ev: Evaluation) -> dict[str, Any]:
+    """Return the contact line as JSON: before, direct contact after, zone edges (km)."""
+    return {
+        "before": ev.front_before_km,
+        "after_direct": ev.front_after_km,
+        "zones": [
+            {"name": z.name, "ua_edge_km": z.ua_edge_km, "ru_edge_km": z.ru_edge_km}
+            for z in zone_edges(ev)
+        ],
+        "definition": LINE_AFTER_DEFINITION,
+    }
+
+
+def evaluation_payload(ev: Evaluation) -> dict[str, Any]:
+    """Return the JSON document of an evaluation (areas in km², lengths in km).
+
+    Besides the transfers (each with its ``group``: the transfer or zone it
+    belongs to) and the parties: ``flows`` (every flow of
+    `territory.accounting.FLOWS`, zeros included), ``ratios`` (cession and
+    zone) with ``ratio_definitions``, ``ratio`` (the cession ratio) and
+    ``contact_line_km`` (before, direct contact after, each zone's edges, and
+    the definition of "after").
+    """
     sc = ev.scenario
     parties = {
         r["party"]: {
@@ -311,6 +432,7 @@ def evaluation_payload(ev: Any) -> dict[str, Any]:
         "transfers": [
             {
                 "name": m.name,
+                "group": m.group,
                 "kind": m.kind,
                 "from": m.source,
                 "to": m.target,
@@ -332,34 +454,114 @@ def evaluation_payload(ev: Any) -> dict[str, Any]:
             for m in ev.moves
         ],
         "parties": parties,
+        "flows": ev.flows(),
+        "ratios": ev.ratios,
+        "ratio_definitions": dict(RATIO_DEFINITIONS),
         "ratio": ev.ratio,
-        "ratio_definition": "km² Ukraine gives for each km² it receives (null: it receives nothing)",
+        "ratio_definition": RATIO_DEFINITIONS["cession"],
         "land_km2": ev.land_km2,
         "land_definition": "land of Ukraine's 27 units (territorial sea excluded) on the as-of date",
-        "front_line_km": {"before": ev.front_before_km, "after": ev.front_after_km},
+        "contact_line_km": contact_line_payload(ev),
         "warnings": ev.warnings,
         "invariants": {"holdings_after_sum_to_land": True, "relative_tolerance": 1e-9},
     }
 
 
 #: Columns of `evaluation_csv`, then `PROVENANCE_COLUMNS`.
-EVALUATION_COLUMNS = ("name", "kind", "from", "to", "region_id", "region", "area_km2")
+EVALUATION_COLUMNS = (
+    "name",
+    "kind",
+    "from",
+    "to",
+    "region_id",
+    "region",
+    "area_km2",
+    "group",
+    "zone_ua_edge_km",
+    "zone_ru_edge_km",
+    *FLOW_COLUMNS,
+    "cession_ratio",
+    "zone_ratio",
+    "front_before_km",
+    "front_after_km",
+    *DEFINITION_COLUMNS,
+)
 
 
-def evaluation_csv(ev: Any) -> str:
-    """Return one CSV row per transfer (or zone) and region, areas in km².
+def evaluation_csv(ev: Evaluation) -> str:
+    """Return one CSV row per transfer (or zone side) and region, areas in km².
 
-    Columns: ``name`` (of the transfer), ``kind``, ``from``, ``to``,
-    ``region_id``, ``region`` (its name), ``area_km2``, then which map was
-    used (`PROVENANCE_COLUMNS`).
+    Columns (`EVALUATION_COLUMNS`): ``name`` (of the move), ``kind``, ``from``,
+    ``to``, ``region_id``, ``region`` (its name), ``area_km2`` (in that
+    region); ``group`` (the transfer or zone the move belongs to) and, for a
+    move into a demilitarised zone, ``zone_ua_edge_km`` / ``zone_ru_edge_km``
+    (that zone's Ukrainian and Russian edges after, km; empty otherwise).
+    Then, the same on every row, the scenario's totals: every flow
+    (``ua_to_ru_km2`` ... ``grey_to_dmz_km2``, as in ``territory compare``),
+    ``cession_ratio`` and ``zone_ratio`` (empty: none), ``front_before_km``
+    and ``front_after_km`` (the direct contact after), the definitions in
+    words (`DEFINITION_COLUMNS`), and which map was used
+    (`PROVENANCE_COLUMNS`).
     """
+    edges = {z.name: z for z in zone_edges(ev)}
+    ratios = ev.ratios
+    totals: dict[str, Any] = {
+        **{c: ev.flow_km2(a, b) for c, (a, b) in zip(FLOW_COLUMNS, FLOWS, strict=True)},
+        "cession_ratio": ratios["cession"],
+        "zone_ratio": ratios["zone"],
+        "front_before_km": ev.front_before_km,
+        "front_after_km": ev.front_after_km,
+        **DEFINITION_COLUMNS,
+    }
+    rows = []
+    for m in ev.moves:
+        z = edges.get(m.group) if m.target == DMZ else None
+        for r in m.regions:
+            rows.append(
+                {
+                    "name": m.name,
+                    "kind": m.kind,
+                    "from": m.source,
+                    "to": m.target,
+                    "region_id": r["region_id"],
+                    "region": r["name"],
+                    "area_km2": r["area_km2"],
+                    "group": m.group,
+                    "zone_ua_edge_km": z.ua_edge_km if z is not None else None,
+                    "zone_ru_edge_km": z.ru_edge_km if z is not None else None,
+                    **totals,
+                }
+            )
+    import pandas as pd
+
+    frame = pd.DataFrame(rows, columns=list(EVALUATION_COLUMNS))
     prov = provenance(ev.control.as_of, ev.control.snapshot)
-    frame = ev.regions_frame().loc[:, list(EVALUATION_COLUMNS)]
     return frame_csv(frame.assign(**prov))
 
 
-def evaluation_text(ev: Any) -> str:
-    """Return the evaluation for people: transfers with their rules, then the balance."""
+def _flows_table(ev: Evaluation) -> str:
+    rows = [
+        [f["label"], f"{f['from']} → {f['to']}", f["area_km2"]] for f in shown_flows(ev)
+    ]
+    return text_table(rows, ["Flow", "From → to", "Area km²"], digits=[0, 0, 0])
+
+
+def _ratios_table(ev: Evaluation) -> str:
+    ratios = ev.ratios
+    rows = [
+        [name, ratio_text(ratios[name]), RATIO_DEFINITIONS[name]]
+        for name in ("cession", "zone")
+    ]
+    return text_table(rows, ["Ratio", "Value", "Definition"], digits=[0, 0, 0])
+
+
+def ratio_text(value: float | None) -> str:
+    """Return a ratio for people: two decimals, or "none" (no denominator)."""
+    return "none" if value is None else f"{value:,.2f}"
+
+
+def evaluation_text(ev: Evaluation) -> str:
+    """Return the evaluation for people: moves and rules, flows, ratios, balance, line."""
     sc = ev.scenario
     lines = [
         sc.title,
@@ -397,7 +599,8 @@ def evaluation_text(ev: Any) -> str:
         lines.append(f"  {m.name}: {m.rule}")
         if m.claim:
             lines.append(f"    claim: {m.claim}")
-    lines.append("")
+    lines += ["", "Flows:", _flows_table(ev), "", "Ratios:", _ratios_table(ev)]
+    lines += ["", f"Reciprocity: {reciprocity_text(ev)}", ""]
     pf = ev.parties_frame()
     prow = [
         [
@@ -428,15 +631,11 @@ def evaluation_text(ev: Any) -> str:
             digits=[0, 0, 0, 0, 0, 0, 1, 1],
         )
     )
-    ratio = (
-        f"{ev.ratio:,.2f} km² for each km² it receives"
-        if ev.ratio is not None
-        else "– (Ukraine receives nothing)"
-    )
     lines += [
         "",
-        f"Reciprocity: Ukraine gives {ratio}.",
-        f"Contact line: {ev.front_before_km:,.0f} km before, {ev.front_after_km:,.0f} km after.",
+        "Contact line:",
+        text_table(contact_line_rows(ev), ["Line", "km"], digits=[0, 0]),
+        f"({LINE_AFTER_DEFINITION})",
         f"Shares are of Ukraine's land on {ev.control.as_of}: {ev.land_km2:,.0f} km² (territorial sea excluded).",
         "People: GeoNames places inside each transfer, populations mostly pre-2022.",
     ]
@@ -445,7 +644,7 @@ def evaluation_text(ev: Any) -> str:
     return "\n".join(lines)
 
 
-def compare_frame(evs: Sequence[Any], df: pd.DataFrame) -> pd.DataFrame:
+def compare_frame(evs: Sequence[Evaluation], df: pd.DataFrame) -> pd.DataFrame:
     """Return the comparison `df` (`territory.accounting.compare`) with which map each row used.
 
     Adds ``snapshot``, ``snapshot_as_of`` and ``earlier_snapshot`` (``as_of``
@@ -458,79 +657,194 @@ def compare_frame(evs: Sequence[Any], df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def compare_csv(evs: Sequence[Any], df: pd.DataFrame) -> str:
-    """Return the comparison as CSV, one row per scenario, with the map each used."""
-    return frame_csv(compare_frame(evs, df))
+def compare_csv(evs: Sequence[Evaluation], df: pd.DataFrame) -> str:
+    """Return the comparison as CSV, one row per scenario, with the map each used.
+
+    The columns of `territory.accounting.compare` (every flow, what each side
+    gives and receives, both ratios, the contact line), the definitions in
+    words (`DEFINITION_COLUMNS`), then `PROVENANCE_COLUMNS`.
+    """
+    out = compare_frame(evs, df)
+    out = out.assign(**DEFINITION_COLUMNS)
+    front = [c for c in out.columns if c not in PROVENANCE_COLUMNS]
+    return frame_csv(out.loc[:, [*front, *PROVENANCE_COLUMNS]])
 
 
-def compare_payload(evs: Sequence[Any], df: pd.DataFrame) -> dict[str, Any]:
+def compare_payload(evs: Sequence[Evaluation], df: pd.DataFrame) -> dict[str, Any]:
     """Return the JSON document of a comparison: one entry per scenario.
 
-    Each entry is a row of `compare_frame`, plus the ``note`` on the snapshot
-    (None unless an earlier one was used), the ``transfers`` and the ``parties``
-    of `evaluation_payload`.
+    Each entry is a row of `compare_frame` (its own ``as_of``; every flow,
+    ``ua_gives_km2`` ... ``ru_receives_km2``, both ratios, the contact line),
+    plus the ``note`` on the snapshot (None unless an earlier one was used),
+    the ``transfers``, ``parties``, ``flows`` and ``contact_line_km`` (each
+    zone's edges) of `evaluation_payload`.  ``ratio_definitions`` and
+    ``contact_line_definition`` say what the ratios and "after" measure.
     """
     rows = compare_frame(evs, df).to_dict("records")
     docs = [evaluation_payload(ev) for ev in evs]
     return {
+        "ratio_definitions": dict(RATIO_DEFINITIONS),
+        "contact_line_definition": LINE_AFTER_DEFINITION,
         "scenarios": [
             dict(
                 row,
                 note=doc["note"],
                 transfers=doc["transfers"],
                 parties=doc["parties"],
+                flows=doc["flows"],
+                contact_line_km=doc["contact_line_km"],
             )
             for row, doc in zip(rows, docs, strict=True)
-        ]
+        ],
     }
 
 
 def compare_text(df: Any) -> str:
-    """Return scenarios side by side for people.
+    """Return scenarios side by side for people: flows and ratios, then balance and line.
 
     Given `compare_frame`'s columns, a date served by an earlier snapshot is
-    marked ``*`` and a footnote says so.
+    marked ``*`` and a footnote says so.  Each scenario is on its own as-of
+    date (the "As of" column of both tables).
     """
     early = (
         [bool(v) for v in df["earlier_snapshot"]]
         if "earlier_snapshot" in df.columns
         else [False] * len(df)
     )
-    rows = [
+    dates = [f"{d}*" if e else d for d, e in zip(df["as_of"], early, strict=True)]
+    grey = bool((df["grey_to_dmz_km2"] > 0).any())
+    flows = [(c, h) for c, h in zip(FLOW_COLUMNS, _FLOW_HEADERS, strict=True)]
+    if not grey:
+        flows = flows[:-1]
+    recs = df.to_dict("records")
+    first = text_table(
         [
-            r.scenario,
-            f"{r.as_of}*" if e else r.as_of,
-            r.ua_lost_km2,
-            r.ua_gained_km2,
-            r.ua_net_km2,
-            r.dmz_km2,
-            r.ratio,
-            r.front_before_km,
-            r.front_after_km,
-        ]
-        for r, e in zip(df.itertuples(), early, strict=True)
-    ]
-    table = text_table(
-        rows,
-        [
-            "Scenario",
-            "As of",
-            "UA gives km²",
-            "UA receives km²",
-            "UA net km²",
-            "DMZ km²",
-            "Ratio",
-            "Front before km",
-            "Front after km",
+            [
+                r["scenario"],
+                d,
+                *(r[c] for c, _ in flows),
+                r["cession_ratio"],
+                r["zone_ratio"],
+            ]
+            for r, d in zip(recs, dates, strict=True)
         ],
-        digits=[0, 0, 0, 0, 0, 0, 2, 0, 0],
+        ["Scenario", "As of", *(h for _, h in flows), "Cession ratio", "Zone ratio"],
+        digits=[0, 0, *(0 for _ in flows), 2, 2],
     )
+    second = text_table(
+        [
+            [r["scenario"], d, *(r[c] for c, _ in _BALANCE_COLUMNS)]
+            for r, d in zip(recs, dates, strict=True)
+        ],
+        ["Scenario", "As of", *(h for _, h in _BALANCE_COLUMNS)],
+        digits=[0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0],
+    )
+    notes = [
+        "Flows in km². Ratios ('–': none):",
+        *(f"  {name} ratio: {RATIO_DEFINITIONS[name]}" for name in ("cession", "zone")),
+        "Gives: to the other side and to zones; receives: from the other side.",
+        "Contact line in km: before, where Russian-held land meets other land on "
+        f"the as-of date; direct after and zone edges, {LINE_AFTER_DEFINITION}.",
+    ]
     if any(early):
-        table += (
-            "\n* no snapshot for that date: the map of the latest earlier one "
+        notes.append(
+            "* no snapshot for that date: the map of the latest earlier one "
             "(its date is snapshot_as_of in --format csv or json)"
         )
-    return table
+    return "\n".join([first, "", second, "", *notes])
+
+
+_FLOW_HEADERS = ("UA→RU km²", "RU→UA km²", "UA→DMZ km²", "RU→DMZ km²", "GREY→DMZ km²")
+
+_BALANCE_COLUMNS = (
+    ("ua_gives_km2", "UA gives km²"),
+    ("ua_receives_km2", "UA receives km²"),
+    ("ru_gives_km2", "RU gives km²"),
+    ("ru_receives_km2", "RU receives km²"),
+    ("ua_share_after_pct", "UA % after"),
+    ("front_before_km", "Line before km"),
+    ("front_after_km", "Direct after km"),
+    ("zone_ua_edge_km", "Zone UA edge km"),
+    ("zone_ru_edge_km", "Zone RU edge km"),
+)
+
+
+# --------------------------------------------------------------------------- HTML
+
+#: The style of `html_table` (class ``territory-table``): pages and notebooks include it.
+TABLE_CSS = (
+    ".territory-table{border-collapse:collapse;margin:3px 0 6px}"
+    ".territory-table th{text-align:left;padding:1px 10px 2px 0;"
+    "border-bottom:1px solid #868e96;vertical-align:bottom;font-weight:600}"
+    ".territory-table td{text-align:left;padding:1px 10px 1px 0;vertical-align:top}"
+    ".territory-table .num{text-align:right;white-space:nowrap}"
+    ".territory-def{font-size:11px;color:#495057}"
+)
+
+
+def html_table(
+    headers: Sequence[str], rows: Sequence[Sequence[str]], *, numeric: Sequence[bool]
+) -> str:
+    """Return a small HTML table (class ``territory-table``, see `TABLE_CSS`).
+
+    The column headers are ruled off from the rows.  `headers` and `rows` are
+    HTML already (text escaped with `territory.maps.esc`); `numeric`
+    right-aligns a column (class ``num``).
+    """
+
+    def cell(tag: str, value: str, num: bool) -> str:
+        return (
+            f'<{tag} class="num">{value}</{tag}>' if num else f"<{tag}>{value}</{tag}>"
+        )
+
+    head = "".join(cell("th", h, n) for h, n in zip(headers, numeric, strict=True))
+    body = "".join(
+        "<tr>"
+        + "".join(cell("td", v, n) for v, n in zip(r, numeric, strict=True))
+        + "</tr>"
+        for r in rows
+    )
+    return f'<table class="territory-table"><tr>{head}</tr>{body}</table>'
+
+
+def summary_html(ev: Evaluation) -> str:
+    """Return the flows, both ratios and the contact line of an evaluation as HTML.
+
+    Three tables with ruled-off headers (flows; ratios with their
+    definitions; the line before, the direct contact after and each zone's
+    edges), the reciprocity in words (`reciprocity_text`) and what "after"
+    measures.  Text from the scenario (zone names) is escaped with
+    `territory.maps.esc`.  Used by the map's headline and the notebook repr.
+    """
+    from territory.maps import esc
+
+    flows = html_table(
+        ["Flow", "km²"],
+        [[esc(f["label"]), f"{f['area_km2']:,.0f}"] for f in shown_flows(ev)],
+        numeric=[False, True],
+    )
+    ratios = ev.ratios
+    ratio = html_table(
+        ["Ratio", "Value", "What it measures"],
+        [
+            [
+                name,
+                ratio_text(ratios[name]),
+                f'<span class="territory-def">{esc(RATIO_DEFINITIONS[name])}</span>',
+            ]
+            for name in ("cession", "zone")
+        ],
+        numeric=[False, True, False],
+    )
+    line = html_table(
+        ["Contact line", "km"],
+        [[esc(label), f"{km:,.0f}"] for label, km in contact_line_rows(ev)],
+        numeric=[False, True],
+    )
+    return (
+        f"{flows}{ratio}<div>{esc(reciprocity_text(ev))}</div>{line}"
+        f'<div class="territory-def">{esc(LINE_AFTER_DEFINITION)}.</div>'
+    )
 
 
 def _note_html(control: Control) -> str:
@@ -540,22 +854,19 @@ def _note_html(control: Control) -> str:
     return f"<i>Note: {html.escape(control.note)}.</i> " if control.note else ""
 
 
-def evaluation_html(ev: Any) -> str:
-    """Return an HTML summary (for notebooks): headline, transfers and balance tables."""
-    import html
-
-    from territory.maps import mini_map_svg
+def evaluation_html(ev: Evaluation) -> str:
+    """Return an HTML summary (for notebooks): flows, ratios, line, moves, balance, map."""
+    from territory.maps import esc, mini_map_svg
 
     t = ev.transfers_frame()[
         ["name", "from", "to", "area_km2", "regions", "rule"]
     ].round({"area_km2": 1})
     p = ev.parties_frame().round(1)
-    ratio = f"{ev.ratio:,.2f}" if ev.ratio is not None else "–"
     return (
-        f"<h4>{html.escape(ev.scenario.title)}</h4>"
-        f"<p>Control as of {ev.control.as_of} ({html.escape(ev.control.snapshot.label)}). "
-        f"{_note_html(ev.control)}Ukraine gives {ratio} km² per km² received; contact line {ev.front_before_km:,.0f} → "
-        f"{ev.front_after_km:,.0f} km.</p>"
+        f"<style>{TABLE_CSS}</style><h4>{esc(ev.scenario.title)}</h4>"
+        f"<p>Control as of {ev.control.as_of} ({esc(ev.control.snapshot.label)}). "
+        f"{_note_html(ev.control)}</p>"
+        + summary_html(ev)
         + t.to_html(index=False, escape=True)
         + p.to_html(index=False, escape=True)
         + mini_map_svg(ev)

@@ -21,9 +21,11 @@ SHOTS = REPO / "build" / "screenshots"
 
 @pytest.fixture(scope="module")
 def pages(tmp_path_factory, record):
+    from dataclasses import replace
+
     from territory.accounting import evaluate
     from territory.maps import render_compare, render_control, render_scenario, save_map
-    from territory.scenario import read_scenario
+    from territory.scenario import Zone, read_scenario
 
     out = tmp_path_factory.mktemp("maps")
     evs = []
@@ -32,11 +34,23 @@ def pages(tmp_path_factory, record):
         evs.append(evaluate(sc, record.control(sc.as_of)))
     files = {
         "alaska": out / "alaska.html",
+        "alaska_zone": out / "alaska-zone.html",
         "control": out / "control.html",
         "compare": out / "compare.html",
         "alaska_cdn": out / "alaska_cdn.html",
     }
     save_map(render_scenario(evs[0]), files["alaska"])
+    # Alaska plus a 10-km mirror zone along the line after the swap
+    alaska = evs[0].scenario
+    zoned = replace(
+        alaska,
+        title=f"{alaska.title} + 10-km zone",
+        zones=(Zone(name="10-km zone", depth_km=10, withdraw=("UA", "RU")),),
+    )
+    save_map(
+        render_scenario(evaluate(zoned, record.control(alaska.as_of))),
+        files["alaska_zone"],
+    )
     save_map(render_scenario(evs[0]), files["alaska_cdn"], self_contained=False)
     save_map(
         render_control(record.control("2025-08-03")), files["control"]
@@ -90,14 +104,80 @@ def test_control_map_with_grey_zone(pages):
     assert "Contact line" in " ".join(labels)
 
 
-def test_compare_map_switches_scenarios(pages):
+def test_alaska_zone_map_shows_flows_ratios_and_zone_edges(pages):
+    from territory.accounting import LINE_AFTER_DEFINITION, RATIO_DEFINITIONS
+
+    files, _ = pages
+    page = open_page(files["alaska_zone"], screenshot=SHOTS / "alaska-zone.png")
+    assert page.errors == []
+    labels = _labels(page.dom)
+    for expected in (
+        "Demilitarised zones",
+        "Contact line before",
+        "Contact line after: direct contact",
+        "10-km zone: Ukrainian edge after",
+        "10-km zone: Russian edge after",
+    ):
+        assert any(label.startswith(expected) for label in labels), (expected, labels)
+    start = page.dom.index('id="territory-headline"')
+    headline = html.unescape(re.sub(r"<[^>]+>", " ", page.dom[start:]))
+    headline = re.sub(r"\s+", " ", headline)
+    for text in (
+        "Ukraine cedes to Russia",
+        "Russia cedes to Ukraine",
+        "Ukraine gives to demilitarised zones",
+        "Russia gives to demilitarised zones",
+        "cession 15.",
+        *RATIO_DEFINITIONS.values(),
+        "after: 10-km zone, Ukrainian edge",
+        "after: 10-km zone, Russian edge",
+        LINE_AFTER_DEFINITION,
+    ):
+        assert text in headline, text
+    assert "receives nothing" not in headline
+    assert "Zone edge after, Ukrainian side" in page.dom  # the legend
+
+
+#: Injected into a copy of the compare page: choose scenario N in the layer
+#: control, then record the dates of every control feature drawn and the
+#: scenario the layer control shows as chosen.
+SWITCH = """<script>
+window.addEventListener("load", function () {
+  document.querySelectorAll(".leaflet-control-layers-base input")[%d].click();
+  var map = Object.values(window).find(function (v) { return v instanceof L.Map; });
+  var dates = {};
+  map.eachLayer(function (layer) {
+    var p = layer.feature && layer.feature.properties;
+    if (p && p.as_of) dates[p.as_of] = 1;
+  });
+  document.body.setAttribute("data-shown-dates", Object.keys(dates).sort().join(","));
+  var checked = document.querySelector(".leaflet-control-layers-base input:checked");
+  document.body.setAttribute("data-checked", checked.parentNode.textContent.trim());
+});
+</script>"""
+
+
+def test_compare_map_switches_scenarios_each_on_its_own_date(pages, tmp_path):
     files, evs = pages
+    assert len({ev.control.as_of for ev in evs}) == 3  # three dates
     page = open_page(files["compare"], screenshot=SHOTS / "compare.png")
     assert page.errors == []
     radios = re.findall(
         r'type="radio"[^>]*>\s*<span>\s*Scenario: ([^<]*)</span>', page.dom
     )
-    assert [html.unescape(r) for r in radios] == [ev.scenario.title for ev in evs]
+    assert [html.unescape(r).strip() for r in radios] == [
+        f"{ev.scenario.title} (as of {ev.control.as_of})" for ev in evs
+    ]
+    source = files["compare"].read_text(encoding="utf-8")
+    for i, ev in enumerate(evs):
+        switched = tmp_path / f"compare-{i}.html"
+        switched.write_text(source.replace("</body>", SWITCH % i + "</body>", 1))
+        shown = open_page(switched, screenshot=SHOTS / f"compare-{i}.png")
+        assert shown.errors == []
+        (dates,) = re.findall(r'data-shown-dates="([^"]*)"', shown.dom)
+        assert dates == ev.control.as_of.isoformat(), (ev.scenario.title, dates)
+        (checked,) = re.findall(r'data-checked="([^"]*)"', shown.dom)
+        assert html.unescape(checked) == f"Scenario: {html.unescape(radios[i]).strip()}"
 
 
 def test_network_is_really_off(pages):

@@ -1,11 +1,19 @@
 """Maps rendered in memory: layers, legend, embedded GeoJSON against the evaluation, escaping."""
 
+import html
+import json
 import re
 
 import pytest
 
-from territory.accounting import evaluate
-from territory.maps import embedded_geojson, render_control, render_scenario, to_html
+from territory.accounting import RATIO_DEFINITIONS, evaluate
+from territory.maps import (
+    embedded_geojson,
+    render_compare,
+    render_control,
+    render_scenario,
+    to_html,
+)
 from territory.scenario import parse_scenario
 from tests import scenario_world
 
@@ -137,3 +145,186 @@ def test_scenario_page_cites_and_explains():
     assert "About this scenario" not in to_html(
         render_scenario(_toy_eval()), self_contained=False
     )  # nothing to say: no empty box
+
+
+# --------------------------------------------------------------------------- flows, ratios, line
+
+
+def _mirror_eval(when=None):
+    """The toy world with a 5-km mirror zone only: no land changes sides."""
+    import tomllib
+
+    text = (
+        '[scenario]\ntitle = "Mirror"\nas_of = 2025-01-01\nsource = "test"\n'
+        '[[zones]]\nname = "buffer"\ndepth_km = 5\nwithdraw = ["UA", "RU"]\n'
+    )
+    sc = parse_scenario(tomllib.loads(text), table=scenario_world.table())
+    control = scenario_world.control(pocket=False)
+    return evaluate(sc, when(control) if when else control, people=False)
+
+
+def _one_way_eval():
+    """Ukraine cedes Beta west to Russia and receives nothing."""
+    import tomllib
+
+    text = (
+        '[scenario]\ntitle = "One way"\nas_of = 2025-01-01\nsource = "test"\n'
+        '[[transfers]]\nname = "Beta west"\nfrom = "UA"\nto = "RU"\n'
+        'select = { regions = ["Beta"] }\n'
+    )
+    sc = parse_scenario(tomllib.loads(text), table=scenario_world.table())
+    return evaluate(sc, scenario_world.control(pocket=False), people=False)
+
+
+def _headline_text(page: str) -> str:
+    start = page.index('id="territory-headline"')
+    body = page[start : page.index("</details>", start)]
+    return html.unescape(re.sub(r"<[^>]+>", " ", body))
+
+
+def test_headline_of_a_mirror_zone_never_says_ukraine_receives_nothing():
+    ev = _mirror_eval()
+    # no land changes sides; each side gives a 5-km band along the 111.2-km front
+    assert ev.flow_km2("UA", "RU") == ev.flow_km2("RU", "UA") == 0
+    assert ev.ratios["cession"] is None
+    headline = _headline_text(to_html(render_scenario(ev), self_contained=False))
+    assert "receives nothing" not in headline
+    assert "No cession" in headline
+    assert "zone 1.00" in re.sub(r"\s+", " ", headline)  # the zone ratio, 556/556
+    for definition in RATIO_DEFINITIONS.values():
+        assert definition in re.sub(r"\s+", " ", headline)
+
+
+def test_headline_says_receives_nothing_only_when_true():
+    page = to_html(render_scenario(_one_way_eval()), self_contained=False)
+    headline = re.sub(r"\s+", " ", _headline_text(page))
+    assert "receives nothing in return" in headline
+    assert "cession none" in headline
+    # the toy scenario with a zone: still true, Russia cedes no land
+    zone = re.sub(r"\s+", " ", _headline_text(to_html(render_scenario(_toy_eval()))))
+    assert "receives nothing in return" in zone and "zone 1.00" in zone
+    # with a cession both ways it is never said
+    doc = {
+        "scenario": {"title": "Two ways", "as_of": "2025-01-01"},
+        "transfers": [
+            {"name": "west", "from": "UA", "to": "RU", "select": {"regions": ["XB"]}},
+            {
+                "name": "pocket",
+                "from": "RU",
+                "to": "UA",
+                "select": {"regions": ["XA"], "connected": False},
+            },
+        ],
+    }
+    sc = parse_scenario(doc, table=scenario_world.table())
+    ev = evaluate(sc, scenario_world.control(pocket=True), people=False)
+    both = re.sub(r"\s+", " ", _headline_text(to_html(render_scenario(ev))))
+    assert "receives nothing" not in both
+    assert f"cession {ev.ratios['cession']:,.2f}" in both
+
+
+def test_headline_is_tables_with_ruled_headers():
+    page = to_html(render_scenario(_toy_eval()), self_contained=False)
+    start = page.index('id="territory-headline"')
+    box = page[start : page.index("</details>", start)]
+    tables_html = re.findall(r'<table class="territory-table">.*?</table>', box)
+    heads = [re.findall(r"<th[^>]*>([^<]*)</th>", t) for t in tables_html]
+    assert heads == [
+        ["Flow", "km²"],
+        ["Ratio", "Value", "What it measures"],
+        ["Contact line", "km"],
+    ]
+    assert ".territory-table th{" in page and "border-bottom" in page  # ruled off
+
+
+def test_scenario_map_draws_the_direct_contact_and_each_zone_edge():
+    from territory.geodesy import length_km
+    from territory.maps import COLOURS
+
+    ev = _mirror_eval()
+    (zone,) = ev.line_after.zones
+    page = to_html(render_scenario(ev), self_contained=False)
+    lines = {
+        html.unescape(f["properties"]["line"]): f
+        for fc in embedded_geojson(page)
+        for f in fc["features"]
+        if "line" in f["properties"]
+    }
+    # the toy front is the meridian 31.5°E from 48°N to 49°N: 111.2 km; each
+    # zone edge is that meridian moved 5 km into each side's land
+    assert lines["buffer: Ukrainian edge after"]["properties"]["length_km"] == "111"
+    assert lines["buffer: Russian edge after"]["properties"]["length_km"] == "111"
+    assert length_km(zone.ua_edge) == pytest.approx(111.2, rel=1e-3)
+    ua_x = {round(x, 3) for x, _ in zone.ua_edge.coords}
+    ru_x = {round(x, 3) for x, _ in zone.ru_edge.coords}
+    assert (
+        max(ua_x) < 31.5 < min(ru_x)
+    )  # west (Ukrainian) and east (Russian) of the line
+    # the direct contact after is empty: the zone runs along the whole line
+    assert "Contact line after: direct contact (0 km)" in page
+    assert "Contact line after: direct contact" not in lines
+    for name in (
+        "buffer: Ukrainian edge after (111 km)",
+        "buffer: Russian edge after (111 km)",
+    ):
+        assert name in page, name
+    # distinct styles, both in the legend
+    assert f'"color": "{COLOURS["edge_ua"]}"' in page
+    assert f'"color": "{COLOURS["edge_ru"]}"' in page and '"dashArray": "2 5"' in page
+    assert "Zone edge after, Ukrainian side" in page
+    assert "Zone edge after, Russian side" in page
+
+
+def test_compare_map_shows_each_scenario_on_its_own_date():
+    import datetime as dt
+    from dataclasses import replace
+
+    def later(control):
+        return replace(
+            control,
+            as_of=dt.date(2025, 1, 2),
+            note="no snapshot for 2025-01-02; using the latest earlier one",
+        )
+
+    a, b = _toy_eval(title="On its day"), _mirror_eval(later)
+    page = to_html(render_compare([a, b]), self_contained=False)
+    overlays = re.findall(r'"((?:[^"\\]|\\.)*)" : feature_group_', page)
+    names = {html.unescape(json.loads(f'"{s}"')) for s in overlays}
+    assert {
+        "Scenario: On its day (as of 2025-01-01)",
+        "Scenario: Mirror (as of 2025-01-02)",
+    } <= names
+    # each scenario's group holds its own control map: two control layers,
+    # one per date, and none shared
+    control = [
+        fc
+        for fc in embedded_geojson(page)
+        if fc["features"] and "holder" in fc["features"][0]["properties"]
+    ]
+    assert sorted(fc["features"][0]["properties"]["as_of"] for fc in control) == [
+        "2025-01-01",
+        "2025-01-02",
+    ]
+    assert not any(n.startswith("Russian-held before") for n in names)
+    # the table and the legend give each date
+    assert '<td class="num">2025-01-01</td>' in page
+    assert '<td class="num">2025-01-02*</td>' in page  # an earlier snapshot serves it
+    assert "* no snapshot for that date" in page
+    assert "Each scenario on the control map of its own date" in page
+    assert "no snapshot for 2025-01-02" in page
+
+
+def test_compare_map_on_one_date_shares_one_control_layer():
+    a, b = _toy_eval(title="A"), _mirror_eval()
+    page = to_html(render_compare([a, b]), self_contained=False)
+    overlays = re.findall(r'"((?:[^"\\]|\\.)*)" : feature_group_', page)
+    names = {html.unescape(json.loads(f'"{s}"')) for s in overlays}
+    assert {"Scenario: A", "Scenario: Mirror"} <= names
+    control = [
+        fc
+        for fc in embedded_geojson(page)
+        if fc["features"] and "holder" in fc["features"][0]["properties"]
+    ]
+    assert len(control) == 1
+    assert any(n.startswith("Russian-held before, 2025-01-01") for n in names)
+    assert "Control as of 2025-01-01 (evening)" in page

@@ -83,7 +83,10 @@ def test_flows_and_the_cession_ratio_of_a_swap(toy):
     assert flows[UA, RU] == pytest.approx(beta_ua, rel=1e-9)
     assert flows[RU, UA] == pytest.approx(pocket, rel=1e-9)
     assert flows[UA, DMZ] == flows[RU, DMZ] == flows[GREY, DMZ] == 0
-    assert ev.ratios == {"cession": pytest.approx(beta_ua / pocket, rel=1e-9), "zone": None}
+    assert ev.ratios == {
+        "cession": pytest.approx(beta_ua / pocket, rel=1e-9),
+        "zone": None,
+    }
     assert ev.ratio == ev.ratios["cession"]
 
 
@@ -100,7 +103,9 @@ def test_a_symmetric_zone_leaves_the_cession_ratio_alone(toy):
     assert flows[RU, DMZ] == pytest.approx(10 * line_km, rel=BAND_REL)
     assert zoned.ratios["zone"] == pytest.approx(1, abs=2 * BAND_REL)
     # what Ukraine loses in all is the cession plus the zone, and the ratio ignores it
-    assert zoned.lost_km2(UA) == pytest.approx(flows[UA, RU] + flows[UA, DMZ], rel=1e-12)
+    assert zoned.lost_km2(UA) == pytest.approx(
+        flows[UA, RU] + flows[UA, DMZ], rel=1e-12
+    )
 
 
 def test_a_transfer_to_a_zone_is_a_zone_flow_not_a_cession(toy):
@@ -108,7 +113,9 @@ def test_a_transfer_to_a_zone_is_a_zone_flow_not_a_cession(toy):
     ev = evaluate(_toy(body), toy, people=False)
     flows = _flows(ev)
     assert flows[UA, RU] == 0 and flows[UA, DMZ] > 0
-    assert ev.ratios["cession"] == 0  # Ukraine cedes nothing to Russia and receives the pocket
+    assert (
+        ev.ratios["cession"] == 0
+    )  # Ukraine cedes nothing to Russia and receives the pocket
     assert ev.ratios["zone"] is None  # Russia gives nothing to a zone
 
 
@@ -161,7 +168,9 @@ def test_per_side_depths(grey):
 
 
 def test_a_mirror_zone_limited_to_a_region(grey):
-    body = '[[zones]]\nname = "north"\ndepth_km = 10\nselect = { regions = ["North"] }\n'
+    body = (
+        '[[zones]]\nname = "north"\ndepth_km = 10\nselect = { regions = ["North"] }\n'
+    )
     ev = evaluate(_grey(body), grey, people=False)
     flows = _flows(ev)
     assert flows[UA, DMZ] == pytest.approx(10 * NORTH_KM, rel=BAND_REL)

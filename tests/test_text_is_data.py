@@ -258,7 +258,7 @@ def test_scenario_page_shows_every_text_literally(
         for f in fc["features"]
         if "claim" in f["properties"]
     }
-    zone_sides = [f"{text['zone']} ({side} side)" for side in ("UA", "RU")]
+    zone_sides = [f"{text['zone']} ({side} side)" for side in ("Ukrainian", "Russian")]
     for names, claim, note in (
         ([text["transfer_a"]], "claim_a", "note_a"),
         ([text["transfer_b"]], "claim_b", "note_b"),

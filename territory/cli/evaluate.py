@@ -52,7 +52,7 @@ def write_export(gdf, target: OutputTarget) -> None:
             gdf.to_file(tmp, driver=EXPORT_DRIVERS[suffix], layer="transfers")
 
 
-@click.command(short_help="Evaluate a swap scenario: areas, balance, ratio.")
+@click.command(short_help="Evaluate a swap scenario: flows, ratios, line.")
 @click.argument("scenario")
 @date_option
 @format_option
@@ -90,11 +90,19 @@ def evaluate(
     """Evaluate SCENARIO (a .toml file, or a library name such as alaska-2025) on the
     control map of its own as-of date, or of --date.
 
-    Reports every transfer's area (km², ellipsoidal, land only) by region with the
-    rule that selected it, each party's holdings before and after, gains, losses
-    and net, the reciprocity ratio (km² Ukraine gives per km² it receives), the
-    contact-line length before and after, and the people living in each transfer
-    (GeoNames, mostly pre-2022).
+    Reports every transfer's and zone's area (km², ellipsoidal, land only) by
+    region with the rule that selected it; the flows (Ukraine cedes to Russia,
+    Russia cedes to Ukraine, each side gives to demilitarised zones, grey-zone
+    land joins them); the cession ratio (UA→RU ÷ RU→UA) and the zone ratio
+    (UA→DMZ ÷ RU→DMZ), each with its definition; each party's holdings before
+    and after, gains, losses and net; the contact line before, the direct
+    contact left after (where Russian-held land still meets Ukrainian-held or
+    grey-zone land) and each zone's Ukrainian and Russian edges (km); and the
+    people living in each transfer (GeoNames, mostly pre-2022).
+
+    --format json adds "flows", "ratios", "ratio_definitions" and
+    "contact_line_km"; --format csv gives one row per move and region, with
+    the flows, ratios, line and definitions on every row.
 
     \b
     Examples
@@ -150,9 +158,12 @@ def compare(
     cache_dir: Path | None,
 ) -> None:
     """Evaluate SCENARIOS (files or library names; 'all' for the whole library) and
-    show them side by side: what Ukraine gives and receives (km²), net, the
-    demilitarised area, the ratio and the contact-line length before and after.
-    Each is evaluated on its own as-of date unless --date is given.
+    show them side by side: every flow (km²: UA→RU, RU→UA, UA→DMZ, RU→DMZ,
+    GREY→DMZ), what each side gives (to the other side and to zones) and
+    receives, the cession and zone ratios with their definitions, Ukraine's
+    share after, the contact line before, the direct contact after and the
+    zones' edges (km).  Each is evaluated on the control map of its own as-of
+    date unless --date is given; every row shows that date.
 
     \b
     Examples

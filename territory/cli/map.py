@@ -94,10 +94,14 @@ def map_command(
     several scenarios with --compare, or, with neither, of control on --date.
 
     The page has toggleable layers (oblasts, control before, transfers coloured
-    by direction, demilitarised zones, contact line before and after,
-    settlements), a legend with units and the as-of date, a headline panel and
-    the data attribution.  Display geometry is simplified; the numbers are
-    computed at full resolution.
+    by direction, demilitarised zones, the contact line before, the direct
+    contact after and each zone's Ukrainian and Russian edges, settlements), a
+    legend with units and the as-of date, a headline (flows, both ratios with
+    their definitions, the contact line) and the data attribution.  With
+    --compare, each scenario is a switchable layer on the control map of its
+    own as-of date (named in the layer and the table) unless --date is given.
+    Display geometry is simplified; the numbers are computed at full
+    resolution.
 
     \b
     Examples

@@ -2,7 +2,9 @@ import json
 
 import pytest
 
+from territory.accounting import FLOWS, LINE_AFTER_DEFINITION, RATIO_DEFINITIONS
 from territory.cli.main import cli
+from territory.scenario import read_scenario
 
 pytestmark = pytest.mark.data
 
@@ -27,12 +29,58 @@ def test_evaluate_json_contract(runner, record):
     assert doc["ratio"] == pytest.approx(
         t["area_km2"] / doc["transfers"][1]["area_km2"], rel=1e-9
     )
+    # every flow, zeros included; the ratios with their definitions
+    flows = {(f["from"], f["to"]): f["area_km2"] for f in doc["flows"]}
+    assert list(flows) == list(FLOWS)
+    assert flows[("UA", "RU")] == t["area_km2"]
+    assert flows[("UA", "DMZ")] == flows[("RU", "DMZ")] == 0
+    assert doc["ratios"] == {"cession": doc["ratio"], "zone": None}
+    assert doc["ratio_definitions"] == RATIO_DEFINITIONS
+    line = doc["contact_line_km"]
+    assert line["definition"] == LINE_AFTER_DEFINITION and line["zones"] == []
+    assert 1_000 < line["after_direct"] < line["before"]
 
 
 def test_evaluate_table_shows_rules_and_balance(runner, record):
     out = runner.invoke(cli, ["evaluate", "alaska-2025"]).stdout
     assert "Ukrainian-held land in Donetsk and Luhansk" in out
-    assert "Reciprocity: Ukraine gives" in out and "Contact line:" in out
+    assert "Flows:" in out and "Ukraine cedes to Russia" in out
+    assert "Russia cedes to Ukraine" in out
+    assert "Reciprocity: Ukraine cedes" in out and "receives nothing" not in out
+    for definition in (*RATIO_DEFINITIONS.values(), LINE_AFTER_DEFINITION):
+        assert definition in out
+    assert "Contact line:" in out and "after: direct contact" in out
+
+
+def test_evaluate_a_mirror_zone_reports_its_edges_and_no_cession(
+    runner, record, tmp_path
+):
+    path = tmp_path / "mirror.toml"
+    path.write_text(
+        '[scenario]\ntitle = "Mirror"\nas_of = 2025-08-15\n\n[[zones]]\n'
+        'name = "Donetsk zone"\nwithdraw = ["UA", "RU"]\ndepth_km = 10\n'
+        'select = { regions = ["Donetsk"] }\n'
+    )
+    out = runner.invoke(cli, ["evaluate", str(path)])
+    assert out.exit_code == 0, out.output
+    assert "receives nothing" not in out.stdout
+    assert "No cession: neither side cedes land to the other." in out.stdout
+    assert "after: Donetsk zone, Ukrainian edge" in out.stdout
+    doc = json.loads(
+        runner.invoke(cli, ["evaluate", str(path), "--format", "json"]).stdout
+    )
+    assert doc["ratios"]["cession"] is None and doc["ratios"]["zone"] > 0
+    (zone,) = doc["contact_line_km"]["zones"]
+    assert zone["name"] == "Donetsk zone"
+    assert zone["ua_edge_km"] > 100 and zone["ru_edge_km"] > 100
+    # the zone runs in Donetsk only: direct contact remains elsewhere
+    assert 0 < doc["contact_line_km"]["after_direct"] < doc["contact_line_km"]["before"]
+    flows = {(f["from"], f["to"]): f["area_km2"] for f in doc["flows"]}
+    by_move: dict[tuple[str, str], float] = {}
+    for t in doc["transfers"]:
+        key = (t["from"], t["to"])
+        by_move[key] = by_move.get(key, 0.0) + t["area_km2"]
+    assert flows == {k: pytest.approx(by_move.get(k, 0.0)) for k in FLOWS}
 
 
 @pytest.mark.parametrize("suffix", [".geojson", ".gpkg", ".parquet"])
@@ -67,11 +115,30 @@ def test_compare_all(runner, record):
         cli, ["compare", "alaska-2025", "witkoff-2025-08-08", "--format", "json"]
     )
     assert result.exit_code == 0, result.output
-    rows = json.loads(result.stdout)["scenarios"]
+    doc = json.loads(result.stdout)
+    rows = doc["scenarios"]
     assert [r["file"] for r in rows] == ["alaska-2025.toml", "witkoff-2025-08-08.toml"]
-    assert rows[1]["ratio"] is None
+    assert rows[1]["ratio"] is None and rows[1]["cession_ratio"] is None
+    # each on its own date; what each side gives and receives
+    assert [r["as_of"] for r in rows] == ["2025-08-15", "2025-08-08"]
+    for r in rows:
+        assert r["ru_gives_km2"] == pytest.approx(
+            r["ru_to_ua_km2"] + r["ru_to_dmz_km2"]
+        )
+        assert r["ua_gives_km2"] == pytest.approx(
+            r["ua_to_ru_km2"] + r["ua_to_dmz_km2"]
+        )
+        assert r["ua_receives_km2"] == pytest.approx(r["ru_to_ua_km2"])
+    assert rows[0]["ru_gives_km2"] > 0 and rows[1]["ru_gives_km2"] == 0
+    assert doc["ratio_definitions"] == RATIO_DEFINITIONS
     text = runner.invoke(cli, ["compare", "all"]).stdout
     assert "Alaska" in text and "European" in text
+    assert "RU gives km²" in text and "Zone ratio" in text
+    for name in ("alaska-2025", "kellogg-2025-05", "witkoff-2025-08-08"):
+        as_of = read_scenario(name).as_of.isoformat()
+        title = read_scenario(name).title
+        (row,) = [ln for ln in text.splitlines() if ln.startswith(title)][:1]
+        assert as_of in row, (name, row)
 
 
 @pytest.mark.parametrize(
