@@ -32,7 +32,10 @@ EXPECTED: dict[str, dict[str, list[tuple[str | None, str]]]] = {
         ],
         "alaska-eval": [("text/html", "Ukraine withdraws from Donbas")],
         "alaska-transfers": [("text/html", "Ukraine withdraws from Donbas")],
-        "alaska-parties": [("text/html", "net_km2"), (None, "cession ratio: Ukraine cedes")],
+        "alaska-parties": [
+            ("text/html", "net_km2"),
+            (None, "cession ratio: Ukraine cedes"),
+        ],
         "alaska-map": [
             ("text/html", "leaflet"),
             ("text/html", "withdraws from Donbas"),
