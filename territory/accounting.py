@@ -258,11 +258,13 @@ class Evaluation:
     def regions_frame(self) -> pd.DataFrame:
         """One row per (move, region): area moved in each region, km².
 
-        Columns: ``name`` (the transfer or zone), ``kind``, ``from``, ``to``,
-        ``region_id``, ``region`` (its name) and ``area_km2``.
+        Columns: ``name`` (the transfer or zone side), ``kind``, ``from``,
+        ``to``, ``region_id``, ``region`` (its name), ``area_km2`` and
+        ``group`` (the transfer or zone the move belongs to).
         """
         import pandas as pd
 
+        columns = ["name", "kind", "from", "to", "region_id", "region", "area_km2"]
         return pd.DataFrame(
             [
                 {
@@ -273,11 +275,12 @@ class Evaluation:
                     "region_id": r["region_id"],
                     "region": r["name"],
                     "area_km2": r["area_km2"],
+                    "group": m.group,
                 }
                 for m in self.moves
                 for r in m.regions
             ],
-            columns=["name", "kind", "from", "to", "region_id", "region", "area_km2"],
+            columns=[*columns, "group"],
         )
 
     def to_geodataframe(self) -> gpd.GeoDataFrame:

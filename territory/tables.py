@@ -513,28 +513,17 @@ def evaluation_csv(ev: Evaluation) -> str:
         "front_after_km": ev.front_after_km,
         **DEFINITION_COLUMNS,
     }
-    rows = []
-    for m in ev.moves:
-        z = edges.get(m.group) if m.target == DMZ else None
-        for r in m.regions:
-            rows.append(
-                {
-                    "name": m.name,
-                    "kind": m.kind,
-                    "from": m.source,
-                    "to": m.target,
-                    "region_id": r["region_id"],
-                    "region": r["name"],
-                    "area_km2": r["area_km2"],
-                    "group": m.group,
-                    "zone_ua_edge_km": z.ua_edge_km if z is not None else None,
-                    "zone_ru_edge_km": z.ru_edge_km if z is not None else None,
-                    **totals,
-                }
-            )
-    import pandas as pd
-
-    frame = pd.DataFrame(rows, columns=list(EVALUATION_COLUMNS))
+    frame = ev.regions_frame()
+    into_zone = frame["to"] == DMZ
+    for col, attr in (
+        ("zone_ua_edge_km", "ua_edge_km"),
+        ("zone_ru_edge_km", "ru_edge_km"),
+    ):
+        frame[col] = [
+            getattr(edges[g], attr) if z and g in edges else None
+            for g, z in zip(frame["group"], into_zone, strict=True)
+        ]
+    frame = frame.assign(**totals).reindex(columns=list(EVALUATION_COLUMNS))
     prov = provenance(ev.control.as_of, ev.control.snapshot)
     return frame_csv(frame.assign(**prov))
 

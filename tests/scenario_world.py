@@ -11,6 +11,7 @@ a pocket 0.1–0.2 × 0.1–0.2 inside Alpha.
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 import shapely
 
@@ -18,12 +19,15 @@ from territory.control import Control, Snapshot, partition_land
 from territory.regions import Region, RegionTable
 from tests.shapes import box_at, cell
 
+if TYPE_CHECKING:
+    import geopandas as gpd
+
 NAMES = {"XA": "Alpha", "XB": "Beta", "XC": "Gamma"}
 #: A rounded "official" area, as the real table has: each region is 8,217.73 km².
 OFFICIAL_AREA_KM2 = 8_200.0
 
 
-def table() -> RegionTable:
+def _table(names: dict[str, str]) -> RegionTable:
     return RegionTable(
         [
             Region(
@@ -34,24 +38,32 @@ def table() -> RegionTable:
                 official_area_km2=OFFICIAL_AREA_KM2,
                 aliases=(),
             )
-            for rid, name in NAMES.items()
+            for rid, name in names.items()
         ]
     )
 
 
-def control(*, pocket: bool = True) -> Control:
+def _regions(names: dict[str, str], boxes: list) -> gpd.GeoDataFrame:
     import geopandas as gpd
 
-    regions = gpd.GeoDataFrame(
+    return gpd.GeoDataFrame(
         {
-            "region_id": list(NAMES),
-            "name": list(NAMES.values()),
+            "region_id": list(names),
+            "name": list(names.values()),
             "kind": "oblast",
             "official_area_km2": OFFICIAL_AREA_KM2,
         },
-        geometry=[cell(*box_at(i, 0, i + 1, 1), 0.01) for i in range(3)],
+        geometry=[cell(*box, 0.01) for box in boxes],
         crs="EPSG:4326",
     )
+
+
+def table() -> RegionTable:
+    return _table(NAMES)
+
+
+def control(*, pocket: bool = True) -> Control:
+    regions = _regions(NAMES, [box_at(i, 0, i + 1, 1) for i in range(3)])
     land = cell(*box_at(-1, -1, 4, 2), 0.01)
     occupied = cell(*box_at(1.5, 0, 3, 1), 0.01)
     if pocket:
@@ -78,34 +90,11 @@ GREY_NAMES = {"XS": "South", "XN": "North"}
 
 
 def grey_table() -> RegionTable:
-    return RegionTable(
-        [
-            Region(
-                region_id=rid,
-                name=name,
-                kind="oblast",
-                source_name=name,
-                official_area_km2=OFFICIAL_AREA_KM2,
-                aliases=(),
-            )
-            for rid, name in GREY_NAMES.items()
-        ]
-    )
+    return _table(GREY_NAMES)
 
 
 def grey_control() -> Control:
-    import geopandas as gpd
-
-    regions = gpd.GeoDataFrame(
-        {
-            "region_id": list(GREY_NAMES),
-            "name": list(GREY_NAMES.values()),
-            "kind": "oblast",
-            "official_area_km2": OFFICIAL_AREA_KM2,
-        },
-        geometry=[cell(*box_at(0, 0, 3, 0.5), 0.01), cell(*box_at(0, 0.5, 3, 1), 0.01)],
-        crs="EPSG:4326",
-    )
+    regions = _regions(GREY_NAMES, [box_at(0, 0, 3, 0.5), box_at(0, 0.5, 3, 1)])
     land = cell(*box_at(-1, -1, 4, 2), 0.01)
     status = {
         "occupied": cell(*box_at(1.5, 0, 3, 1), 0.01),
