@@ -237,3 +237,42 @@ def test_geneva_is_a_mirror_withdrawal_in_donetsk(record):
         assert {r["region_id"] for r in m.regions} == {"UA-14"}
     assert ev.ratios["cession"] is None  # no cession: both sides give to the zone
     assert ev.ratios["zone"] is not None and 0.5 < ev.ratios["zone"] < 2
+
+
+@pytest.mark.parametrize("depth_km", [5, 10, 25])
+def test_a_symmetric_zone_keeps_the_alaska_cession_ratio(alaska, depth_km):
+    # Land given to a zone is not land given to Russia: the cession ratio of
+    # 15 Aug 2025 stays what it was, and the zone has its own ratio.
+    import dataclasses
+
+    from territory.scenario import Zone
+
+    sc = dataclasses.replace(alaska.scenario, zones=(Zone("z", depth_km),), path=None)
+    ev = evaluate(sc, alaska.control, people=False)
+    assert ev.ratio == alaska.ratio == pytest.approx(15.31, abs=0.005)
+    ua, ru = ev.flow_km2("UA", "DMZ"), ev.flow_km2("RU", "DMZ")
+    # both sides give alike (the same depth along the same line): near even
+    assert ua > 0 and ru > 0 and 0.8 < ev.ratios["zone"] < 1.25
+    # the zone separates the sides along the whole line: no direct contact left
+    assert ev.line_after.direct_km < 0.01 * alaska.front_after_km
+
+
+def test_a_donetsk_only_mirror_zone(record):
+    from territory.scenario import Rule, Scenario, Zone
+
+    day = dt.date(2025, 8, 15)
+    zone = Zone("Donetsk mirror", 10, rule=Rule(regions=("Donetsk",)))
+    sc = Scenario(title="mirror", as_of=day, transfers=(), zones=(zone,))
+    ev = evaluate(sc, record.control(day), people=False)
+    sides = {m.source: m for m in ev.moves}
+    assert set(sides) == {"UA", "RU"}
+    for m in sides.values():
+        assert m.area_km2 > 1_000
+        assert {r["region_id"] for r in m.regions} == {
+            "UA-14"
+        }  # nothing outside Donetsk
+    assert ev.ratios["cession"] is None
+    # the front in Donetsk still meets the rest of the line outside it
+    assert 0 < ev.line_after.direct_km < ev.front_before_km
+    (edges,) = ev.line_after.zones
+    assert edges.ua_edge_km > 100 and edges.ru_edge_km > 100
