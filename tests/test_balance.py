@@ -178,3 +178,18 @@ def test_the_balance_answer_quoted_in_the_free_economic_zone_note(record):
     assert f"{b.depth_km:.1f} km" in note and f"{b.area_km2:,.0f} km²" in note
     assert f"the {b.front_km:,.0f} km of its Donetsk line" in note
     assert b.ratios_after["zone"] == pytest.approx(1, abs=REL_TOL)
+
+
+@pytest.mark.data
+def test_the_even_split_quoted_in_the_geneva_note(record):
+    # The note of geneva-2026-02 quotes this split of its 30-km zone: kept true.
+    sc = read_scenario("geneva-2026-02")
+    b = balance_mirror(None, record.control(sc.as_of), within=["Donetsk"], width_km=30)
+    assert b.depths_km[UA] + b.depths_km[RU] == pytest.approx(30, abs=2e-3)
+    assert b.areas_km2[UA] == pytest.approx(b.areas_km2[RU], rel=2e-3)
+    note = " ".join(sc.zones[0].note.split())
+    assert (
+        f"Ukraine pull back {b.depths_km[UA]:.1f} km and Russia {b.depths_km[RU]:.1f} km"
+        in note
+    )
+    assert f"({b.areas_km2[UA]:,.0f} km² each)" in note
