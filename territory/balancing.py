@@ -242,8 +242,18 @@ def _target(
         raise ScenarioError(msg)
     need = ua_gives / ratio - ru_gives if party == RU else ru_gives * ratio - ua_gives
     what = "cession" if kind == "transfer" else "zone"
+    if ua_gives == ru_gives == 0:
+        to_whom = (
+            "to the other side" if kind == "transfer" else "to demilitarised zones"
+        )
+        msg = (
+            f"balance: neither side gives land {to_whom} in this scenario, so there "
+            "is no exchange to balance; name what to match with transfer=NAME "
+            "(CLI: --transfer NAME)"
+        )
+        raise ScenarioError(msg)
     if need <= OVERLAP_MAX_KM2:
-        msg = f"balance: the {what} is already even (ratio {ev.ratios[what]}); nothing to solve"
+        msg = f"balance: the {what} exchange is already at ratio {ev.ratios[what]:,.2f}; nothing to solve"
         raise ScenarioError(msg)
     return party, need, f"the rest of the {what} exchange{per}"
 
@@ -385,14 +395,23 @@ def balance(
         raise ScenarioError(msg)
     if kind == "transfer":
         held, _ = select(where, party, ctx)
+        # A transfer may not take land another transfer already moves: the
+        # band would overlap it, and the solved scenario would not evaluate.
+        taken = [m for m in ev.moves if m.source == party and m.kind == "transfer"]
+        for m in taken:
+            shared = area_km2(shapely.intersection(m.geometry, held))
+            if shared > OVERLAP_MAX_KM2:
+                msg = (
+                    f"balance: {PARTY_NAME[party]} already gives {shared:,.0f} km² of its "
+                    f"land in {_join(list(names))} in {m.name!r}; balance within regions "
+                    "where it gives nothing yet, or pass --as zone"
+                )
+                raise ScenarioError(msg)
         most = area_km2(held)
         if most < target * (1 - REL_TOL):
             raise _unreachable(
                 party, names, most, target, "all the land it holds there"
             )
-        taken = [
-            m.geometry for m in ev.moves if m.source == party and m.kind == "transfer"
-        ]
 
         def band_at(d: float) -> BaseGeometry:
             rule = dataclasses.replace(where, within_km_of_front=d)
@@ -416,7 +435,6 @@ def balance(
             raise _unreachable(
                 party, names, most, target, f"a zone {MAX_ZONE_DEPTH_KM:g} km deep"
             )
-        taken = []
         hi = MAX_ZONE_DEPTH_KM
         line = contact_line(ev.after_geoms.get(party, shapely.Polygon()), ctx.land)
     cache: dict[float, BaseGeometry] = {}
@@ -427,10 +445,6 @@ def balance(
 
     depth, area, steps = _bisect(area_at, target, hi)
     band = cache[depth]
-    for geom in taken:
-        if area_km2(shapely.intersection(geom, band)) > OVERLAP_MAX_KM2:
-            msg = f"balance: the band overlaps land {PARTY_NAME[party]} already gives in this scenario; name other regions"
-            raise ScenarioError(msg)
     rule = dataclasses.replace(where, within_km_of_front=depth)
     if kind == "transfer":
         added = Transfer(

@@ -193,3 +193,23 @@ def test_the_even_split_quoted_in_the_geneva_note(record):
         in note
     )
     assert f"({b.areas_km2[UA]:,.0f} km² each)" in note
+
+
+def test_a_band_over_land_already_given_is_refused(toy):
+    body = WEST + (
+        '\n[[transfers]]\nname = "east"\nfrom = "RU"\nto = "UA"\n'
+        'select = { regions = ["Beta"] }\n'
+    )
+    sc = parse_scenario(tomllib.loads(body), table=scenario_world.table())
+    beta_ru = cell_area_km2(*box_at(1.5, 0, 2, 1))
+    with pytest.raises(
+        ScenarioError, match=f"already gives {beta_ru:,.0f} km².*'east'"
+    ):
+        balance(sc, toy, within=["Beta"], transfer="west")
+
+
+def test_nothing_to_balance(toy):
+    with pytest.raises(
+        ScenarioError, match="neither side gives land to demilitarised zones"
+    ):
+        balance(_west(), toy, within=["Beta"], overall=True, kind="zone")
