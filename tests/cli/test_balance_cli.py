@@ -84,7 +84,7 @@ def test_balance_in_words(runner, record):
                 "balance",
                 "alaska-2025",
                 "--within",
-                "Sumy",
+                "Kherson",
                 "--target-km2",
                 "50000",
                 "--by",
@@ -94,6 +94,11 @@ def test_balance_in_words(runner, record):
             "at most",
         ),
         ([*ALASKA[:4], "--within", "Lviv"], 1, "at most 0 km²"),
+        (
+            ["balance", "alaska-2025", "--within", "Sumy", "--overall"],
+            1,
+            "already gives 210 km² of its land in Sumy",
+        ),
     ],
 )
 def test_balance_refusals(runner, record, tmp_path, args, code, phrase):
