@@ -4,11 +4,15 @@ Land is the unit's own land, never its territorial sea: the region polygon
 intersected with the land mask, plus whatever the control source marks as
 occupied there (DeepState draws a finer coastline than the 1-km land mask).
 Each region's land is partitioned exactly into Russian-held (``RU``),
-grey zone (``GREY``, where the source has one) and Ukrainian-held (``UA``);
-thin slivers where the two coastlines disagree, and small cut-off bits of
-"held" land inside occupied territory (lakes and lagoons that one source draws
-as water and the other as land), are removed from the land with an explicit
-tolerance and reported as ``removed_km2``.
+grey zone (``GREY``, where the source has one) and Ukrainian-held (``UA``).
+Where the two coastlines disagree, thin slivers and small cut-off bits of
+"held" land by the sea that DeepState draws as water are removed from the land
+and reported (``removed_km2``).  Strips between the occupied polygon and the
+state border, cut off from the held land, are the occupier's (``border
+gap``), and so are seams metres wide between two of the source's polygons
+(``seam``).  Every other piece of land the source leaves out of its polygons
+stays held: an encircled town, or land cut off by the grey zone, is
+Ukrainian-held.  DESIGN.md ("Land and the partition") gives the figures.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from territory.geodesy import area_km2, polygonal
 if TYPE_CHECKING:
     import geopandas as gpd
     import pandas as pd
+    from pyproj import CRS
 
 log = logging.getLogger(__name__)
 
@@ -40,13 +45,39 @@ HOLDERS = (RU, GREY, UA)
 #: Coastline sliver tolerance: held land thinner than twice this, lying within
 #: this distance of both the sea (land mask) and occupied territory, is removed.
 #: The land mask is generalised to about 1 km, so 1 km catches the strips
-#: between its coast and DeepState's without eating real coastal land.
+#: between its coast and DeepState's without eating real coastal land.  The
+#: other two rules use the same distance for the same reason: a cut-off piece
+#: within it of the mask's coast may be water the mask draws as land, and a
+#: strip lying within it of the state border is two drawings of one line.
 SLIVER_TOLERANCE_M = 1_000.0
 
-#: Cut-off "held" components smaller than this that lie nearer to occupied
-#: territory than to the main held land are lakes, lagoons, spits and islets
-#: DeepState leaves out of its polygons, not held pockets.
+#: Cut-off "held" pieces by the sea smaller than this, nearer to occupied
+#: territory than to the main held land, are lakes, lagoons and estuaries that
+#: DeepState leaves out of its polygons and the land mask fills, not held pockets.
 ENCLAVE_MAX_KM2 = 100.0
+
+#: Two pieces "touch" when they are this close (m): pieces cut from the same
+#: inputs share their vertices up to the rounding of a reprojection (well
+#: under a millimetre), and nothing the sources draw is finer than a metre.
+TOUCH_M = 1.0
+
+#: Cut-off "held" pieces nowhere this wide (m) and surrounded by occupied or
+#: grey land are seams between two of the source's polygons: outlines clicked
+#: separately at street zoom (a few metres a pixel) miss each other by a few
+#: pixels, and no position anyone holds is narrower than a road with its verges.
+SEAM_WIDTH_M = 10.0
+
+#: Reasons a piece is removed from the land (`Partition.removed`).
+SLIVER = "sliver"
+WATER = "water"
+REMOVED_REASONS = (SLIVER, WATER)
+#: Reasons the source's gaps are given to the side around them: keys of
+#: `Partition.country` (their land, also inside the RU or GREY land).
+BORDER_GAP = "border gap"
+SEAM = "seam"
+GIVEN_REASONS = (BORDER_GAP, SEAM)
+#: Keys of `Partition.country` that are not holders.
+NOT_HOLDERS = ("land", *GIVEN_REASONS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,15 +90,35 @@ class Partition:
         GeoDataFrame with one row per (region_id, holder) with non-empty land:
         columns ``region_id``, ``holder`` (RU, GREY, UA), ``geometry`` (EPSG:4326).
     removed
-        GeoDataFrame of removed slivers and enclaves per region: ``region_id``,
-        ``reason`` (``sliver`` or ``enclave``), ``geometry``.
+        GeoDataFrame of the pieces removed from the land, per region:
+        ``region_id``, ``reason`` (``sliver`` or ``water``), ``geometry``.
     country
-        Country-wide geometry per holder (RU, GREY, UA) and of all ``land``.
+        Country-wide geometry per holder (RU, GREY, UA), of all ``land``, and
+        of the land the source leaves out that was given to the side around
+        it (``border gap`` and ``seam``; inside RU or GREY).
     """
 
     pieces: gpd.GeoDataFrame
     removed: gpd.GeoDataFrame
     country: dict[str, BaseGeometry]
+
+
+@dataclass(frozen=True, slots=True)
+class Decisions:
+    """What the partition decides about "held" land the source leaves out.
+
+    Attributes
+    ----------
+    slivers, water
+        Removed from the land (lon/lat).
+    given
+        Border gaps and seams: ``given[reason][holder]``, the land given to
+        ``RU`` or ``GREY`` for that reason.
+    """
+
+    slivers: BaseGeometry
+    water: BaseGeometry
+    given: dict[str, dict[str, BaseGeometry]]
 
 
 @lru_cache(maxsize=4)
@@ -78,51 +129,140 @@ def _metric_buffer(
     return transform(geom, STORAGE_CRS, metric_wkt).buffer(distance_m)
 
 
+def _slivers(
+    held: BaseGeometry, others: BaseGeometry, sea: BaseGeometry, metric: CRS, t: float
+) -> BaseGeometry:
+    """Held land within `t` of both the sea and `others` and thinner than 2·`t`."""
+    if t <= 0 or sea.is_empty:
+        return shapely.Polygon()
+    held_m = transform(held, STORAGE_CRS, metric)
+    zone = shapely.intersection(
+        _metric_buffer(sea, metric.to_wkt(), t),
+        transform(others, STORAGE_CRS, metric).buffer(t),
+    )
+    if zone.is_empty:
+        return shapely.Polygon()
+    local = shapely.intersection(held_m, zone.buffer(3 * t))
+    opened = local.buffer(-t).buffer(t)
+    sl = shapely.difference(shapely.intersection(held_m, zone), opened)
+    return shapely.intersection(transform(sl, metric, STORAGE_CRS), held)
+
+
+def _shared_m(part_m: BaseGeometry, other_m: BaseGeometry) -> float:
+    """Length (m) of the outline of `part_m` that runs along `other_m`."""
+    near = shapely.intersection(other_m, part_m.buffer(2 * TOUCH_M))
+    return shapely.intersection(part_m.boundary, near.buffer(TOUCH_M)).length
+
+
 def _removed_geometries(
     held: BaseGeometry,
-    others: BaseGeometry,
+    occupied: BaseGeometry,
+    grey: BaseGeometry,
     sea: BaseGeometry,
+    border: BaseGeometry,
     *,
     sliver_tolerance_m: float,
     enclave_max_km2: float,
-) -> tuple[BaseGeometry, BaseGeometry]:
-    """Return (slivers, enclaves) of `held` land, in lon/lat."""
+) -> Decisions:
+    """Decide which "held" land is a sliver, water, a border gap or a seam (lon/lat).
+
+    Each piece of `held` cut off from the main held land (its largest piece),
+    after the slivers are taken out, is
+
+    - water if it lies within `sliver_tolerance_m` of the sea, is smaller
+      than `enclave_max_km2`, is nearer to occupied land than to the main held
+      land and touches no grey land;
+    - otherwise, a border gap if it touches the state `border` and occupied or
+      grey land and lies wholly within `sliver_tolerance_m` of the border: it
+      goes to the side it shares the longer outline with;
+    - otherwise, a seam if it touches occupied or grey land and is nowhere
+      `SEAM_WIDTH_M` wide: it goes to that side likewise;
+    - otherwise held: an encircled pocket, or land cut off by the grey zone.
+    """
     empty = shapely.Polygon()
+    none = Decisions(empty, empty, {})
+    others = shapely.union(occupied, grey)
     if held.is_empty or others.is_empty:
-        return empty, empty
+        return none
     metric = metric_crs_for(held)
-    slivers = empty
     t = sliver_tolerance_m
-    if t > 0 and not sea.is_empty:
-        held_m = transform(held, STORAGE_CRS, metric)
-        zone = shapely.intersection(
-            _metric_buffer(sea, metric.to_wkt(), t),
-            transform(others, STORAGE_CRS, metric).buffer(t),
-        )
-        if not zone.is_empty:
-            local = shapely.intersection(held_m, zone.buffer(3 * t))
-            opened = local.buffer(-t).buffer(t)
-            sl = shapely.difference(shapely.intersection(held_m, zone), opened)
-            slivers = shapely.intersection(transform(sl, metric, STORAGE_CRS), held)
-    rest = shapely.difference(held, slivers)
-    parts = list(shapely.get_parts(rest))
-    if len(parts) < 2 or enclave_max_km2 <= 0:
-        return slivers, empty
+    slivers = _slivers(held, others, sea, metric, t)
+    parts = list(shapely.get_parts(shapely.difference(held, slivers)))
+    if len(parts) < 2:
+        return Decisions(slivers, empty, {})
     sizes = [area_km2(p) for p in parts]
-    main = parts[max(range(len(parts)), key=sizes.__getitem__)]
-    others_m = transform(others, STORAGE_CRS, metric)
-    main_m = transform(main, STORAGE_CRS, metric)
-    enclaves = []
-    for part, size in zip(parts, sizes, strict=True):
-        if part is main or size >= enclave_max_km2:
+    i_main = max(range(len(parts)), key=sizes.__getitem__)
+    m = {
+        name: transform(g, STORAGE_CRS, metric)
+        for name, g in (
+            ("slivers", slivers),
+            ("main", parts[i_main]),
+            ("occupied", occupied),
+            ("grey", grey),
+            ("sea", sea),
+            ("border", border),
+        )
+    }
+    # what the round trip through the metric CRS leaves between a sliver and
+    # the occupied edge (films of nanometres) is part of the sliver
+    films = m["slivers"].buffer(TOUCH_M) if not slivers.is_empty else empty
+    for g in [*m.values(), films]:
+        shapely.prepare(g)
+    crumbs: list[BaseGeometry] = []
+    water: list[BaseGeometry] = []
+    given: dict[str, dict[str, list[BaseGeometry]]] = {
+        r: {RU: [], GREY: []} for r in GIVEN_REASONS
+    }
+    for i, (part, size) in enumerate(zip(parts, sizes, strict=True)):
+        if i == i_main:
             continue
-        part_m = transform(part, STORAGE_CRS, metric)
-        # cut off from the main held land and nearer to occupied territory than
-        # to it: water or a spit that one source draws and the other does not
-        # (an island off Ukraine's own coast, nearer its held land, stays)
-        if shapely.distance(part_m, others_m) < shapely.distance(part_m, main_m):
-            enclaves.append(part)
-    return slivers, (shapely.union_all(enclaves) if enclaves else empty)
+        pm = transform(part, STORAGE_CRS, metric)
+        if not films.is_empty and shapely.covered_by(pm, films):
+            crumbs.append(part)
+            continue
+        d_occ = shapely.distance(pm, m["occupied"]) if not occupied.is_empty else None
+        by_grey = not grey.is_empty and shapely.dwithin(pm, m["grey"], TOUCH_M)
+        if t > 0 and shapely.dwithin(pm, m["sea"], t + TOUCH_M):
+            # by the coast: water one source draws and the other does not, when
+            # it lies nearer to occupied land than to the held land (an islet
+            # off Ukraine's own coast, nearer its held land, stays held)
+            if (
+                size < enclave_max_km2
+                and d_occ is not None
+                and d_occ < shapely.distance(pm, m["main"])
+                and not by_grey
+            ):
+                water.append(part)
+            continue
+        by_occ = d_occ is not None and d_occ <= TOUCH_M
+        if not (by_occ or by_grey):
+            continue
+        if (
+            t > 0
+            and shapely.dwithin(pm, m["border"], TOUCH_M)
+            and shapely.covered_by(
+                pm,
+                shapely.intersection(m["border"], pm.buffer(t + TOUCH_M)).buffer(t),
+            )
+        ):
+            # between the occupier's polygon and the state border: the two
+            # sources draw the border apart; the strip is the occupier's
+            reason = BORDER_GAP
+        elif pm.buffer(-SEAM_WIDTH_M / 2).is_empty:
+            reason = SEAM  # between two of the source's own polygons
+        else:
+            continue
+        ru = _shared_m(pm, m["occupied"]) if by_occ else -1.0
+        gr = _shared_m(pm, m["grey"]) if by_grey else -1.0
+        given[reason][RU if ru >= gr else GREY].append(part)
+    return Decisions(
+        shapely.union_all([slivers, *crumbs]) if crumbs else slivers,
+        shapely.union_all(water) if water else empty,
+        {
+            r: {h: shapely.union_all(g) for h, g in by.items() if g}
+            for r, by in given.items()
+        },
+    )
 
 
 def partition_land(
@@ -145,12 +285,15 @@ def partition_land(
         Control source: ``occupied`` (required), ``grey_zone`` (optional), in
         EPSG:4326.  ``liberated`` is Ukrainian-held land and needs no special case.
     sliver_tolerance_m, enclave_max_km2
-        See `SLIVER_TOLERANCE_M` and `ENCLAVE_MAX_KM2`; 0 disables each.
+        See `SLIVER_TOLERANCE_M` and `ENCLAVE_MAX_KM2`: 0 disables the
+        slivers, water and border gaps (the first) or the water (the second).
 
     Returns
     -------
     Partition
-        The pieces add up to each region's land exactly (to float rounding).
+        The pieces add up to each region's land exactly (to float rounding):
+        ``region ∩ (land mask ∪ occupied ∪ grey)`` less the removed pieces.
+        Border gaps and seams are in the pieces of the side given them.
     """
     import geopandas as gpd
 
@@ -169,20 +312,35 @@ def partition_land(
     country_land = shapely.union(shapely.intersection(country, land), others)
     held = shapely.difference(country_land, others)
     sea = shapely.difference(shapely.box(*shapely.buffer(country, 0.2).bounds), land)
-    slivers, enclaves = _removed_geometries(
+    dec = _removed_geometries(
         held,
-        others,
+        occupied,
+        grey,
         sea,
+        country.boundary,
         sliver_tolerance_m=sliver_tolerance_m,
         enclave_max_km2=enclave_max_km2,
     )
-    held = shapely.difference(held, shapely.union(slivers, enclaves))
+    removed_all = shapely.union(dec.slivers, dec.water)
+    to = {RU: [occupied], GREY: [grey]}
+    given = {r: shapely.Polygon() for r in GIVEN_REASONS}
+    for reason, by_holder in dec.given.items():
+        for holder, geom in by_holder.items():
+            to[holder].append(geom)
+            given[reason] = shapely.union(given[reason], geom)
+    if any(len(v) > 1 for v in to.values()):
+        held = shapely.difference(
+            held, shapely.union_all([removed_all, *given.values()])
+        )
+        occupied, grey = shapely.union_all(to[RU]), shapely.union_all(to[GREY])
+    else:
+        held = shapely.difference(held, removed_all)
 
     tree = shapely.STRtree(regions.geometry.values)
     piece_rows: list[tuple[str, str, BaseGeometry]] = []
     removed_rows: list[tuple[str, str, BaseGeometry]] = []
     layers = [(RU, occupied), (GREY, grey), (UA, held)]
-    for holder, geom in [*layers, ("sliver", slivers), ("enclave", enclaves)]:
+    for holder, geom in [*layers, (SLIVER, dec.slivers), (WATER, dec.water)]:
         if geom.is_empty:
             continue
         for idx in tree.query(geom):
@@ -190,7 +348,7 @@ def partition_land(
             piece = polygonal(shapely.intersection(regions.geometry.iat[idx], geom))
             if piece.is_empty:
                 continue
-            rows = removed_rows if holder in ("sliver", "enclave") else piece_rows
+            rows = removed_rows if holder in REMOVED_REASONS else piece_rows
             rows.append((rid, holder, piece))
     pieces = gpd.GeoDataFrame(
         {"region_id": [r[0] for r in piece_rows], "holder": [r[1] for r in piece_rows]},
@@ -209,20 +367,29 @@ def partition_land(
         RU: occupied,
         GREY: grey,
         UA: held,
-        "land": shapely.difference(country_land, shapely.union(slivers, enclaves)),
+        "land": shapely.difference(country_land, removed_all),
+        **given,
     }
     return Partition(pieces=pieces, removed=removed, country=country_geoms)
 
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:
-    """One control snapshot of the record (a daily file or an API snapshot)."""
+    """One control snapshot of the record (a daily file or an API snapshot).
+
+    `as_of` is the day whose map it is: the Kyiv date of its map version.
+    `version` is when DeepState published that version (ISO, UTC; None when
+    it could not be established) and `dated_by` says how the date was
+    established (see `territory.versions`).
+    """
 
     key: str
     label: str
     as_of: dt.date
     published: str | None
     grey_zone: bool
+    version: str | None = None
+    dated_by: str = ""
 
 
 @dataclass(repr=False)
@@ -281,8 +448,9 @@ class Control:
         """
         from territory.errors import DataError
 
-        if not isinstance(holder, str) or holder.upper() not in self.partition.country:
-            known = ", ".join(k for k in self.partition.country if k != "land")
+        holders = [k for k in self.partition.country if k not in NOT_HOLDERS]
+        if not isinstance(holder, str) or holder.upper() not in holders:
+            known = ", ".join(holders)
             msg = f"unknown holder {holder!r}; use one of {known}"
             raise DataError(msg)
         holder = holder.upper()
@@ -345,14 +513,76 @@ class Control:
         """True if the snapshot distinguishes a grey zone."""
         return self.snapshot.grey_zone
 
+    def _given(self, reason: str) -> list[BaseGeometry]:
+        """The land given for `reason` in each region (in order), lon/lat."""
+        geom = self.partition.country.get(reason, shapely.Polygon())
+        if geom.is_empty:
+            return [shapely.Polygon()] * len(self.regions)
+        tree = shapely.STRtree(list(shapely.get_parts(geom)))
+        out = []
+        for region in self.regions.geometry:
+            hits = tree.query(region, predicate="intersects")
+            part = shapely.union_all(tree.geometries.take(hits))
+            out.append(
+                polygonal(shapely.intersection(region, part))
+                if len(hits)
+                else shapely.Polygon()
+            )
+        return out
+
+    def _given_km2(self, reason: str) -> list[float]:
+        """Area (km²) of the land given for `reason`, per region (in order)."""
+        return [area_km2(g) for g in self._given(reason)]
+
+    def removed_frame(self) -> gpd.GeoDataFrame:
+        """Return the land the partition decided itself, one row per region and reason.
+
+        For an export layer beside the transfers, or a map.  Columns:
+        ``region_id``, ``reason`` (``sliver`` and ``water``: removed from the
+        land; ``border gap`` and ``seam``: given to the side around them,
+        see DESIGN.md), ``removed`` (True for the first two), ``area_km2``,
+        ``as_of`` (ISO date) and ``geometry`` (EPSG:4326).
+        """
+        import geopandas as gpd
+
+        rows = [
+            (rid, reason, True, geom)
+            for rid, reason, geom in zip(
+                self.partition.removed["region_id"],
+                self.partition.removed["reason"],
+                self.partition.removed.geometry,
+                strict=True,
+            )
+        ]
+        for reason in GIVEN_REASONS:
+            for rid, geom in zip(
+                self.regions["region_id"], self._given(reason), strict=True
+            ):
+                if not geom.is_empty:
+                    rows.append((rid, reason, False, geom))
+        return gpd.GeoDataFrame(
+            {
+                "region_id": [r[0] for r in rows],
+                "reason": [r[1] for r in rows],
+                "removed": [r[2] for r in rows],
+                "area_km2": [area_km2(r[3]) for r in rows],
+                "as_of": [self.as_of.isoformat()] * len(rows),
+            },
+            geometry=[r[3] for r in rows],
+            crs=STORAGE_CRS,
+        )
+
     def to_frame(self) -> pd.DataFrame:
         """Return the per-region control table (areas in km²).
 
         Columns: ``region_id``, ``name``, ``land_km2``, ``occupied_km2``,
         ``grey_km2`` (NaN where the source has no grey zone), ``held_km2``,
-        ``removed_km2`` (slivers and enclaves taken out of the land),
-        ``official_area_km2``, ``occupied_pct`` (of the unit's land) and
-        ``occupied_pct_official`` (of its official area).
+        ``removed_km2`` (slivers and water taken out of the land),
+        ``border_gap_km2`` and ``seam_km2`` (land the source leaves out
+        between its polygon and the state border, or between two of its
+        polygons, given to the side around it: part of ``occupied_km2`` or
+        ``grey_km2``), ``official_area_km2``, ``occupied_pct`` (of the unit's
+        land) and ``occupied_pct_official`` (of its official area).
         """
         import pandas as pd
 
@@ -370,6 +600,7 @@ class Control:
             dtype=float,
         )
         rem = rem.groupby(level=0).sum().reindex(self.regions["region_id"]).fillna(0.0)
+        given_km2 = {r: self._given_km2(r) for r in GIVEN_REASONS}
         df = pd.DataFrame(
             {
                 "region_id": self.regions["region_id"].to_numpy(),
@@ -381,6 +612,8 @@ class Control:
                 else float("nan"),
                 "held_km2": sums[UA].to_numpy(),
                 "removed_km2": rem.to_numpy(),
+                "border_gap_km2": given_km2[BORDER_GAP],
+                "seam_km2": given_km2[SEAM],
                 "official_area_km2": self.regions["official_area_km2"].to_numpy(),
             }
         )
@@ -402,7 +635,14 @@ class Control:
         df = self.to_frame()
         out = {
             c: float(df[c].sum())
-            for c in ("land_km2", "occupied_km2", "held_km2", "removed_km2")
+            for c in (
+                "land_km2",
+                "occupied_km2",
+                "held_km2",
+                "removed_km2",
+                "border_gap_km2",
+                "seam_km2",
+            )
         }
         out["grey_km2"] = (
             float(df["grey_km2"].sum()) if self.has_grey_zone else float("nan")

@@ -66,6 +66,7 @@ COLOURS = {
     "sea": "#dbe8f3",
     "border": "#495057",
     "place": "#343a40",
+    "removed": "#0b7285",
 }
 
 #: Display simplification tolerance (degrees, ~100-200 m), and coordinate grid
@@ -359,6 +360,44 @@ def _add_control(fmap: Any, control: Control, *, label: str = "before") -> None:
         )
 
 
+#: Display tolerance (degrees, ~40 m) of the removed pieces: slivers are
+#: under 2 km wide, so the map's usual ~150 m would bend them out of shape.
+REMOVED_TOLERANCE_DEG = 0.0005
+
+
+def _add_removed(fmap: Any, control: Control) -> None:
+    """Add the land removed from the partition (off by default), its total in the name."""
+    from territory.control import REMOVED_REASONS
+    from territory.geodesy import area_km2
+
+    removed = control.partition.removed
+    removed = removed[removed["reason"].isin(REMOVED_REASONS)]
+    names = dict(
+        zip(control.regions["region_id"], control.regions["name"], strict=True)
+    )
+    features, total_km2 = [], 0.0
+    for rid, reason, geom in zip(
+        removed["region_id"], removed["reason"], removed.geometry, strict=True
+    ):
+        km2 = area_km2(geom)
+        total_km2 += km2
+        props = {
+            "reason": reason,
+            "region": names.get(rid, rid),
+            "area_km2": f"{km2:,.1f}",
+        }
+        features.append(_feature(display_geometry(geom, REMOVED_TOLERANCE_DEG), props))
+    _geojson_layer(
+        fmap,
+        f"Removed from the land ({total_km2:,.0f} km²)",
+        _collection(features),
+        _style(COLOURS["removed"], fill=0.6, weight=0.8),
+        show=False,
+        fields=["reason", "region", "area_km2"] if features else [],
+        aliases=["Removed as", "Region", "Area km²"] if features else [],
+    )
+
+
 def _line_layer(
     fmap: Any,
     name: str,
@@ -438,7 +477,7 @@ _MOVE_ALIASES = [
     "Area km²",
     "Regions",
     "Rule",
-    "People (pre-2022)",
+    "People (named places)",
 ]
 
 
@@ -620,11 +659,16 @@ def _headline(ev: Evaluation) -> str:
 
 
 def render_control(control: Control, *, tiles: bool = False) -> folium.Map:
-    """Build the control map on a date: oblasts, Russian-held land, grey zone, contact line."""
+    """Build the control map on a date: oblasts, Russian-held land, grey zone, contact line.
+
+    The land the partition removed (slivers and water) is a layer hidden by
+    default, its total in its name.
+    """
     folium = _folium()
     fmap = _new_map(f"Control as of {control.as_of}")
     _add_base(fmap, control, tiles=tiles)
     _add_control(fmap, control, label="")
+    _add_removed(fmap, control)
     front = contact_line(control.holding(RU), control.partition.country["land"])
     _line_layer(fmap, "Contact line", front, COLOURS["front_before"], dash=None)
     folium.LayerControl(collapsed=False, position="topright").add_to(fmap)
@@ -741,7 +785,8 @@ def render_scenario(ev: Evaluation, *, tiles: bool = False) -> folium.Map:
     """Build the map of one evaluated scenario.
 
     Layers (each in the layer control): land and oblast boundaries with names,
-    control before the swap, every transfer coloured by direction (tooltip:
+    control before the swap, the land the partition removed (slivers and
+    water; hidden by default, its total in its name), every transfer coloured by direction (tooltip:
     name, area km², regions, rule), demilitarised zones, the contact line
     before, the direct contact after and each zone's Ukrainian and Russian
     edges (see `territory.accounting.LINE_AFTER_DEFINITION`), and the
@@ -754,6 +799,7 @@ def render_scenario(ev: Evaluation, *, tiles: bool = False) -> folium.Map:
     fmap = _new_map(sc.title)
     _add_base(fmap, ev.control, tiles=tiles)
     _add_control(fmap, ev.control)
+    _add_removed(fmap, ev.control)
     _add_moves(fmap, ev)
     _add_lines(fmap, ev)
     _add_places(fmap, ev)

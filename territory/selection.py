@@ -90,12 +90,13 @@ class SelectionContext:
 
     @cached_property
     def land_mask(self) -> BaseGeometry:
-        """The land before the partition removed its artefacts (slivers, enclaves).
+        """The land before the partition removed its artefacts (slivers, water).
 
-        The land border is cut from the outline with this: along ~480 km of
-        the Russian border in occupied Donbas, DeepState's occupied edge stops
-        short of the region outline and the strip between is removed from
-        `land`, which would cut the border there into 538 pieces.
+        The land border is cut from the outline with this, so that a coastal
+        artefact removed from `land` never cuts the border into pieces.
+        (Border gaps, where DeepState's occupied edge stops short of the
+        region outline along the Russian border, are land given to the
+        occupier, not removed.)
         """
         removed = self.control.partition.removed
         if removed.empty:

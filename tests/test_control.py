@@ -1,12 +1,38 @@
+import math
+import re
+
 import pytest
 import shapely
 
-from territory.control import GREY, RU, UA, partition_land
+from territory.control import (
+    BORDER_GAP,
+    GREY,
+    RU,
+    SEAM,
+    SLIVER_TOLERANCE_M,
+    UA,
+    WATER,
+    partition_land,
+)
 from territory.geodesy import area_km2
 from tests.shapes import box_at, cell, cell_area_km2
 
 # The synthetic world (tests/conftest.py) at 30°E 48°N; coordinates below are
 # degrees from that origin (box_at), areas closed-form (cell_area_km2).
+# Region XB is the cell 1..2 × 0..1; the land ends at +1.8 (the sea beyond);
+# the lines 0 and 1 north are the state border.
+#
+# Tolerances:
+# - EXACT (rel 1e-9): `area_km2` of a lon/lat cell agrees with the closed form
+#   to ~1e-12 (edges along parallels are straight in lon/lat, which is what it
+#   integrates), and overlays only round coordinates; 1e-9 leaves room for that.
+# - CORNER_KM2: the sliver rule opens held land by the 1-km tolerance, which
+#   rounds each right-angled corner it touches: a square of side t loses its
+#   quarter disc, (1 − π/4)·t² = 0.215 km² at t = 1 km.  The local metric CRS
+#   is true to 0.15% here, which changes this by far less than it rounds.
+EXACT = 1e-9
+T_KM = SLIVER_TOLERANCE_M / 1000
+CORNER_KM2 = (1 - math.pi / 4) * T_KM**2 * 1.01
 
 
 def _by(partition, region_id, holder):
@@ -15,102 +41,319 @@ def _by(partition, region_id, holder):
     return area_km2(shapely.union_all(geoms.values)) if len(geoms) else 0.0
 
 
+def _removed(partition, reason=None):
+    r = partition.removed
+    if reason is not None:
+        r = r[r.reason == reason]
+    return area_km2(shapely.union_all(r.geometry.values)) if len(r) else 0.0
+
+
+def _c(*b):
+    """A densified cell given in degrees from the origin."""
+    return cell(*box_at(*b))
+
+
+def _a(*b):
+    """The closed-form area (km²) of that cell."""
+    return cell_area_km2(*box_at(*b))
+
+
 def test_partition_is_exact_on_hand_computable_shapes(synthetic_world):
     regions, land, by_status = synthetic_world
     part = partition_land(
         regions, land, by_status, sliver_tolerance_m=0, enclave_max_km2=0
     )
     # Alpha is all land, all held.
-    assert _by(part, "XA", UA) == pytest.approx(
-        cell_area_km2(*box_at(0, 0, 1, 1)), rel=1e-6
-    )
+    assert _by(part, "XA", UA) == pytest.approx(_a(0, 0, 1, 1), rel=EXACT)
     assert _by(part, "XA", RU) == 0.0
     # Beta: occupied +1.5..2 (DeepState's coast reaches past the land mask, so it is land too).
-    assert _by(part, "XB", RU) == pytest.approx(
-        cell_area_km2(*box_at(1.5, 0, 2, 1)), rel=1e-6
-    )
-    assert _by(part, "XB", UA) == pytest.approx(
-        cell_area_km2(*box_at(1, 0, 1.5, 1)), rel=1e-6
-    )
+    assert _by(part, "XB", RU) == pytest.approx(_a(1.5, 0, 2, 1), rel=EXACT)
+    assert _by(part, "XB", UA) == pytest.approx(_a(1, 0, 1.5, 1), rel=EXACT)
     assert part.removed.empty
 
 
-def test_parts_add_up_to_the_whole(synthetic_world):
-    regions, land, by_status = synthetic_world
-    part = partition_land(regions, land, by_status)
-    for rid in regions.region_id:
-        pieces = part.pieces[part.pieces.region_id == rid]
-        whole = area_km2(shapely.union_all(pieces.geometry.values))
-        assert sum(area_km2(g) for g in pieces.geometry) == pytest.approx(
-            whole, rel=1e-9
+@pytest.mark.parametrize(
+    "occupied, grey",
+    [
+        pytest.param(_c(1.5, 0, 2, 1), None, id="occupied-to-the-coast"),
+        pytest.param(
+            _c(1.5, 0, 1.79, 1).difference(_c(1.6, 0.4, 1.65, 0.45)),
+            None,
+            id="encircled-town-and-sliver",
+        ),
+        pytest.param(
+            _c(1.5, 0.1, 1.8, 1), _c(1.7, 0, 1.72, 0.1), id="grey-cut-coastal-piece"
+        ),
+        pytest.param(
+            _c(1.4, 0, 1.79, 1).difference(_c(1.5, 0, 1.7, 0.005)),
+            None,
+            id="border-gap",
+        ),
+        pytest.param(
+            _c(1.5, 0, 1.8, 1).difference(_c(1.75, 0.4, 1.8, 0.45)),
+            None,
+            id="lagoon",
+        ),
+        pytest.param(
+            _c(1.5, 0, 1.79, 1).difference(_c(1.6, 0.3, 1.60005, 0.6)),
+            None,
+            id="seam",
+        ),
+    ],
+)
+def test_pieces_cover_the_land_less_what_was_removed(synthetic_world, occupied, grey):
+    # Computed apart from the partition: each region's land is
+    # region ∩ (land mask ∪ occupied ∪ grey) less the removed pieces; its
+    # Russian-held and grey land is region ∩ (occupied ∪ grey) plus the border
+    # gaps and seams; the pieces, measured one by one, must add up to both.
+    regions, land, _ = synthetic_world
+    status = {"occupied": occupied} | ({"grey_zone": grey} if grey else {})
+    part = partition_land(regions, land, status)
+    removed = shapely.union_all(part.removed.geometry.values)
+    gaps = shapely.union(part.country[BORDER_GAP], part.country[SEAM])
+    source = shapely.union(occupied, grey) if grey else occupied
+    for rid, region in zip(regions.region_id, regions.geometry, strict=True):
+        expected_land = area_km2(
+            shapely.difference(
+                shapely.intersection(region, shapely.union(land, source)), removed
+            )
         )
+        pieces = part.pieces[part.pieces.region_id == rid]
+        assert sum(area_km2(g) for g in pieces.geometry) == pytest.approx(
+            expected_land, rel=EXACT
+        ), rid
+        # a border gap goes to the occupier or the grey zone: test them together
+        expected_ru_grey = area_km2(
+            shapely.intersection(region, shapely.union(source, gaps))
+        )
+        assert _by(part, rid, RU) + _by(part, rid, GREY) == pytest.approx(
+            expected_ru_grey, rel=EXACT
+        ), rid
 
 
 def test_coastal_sliver_is_removed_and_reported(synthetic_world):
     regions, land, _ = synthetic_world
     # DeepState's coast at +1.795°, the land mask's at +1.8°: a 0.005° strip of
-    # "held" land between occupied territory and the sea, 366–373 m wide at
-    # 49–48°N (557 m on the equator), under twice the 1 km tolerance.
-    occupied = cell(*box_at(1.5, 0, 1.795, 1))
+    # "held" land between occupied territory and the sea, 372 m wide at 48°N,
+    # under twice the 1 km tolerance: all of it goes.
+    occupied = _c(1.5, 0, 1.795, 1)
     part = partition_land(
         regions, land, {"occupied": occupied}, sliver_tolerance_m=1000
     )
-    strip_km2 = cell_area_km2(*box_at(1.795, 0, 1.8, 1))
-    removed = sum(area_km2(g) for g in part.removed.geometry)
-    assert removed == pytest.approx(strip_km2, rel=0.01)
-    assert _by(part, "XB", UA) == pytest.approx(
-        cell_area_km2(*box_at(1, 0, 1.5, 1)), rel=1e-4
-    )
+    strip_km2 = _a(1.795, 0, 1.8, 1)
+    assert set(part.removed.reason) == {"sliver"}
+    assert _removed(part) == pytest.approx(strip_km2, rel=EXACT)
+    assert _by(part, "XB", UA) == pytest.approx(_a(1, 0, 1.5, 1), rel=EXACT)
     # Without a tolerance the strip stays, as Ukrainian-held land.
     raw = partition_land(
         regions, land, {"occupied": occupied}, sliver_tolerance_m=0, enclave_max_km2=0
     )
-    assert _by(raw, "XB", UA) == pytest.approx(
-        cell_area_km2(*box_at(1, 0, 1.5, 1)) + strip_km2, rel=1e-6
-    )
+    assert _by(raw, "XB", UA) == pytest.approx(_a(1, 0, 1.5, 1) + strip_km2, rel=EXACT)
 
 
 def test_wide_coastal_land_is_kept(synthetic_world):
     regions, land, _ = synthetic_world
     # Held coast +1.7..1.8 is 7.4 km wide at 48°N: real land, not a sliver.
-    occupied = cell(*box_at(1.5, 0, 1.7, 0.5))
+    occupied = _c(1.5, 0, 1.7, 0.5)
     part = partition_land(regions, land, {"occupied": occupied})
-    held = _by(part, "XB", UA)
-    expected = cell_area_km2(*box_at(1, 0, 1.8, 1)) - cell_area_km2(
-        *box_at(1.5, 0, 1.7, 0.5)
-    )
-    # Opening rounds the corner where the front meets the coast: < 0.1 km² here.
-    assert held == pytest.approx(expected, abs=0.5)
+    expected = _a(1, 0, 1.8, 1) - _a(1.5, 0, 1.7, 0.5)
+    # Only the corner where the front meets the coast is rounded off.
+    assert _by(part, "XB", UA) == pytest.approx(expected, abs=CORNER_KM2)
+    assert _removed(part) <= CORNER_KM2
 
 
-def test_small_hole_inside_occupied_is_an_enclave(synthetic_world):
+def test_encircled_town_stays_held(synthetic_world):
+    # A Ukrainian-held town of 20.6 km² encircled by Russian-held land, 11 km
+    # from the sea: nothing says it is water, so it stays held (the earlier
+    # enclave rule removed it).  The strip +1.79..1.8 by the sea is a sliver.
     regions, land, _ = synthetic_world
-    lake = cell(*box_at(1.6, 0.4, 1.65, 0.45))  # ≈20.6 km² hole in DeepState's polygon
-    occupied = cell(*box_at(1.5, 0, 1.79, 1)).difference(lake)
+    town = _c(1.6, 0.4, 1.65, 0.45)
+    occupied = _c(1.5, 0, 1.79, 1).difference(town)
     part = partition_land(regions, land, {"occupied": occupied})
-    reasons = set(part.removed.reason)
-    assert "enclave" in reasons
-    enclave = area_km2(
-        shapely.union_all(
-            part.removed.geometry[part.removed.reason == "enclave"].values
-        )
+    assert _by(part, "XB", UA) == pytest.approx(
+        _a(1, 0, 1.5, 1) + _a(1.6, 0.4, 1.65, 0.45), rel=EXACT
     )
-    assert enclave >= cell_area_km2(*box_at(1.6, 0.4, 1.65, 0.45)) * 0.99
+    assert set(part.removed.reason) == {"sliver"}
+    assert _removed(part) == pytest.approx(_a(1.79, 0, 1.8, 1), rel=EXACT)
+    assert part.country[BORDER_GAP].is_empty
+
+
+def test_piece_cut_off_by_the_grey_zone_stays_held(synthetic_world):
+    # Held land on the coast, 66 km², cut off from the rest by a grey band
+    # (+1.70..1.72) and by occupied land to the north: the old rule called it
+    # an enclave, nearer occupied land than the held land, and removed it.
+    regions, land, _ = synthetic_world
+    occupied = _c(1.5, 0.1, 1.8, 1)
+    grey = _c(1.7, 0, 1.72, 0.1)
+    part = partition_land(regions, land, {"occupied": occupied, "grey_zone": grey})
+    cut_off = _a(1.72, 0, 1.8, 0.1)
+    main = _a(1, 0, 1.5, 1) + _a(1.5, 0, 1.7, 0.1)
+    assert _by(part, "XB", GREY) == pytest.approx(_a(1.7, 0, 1.72, 0.1), rel=EXACT)
+    # It stays, less the corner rounded off where the front meets the coast.
+    assert _by(part, "XB", UA) == pytest.approx(main + cut_off, abs=CORNER_KM2)
+    assert _removed(part, WATER) == 0.0
+
+
+def test_inland_gap_at_the_border_goes_to_the_occupier(synthetic_world):
+    # DeepState's occupied edge stops 556 m short of the state border (the
+    # line 0 north) over +1.5..1.7: a strip cut off from the held land, far
+    # from the sea, between the occupied polygon and the border.  It is the
+    # occupier's, reported as a border gap, and never removed as water.
+    regions, land, _ = synthetic_world
+    strip = _c(1.5, 0, 1.7, 0.005)
+    occupied = _c(1.4, 0, 1.79, 1).difference(strip)
+    part = partition_land(regions, land, {"occupied": occupied})
+    assert area_km2(part.country[BORDER_GAP]) == pytest.approx(
+        _a(1.5, 0, 1.7, 0.005), rel=EXACT
+    )
+    assert _by(part, "XB", RU) == pytest.approx(_a(1.4, 0, 1.79, 1), rel=EXACT)
+    assert _by(part, "XB", UA) == pytest.approx(_a(1, 0, 1.4, 1), rel=EXACT)
+    assert set(part.removed.reason) == {"sliver"}  # only the strip by the sea
+
+
+def test_wide_cut_off_land_at_the_border_stays_held(synthetic_world):
+    # The same, but 5.6 km deep: more than the 1-km tolerance from the border,
+    # so not two drawings of one line: an encircled held pocket, kept.
+    regions, land, _ = synthetic_world
+    pocket = _c(1.5, 0, 1.7, 0.05)
+    occupied = _c(1.4, 0, 1.79, 1).difference(pocket)
+    part = partition_land(regions, land, {"occupied": occupied})
+    assert part.country[BORDER_GAP].is_empty
+    assert _by(part, "XB", UA) == pytest.approx(
+        _a(1, 0, 1.4, 1) + _a(1.5, 0, 1.7, 0.05), rel=EXACT
+    )
+
+
+@pytest.mark.parametrize(
+    "width_deg, seam",
+    [
+        # 0.00005° of longitude is 3.7 m at 48°N: under the 10-m seam width
+        pytest.param(0.00005, True, id="3.7-m-seam"),
+        # 0.0002° is 14.9 m: wider than any seam, an encircled strip, kept
+        pytest.param(0.0002, False, id="14.9-m-strip"),
+    ],
+)
+def test_seam_between_two_occupied_polygons_goes_to_the_occupier(
+    synthetic_world, width_deg, seam
+):
+    # Two occupied polygons drawn separately miss each other by a few metres
+    # over 33 km, inside occupied land: not a held pocket but a seam.
+    regions, land, _ = synthetic_world
+    slit = (1.6, 0.3, 1.6 + width_deg, 0.6)
+    occupied = _c(1.5, 0, 1.79, 1).difference(_c(*slit))
+    part = partition_land(regions, land, {"occupied": occupied})
+    if seam:
+        assert area_km2(part.country[SEAM]) == pytest.approx(_a(*slit), rel=EXACT)
+        assert _by(part, "XB", RU) == pytest.approx(_a(1.5, 0, 1.79, 1), rel=EXACT)
+        assert _by(part, "XB", UA) == pytest.approx(_a(1, 0, 1.5, 1), rel=EXACT)
+    else:
+        assert part.country[SEAM].is_empty
+        assert _by(part, "XB", UA) == pytest.approx(
+            _a(1, 0, 1.5, 1) + _a(*slit), rel=EXACT
+        )
+    assert set(part.removed.reason) == {"sliver"}  # only the strip by the sea
+
+
+def test_gap_between_grey_land_and_the_border_goes_to_the_grey_zone(
+    synthetic_world,
+):
+    regions, land, _ = synthetic_world
+    occupied = _c(1.5, 0, 1.79, 1)
+    grey = _c(1.4, 0.005, 1.5, 1).union(_c(1.3, 0, 1.4, 1))  # stops short at +1.4..1.5
+    part = partition_land(regions, land, {"occupied": occupied, "grey_zone": grey})
+    gap = _a(1.4, 0, 1.5, 0.005)
+    assert area_km2(part.country[BORDER_GAP]) == pytest.approx(gap, rel=EXACT)
+    assert _by(part, "XB", GREY) == pytest.approx(_a(1.3, 0, 1.5, 1), rel=EXACT)
+    assert _by(part, "XB", RU) == pytest.approx(_a(1.5, 0, 1.79, 1), rel=EXACT)
+
+
+@pytest.mark.parametrize(
+    "lagoon, spit",
+    [
+        pytest.param((1.75, 0.4, 1.8, 0.45), None, id="lagoon-open-to-the-sea"),
+        # behind a 740-m spit DeepState draws as occupied: within 1 km of the sea
+        pytest.param(
+            (1.74, 0.4, 1.79, 0.45), (1.79, 0.4, 1.8, 0.45), id="lagoon-behind-a-spit"
+        ),
+    ],
+)
+def test_lagoon_drawn_as_water_is_removed(synthetic_world, lagoon, spit):
+    # DeepState leaves a lagoon out of its polygon; the land mask fills it.
+    regions, land, _ = synthetic_world
+    occupied = _c(1.5, 0, 1.8, 1).difference(_c(*lagoon))
+    part = partition_land(regions, land, {"occupied": occupied})
+    lagoon_km2 = _a(*lagoon)
+    # All of it leaves the land: as water, less the corners the sliver rule
+    # rounds off where it meets the sea or the spit (two corners, each CORNER_KM2).
+    assert _removed(part) == pytest.approx(lagoon_km2, rel=EXACT)
+    assert _removed(part, WATER) >= lagoon_km2 - 2 * CORNER_KM2
+    assert _by(part, "XB", UA) == pytest.approx(_a(1, 0, 1.5, 1), rel=EXACT)
+    assert part.country[BORDER_GAP].is_empty
+    if spit:
+        assert _by(part, "XB", RU) == pytest.approx(
+            _a(1.5, 0, 1.8, 1) - lagoon_km2, rel=EXACT
+        )
+
+
+def test_islet_nearer_held_land_stays(synthetic_world):
+    # A held islet 1.5 km off a held coast, 22 km from occupied land (Zmiinyi,
+    # off Odesa's coast, is the real case): nearer its own side, it stays.
+    regions, _, _ = synthetic_world
+    land = _c(-1, -1, 1.7, 2).union(_c(1.72, 0.5, 1.73, 0.52))
+    occupied = _c(1.5, 0, 1.7, 0.3)
+    part = partition_land(regions, land, {"occupied": occupied})
+    assert _removed(part, WATER) == 0.0
+    held = shapely.union_all(part.pieces.geometry[part.pieces.holder == UA].values)
+    assert held.covers(_c(1.72, 0.5, 1.73, 0.52))
 
 
 def test_grey_zone_is_disjoint_from_occupied(synthetic_world):
     regions, land, _ = synthetic_world
-    occupied = cell(*box_at(1.5, 0, 1.8, 1))
-    grey = cell(*box_at(1.4, 0, 1.6, 1))  # overlaps occupied by 0.1°
+    occupied = _c(1.5, 0, 1.8, 1)
+    grey = _c(1.4, 0, 1.6, 1)  # overlaps occupied by 0.1°
     part = partition_land(regions, land, {"occupied": occupied, "grey_zone": grey})
-    assert _by(part, "XB", GREY) == pytest.approx(
-        cell_area_km2(*box_at(1.4, 0, 1.5, 1)), rel=1e-6
+    assert _by(part, "XB", GREY) == pytest.approx(_a(1.4, 0, 1.5, 1), rel=EXACT)
+    assert _by(part, "XB", UA) == pytest.approx(_a(1, 0, 1.4, 1), rel=EXACT)
+    assert _by(part, "XB", RU) == pytest.approx(_a(1.5, 0, 1.8, 1), rel=EXACT)
+
+
+def test_removed_land_is_a_hidden_map_layer_with_its_total(synthetic_world):
+    # The control map draws the removed pieces in a layer that is off by
+    # default, with their total in its name and each piece's area in its tooltip.
+    import datetime as dt
+
+    from territory.control import Control, Snapshot
+    from territory.maps import embedded_geojson, render_control, to_html
+
+    regions, land, _ = synthetic_world
+    occupied = _c(1.5, 0, 1.8, 1).difference(_c(1.75, 0.4, 1.8, 0.45))
+    snap = Snapshot("toy", "toy map", dt.date(2025, 1, 1), None, grey_zone=False)
+    ctl = Control(
+        as_of=snap.as_of,
+        snapshot=snap,
+        note=None,
+        regions=regions.assign(official_area_km2=8_200.0),
+        partition=partition_land(regions, land, {"occupied": occupied}),
     )
-    assert _by(part, "XB", UA) == pytest.approx(
-        cell_area_km2(*box_at(1, 0, 1.4, 1)), rel=1e-6
+    page = to_html(render_control(ctl), self_contained=False)
+    removed_km2 = ctl.totals(official_area_km2=1.0)["removed_km2"]
+    assert removed_km2 == pytest.approx(_a(1.75, 0.4, 1.8, 0.45), rel=EXACT)
+    name = f"Removed from the land ({removed_km2:,.0f} km\\u00b2)"
+    # off by default: the layer control lists it, the page never adds it
+    (layer,) = re.findall(rf'"{re.escape(name)}" : (feature_group_\w+)', page)
+    assert f"{layer}.addTo(" not in page
+    assert "feature_group_" in page and ".addTo(map_" in page
+    feats = [
+        f["properties"]
+        for fc in embedded_geojson(page)
+        for f in fc["features"]
+        if "reason" in f["properties"]
+    ]
+    assert {f["reason"] for f in feats} == {"sliver", "water"}
+    # each tooltip area is rounded to 0.1 km²
+    assert sum(float(f["area_km2"]) for f in feats) == pytest.approx(
+        removed_km2, abs=0.05 * len(feats)
     )
-    total = sum(_by(part, "XB", h) for h in (RU, GREY, UA))
-    assert total == pytest.approx(cell_area_km2(*box_at(1, 0, 1.8, 1)), rel=1e-6)
 
 
 def test_missing_crs_is_an_error(synthetic_world):
