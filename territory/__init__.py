@@ -9,7 +9,8 @@ Control
 fetch, status, verify
     Manifest-driven data cache.
 area_km2, length_km
-    Ellipsoidal (WGS84 geodesic) measures of lon/lat geometries.
+    Ellipsoidal (WGS84) area of lon/lat polygons with straight edges, as GeoJSON
+    defines them; geodesic length.
 load_region_table
     The 27 first-level units with codes, spellings and official areas.
 read_scenario, library, Scenario

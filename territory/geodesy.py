@@ -136,7 +136,7 @@ def area_km2(geom: BaseGeometry | None) -> float:
 
 
 def areas_km2(geoms: Iterable[BaseGeometry | None]) -> list[float]:
-    """Return the geodesic area in km² of each geometry."""
+    """Return the accounting area (`area_km2`) in km² of each geometry."""
     return [area_km2(g) for g in geoms]
 
 

@@ -7,10 +7,12 @@ snapshot shows the map as of date D" and "who holds what on D".
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import io
 import logging
+from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -34,10 +36,25 @@ if TYPE_CHECKING:
     import geopandas as gpd
     import pandas as pd
 
+    from territory.versions import Version
+
 log = logging.getLogger(__name__)
 
+#: Cache keys of the daily files and of DeepState's published area history.
+DAILY_PREFIX = "deepstate-daily/"
+AREAS_KEY = "deepstate-areas"
+#: What the cached daily-file areas are (bump if the measure changes).
+AREAS_MEASURE = "occupied, unclipped, geodesy.area_km2"
+
+
+def _snapshot_order(s: Snapshot) -> tuple[dt.date, str, bool, str]:
+    """Oldest first; within a day, by map version (or publication), then grey
+    zone, then the later file (two files may show the same version)."""
+    return (s.as_of, s.version or s.published or "", s.grey_zone, s.key)
+
+
 #: Bump when `partition_land` changes its result: cached partitions are keyed on it.
-PARTITION_VERSION = "partition-3"
+PARTITION_VERSION = "partition-5"
 #: Hex digits of the hashes in a derived file's name: ``partition-<inputs>-<content>``.
 _DIGEST_HEX = 16
 
@@ -142,12 +159,8 @@ class Record:
 
     # ------------------------------------------------------------------ snapshots
     @cached_property
-    def snapshots(self) -> list[Snapshot]:
-        """Every indexed control snapshot, oldest first.
-
-        Snapshots whose file or index entry is damaged are kept: asking for
-        their date fails, naming the repair, rather than using another map.
-        """
+    def _indexed_snapshots(self) -> list[Snapshot]:
+        """The snapshots as the index dates them (a daily file: its date − 1)."""
         return [
             Snapshot(
                 key=e["key"],
@@ -158,6 +171,163 @@ class Record:
             )
             for e in self.cache.snapshots()
         ]
+
+    @cached_property
+    def snapshots(self) -> list[Snapshot]:
+        """Every indexed control snapshot, dated by its map version, oldest first.
+
+        A daily file is the map of the day of the version it shows
+        (`versions`); an API snapshot, of the Kyiv date it was published.
+        Snapshots whose file or index entry is damaged are kept: asking for
+        their date fails, naming the repair, rather than using another map.
+        """
+        from territory.versions import PUBLISHED, kyiv_date
+
+        versions = self.versions
+        out = []
+        for snap in self._indexed_snapshots:
+            if snap.published:
+                t = dt.datetime.fromisoformat(snap.published)
+                snap = replace(
+                    snap, as_of=kyiv_date(t), version=snap.published, dated_by=PUBLISHED
+                )
+            elif snap.key in versions:
+                v = versions[snap.key]
+                snap = replace(
+                    snap,
+                    as_of=v.day,
+                    version=None if v.time is None else v.time.isoformat(),
+                    dated_by=v.how,
+                )
+            out.append(snap)
+        return sorted(out, key=_snapshot_order)
+
+    @cached_property
+    def versions(self) -> dict[str, Version]:
+        """The map version each cached daily file shows, by cache key.
+
+        Established from the files' areas and DeepState's published area
+        history (`territory.versions.date_files`) and kept in the cache
+        (``derived/versions-<inputs>.json``, keyed by the files' and the
+        history's checksums), so it is computed once per cache: reading every
+        daily file takes about a minute; ``territory data fetch`` does it.
+        """
+        import json
+
+        from territory.versions import Version
+
+        daily = [
+            s
+            for s in self._indexed_snapshots
+            if s.key.startswith(DAILY_PREFIX) and not s.published
+        ]
+        if not daily:
+            return {}
+        inputs = self._versions_inputs(daily)
+        path = self._derived_dir() / f"versions-{inputs}.json"
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+            return {
+                k: Version(
+                    time=None
+                    if v["time"] is None
+                    else dt.datetime.fromisoformat(v["time"]),
+                    day=dt.date.fromisoformat(v["day"]),
+                    how=v["how"],
+                    residual=v["residual"],
+                )
+                for k, v in raw["files"].items()
+            }
+        except (OSError, ValueError, KeyError, TypeError):
+            pass  # not computed yet, or damaged: compute it again
+        versions = self._compute_versions(daily)
+        doc = {
+            "inputs": inputs,
+            "files": {
+                k: {
+                    "time": None if v.time is None else v.time.isoformat(),
+                    "day": v.day.isoformat(),
+                    "how": v.how,
+                    "residual": v.residual,
+                }
+                for k, v in versions.items()
+            },
+        }
+        with contextlib.suppress(OSError):  # a read-only cache only costs time
+            write_bytes_atomic(path, json.dumps(doc).encode())
+        return versions
+
+    def _daily_areas(self, daily: list[Snapshot]) -> dict[str, float]:
+        """The occupied area (km²) of each daily file, by key.
+
+        Kept in the cache by file content (``derived/daily-areas.json``, keyed
+        by each file's checksum), so a changed index reads only new files.
+        """
+        import json
+
+        from territory.geodesy import area_km2
+
+        path = self._derived_dir() / "daily-areas.json"
+        try:
+            by_sha = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(by_sha, dict) or by_sha.get("measure") != AREAS_MEASURE:
+                by_sha = {}
+        except (OSError, ValueError):
+            by_sha = {}
+        areas = by_sha.get("areas", {})
+        out, new = {}, False
+        for s in daily:
+            sha = self._entry_sha(s.key)
+            if sha != "-" and sha in areas and isinstance(areas[sha], int | float):
+                out[s.key] = float(areas[sha])
+                continue
+            try:
+                out[s.key] = area_km2(self.read_snapshot(s)["occupied"])
+            except (DataError, DataNotFoundError):
+                continue  # damaged: asking for its date names the repair
+            if sha != "-":
+                areas[sha] = out[s.key]
+                new = True
+        if new:
+            doc = {"measure": AREAS_MEASURE, "areas": areas}
+            with contextlib.suppress(OSError):  # a read-only cache only costs time
+                write_bytes_atomic(path, json.dumps(doc).encode())
+        return out
+
+    def _entry_sha(self, key: str) -> str:
+        """The checksum an index entry records ("-" when it has none, or is damaged)."""
+        entry = self.cache.entries.get(key)
+        return str(entry.get("sha256", "-")) if isinstance(entry, dict) else "-"
+
+    def _versions_inputs(self, daily: list[Snapshot]) -> str:
+        from territory.versions import ALGORITHM
+
+        parts = [ALGORITHM, self._entry_sha(AREAS_KEY)]
+        parts += [f"{s.key}:{self._entry_sha(s.key)}" for s in daily]
+        return hashlib.sha256("|".join(parts).encode()).hexdigest()[:_DIGEST_HEX]
+
+    def _compute_versions(self, daily: list[Snapshot]) -> dict[str, Version]:
+        import pandas as pd
+
+        from territory.versions import date_files, published_occupied
+
+        log.info("dating %d daily files by the map version they show", len(daily))
+        known = self._daily_areas(daily)
+        areas = {
+            s.as_of + dt.timedelta(days=1): (s.key, known[s.key])
+            for s in daily
+            if s.key in known
+        }
+        published = None
+        if AREAS_KEY in self.cache.entries:
+            try:
+                published = published_occupied(
+                    pd.read_csv(self.cache.require(AREAS_KEY, dataset=AREAS_KEY))
+                )
+            except (DataError, DataNotFoundError, ValueError, KeyError):
+                published = None  # the files are then dated by their file date
+        dated, _ = date_files({d: a for d, (_, a) in areas.items()}, published)
+        return {key: dated[d] for d, (key, _) in areas.items()}
 
     def date_range(self) -> tuple[dt.date, dt.date]:
         """Return the first and last as-of dates of the cached record."""
@@ -198,13 +368,16 @@ class Record:
             )
             raise DataNotFoundError(msg)
         candidates = [s for s in self.snapshots if s.as_of <= day]
-        best_day = candidates[-1].as_of
-        same_day = [s for s in candidates if s.as_of == best_day]
-        snap = sorted(same_day, key=lambda s: (s.grey_zone, s.published or ""))[-1]
+        # the latest map version made by the end of the day, whatever its source
+        snap = max(candidates, key=_snapshot_order)
         note = None
         if snap.as_of != day:
             self._refuse_unfetched(day)
-            note = f"no snapshot for {day}; using the latest earlier one, as of {snap.as_of} ({snap.label})"
+            shown = f"version of {snap.version}" if snap.version else snap.dated_by
+            note = (
+                f"no map version of {day} is in the record; using the latest earlier "
+                f"one, the map of {snap.as_of} ({snap.label}, {shown})"
+            )
             log.info(
                 note
             )  # returned to the caller, which shows it; not a warning twice
@@ -341,9 +514,11 @@ class Record:
     ) -> pd.DataFrame:
         """Return Russian-held land over time, km², one row per date.
 
-        Russian-held land needs no partition (it is the occupied polygon cut to
-        the regions), so a long series is quick; the figures equal the
-        ``occupied_km2`` of `control` for the same dates.
+        Russian-held land here needs no partition (it is the occupied polygon
+        cut to the regions), so a long series is quick; the figures equal the
+        ``occupied_km2`` of `control` for the same dates less the border gaps
+        and seams the partition gives to the occupier (``border_gap_km2``,
+        ``seam_km2``: about 20 km² on the daily maps).
 
         Parameters
         ----------
@@ -358,7 +533,9 @@ class Record:
         -------
         DataFrame
             ``as_of``, ``snapshot``, ``snapshot_as_of`` (the date the snapshot
-            shows), ``note`` (set when an earlier snapshot serves the date, as
+            shows), ``map_version`` (when DeepState published that map, ISO
+            UTC; empty when inferred) and ``map_dated_by`` (how the map was
+            dated, see `territory.versions`), ``note`` (set when an earlier snapshot serves the date, as
             `snapshot_for` says), ``occupied_km2`` (the country), one column
             per requested region, and ``change_km2`` since the previous row.
 
@@ -398,6 +575,8 @@ class Record:
                 "as_of": day,
                 "snapshot": snap.label,
                 "snapshot_as_of": snap.as_of,
+                "map_version": snap.version or "",
+                "map_dated_by": snap.dated_by,
                 "note": note,
                 "occupied_km2": area_km2(occupied),
             }

@@ -5,6 +5,7 @@ This is the only layer that rounds numbers; accounting keeps full precision.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 from collections.abc import Sequence
@@ -14,11 +15,9 @@ from territory.accounting import DMZ, FLOWS, LINE_AFTER_DEFINITION, RATIO_DEFINI
 from territory.control import GREY, RU, UA
 
 if TYPE_CHECKING:
-    import datetime as dt
-
     import pandas as pd
 
-    from territory.accounting import Evaluation, ZoneEdges
+    from territory.accounting import Evaluation, Move, ZoneEdges
     from territory.control import Control, Snapshot
 
 
@@ -91,7 +90,14 @@ def text_table(
 
 
 #: Columns (CSV) and fields (JSON) saying which map a row comes from.
-PROVENANCE_COLUMNS = ("as_of", "snapshot", "snapshot_as_of", "earlier_snapshot")
+PROVENANCE_COLUMNS = (
+    "as_of",
+    "snapshot",
+    "snapshot_as_of",
+    "earlier_snapshot",
+    "map_version",
+    "map_dated_by",
+)
 
 
 def provenance(as_of: dt.date, snapshot: Snapshot) -> dict[str, Any]:
@@ -108,8 +114,10 @@ def provenance(as_of: dt.date, snapshot: Snapshot) -> dict[str, Any]:
     -------
     dict
         ``as_of`` (ISO date asked), ``snapshot`` (its label), ``snapshot_as_of``
-        (the date the snapshot shows) and ``earlier_snapshot`` (True when the
-        record has no snapshot for `as_of` and an earlier one was used).
+        (the date the snapshot shows), ``earlier_snapshot`` (True when the
+        record has no snapshot for `as_of` and an earlier one was used),
+        ``map_version`` (when DeepState published the map it shows, ISO UTC;
+        empty when not established) and ``map_dated_by`` (how it was dated).
 
     Examples
     --------
@@ -126,7 +134,35 @@ def provenance(as_of: dt.date, snapshot: Snapshot) -> dict[str, Any]:
         "snapshot": snapshot.label,
         "snapshot_as_of": snapshot.as_of.isoformat(),
         "earlier_snapshot": snapshot.as_of < as_of,
+        "map_version": snapshot.version or "",
+        "map_dated_by": snapshot.dated_by,
     }
+
+
+def map_version_text(snapshot: Snapshot) -> str:
+    """The map version a snapshot shows, in words, e.g. for a header line.
+
+    >>> import datetime as dt
+    >>> from territory.control import Snapshot
+    >>> snap = Snapshot(
+    ...     "k",
+    ...     "daily 2025-08-16",
+    ...     dt.date(2025, 8, 15),
+    ...     None,
+    ...     False,
+    ...     "2025-08-15T16:37:13+00:00",
+    ...     "matched to the history",
+    ... )
+    >>> map_version_text(snap)
+    "DeepState's map of 2025-08-15 16:37 UTC (matched to the history)"
+    """
+    if snapshot.version:
+        t = dt.datetime.fromisoformat(snapshot.version)
+        when = t.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+        return f"DeepState's map of {when} ({snapshot.dated_by})"
+    if snapshot.dated_by:
+        return f"DeepState's map of {snapshot.as_of} ({snapshot.dated_by})"
+    return f"DeepState's map of {snapshot.as_of}"
 
 
 CONTROL_COLUMNS = (
@@ -140,6 +176,8 @@ CONTROL_COLUMNS = (
     "official_area_km2",
     "occupied_pct_official",
     "removed_km2",
+    "border_gap_km2",
+    "seam_km2",
 )
 
 
@@ -155,10 +193,16 @@ def control_payload(control: Control, *, official_area_km2: float) -> dict[str, 
             "as_of": control.snapshot.as_of.isoformat(),
             "published": control.snapshot.published,
             "grey_zone": control.snapshot.grey_zone,
+            "map_version": control.snapshot.version,
+            "map_dated_by": control.snapshot.dated_by,
         },
         "earlier_snapshot": prov["earlier_snapshot"],
         "note": control.note,
-        "units": "km²; occupied_pct is of the unit's land, occupied_pct_official of its official area",
+        "units": (
+            "km²; occupied_pct is Russian-held land as % of the unit's land; "
+            "occupied_pct_official is Russian-held land as % of the official area, which "
+            "counts inland water and can differ from the land (over 100% in Crimea)"
+        ),
         "regions": [
             {**{c: row[c] for c in CONTROL_COLUMNS}, **prov}
             for row in df.to_dict("records")
@@ -188,7 +232,7 @@ def control_text(control: Control, *, official_area_km2: float) -> str:
         *(["Grey zone km²"] if grey else []),
         "Ukrainian-held km²",
         "% of land",
-        "% of official area",
+        "Official area km²",
     ]
     rows = [
         [
@@ -198,7 +242,7 @@ def control_text(control: Control, *, official_area_km2: float) -> str:
             *([r.grey_km2] if grey else []),
             r.held_km2,
             r.occupied_pct,
-            r.occupied_pct_official,
+            r.official_area_km2,
         ]
         for r in df.itertuples()
     ]
@@ -210,21 +254,25 @@ def control_text(control: Control, *, official_area_km2: float) -> str:
             *([totals["grey_km2"]] if grey else []),
             totals["held_km2"],
             totals["occupied_pct"],
-            totals["occupied_pct_official"],
+            official_area_km2,
         ]
     ]
-    digits = [0, 0, 0, *([0] if grey else []), 0, 2, 2]
+    digits = [0, 0, 0, *([0] if grey else []), 0, 2, 0]
     head = [
-        f"Control as of {control.as_of} (evening), from {control.snapshot.label}",
+        f"Control as of {control.as_of} (evening), from {control.snapshot.label}: "
+        f"{map_version_text(control.snapshot)}",
     ]
     if control.note:
         head.append(f"Note: {control.note}")
     table = text_table(rows, headers, digits=digits, footer=foot)
     tail = (
         f"% of land: Russian-held share of the unit's own land (land mask ∪ DeepState, "
-        f"territorial sea excluded). % of official area: of the State Statistics Service "
-        f"area (Ukraine {official_area_km2:,.0f} km²). {totals['removed_km2']:,.0f} km² of "
-        "coastline slivers and enclosed water were removed from the land (see DESIGN.md)."
+        f"territorial sea excluded). Official area: the State Statistics Service's, "
+        f"which counts inland water, for comparison (Ukraine {official_area_km2:,.0f} km²). "
+        f"{totals['removed_km2']:,.0f} km² of coastline slivers and water DeepState draws "
+        f"were removed from the land; {totals.get('border_gap_km2', 0) + totals.get('seam_km2', 0):,.0f} km² "
+        "of gaps between DeepState's polygons and the border were given to the side around "
+        "them (see DESIGN.md)."
     )
     return "\n".join([*head, "", table, "", tail])
 
@@ -390,6 +438,60 @@ def contact_line_payload(ev: Evaluation) -> dict[str, Any]:
     }
 
 
+def people_payload(m: Move, control: Control) -> dict[str, Any] | None:
+    """Return a move's people for JSON (None when people were not counted).
+
+    The count of `territory.people.count_people` (``population``,
+    ``definition``, ``capped``, ...) and ``official_counts``: the official
+    counts that apply to the move, each with its date and source
+    (`territory.people.official_counts_for`; empty when none applies).
+    """
+    if m.people is None:
+        return None
+    from territory.people import official_counts_for
+
+    return {
+        **m.people,
+        "official_counts": official_counts_for(m.source, m.regions, control),
+    }
+
+
+def people_lines(ev: Evaluation) -> list[str]:
+    """Return what the people column means, and the figures beside it, as text lines.
+
+    Nothing when people were not counted. Otherwise the definition
+    (`territory.people.PEOPLE_DEFINITION`), then per move every unit capped
+    at its pre-war population and every official count that applies, with
+    its date and source.
+    """
+    if any(m.people is None for m in ev.moves):
+        return []
+    from territory.people import PEOPLE_DEFINITION, official_counts_for
+
+    lines = [f"People: {PEOPLE_DEFINITION}."]
+    for m in ev.moves:
+        people = m.people or {}
+        for c in people.get("capped", []):
+            lines.append(
+                f"  {m.name}: {c['region']} capped at its pre-war population, "
+                f"{c['prewar']:,} ({c['prewar_date']}); its named places add up "
+                f"to {c['named_places']:,}."
+            )
+        for c in official_counts_for(m.source, m.regions, ev.control):
+            days = c["days_from_as_of"]
+            when = (
+                f"{abs(days)} days {'after' if days > 0 else 'before'} the map's date"
+                if days
+                else "the map's date"
+            )
+            lines.append(
+                f"  {m.name}: official count: {c['count']:,} {c['what']} on "
+                f"{c['date']} ({when}; {c['source']}, {c['address']}); the move "
+                f"takes {100 * c['share_of_land']:.0f}% of that land."
+            )
+    return lines
+
+
 def evaluation_payload(ev: Evaluation) -> dict[str, Any]:
     """Return the JSON document of an evaluation (areas in km², lengths in km).
 
@@ -449,7 +551,7 @@ def evaluation_payload(ev: Evaluation) -> dict[str, Any]:
                 "claim": m.claim,
                 "note": m.note,
                 "sovereignty": m.sovereignty,
-                "people": m.people,
+                "people": people_payload(m, ev.control),
             }
             for m in ev.moves
         ],
@@ -554,7 +656,8 @@ def evaluation_text(ev: Evaluation) -> str:
     sc = ev.scenario
     lines = [
         sc.title,
-        f"Control as of {ev.control.as_of} (evening), from {ev.control.snapshot.label}",
+        f"Control as of {ev.control.as_of} (evening), from {ev.control.snapshot.label}: "
+        f"{map_version_text(ev.control.snapshot)}",
     ]
     if ev.control.as_of != sc.as_of:
         lines.append(
@@ -578,7 +681,7 @@ def evaluation_text(ev: Evaluation) -> str:
     lines.append(
         text_table(
             rows,
-            ["Transfer", "Direction", "Area km²", "Regions", "People (pre-2022)"],
+            ["Transfer", "Direction", "Area km²", "Regions", "People (named places)"],
             digits=[0, 0, 0, 0, 0],
         )
     )
@@ -626,8 +729,8 @@ def evaluation_text(ev: Evaluation) -> str:
         text_table(contact_line_rows(ev), ["Line", "km"], digits=[0, 0]),
         f"({LINE_AFTER_DEFINITION})",
         f"Shares are of Ukraine's land on {ev.control.as_of}: {ev.land_km2:,.0f} km² (territorial sea excluded).",
-        "People: GeoNames places inside each transfer, populations mostly pre-2022.",
     ]
+    lines += people_lines(ev)
     for w in ev.warnings:
         lines.append(f"Warning: {w}")
     return "\n".join(lines)

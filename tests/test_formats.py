@@ -1,9 +1,11 @@
-"""Every format says which map it used: as_of, snapshot, snapshot_as_of, earlier_snapshot.
+"""Every format says which map it used: as_of, snapshot, snapshot_as_of,
+earlier_snapshot, map_version and map_dated_by.
 
-2025-11-26 has no daily file, so the map as of 2025-11-25 is the snapshot of
-2025-11-24 (``deepstate-daily 2025-11-25``): every CSV row and JSON document
-of `territory control`, `evaluate` and `compare` must say so; a normal date
-is not marked.  (`territory timeline`: tests/test_timeline.py.)
+No daily file shows a map version of 2025-11-26 (the file dated 2025-11-27
+shows DeepState's map of 25 Nov 21:33 UTC, the file of 2025-11-28 that of 27
+Nov), so the map as of 2025-11-26 is that of 2025-11-25: every CSV row and
+JSON document of `territory control`, `evaluate` and `compare` must say so; a
+normal date is not marked.  (`territory timeline`: tests/test_timeline.py.)
 """
 
 from __future__ import annotations
@@ -29,12 +31,23 @@ from territory.scenario import parse_scenario
 from tests import scenario_world
 from tests.support import overlay_cache
 
-PROVENANCE = ["as_of", "snapshot", "snapshot_as_of", "earlier_snapshot"]
-GAP = "2025-11-25"  # no daily file dated 2025-11-26
-GAP_SNAPSHOT = ("deepstate-daily 2025-11-25", "2025-11-24")
+PROVENANCE = [
+    "as_of",
+    "snapshot",
+    "snapshot_as_of",
+    "earlier_snapshot",
+    "map_version",
+    "map_dated_by",
+]
+GAP = "2025-11-26"  # no daily file shows a map version of that day
+GAP_SNAPSHOT = ("deepstate-daily 2025-11-27", "2025-11-25", "2025-11-25T21:33:35+00:00")
 NORMAL = "2025-08-15"
-NORMAL_SNAPSHOT = ("deepstate-daily 2025-08-16", "2025-08-15")
-GAP_NOTE = "no snapshot for 2025-11-25"
+NORMAL_SNAPSHOT = (
+    "deepstate-daily 2025-08-16",
+    "2025-08-15",
+    "2025-08-15T16:37:13+00:00",
+)
+GAP_NOTE = "no map version of 2025-11-26"
 
 
 @pytest.fixture(scope="session")
@@ -91,7 +104,11 @@ def test_provenance_says_which_map():
         "snapshot": "toy map",
         "snapshot_as_of": "2025-01-01",
         "earlier_snapshot": False,
+        "map_version": "",  # the toy map's version is not known
+        "map_dated_by": "",
     }
+    dated = replace(snap, version="2024-12-31T20:00:00+00:00", dated_by="matched")
+    assert tables.provenance(snap.as_of, dated)["map_version"] == dated.version
     later = tables.provenance(dt.date(2025, 1, 3), snap)
     assert later["as_of"] == "2025-01-03" and later["earlier_snapshot"] is True
 
@@ -100,13 +117,15 @@ def test_provenance_says_which_map():
 def test_control_csv_and_json_rows(toy, gap):
     ctl = _gap(toy) if gap else toy
     rows = _rows(tables.control_csv(ctl))
-    assert list(rows[0])[-4:] == PROVENANCE
+    assert list(rows[0])[-len(PROVENANCE) :] == PROVENANCE
     assert list(rows[0])[:2] == ["region_id", "name"]  # existing columns stay first
     expected = {
         "as_of": ctl.as_of.isoformat(),
         "snapshot": "toy map",
         "snapshot_as_of": "2025-01-01",
         "earlier_snapshot": str(gap),
+        "map_version": "",
+        "map_dated_by": "",
     }
     assert all({k: r[k] for k in PROVENANCE} == expected for r in rows)
     doc = json.loads(tables.to_json(tables.control_payload(ctl, official_area_km2=1.0)))
@@ -336,7 +355,7 @@ def test_compare_shows_what_each_side_gives_and_receives(toy):
         assert definition in text
     rows = _rows(tables.compare_csv(evs, df))
     assert [r["as_of"] for r in rows] == ["2025-01-01", "2025-01-02"]
-    assert list(rows[0])[-4:] == PROVENANCE
+    assert list(rows[0])[-len(PROVENANCE) :] == PROVENANCE
     assert rows[0]["contact_line_definition"] == LINE_AFTER_DEFINITION
 
 
@@ -352,12 +371,16 @@ def _run(runner, cache, *args):
 
 
 def _expect(date: str) -> dict[str, str]:
-    label, snap_day = GAP_SNAPSHOT if date == GAP else NORMAL_SNAPSHOT
+    from territory.versions import MATCHED
+
+    label, snap_day, version = GAP_SNAPSHOT if date == GAP else NORMAL_SNAPSHOT
     return {
         "as_of": date,
         "snapshot": label,
         "snapshot_as_of": snap_day,
         "earlier_snapshot": str(date == GAP),
+        "map_version": version,
+        "map_dated_by": MATCHED,
     }
 
 

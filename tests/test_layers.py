@@ -18,6 +18,7 @@ RANK = {
     "deepstate": 1,
     "datasets": 1,
     "io": 1,
+    "versions": 1,
     "regions": 2,
     "borders": 2,
     "control": 2,

@@ -25,7 +25,7 @@ EXPECTED: dict[str, dict[str, list[tuple[str | None, str]]]] = {
         "record": [(None, "control maps, as of")],
         "control-table": [("text/html", "Donetsk"), (None, "snapshot deepstate")],
         "control-totals": [(None, "occupied_km2")],
-        "gap": [(None, "no snapshot for 2024-08-17")],
+        "gap": [(None, "no map version of 2024-08-17")],
         "control-map": [
             ("text/html", "leaflet"),
             ("text/html", "Who holds what, as of"),

@@ -49,10 +49,16 @@ def test_series_equals_control(record):
     series = record.occupied_series("2025-08-15", "2025-08-16", region_ids=["UA-14"])
     ctl = record.control("2025-08-15")
     df = ctl.to_frame().set_index("region_id")
-    assert series.occupied_km2.iloc[0] == pytest.approx(df.occupied_km2.sum(), rel=1e-9)
-    assert series["UA-14"].iloc[0] == pytest.approx(
-        df.at["UA-14", "occupied_km2"], rel=1e-9
+    # The series is DeepState's polygon cut to the regions; control's
+    # Russian-held land also has the border gaps and seams it is given.
+    given = df.border_gap_km2 + df.seam_km2
+    assert series.occupied_km2.iloc[0] == pytest.approx(
+        (df.occupied_km2 - given).sum(), rel=1e-9
     )
+    assert series["UA-14"].iloc[0] == pytest.approx(
+        df.at["UA-14", "occupied_km2"] - given["UA-14"], rel=1e-9
+    )
+    assert 0 < given.sum() < 100  # tens of km² along the Russian border
     assert series.change_km2.iloc[1] == pytest.approx(
         series.occupied_km2.diff().iloc[1]
     )
@@ -107,46 +113,49 @@ def test_timeline_bad_input(runner, record, args, code, phrase):
 
 
 def test_timeline_rows_say_which_map(runner, record):
-    # 2025-11-26 has no daily file: the row as of 2025-11-25 is the map of
-    # 2025-11-24 (deepstate-daily 2025-11-25), and every format says so.
-    args = ["timeline", "--start", "2025-11-24", "--end", "2025-11-26", "--every", "1"]
+    # No daily file shows a map version of 2025-11-26 (the file dated
+    # 2025-11-27 shows the map of 25 Nov, 21:33 UTC, as the file of 2025-11-25
+    # does): the row as of 2025-11-26 is the map of 2025-11-25, and every
+    # format says so, with the version and how it was dated.
+    args = ["timeline", "--start", "2025-11-25", "--end", "2025-11-27", "--every", "1"]
     csv_text = runner.invoke(cli, [*args, "--format", "csv"]).stdout
-    rows = pd.read_csv(io.StringIO(csv_text), dtype=str)
-    assert list(rows.columns[:4]) == [
-        "as_of",
-        "snapshot",
-        "snapshot_as_of",
-        "earlier_snapshot",
-    ]
-    assert rows[["as_of", "snapshot", "snapshot_as_of", "earlier_snapshot"]].to_dict(
-        "records"
-    ) == [
-        {
-            "as_of": "2025-11-24",
-            "snapshot": "deepstate-daily 2025-11-25",
-            "snapshot_as_of": "2025-11-24",
-            "earlier_snapshot": "False",
-        },
+    rows = pd.read_csv(io.StringIO(csv_text), dtype=str, keep_default_na=False)
+    cols = ["as_of", "snapshot", "snapshot_as_of", "earlier_snapshot", "map_version"]
+    assert list(rows.columns[:4]) == cols[:4]
+    assert rows[cols].to_dict("records") == [
         {
             "as_of": "2025-11-25",
-            "snapshot": "deepstate-daily 2025-11-25",
-            "snapshot_as_of": "2025-11-24",
-            "earlier_snapshot": "True",
+            "snapshot": "deepstate-daily 2025-11-27",
+            "snapshot_as_of": "2025-11-25",
+            "earlier_snapshot": "False",
+            "map_version": "2025-11-25T21:33:35+00:00",
         },
         {
             "as_of": "2025-11-26",
             "snapshot": "deepstate-daily 2025-11-27",
-            "snapshot_as_of": "2025-11-26",
+            "snapshot_as_of": "2025-11-25",
+            "earlier_snapshot": "True",
+            "map_version": "2025-11-25T21:33:35+00:00",
+        },
+        {
+            "as_of": "2025-11-27",
+            "snapshot": "deepstate-daily 2025-11-28",
+            "snapshot_as_of": "2025-11-27",
             "earlier_snapshot": "False",
+            "map_version": "2025-11-27T19:24:55+00:00",
         },
     ]
+    assert set(rows["map_dated_by"]) == {
+        "matched to DeepState's published area history"
+    }
     doc = json.loads(runner.invoke(cli, [*args, "--format", "json"]).stdout)
     assert [r["earlier_snapshot"] for r in doc["rows"]] == [False, True, False]
     assert [r["note"] is None for r in doc["rows"]] == [True, False, True]
-    assert doc["rows"][1]["note"].startswith("no snapshot for 2025-11-25")
+    assert doc["rows"][1]["note"].startswith("no map version of 2025-11-26")
     text = runner.invoke(cli, args).stdout
-    assert "2025-11-25*" in text and "2025-11-24*" not in text
-    assert "* no snapshot for that date" in text
+    assert "2025-11-26*" in text and "2025-11-25*" not in text
+    assert "* no map version of that date" in text
+    assert "2025-11-25 21:33 UTC" in text
     plain = runner.invoke(
         cli, ["timeline", "--start", "2025-11-24", "--end", "2025-11-24"]
     )

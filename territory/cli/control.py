@@ -28,11 +28,13 @@ def control(
 ) -> None:
     """Show, per region, its land and the Russian-held, grey-zone and Ukrainian-held parts.
 
-    Areas are WGS84 geodesic km² of land (territorial sea excluded).  "As of D"
-    is DeepState's map at the end of day D (the daily file dated D+1); the
-    output names the snapshot used, and says so when the record has none for D
-    and the latest earlier one serves it (CSV and JSON rows: as_of, snapshot,
-    snapshot_as_of, earlier_snapshot).  Percentages are given of the unit's
+    Areas are ellipsoidal km² of land (WGS84; polygons with lon/lat-straight
+    edges, as GeoJSON defines them; territorial sea excluded).  "As of D" is
+    the latest DeepState map version made by the end of day D (Kyiv time);
+    the output names the snapshot, the version it shows and how that was
+    established, and says so when the record has no version of D and the
+    latest earlier one serves it (CSV and JSON rows: as_of, snapshot,
+    snapshot_as_of, earlier_snapshot, map_version, map_dated_by).  Percentages are given of the unit's
     land and of its official area.
 
     \b

@@ -165,6 +165,21 @@ def fetch(
         f"fetched {len(report.fetched)}, already cached {len(report.skipped)}"
         + (f", not available {len(report.unavailable)}" if report.unavailable else "")
     )
+    _date_daily_files(cache_dir)
+
+
+def _date_daily_files(cache_dir: Path | None) -> None:
+    """Date the cached daily files by the map version each shows (once per cache)."""
+    from territory.record import Record
+    from territory.versions import MATCHED
+
+    versions = Record(cache_dir).versions
+    if versions:
+        matched = sum(v.how == MATCHED for v in versions.values())
+        click.echo(
+            f"dated {len(versions)} daily files by their map version: {matched} matched "
+            f"to DeepState's published area history, {len(versions) - matched} inferred (±1 day)"
+        )
 
 
 def _check_api_url(api_url: str | None) -> None:

@@ -24,8 +24,10 @@ from territory.cli.timeline import timeline
 def cli(verbose: int, quiet: int) -> None:
     """Evaluate proposed territorial swaps in the Russia-Ukraine war.
 
-    Areas are ellipsoidal (WGS84 geodesic) in km², on land only.  Control maps
-    are DeepState's, "as of D" meaning the map at the end of day D.
+    Areas are ellipsoidal km² (WGS84; polygons with lon/lat-straight edges, as
+    GeoJSON defines them), on land only; 'measure' gives geodesic areas.
+    Control maps are DeepState's, "as of D" meaning the latest map version
+    made by the end of day D (Kyiv time).
 
     \b
     Examples

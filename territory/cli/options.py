@@ -60,7 +60,7 @@ date_option = click.option(
     "as_of",
     callback=_parse_date,
     metavar="YYYY-MM-DD",
-    help="Control map as of the evening of this date [default: latest in the record].",
+    help="Control map as of this date: the latest map version made by its end, Kyiv time [default: latest in the record].",
 )
 format_option = click.option(
     "--format",

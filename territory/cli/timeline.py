@@ -86,19 +86,28 @@ def timeline(
             "Russian-held km²",
             "Change km²",
             *(f"{names[r]} km²" for r in ids),
+            "DeepState's map",
         ]
         rows = [
-            [f"{r[0]}*" if early else r[0], *r[1:]]
-            for r, early in zip(
-                df[cols].itertuples(index=False), df["earlier_snapshot"], strict=True
+            [f"{r[0]}*" if early else r[0], *r[1:], _version(v)]
+            for r, early, v in zip(
+                df[cols].itertuples(index=False),
+                df["earlier_snapshot"],
+                df["map_version"],
+                strict=True,
             )
         ]
-        out = tables.text_table(rows, headers, digits=[0] * len(cols))
+        out = tables.text_table(rows, headers, digits=[0] * len(cols) + [None])
         if df["earlier_snapshot"].any():
             out += (
-                "\n* no snapshot for that date: the map of the latest earlier one "
+                "\n* no map version of that date: the map of the latest earlier one "
                 "(its date is snapshot_as_of in --format csv or json)"
             )
+        out += (
+            "\nDeepState's map: when the version shown was published, matched to "
+            "DeepState's published area history; 'inferred' where the history "
+            "does not reach (from the file date, ±1 day)."
+        )
         return out
 
     def payload() -> dict:
@@ -114,3 +123,10 @@ def timeline(
         csv=lambda: tables.frame_csv(df),
         json=payload,
     )
+
+
+def _version(iso: str) -> str:
+    """A map version for the table: its UTC time, or "inferred"."""
+    if not iso:
+        return "inferred"
+    return dt.datetime.fromisoformat(iso).strftime("%Y-%m-%d %H:%M UTC")

@@ -40,8 +40,13 @@ def test_control_csv_and_output_file(runner, record, tmp_path):
     lines = out.read_text().splitlines()
     assert lines[0].startswith("region_id,name,land_km2,occupied_km2")
     # every row says which map it is (gap dates: tests/test_formats.py)
-    assert lines[0].endswith(",as_of,snapshot,snapshot_as_of,earlier_snapshot")
-    assert lines[1].endswith(",2025-08-15,deepstate-daily 2025-08-16,2025-08-15,False")
+    assert lines[0].endswith(
+        ",as_of,snapshot,snapshot_as_of,earlier_snapshot,map_version,map_dated_by"
+    )
+    assert lines[1].endswith(
+        ",2025-08-15,deepstate-daily 2025-08-16,2025-08-15,False,2025-08-15T16:37:13+00:00,"
+        "matched to DeepState's published area history"
+    )
     assert len(lines) == 28
 
 

@@ -1,0 +1,236 @@
+"""Date each daily control file by the map version it shows.
+
+DeepState publishes map versions at irregular times (about one a day, each
+with its own area); the daily mirror takes one file a day at about 03:00–04:30
+UTC, so a file shows the last version published before it was taken — or an
+older one when the mirror lagged (a third of the files of 2024–2025 show a
+version a day or more older than "file date − 1").  Where DeepState's own
+published area history covers a file, its version is identified by its area:
+
+- the file's occupied area and the published area of the same map differ by
+  a steady factor (DeepState measures on its own projection; ~1.00045): it is
+  estimated as the median ratio over all files, then refined on the matches
+  (`estimate_factor`), never assumed;
+- each file is matched to the published version, among those published
+  from `WINDOW_DAYS` before it was taken to the end of its date (from
+  November 2025 some files were taken late in the day), whose area times
+  the factor is nearest its own; versions whose areas are within `TIE_REL`
+  of the best cannot be told apart by area, and the latest of them
+  published by the usual capture time (04:30 UTC) is taken; a file's
+  version is never older than the previous file's (the mirror does not go
+  back in time);
+- a file whose best match is further than `MATCH_REL` shows a version the
+  history does not hold, and is dated like the files after the history ends:
+  inferred with the most common lag of the matched files (1 day: the
+  evening before the file's date), ±1 day.
+
+"As of D" is the latest map version made by the end of D, Kyiv time
+(`kyiv_date`).  This module is pure: `territory.record` feeds it the areas.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+#: Time zone of "the end of day D".
+KYIV = ZoneInfo("Europe/Kyiv")
+#: The mirror usually takes each day's file by this time (UTC) on the file's
+#: date; from November 2025 it took some late on that date, so versions
+#: published until the end of the file's date (UTC) are candidates too.
+CAPTURE_BY = dt.time(4, 30)
+#: A file shows a version published at most this many days before it was taken.
+WINDOW_DAYS = 6
+#: Two versions whose areas (× the factor) are within this fraction of the
+#: file's are the same as far as the area can tell: the residual of a true
+#: match is ~5e-6 (median) to ~1e-5 (95th percentile), the rounding of the
+#: published areas (0.1 km² in 115,000) and of the file's coordinates.
+TIE_REL = 2e-5
+#: A best match further than this is no match: the file shows a version the
+#: history does not hold (the smallest step between published versions is a
+#: few km², ~3e-5; ten times the 95th-percentile residual).
+MATCH_REL = 1e-4
+
+#: Bump when the dating changes: the cached dating is keyed on it.
+ALGORITHM = "versions-2"
+
+MATCHED = "matched to DeepState's published area history"
+INFERRED = "inferred from the file date (±1 day): the usual lag of the matched files"
+PUBLISHED = "published time of the snapshot (DeepState's API)"
+#: The lag (days from a version's day to the file's date) of files with no
+#: match, when no file matched either: the mirror's documented behaviour.
+DEFAULT_LAG_DAYS = 1
+
+
+@dataclass(frozen=True)
+class Version:
+    """The map version a daily file shows.
+
+    Attributes
+    ----------
+    time
+        When DeepState published it (UTC), or None when it is inferred.
+    day
+        The day it is the map of: the Kyiv date of `time`, or the file's date
+        minus one day when inferred.
+    how
+        How it was established (`MATCHED` or `INFERRED`).
+    residual
+        The relative difference between the file's area and the matched
+        version's (× the factor); None when inferred.
+    """
+
+    time: dt.datetime | None
+    day: dt.date
+    how: str
+    residual: float | None = None
+
+
+def kyiv_date(t: dt.datetime) -> dt.date:
+    """The Kyiv calendar date of a UTC time (a map made then is the map of that day)."""
+    return t.astimezone(KYIV).date()
+
+
+def captured_at(file_day: dt.date) -> dt.datetime:
+    """The latest time (UTC) the daily file of `file_day` can have been taken."""
+    return dt.datetime.combine(file_day, CAPTURE_BY, tzinfo=dt.UTC)
+
+
+def published_occupied(history: pd.DataFrame) -> pd.Series:
+    """The published occupied area (km²) by version time, from the area history.
+
+    `history` has DeepState's columns ``time_index`` ("2025-08-15 16:37:13
+    UTC"), ``area_type`` and ``area``; occupied is the sum of the areas
+    occupied after and before 24 Feb 2022.
+    """
+    import pandas as pd
+
+    occ = history[
+        history["area_type"].isin(
+            ["occupied_after_24_02_2022", "occupied_to_24_02_2022"]
+        )
+    ]
+    times = pd.to_datetime(occ["time_index"].str.replace(" UTC", ""), utc=True)
+    return occ.groupby(times)["area"].sum().sort_index()
+
+
+def _candidates(
+    published: pd.Series, file_day: dt.date
+) -> list[tuple[dt.datetime, float]]:
+    import pandas as pd
+
+    cut = pd.Timestamp(captured_at(file_day))
+    end = pd.Timestamp(file_day + dt.timedelta(days=1), tz="UTC")
+    window = published[
+        (published.index < end)
+        & (published.index >= cut - pd.Timedelta(days=WINDOW_DAYS))
+    ]
+    return [(t.to_pydatetime(), float(a)) for t, a in window.items()]
+
+
+def _best(
+    area: float,
+    candidates: list[tuple[dt.datetime, float]],
+    factor: float,
+    not_before: dt.datetime | None,
+    usual: dt.datetime | None = None,
+) -> tuple[dt.datetime, float] | None:
+    """The best candidate by area; among those the area cannot tell apart
+    (within TIE_REL of the best), the latest published by the `usual`
+    capture time, or else the earliest after it."""
+    if not_before is not None:
+        candidates = [c for c in candidates if c[0] >= not_before]
+    if not candidates:
+        return None
+    residuals = [abs(area / (factor * a) - 1) for _, a in candidates]
+    best = min(residuals)
+    tied = [
+        (t, r)
+        for (t, _), r in zip(candidates, residuals, strict=True)
+        if r <= best + TIE_REL
+    ]
+    before = [x for x in tied if usual is None or x[0] <= usual]
+    return max(before) if before else min(tied)
+
+
+def estimate_factor(
+    areas: dict[dt.date, float], published: pd.Series, *, rounds: int = 5
+) -> float:
+    """The steady factor between a file's area and the published area of its map.
+
+    First the median ratio to the version published last before each file
+    was usually taken (04:30 UTC; right for most files); then, repeatedly,
+    the median ratio to each file's best match under the current factor.  Medians keep the files
+    that show an older version from pulling it.
+    """
+    pairs = []
+    for d, a in areas.items():
+        cands = _candidates(published, d)
+        usual = [c for c in cands if c[0] <= captured_at(d)]
+        if usual:
+            pairs.append((a, cands, usual[-1][1], captured_at(d)))
+    if not pairs:
+        msg = "no daily file falls inside the published area history"
+        raise ValueError(msg)
+    factor = statistics.median(a / last for a, _, last, _ in pairs)
+    for _ in range(rounds):
+        ratios = []
+        for a, c, _, usual_time in pairs:
+            t, _ = _best(a, c, factor, None, usual_time)  # type: ignore[misc]
+            ratios.append(a / dict(c)[t])
+        new = statistics.median(ratios)
+        if new == factor:
+            break
+        factor = new
+    return factor
+
+
+def date_files(
+    areas: dict[dt.date, float], published: pd.Series | None
+) -> tuple[dict[dt.date, Version], float | None]:
+    """Return each daily file's map version, and the factor used.
+
+    Parameters
+    ----------
+    areas
+        Occupied area (km², any consistent measure) of each daily file, by
+        the file's date.
+    published
+        `published_occupied` of the history, or None (every file inferred).
+    """
+    out: dict[dt.date, Version] = {}
+    factor = None
+    if published is not None and len(published):
+        inside = {
+            d: a
+            for d, a in areas.items()
+            if published.index[0] < captured_at(d) - dt.timedelta(days=1)
+            and captured_at(d) <= published.index[-1] + dt.timedelta(days=1)
+        }
+        if inside:
+            factor = estimate_factor(inside, published)
+    previous: dt.datetime | None = None
+    unmatched = []
+    for day in sorted(areas):
+        match = None
+        if factor is not None and published is not None:
+            cands = _candidates(published, day)
+            if cands and captured_at(day) <= published.index[-1] + dt.timedelta(days=1):
+                match = _best(areas[day], cands, factor, previous, captured_at(day))
+        if match is not None and match[1] <= MATCH_REL:
+            t, residual = match
+            out[day] = Version(time=t, day=kyiv_date(t), how=MATCHED, residual=residual)
+            previous = t
+        else:
+            unmatched.append(day)
+    lags = [(d - v.day).days for d, v in out.items()]
+    lag = statistics.mode(lags) if lags else DEFAULT_LAG_DAYS
+    for day in unmatched:
+        out[day] = Version(time=None, day=day - dt.timedelta(days=lag), how=INFERRED)
+    return dict(sorted(out.items())), factor
