@@ -26,7 +26,12 @@ def test_control_table_names_snapshot_and_denominators(runner, record):
     result = runner.invoke(cli, ["control", "--date", "2025-08-15"])
     assert result.exit_code == 0
     assert "deepstate-daily 2025-08-16" in result.stdout
-    assert "% of land" in result.stdout and "% of official area" in result.stdout
+    assert "DeepState's map of 2025-08-15 16:37 UTC" in result.stdout
+    # the share is of the unit's land; the official area is shown beside it,
+    # with what it counts (a share of it exceeded 100% in Crimea)
+    assert "% of land" in result.stdout and "Official area km²" in result.stdout
+    assert "% of official area" not in result.stdout
+    assert "which counts inland water" in result.stdout
     assert "Donetsk" in result.stdout
 
 
