@@ -62,23 +62,28 @@ def table() -> RegionTable:
     return _table(NAMES)
 
 
-def control(*, pocket: bool = True) -> Control:
-    regions = _regions(NAMES, [box_at(i, 0, i + 1, 1) for i in range(3)])
+def _control(regions, status: dict, key: str, label: str) -> Control:
+    """A Control on the toy land (−1..4 × −1..2 from the origin), as of 2025-01-01."""
     land = cell(*box_at(-1, -1, 4, 2), 0.01)
-    occupied = cell(*box_at(1.5, 0, 3, 1), 0.01)
-    if pocket:
-        occupied = shapely.union(occupied, cell(*box_at(0.1, 0.1, 0.2, 0.2), 0.001))
-    part = partition_land(regions, land, {"occupied": occupied})
+    part = partition_land(regions, land, status)
     snap = Snapshot(
-        key="toy",
-        label="toy map",
+        key=key,
+        label=label,
         as_of=dt.date(2025, 1, 1),
         published=None,
-        grey_zone=False,
+        grey_zone="grey_zone" in status,
     )
     return Control(
         as_of=snap.as_of, snapshot=snap, note=None, regions=regions, partition=part
     )
+
+
+def control(*, pocket: bool = True) -> Control:
+    regions = _regions(NAMES, [box_at(i, 0, i + 1, 1) for i in range(3)])
+    occupied = cell(*box_at(1.5, 0, 3, 1), 0.01)
+    if pocket:
+        occupied = shapely.union(occupied, cell(*box_at(0.1, 0.1, 0.2, 0.2), 0.001))
+    return _control(regions, {"occupied": occupied}, "toy", "toy map")
 
 
 #: The grey world: the same land, cut into two regions stacked north–south,
@@ -95,19 +100,8 @@ def grey_table() -> RegionTable:
 
 def grey_control() -> Control:
     regions = _regions(GREY_NAMES, [box_at(0, 0, 3, 0.5), box_at(0, 0.5, 3, 1)])
-    land = cell(*box_at(-1, -1, 4, 2), 0.01)
     status = {
         "occupied": cell(*box_at(1.5, 0, 3, 1), 0.01),
         "grey_zone": cell(*box_at(1.4, 0, 1.5, 1), 0.01),
     }
-    part = partition_land(regions, land, status)
-    snap = Snapshot(
-        key="toy-grey",
-        label="toy map with a grey band",
-        as_of=dt.date(2025, 1, 1),
-        published=None,
-        grey_zone=True,
-    )
-    return Control(
-        as_of=snap.as_of, snapshot=snap, note=None, regions=regions, partition=part
-    )
+    return _control(regions, status, "toy-grey", "toy map with a grey band")
