@@ -272,7 +272,9 @@ def control_text(control: Control, *, official_area_km2: float) -> str:
         f"{totals['removed_km2']:,.0f} km² of coastline slivers and water DeepState draws "
         f"were removed from the land; {totals.get('border_gap_km2', 0) + totals.get('seam_km2', 0):,.0f} km² "
         "of gaps between DeepState's polygons and the border were given to the side around "
-        "them (see DESIGN.md)."
+        "them (see DESIGN.md). Kherson: our share is about 1 point above DeepState's "
+        "published one, because the 1-km land mask counts the Syvash bays and lagoons "
+        "DeepState draws as occupied water as land (see DESIGN.md, Land and the partition)."
     )
     return "\n".join([*head, "", table, "", tail])
 

@@ -285,3 +285,25 @@ def test_removed_frame_is_ready_for_export(record, tmp_path):
     frame.to_file(path, layer="removed", driver="GPKG")
     back = gpd.read_file(path, layer="removed")
     assert len(back) == len(frame) and back.crs.to_epsg() == 4326
+
+
+def test_oblast_shares_against_deepstate_on_1_jan_2026(record):
+    # DeepState's per-oblast shares for 1 Jan 2026 (its map of 31 Dec 2025),
+    # as the issue quotes them: every oblast agrees within 0.2 points — the
+    # gap a different coastline in the land's denominator leaves (DESIGN.md:
+    # Zaporizhzhia's is the Molochnyi lagoon) — except Kherson, whose "72%"
+    # is 1.2 points below ours for the reason DESIGN.md gives (the Syvash bays
+    # and lagoons the 1-km mask counts as land).  Pinned so a change to the
+    # land that closes or widens it shows here and the text is rewritten.
+    df = record.control("2025-12-31").to_frame().set_index("name")["occupied_pct"]
+    published = {
+        "Donetsk": 78.1,
+        "Luhansk": 99.6,
+        "Zaporizhzhia": 74.8,
+        "Sumy": 1.0,
+        "Kharkiv": 4.7,
+        "Dnipropetrovsk": 0.6,
+    }
+    for name, pct in published.items():
+        assert df[name] == pytest.approx(pct, abs=0.2), name
+    assert 1.0 < df["Kherson"] - 72.0 < 1.4

@@ -32,6 +32,7 @@ def test_control_table_names_snapshot_and_denominators(runner, record):
     assert "% of land" in result.stdout and "Official area km²" in result.stdout
     assert "% of official area" not in result.stdout
     assert "which counts inland water" in result.stdout
+    assert "Kherson: our share is about 1 point above DeepState's" in result.stdout
     assert "Donetsk" in result.stdout
 
 
