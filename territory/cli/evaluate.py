@@ -36,20 +36,40 @@ def check_export(path: Path) -> None:
         raise MisuseError(msg)
 
 
-def write_export(gdf, target: OutputTarget) -> None:
-    """Write moved land to GeoJSON, GeoPackage or GeoParquet at a checked destination.
+def removed_path(export: Path) -> Path | None:
+    """Where the land the partition decided itself goes beside a one-layer export.
 
-    `target` comes from `territory.io.check_outputs`, its name from `check_export`.
+    A GeoPackage holds it as a second layer (None); GeoJSON and GeoParquet
+    hold one layer, so it goes to ``<name>-removed<suffix>`` beside the export.
     """
+    if export.suffix.lower() == ".gpkg":
+        return None
+    return export.with_name(f"{export.stem}-removed{export.suffix}")
+
+
+def write_export(
+    gdf, target: OutputTarget, *, layer: str = "transfers", append: bool = False
+) -> None:
+    """Write a layer to GeoJSON, GeoPackage or GeoParquet at a checked destination.
+
+    `target` comes from `territory.io.check_outputs`, its name from
+    `check_export`.  With `append` (GeoPackage only), the layer is added to
+    the file just written, which is replaced as a whole.
+    """
+    import shutil
+
     from territory.io import output_file
 
     suffix = target.given.suffix.lower()
     with output_file(target) as tmp:
         if suffix == ".parquet":
             gdf.to_parquet(tmp, index=False)
+        elif append:
+            shutil.copyfile(target.path, tmp)
+            gdf.to_file(tmp, driver=EXPORT_DRIVERS[suffix], layer=layer)
         else:
             tmp.unlink()
-            gdf.to_file(tmp, driver=EXPORT_DRIVERS[suffix], layer="transfers")
+            gdf.to_file(tmp, driver=EXPORT_DRIVERS[suffix], layer=layer)
 
 
 @click.command(short_help="Evaluate a swap scenario: flows, ratios, line.")
@@ -60,7 +80,9 @@ def write_export(gdf, target: OutputTarget) -> None:
 @click.option(
     "--export",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Also write the transferred polygons (.geojson, .gpkg or .parquet, EPSG:4326).",
+    help="Also write the transferred polygons (.geojson, .gpkg or .parquet, EPSG:4326), "
+    "with the land the partition removed or gave as a layer 'removed' (.gpkg) or a "
+    "file NAME-removed beside it.",
 )
 @click.option(
     "--map",
@@ -120,14 +142,27 @@ def evaluate(
         check_export(export)
     if map_path is not None:
         check_map_name(map_path, option="--map")
+    beside = removed_path(export) if export is not None else None
     targets = check_outputs(
-        {"--export": export, "--map": map_path, "-o/--output": output}
+        {
+            "--export": export,
+            "--export (removed land)": beside,
+            "--map": map_path,
+            "-o/--output": output,
+        }
     )
     rec = Record(cache_dir)
     ev = evaluate_named(rec, scenario, as_of, allow_paths_outside=allow_paths_outside)
     if export is not None:
+        # the moved land, and the land the partition removed or gave (its own layer)
+        removed = ev.control.removed_frame()
         write_export(ev.to_geodataframe(), targets["--export"])
-        click.echo(f"wrote {export}", err=True)
+        if beside is None:
+            write_export(removed, targets["--export"], layer="removed", append=True)
+            click.echo(f"wrote {export} (layers: transfers, removed)", err=True)
+        else:
+            write_export(removed, targets["--export (removed land)"], layer="removed")
+            click.echo(f"wrote {export} and {beside}", err=True)
     if map_path is not None:
         write_scenario_map([ev], targets["--map"], self_contained=True)
     if net_only:

@@ -92,8 +92,25 @@ def test_export_is_readable(runner, record, tmp_path, suffix):
         cli, ["evaluate", "alaska-2025", "--export", str(out), "--format", "json"]
     )
     assert result.exit_code == 0, result.output
-    gdf = gpd.read_parquet(out) if suffix == ".parquet" else gpd.read_file(out)
+    if suffix == ".parquet":
+        gdf = gpd.read_parquet(out)
+    else:
+        gdf = gpd.read_file(out, layer="transfers")
     assert len(gdf) == 2 and gdf.crs.to_epsg() == 4326
+    # the land the partition removed (slivers, water) or gave (border gaps,
+    # seams): a layer of the GeoPackage, or a file beside the others
+    if suffix == ".gpkg":
+        removed = gpd.read_file(out, layer="removed")
+    else:
+        beside = out.with_name(f"alaska-removed{suffix}")
+        removed = (
+            gpd.read_parquet(beside) if suffix == ".parquet" else gpd.read_file(beside)
+        )
+    assert {"sliver", "water", "border gap"} <= set(removed["reason"])
+    ctl = record.control("2025-08-15").to_frame()
+    assert removed[removed["removed"]]["area_km2"].sum() == pytest.approx(
+        ctl["removed_km2"].sum(), rel=1e-9
+    )
     assert {"name", "from", "to", "area_km2", "rule"} <= set(gdf.columns)
     doc = json.loads(result.stdout)
     assert sorted(gdf["area_km2"]) == pytest.approx(

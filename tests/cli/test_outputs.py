@@ -151,13 +151,17 @@ def test_evaluate_writes_the_whole_set(runner, record, tmp_path):
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "a.html",
+        "b-removed.geojson",  # the land the partition removed or gave, beside it
         "b.geojson",
         "c.txt",
     ]
-    # the layer is named for what it holds, not after a temporary file
+    # each layer is named for what it holds, not after a temporary file
     assert [name for name, _ in pyogrio.list_layers(tmp_path / "b.geojson")] == [
         "transfers"
     ]
+    assert [
+        name for name, _ in pyogrio.list_layers(tmp_path / "b-removed.geojson")
+    ] == ["removed"]
 
 
 # ----------------------------------------------------------------------------- bugs
