@@ -37,6 +37,7 @@ from territory.control import GREY, RU, UA, contact_line
 from territory.tables import (
     TABLE_CSS,
     html_table,
+    map_version_text,
     ratio_text,
     summary_html,
     zone_edges,
@@ -605,12 +606,13 @@ def _legend(controls: Control | Sequence[Control], rows: list[str]) -> str:
         (control,) = by_date.values()
         note = f"<br><b>Note:</b> {esc(control.note)}." if control.note else ""
         when = (
-            f"Control as of {esc(control.as_of)} (evening), "
-            f"snapshot {esc(control.snapshot.label)}.{note}"
+            f"Control as of {esc(control.as_of)} (evening), snapshot "
+            f"{esc(control.snapshot.label)}. {esc(map_version_text(control.snapshot))}.{note}"
         )
     else:
         when = "Each scenario on the control map of its own date (evening):" + "".join(
-            f"<br>{esc(d)}: snapshot {esc(c.snapshot.label)}"
+            f"<br>{esc(d)}: snapshot {esc(c.snapshot.label)}, "
+            f"{esc(map_version_text(c.snapshot))}"
             + (f" (<b>Note:</b> {esc(c.note)})" if c.note else "")
             for d, c in sorted(by_date.items())
         )

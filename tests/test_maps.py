@@ -328,3 +328,11 @@ def test_compare_map_on_one_date_shares_one_control_layer():
     assert len(control) == 1
     assert any(n.startswith("Russian-held before, 2025-01-01") for n in names)
     assert "Control as of 2025-01-01 (evening)" in page
+
+
+@pytest.mark.data
+def test_the_legend_names_the_map_version(record):
+    # the daily file dated 2025-08-16 shows DeepState's map of 15 Aug 16:37 UTC
+    page = html.unescape(to_html(render_control(record.control("2025-08-15"))))
+    assert "DeepState's map of 2025-08-15 16:37 UTC" in page
+    assert "matched to DeepState's published area history" in page
