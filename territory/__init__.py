@@ -26,10 +26,8 @@ Maps are in `territory.maps` (``render_control``, ``render_scenario``,
 ``render_compare``, ``save_map``).
 """
 
-from territory.accounting import Evaluation, compare, evaluate
-from territory.balancing import Balance, balance, balance_mirror
-from territory.control import GREY, RU, UA, Control
-from territory.datasets import fetch, status, verify
+from typing import TYPE_CHECKING
+
 from territory.errors import (
     CRSError,
     DataError,
@@ -38,28 +36,77 @@ from territory.errors import (
     ScenarioError,
     TerritoryError,
 )
-from territory.geodesy import area_km2, length_km
-from territory.record import Record
-from territory.regions import load_region_table
-from territory.scenario import (
-    Rule,
-    Scenario,
-    Transfer,
-    Zone,
-    library,
-    parse_scenario,
-    read_scenario,
-    scenario_toml,
-)
 
 __version__ = "0.1.0"
 
-# Notebook display is presentation: the outputs layer provides it and the façade
-# wires it in, so that the domain and accounting layers never import upwards.
-from territory import tables as _tables
+#: Where each public name lives.  They are imported on first use (PEP 562), so
+#: ``import territory`` and ``territory --help`` load neither shapely nor
+#: geopandas; the first use also imports `territory.tables`, which attaches the
+#: notebook display (``_repr_html_``) to `Control` and `Evaluation`.
+_LAZY = {
+    "Evaluation": "territory.accounting",
+    "compare": "territory.accounting",
+    "evaluate": "territory.accounting",
+    "Balance": "territory.balancing",
+    "balance": "territory.balancing",
+    "balance_mirror": "territory.balancing",
+    "GREY": "territory.control",
+    "RU": "territory.control",
+    "UA": "territory.control",
+    "Control": "territory.control",
+    "fetch": "territory.datasets",
+    "status": "territory.datasets",
+    "verify": "territory.datasets",
+    "area_km2": "territory.geodesy",
+    "length_km": "territory.geodesy",
+    "Record": "territory.record",
+    "load_region_table": "territory.regions",
+    "Rule": "territory.scenario",
+    "Scenario": "territory.scenario",
+    "Transfer": "territory.scenario",
+    "Zone": "territory.scenario",
+    "library": "territory.scenario",
+    "parse_scenario": "territory.scenario",
+    "read_scenario": "territory.scenario",
+    "scenario_toml": "territory.scenario",
+}
 
-Control._repr_html_ = _tables.control_html  # type: ignore[attr-defined]
-Evaluation._repr_html_ = _tables.evaluation_html  # type: ignore[attr-defined]
+if TYPE_CHECKING:
+    from territory.accounting import Evaluation, compare, evaluate
+    from territory.balancing import Balance, balance, balance_mirror
+    from territory.control import GREY, RU, UA, Control
+    from territory.datasets import fetch, status, verify
+    from territory.geodesy import area_km2, length_km
+    from territory.record import Record
+    from territory.regions import load_region_table
+    from territory.scenario import (
+        Rule,
+        Scenario,
+        Transfer,
+        Zone,
+        library,
+        parse_scenario,
+        read_scenario,
+        scenario_toml,
+    )
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        msg = f"module 'territory' has no attribute {name!r}"
+        raise AttributeError(msg)
+    import importlib
+
+    importlib.import_module("territory.tables")  # notebook display, see _LAZY
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
 
 __all__ = [
     "GREY",

@@ -982,3 +982,17 @@ def control_html(control: Control) -> str:
         + df[cols].round(1).to_html(index=False, escape=True)
         + mini_map_svg(control=control)
     )
+
+
+# Notebook display is presentation: this layer provides it and attaches it to
+# the domain and accounting classes when it is imported, so that they never
+# import upwards (`territory` imports this module on first use of its API).
+def _attach_notebook_display() -> None:
+    from territory.accounting import Evaluation
+    from territory.control import Control
+
+    Control._repr_html_ = control_html  # type: ignore[attr-defined]
+    Evaluation._repr_html_ = evaluation_html  # type: ignore[attr-defined]
+
+
+_attach_notebook_display()
