@@ -588,6 +588,97 @@ class Record:
         df["change_km2"] = df["occupied_km2"].diff()
         return df
 
+    def occupied_by_month(
+        self,
+        start: str | dt.date | None = None,
+        end: str | dt.date | None = None,
+        *,
+        region_ids: list[str] | None = None,
+    ) -> pd.DataFrame:
+        """Return Russian-held land month by month, km², one row per calendar month.
+
+        Each month is read on the last map of the month in the range (by map
+        version, as `snapshot_for` dates them).  The net change is from the
+        last map of the previous month; the gross gains and losses add up the
+        land that changed hands between every two consecutive maps of the
+        month (so gained − lost equals the net change, to float rounding).
+
+        Parameters
+        ----------
+        start, end
+            First and last as-of dates (default: the whole record); a month
+            cut by them is read up to `end` and counted from `start`'s
+            previous map.
+        region_ids
+            Count only these regions together (default: the country).
+
+        Returns
+        -------
+        DataFrame
+            ``month`` (YYYY-MM), ``as_of`` (the last date read), ``snapshot``,
+            ``map_version``, ``occupied_km2`` at the month's end,
+            ``change_km2`` (net, None for the first month of the record),
+            ``gained_km2`` and ``lost_km2`` (gross), ``maps`` (how many maps
+            the month's changes were read from).
+        """
+        import pandas as pd
+
+        from territory.geodesy import area_km2
+
+        first, last = self.date_range()
+        lo = parse_date(start) if start else first
+        hi = parse_date(end) if end else last
+        self.snapshot_for(lo)
+        self.snapshot_for(hi)
+        if lo > hi:
+            msg = f"start {lo} is after end {hi}; give the earlier date as --start"
+            raise DataError(msg)
+        regions = self.regions.set_index("region_id").geometry
+        area = shapely.union_all(
+            [regions[r] for r in region_ids] if region_ids else regions.values
+        )
+        shapely.prepare(area)
+
+        def occupied(snap: Snapshot) -> shapely.Geometry:
+            return shapely.intersection(self.read_snapshot(snap)["occupied"], area)
+
+        day = lo - dt.timedelta(days=1)
+        prev_snap = self.snapshot_for(day)[0] if day >= first else None
+        prev = occupied(prev_snap) if prev_snap is not None else None
+        month_start_km2 = None if prev is None else area_km2(prev)
+        rows, gained, lost, maps = [], 0.0, 0.0, 0
+        day = lo
+        while day <= hi:
+            snap = self.snapshot_for(day)[0]
+            if prev_snap is None or snap.key != prev_snap.key:
+                geom = occupied(snap)
+                if prev is not None:
+                    gained += area_km2(shapely.difference(geom, prev))
+                    lost += area_km2(shapely.difference(prev, geom))
+                    maps += 1
+                prev, prev_snap = geom, snap
+            tomorrow = day + dt.timedelta(days=1)
+            if tomorrow.month != day.month or day == hi:
+                end_km2 = area_km2(prev)
+                rows.append(
+                    {
+                        "month": f"{day:%Y-%m}",
+                        "as_of": day,
+                        "snapshot": prev_snap.label,
+                        "map_version": prev_snap.version or "",
+                        "occupied_km2": end_km2,
+                        "change_km2": None
+                        if month_start_km2 is None
+                        else end_km2 - month_start_km2,
+                        "gained_km2": gained if month_start_km2 is not None else None,
+                        "lost_km2": lost if month_start_km2 is not None else None,
+                        "maps": maps,
+                    }
+                )
+                month_start_km2, gained, lost, maps = end_km2, 0.0, 0.0, 0
+            day = tomorrow
+        return pd.DataFrame(rows)
+
     @property
     def official_area_km2(self) -> float:
         """Official area of the country (km²) from the manifest."""

@@ -35,6 +35,14 @@ from territory.cli.options import (
     metavar="NAME",
     help="Also show this region's Russian-held km² (repeatable; any spelling or code).",
 )
+@click.option(
+    "--by",
+    type=click.Choice(["date", "region", "month"]),
+    default="date",
+    show_default=True,
+    help="Rows by date; by date with every region as a column; or one row per "
+    "calendar month (net and gross change).",
+)
 @format_option
 @output_option
 @cache_option
@@ -44,6 +52,7 @@ def timeline(
     end: dt.date | None,
     every_days: int,
     regions: tuple[str, ...],
+    by: str,
     fmt: str,
     output: Path | None,
     cache_dir: Path | None,
@@ -56,10 +65,19 @@ def timeline(
     earlier_snapshot (true where the record has no snapshot for that date and
     the latest earlier one serves it; marked * in the table).
 
+    With --by region, every region's Russian-held km² is a column (named by
+    its id in CSV and JSON, by its name in the table).  With --by month, one
+    row per calendar month: the Russian-held km² on the month's last map, the
+    net change from the previous month's last map, and the gross km² gained
+    and lost between every two consecutive maps of the month (for the
+    country, or the --region's together).
+
     \b
     Examples
       territory timeline --start 2025-01-01 --every 30
       territory timeline --region Donetsk --region Zaporizhzhia --format csv
+      territory timeline --by month --start 2025-01-01 --end 2025-12-31
+      territory timeline --by region --every 30 --format csv
     """
     from territory import tables
     from territory.errors import DataError
@@ -72,6 +90,14 @@ def timeline(
     except DataError as err:
         raise click.BadParameter(str(err), param_hint="--region") from None
     rec = Record(cache_dir)
+    if by == "month":
+        _by_month(rec, start, end, ids, table, fmt, output)
+        return
+    if by == "region":
+        if ids:
+            msg = "--by region shows every region; leave out --region"
+            raise click.UsageError(msg)
+        ids = list(rec.regions["region_id"])
     df = rec.occupied_series(start, end, every_days=every_days, region_ids=ids)
     notes = df.pop("note")
     df.insert(3, "earlier_snapshot", df["snapshot_as_of"] != df["as_of"])
@@ -130,3 +156,44 @@ def _version(iso: str) -> str:
     if not iso:
         return "inferred"
     return dt.datetime.fromisoformat(iso).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _by_month(rec, start, end, ids, table, fmt, output) -> None:
+    """Emit the month-by-month table (see `Record.occupied_by_month`)."""
+    from territory import tables
+
+    df = rec.occupied_by_month(start, end, region_ids=ids or None)
+    df["as_of"] = df["as_of"].map(dt.date.isoformat)
+    where = ", ".join(table.regions[r].name for r in ids) if ids else "Ukraine"
+
+    def text() -> str:
+        cols = ["month", "occupied_km2", "change_km2", "gained_km2", "lost_km2"]
+        headers = [
+            "Month",
+            "Russian-held km² (month end)",
+            "Net change km²",
+            "Gained km²",
+            "Lost km²",
+            "DeepState's map",
+        ]
+        rows = [
+            [*r, _version(v)]
+            for r, v in zip(
+                df[cols].itertuples(index=False), df["map_version"], strict=True
+            )
+        ]
+        out = tables.text_table(rows, headers, digits=[0] * len(cols) + [None])
+        return (
+            f"Russian-held land in {where}, month by month\n\n{out}\n"
+            "Net: from the last map of the previous month to the last map of the "
+            "month. Gained and lost: land that changed hands between every two "
+            "consecutive maps of the month."
+        )
+
+    emit_as(
+        fmt,
+        output,
+        table=text,
+        csv=lambda: tables.frame_csv(df),
+        json=lambda: {"area": where, "region_ids": ids, "rows": df.to_dict("records")},
+    )
