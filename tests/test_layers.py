@@ -32,6 +32,7 @@ RANK = {
     "accounting": 3,
     "people": 3,
     "balancing": 3,
+    "pace": 3,
     "tables": 4,
     "maps": 4,
     "cli": 5,

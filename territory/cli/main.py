@@ -13,6 +13,7 @@ from territory.cli.data import data
 from territory.cli.evaluate import compare, evaluate, scenarios
 from territory.cli.map import map_command
 from territory.cli.measure import measure
+from territory.cli.pace import pace
 from territory.cli.regions import regions
 from territory.cli.timeline import timeline
 
@@ -51,3 +52,4 @@ cli.add_command(compare)
 cli.add_command(balance)
 cli.add_command(scenarios)
 cli.add_command(timeline)
+cli.add_command(pace)
