@@ -34,6 +34,7 @@ RANK = {
     "balancing": 3,
     "pace": 3,
     "tables": 4,
+    "charts": 4,
     "maps": 4,
     "cli": 5,
     "__init__": 5,

@@ -43,6 +43,12 @@ from territory.cli.options import (
     help="Rows by date; by date with every region as a column; or one row per "
     "calendar month (net and gross change).",
 )
+@click.option(
+    "--plot",
+    type=click.Path(dir_okay=False, path_type=Path),
+    callback=lambda ctx, param, value: _check_plot(value),
+    help="Also draw a chart to this file (.png, .svg or .pdf).",
+)
 @format_option
 @output_option
 @cache_option
@@ -53,6 +59,7 @@ def timeline(
     every_days: int,
     regions: tuple[str, ...],
     by: str,
+    plot: Path | None,
     fmt: str,
     output: Path | None,
     cache_dir: Path | None,
@@ -91,7 +98,7 @@ def timeline(
         raise click.BadParameter(str(err), param_hint="--region") from None
     rec = Record(cache_dir)
     if by == "month":
-        _by_month(rec, start, end, ids, table, fmt, output)
+        _by_month(rec, start, end, ids, table, fmt, output, plot)
         return
     if by == "region":
         if ids:
@@ -104,6 +111,20 @@ def timeline(
     for col in ("as_of", "snapshot_as_of"):
         df[col] = df[col].map(dt.date.isoformat)
     names = {rid: table.regions[rid].name for rid in ids}
+    if plot is not None:
+        from territory.charts import save_chart, timeline_chart
+
+        drawn = names
+        if by == "region":  # the eight regions with the most Russian-held land
+            top = df[ids].iloc[-1].sort_values(ascending=False).index[:8]
+            drawn = {rid: names[rid] for rid in top}
+        span = f"{df['as_of'].iloc[0]} … {df['as_of'].iloc[-1]}"
+        title = f"Russian-held land in Ukraine, {span}"
+        if drawn:
+            title += " (below: by region)"
+        fig = timeline_chart(df, title=title, region_names=drawn)
+        save_chart(fig, plot)
+        click.echo(f"wrote {plot}", err=True)
 
     def text() -> str:
         cols = ["as_of", "occupied_km2", "change_km2", *ids]
@@ -158,13 +179,38 @@ def _version(iso: str) -> str:
     return dt.datetime.fromisoformat(iso).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _by_month(rec, start, end, ids, table, fmt, output) -> None:
+def _check_plot(value: Path | None) -> Path | None:
+    """Refuse a chart name in a format not drawn, before any work."""
+    if value is None:
+        return None
+    from territory.charts import FORMATS
+    from territory.cli.options import MisuseError
+    from territory.errors import OutputError
+    from territory.io import check_output
+
+    if value.suffix.lower() not in FORMATS:
+        msg = f"--plot {value.name!r}: a chart is written as {', '.join(FORMATS)}; name it like chart.png"
+        raise MisuseError(msg)
+    try:
+        check_output(value, option="--plot")
+    except OutputError as err:
+        raise MisuseError(str(err)) from None
+    return value
+
+
+def _by_month(rec, start, end, ids, table, fmt, output, plot) -> None:
     """Emit the month-by-month table (see `Record.occupied_by_month`)."""
     from territory import tables
 
     df = rec.occupied_by_month(start, end, region_ids=ids or None)
     df["as_of"] = df["as_of"].map(dt.date.isoformat)
     where = ", ".join(table.regions[r].name for r in ids) if ids else "Ukraine"
+    if plot is not None:
+        from territory.charts import monthly_chart, save_chart
+
+        title = f"Russian-held land in {where}: change month by month, {df['month'].iloc[0]} … {df['month'].iloc[-1]}"
+        save_chart(monthly_chart(df, title=title), plot)
+        click.echo(f"wrote {plot}", err=True)
 
     def text() -> str:
         cols = ["month", "occupied_km2", "change_km2", "gained_km2", "lost_km2"]

@@ -1,0 +1,138 @@
+"""Charts of the record over time (matplotlib), for articles and reports.
+
+`timeline_chart` draws what `territory timeline --plot` shows: Russian-held
+land over time (and regions' as lines below), or, month by month, the net
+change as bars with the gross gains and losses beside them.  Figures are
+1,600 px wide at the default size, with the source and the map dating in a
+footer; text from data is passed to matplotlib as plain text (no mathtext).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+#: Figure size (inches) and resolution: 16 × 9 in at 100 dpi, 1,600 × 900 px.
+SIZE_IN = (16.0, 9.0)
+DPI = 100
+#: The colours of Russian-held land and of its gains and losses (Okabe–Ito,
+#: told apart with the common colour-vision deficiencies).
+RU_COLOUR = "#D55E00"
+GAIN_COLOUR = "#D55E00"
+LOSS_COLOUR = "#0072B2"
+NET_COLOUR = "#555555"
+FORMATS = (".png", ".svg", ".pdf")
+SOURCE = "Control: DeepStateMap (deepstatemap.live); areas by territory (WGS84 ellipsoidal km², land only)"
+
+
+def _plain(text: str) -> str:
+    """Text from data, shown as is (``$`` would start mathtext)."""
+    return text.replace("$", r"\$")
+
+
+def _figure(rows: int = 1):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(rows, 1, figsize=SIZE_IN, dpi=DPI, squeeze=False)
+    # constrained layout, leaving the bottom 3% to the footer
+    fig.set_layout_engine("constrained", rect=(0, 0.03, 1, 0.97))
+    return fig, [a for (a,) in axes]
+
+
+def timeline_chart(
+    df: pd.DataFrame, *, title: str, region_names: dict[str, str] | None = None
+):
+    """Return a figure of Russian-held land over time (one row per date).
+
+    `df` is `Record.occupied_series`; `region_names` maps the region columns
+    to draw (by id) to their names: they get a panel of their own.
+    """
+    import pandas as pd
+
+    regions = region_names or {}
+    fig, axes = _figure(2 if regions else 1)
+    dates = pd.to_datetime(df["as_of"])
+    ax = axes[0]
+    ax.plot(dates, df["occupied_km2"], color=RU_COLOUR, linewidth=2)
+    ax.set_ylabel("Russian-held km²")
+    ax.set_title(_plain(title), loc="left", fontsize=16)
+    ax.grid(alpha=0.3)
+    ax.yaxis.set_major_formatter(_thousands())
+    if regions:
+        for rid, name in regions.items():
+            axes[1].plot(dates, df[rid], linewidth=1.6, label=_plain(name))
+        axes[1].set_ylabel("Russian-held km² by region")
+        axes[1].legend(loc="upper left", ncols=min(4, len(regions)), fontsize=9)
+        axes[1].grid(alpha=0.3)
+        axes[1].yaxis.set_major_formatter(_thousands())
+    _footer(fig, df)
+    return fig
+
+
+def monthly_chart(df: pd.DataFrame, *, title: str):
+    """Return a figure of the monthly net change as bars, gains and losses beside.
+
+    `df` is `Record.occupied_by_month`; the first month of the record, with
+    no previous map, has no bar.
+    """
+    import numpy as np
+
+    fig, (ax,) = _figure(1)
+    rows = df.dropna(subset=["change_km2"])
+    x = np.arange(len(rows))
+    ax.bar(
+        x - 0.27, rows["gained_km2"], 0.26, color=GAIN_COLOUR, label="gained (gross)"
+    )
+    ax.bar(x, rows["change_km2"], 0.26, color=NET_COLOUR, label="net change")
+    ax.bar(x + 0.27, -rows["lost_km2"], 0.26, color=LOSS_COLOUR, label="lost (gross)")
+    ax.axhline(0, color="black", linewidth=0.8)
+    ax.set_xticks(x, [str(m) for m in rows["month"]], rotation=45, ha="right")
+    ax.set_ylabel("km² a month")
+    ax.set_title(_plain(title), loc="left", fontsize=16)
+    ax.legend(loc="best")
+    ax.grid(axis="y", alpha=0.3)
+    ax.yaxis.set_major_formatter(_thousands())
+    _footer(fig, df)
+    return fig
+
+
+def _thousands():
+    from matplotlib.ticker import FuncFormatter
+
+    return FuncFormatter(lambda v, _: f"{v:,.0f}")
+
+
+def _footer(fig, df: pd.DataFrame) -> None:
+    dated = ""
+    if "map_version" in df:
+        inferred = int((df["map_version"] == "").sum())
+        dated = "; maps dated by the version they show" + (
+            f" ({inferred} inferred ±1 day)" if inferred else ""
+        )
+    fig.text(0.01, 0.003, _plain(SOURCE + dated), fontsize=8, color="#555555")
+
+
+def save_chart(fig, path: Path | str) -> None:
+    """Write a figure to `path` (.png, .svg or .pdf) atomically (`territory.io`)."""
+    import matplotlib.pyplot as plt
+
+    from territory.errors import OutputError
+    from territory.io import output_file
+
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in FORMATS:
+        msg = f"{path.name!r}: a chart is written as {', '.join(FORMATS)}; name the file like chart.png"
+        raise OutputError(msg)
+    try:
+        # SVG keeps its text as text, so an editor can restyle it for print
+        with output_file(path) as tmp, plt.rc_context({"svg.fonttype": "none"}):
+            fig.savefig(tmp, format=suffix[1:], dpi=DPI)
+    finally:
+        plt.close(fig)
