@@ -216,3 +216,15 @@ def evaluate_named(
 
     scenario = read_scenario(name, allow_paths_outside=allow_paths_outside)
     return evaluate(scenario, record.control(as_of or scenario.as_of), people=people)
+
+
+def resolve_regions(regions: tuple[str, ...]) -> tuple[Any, list[str]]:
+    """Return the region table and the ids of --region names (misuse if unknown)."""
+    from territory.errors import DataError
+    from territory.regions import load_region_table
+
+    table = load_region_table()
+    try:
+        return table, table.ids(list(regions))
+    except DataError as err:
+        raise click.BadParameter(str(err), param_hint="--region") from None

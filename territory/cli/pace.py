@@ -16,6 +16,7 @@ from territory.cli.options import (
     format_option,
     handle_errors,
     output_option,
+    resolve_regions,
 )
 
 
@@ -65,17 +66,11 @@ def pace(
       territory pace --scenario alaska-2025 --format json
     """
     from territory import tables
-    from territory.errors import DataError
     from territory.pace import DAYS_PER_MONTH, NOT_A_FORECAST
     from territory.pace import pace as measure_pace
     from territory.record import Record
-    from territory.regions import load_region_table
 
-    table = load_region_table()
-    try:
-        ids = table.ids(list(regions))
-    except DataError as err:
-        raise click.BadParameter(str(err), param_hint="--region") from None
+    table, ids = resolve_regions(regions)
     rec = Record(cache_dir)
     p = measure_pace(rec, start, end, region_ids=ids, as_of=as_of)
     where = ", ".join(table.regions[r].name for r in ids) if ids else "Ukraine"

@@ -14,6 +14,7 @@ from territory.cli.options import (
     format_option,
     handle_errors,
     output_option,
+    resolve_regions,
 )
 
 
@@ -87,15 +88,9 @@ def timeline(
       territory timeline --by region --every 30 --format csv
     """
     from territory import tables
-    from territory.errors import DataError
     from territory.record import Record
-    from territory.regions import load_region_table
 
-    table = load_region_table()
-    try:
-        ids = table.ids(list(regions))
-    except DataError as err:
-        raise click.BadParameter(str(err), param_hint="--region") from None
+    table, ids = resolve_regions(regions)
     rec = Record(cache_dir)
     if by == "month":
         _by_month(rec, start, end, ids, table, fmt, output, plot)
