@@ -18,7 +18,7 @@ from shapely.geometry.base import BaseGeometry
 from territory.control import GREY, RU, UA, contact_line
 from territory.crs import STORAGE_CRS, buffer_m
 from territory.errors import InternalError, ScenarioError, TerritoryError
-from territory.geodesy import area_km2, length_km, polygonal
+from territory.geodesy import area_km2, length_km, linear, polygonal
 from territory.selection import SelectionContext, select
 
 if TYPE_CHECKING:
@@ -68,6 +68,8 @@ class Move:
 
 #: Every flow an evaluation reports, (from, to), in display order.
 FLOWS = ((UA, RU), (RU, UA), (UA, DMZ), (RU, DMZ), (GREY, DMZ))
+#: The columns of the flows in tables (``ua_to_ru_km2`` ...), in `FLOWS` order.
+FLOW_COLUMNS = tuple(f"{a.lower()}_to_{b.lower()}_km2" for a, b in FLOWS)
 
 #: What each ratio means, in words every output prints beside it.
 RATIO_DEFINITIONS = {
@@ -163,8 +165,8 @@ class Evaluation:
     after_geoms: dict[str, BaseGeometry]
     front_before_km: float
     front_after_km: float
+    line_after: LineAfter
     warnings: list[str] = field(default_factory=list)
-    line_after: LineAfter | None = None
 
     # ------------------------------------------------------------------ balances
     def gained_km2(self, party: str) -> float:
@@ -510,16 +512,6 @@ def _ratio(given: float, received: float) -> float | None:
     return given / received if received > 0 else None
 
 
-def _direct_contact(
-    held: BaseGeometry, dmz: BaseGeometry, ctx: SelectionContext
-) -> BaseGeometry:
-    """A party's edge of the line, without the parts along demilitarised land."""
-    line = contact_line(held, ctx.land)
-    if not dmz.is_empty and not line.is_empty:
-        line = shapely.difference(line, buffer_m(dmz, 1.0))
-    return line
-
-
 def zone_moves_for(
     zone: Zone,
     after: dict[str, list[BaseGeometry]],
@@ -559,12 +551,16 @@ def zone_moves_for(
             msg = f"{what}: after the transfers {party}-held land no longer meets the other side or the grey zone; drop the zone"
             raise ScenarioError(msg)
         land = polygonal(shapely.intersection(held, mask))
-        reach = land if grey.is_empty else shapely.box(*_bounds(land, grey))
+        reach = (
+            land if grey.is_empty else shapely.box(*shapely.total_bounds([land, grey]))
+        )
         band = ctx.near_line(line, depths[party], what=what, near=reach)
         bands.append(band)
         sides.append((party, polygonal(shapely.intersection(land, band))))
     if not grey.is_empty:
-        sides.append((GREY, polygonal(shapely.intersection(grey, _union(bands)))))
+        joined = polygonal(shapely.intersection(grey, _union(bands)))
+        if area_km2(joined) > OVERLAP_MAX_KM2:  # below it: noise along the edges
+            sides.append((GREY, joined))
     names = {UA: "Ukrainian side", RU: "Russian side", GREY: "grey zone"}
     moves = [
         Move(
@@ -581,7 +577,6 @@ def zone_moves_for(
             group=zone.name,
         )
         for party, geom in sides
-        if party != GREY or area_km2(geom) > OVERLAP_MAX_KM2
     ]
     if not allow_empty and all(m.area_km2 <= OVERLAP_MAX_KM2 for m in moves):
         msg = (
@@ -592,22 +587,16 @@ def zone_moves_for(
     return moves
 
 
-def _bounds(a: BaseGeometry, b: BaseGeometry) -> tuple[float, float, float, float]:
-    boxes = [g.bounds for g in (a, b) if not g.is_empty]
-    return (
-        min(x[0] for x in boxes),
-        min(x[1] for x in boxes),
-        max(x[2] for x in boxes),
-        max(x[3] for x in boxes),
-    )
-
-
 def _line_after(
     moves: list[Move], after: dict[str, BaseGeometry], ctx: SelectionContext
 ) -> LineAfter:
     """The contact line after the swap and each demilitarised zone's edges."""
     dmz = after.get(DMZ, shapely.Polygon())
-    direct = _direct_contact(after.get(RU, shapely.Polygon()), dmz, ctx)
+    ru_line = contact_line(after.get(RU, shapely.Polygon()), ctx.land)
+    # the direct contact: Russia's edge, less the parts along demilitarised land
+    direct = ru_line
+    if not dmz.is_empty and not ru_line.is_empty:
+        direct = shapely.difference(ru_line, buffer_m(dmz, 1.0))
     groups: dict[str, list[BaseGeometry]] = {}
     for m in moves:
         if m.target == DMZ:
@@ -615,29 +604,16 @@ def _line_after(
     edges = []
     if groups:
         ua_line = contact_line(after.get(UA, shapely.Polygon()), ctx.land)
-        ru_line = contact_line(after.get(RU, shapely.Polygon()), ctx.land)
         for name, geoms in groups.items():
             near = buffer_m(_union(geoms), 1.0)
             edges.append(
                 ZoneEdges(
                     name=name,
-                    ua_edge=_lines(shapely.intersection(ua_line, near)),
-                    ru_edge=_lines(shapely.intersection(ru_line, near)),
+                    ua_edge=linear(shapely.intersection(ua_line, near)),
+                    ru_edge=linear(shapely.intersection(ru_line, near)),
                 )
             )
     return LineAfter(direct=direct, zones=edges)
-
-
-def _lines(geom: BaseGeometry) -> BaseGeometry:
-    """The linear parts of `geom`, merged (points where lines only touch dropped)."""
-    parts = [
-        g
-        for g in shapely.get_parts(geom)
-        if g.geom_type in ("LineString", "LinearRing") and not g.is_empty
-    ]
-    if not parts:
-        return shapely.LineString()
-    return shapely.line_merge(shapely.MultiLineString(parts))
 
 
 def _apply(
@@ -716,8 +692,8 @@ def compare(evaluations: list[Evaluation]) -> pd.DataFrame:
             "file": ev.scenario.label,
             "as_of": ev.control.as_of.isoformat(),
         }
-        for a, b in FLOWS:
-            row[f"{a.lower()}_to_{b.lower()}_km2"] = ev.flow_km2(a, b)
+        for column, (a, b) in zip(FLOW_COLUMNS, FLOWS, strict=True):
+            row[column] = ev.flow_km2(a, b)
         for p in (UA, RU):
             row[f"{p.lower()}_gives_km2"] = ev.lost_km2(p)
             row[f"{p.lower()}_receives_km2"] = ev.gained_km2(p)
@@ -728,9 +704,8 @@ def compare(evaluations: list[Evaluation]) -> pd.DataFrame:
         row["ua_share_after_pct"] = 100 * ev.after_km2[UA] / ev.land_km2
         row["front_before_km"] = ev.front_before_km
         row["front_after_km"] = ev.front_after_km
-        zones = ev.line_after.zones if ev.line_after is not None else []
-        row["zone_ua_edge_km"] = sum(z.ua_edge_km for z in zones)
-        row["zone_ru_edge_km"] = sum(z.ru_edge_km for z in zones)
+        row["zone_ua_edge_km"] = sum(z.ua_edge_km for z in ev.line_after.zones)
+        row["zone_ru_edge_km"] = sum(z.ru_edge_km for z in ev.line_after.zones)
         row["population_moved"] = (
             sum(m.people["population"] for m in ev.moves)
             if all(m.people is not None for m in ev.moves)

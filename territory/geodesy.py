@@ -56,6 +56,31 @@ def polygonal(geom: BaseGeometry) -> BaseGeometry:
     return shapely.union_all(parts) if parts else shapely.Polygon()
 
 
+def linear(geom: BaseGeometry) -> BaseGeometry:
+    """Keep the line parts of `geom`, merged (points where lines only touch dropped).
+
+    >>> from shapely import GeometryCollection, LineString, Point
+    >>> linear(
+    ...     GeometryCollection(
+    ...         [
+    ...             LineString([(0, 0), (1, 0)]),
+    ...             Point(2, 2),
+    ...             LineString([(1, 0), (2, 0)]),
+    ...         ]
+    ...     )
+    ... ).wkt
+    'LINESTRING (0 0, 1 0, 2 0)'
+    """
+    parts = [
+        p
+        for p in shapely.get_parts(geom)
+        if p.geom_type == "LineString" and not p.is_empty
+    ]
+    if not parts:
+        return shapely.LineString()
+    return shapely.line_merge(shapely.MultiLineString(parts))
+
+
 def geodesic_area_perimeter_m(geom: BaseGeometry | None) -> tuple[float, float]:
     """Return the geodesic area (m²) and perimeter (m) of a lon/lat geometry.
 

@@ -40,7 +40,6 @@ from territory.tables import (
     map_version_text,
     ratio_text,
     summary_html,
-    zone_edges,
 )
 
 if TYPE_CHECKING:
@@ -726,7 +725,7 @@ def _move_legend_rows(evs: Sequence[Evaluation]) -> list[str]:
                 dash=True,
             ),
         ]
-        if zone_edges(evs[0]):
+        if evs[0].line_after.zones:
             rows += [
                 _swatch(
                     COLOURS["edge_ua"], "Zone edge after, Ukrainian side", line=True
@@ -752,19 +751,14 @@ def _add_lines(fmap: Any, ev: Evaluation) -> None:
         COLOURS["front_before"],
         dash=None,
     )
-    direct = (
-        ev.line_after.direct
-        if ev.line_after is not None
-        else contact_line(ev.after_geoms[RU], land)
-    )
     _line_layer(
         fmap,
         "Contact line after: direct contact",
-        direct,
+        ev.line_after.direct,
         COLOURS["front_after"],
         dash="6 4",
     )
-    for z in zone_edges(ev):
+    for z in ev.line_after.zones:
         _line_layer(
             fmap,
             f"{z.name}: Ukrainian edge after",

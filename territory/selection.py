@@ -27,7 +27,7 @@ from territory.borders import max_distance_m, neighbour_borders
 from territory.buffers import BUFFER_MAX_M, BUFFER_MIN_M, buffer_line_m
 from territory.control import contact_line
 from territory.errors import ScenarioError
-from territory.geodesy import area_km2, polygonal
+from territory.geodesy import area_km2, linear, polygonal
 
 if TYPE_CHECKING:
     from territory.control import Control
@@ -123,8 +123,7 @@ class SelectionContext:
                 line = shapely.union_all([self.borders[c] for c in codes])
             else:  # the whole land border: the outline on land (what the stretches cover)
                 line = shapely.intersection(self.country.boundary, self.land_mask)
-            parts = [p for p in shapely.get_parts(line) if p.geom_type == "LineString"]
-            self._cache[key] = shapely.line_merge(shapely.MultiLineString(parts))
+            self._cache[key] = linear(line)
         return self._cache[key]
 
     @cached_property

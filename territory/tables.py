@@ -11,13 +11,19 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from territory.accounting import DMZ, FLOWS, LINE_AFTER_DEFINITION, RATIO_DEFINITIONS
+from territory.accounting import (
+    DMZ,
+    FLOW_COLUMNS,
+    FLOWS,
+    LINE_AFTER_DEFINITION,
+    RATIO_DEFINITIONS,
+)
 from territory.control import GREY, RU, UA
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from territory.accounting import Evaluation, Move, ZoneEdges
+    from territory.accounting import Evaluation, Move
     from territory.control import Control, Snapshot
 
 
@@ -339,8 +345,6 @@ FLOW_LABELS = {
     (GREY, DMZ): "Grey-zone land joins demilitarised zones",
 }
 
-#: The compare columns of the flows (``ua_to_ru_km2`` ...), in `FLOWS` order.
-FLOW_COLUMNS = tuple(f"{a.lower()}_to_{b.lower()}_km2" for a, b in FLOWS)
 
 #: Columns of every scenario CSV that put the ratios and the line into words.
 DEFINITION_COLUMNS = {
@@ -361,11 +365,6 @@ def shown_flows(ev: Evaluation) -> list[dict[str, Any]]:
         for f in ev.flows()
         if f["from"] != GREY or f["area_km2"] > 0
     ]
-
-
-def zone_edges(ev: Evaluation) -> list[ZoneEdges]:
-    """Return the demilitarised zones' edges after the swap (none without zones)."""
-    return list(ev.line_after.zones) if ev.line_after is not None else []
 
 
 def reciprocity_text(ev: Evaluation) -> str:
@@ -419,7 +418,7 @@ def contact_line_rows(ev: Evaluation) -> list[tuple[str, float]]:
         ("before", ev.front_before_km),
         ("after: direct contact", ev.front_after_km),
     ]
-    for z in zone_edges(ev):
+    for z in ev.line_after.zones:
         rows += [
             (f"after: {z.name}, Ukrainian edge", z.ua_edge_km),
             (f"after: {z.name}, Russian edge", z.ru_edge_km),
@@ -434,7 +433,7 @@ def contact_line_payload(ev: Evaluation) -> dict[str, Any]:
         "after_direct": ev.front_after_km,
         "zones": [
             {"name": z.name, "ua_edge_km": z.ua_edge_km, "ru_edge_km": z.ru_edge_km}
-            for z in zone_edges(ev)
+            for z in ev.line_after.zones
         ],
         "definition": LINE_AFTER_DEFINITION,
     }
@@ -607,7 +606,7 @@ def evaluation_csv(ev: Evaluation) -> str:
     words (`DEFINITION_COLUMNS`), and which map was used
     (`PROVENANCE_COLUMNS`).
     """
-    edges = {z.name: z for z in zone_edges(ev)}
+    edges = {z.name: z for z in ev.line_after.zones}
     ratios = ev.ratios
     totals: dict[str, Any] = {
         **{c: ev.flow_km2(a, b) for c, (a, b) in zip(FLOW_COLUMNS, FLOWS, strict=True)},
