@@ -158,14 +158,16 @@ class SelectionContext:
             or lies between ``BUFFER_MAX_M`` and the country's extent; the
             message starts with `what`.
         """
-        width_m = width_km * 1000.0
-        if not math.isfinite(width_m) or width_m < BUFFER_MIN_M:
+        # checked in km: a finite width above ~1.8e305 km overflows to inf in
+        # metres, and is then beyond the extent (everything), not too narrow
+        if not math.isfinite(width_km) or width_km < BUFFER_MIN_M / 1000.0:
             msg = (
                 f"{what}: a distance of {width_km:g} km is below "
                 f"{BUFFER_MIN_M / 1000:g} km, the narrowest band measured exactly; "
                 f"use at least {BUFFER_MIN_M / 1000:g}"
             )
             raise ScenarioError(msg)
+        width_m = width_km * 1000.0
         if line.is_empty:
             return shapely.Polygon()
         if width_m >= self.extent_m:

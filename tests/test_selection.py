@@ -7,7 +7,7 @@ import tomllib
 
 import pytest
 import shapely
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from territory import selection
@@ -283,6 +283,7 @@ _ANY_WIDTH = st.one_of(
 
 @settings(max_examples=40, deadline=None)
 @given(width_km=_ANY_WIDTH)
+@example(width_km=1.797693134862316e305)  # finite, but inf in metres: everything
 def test_any_number_as_a_width_gives_the_right_land_or_one_error(width_km):
     """Any float: refused with our error, or the land within that true distance.
 
