@@ -7,11 +7,11 @@ snapshot shows the map as of date D" and "who holds what on D".
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 import io
 import logging
+from collections.abc import Iterator
 from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
@@ -208,9 +208,10 @@ class Record:
 
         Established from the files' areas and DeepState's published area
         history (`territory.versions.date_files`) and kept in the cache
-        (``derived/versions-<inputs>.json``, keyed by the files' and the
-        history's checksums), so it is computed once per cache: reading every
-        daily file takes about a minute; ``territory data fetch`` does it.
+        (``derived/versions-<inputs>-<content>.json``, named after the files'
+        and the history's checksums and after its own content, which is
+        checked when it is read), so it is computed once per cache: reading
+        every daily file takes about 25 s; ``territory data fetch`` does it.
         """
         import json
 
@@ -223,63 +224,52 @@ class Record:
         ]
         if not daily:
             return {}
-        inputs = self._versions_inputs(daily)
-        path = self._derived_dir() / f"versions-{inputs}.json"
-        try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
-            return {
-                k: Version(
-                    time=None
-                    if v["time"] is None
-                    else dt.datetime.fromisoformat(v["time"]),
-                    day=dt.date.fromisoformat(v["day"]),
-                    how=v["how"],
-                    residual=v["residual"],
-                )
-                for k, v in raw["files"].items()
-            }
-        except (OSError, ValueError, KeyError, TypeError):
-            pass  # not computed yet, or damaged: compute it again
+        stem = f"versions-{self._versions_inputs(daily)}"
+        for path, data in self._derived_bodies(stem, ".json"):
+            try:
+                raw = json.loads(data)
+                return {k: Version.from_json(v) for k, v in raw["files"].items()}
+            except (ValueError, KeyError, TypeError, AttributeError) as err:
+                log.warning("recomputing %s, which cannot be read (%s)", path.name, err)
+                path.unlink(missing_ok=True)
         versions = self._compute_versions(daily)
-        doc = {
-            "inputs": inputs,
-            "files": {
-                k: {
-                    "time": None if v.time is None else v.time.isoformat(),
-                    "day": v.day.isoformat(),
-                    "how": v.how,
-                    "residual": v.residual,
-                }
-                for k, v in versions.items()
-            },
-        }
-        with contextlib.suppress(OSError):  # a read-only cache only costs time
-            write_bytes_atomic(path, json.dumps(doc).encode())
+        doc = {"files": {k: v.to_json() for k, v in versions.items()}}
+        self._write_derived(stem, ".json", json.dumps(doc).encode())
         return versions
 
     def _daily_areas(self, daily: list[Snapshot]) -> dict[str, float]:
         """The occupied area (km²) of each daily file, by key.
 
-        Kept in the cache by file content (``derived/daily-areas.json``, keyed
-        by each file's checksum), so a changed index reads only new files.
+        Kept in the cache by file content (``derived/daily-areas-<measure>-
+        <content>.json``, areas keyed by each file's checksum; every sound
+        such file is read and merged), so a changed index reads only new files.
         """
         import json
 
         from territory.geodesy import area_km2
 
-        path = self._derived_dir() / "daily-areas.json"
-        try:
-            by_sha = json.loads(path.read_text(encoding="utf-8"))
-            if not isinstance(by_sha, dict) or by_sha.get("measure") != AREAS_MEASURE:
-                by_sha = {}
-        except (OSError, ValueError):
-            by_sha = {}
-        areas = by_sha.get("areas", {})
+        stem = f"daily-areas-{hashlib.sha256(AREAS_MEASURE.encode()).hexdigest()[:_DIGEST_HEX]}"
+        areas: dict[str, float] = {}
+        merged = []
+        for path, data in self._derived_bodies(stem, ".json"):
+            try:
+                found = json.loads(data)
+                areas.update(
+                    {
+                        str(k): float(v)
+                        for k, v in found.items()
+                        if isinstance(v, int | float)
+                    }
+                )
+                merged.append(path)
+            except (ValueError, AttributeError) as err:
+                log.warning("recomputing %s, which cannot be read (%s)", path.name, err)
+                path.unlink(missing_ok=True)
         out, new = {}, False
         for s in daily:
             sha = self._entry_sha(s.key)
-            if sha != "-" and sha in areas and isinstance(areas[sha], int | float):
-                out[s.key] = float(areas[sha])
+            if sha != "-" and sha in areas:
+                out[s.key] = areas[sha]
                 continue
             try:
                 out[s.key] = area_km2(self.read_snapshot(s)["occupied"])
@@ -288,10 +278,9 @@ class Record:
             if sha != "-":
                 areas[sha] = out[s.key]
                 new = True
-        if new:
-            doc = {"measure": AREAS_MEASURE, "areas": areas}
-            with contextlib.suppress(OSError):  # a read-only cache only costs time
-                write_bytes_atomic(path, json.dumps(doc).encode())
+        if new and self._write_derived(stem, ".json", json.dumps(areas).encode()):
+            for path in merged:  # what they held is in the new file
+                path.unlink(missing_ok=True)
         return out
 
     def _entry_sha(self, key: str) -> str:
@@ -324,8 +313,10 @@ class Record:
                 published = published_occupied(
                     pd.read_csv(self.cache.require(AREAS_KEY, dataset=AREAS_KEY))
                 )
-            except (DataError, DataNotFoundError, ValueError, KeyError):
-                published = None  # the files are then dated by their file date
+            except (DataError, DataNotFoundError, ValueError, KeyError) as err:
+                # the files are then dated by inference, and every output says so
+                log.warning("dating the daily files without the area history: %s", err)
+                published = None
         dated, _ = date_files({d: a for d, (_, a) in areas.items()}, published)
         return {key: dated[d] for d, (key, _) in areas.items()}
 
@@ -426,30 +417,49 @@ class Record:
     def _derived_dir(self) -> Path:
         return self.cache.root / DERIVED_DIR
 
-    def _cached_partition(self, inputs: str) -> Partition | None:
-        """Return the derived partition keyed `inputs` if a file checks out."""
-        import geopandas as gpd
+    def _derived_bodies(self, stem: str, suffix: str) -> Iterator[tuple[Path, bytes]]:
+        """Yield the derived files ``<stem>-<content><suffix>`` whose content checks out.
 
-        for path in sorted(self._derived_dir().glob(f"partition-{inputs}-*.parquet")):
-            content = path.stem.rsplit("-", 1)[1]
+        A derived file is named after the sha256 of its content (`_write_derived`);
+        one whose content does not match its name is deleted, never trusted.
+        """
+        for path in sorted(self._derived_dir().glob(f"{stem}-*{suffix}")):
+            content = path.name[len(stem) + 1 : len(path.name) - len(suffix)]
             try:
                 data = path.read_bytes()
             except OSError:
                 continue
             if sha256_bytes(data)[:_DIGEST_HEX] == content:
-                try:
-                    return _partition_from_frame(gpd.read_parquet(io.BytesIO(data)))
-                except (
-                    Exception
-                ) as err:  # damaged derived data is recomputed, never trusted
-                    log.warning(
-                        "recomputing %s, which cannot be read (%s)", path.name, err
-                    )
+                yield path, data
             else:
                 log.warning(
                     "recomputing %s: its content does not match its name", path.name
                 )
-            path.unlink(missing_ok=True)
+                path.unlink(missing_ok=True)
+
+    def _write_derived(self, stem: str, suffix: str, body: bytes) -> bool:
+        """Write ``<stem>-<content><suffix>`` to the derived cache; False if it cannot."""
+        content_hex = sha256_bytes(body)[:_DIGEST_HEX]
+        path = self._derived_dir() / f"{stem}-{content_hex}{suffix}"
+        try:
+            write_bytes_atomic(path, body)
+        except OSError as err:  # a read-only cache only costs time
+            log.info("could not cache %s (%s); continuing", path.name, err)
+            return False
+        return True
+
+    def _cached_partition(self, inputs: str) -> Partition | None:
+        """Return the derived partition keyed `inputs` if a file checks out."""
+        import geopandas as gpd
+
+        for path, data in self._derived_bodies(f"partition-{inputs}", ".parquet"):
+            try:
+                return _partition_from_frame(gpd.read_parquet(io.BytesIO(data)))
+            except (
+                Exception
+            ) as err:  # damaged derived data is recomputed, never trusted
+                log.warning("recomputing %s, which cannot be read (%s)", path.name, err)
+                path.unlink(missing_ok=True)
         return None
 
     def partition(self, snap: Snapshot) -> Partition:
@@ -472,13 +482,7 @@ class Record:
         partition = partition_land(regions, land, self._parse_snapshot(snap, data))
         buf = io.BytesIO()
         _partition_to_frame(partition).to_parquet(buf, index=False)
-        body = buf.getvalue()
-        content_hex = sha256_bytes(body)[:_DIGEST_HEX]
-        path = self._derived_dir() / f"partition-{inputs_hex}-{content_hex}.parquet"
-        try:
-            write_bytes_atomic(path, body)
-        except OSError as err:
-            log.info("could not cache the partition (%s); continuing", err)
+        self._write_derived(f"partition-{inputs_hex}", ".parquet", buf.getvalue())
         return partition
 
     def control(self, as_of: str | dt.date | None = None) -> Control:

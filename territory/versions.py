@@ -91,6 +91,27 @@ class Version:
     how: str
     residual: float | None = None
 
+    def to_json(self) -> dict[str, object]:
+        """The version as JSON-ready data (`from_json` reads it back)."""
+        return {
+            "time": None if self.time is None else self.time.isoformat(),
+            "day": self.day.isoformat(),
+            "how": self.how,
+            "residual": self.residual,
+        }
+
+    @classmethod
+    def from_json(cls, raw: dict) -> Version:
+        """Read back `to_json`'s data (raises ValueError, KeyError, TypeError if damaged)."""
+        return cls(
+            time=None
+            if raw["time"] is None
+            else dt.datetime.fromisoformat(raw["time"]),
+            day=dt.date.fromisoformat(raw["day"]),
+            how=str(raw["how"]),
+            residual=None if raw["residual"] is None else float(raw["residual"]),
+        )
+
 
 def kyiv_date(t: dt.datetime) -> dt.date:
     """The Kyiv calendar date of a UTC time (a map made then is the map of that day)."""

@@ -211,3 +211,24 @@ def test_timeline_matches_the_published_history_on_every_date(record):
     error = abs(ratio / statistics.median(ratio) - 1)
     assert statistics.median(error) <= 3e-5
     assert pd.Series(error).quantile(0.95) <= 1.7e-4
+
+
+@pytest.mark.data
+def test_a_damaged_dating_file_is_never_trusted(record, tmp_path):
+    # A dating file is named after its content: one byte changed (a day, still
+    # valid JSON) must not move a map by a day; the file is dated again.
+    from territory.record import Record
+    from tests.support import overlay_cache
+
+    cache = overlay_cache(tmp_path / "c", record.cache.root)
+    (link,) = (cache / "derived").glob("versions-*-*.json")
+    text = link.read_text()
+    link.unlink()  # a copy of its own: the real cache stays as it is
+    damaged = text.replace('"day": "2025-08-15"', '"day": "2025-08-14"', 1)
+    assert damaged != text
+    link.write_text(damaged)
+    snap, note = Record(cache).snapshot_for("2025-08-15")
+    assert snap.version == "2025-08-15T16:37:13+00:00" and note is None
+    # dated again: the same content, so the same name, now sound
+    assert link.read_text() == text
+    assert len(list((cache / "derived").glob("versions-*-*.json"))) == 1
