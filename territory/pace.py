@@ -9,7 +9,6 @@ is `DAYS_PER_MONTH` days (a Gregorian year's average).
 from __future__ import annotations
 
 import datetime as dt
-import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -117,17 +116,19 @@ def pace(
     start, end
         The window (default: the last `DEFAULT_WINDOW_DAYS` days of the record).
     region_ids
-        Count these regions together (ids, e.g. ``("UA-14",)``); default the country.
+        Count these regions together (names or ids, e.g. ``("Donetsk",)``);
+        default the country.
     as_of
         The date of the Ukrainian-held land left (default: `end`).
 
     Raises
     ------
     DataError
-        If the window is empty or reversed; `DataNotFoundError` if a date is
-        outside the record.
+        If the window is empty or reversed, or a region is unknown;
+        `DataNotFoundError` if a date is outside the record.
     """
     from territory.record import parse_date
+    from territory.regions import load_region_table
 
     last = record.latest_date()
     hi = parse_date(end) if end else last
@@ -135,23 +136,17 @@ def pace(
     if lo >= hi:
         msg = f"the window {lo} … {hi} is empty; give --start before --end"
         raise DataError(msg)
-    ids = list(region_ids)
-    ends = [
-        record.occupied_series(day, day, region_ids=ids or None) for day in (lo, hi)
-    ]
-    column = "occupied_km2" if not ids else None
+    # names or ids; DataError naming an unknown one
+    ids = load_region_table().ids(list(region_ids))
 
-    def total(df) -> float:
-        return float(df[column].iloc[0]) if column else float(df[ids].iloc[0].sum())
+    def occupied_km2(day: dt.date) -> float:
+        row = record.occupied_series(day, day, region_ids=ids).iloc[0]
+        return float(row[ids].sum() if ids else row["occupied_km2"])
 
     day = parse_date(as_of) if as_of else hi
-    frame = record.control(day).to_frame().set_index("region_id")
-    held = frame["held_km2"]
+    held = record.control(day).to_frame().set_index("region_id")["held_km2"]
     remaining = float(held.loc[ids].sum() if ids else held.sum())
-    net = total(ends[1]) - total(ends[0])
-    if not math.isfinite(net):
-        msg = f"no net change could be measured over {lo} … {hi}"
-        raise DataError(msg)
+    net = occupied_km2(hi) - occupied_km2(lo)
     return Pace(
         start=lo,
         end=hi,

@@ -187,8 +187,8 @@ def estimate_factor(
 
     First the median ratio to the version published last before each file
     was usually taken (04:30 UTC; right for most files); then, repeatedly,
-    the median ratio to each file's best match under the current factor.  Medians keep the files
-    that show an older version from pulling it.
+    the median ratio to each file's best match under the current factor.
+    Medians keep the files that show an older version from pulling it.
     """
     pairs = []
     for d, a in areas.items():
@@ -226,24 +226,25 @@ def date_files(
         `published_occupied` of the history, or None (every file inferred).
     """
     out: dict[dt.date, Version] = {}
-    factor = None
-    if published is not None and len(published):
-        inside = {
-            d: a
-            for d, a in areas.items()
-            if published.index[0] < captured_at(d) - dt.timedelta(days=1)
-            and captured_at(d) <= published.index[-1] + dt.timedelta(days=1)
-        }
-        if inside:
-            factor = estimate_factor(inside, published)
+    has_history = published is not None and len(published) > 0
+
+    def covered(day: dt.date) -> bool:
+        """The history reaches from before this file was taken to after it."""
+        return (
+            has_history
+            and published.index[0] < captured_at(day) - dt.timedelta(days=1)
+            and captured_at(day) <= published.index[-1] + dt.timedelta(days=1)
+        )
+
+    inside = {d: a for d, a in areas.items() if covered(d)}
+    factor = estimate_factor(inside, published) if inside else None
     previous: dt.datetime | None = None
     unmatched = []
     for day in sorted(areas):
         match = None
-        if factor is not None and published is not None:
+        if factor is not None and covered(day):
             cands = _candidates(published, day)
-            if cands and captured_at(day) <= published.index[-1] + dt.timedelta(days=1):
-                match = _best(areas[day], cands, factor, previous, captured_at(day))
+            match = _best(areas[day], cands, factor, previous, captured_at(day))
         if match is not None and match[1] <= MATCH_REL:
             t, residual = match
             out[day] = Version(time=t, day=kyiv_date(t), how=MATCHED, residual=residual)

@@ -106,3 +106,14 @@ def test_pace_refusals(runner, record, args, code, phrase):
     result = runner.invoke(cli, ["pace", *args])
     assert result.exit_code == code, result.output
     assert phrase in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.data
+def test_pace_takes_region_names_or_ids(record):
+    from territory.errors import DataError
+
+    by_name = pace(record, "2025-08-15", "2025-11-20", region_ids=["Donetsk"])
+    by_id = pace(record, "2025-08-15", "2025-11-20", region_ids=["UA-14"])
+    assert by_name.region_ids == ("UA-14",) and by_name.net_km2 == by_id.net_km2
+    with pytest.raises(DataError, match="unknown region 'Atlantis'"):
+        pace(record, region_ids=["Atlantis"])
