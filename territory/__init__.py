@@ -19,6 +19,9 @@ evaluate, compare, Evaluation
     Apply a scenario to a control map: flows, both ratios, people, contact line.
 balance, balance_mirror
     Solve the withdrawal band that makes an offer reciprocal.
+sweep_scenario, sweep_dates
+    Evaluate one scenario on every date of a range: one row per date (local
+    processes or a Dask cluster).
 scenario_toml
     A scenario as the text of a scenario file.
 
@@ -69,6 +72,8 @@ _LAZY = {
     "parse_scenario": "territory.scenario",
     "read_scenario": "territory.scenario",
     "scenario_toml": "territory.scenario",
+    "sweep_scenario": "territory.sweep",
+    "sweep_dates": "territory.sweep",
 }
 
 if TYPE_CHECKING:
@@ -89,6 +94,7 @@ if TYPE_CHECKING:
         read_scenario,
         scenario_toml,
     )
+    from territory.sweep import sweep_dates, sweep_scenario
 
 
 def __getattr__(name: str) -> object:
@@ -140,5 +146,7 @@ __all__ = [
     "read_scenario",
     "scenario_toml",
     "status",
+    "sweep_dates",
+    "sweep_scenario",
     "verify",
 ]

@@ -2,7 +2,9 @@
 
 `timeline_chart` draws what `territory timeline --plot` shows: Russian-held
 land over time (and regions' as lines below), or, month by month, the net
-change as bars with the gross gains and losses beside them.  Figures are
+change as bars with the gross gains and losses beside them.  `sweep_chart`
+draws `territory evaluate --start --end --plot`: a scenario's transfers and
+zones and its ratios on every date of a range.  Figures are
 1,600 px wide at the default size, with the source and the map dating in a
 footer; text from data is passed to matplotlib as plain text (no mathtext).
 """
@@ -99,6 +101,44 @@ def monthly_chart(df: pd.DataFrame, *, title: str):
     ax.grid(axis="y", alpha=0.3)
     ax.yaxis.set_major_formatter(_thousands())
     _footer(fig, df)
+    return fig
+
+
+def sweep_chart(df: pd.DataFrame, *, title: str, moves: dict[str, str]):
+    """Return a figure of a scenario across time: areas above, ratios below.
+
+    `df` is `territory.sweep.sweep_scenario` (one row per date); `moves`
+    maps the area columns to draw (``transfer:<name>_km2``,
+    ``zone:<name>_km2``) to their labels.  The lower panel draws the cession
+    ratio, and the zone ratio where the scenario has one; a ratio with no
+    denominator leaves a gap.
+    """
+    import pandas as pd
+
+    fig, (ax, rx) = _figure(2)
+    dates = pd.to_datetime(df["as_of"])
+    marker = "o" if len(df) <= 60 else None  # a few dates: show each one
+    for col, label in moves.items():
+        ax.plot(dates, df[col], linewidth=2, marker=marker, label=_plain(label))
+    ax.set_ylabel("km²")
+    ax.set_title(_plain(title), loc="left", fontsize=16)
+    ax.grid(alpha=0.3)
+    ax.yaxis.set_major_formatter(_thousands())
+    if moves:
+        ax.legend(loc="best", fontsize=9)
+    ratios = {"cession_ratio": ("cession ratio (UA→RU ÷ RU→UA)", NET_COLOUR)}
+    if pd.to_numeric(df["zone_ratio"], errors="coerce").notna().any():
+        ratios["zone_ratio"] = ("zone ratio (UA→DMZ ÷ RU→DMZ)", LOSS_COLOUR)
+    for col, (label, colour) in ratios.items():
+        values = pd.to_numeric(df[col], errors="coerce")
+        rx.plot(dates, values, color=colour, linewidth=2, marker=marker, label=label)
+    rx.set_ylabel("km² given per km² received")
+    rx.legend(loc="best", fontsize=9)
+    rx.grid(alpha=0.3)
+    _footer(fig, df)
+    first, last = df["snapshot"].iloc[0], df["snapshot"].iloc[-1]
+    maps = f"Maps: {first}" if first == last else f"Maps: {first} … {last}"
+    fig.text(0.99, 0.003, _plain(maps), fontsize=8, color="#555555", ha="right")
     return fig
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -11,6 +12,7 @@ from territory.cli.options import (
     MisuseError,
     allow_paths_option,
     cache_option,
+    date_bound_option,
     date_option,
     emit,
     emit_as,
@@ -20,6 +22,10 @@ from territory.cli.options import (
     output_option,
 )
 from territory.io import OutputTarget
+
+if TYPE_CHECKING:
+    from territory.accounting import Evaluation
+    from territory.record import Record
 
 EXPORT_DRIVERS = {
     ".geojson": "GeoJSON",
@@ -95,6 +101,39 @@ def write_export(
     is_flag=True,
     help="Print only Ukraine's net change in km² (for scripts).",
 )
+@date_bound_option(
+    "--start",
+    "Sweep: evaluate the scenario on every date from this one (instead of --date).",
+)
+@date_bound_option("--end", "Sweep: the last date [default: the latest in the record].")
+@click.option(
+    "--every",
+    "every_days",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Sweep: days between dates [default: 1].",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Sweep: dates evaluated at once, in as many processes (1: in this "
+    "process) [default: the number of CPUs; with --scheduler, the cluster's threads].",
+)
+@click.option(
+    "--scheduler",
+    metavar="tcp://HOST:PORT",
+    callback=lambda ctx, param, value: _check_scheduler(value),
+    help="Sweep: run on this Dask scheduler instead of local processes "
+    "(needs pip install 'territory[dask]'; its workers must see the cache at the same path).",
+)
+@click.option(
+    "--plot",
+    type=click.Path(dir_okay=False, path_type=Path),
+    callback=lambda ctx, param, value: _check_plot(value),
+    help="Sweep: also draw a chart (.png, .svg or .pdf): each transfer's and "
+    "zone's km² and the ratios over time.",
+)
 @allow_paths_option
 @cache_option
 @handle_errors
@@ -106,6 +145,12 @@ def evaluate(
     export: Path | None,
     map_path: Path | None,
     net_only: bool,
+    start: dt.date | None,
+    end: dt.date | None,
+    every_days: int | None,
+    workers: int | None,
+    scheduler: str | None,
+    plot: Path | None,
     allow_paths_outside: bool,
     cache_dir: Path | None,
 ) -> None:
@@ -127,16 +172,59 @@ def evaluate(
     "contact_line_km"; --format csv gives one row per move and region, with
     the flows, ratios, line and definitions on every row.
 
+    A sweep (--start, with --end and --every) evaluates the same rules on the
+    control map of every date of the range and gives one row per date: which
+    map (snapshot, map_version, map_dated_by), every flow (km²), the cession
+    and zone ratios, each transfer's area (transfer:NAME_km2) and each zone's
+    (zone:NAME_km2, with its edges zone:NAME:ua_edge_km and :ru_edge_km), the
+    contact line before and the direct contact after (km), and the people in
+    the moved land; --format json gives a list of row objects, --plot a chart.
+    Each row equals `territory evaluate SCENARIO --date D` on its date.
+
     \b
     Examples
       territory evaluate alaska-2025
       territory evaluate my_swap.toml --date 2026-08-21 --format json
       territory evaluate alaska-2025 --export build/alaska.gpkg --map build/alaska.html
+      territory evaluate alaska-2025 --start 2025-08-01 --end 2025-08-31 --plot build/alaska.png
+      territory evaluate alaska-2025 --start 2025-01-01 --every 7 --format csv -o alaska.csv
+      territory evaluate alaska-2025 --start 2025-08-01 --scheduler tcp://10.0.0.5:8786
     """
     from territory import tables
     from territory.cli.map import check_map_name, write_scenario_map
     from territory.io import check_outputs
     from territory.record import Record
+
+    if start is not None or end is not None:
+        _refuse_with_sweep(
+            as_of=as_of, export=export, map_path=map_path, net_only=net_only
+        )
+        if start is None:
+            msg = "--end needs --start: give the first date of the sweep"
+            raise click.UsageError(msg)
+        _sweep(
+            scenario,
+            start=start,
+            end=end,
+            every_days=every_days or 1,
+            workers=workers,
+            scheduler=scheduler,
+            plot=plot,
+            fmt=fmt,
+            output=output,
+            allow_paths_outside=allow_paths_outside,
+            cache_dir=cache_dir,
+        )
+        return
+    for flag, value in (
+        ("--every", every_days),
+        ("--workers", workers),
+        ("--scheduler", scheduler),
+        ("--plot", plot),
+    ):
+        if value is not None:
+            msg = f"{flag} is for a sweep: give --start (and --end) to evaluate a range of dates"
+            raise click.UsageError(msg)
 
     if export is not None:
         check_export(export)
@@ -168,13 +256,266 @@ def evaluate(
     if net_only:
         emit(f"{ev.net_km2('UA'):.1f}", output)
         return
+    cessions = _cession_pace(rec, ev) if fmt in ("table", "json") else None
     emit_as(
         fmt,
         output,
-        table=lambda: tables.evaluation_text(ev),
+        table=lambda: tables.evaluation_text(ev) + _pace_text(cessions),
         csv=lambda: tables.evaluation_csv(ev),
-        json=lambda: tables.evaluation_payload(ev),
+        json=lambda: {**tables.evaluation_payload(ev), "pace": cessions},
     )
+
+
+def _cession_pace(rec: Record, ev: Evaluation) -> dict | None:
+    """Each cession as months of Russia's advance at the pace of the 12 months
+    to the evaluation's date (from the record's start when it is younger)."""
+    from territory.pace import DAYS_PER_MONTH, DEFAULT_WINDOW_DAYS, NOT_A_FORECAST
+    from territory.pace import pace as measure_pace
+
+    end = ev.control.as_of
+    first = rec.date_range()[0]
+    start = max(first, end - dt.timedelta(days=DEFAULT_WINDOW_DAYS))
+    if start >= end:
+        return None
+    p = measure_pace(rec, start, end)
+    rows = []
+    for m in ev.moves:
+        if (m.source, m.target) != ("UA", "RU"):
+            continue
+        days = p.days_to_take(m.area_km2)
+        rows.append(
+            {
+                "name": m.name,
+                "area_km2": m.area_km2,
+                "days_of_advance": days,
+                "months_of_advance": None if days is None else days / DAYS_PER_MONTH,
+            }
+        )
+    return {
+        "window": {"start": start.isoformat(), "end": end.isoformat(), "days": p.days},
+        "rate_km2_per_day": p.rate_km2_per_day,
+        "rate_km2_per_month": p.rate_km2_per_month,
+        "cessions": rows,
+        "definition": NOT_A_FORECAST,
+    }
+
+
+def _pace_text(pace: dict | None) -> str:
+    """The pace lines under the table: one per cession."""
+    if not pace or not pace["cessions"]:
+        return ""
+    w = pace["window"]
+    span = "12 months" if w["days"] >= 365 else f"{w['days']} days"
+    lines = [
+        "",
+        f"Pace of the {span} to {w['end']} ({pace['rate_km2_per_day']:,.1f} km²/day net; {pace['definition']}):",
+    ]
+    for c in pace["cessions"]:
+        months = c["months_of_advance"]
+        worth = (
+            f"about {months:,.1f} months of Russia's advance at that pace"
+            if months is not None
+            else "more than Russia gained in the window (it did not advance)"
+        )
+        lines.append(
+            f"  the {c['name']!s} cession ({c['area_km2']:,.0f} km²) equals {worth}"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _check_plot(value: Path | None) -> Path | None:
+    """Refuse a chart name in a format not drawn, before any work (as timeline)."""
+    from territory.cli.timeline import _check_plot as check
+
+    return check(value)
+
+
+def _check_scheduler(value: str | None) -> str | None:
+    """Refuse a scheduler address that is not SCHEME://HOST:PORT, before any work."""
+    if value is None:
+        return None
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError:
+        port = None
+    if not (parts.scheme and parts.hostname and port):
+        msg = f"{value!r} is not a scheduler address; write it as tcp://HOST:PORT, e.g. tcp://127.0.0.1:8786"
+        raise click.BadParameter(msg, param_hint="--scheduler")
+    return value
+
+
+def _refuse_with_sweep(
+    *, as_of: dt.date | None, export: Path | None, map_path: Path | None, net_only: bool
+) -> None:
+    """Refuse the options of a single evaluation in a sweep, naming the fix."""
+    if as_of is not None:
+        msg = (
+            "--date evaluates one date and --start/--end a range; give one or the other"
+        )
+        raise click.UsageError(msg)
+    if map_path is not None:
+        msg = (
+            "--map draws one date: give --date D instead of --start/--end, or "
+            "draw the sweep as a chart with --plot FILE.png"
+        )
+        raise click.UsageError(msg)
+    if export is not None:
+        msg = "--export writes one date's polygons: give --date D instead of --start/--end"
+        raise click.UsageError(msg)
+    if net_only:
+        msg = (
+            "--net-only prints one number: give --date D instead of --start/--end, "
+            "or take ua_to_ru_km2 and ru_to_ua_km2 from --format csv"
+        )
+        raise click.UsageError(msg)
+
+
+def _sweep(
+    name: str,
+    *,
+    start: dt.date,
+    end: dt.date | None,
+    every_days: int,
+    workers: int | None,
+    scheduler: str | None,
+    plot: Path | None,
+    fmt: str,
+    output: Path | None,
+    allow_paths_outside: bool,
+    cache_dir: Path | None,
+) -> None:
+    """Evaluate scenario `name` on every date of the range and emit the rows."""
+    from territory import tables
+    from territory.record import Record
+    from territory.scenario import read_scenario
+    from territory.sweep import DASK_HINT, sweep_dates, sweep_scenario
+
+    if scheduler is not None:
+        try:
+            import dask.distributed  # noqa: F401
+        except ImportError:
+            msg = f"--scheduler needs Dask; install it with {DASK_HINT}"
+            raise MisuseError(msg) from None
+    sc = read_scenario(name, allow_paths_outside=allow_paths_outside)
+    rec = Record(cache_dir)
+    days = sweep_dates(start, end or rec.latest_date(), every_days=every_days)
+    df = sweep_scenario(
+        sc,
+        days,
+        cache_dir=rec.cache.root,
+        workers=workers,
+        scheduler=scheduler,
+    )
+    for col in ("as_of", "snapshot_as_of"):
+        df[col] = df[col].map(dt.date.isoformat)
+    moves = _move_labels(sc)
+    span = f"{days[0]} … {days[-1]}"
+    step = "every day" if every_days == 1 else f"every {every_days} days"
+    if plot is not None:
+        from territory.charts import save_chart, sweep_chart
+
+        title = f"{sc.title}: evaluated on each date, {span} ({step})"
+        save_chart(sweep_chart(df, title=title, moves=moves), plot)
+        click.echo(f"wrote {plot}", err=True)
+    emit_as(
+        fmt,
+        output,
+        table=lambda: _sweep_text(df, sc.title, moves, f"{span}, {step}"),
+        csv=lambda: tables.frame_csv(df),
+        json=lambda: df.to_dict("records"),
+    )
+
+
+def _move_labels(sc) -> dict[str, str]:
+    """The area column of each transfer and zone, with its label for people."""
+    from territory.sweep import transfer_column, zone_column
+
+    labels = {
+        transfer_column(t.name): f"{t.name} ({t.source} → {t.target})"
+        for t in sc.transfers
+    }
+    labels.update({zone_column(z.name): f"{z.name} (zone)" for z in sc.zones})
+    return labels
+
+
+def _sweep_text(df, title: str, moves: dict[str, str], span: str) -> str:
+    """The sweep for people: one row per date, the moves numbered below."""
+    from territory import tables
+    from territory.accounting import FLOW_COLUMNS, FLOWS, LINE_AFTER_DEFINITION
+    from territory.accounting import RATIO_DEFINITIONS as RATIOS
+    from territory.cli.timeline import _version
+    from territory.people import PEOPLE_DEFINITION
+
+    numbered = {col: f"[{i}]" for i, col in enumerate(moves, start=1)}
+    flows = [
+        (col, f"{a}→{b} km²")
+        for col, (a, b) in zip(FLOW_COLUMNS, FLOWS, strict=True)
+        if col in ("ua_to_ru_km2", "ru_to_ua_km2") or df[col].fillna(0).any()
+    ]
+    zones = df["zone_ratio"].notna().any()
+    people = df["population_moved"].notna().all()
+    cols = [
+        *moves,
+        *(c for c, _ in flows),
+        "cession_ratio",
+        *(["zone_ratio"] if zones else []),
+        "front_before_km",
+        "front_after_km",
+        *(["population_moved"] if people else []),
+    ]
+    headers = [
+        "As of",
+        *(f"{n} km²" for n in numbered.values()),
+        *(h for _, h in flows),
+        "Cession ratio",
+        *(["Zone ratio"] if zones else []),
+        "Front before km",
+        "Direct contact after km",
+        *(["People moved"] if people else []),
+        "DeepState's map",
+    ]
+    digits = [0] * (1 + len(cols)) + [None]
+    ratio_at = [1 + cols.index(c) for c in ("cession_ratio", "zone_ratio") if c in cols]
+    for i in ratio_at:
+        digits[i] = 2
+    rows = [
+        [
+            f"{r['as_of']}*" if r["earlier_snapshot"] else r["as_of"],
+            *(r[c] for c in cols),
+            _version(r["map_version"]),
+        ]
+        for r in df.to_dict("records")
+    ]
+    lines = [
+        f"{title}: evaluated on the control map of each date, {span} ({len(df)} dates)",
+        "",
+        tables.text_table(rows, headers, digits=digits),
+        "",
+        *(f"{numbered[c]} {label}" for c, label in moves.items()),
+        f"Cession ratio: {RATIOS['cession']}.",
+        *([f"Zone ratio: {RATIOS['zone']}."] if zones else []),
+        f"Contact line: before, where Russian-held land meets other land; {LINE_AFTER_DEFINITION}"
+        " (zone edges: --format csv or json).",
+    ]
+    if people:
+        lines.append(f"People moved: {PEOPLE_DEFINITION}.")
+    if df["earlier_snapshot"].any():
+        lines.append(
+            "* no map version of that date: the map of the latest earlier one "
+            "(its date is snapshot_as_of in --format csv or json)"
+        )
+    first, last = df["snapshot"].iloc[0], df["snapshot"].iloc[-1]
+    maps = first if first == last else f"{first} … {last}"
+    lines.append(
+        f"Maps: {maps} (each row's in "
+        "--format csv or json). DeepState's map: when the version shown was "
+        "published, matched to DeepState's published area history; 'inferred' "
+        "where the history does not reach (from the file date, ±1 day)."
+    )
+    return "\n".join(lines)
 
 
 @click.command(short_help="Compare several scenarios side by side.")

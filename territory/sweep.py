@@ -1,0 +1,466 @@
+"""Evaluate one scenario on every date of a range: a scenario across time.
+
+`sweep_scenario` applies the same scenario rules to the control map of each date
+with `territory.accounting.evaluate` — the function a single evaluation
+uses, so every figure equals ``territory evaluate SCENARIO --date D`` — and
+returns one row per date.  The work goes through a standard
+`concurrent.futures` executor:
+
+- ``workers=1``: in this process, no pool;
+- ``workers=N`` (default: the machine's CPUs): a `ProcessPoolExecutor` of
+  N processes (started with "spawn": no threads are forked);
+- ``scheduler="tcp://HOST:PORT"``: a Dask cluster through
+  ``Client(address).get_executor()`` (optional: ``pip install 'territory[dask]'``).
+
+Each task evaluates a contiguous chunk of dates (at most `CHUNK_MAX_DATES`)
+with a `Record` of its own opened on the same cache directory: consecutive
+dates share snapshots and partitions, which the Record keeps across its
+chunk (and then lets go: a Record keeps every map it opened, about 6 MB
+each, so in one process the chunks run one after another, each with a new
+Record).  Rows come back in date order whatever ran them, with the same
+float values (tested).  A Dask cluster's workers must see the cache at the
+same path (a shared filesystem).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from territory.accounting import FLOW_COLUMNS, FLOWS, evaluate
+from territory.dates import as_date
+from territory.errors import DataError, ScenarioError, TerritoryError
+from territory.progress import progress as progress_bar
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from territory.accounting import Evaluation
+    from territory.record import Record
+    from territory.scenario import Scenario
+
+#: A task evaluates at most this many consecutive dates (one Record each):
+#: long sweeps are cut into month-sized chunks so the work spreads over the
+#: workers and the progress bar moves; opening a Record costs about one date.
+CHUNK_MAX_DATES = 30
+#: How long to try to reach a Dask scheduler before giving up, seconds.
+SCHEDULER_TIMEOUT_S = 10.0
+#: The install hint for the optional Dask support.
+DASK_HINT = "pip install 'territory[dask]'"
+
+#: Which map each row used (as in `territory timeline`): the snapshot's label,
+#: the date it shows, whether an earlier snapshot serves the date, when
+#: DeepState published the map version (ISO UTC; empty when inferred) and how
+#: it was dated.
+PROVENANCE_COLUMNS = (
+    "snapshot",
+    "snapshot_as_of",
+    "earlier_snapshot",
+    "map_version",
+    "map_dated_by",
+)
+
+
+def transfer_column(name: str) -> str:
+    """Return the column of a transfer's area (km²) in a sweep.
+
+    >>> transfer_column("Ukraine withdraws from Donbas")
+    'transfer:Ukraine withdraws from Donbas_km2'
+    """
+    return f"transfer:{name}_km2"
+
+
+def zone_column(name: str, what: str = "") -> str:
+    """Return the column of a zone's area (km², all sides) or of one of its edges.
+
+    `what` is empty for the area, ``ua_edge`` or ``ru_edge`` for the length
+    (km) of the zone's Ukrainian or Russian edge after the swap.
+
+    >>> zone_column("Donetsk zone")
+    'zone:Donetsk zone_km2'
+    >>> zone_column("Donetsk zone", "ua_edge")
+    'zone:Donetsk zone:ua_edge_km'
+    """
+    return f"zone:{name}:{what}_km" if what else f"zone:{name}_km2"
+
+
+def sweep_columns(scenario: Scenario) -> list[str]:
+    """Return the columns of `scenario`'s sweep, in order (see `sweep_scenario`)."""
+    moves = [transfer_column(t.name) for t in scenario.transfers]
+    zones = [
+        col
+        for z in scenario.zones
+        for col in (
+            zone_column(z.name),
+            zone_column(z.name, "ua_edge"),
+            zone_column(z.name, "ru_edge"),
+        )
+    ]
+    return [
+        "as_of",
+        *PROVENANCE_COLUMNS,
+        *FLOW_COLUMNS,
+        "cession_ratio",
+        "zone_ratio",
+        *moves,
+        *zones,
+        "front_before_km",
+        "front_after_km",
+        "population_moved",
+    ]
+
+
+def sweep_dates(
+    start: str | dt.date, end: str | dt.date, *, every_days: int = 1
+) -> list[dt.date]:
+    """Return the dates from `start` to `end` (both included), `every_days` apart.
+
+    Raises
+    ------
+    DataError
+        If a date is not a date, `start` is after `end`, or `every_days` is
+        below 1; the message names the fix.
+
+    Examples
+    --------
+    >>> [d.isoformat() for d in sweep_dates("2025-08-13", "2025-08-17", every_days=2)]
+    ['2025-08-13', '2025-08-15', '2025-08-17']
+    >>> sweep_dates("2025-08-15", "2025-08-15")
+    [datetime.date(2025, 8, 15)]
+    """
+    lo, hi = as_date(start, what="start"), as_date(end, what="end")
+    if (
+        isinstance(every_days, bool)
+        or not isinstance(every_days, int)
+        or every_days < 1
+    ):
+        msg = (
+            f"every_days is {every_days!r}; give a step of at least 1 day (an integer)"
+        )
+        raise DataError(msg)
+    if lo > hi:
+        msg = (
+            f"start {lo} is after end {hi}; give the earlier date as the start "
+            "(--start) and the later as the end (--end)"
+        )
+        raise DataError(msg)
+    return [lo + dt.timedelta(days=i) for i in range(0, (hi - lo).days + 1, every_days)]
+
+
+def sweep_scenario(
+    scenario: Scenario,
+    dates: Iterable[Any],
+    *,
+    cache_dir: Path | str | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    people: bool = True,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """Evaluate `scenario` on the control map of each of `dates`: one row per date.
+
+    Parameters
+    ----------
+    scenario
+        The scenario (see `territory.scenario.read_scenario`); its own as-of
+        date is not used, each row is evaluated on its own date's map.
+    dates
+        The as-of dates (anything `territory.dates.as_date` takes); see
+        `sweep_dates` for a range.  Rows come in date order, one per date
+        (a date given twice gives one row).
+    cache_dir
+        The data cache (default $TERRITORY_CACHE or ``geodata/cache``); every
+        worker opens it by this path.
+    workers
+        How many dates are evaluated at once: 1 runs in this process with no
+        pool; N runs N processes.  Default: the number of CPUs, or with a
+        `scheduler` the threads of the cluster's workers.
+    scheduler
+        Address of a Dask scheduler (``tcp://HOST:PORT``) to run the chunks
+        on instead of local processes; needs ``pip install 'territory[dask]'``.
+    people
+        Count the people in the moved land (``population_moved``); cheap once
+        the place table is cached.
+    progress
+        Draw a progress bar on stderr (only when it is a terminal; see
+        `territory.progress`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per date (index 0 … n−1), columns `sweep_columns`:
+        ``as_of`` (the date, a `datetime.date`); which map was used
+        (`PROVENANCE_COLUMNS`); every flow in km² (`FLOW_COLUMNS`:
+        ``ua_to_ru_km2`` … ``grey_to_dmz_km2``); ``cession_ratio`` and
+        ``zone_ratio`` (NaN when the denominator is zero, see
+        `territory.accounting.RATIO_DEFINITIONS`); each transfer's area,
+        ``transfer:<name>_km2``; each zone's area (all sides),
+        ``zone:<name>_km2``, and its Ukrainian and Russian edges after,
+        ``zone:<name>:ua_edge_km`` / ``zone:<name>:ru_edge_km``;
+        ``front_before_km`` (the contact line on the date) and
+        ``front_after_km`` (the direct contact left after, see
+        `territory.accounting.LINE_AFTER_DEFINITION`); ``population_moved``
+        (people in named places in all the moved land; None when `people` is
+        False).  Nothing is rounded.
+
+    Raises
+    ------
+    DataNotFoundError
+        If a date is outside the cached record (before any evaluation).
+    DataError
+        If a date is not a date, `dates` is empty, or `workers` is not a
+        positive integer.
+    ScenarioError
+        If `scenario` is not a Scenario, or a rule selects no land on a date
+        (the message names the date).
+    TerritoryError
+        If the Dask scheduler cannot be reached.
+    ImportError
+        If `scheduler` is given and Dask is not installed (the message names
+        ``pip install 'territory[dask]'``).
+
+    Examples
+    --------
+    >>> from territory import read_scenario
+    >>> from territory.sweep import sweep_scenario, sweep_dates
+    >>> df = sweep_scenario(
+    ...     read_scenario("alaska-2025"),
+    ...     sweep_dates("2025-08-13", "2025-08-15"),
+    ...     workers=1,
+    ... )  # doctest: +SKIP
+    >>> df[["as_of", "ua_to_ru_km2", "cession_ratio"]]  # doctest: +SKIP
+    """
+    import pandas as pd
+
+    from territory.record import Record
+    from territory.scenario import Scenario
+
+    if not isinstance(scenario, Scenario):
+        msg = (
+            f"sweep_scenario: 'scenario' is a {type(scenario).__name__}, not a Scenario; "
+            "pass read_scenario('alaska-2025')"
+        )
+        raise ScenarioError(msg)
+    if isinstance(dates, str | dt.date):
+        msg = "sweep_scenario: 'dates' is one date; pass a list, e.g. sweep_dates(start, end)"
+        raise DataError(msg)
+    days = sorted({as_date(d, what="sweep date") for d in dates})
+    if not days:
+        msg = (
+            "sweep_scenario: no dates given; pass a list, e.g. sweep_dates(start, end)"
+        )
+        raise DataError(msg)
+    if workers is not None and (
+        isinstance(workers, bool) or not isinstance(workers, int) or workers < 1
+    ):
+        msg = f"sweep_scenario: workers is {workers!r}; pass a positive integer (1: no pool)"
+        raise DataError(msg)
+    for name, flag in (("people", people), ("progress", progress)):
+        if not isinstance(flag, bool):
+            msg = f"sweep_scenario: {name!r} is a {type(flag).__name__}; pass True or False"
+            raise DataError(msg)
+    record = Record(cache_dir)
+    for day in days:  # every date in the record, before any work
+        record.snapshot_for(day)
+    root = str(record.cache.root)
+    if scheduler is not None:
+        rows = _on_dask(scenario, days, root, scheduler, workers, people, progress)
+    elif min(workers or os.cpu_count() or 1, len(days)) == 1:
+        rows = _in_process(scenario, days, root, people, progress)
+    else:
+        rows = _on_processes(
+            scenario, days, root, workers or os.cpu_count() or 1, people, progress
+        )
+    rows.sort(key=lambda r: r["as_of"])
+    df = pd.DataFrame(rows, columns=sweep_columns(scenario))
+    # a ratio with no denominator is None in an evaluation, NaN in the frame
+    return df.astype({"cession_ratio": float, "zone_ratio": float})
+
+
+# ---------------------------------------------------------------------- one chunk
+def _evaluate_chunk(
+    scenario: Scenario, dates: list[dt.date], cache_dir: str, *, people: bool = True
+) -> list[dict[str, Any]]:
+    """Evaluate `scenario` on each of `dates` with a Record of its own: the task.
+
+    Run by each worker (a process of the pool or of a Dask cluster); the
+    Record, opened on `cache_dir`, keeps the maps of the chunk's dates.
+    """
+    return list(_rows(_record(cache_dir), scenario, dates, people=people))
+
+
+def _record(cache_dir: str) -> Record:
+    from territory.record import Record
+
+    return Record(cache_dir)
+
+
+def _in_process(scenario, days, root, people, progress) -> list[dict]:
+    """Evaluate the chunks here one after another, a new Record each (bounded memory)."""
+    rows = (
+        r
+        for part in _chunks(days, 1)
+        for r in _rows(_record(root), scenario, part, people=people)
+    )
+    if progress:
+        rows = progress_bar(rows, total=len(days), desc="evaluating", unit="date")
+    return list(rows)
+
+
+def _rows(
+    record: Record, scenario: Scenario, dates: list[dt.date], *, people: bool
+) -> Iterator[dict[str, Any]]:
+    for day in dates:
+        try:
+            ev = evaluate(scenario, record.control(day), people=people)
+        except TerritoryError as err:  # name the date; keep the kind of error
+            msg = f"as of {day}: {err}"
+            raise type(err)(msg) from None
+        yield evaluation_row(ev)
+
+
+def evaluation_row(ev: Evaluation) -> dict[str, Any]:
+    """Return the sweep row of one evaluation (see `sweep_scenario` for the columns)."""
+    snap = ev.control.snapshot
+    out: dict[str, Any] = {
+        "as_of": ev.control.as_of,
+        "snapshot": snap.label,
+        "snapshot_as_of": snap.as_of,
+        "earlier_snapshot": snap.as_of < ev.control.as_of,
+        "map_version": snap.version or "",
+        "map_dated_by": snap.dated_by,
+    }
+    for col, (a, b) in zip(FLOW_COLUMNS, FLOWS, strict=True):
+        out[col] = ev.flow_km2(a, b)
+    ratios = ev.ratios
+    out["cession_ratio"] = ratios["cession"]
+    out["zone_ratio"] = ratios["zone"]
+    for m in ev.moves:
+        if m.kind == "transfer":
+            out[transfer_column(m.name)] = m.area_km2
+        else:  # a zone's sides (and grey land) add up to the zone
+            col = zone_column(m.group)
+            out[col] = out.get(col, 0.0) + m.area_km2
+    for z in ev.line_after.zones:
+        if zone_column(z.name) in out:  # zones, not transfers to DMZ
+            out[zone_column(z.name, "ua_edge")] = z.ua_edge_km
+            out[zone_column(z.name, "ru_edge")] = z.ru_edge_km
+    out["front_before_km"] = ev.front_before_km
+    out["front_after_km"] = ev.front_after_km
+    counted = [m.people for m in ev.moves]
+    out["population_moved"] = (
+        sum(p["population"] for p in counted if p is not None)
+        if all(p is not None for p in counted)
+        else None
+    )
+    return out
+
+
+def _chunks(dates: list[dt.date], workers: int) -> list[list[dt.date]]:
+    """Cut `dates` into contiguous chunks: one per worker, `CHUNK_MAX_DATES` at most.
+
+    >>> d = [dt.date(2025, 8, 1) + dt.timedelta(days=i) for i in range(5)]
+    >>> [len(c) for c in _chunks(d, 2)]
+    [3, 2]
+    >>> [len(c) for c in _chunks(d * 20, 2)]
+    [25, 25, 25, 25]
+    """
+    n = max(workers, math.ceil(len(dates) / CHUNK_MAX_DATES))
+    n = min(n, len(dates))
+    size, extra = divmod(len(dates), n)
+    out, i = [], 0
+    for k in range(n):
+        j = i + size + (1 if k < extra else 0)
+        out.append(dates[i:j])
+        i = j
+    return out
+
+
+# ---------------------------------------------------------------------- executors
+def _collect(executor: Any, scenario, parts, root, people, progress) -> list[dict]:
+    """Submit one task per chunk to `executor`; return all rows as they complete."""
+    from concurrent.futures import as_completed
+
+    futures = [
+        executor.submit(_evaluate_chunk, scenario, part, root, people=people)
+        for part in parts
+    ]
+
+    def done() -> Iterator[dict[str, Any]]:
+        for future in as_completed(futures):
+            yield from future.result()
+
+    total = sum(len(p) for p in parts)
+    try:
+        if progress:
+            return list(
+                progress_bar(done(), total=total, desc="evaluating", unit="date")
+            )
+        return list(done())
+    finally:
+        for future in futures:  # after a failure, run nothing more
+            future.cancel()
+
+
+def _on_processes(scenario, days, root, workers, people, progress) -> list[dict]:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    parts = _chunks(days, workers)
+    # spawn: a fresh interpreter per worker, never a fork of a threaded parent
+    context = multiprocessing.get_context("spawn")
+    try:
+        with ProcessPoolExecutor(
+            max_workers=min(workers, len(parts)), mp_context=context
+        ) as pool:
+            return _collect(pool, scenario, parts, root, people, progress)
+    except BrokenProcessPool:
+        msg = (
+            "a worker process of the sweep stopped abruptly (killed, out of memory, "
+            "or started from a script whose code is not under "
+            "\"if __name__ == '__main__':\"); guard the script, or pass workers=1 "
+            "(--workers 1) to evaluate in this process"
+        )
+        raise TerritoryError(msg) from None
+
+
+def dask_client(address: str) -> Any:
+    """Return a Dask `Client` connected to the scheduler at `address`.
+
+    Raises
+    ------
+    ImportError
+        If Dask is not installed (the message names ``pip install 'territory[dask]'``).
+    TerritoryError
+        If the scheduler cannot be reached within `SCHEDULER_TIMEOUT_S`, or
+        the address is malformed; one line naming the address.
+    """
+    try:
+        from dask.distributed import Client
+    except ImportError as err:
+        msg = f"running on a Dask scheduler needs Dask; install it with {DASK_HINT}"
+        raise ImportError(msg) from err
+    try:
+        return Client(address, timeout=SCHEDULER_TIMEOUT_S, set_as_default=False)
+    except (OSError, ValueError, TypeError) as err:
+        why = " ".join(str(err).split()) or type(err).__name__
+        msg = (
+            f"cannot reach the Dask scheduler at {address!r} ({why}); check the "
+            "address (tcp://HOST:PORT) and that the scheduler is running"
+        )
+        raise TerritoryError(msg) from None
+
+
+def _on_dask(scenario, days, root, address, workers, people, progress) -> list[dict]:
+    with dask_client(address) as client:
+        if workers is None:
+            workers = max(1, sum(client.nthreads().values()))
+        parts = _chunks(days, workers)
+        # pure=False: the tasks need no content hash of the scenario
+        executor = client.get_executor(pure=False)
+        return _collect(executor, scenario, parts, root, people, progress)

@@ -1,0 +1,215 @@
+"""A scenario across time (territory.sweep): rows equal single evaluations,
+whatever runs them (this process, a process pool, a Dask cluster)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import math
+import re
+import sys
+
+import pytest
+
+from territory.accounting import FLOW_COLUMNS, FLOWS, evaluate
+from territory.errors import (
+    DataError,
+    DataNotFoundError,
+    ScenarioError,
+    TerritoryError,
+)
+from territory.scenario import Rule, Scenario, Transfer, Zone, read_scenario
+from territory.sweep import (
+    dask_client,
+    sweep_columns,
+    sweep_dates,
+    sweep_scenario,
+    transfer_column,
+    zone_column,
+)
+
+#: Three dates two days apart around the Alaska summit (partitions cached by
+#: the other tests of that week).
+DATES = sweep_dates("2025-08-13", "2025-08-17", every_days=2)
+ZONE = "Zaporizhzhia zone"
+
+
+@pytest.fixture(scope="module")
+def scenario() -> Scenario:
+    """Alaska's two transfers and a mirror zone: every kind of column."""
+    zone = Zone(ZONE, 5.0, ("UA", "RU"), rule=Rule(regions=("Zaporizhzhia",)))
+    return dataclasses.replace(read_scenario("alaska-2025"), zones=(zone,))
+
+
+@pytest.fixture(scope="module")
+def swept(record, scenario):
+    """The sweep in this process (no pool)."""
+    return sweep_scenario(scenario, DATES, workers=1, progress=False)
+
+
+def _same(a, b) -> bool:
+    """Exactly equal, None and NaN alike (a ratio with no denominator)."""
+
+    def missing(v) -> bool:
+        return v is None or (isinstance(v, float) and math.isnan(v))
+
+    if missing(a) or missing(b):
+        return missing(a) and missing(b)
+    return a == b
+
+
+@pytest.mark.data
+def test_every_row_equals_a_single_evaluation(record, scenario, swept):
+    assert list(swept.columns) == sweep_columns(scenario)
+    assert list(swept["as_of"]) == DATES  # one row per date, in date order
+    for row in swept.to_dict("records"):
+        ev = evaluate(scenario, record.control(row["as_of"]))
+        snap = ev.control.snapshot
+        assert row["snapshot"] == snap.label
+        assert row["snapshot_as_of"] == snap.as_of
+        assert row["map_version"] == (snap.version or "")
+        assert row["map_dated_by"] == snap.dated_by
+        assert row["earlier_snapshot"] == (snap.as_of < row["as_of"])
+        expected = {
+            c: ev.flow_km2(a, b) for c, (a, b) in zip(FLOW_COLUMNS, FLOWS, strict=True)
+        }
+        expected |= {
+            "cession_ratio": ev.ratios["cession"],
+            "zone_ratio": ev.ratios["zone"],
+            "front_before_km": ev.front_before_km,
+            "front_after_km": ev.line_after.direct_km,
+            "population_moved": sum(m.people["population"] for m in ev.moves),
+        }
+        for m in ev.moves:
+            if m.kind == "transfer":
+                expected[transfer_column(m.name)] = m.area_km2
+        expected[zone_column(ZONE)] = sum(
+            m.area_km2 for m in ev.moves if m.group == ZONE
+        )
+        (edges,) = ev.line_after.zones
+        expected[zone_column(ZONE, "ua_edge")] = edges.ua_edge_km
+        expected[zone_column(ZONE, "ru_edge")] = edges.ru_edge_km
+        for col, value in expected.items():  # exact: the same function, same floats
+            assert _same(row[col], value), (row["as_of"], col, row[col], value)
+    assert (swept["ua_to_dmz_km2"] > 1_000).all() and swept["zone_ratio"].notna().all()
+
+
+@pytest.mark.data
+def test_a_dask_cluster_gives_the_same_rows(record, scenario, swept):
+    import pandas as pd
+    from dask.distributed import LocalCluster
+
+    with LocalCluster(
+        n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None
+    ) as cluster:
+        on_dask = sweep_scenario(
+            scenario,
+            list(reversed(DATES[1:])),  # any order in, date order out
+            scheduler=cluster.scheduler_address,
+            progress=False,
+        )
+    # a chunk of one date on each worker
+    expected = swept.iloc[1:].reset_index(drop=True)
+    pd.testing.assert_frame_equal(on_dask, expected, check_exact=True)
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "phrase"),
+    [
+        pytest.param(
+            lambda sc: sweep_scenario("alaska-2025", DATES),
+            ScenarioError,
+            "pass read_scenario('alaska-2025')",
+            id="scenario-name",
+        ),
+        pytest.param(
+            lambda sc: sweep_scenario(sc, "2025-08-15"),
+            DataError,
+            "is one date; pass a list",
+            id="one-date",
+        ),
+        pytest.param(
+            lambda sc: sweep_scenario(sc, []),
+            DataError,
+            "no dates given",
+            id="no-dates",
+        ),
+        pytest.param(
+            lambda sc: sweep_scenario(sc, ["15/08/2025"]),
+            DataError,
+            "write it as YYYY-MM-DD",
+            id="not-iso",
+        ),
+        pytest.param(
+            lambda sc: sweep_scenario(sc, DATES, workers=0),
+            DataError,
+            "pass a positive integer",
+            id="workers-zero",
+        ),
+        pytest.param(
+            lambda sc: sweep_scenario(sc, DATES, workers=True),
+            DataError,
+            "pass a positive integer",
+            id="workers-bool",
+        ),
+        pytest.param(
+            lambda sc: sweep_scenario(sc, DATES, people="no"),
+            DataError,
+            "pass True or False",
+            id="people-string",
+        ),
+        pytest.param(
+            lambda sc: sweep_dates("2025-08-17", "2025-08-13"),
+            DataError,
+            "start 2025-08-17 is after end 2025-08-13; give the earlier date",
+            id="start-after-end",
+        ),
+        pytest.param(
+            lambda sc: sweep_dates("2025-08-13", "2025-08-17", every_days=0),
+            DataError,
+            "a step of at least 1 day",
+            id="every-zero",
+        ),
+    ],
+)
+def test_bad_sweep_arguments_name_the_fix(call, error, phrase):
+    sc = Scenario(
+        "t", dt.date(2025, 8, 15), (Transfer("t", "UA", "RU", Rule(everything=True)),)
+    )
+    with pytest.raises(error, match=re.escape(phrase)):
+        call(sc)
+
+
+@pytest.mark.data
+def test_dates_outside_the_record_are_refused_first(record, scenario):
+    first, _ = record.date_range()
+    before = first - dt.timedelta(days=1)
+    with pytest.raises(DataNotFoundError, match=f"no control map as of {before}"):
+        sweep_scenario(scenario, [first, before], workers=1, progress=False)
+
+
+@pytest.mark.data
+def test_an_empty_selection_names_the_date(record):
+    nothing = Scenario(
+        "Lviv", DATES[0], (Transfer("Lviv", "RU", "UA", Rule(regions=("Lviv",))),)
+    )
+    with pytest.raises(ScenarioError, match=r"^as of 2025-08-13: .*selects no land"):
+        sweep_scenario(nothing, DATES, workers=1, progress=False)
+
+
+def test_dask_client_refusals(monkeypatch):
+    import territory.sweep
+
+    # no Dask: the install hint
+    with monkeypatch.context() as m:
+        m.setitem(sys.modules, "dask.distributed", None)
+        with pytest.raises(ImportError, match=r"pip install 'territory\[dask\]'"):
+            dask_client("tcp://127.0.0.1:1")
+    # nothing listening, or not an address: one line naming it
+    monkeypatch.setattr(territory.sweep, "SCHEDULER_TIMEOUT_S", 0.5)
+    for address in ("tcp://127.0.0.1:1", "nonsense"):
+        with pytest.raises(
+            TerritoryError, match="cannot reach the Dask scheduler"
+        ) as e:
+            dask_client(address)
+        assert address in str(e.value) and "\n" not in str(e.value)
