@@ -9,13 +9,14 @@ each party's holdings after equal before − lost + gained.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from territory.control import GREY, RU, UA, contact_line
+from territory.control import GREY, RU, UA
 from territory.crs import STORAGE_CRS, buffer_m
 from territory.errors import InternalError, ScenarioError, TerritoryError
 from territory.geodesy import area_km2, length_km, linear, polygonal
@@ -131,6 +132,37 @@ class LineAfter:
         return length_km(self.direct)
 
 
+class AfterGeoms(Mapping[str, BaseGeometry]):
+    """Each party's land after the swap (lon/lat), a read-only mapping by party.
+
+    A party's pieces are joined on first use: the direct contact after needs
+    only Russia's, and a scenario without zones needs no other.
+    """
+
+    def __init__(self, pieces: dict[str, list[BaseGeometry]], control: Control) -> None:
+        self._pieces = {p: list(g) for p, g in pieces.items()}
+        self._control = control
+        self._joined: dict[str, BaseGeometry] = {}
+
+    def __getitem__(self, party: str) -> BaseGeometry:
+        if party not in self._joined:
+            self._joined[party] = _join(self._pieces[party], self._control)
+        return self._joined[party]
+
+    def contact_line(self, party: str) -> BaseGeometry:
+        """Return the line where `party`'s land after meets other land."""
+        return _contact_line(self._pieces.get(party, []), self._control)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._pieces)
+
+    def __len__(self) -> int:
+        return len(self._pieces)
+
+    def __repr__(self) -> str:
+        return f"AfterGeoms({dict(self)!r})"
+
+
 @dataclass
 class Evaluation:
     """The result of evaluating a scenario on a control map.
@@ -146,6 +178,8 @@ class Evaluation:
         Land held per party (UA, RU, DMZ, GREY) before and after, km².
     land_km2
         Land of the country (the denominator of every share), km².
+    after_geoms
+        Each party's land after (lon/lat), a read-only mapping (`AfterGeoms`).
     front_before_km, front_after_km
         Length of the contact line, km: before, where Russian-held land meets
         other land; after, where it still meets Ukrainian-held or grey-zone
@@ -162,7 +196,7 @@ class Evaluation:
     before_km2: dict[str, float]
     after_km2: dict[str, float]
     land_km2: float
-    after_geoms: dict[str, BaseGeometry]
+    after_geoms: Mapping[str, BaseGeometry]
     front_before_km: float
     front_after_km: float
     line_after: LineAfter
@@ -354,21 +388,32 @@ class Evaluation:
 REGION_NOISE_KM2 = 1e-3
 
 
+def _region_index(
+    control: Control,
+) -> tuple[shapely.STRtree, tuple[str, ...], tuple[str, ...]]:
+    """The regions' STRtree, ids and names (in the region layer's order), kept per map."""
+
+    def build() -> tuple[shapely.STRtree, tuple[str, ...], tuple[str, ...]]:
+        regs = control.regions
+        return (
+            shapely.STRtree(regs.geometry.values),
+            tuple(regs["region_id"]),
+            tuple(regs["name"]),
+        )
+
+    return control.derived(("accounting", "region index"), build)
+
+
 def _by_region(
     geom: BaseGeometry, control: Control, *, geometries: bool = False
 ) -> list[dict[str, Any]]:
-    regs = control.regions
-    tree = shapely.STRtree(regs.geometry.values)
+    tree, ids, names = _region_index(control)
     out = []
     for idx in sorted(tree.query(geom, predicate="intersects")):
-        part = polygonal(shapely.intersection(regs.geometry.iat[idx], geom))
+        part = polygonal(shapely.intersection(tree.geometries[idx], geom))
         a = area_km2(part)
         if a > REGION_NOISE_KM2:
-            row = {
-                "region_id": regs["region_id"].iat[idx],
-                "name": regs["name"].iat[idx],
-                "area_km2": a,
-            }
+            row = {"region_id": ids[idx], "name": names[idx], "area_km2": a}
             if geometries:
                 row["geometry"] = part
             out.append(row)
@@ -442,7 +487,8 @@ def evaluate(
         p: [country[p]] if p in country and not country[p].is_empty else []
         for p in (UA, RU, GREY, DMZ)
     }
-    before = {p: _sum_km2(g) for p, g in holders.items()}
+    # the area of the whole holding, computed once per map (0 when none)
+    before = {p: control.holding_km2(p) if g else 0 for p, g in holders.items()}
     land_km2 = sum(before.values())
     warnings: list[str] = []
     moves: list[Move] = []
@@ -481,9 +527,11 @@ def evaluate(
         moves.extend(zone_moves)
     for m in moves:
         m.regions = _by_region(m.geometry, control)
-    after_km2 = {p: _sum_km2(g) for p, g in after.items()}
-    after_geoms = {p: _union(g) for p, g in after.items()}
-    line_after = _line_after(moves, after_geoms, ctx)
+    # a move's land is measured once: its area is that of its piece after
+    known_km2 = {id(m.geometry): m.area_km2 for m in moves}
+    after_km2 = {p: _sum_km2(g, known_km2) for p, g in after.items()}
+    after_geoms = AfterGeoms(after, control)
+    line_after = _line_after(moves, after_geoms)
     ev = Evaluation(
         scenario=scenario,
         control=control,
@@ -492,7 +540,9 @@ def evaluate(
         after_km2=after_km2,
         land_km2=land_km2,
         after_geoms=after_geoms,
-        front_before_km=length_km(ctx.front),
+        front_before_km=control.derived(
+            ("accounting", "front km"), lambda: length_km(ctx.front)
+        ),
         front_after_km=line_after.direct_km,
         warnings=warnings,
         line_after=line_after,
@@ -538,15 +588,15 @@ def zone_moves_for(
     mask = ctx.land
     if zone.rule is not None:
         mask, _ = select(zone.rule, UA, ctx, held=ctx.land)
-    grey = _union(after.get(GREY, []))
+    grey = _join(after.get(GREY, []), ctx.control)
     if not grey.is_empty:
         grey = polygonal(shapely.intersection(grey, mask))
     depths = zone.depths_km
     sides: list[tuple[str, BaseGeometry]] = []
     bands = []
     for party in zone.withdraw:
-        held = _union(after.get(party, []))
-        line = contact_line(held, ctx.land)
+        held = _join(after.get(party, []), ctx.control)
+        line = _contact_line(after.get(party, []), ctx.control)
         if line.is_empty:
             msg = f"{what}: after the transfers {party}-held land no longer meets the other side or the grey zone; drop the zone"
             raise ScenarioError(msg)
@@ -587,12 +637,10 @@ def zone_moves_for(
     return moves
 
 
-def _line_after(
-    moves: list[Move], after: dict[str, BaseGeometry], ctx: SelectionContext
-) -> LineAfter:
+def _line_after(moves: list[Move], after: AfterGeoms) -> LineAfter:
     """The contact line after the swap and each demilitarised zone's edges."""
     dmz = after.get(DMZ, shapely.Polygon())
-    ru_line = contact_line(after.get(RU, shapely.Polygon()), ctx.land)
+    ru_line = after.contact_line(RU)
     # the direct contact: Russia's edge, less the parts along demilitarised land
     direct = ru_line
     if not dmz.is_empty and not ru_line.is_empty:
@@ -603,7 +651,7 @@ def _line_after(
             groups.setdefault(m.group, []).append(m.geometry)
     edges = []
     if groups:
-        ua_line = contact_line(after.get(UA, shapely.Polygon()), ctx.land)
+        ua_line = after.contact_line(UA)
         for name, geoms in groups.items():
             near = buffer_m(_union(geoms), 1.0)
             edges.append(
@@ -639,12 +687,50 @@ def _apply(
     return after
 
 
-def _sum_km2(pieces: list[BaseGeometry]) -> float:
-    return sum(area_km2(g) for g in pieces)
+def _sum_km2(
+    pieces: list[BaseGeometry], known_km2: dict[int, float] | None = None
+) -> float:
+    """Add up the areas of `pieces` (km²); `known_km2` maps ``id(piece)`` to its area."""
+    known_km2 = known_km2 or {}
+    return sum(known_km2[id(g)] if id(g) in known_km2 else area_km2(g) for g in pieces)
 
 
 def _union(pieces: list[BaseGeometry]) -> BaseGeometry:
     return shapely.union_all(pieces) if pieces else shapely.Polygon()
+
+
+def _whole_holding(pieces: list[BaseGeometry], control: Control) -> str | None:
+    """The holder whose whole land `pieces` is, untouched by any move (or None)."""
+    if len(pieces) != 1:
+        return None
+    return next(
+        (h for h, g in control.partition.country.items() if g is pieces[0]), None
+    )
+
+
+def _join(pieces: list[BaseGeometry], control: Control) -> BaseGeometry:
+    """Return the union of a party's `pieces` (see `_apply`).
+
+    A holding no move touched is joined once per map.
+    """
+    holder = _whole_holding(pieces, control)
+    if holder is None:
+        return _union(pieces)
+    return control.derived(("accounting", "joined", holder), lambda: _union(pieces))
+
+
+def _contact_line(pieces: list[BaseGeometry], control: Control) -> BaseGeometry:
+    """Return the line where the union of `pieces` meets other land of the map.
+
+    That of a holding no move touched is computed once per map.
+    """
+    holder = _whole_holding(pieces, control)
+    if holder is None:
+        return control.contact_line(_join(pieces, control))
+    return control.derived(
+        ("accounting", "joined edge", holder),
+        lambda: control.contact_line(_join(pieces, control)),
+    )
 
 
 def check_invariants(ev: Evaluation) -> None:

@@ -18,20 +18,23 @@ import logging
 import math
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import shapely
 from shapely.geometry.base import BaseGeometry
 
 from territory.borders import max_distance_m, neighbour_borders
 from territory.buffers import BUFFER_MAX_M, BUFFER_MIN_M, buffer_line_m
-from territory.control import contact_line
 from territory.errors import ScenarioError
 from territory.geodesy import area_km2, linear, polygonal
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from territory.control import Control
     from territory.scenario import Rule
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +46,19 @@ CONNECTED_MIN_KM2 = 1.0
 
 @dataclass
 class SelectionContext:
-    """What rules are evaluated against: the control map of the as-of date."""
+    """What rules are evaluated against: the control map of the as-of date.
+
+    What depends on the map alone (unions of regions, each side's edge, the
+    borders, ...) is kept with the map (`Control.derived`), so a second
+    evaluation on it reuses it; bands of a scenario's widths are kept here,
+    for one evaluation.
+    """
 
     control: Control
     _cache: dict = field(default_factory=dict)
+
+    def _derived(self, key: tuple, compute: Callable[[], T]) -> T:
+        return self.control.derived(("selection", *key), compute)
 
     @cached_property
     def region_geoms(self) -> dict[str, BaseGeometry]:
@@ -54,12 +66,21 @@ class SelectionContext:
         return dict(zip(regs["region_id"], regs.geometry, strict=True))
 
     def regions_union(self, region_ids: tuple[str, ...]) -> BaseGeometry:
-        key = ("regions", region_ids)
-        if key not in self._cache:
-            self._cache[key] = shapely.union_all(
-                [self.region_geoms[r] for r in region_ids]
-            )
-        return self._cache[key]
+        """Return the union of the regions `region_ids` (prepared)."""
+
+        def union() -> BaseGeometry:
+            geom = shapely.union_all([self.region_geoms[r] for r in region_ids])
+            shapely.prepare(geom)
+            return geom
+
+        return self._derived(("regions", *region_ids), union)
+
+    def regions_union_km2(self, region_ids: tuple[str, ...]) -> float:
+        """Return the area (km²) of `regions_union`."""
+        return self._derived(
+            ("regions km2", *region_ids),
+            lambda: area_km2(self.regions_union(region_ids)),
+        )
 
     @cached_property
     def land(self) -> BaseGeometry:
@@ -78,15 +99,15 @@ class SelectionContext:
         touch), so a distance from "the front" is measured from the edge of
         the land the party holds, for either party.
         """
-        key = ("edge", party)
-        if key not in self._cache:
-            self._cache[key] = contact_line(self.control.holding(party), self.land)
-        return self._cache[key]
+        return self.control.edge(party)
 
     @cached_property
     def country(self) -> BaseGeometry:
         """Union of the region polygons (with the territorial sea)."""
-        return shapely.union_all(list(self.region_geoms.values()))
+        return self._derived(
+            ("country",),
+            lambda: shapely.union_all(list(self.region_geoms.values())),
+        )
 
     @cached_property
     def land_mask(self) -> BaseGeometry:
@@ -101,30 +122,40 @@ class SelectionContext:
         removed = self.control.partition.removed
         if removed.empty:
             return self.land
-        return shapely.union(self.land, shapely.union_all(removed.geometry.values))
+        return self._derived(
+            ("land mask",),
+            lambda: shapely.union(
+                self.land, shapely.union_all(removed.geometry.values)
+            ),
+        )
 
     @cached_property
     def borders(self) -> dict[str, BaseGeometry]:
         """The land border with each neighbour (see `territory.borders`)."""
-        return neighbour_borders(self.country, self.land_mask)
+        items = self._derived(
+            ("borders",),
+            lambda: tuple(neighbour_borders(self.country, self.land_mask).items()),
+        )
+        return dict(items)
 
     def border_line(self, codes: tuple[str, ...] = ()) -> BaseGeometry:
         """Return the land border with the neighbours `codes` (all when empty)."""
-        key = ("border", codes)
-        if key not in self._cache:
-            unknown = sorted(set(codes) - set(self.borders)) if codes else []
-            if unknown:
-                msg = (
-                    f"border_with names {', '.join(unknown)}, not a land neighbour; "
-                    f"use {', '.join(sorted(self.borders))}"
-                )
-                raise ScenarioError(msg)
+        unknown = sorted(set(codes) - set(self.borders)) if codes else []
+        if unknown:
+            msg = (
+                f"border_with names {', '.join(unknown)}, not a land neighbour; "
+                f"use {', '.join(sorted(self.borders))}"
+            )
+            raise ScenarioError(msg)
+
+        def line() -> BaseGeometry:
             if codes:
-                line = shapely.union_all([self.borders[c] for c in codes])
+                merged = shapely.union_all([self.borders[c] for c in codes])
             else:  # the whole land border: the outline on land (what the stretches cover)
-                line = shapely.intersection(self.country.boundary, self.land_mask)
-            self._cache[key] = linear(line)
-        return self._cache[key]
+                merged = shapely.intersection(self.country.boundary, self.land_mask)
+            return linear(merged)
+
+        return self._derived(("border", *codes), line)
 
     @cached_property
     def border(self) -> BaseGeometry:
@@ -134,7 +165,7 @@ class SelectionContext:
     @cached_property
     def extent_m(self) -> float:
         """The country's extent (m): no two of its points are farther apart."""
-        return max_distance_m(self.country.bounds)
+        return self._derived(("extent m",), lambda: max_distance_m(self.country.bounds))
 
     def near_line(
         self,
@@ -209,11 +240,19 @@ class SelectionContext:
             self._cache[key] = self.near_line(line, distance_km, what=what, near=near)
         return self._cache[key]
 
-    def components(self, holder: str) -> list[BaseGeometry]:
-        key = ("parts", holder)
-        if key not in self._cache:
-            self._cache[key] = list(shapely.get_parts(self.control.holding(holder)))
-        return self._cache[key]
+    def components(self, holder: str) -> tuple[BaseGeometry, ...]:
+        """Return the separate pieces of `holder`'s land."""
+        return self._derived(
+            ("parts", holder),
+            lambda: tuple(shapely.get_parts(self.control.holding(holder))),
+        )
+
+    def components_km2(self, holder: str) -> tuple[float, ...]:
+        """Return the area (km²) of each of `components`."""
+        return self._derived(
+            ("parts km2", holder),
+            lambda: tuple(area_km2(p) for p in self.components(holder)),
+        )
 
 
 def _read_polygons(rule: Rule) -> BaseGeometry:
@@ -255,14 +294,7 @@ def select(
         if rule.connected is None:
             geom = shapely.intersection(geom, area)
         else:
-            keep = []
-            prepared = shapely.prepared.prep(area)
-            for part in ctx.components(giver):
-                if not prepared.intersects(part):
-                    continue
-                outside_km2 = area_km2(shapely.difference(part, area))
-                if (outside_km2 > CONNECTED_MIN_KM2) == rule.connected:
-                    keep.append(shapely.intersection(part, area))
+            keep = _parts_by_connection(ctx, giver, rule.regions, rule.connected)
             geom = shapely.union_all(keep) if keep else shapely.Polygon()
     what = f"rule {rule.describe(giver)!r}"
     if rule.within_km_of_front is not None:
@@ -294,6 +326,51 @@ def select(
         warnings.extend(more)
         geom = shapely.difference(geom, excluded)
     return polygonal(geom), warnings
+
+
+#: Margin of the shortcuts of `_parts_by_connection` over the float error of
+#: the areas they compare (about 1e-12 relative, 1e-12 km² at edges): they
+#: decide only the clear cases, and the difference is built for the others.
+_BOUND_REL = 1e-6
+_BOUND_ABS_KM2 = 1e-6
+
+
+def _parts_by_connection(
+    ctx: SelectionContext, giver: str, region_ids: tuple[str, ...], connected: bool
+) -> list[BaseGeometry]:
+    """Return the pieces of `giver`'s land (not) joined to its land outside the regions.
+
+    Each piece is cut to the regions.  A piece is joined when more than `CONNECTED_MIN_KM2` of it lies outside
+    the regions.  That share is measured as the piece less the regions only
+    when two cheaper figures leave it unclear: it is at least the piece's
+    area less the regions' (a piece larger than the regions is joined), and
+    it is the piece's area less its part inside, which a kept piece needs
+    anyway.
+    """
+    area = ctx.regions_union(region_ids)
+    area_km2_ = ctx.regions_union_km2(region_ids)
+    keep = []
+    for part, part_km2 in zip(
+        ctx.components(giver), ctx.components_km2(giver), strict=True
+    ):
+        if not shapely.intersects(area, part):
+            continue
+        margin_km2 = _BOUND_REL * (part_km2 + area_km2_) + _BOUND_ABS_KM2
+        inside = None
+        if part_km2 - area_km2_ > CONNECTED_MIN_KM2 + margin_km2:
+            outside = True  # area(P − A) ≥ area(P) − area(A)
+        else:
+            inside = shapely.intersection(part, area)
+            rest_km2 = part_km2 - area_km2(inside)  # area(P − A), to float error
+            if abs(rest_km2 - CONNECTED_MIN_KM2) > margin_km2:
+                outside = rest_km2 > CONNECTED_MIN_KM2
+            else:
+                outside = area_km2(shapely.difference(part, area)) > CONNECTED_MIN_KM2
+        if outside == connected:
+            keep.append(
+                inside if inside is not None else shapely.intersection(part, area)
+            )
+    return keep
 
 
 #: Shortest length of a degree of latitude (m) and the equatorial radius (m):

@@ -308,8 +308,16 @@ def _control(as_of: str, ua_donetsk_km2: float = 6_000.0) -> SimpleNamespace:
     regions = pd.DataFrame(
         {"region_id": ["UA-14", "UA-09"], "name": ["Donetsk", "Luhansk"]}
     )
+
+    def held_km2(holder: str, region_id: str) -> float:  # as Control.held_km2
+        rows = (pieces["holder"] == holder) & (pieces["region_id"] == region_id)
+        return float(pieces.loc[rows, "area_km2"].sum())
+
     return SimpleNamespace(
-        as_of=dt.date.fromisoformat(as_of), pieces=pieces, regions=regions
+        as_of=dt.date.fromisoformat(as_of),
+        pieces=pieces,
+        regions=regions,
+        held_km2=held_km2,
     )
 
 

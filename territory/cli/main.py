@@ -2,23 +2,45 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 
 import click
 
 from territory import __version__
-from territory.cli.balance import balance
-from territory.cli.control import control
-from territory.cli.data import data
-from territory.cli.evaluate import compare, evaluate, scenarios
-from territory.cli.map import map_command
-from territory.cli.measure import measure
-from territory.cli.pace import pace
-from territory.cli.regions import regions
-from territory.cli.timeline import timeline
+
+#: Each command's name and where it is defined (``module:attribute``): a
+#: command's module is imported only when it runs or the help lists it.
+COMMANDS = {
+    "control": "territory.cli.control:control",
+    "regions": "territory.cli.regions:regions",
+    "measure": "territory.cli.measure:measure",
+    "data": "territory.cli.data:data",
+    "map": "territory.cli.map:map_command",
+    "evaluate": "territory.cli.evaluate:evaluate",
+    "compare": "territory.cli.evaluate:compare",
+    "balance": "territory.cli.balance:balance",
+    "scenarios": "territory.cli.evaluate:scenarios",
+    "timeline": "territory.cli.timeline:timeline",
+    "pace": "territory.cli.pace:pace",
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """A click group whose commands (`COMMANDS`) are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            module, attr = COMMANDS[cmd_name].split(":")
+            command = getattr(importlib.import_module(module), attr)
+            self.add_command(command, cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="territory")
 @click.option("-v", "--verbose", count=True, help="More log output (repeatable).")
 @click.option("-q", "--quiet", count=True, help="Less log output (repeatable).")
@@ -40,16 +62,3 @@ def cli(verbose: int, quiet: int) -> None:
     level = max(10, 30 - 10 * (verbose - quiet))
     logging.basicConfig(level=level, format="%(levelname)s: %(message)s")
     logging.captureWarnings(True)
-
-
-cli.add_command(control)
-cli.add_command(regions)
-cli.add_command(measure)
-cli.add_command(data)
-cli.add_command(map_command)
-cli.add_command(evaluate)
-cli.add_command(compare)
-cli.add_command(balance)
-cli.add_command(scenarios)
-cli.add_command(timeline)
-cli.add_command(pace)
