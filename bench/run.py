@@ -2,7 +2,8 @@
 
 Machines here are noisy, so every figure is reported as a ratio to a baseline
 taken in the same run, with the median of several repeats.  Run with
-``make bench``; results also go to bench/results/latest.json (git-ignored).
+``make bench``; results go to bench/results/latest.json (git-ignored) and
+into bench/results.json (kept: the last figures of each benchmark).
 
 Benchmarks
 ----------
@@ -16,6 +17,10 @@ memory     peak RSS of `territory evaluate alaska-2025` vs of importing geopanda
 cache_read reading a cached file with its content check vs without (bench/cache_read.py).
 distance   distance rules along the Russian border and the front: time and peak
            memory vs reading the control map (bench/distance.py).
+timeline   `territory timeline --by region` over the whole record, cold and warm,
+           vs the plain geopandas way; peak memory (bench/timeline.py).
+sweep      `territory evaluate SCENARIO --start/--end` over a year: per-date cost,
+           cold and warm, vs one cold evaluation (bench/sweep.py).
 balance    `territory.balance` on the Alaska cession in Zaporizhzhia and Kherson
            (as a transfer and as a zone) vs one evaluation (bench/balance.py).
 browser    Alaska map load time in headless Chromium (network off) vs a bare
@@ -207,6 +212,8 @@ BENCHES = {
     "cache_read": "cache_read",
     "distance": "distance",
     "balance": "balance",
+    "timeline": "timeline",
+    "sweep": "sweep",
 }
 
 
@@ -230,6 +237,21 @@ def main() -> None:
     out = REPO / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
     (out / "latest.json").write_text(json.dumps(results, indent=2, default=float))
+    # bench/results.json keeps the last figures of every benchmark (a partial
+    # run updates its own), with the date and machine they were measured on
+    kept = REPO / "bench" / "results.json"
+    doc = json.loads(kept.read_text()) if kept.exists() else {}
+    import datetime as dt
+    import os
+    import platform
+
+    for key, val in results.items():
+        doc[key] = {
+            **val,
+            "measured": dt.date.today().isoformat(),
+            "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        }
+    kept.write_text(json.dumps(doc, indent=2, sort_keys=True, default=float) + "\n")
     print("\nratios (ours / baseline, same run):")
     for key, val in results.items():
         for k, v in val.items():

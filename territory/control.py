@@ -21,7 +21,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import shapely
 from shapely.geometry.base import BaseGeometry
@@ -30,9 +30,13 @@ from territory.crs import STORAGE_CRS, metric_crs_for, transform
 from territory.geodesy import area_km2, polygonal
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import geopandas as gpd
     import pandas as pd
     from pyproj import CRS
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -122,11 +126,22 @@ class Decisions:
 
 
 @lru_cache(maxsize=4)
-def _metric_buffer(
+def _metric_static(geom: BaseGeometry, metric_wkt: str) -> BaseGeometry:
+    """Reproject a static lon/lat geometry (the sea, the border); cached per process."""
+    out = transform(geom, STORAGE_CRS, metric_wkt)
+    shapely.prepare(out)
+    return out
+
+
+@lru_cache(maxsize=4)
+def static_metric_buffer(
     geom: BaseGeometry, metric_wkt: str, distance_m: float
 ) -> BaseGeometry:
-    """Buffer a static lon/lat geometry (the sea) in a metric CRS; cached per process."""
-    return transform(geom, STORAGE_CRS, metric_wkt).buffer(distance_m)
+    """Buffer a static lon/lat geometry (the sea, the border) in a metric CRS,
+    prepared; cached per process."""
+    out = transform(geom, STORAGE_CRS, metric_wkt).buffer(distance_m)
+    shapely.prepare(out)
+    return out
 
 
 def _slivers(
@@ -137,7 +152,7 @@ def _slivers(
         return shapely.Polygon()
     held_m = transform(held, STORAGE_CRS, metric)
     zone = shapely.intersection(
-        _metric_buffer(sea, metric.to_wkt(), t),
+        static_metric_buffer(sea, metric.to_wkt(), t),
         transform(others, STORAGE_CRS, metric).buffer(t),
     )
     if zone.is_empty:
@@ -184,7 +199,7 @@ def _removed_geometries(
     others = shapely.union(occupied, grey)
     if held.is_empty or others.is_empty:
         return none
-    metric = metric_crs_for(held)
+    metric = metric_crs_for(border)  # the country's: the same whatever the front
     t = sliver_tolerance_m
     slivers = _slivers(held, others, sea, metric, t)
     parts = list(shapely.get_parts(shapely.difference(held, slivers)))
@@ -192,6 +207,7 @@ def _removed_geometries(
         return Decisions(slivers, empty, {})
     sizes = [area_km2(p) for p in parts]
     i_main = max(range(len(parts)), key=sizes.__getitem__)
+    wkt = metric.to_wkt()
     m = {
         name: transform(g, STORAGE_CRS, metric)
         for name, g in (
@@ -199,10 +215,14 @@ def _removed_geometries(
             ("main", parts[i_main]),
             ("occupied", occupied),
             ("grey", grey),
-            ("sea", sea),
-            ("border", border),
         )
     }
+    # the sea and the border do not change: reprojected (and the border's
+    # band built) once per process
+    m["sea"] = _metric_static(sea, wkt)
+    m["border"] = _metric_static(border, wkt)
+    if t > 0:
+        m["border_band"] = static_metric_buffer(border, wkt, t)
     # what the round trip through the metric CRS leaves between a sliver and
     # the occupied edge (films of nanometres) is part of the sliver
     films = m["slivers"].buffer(TOUCH_M) if not slivers.is_empty else empty
@@ -213,6 +233,7 @@ def _removed_geometries(
     given: dict[str, dict[str, list[BaseGeometry]]] = {
         r: {RU: [], GREY: []} for r in GIVEN_REASONS
     }
+    inland: list[int] = []
     for i, (part, size) in enumerate(zip(parts, sizes, strict=True)):
         if i == i_main:
             continue
@@ -220,41 +241,34 @@ def _removed_geometries(
         if not films.is_empty and shapely.covered_by(pm, films):
             crumbs.append(part)
             continue
-        d_occ = shapely.distance(pm, m["occupied"]) if not occupied.is_empty else None
-        by_grey = not grey.is_empty and shapely.dwithin(pm, m["grey"], TOUCH_M)
         if t > 0 and shapely.dwithin(pm, m["sea"], t + TOUCH_M):
             # by the coast: water one source draws and the other does not, when
             # it lies nearer to occupied land than to the held land (an islet
             # off Ukraine's own coast, nearer its held land, stays held)
             if (
                 size < enclave_max_km2
-                and d_occ is not None
-                and d_occ < shapely.distance(pm, m["main"])
-                and not by_grey
+                and not occupied.is_empty
+                and shapely.distance(pm, m["occupied"])
+                < shapely.distance(pm, m["main"])
+                and not (not grey.is_empty and shapely.dwithin(pm, m["grey"], TOUCH_M))
             ):
                 water.append(part)
             continue
-        by_occ = d_occ is not None and d_occ <= TOUCH_M
-        if not (by_occ or by_grey):
-            continue
-        if (
-            t > 0
-            and shapely.dwithin(pm, m["border"], TOUCH_M)
-            and shapely.covered_by(
-                pm,
-                shapely.intersection(m["border"], pm.buffer(t + TOUCH_M)).buffer(t),
-            )
-        ):
-            # between the occupier's polygon and the state border: the two
-            # sources draw the border apart; the strip is the occupier's
-            reason = BORDER_GAP
-        elif pm.buffer(-SEAM_WIDTH_M / 2).is_empty:
-            reason = SEAM  # between two of the source's own polygons
-        else:
-            continue
-        ru = _shared_m(pm, m["occupied"]) if by_occ else -1.0
-        gr = _shared_m(pm, m["grey"]) if by_grey else -1.0
-        given[reason][RU if ru >= gr else GREY].append(part)
+        inland.append(i)
+    for group in touching_groups(parts, inland):
+        if not all(k in inland for k in group):
+            continue  # it touches the main held land or the coast's pieces
+        piece = (
+            parts[group[0]]
+            if len(group) == 1
+            else shapely.union_all([parts[k] for k in group])
+        )
+        decided = given_to(
+            transform(piece, STORAGE_CRS, metric), m, sliver_tolerance_m=t
+        )
+        if decided is not None:
+            reason, holder = decided
+            given[reason][holder].append(piece)
     return Decisions(
         shapely.union_all([slivers, *crumbs]) if crumbs else slivers,
         shapely.union_all(water) if water else empty,
@@ -263,6 +277,181 @@ def _removed_geometries(
             for r, by in given.items()
         },
     )
+
+
+#: Grid (degrees, ~0.1 mm) of the snap-rounded overlay that forms the held
+#: land (`held_land`).
+HELD_GRID_DEG = 1e-9
+#: How far (degrees, ~10 µm) a piece given to a side is grown to close the
+#: float noise between its edges and that side's (`exact_piece`).
+JOIN_DEG = 1e-10
+
+
+def held_land(land: BaseGeometry, others: BaseGeometry) -> BaseGeometry:
+    """Return ``land − others``, the land no other side holds, snap-rounded.
+
+    A floating overlay may join two pieces with a needle of no width, or
+    not, depending on everything else in its input; snap-rounding to
+    `HELD_GRID_DEG` makes the pieces the same whether the whole country or
+    a window of it is cut, so which pieces are cut off does not depend on
+    where the cut was made (`territory.series` relies on it).
+    """
+    g = HELD_GRID_DEG
+    return polygonal(
+        shapely.difference(
+            shapely.union(land, others, grid_size=g), others, grid_size=g
+        )
+    )
+
+
+#: Two pieces of held land nearer than this (degrees, ~0.1 mm) are one piece:
+#: an overlay may return land that meets at a point as one polygon or as two,
+#: and whether a piece is cut off must not depend on which.
+TOUCH_DEG = 1e-9
+
+
+def touching_groups(parts: list[BaseGeometry], seeds: list[int]) -> list[list[int]]:
+    """Group the pieces reachable from each seed through pieces that touch.
+
+    Parameters
+    ----------
+    parts
+        Pieces of held land (lon/lat).
+    seeds
+        Indexes of the pieces to group; each group holds the seeds joined
+        through chains of seeds within `TOUCH_DEG` of each other, and the
+        pieces that are not seeds those seeds touch (a chain ends there).
+
+    Returns
+    -------
+    list of list of int
+        Each group once, sorted; a seed alone is a group of one.
+    """
+    tree = shapely.STRtree(parts)
+    is_seed = set(seeds)
+    groups: list[list[int]] = []
+    seen: set[int] = set()
+    for seed in seeds:
+        if seed in seen:
+            continue
+        group, todo = {seed}, [seed]
+        while todo:
+            k = todo.pop()
+            for j in tree.query(parts[k], predicate="dwithin", distance=TOUCH_DEG):
+                if int(j) not in group:
+                    group.add(int(j))
+                    if int(j) in is_seed:  # a piece that is not a seed ends the chain
+                        todo.append(int(j))
+        seen |= group
+        groups.append(sorted(group))
+    return groups
+
+
+def given_to(
+    pm: BaseGeometry, m: dict[str, BaseGeometry], *, sliver_tolerance_m: float
+) -> tuple[str, str] | None:
+    """Decide whether an inland piece of held land cut off from the main held land
+    is a border gap or a seam, and whose (see `_removed_geometries`).
+
+    Parameters
+    ----------
+    pm
+        The piece, in the partition's metric CRS (``metric_crs_for(border)``);
+        it lies farther than ``sliver_tolerance_m + TOUCH_M`` from the sea.
+    m
+        ``occupied``, ``grey`` (either may be empty) and ``border`` in that CRS,
+        prepared; only their parts within a few metres of `pm` (and within
+        `sliver_tolerance_m` for the border) matter, so callers may clip them.
+
+    Returns
+    -------
+    tuple or None
+        ``(reason, holder)``: `BORDER_GAP` or `SEAM`, given to `RU` or `GREY`;
+        None if the piece stays held.
+    """
+    t = sliver_tolerance_m
+    occupied, grey = m["occupied"], m["grey"]
+    by_occ = not occupied.is_empty and shapely.dwithin(pm, occupied, TOUCH_M)
+    by_grey = not grey.is_empty and shapely.dwithin(pm, grey, TOUCH_M)
+    if not (by_occ or by_grey):
+        return None
+    if (
+        t > 0
+        and shapely.dwithin(pm, m["border"], TOUCH_M)
+        and shapely.covered_by(pm, _border_band(m, pm, t))
+    ):
+        # between the occupier's polygon and the state border: the two
+        # sources draw the border apart; the strip is the occupier's
+        reason = BORDER_GAP
+    elif pm.buffer(-SEAM_WIDTH_M / 2).is_empty:
+        reason = SEAM  # between two of the source's own polygons
+    else:
+        return None
+    if not (by_occ and by_grey):  # one side touches it: that side's
+        return reason, RU if by_occ else GREY
+    ru, gr = _shared_m(pm, occupied), _shared_m(pm, grey)
+    return reason, RU if ru >= gr else GREY
+
+
+def _border_band(
+    m: dict[str, BaseGeometry], pm: BaseGeometry, t: float
+) -> BaseGeometry:
+    """The land within `t` of the border, around `pm` (metric).
+
+    ``m["border_band"]``, the whole border's band built once, when the caller
+    has it; else the band of the border within the bounds of `pm` grown by
+    ``t + TOUCH_M`` (no farther part of the border reaches `pm`).
+    """
+    if "border_band" in m:
+        return m["border_band"]
+    minx, miny, maxx, maxy = pm.bounds
+    d = t + TOUCH_M
+    near = shapely.clip_by_rect(m["border"], minx - d, miny - d, maxx + d, maxy + d)
+    return near.buffer(t)
+
+
+@lru_cache(maxsize=2)
+def _static_layers(
+    regions: tuple[BaseGeometry, ...], land: BaseGeometry
+) -> tuple[BaseGeometry, BaseGeometry, BaseGeometry]:
+    """The country (union of the regions), its land and the sea around it, lon/lat.
+
+    They do not change from one map to the next: built once per process.
+    """
+    country = shapely.union_all(regions)
+    sea = shapely.difference(shapely.box(*shapely.buffer(country, 0.2).bounds), land)
+    return country, shapely.intersection(country, land), sea
+
+
+def exact_piece(
+    piece: BaseGeometry,
+    held_exact: BaseGeometry,
+    *,
+    joined_to: BaseGeometry | None = None,
+) -> BaseGeometry:
+    """The exact held land of a piece decided on the snap-rounded held land.
+
+    The snap-rounded piece lies within `HELD_GRID_DEG` of the exact held land
+    (`held_exact`, ``land − others`` by a floating overlay), and at least
+    that far from every other held piece (else they would be one,
+    `touching_groups`): grown by that much and cut by the exact land, it is
+    the exact piece.
+
+    With `joined_to` (the land of the side it is given to), it is grown by
+    `JOIN_DEG` more and cut by the land (`held_exact` and `joined_to`):
+    two overlays leave float noise between edges that coincide (notches
+    1e-15° wide, open to the outside) which would count as a contact line;
+    the overlap with the side is part of that side already.
+    """
+    if piece.is_empty:
+        return piece
+    cut = polygonal(
+        shapely.intersection(held_exact, shapely.buffer(piece, HELD_GRID_DEG))
+    )
+    if joined_to is None:
+        return cut
+    grown = shapely.buffer(cut, JOIN_DEG)
+    return polygonal(shapely.intersection(grown, shapely.union(held_exact, joined_to)))
 
 
 def partition_land(
@@ -300,7 +489,7 @@ def partition_land(
     from territory.crs import check_crs
 
     check_crs(regions.crs, what="regions layer")
-    country = shapely.union_all(regions.geometry.values)
+    country, land_in, sea = _static_layers(tuple(regions.geometry.values), land)
     occupied = shapely.intersection(by_status["occupied"], country)
     grey = by_status.get("grey_zone")
     grey = (
@@ -309,9 +498,12 @@ def partition_land(
         else shapely.Polygon()
     )
     others = shapely.union(occupied, grey)
-    country_land = shapely.union(shapely.intersection(country, land), others)
-    held = shapely.difference(country_land, others)
-    sea = shapely.difference(shapely.box(*shapely.buffer(country, 0.2).bounds), land)
+    country_land = shapely.union(land_in, others)
+    # which pieces are cut off is decided on the snap-rounded held land; the
+    # pieces themselves are cut from the exact one, so they meet the other
+    # sides edge to edge (`exact_piece`)
+    held_exact = shapely.difference(land_in, others)
+    held = held_land(land_in, others)
     dec = _removed_geometries(
         held,
         occupied,
@@ -321,26 +513,31 @@ def partition_land(
         sliver_tolerance_m=sliver_tolerance_m,
         enclave_max_km2=enclave_max_km2,
     )
-    removed_all = shapely.union(dec.slivers, dec.water)
+    slivers = exact_piece(dec.slivers, held_exact)
+    water = exact_piece(dec.water, held_exact)
+    removed_all = shapely.union(slivers, water)
     to = {RU: [occupied], GREY: [grey]}
     given = {r: shapely.Polygon() for r in GIVEN_REASONS}
+    side = {RU: occupied, GREY: grey}
     for reason, by_holder in dec.given.items():
         for holder, geom in by_holder.items():
-            to[holder].append(geom)
-            given[reason] = shapely.union(given[reason], geom)
-    if any(len(v) > 1 for v in to.values()):
-        held = shapely.difference(
-            held, shapely.union_all([removed_all, *given.values()])
+            piece = exact_piece(geom, held_exact, joined_to=side[holder])
+            to[holder].append(piece)
+            own = polygonal(shapely.difference(piece, side[holder]))
+            given[reason] = shapely.union(given[reason], own)
+    held = polygonal(
+        shapely.difference(
+            held_exact, shapely.union_all([removed_all, *given.values()])
         )
+    )
+    if any(len(v) > 1 for v in to.values()):
         occupied, grey = shapely.union_all(to[RU]), shapely.union_all(to[GREY])
-    else:
-        held = shapely.difference(held, removed_all)
 
     tree = shapely.STRtree(regions.geometry.values)
     piece_rows: list[tuple[str, str, BaseGeometry]] = []
     removed_rows: list[tuple[str, str, BaseGeometry]] = []
     layers = [(RU, occupied), (GREY, grey), (UA, held)]
-    for holder, geom in [*layers, (SLIVER, dec.slivers), (WATER, dec.water)]:
+    for holder, geom in [*layers, (SLIVER, slivers), (WATER, water)]:
         if geom.is_empty:
             continue
         for idx in tree.query(geom):
@@ -408,6 +605,13 @@ class Control:
         The region layer (``region_id``, ``name``, ``official_area_km2``, geometry).
     partition
         The land partition.
+
+    Notes
+    -----
+    What depends on the partition and the regions alone (each side's edge,
+    its area, unions of regions, ...) is computed once and kept in
+    ``_cache`` (`derived`), which the Controls of one snapshot share; treat
+    `regions` and `partition` as read-only.
     """
 
     as_of: dt.date
@@ -418,18 +622,87 @@ class Control:
     _cache: dict = field(default_factory=dict, repr=False)
 
     def __repr__(self) -> str:
-        occupied = self.pieces.loc[self.pieces["holder"] == RU, "area_km2"].sum()
+        pieces = self.pieces
+        occupied = pieces.loc[pieces["holder"] == RU, "area_km2"].sum()
         note = f" ({self.note})" if self.note else ""
         return f"<Control as of {self.as_of} from {self.snapshot.label}: Russian-held {occupied:,.0f} km²{note}>"
 
+    def derived(self, key: tuple[str, ...], compute: Callable[[], T]) -> T:
+        """Return ``compute()``, computed once per partition and kept with it.
+
+        For what depends on the partition and the regions alone (never on a
+        scenario).  The Controls of one snapshot share what is kept, so only
+        values nobody can change in place are kept: shapely geometries,
+        numbers, strings, STRtrees and tuples of them.  A list, dict or frame
+        would let one caller's edit reach every other; it raises
+        `InternalError` (a bug in territory).
+
+        `key` is a tuple whose first item names the module asking, e.g.
+        ``("selection", "country")``.
+        """
+        try:
+            return self._cache[key]
+        except KeyError:
+            pass
+        value = compute()
+        if not _immutable(value):
+            from territory.errors import InternalError
+
+            msg = f"Control.derived{key!r}: a {type(value).__name__} is not immutable; keep a tuple"
+            raise InternalError(msg)
+        self._cache[key] = value
+        return value
+
+    def _piece_km2(self, i: int) -> float:
+        """Area (km²) of the partition's piece in row `i`, measured once."""
+        geom = self.partition.pieces.geometry.iat[i]
+        return self.derived(("control", "piece km2", i), lambda: area_km2(geom))
+
     @property
     def pieces(self) -> gpd.GeoDataFrame:
-        """Land pieces by region and holder, with ``area_km2``."""
-        if "pieces" not in self._cache:
-            p = self.partition.pieces.copy()
-            p["area_km2"] = [area_km2(g) for g in p.geometry]
-            self._cache["pieces"] = p
-        return self._cache["pieces"]
+        """Land pieces by region and holder, with ``area_km2`` (a new frame each time)."""
+        p = self.partition.pieces.copy()
+        p["area_km2"] = [self._piece_km2(i) for i in range(len(p))]
+        return p
+
+    def held_km2(self, holder: str, region_id: str) -> float:
+        """Return the area (km²) of the land `holder` holds in the region `region_id`.
+
+        The sum of ``area_km2`` over those rows of `pieces` (0.0 if none),
+        measuring only those pieces.
+        """
+        p = self.partition.pieces
+        rows = ((p["holder"] == holder) & (p["region_id"] == region_id)).to_numpy()
+        return float(sum((self._piece_km2(int(i)) for i in rows.nonzero()[0]), 0.0))
+
+    def holding_km2(self, holder: str) -> float:
+        """Return the area (km², `area_km2`) of all the land `holder` holds.
+
+        0.0 for a holder with no land on this map (``GREY`` on a daily file).
+        """
+        geom = self.partition.country.get(holder)
+        if geom is None or geom.is_empty:
+            return 0.0
+        return self.derived(("control", "holding km2", holder), lambda: area_km2(geom))
+
+    def contact_line(self, geom: BaseGeometry) -> BaseGeometry:
+        """Return the line where `geom` meets other land of this map (see `contact_line`).
+
+        The band around the land's outline is built once per map.
+        """
+        land = self.partition.country["land"]
+        band = self.derived(("control", "outline band"), lambda: _outline_band(land))
+        return contact_line(geom, land, outline_band=band)
+
+    def edge(self, holder: str) -> BaseGeometry:
+        """Return `holder`'s edge of the line: where its land meets other land.
+
+        The contact line of `holding` (see `contact_line`), computed once per map.
+        """
+        geom = self.holding(holder)  # checks the holder
+        return self.derived(
+            ("control", "edge", holder.upper()), lambda: self.contact_line(geom)
+        )
 
     def holding(self, holder: str, region_ids: list[str] | None = None) -> BaseGeometry:
         """Return the land `holder` holds (in `region_ids`, default everywhere).
@@ -456,10 +729,14 @@ class Control:
         holder = holder.upper()
         if region_ids is None:
             return self.partition.country[holder]
-        ids = self.region_ids(region_ids)
-        p = self.partition.pieces
-        mask = (p["holder"] == holder) & p["region_id"].isin(ids)
-        return shapely.union_all(p.geometry[mask].values)
+        ids = tuple(self.region_ids(region_ids))
+
+        def union() -> BaseGeometry:
+            p = self.partition.pieces
+            mask = (p["holder"] == holder) & p["region_id"].isin(ids)
+            return shapely.union_all(p.geometry[mask].values)
+
+        return self.derived(("control", "holding", holder, *ids), union)
 
     def region_ids(self, names: list[str] | tuple[str, ...] | str) -> list[str]:
         """Return the ids of regions given by id or by any spelling of their name.
@@ -513,26 +790,34 @@ class Control:
         """True if the snapshot distinguishes a grey zone."""
         return self.snapshot.grey_zone
 
-    def _given(self, reason: str) -> list[BaseGeometry]:
+    def _given(self, reason: str) -> tuple[BaseGeometry, ...]:
         """The land given for `reason` in each region (in order), lon/lat."""
-        geom = self.partition.country.get(reason, shapely.Polygon())
-        if geom.is_empty:
-            return [shapely.Polygon()] * len(self.regions)
-        tree = shapely.STRtree(list(shapely.get_parts(geom)))
-        out = []
-        for region in self.regions.geometry:
-            hits = tree.query(region, predicate="intersects")
-            part = shapely.union_all(tree.geometries.take(hits))
-            out.append(
-                polygonal(shapely.intersection(region, part))
-                if len(hits)
-                else shapely.Polygon()
-            )
-        return out
+
+        def compute() -> tuple[BaseGeometry, ...]:
+            geom = self.partition.country.get(reason, shapely.Polygon())
+            if geom.is_empty:
+                return (shapely.Polygon(),) * len(self.regions)
+            tree = shapely.STRtree(list(shapely.get_parts(geom)))
+            out = []
+            for region in self.regions.geometry:
+                hits = tree.query(region, predicate="intersects")
+                part = shapely.union_all(tree.geometries.take(hits))
+                out.append(
+                    polygonal(shapely.intersection(region, part))
+                    if len(hits)
+                    else shapely.Polygon()
+                )
+            return tuple(out)
+
+        return self.derived(("control", "given", reason), compute)
 
     def _given_km2(self, reason: str) -> list[float]:
         """Area (km²) of the land given for `reason`, per region (in order)."""
-        return [area_km2(g) for g in self._given(reason)]
+        areas = self.derived(
+            ("control", "given km2", reason),
+            lambda: tuple(area_km2(g) for g in self._given(reason)),
+        )
+        return list(areas)
 
     def removed_frame(self) -> gpd.GeoDataFrame:
         """Return the land the partition decided itself, one row per region and reason.
@@ -653,6 +938,15 @@ class Control:
         return out
 
 
+def _immutable(value: object) -> bool:
+    """Whether `value` cannot be changed in place (what `Control.derived` keeps)."""
+    if isinstance(value, tuple | frozenset):
+        return all(_immutable(v) for v in value)
+    return value is None or isinstance(
+        value, BaseGeometry | shapely.STRtree | float | int | str | bytes
+    )
+
+
 #: Half-width (degrees, ~0.1 m) of the band around the land outline inside which
 #: a boundary is coast or state border rather than a contact line.
 _OUTLINE_EPS_DEG = 1e-6
@@ -665,13 +959,42 @@ def _outline_band(land: BaseGeometry) -> BaseGeometry:
     return band
 
 
-def contact_line(holder_geom: BaseGeometry, land: BaseGeometry) -> BaseGeometry:
+#: Margin (degrees) around a boundary's bounds within which the outline band
+#: is kept when cutting the boundary with it (`contact_line`).
+_BAND_CLIP_MARGIN_DEG = 0.01
+
+
+def _band_near(band: BaseGeometry, bounds: tuple[float, ...]) -> BaseGeometry:
+    """Return the part of `band` within `_BAND_CLIP_MARGIN_DEG` of the box `bounds`.
+
+    Only that part can meet a line inside the box; cutting the line with it
+    gives the same line as cutting with the whole band (the edges near the
+    line are the same edges), without locating points in the whole band.
+    """
+    m = _BAND_CLIP_MARGIN_DEG
+    box = (bounds[0] - m, bounds[1] - m, bounds[2] + m, bounds[3] + m)
+    bminx, bminy, bmaxx, bmaxy = band.bounds
+    if box[0] <= bminx and box[1] <= bminy and box[2] >= bmaxx and box[3] >= bmaxy:
+        return band
+    return shapely.clip_by_rect(band, *box)
+
+
+def contact_line(
+    holder_geom: BaseGeometry,
+    land: BaseGeometry,
+    *,
+    outline_band: BaseGeometry | None = None,
+) -> BaseGeometry:
     """Return the line where `holder_geom` meets other land inside `land`.
 
     The parts of the holder's boundary that run along the land's own outline
     (coast, state border, removed water) are not contact lines and are dropped.
+    `outline_band` is ``_outline_band(land)`` when the caller keeps it
+    (`Control.contact_line`).
     """
     if holder_geom.is_empty:
         return shapely.LineString()
-    outline_band = _outline_band(land)
-    return shapely.line_merge(shapely.difference(holder_geom.boundary, outline_band))
+    band = _outline_band(land) if outline_band is None else outline_band
+    boundary = holder_geom.boundary
+    near = _band_near(band, boundary.bounds)
+    return shapely.line_merge(shapely.difference(boundary, near))

@@ -18,6 +18,7 @@ RANK = {
     "deepstate": 1,
     "datasets": 1,
     "io": 1,
+    "progress": 0,  # progress bars on stderr; used by every layer
     "versions": 1,
     "regions": 2,
     "borders": 2,
@@ -28,11 +29,13 @@ RANK = {
     "_scenario_parse": 2,
     "_scenario_write": 2,
     "selection": 2,
+    "series": 2,  # the partition's figures map after map
     "record": 2.5,  # the data layer's façade: builds Control objects (DESIGN.md)
     "accounting": 3,
     "people": 3,
     "balancing": 3,
     "pace": 3,
+    "sweep": 3,  # a scenario across time: accounting on every date of a range
     "tables": 4,
     "charts": 4,
     "maps": 4,

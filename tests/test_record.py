@@ -203,7 +203,10 @@ def test_border_gaps_lie_along_the_state_border(record):
     assert all(p.distance(outline) < 1e-8 for p in parts)  # touches (~1 mm)
     df = ctl.to_frame().set_index("region_id")
     assert df.at["UA-09", "border_gap_km2"] > 0
-    assert df.border_gap_km2.sum() == pytest.approx(area_km2(gaps), rel=1e-9)
+    # the held land is snap-rounded to 1e-9° (HELD_GRID_DEG, 0.1 mm): the
+    # gaps' outlines (a few thousand km in all) may move by half that, so
+    # their pieces cut by the regions and their union differ by < 1e-7
+    assert df.border_gap_km2.sum() == pytest.approx(area_km2(gaps), rel=1e-7)
     in_ru = area_km2(shapely.intersection(gaps, ctl.holding("RU")))
     assert in_ru == pytest.approx(area_km2(gaps), rel=1e-9)
 
@@ -212,7 +215,9 @@ def test_fully_occupied_units_have_no_ukrainian_held_land(record):
     # Crimea and Sevastopol are wholly occupied: no coastline artefact may show
     # up as "Ukrainian-held" there.
     df = record.control("2025-08-15").to_frame().set_index("region_id")
-    assert (df.loc[["UA-43", "UA-40"], "held_km2"] == 0).all()
+    # nothing but float noise where snap-rounded pieces meet the exact land
+    # along the coast (films 1e-9° wide): under 1 m²
+    assert (df.loc[["UA-43", "UA-40"], "held_km2"] < 1e-6).all()
 
 
 def test_missing_day_uses_the_latest_earlier_snapshot(record):

@@ -170,16 +170,27 @@ def fetch(
 
 def _date_daily_files(cache_dir: Path | None) -> None:
     """Date the cached daily files by the map version each shows (once per cache)."""
+    from territory.errors import DataError, DataNotFoundError
     from territory.record import Record
     from territory.versions import MATCHED
 
-    versions = Record(cache_dir).versions
+    rec = Record(cache_dir)
+    versions = rec.versions
     if versions:
         matched = sum(v.how == MATCHED for v in versions.values())
         click.echo(
             f"dated {len(versions)} daily files by their map version: {matched} matched "
             f"to DeepState's published area history, {len(versions) - matched} inferred (±1 day)"
         )
+    if rec.snapshots and "boundaries" in rec.cache.entries and "land" in rec.cache.entries:
+        # every map's Russian-held km² by region (seconds, once per cache):
+        # timelines, pace and each evaluation's pace line then only read them
+        try:
+            rec.region_figures(rec.snapshots, gross=True)
+        except (DataError, DataNotFoundError) as err:  # a damaged file: named on use
+            click.echo(f"the by-region figures were not derived: {err}", err=True)
+            return
+        click.echo(f"derived the Russian-held km² by region of {len(rec.snapshots)} maps")
 
 
 def _check_api_url(api_url: str | None) -> None:
