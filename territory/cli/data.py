@@ -182,7 +182,11 @@ def _date_daily_files(cache_dir: Path | None) -> None:
             f"dated {len(versions)} daily files by their map version: {matched} matched "
             f"to DeepState's published area history, {len(versions) - matched} inferred (±1 day)"
         )
-    if rec.snapshots and "boundaries" in rec.cache.entries and "land" in rec.cache.entries:
+    if (
+        rec.snapshots
+        and "boundaries" in rec.cache.entries
+        and "land" in rec.cache.entries
+    ):
         # every map's Russian-held km² by region (seconds, once per cache):
         # timelines, pace and each evaluation's pace line then only read them
         try:
@@ -190,7 +194,9 @@ def _date_daily_files(cache_dir: Path | None) -> None:
         except (DataError, DataNotFoundError) as err:  # a damaged file: named on use
             click.echo(f"the by-region figures were not derived: {err}", err=True)
             return
-        click.echo(f"derived the Russian-held km² by region of {len(rec.snapshots)} maps")
+        click.echo(
+            f"derived the Russian-held km² by region of {len(rec.snapshots)} maps"
+        )
 
 
 def _check_api_url(api_url: str | None) -> None:
