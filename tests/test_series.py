@@ -84,3 +84,20 @@ def test_a_cell_enclosed_by_a_new_polygon_is_recomputed(record, statics):
     got = engine.step({"occupied": ring})
     expected = _partition_ru_km2(record, {"occupied": ring})
     np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-9)
+
+
+def test_damaged_derived_figures_are_never_trusted(record, tmp_path, monkeypatch):
+    # The by-region figures are kept in a derived file named after its
+    # content; a file changed by one digit, still valid JSON, is recomputed.
+    monkeypatch.setattr(type(record), "_derived_dir", lambda self: tmp_path)
+    snaps = record.snapshots[500:502]
+    first, _ = record.region_figures(snaps)
+    (path,) = tmp_path.glob("series-*.json")
+    text = path.read_text()
+    digit = next(i for i, c in enumerate(text) if c.isdigit() and text[i - 1] == "[")
+    bad = text[:digit] + str((int(text[digit]) + 1) % 10) + text[digit + 1 :]
+    path.write_text(bad)  # same name, other content
+    again, _ = record.region_figures(snaps)
+    for a, b in zip(first, again, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert not path.exists() or path.read_text() == text
