@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 PY = sys.executable
 
@@ -33,3 +37,23 @@ def child_peak_mib(args: list[str]) -> float:
         [PY, "-c", code, *args], check=True, capture_output=True, text=True
     ).stdout
     return int(out.strip()) / 1024
+
+
+@contextmanager
+def derived_aside(cache_root: Path, pattern: str) -> Iterator[Path]:
+    """Move the derived files matching `pattern` aside for a cold run; put them back.
+
+    Yields the derived directory.  Files the run writes in their place are
+    kept; the moved ones return where none of the same name was written.
+    """
+    derived = cache_root / "derived"
+    aside = Path(tempfile.mkdtemp(prefix="aside-", dir=cache_root))
+    try:
+        for path in derived.glob(pattern):
+            shutil.move(path, aside / path.name)
+        yield derived
+    finally:
+        for path in aside.glob(pattern):
+            if not (derived / path.name).exists():
+                shutil.move(path, derived / path.name)
+        shutil.rmtree(aside, ignore_errors=True)

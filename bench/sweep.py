@@ -16,14 +16,12 @@ The figure is the wall time per date, and its ratio to the baseline.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-from bench.common import median_s
+from bench.common import derived_aside, median_s
 
 START, END, EVERY = "2025-02-01", "2026-01-31", 12
 
@@ -67,18 +65,9 @@ def run(results: dict) -> None:
         warm=True,
     )
     rec = Record()
-    derived = rec.cache.root / "derived"
-    aside = Path(tempfile.mkdtemp(prefix="partition-aside-", dir=rec.cache.root))
-    try:
-        for path in derived.glob("partition-*.parquet"):
-            shutil.move(path, aside / path.name)
+    with derived_aside(rec.cache.root, "partition-*.parquet"):
         cold = _sweep_s(territory)
         warm = _sweep_s(territory)
-    finally:
-        for path in aside.glob("partition-*.parquet"):
-            if not (derived / path.name).exists():
-                shutil.move(path, derived / path.name)
-        shutil.rmtree(aside, ignore_errors=True)
     n = len(dates)
     results["sweep"] = {
         "dates": n,

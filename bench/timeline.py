@@ -20,14 +20,12 @@ with the peak memory of the cold run, and a check that the figures equal
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-from bench.common import child_peak_mib
+from bench.common import child_peak_mib, derived_aside
 
 #: Every how many daily files the baseline reads.
 STRIDE = 8
@@ -78,11 +76,7 @@ def run(results: dict) -> None:
     territory = str(Path(sys.executable).with_name("territory"))
     rec = Record()
     maps = len({s.key for s in rec.snapshots})
-    derived = rec.cache.root / "derived"
-    aside = Path(tempfile.mkdtemp(prefix="series-aside-", dir=rec.cache.root))
-    try:
-        for path in derived.glob("series-*.json"):
-            shutil.move(path, aside / path.name)
+    with derived_aside(rec.cache.root, "series-*.json") as derived:
         cold = _timeline_s(territory)
         for path in derived.glob("series-*.json"):  # what the cold run wrote
             path.unlink()
@@ -90,11 +84,6 @@ def run(results: dict) -> None:
             [territory, "timeline", "--by", "region", "--format", "csv"]
         )
         warm = _timeline_s(territory)
-    finally:
-        for path in aside.glob("series-*.json"):
-            if not (derived / path.name).exists():
-                shutil.move(path, derived / path.name)
-        shutil.rmtree(aside, ignore_errors=True)
     per_map, n = _naive_per_map_s(mirror)
     naive = per_map * maps
     # the figures equal control's (1e-9 relative) on a few dates
