@@ -12,6 +12,7 @@ from territory.cli.options import (
     MisuseError,
     allow_paths_option,
     cache_option,
+    check_plot,
     date_bound_option,
     date_option,
     emit,
@@ -19,6 +20,7 @@ from territory.cli.options import (
     evaluate_named,
     format_option,
     handle_errors,
+    map_version_text,
     output_option,
 )
 from territory.io import OutputTarget
@@ -130,7 +132,7 @@ def write_export(
 @click.option(
     "--plot",
     type=click.Path(dir_okay=False, path_type=Path),
-    callback=lambda ctx, param, value: _check_plot(value),
+    callback=lambda ctx, param, value: check_plot(value),
     help="Sweep: also draw a chart (.png, .svg or .pdf): each transfer's and "
     "zone's km² and the ratios over time.",
 )
@@ -323,13 +325,6 @@ def _pace_text(pace: dict | None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _check_plot(value: Path | None) -> Path | None:
-    """Refuse a chart name in a format not drawn, before any work (as timeline)."""
-    from territory.cli.timeline import _check_plot as check
-
-    return check(value)
-
-
 def _check_scheduler(value: str | None) -> str | None:
     """Refuse a scheduler address that is not SCHEME://HOST:PORT, before any work."""
     if value is None:
@@ -446,7 +441,6 @@ def _sweep_text(df, title: str, moves: dict[str, str], span: str) -> str:
     from territory import tables
     from territory.accounting import FLOW_COLUMNS, FLOWS, LINE_AFTER_DEFINITION
     from territory.accounting import RATIO_DEFINITIONS as RATIOS
-    from territory.cli.timeline import _version
     from territory.people import PEOPLE_DEFINITION
 
     numbered = {col: f"[{i}]" for i, col in enumerate(moves, start=1)}
@@ -485,7 +479,7 @@ def _sweep_text(df, title: str, moves: dict[str, str], span: str) -> str:
         [
             f"{r['as_of']}*" if r["earlier_snapshot"] else r["as_of"],
             *(r[c] for c in cols),
-            _version(r["map_version"]),
+            map_version_text(r["map_version"]),
         ]
         for r in df.to_dict("records")
     ]

@@ -228,3 +228,28 @@ def resolve_regions(regions: tuple[str, ...]) -> tuple[Any, list[str]]:
         return table, table.ids(list(regions))
     except DataError as err:
         raise click.BadParameter(str(err), param_hint="--region") from None
+
+
+def map_version_text(iso: str) -> str:
+    """A map version for the table: its UTC time, or "inferred"."""
+    if not iso:
+        return "inferred"
+    return dt.datetime.fromisoformat(iso).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def check_plot(value: Path | None) -> Path | None:
+    """Refuse a chart name in a format not drawn, before any work."""
+    if value is None:
+        return None
+    from territory.charts import FORMATS
+    from territory.errors import OutputError
+    from territory.io import check_output
+
+    if value.suffix.lower() not in FORMATS:
+        msg = f"--plot {value.name!r}: a chart is written as {', '.join(FORMATS)}; name it like chart.png"
+        raise MisuseError(msg)
+    try:
+        check_output(value, option="--plot")
+    except OutputError as err:
+        raise MisuseError(str(err)) from None
+    return value

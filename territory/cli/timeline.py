@@ -9,10 +9,12 @@ import click
 
 from territory.cli.options import (
     cache_option,
+    check_plot,
     date_bound_option,
     emit_as,
     format_option,
     handle_errors,
+    map_version_text,
     output_option,
     resolve_regions,
 )
@@ -47,7 +49,7 @@ from territory.cli.options import (
 @click.option(
     "--plot",
     type=click.Path(dir_okay=False, path_type=Path),
-    callback=lambda ctx, param, value: _check_plot(value),
+    callback=lambda ctx, param, value: check_plot(value),
     help="Also draw a chart to this file (.png, .svg or .pdf).",
 )
 @format_option
@@ -131,7 +133,7 @@ def timeline(
             "DeepState's map",
         ]
         rows = [
-            [f"{r[0]}*" if early else r[0], *r[1:], _version(v)]
+            [f"{r[0]}*" if early else r[0], *r[1:], map_version_text(v)]
             for r, early, v in zip(
                 df[cols].itertuples(index=False),
                 df["earlier_snapshot"],
@@ -167,32 +169,6 @@ def timeline(
     )
 
 
-def _version(iso: str) -> str:
-    """A map version for the table: its UTC time, or "inferred"."""
-    if not iso:
-        return "inferred"
-    return dt.datetime.fromisoformat(iso).strftime("%Y-%m-%d %H:%M UTC")
-
-
-def _check_plot(value: Path | None) -> Path | None:
-    """Refuse a chart name in a format not drawn, before any work."""
-    if value is None:
-        return None
-    from territory.charts import FORMATS
-    from territory.cli.options import MisuseError
-    from territory.errors import OutputError
-    from territory.io import check_output
-
-    if value.suffix.lower() not in FORMATS:
-        msg = f"--plot {value.name!r}: a chart is written as {', '.join(FORMATS)}; name it like chart.png"
-        raise MisuseError(msg)
-    try:
-        check_output(value, option="--plot")
-    except OutputError as err:
-        raise MisuseError(str(err)) from None
-    return value
-
-
 def _by_month(rec, start, end, ids, table, fmt, output, plot) -> None:
     """Emit the month-by-month table (see `Record.occupied_by_month`)."""
     from territory import tables
@@ -218,7 +194,7 @@ def _by_month(rec, start, end, ids, table, fmt, output, plot) -> None:
             "DeepState's map",
         ]
         rows = [
-            [*r, _version(v)]
+            [*r, map_version_text(v)]
             for r, v in zip(
                 df[cols].itertuples(index=False), df["map_version"], strict=True
             )
