@@ -12,6 +12,7 @@ import hashlib
 import io
 import itertools
 import logging
+import sys
 from collections.abc import Iterator
 from dataclasses import replace
 from functools import cached_property
@@ -564,8 +565,6 @@ class Record:
 
         import numpy as np
 
-        from territory.progress import progress
-
         stem = self._series_stem()
         n = len(self.regions)
         rows: dict[str, list[float]] = {}
@@ -596,29 +595,18 @@ class Record:
 
         todo = [i for i, snap in enumerate(order) if not known(i, snap)]
         if todo:
-            from territory.series import Engine, Statics
+            from territory.series import Statics
 
             regions = self.regions
             statics = Statics.build(
                 list(regions["region_id"]), regions.geometry.values, self.land
             )
-            engine = Engine(statics, gross=gross)
             # with gross figures each step needs the map before it
             first = max(todo[0] - 1, 0) if gross else todo[0]
-            span = range(first, todo[-1] + 1)
-            todo_set = set(todo)
-            for i in progress(span, desc="maps", unit="map"):
-                snap = order[i]
-                if i not in todo_set and i + 1 not in todo_set:
-                    engine = Engine(statics, gross=gross)  # skip what is known
-                    continue
-                engine.step(self.read_snapshot(snap))
-                rows[sha[snap.key]] = [float(x) for x in engine.region_km2()]
-                if gross and i in todo_set and i > 0:
-                    steps[pair[snap.key]] = [
-                        [float(x) for x in engine.gained_km2],
-                        [float(x) for x in engine.lost_km2],
-                    ]
+            job = _FiguresJob(self, statics, order, set(todo), sha, pair, gross)
+            found_rows, found_steps = job.run(range(first, todo[-1] + 1))
+            rows.update(found_rows)
+            steps.update(found_steps)
             body = json.dumps({"rows": rows, "steps": steps}).encode()
             if self._write_derived(stem, ".json", body):
                 for path in merged:  # what they held is in the new file
@@ -819,3 +807,127 @@ class Record:
     def official_area_km2(self) -> float:
         """Official area of the country (km²) from the manifest."""
         return float(load_manifest().country["official_area_km2"])
+
+
+#: Maps from which `Record.region_figures` shares the work between processes.
+PARALLEL_MIN_MAPS = 200
+#: The job forked workers run (set in the parent just before they start).
+_FORKED: _FiguresJob | None = None
+
+
+class _FiguresJob:
+    """Runs `territory.series.Engine` over a span of maps for `Record.region_figures`.
+
+    A long span is cut into one contiguous chunk per CPU, each run in a
+    forked process (the parent's record and prepared layers are inherited,
+    not rebuilt), with one shared progress bar; results are the same as one
+    engine over the whole span (each chunk starts with a full map).
+    """
+
+    def __init__(self, record, statics, order, todo, sha, pair, gross) -> None:
+        self.record, self.statics, self.order = record, statics, order
+        self.todo, self.sha, self.pair, self.gross = todo, sha, pair, gross
+
+    def run(self, span: range) -> tuple[dict, dict]:
+        import multiprocessing as mp
+        import os
+
+        workers = min(os.cpu_count() or 1, 8)
+        if (
+            len(span) < PARALLEL_MIN_MAPS
+            or workers < 2
+            or "fork" not in mp.get_all_start_methods()
+        ):
+            from territory.progress import progress
+
+            return self.chunk(
+                span, tick=None, bar=lambda it: progress(it, desc="maps", unit="map")
+            )
+        return self._forked(span, workers)
+
+    def _forked(self, span: range, workers: int) -> tuple[dict, dict]:
+        import concurrent.futures as cf
+        import multiprocessing as mp
+        import queue
+
+        from territory.progress import enabled
+
+        global _FORKED
+        ctx = mp.get_context("fork")
+        ticks = ctx.Queue() if enabled() else None
+        size = -(-len(span) // workers)
+        chunks = [
+            range(a, min(a + size, span.stop))
+            for a in range(span.start, span.stop, size)
+        ]
+        _FORKED = self
+        rows: dict = {}
+        steps: dict = {}
+        try:
+            with cf.ProcessPoolExecutor(len(chunks), mp_context=ctx) as pool:
+                futures = [pool.submit(_forked_chunk, c, ticks) for c in chunks]
+                bar = None
+                if ticks is not None:
+                    from tqdm import tqdm
+
+                    bar = tqdm(
+                        total=len(span),
+                        desc="maps",
+                        unit="map",
+                        file=sys.stderr,
+                        leave=False,
+                    )
+                while True:
+                    _, pending = cf.wait(futures, timeout=0.2)
+                    if bar is not None:
+                        try:
+                            while True:
+                                bar.update(ticks.get_nowait())
+                        except queue.Empty:
+                            pass
+                    if not pending:
+                        break
+                if bar is not None:
+                    bar.close()
+                for f in futures:
+                    r, st = f.result()
+                    rows.update(r)
+                    steps.update(st)
+        finally:
+            _FORKED = None
+        return rows, steps
+
+    def chunk(self, span: range, *, tick, bar=None) -> tuple[dict, dict]:
+        """Rows (and steps) of the maps of `span`; a map is read only if needed."""
+        from territory.series import Engine
+
+        rows: dict = {}
+        steps: dict = {}
+        engine = Engine(self.statics, gross=self.gross)
+        # a chunk that does not start the span reads the map before it first,
+        # so its first step has a previous map
+        start = span.start - 1 if self.gross and span.start > 0 else span.start
+        items = range(start, span.stop)
+        for i in bar(items) if bar is not None else items:
+            snap = self.order[i]
+            if i not in self.todo and i + 1 not in self.todo:
+                engine = Engine(self.statics, gross=self.gross)  # skip what is known
+                continue
+            had_previous = engine.has_map
+            engine.step(self.record.read_snapshot(snap))
+            if i >= span.start:
+                rows[self.sha[snap.key]] = [float(x) for x in engine.region_km2()]
+                if self.gross and i in self.todo and had_previous:
+                    steps[self.pair[snap.key]] = [
+                        [float(x) for x in engine.gained_km2],
+                        [float(x) for x in engine.lost_km2],
+                    ]
+            if tick is not None and i % 10 == 9:
+                tick.put(10)
+        return rows, steps
+
+
+def _forked_chunk(span: range, ticks) -> tuple[dict, dict]:
+    """What a forked worker runs: its chunk of the job the parent set up."""
+    assert _FORKED is not None
+    return _FORKED.chunk(span, tick=ticks)

@@ -361,6 +361,11 @@ class Engine:
             self._memo = self._seen
         return self.region_km2()
 
+    @property
+    def has_map(self) -> bool:
+        """Whether the engine has taken a map (the next step is then a change)."""
+        return self._prev is not None
+
     def region_km2(self) -> np.ndarray:
         """RU km² by region of the current map: the polygon plus the land given to RU."""
         return self._occ_km2 + self._given_ru_km2()

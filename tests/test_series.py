@@ -101,3 +101,24 @@ def test_damaged_derived_figures_are_never_trusted(record, tmp_path, monkeypatch
     for a, b in zip(first, again, strict=True):
         np.testing.assert_array_equal(a, b)
     assert not path.exists() or path.read_text() == text
+
+
+def test_forked_chunks_equal_one_engine(record, tmp_path, monkeypatch):
+    # A long span is shared between processes, each chunk starting with a
+    # full map; the figures (and the gross changes) equal one engine's.
+    from territory import record as record_module
+
+    snaps = record.snapshots[640:648]
+    monkeypatch.setattr(type(record), "_derived_dir", lambda self: tmp_path / "one")
+    monkeypatch.setattr(record_module, "PARALLEL_MIN_MAPS", 10_000)
+    one_rows, one_steps = record.region_figures(snaps, gross=True)
+    monkeypatch.setattr(type(record), "_derived_dir", lambda self: tmp_path / "forked")
+    monkeypatch.setattr(record_module, "PARALLEL_MIN_MAPS", 2)
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    rows, steps = record.region_figures(snaps, gross=True)
+    for a, b in zip(one_rows, rows, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+    for a, b in zip(one_steps[1:], steps[1:], strict=True):
+        np.testing.assert_allclose(a[0], b[0], rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(a[1], b[1], rtol=1e-9, atol=1e-12)
+    assert one_steps[0] is None and steps[0] is None
