@@ -12,6 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from territory.control import UA
 from territory.errors import DataError
 
 if TYPE_CHECKING:
@@ -144,8 +145,10 @@ def pace(
         return float(row[ids].sum() if ids else row["occupied_km2"])
 
     day = parse_date(as_of) if as_of else hi
-    held = record.control(day).to_frame().set_index("region_id")["held_km2"]
-    remaining = float(held.loc[ids].sum() if ids else held.sum())
+    ctl = record.control(day)
+    # Ukrainian-held land: only those pieces are measured (not the whole table)
+    where = ids or list(ctl.regions["region_id"])
+    remaining = float(sum(ctl.held_km2(UA, rid) for rid in where))
     net = occupied_km2(hi) - occupied_km2(lo)
     return Pace(
         start=lo,
