@@ -12,7 +12,6 @@ from territory.cli.options import (
     MisuseError,
     allow_paths_option,
     cache_option,
-    check_plot,
     date_bound_option,
     date_option,
     emit,
@@ -22,6 +21,7 @@ from territory.cli.options import (
     handle_errors,
     map_version_text,
     output_option,
+    plot_option,
 )
 from territory.io import OutputTarget
 
@@ -129,12 +129,9 @@ def write_export(
     help="Sweep: run on this Dask scheduler instead of local processes "
     "(needs pip install 'territory[dask]'; its workers must see the cache at the same path).",
 )
-@click.option(
-    "--plot",
-    type=click.Path(dir_okay=False, path_type=Path),
-    callback=lambda ctx, param, value: check_plot(value),
-    help="Sweep: also draw a chart (.png, .svg or .pdf): each transfer's and "
-    "zone's km² and the ratios over time.",
+@plot_option(
+    "Sweep: also draw a chart (.png, .svg or .pdf): each transfer's and "
+    "zone's km² and the ratios over time."
 )
 @allow_paths_option
 @cache_option

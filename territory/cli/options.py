@@ -253,3 +253,13 @@ def check_plot(value: Path | None) -> Path | None:
     except OutputError as err:
         raise MisuseError(str(err)) from None
     return value
+
+
+def plot_option(help_text: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--plot FILE``: a chart in a format drawn, checked before any work."""
+    return click.option(
+        "--plot",
+        type=click.Path(dir_okay=False, path_type=Path),
+        callback=lambda ctx, param, value: check_plot(value),
+        help=help_text,
+    )

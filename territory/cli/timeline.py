@@ -9,13 +9,13 @@ import click
 
 from territory.cli.options import (
     cache_option,
-    check_plot,
     date_bound_option,
     emit_as,
     format_option,
     handle_errors,
     map_version_text,
     output_option,
+    plot_option,
     resolve_regions,
 )
 
@@ -46,12 +46,7 @@ from territory.cli.options import (
     help="Rows by date; by date with every region as a column; or one row per "
     "calendar month (net and gross change).",
 )
-@click.option(
-    "--plot",
-    type=click.Path(dir_okay=False, path_type=Path),
-    callback=lambda ctx, param, value: check_plot(value),
-    help="Also draw a chart to this file (.png, .svg or .pdf).",
-)
+@plot_option("Also draw a chart to this file (.png, .svg or .pdf).")
 @format_option
 @output_option
 @cache_option
