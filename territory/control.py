@@ -360,8 +360,11 @@ def given_to(
         it lies farther than ``sliver_tolerance_m + TOUCH_M`` from the sea.
     m
         ``occupied``, ``grey`` (either may be empty) and ``border`` in that CRS,
-        prepared; only their parts within a few metres of `pm` (and within
-        `sliver_tolerance_m` for the border) matter, so callers may clip them.
+        prepared; only their parts within a few metres of `pm` matter, so
+        callers may clip them.  With a positive `sliver_tolerance_m`,
+        ``border_band``: the whole border buffered by it
+        (``static_metric_buffer(border, metric, sliver_tolerance_m)``, built
+        once per process), the same for every caller.
 
     Returns
     -------
@@ -378,7 +381,7 @@ def given_to(
     if (
         t > 0
         and shapely.dwithin(pm, m["border"], TOUCH_M)
-        and shapely.covered_by(pm, _border_band(m, pm, t))
+        and shapely.covered_by(pm, m["border_band"])
     ):
         # between the occupier's polygon and the state border: the two
         # sources draw the border apart; the strip is the occupier's
@@ -391,23 +394,6 @@ def given_to(
         return reason, RU if by_occ else GREY
     ru, gr = _shared_m(pm, occupied), _shared_m(pm, grey)
     return reason, RU if ru >= gr else GREY
-
-
-def _border_band(
-    m: dict[str, BaseGeometry], pm: BaseGeometry, t: float
-) -> BaseGeometry:
-    """The land within `t` of the border, around `pm` (metric).
-
-    ``m["border_band"]``, the whole border's band built once, when the caller
-    has it; else the band of the border within the bounds of `pm` grown by
-    ``t + TOUCH_M`` (no farther part of the border reaches `pm`).
-    """
-    if "border_band" in m:
-        return m["border_band"]
-    minx, miny, maxx, maxy = pm.bounds
-    d = t + TOUCH_M
-    near = shapely.clip_by_rect(m["border"], minx - d, miny - d, maxx + d, maxy + d)
-    return near.buffer(t)
 
 
 @lru_cache(maxsize=2)

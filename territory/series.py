@@ -106,6 +106,7 @@ class Statics:
     country_land: BaseGeometry
     border: BaseGeometry
     sea_m: BaseGeometry
+    border_band: BaseGeometry
     near_sea: BaseGeometry
     metric: str  # WKT of the partition's metric CRS
     origin: tuple[float, float]
@@ -151,6 +152,10 @@ class Statics:
             country_land=country_land,
             border=border,
             sea_m=sea_m,
+            # the partition's band of the border (`given_to`), built once
+            border_band=static_metric_buffer(
+                border, metric.to_wkt(), SLIVER_TOLERANCE_M
+            ),
             near_sea=near_sea,
             metric=metric.to_wkt(),  # a string: no conversion per call
             origin=(x0, y0),
@@ -334,6 +339,7 @@ class Engine:
         self._prev: _Map | None = None
         self._occ_km2 = np.zeros(len(statics.regions))
         self._given: list[Given] = []
+        self._given_ru = np.zeros(len(statics.regions))
         #: decisions by piece (normalised WKB): None where a piece stays held
         self._memo: dict[bytes, Given | None] = {}
         self._seen: dict[bytes, Given | None] = {}
@@ -368,7 +374,7 @@ class Engine:
 
     def region_km2(self) -> np.ndarray:
         """RU km² by region of the current map: the polygon plus the land given to RU."""
-        return self._occ_km2 + self._given_ru_km2()
+        return self._occ_km2 + self._given_ru
 
     @property
     def given(self) -> list[Given]:
@@ -381,7 +387,9 @@ class Engine:
         self._occ_km2 = np.array(
             [area_km2(polygonal(shapely.intersection(occ, r))) for r in s.regions]
         )
-        self._given = self._decide(new, None)
+        found = self._decide(new, None)
+        assert found is not None  # the whole country has no edge
+        self._set_given(found)
 
     def _update(self, old: _Map, new: _Map, changed: np.ndarray) -> None:
         cells = self._dirty_cells(changed)
@@ -408,21 +416,24 @@ class Engine:
         for window in _windows(changed, self.s):
             for g in self._redecide(new, window, near):
                 found.setdefault(shapely.to_wkb(shapely.normalize(g.geom)), g)
-        before = self._given_ru_km2()
-        self._given = [g for g, k in zip(self._given, stays, strict=True) if k]
-        self._given += list(found.values())
+        before = self._given_ru
+        kept = [g for g, k in zip(self._given, stays, strict=True) if k]
+        self._set_given(kept + list(found.values()))
         if self.gross:  # land given at the border is counted net, map by map
-            net = self._given_ru_km2() - before
+            net = self._given_ru - before
             self.gained_km2 += np.maximum(net, 0.0)
             self.lost_km2 += np.maximum(-net, 0.0)
 
-    def _given_ru_km2(self) -> np.ndarray:
+    def _set_given(self, given: list[Given]) -> None:
+        """Keep `given`, and the km² by region it gives to RU (summed once here,
+        not on every read)."""
+        self._given = given
         out = np.zeros(len(self.s.regions))
-        for g in self._given:
+        for g in given:
             if g.holder == RU:
                 for r, a in g.region_km2.items():
                     out[r] += a
-        return out
+        self._given_ru = out
 
     def _dirty_cells(self, changed: np.ndarray) -> list[tuple[int, int]]:
         """Cells a changed edge may cross, and cells whose inside/outside flipped."""
@@ -511,7 +522,11 @@ class Engine:
             ),
         }
         if self.t > 0:  # the whole border's band, as the partition uses it
-            m["border_band"] = static_metric_buffer(s.border, s.metric, self.t)
+            m["border_band"] = (
+                s.border_band
+                if self.t == SLIVER_TOLERANCE_M
+                else static_metric_buffer(s.border, s.metric, self.t)
+            )
         for g in m.values():
             shapely.prepare(g)
         # which pieces may be given: near the other side (and the change)

@@ -165,11 +165,12 @@ def fetch(
         f"fetched {len(report.fetched)}, already cached {len(report.skipped)}"
         + (f", not available {len(report.unavailable)}" if report.unavailable else "")
     )
-    _date_daily_files(cache_dir)
+    _derive_from_daily_files(cache_dir)
 
 
-def _date_daily_files(cache_dir: Path | None) -> None:
-    """Date the cached daily files by the map version each shows (once per cache)."""
+def _derive_from_daily_files(cache_dir: Path | None) -> None:
+    """Date the cached daily files by the map version each shows, and derive every
+    map's Russian-held km² by region (each once per cache)."""
     from territory.errors import DataError, DataNotFoundError
     from territory.record import Record
     from territory.versions import MATCHED
