@@ -605,6 +605,12 @@ class Record:
             first = max(todo[0] - 1, 0) if gross else todo[0]
             job = _FiguresJob(self, statics, order, set(todo), sha, pair, gross)
             found_rows, found_steps = job.run(range(first, todo[-1] + 1))
+            if len(todo) >= PARALLEL_MIN_MAPS:
+                # a long run ends checked against the partition of its last map
+                # (which the next control map of that date reuses): figures the
+                # engine got wrong are never kept or shown
+                last = order[todo[-1]]
+                self._check_figures(last, found_rows[sha[last.key]])
             rows.update(found_rows)
             steps.update(found_steps)
             body = json.dumps({"rows": rows, "steps": steps}).encode()
@@ -622,6 +628,28 @@ class Record:
                 out_steps.append((np.array(g), np.array(lo)))
             prev = s
         return out_rows, out_steps
+
+    def _check_figures(self, snap: Snapshot, figures: list[float]) -> None:
+        """Raise `InternalError` unless `figures` are the partition's RU km² (1e-9)."""
+        from territory.control import RU
+        from territory.errors import InternalError
+        from territory.geodesy import area_km2
+
+        pieces = self.partition(snap).pieces
+        ids = list(self.regions["region_id"])
+        expected = [0.0] * len(ids)
+        for rid, holder, geom in zip(
+            pieces["region_id"], pieces["holder"], pieces.geometry, strict=True
+        ):
+            if holder == RU:
+                expected[ids.index(rid)] += area_km2(geom)
+        for rid, got, want in zip(ids, figures, expected, strict=True):
+            if abs(got - want) > 1e-9 * max(abs(want), 1.0):
+                msg = (
+                    f"the by-region figures of {snap.label} disagree with its partition "
+                    f"in {rid}: {got!r} km² against {want!r}; please report this"
+                )
+                raise InternalError(msg)
 
     def occupied_series(
         self,

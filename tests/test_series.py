@@ -122,3 +122,21 @@ def test_forked_chunks_equal_one_engine(record, tmp_path, monkeypatch):
         np.testing.assert_allclose(a[0], b[0], rtol=1e-9, atol=1e-12)
         np.testing.assert_allclose(a[1], b[1], rtol=1e-9, atol=1e-12)
     assert one_steps[0] is None and steps[0] is None
+
+
+def test_a_long_run_that_disagrees_with_the_partition_is_refused(
+    record, tmp_path, monkeypatch
+):
+    # Negative control of the check that ends every long run: figures off by
+    # 1 km² are an InternalError (exit 3), never written or shown.
+    from territory import record as record_module
+    from territory.errors import InternalError
+
+    monkeypatch.setattr(type(record), "_derived_dir", lambda self: tmp_path)
+    monkeypatch.setattr(record_module, "PARALLEL_MIN_MAPS", 2)
+    monkeypatch.setattr("os.cpu_count", lambda: 1)
+    real = series.Engine.region_km2
+    monkeypatch.setattr(series.Engine, "region_km2", lambda self: real(self) + 1.0)
+    with pytest.raises(InternalError, match="disagree with its partition"):
+        record.region_figures(record.snapshots[700:702])
+    assert not list(tmp_path.glob("series-*.json"))
