@@ -7,6 +7,7 @@ snapshot shows the map as of date D" and "who holds what on D".
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import hashlib
 import io
@@ -144,6 +145,13 @@ class Record:
         from territory.regions import regions_frame
 
         return regions_frame(self._frame("boundaries"))
+
+    @cached_property
+    def region_ids(self) -> list[str]:
+        """The region ids in the order of `regions`, read without the boundaries."""
+        from territory.regions import load_region_table
+
+        return list(load_region_table().regions)
 
     @cached_property
     def display_regions(self) -> gpd.GeoDataFrame:
@@ -360,9 +368,9 @@ class Record:
                 "pick a date in that range or fetch more with 'territory data fetch'"
             )
             raise DataNotFoundError(msg)
-        candidates = [s for s in self.snapshots if s.as_of <= day]
-        # the latest map version made by the end of the day, whatever its source
-        snap = max(candidates, key=_snapshot_order)
+        # the latest map version made by the end of the day, whatever its
+        # source: `snapshots` is in `_snapshot_order`, as-of date first
+        snap = self.snapshots[bisect.bisect_right(self._snapshot_days, day) - 1]
         note = None
         if snap.as_of != day:
             self._refuse_unfetched(day)
@@ -376,11 +384,22 @@ class Record:
             )  # returned to the caller, which shows it; not a warning twice
         return snap, note
 
+    @cached_property
+    def _snapshot_days(self) -> list[dt.date]:
+        """The as-of date of each of `snapshots`, in order (for bisection)."""
+        return [s.as_of for s in self.snapshots]
+
+    @cached_property
+    def _published_days(self) -> tuple[frozenset[dt.date], int]:
+        """The dates of the daily files DeepState published, and their lag in days."""
+        ds = load_manifest().by_kind("control-daily")
+        return frozenset(ds.checksums()), int(ds.extra.get("as_of_lag_days", 0))
+
     def _refuse_unfetched(self, day: dt.date) -> None:
         """Raise if the daily file showing `day` exists upstream but is not cached."""
-        ds = load_manifest().by_kind("control-daily")
-        file_day = day + dt.timedelta(days=int(ds.extra.get("as_of_lag_days", 0)))
-        if file_day in ds.checksums() and daily_key(file_day) not in self.cache.entries:
+        published, lag_days = self._published_days
+        file_day = day + dt.timedelta(days=lag_days)
+        if file_day in published and daily_key(file_day) not in self.cache.entries:
             fix = repair_command(
                 daily_key(file_day), indexed=False, root=self.cache.root
             )
@@ -526,12 +545,14 @@ class Record:
         """Name of the derived by-region figures: the algorithm and the static inputs."""
         from territory.series import ALGORITHM
 
-        self.regions, self.land  # noqa: B018  (read and checked: their hashes are known)
+        # the inputs as the index records them: the layers are read (and
+        # checked against these checksums) only when figures are computed
         parts = [
             ALGORITHM,
             PARTITION_VERSION,
-            self._read_sha256["boundaries"],
-            self._read_sha256["land"],
+            self._entry_sha("boundaries"),
+            self._entry_sha("land"),
+            ",".join(self.region_ids),  # the order of the figures
         ]
         digest = hashlib.sha256("|".join(parts).encode()).hexdigest()[:_DIGEST_HEX]
         return f"series-{digest}"
@@ -566,7 +587,7 @@ class Record:
         import numpy as np
 
         stem = self._series_stem()
-        n = len(self.regions)
+        n = len(self.region_ids)
         rows: dict[str, list[float]] = {}
         steps: dict[str, list[list[float]]] = {}
         merged = []
@@ -583,7 +604,7 @@ class Record:
         for snap in snaps:
             if not order or order[-1].key != snap.key:
                 order.append(snap)
-        sha = {s.key: self._snapshot_bytes(s)[1] for s in order}
+        sha = {s.key: self._recorded_sha(s) for s in order}
         pair = {
             b.key: f"{sha[a.key]}>{sha[b.key]}" for a, b in itertools.pairwise(order)
         }
@@ -629,6 +650,18 @@ class Record:
             prev = s
         return out_rows, out_steps
 
+    def _recorded_sha(self, snap: Snapshot) -> str:
+        """The checksum the index records for `snap`'s file, which keys its figures.
+
+        Derived figures are keyed on it, so known ones are read without
+        reading the file; its file is read and checked against it when its
+        figures are computed.  A damaged entry, or a file missing or of
+        another size, raises here, naming the repair.
+        """
+        if self.cache.has(snap.key):
+            return str(self.cache.entries[snap.key]["sha256"])
+        return self._snapshot_bytes(snap)[1]  # raises, naming the repair
+
     def _check_figures(self, snap: Snapshot, figures: list[float]) -> None:
         """Raise `InternalError` unless `figures` are the partition's RU km² (1e-9)."""
         from territory.control import RU
@@ -636,7 +669,7 @@ class Record:
         from territory.geodesy import area_km2
 
         pieces = self.partition(snap).pieces
-        ids = list(self.regions["region_id"])
+        ids = self.region_ids
         expected = [0.0] * len(ids)
         for rid, holder, geom in zip(
             pieces["region_id"], pieces["holder"], pieces.geometry, strict=True
@@ -735,7 +768,7 @@ class Record:
 
     def _region_index(self, region_ids: list[str]) -> dict[str, int]:
         """Position of each region id in `regions` (a `DataError` names an unknown id)."""
-        ids = list(self.regions["region_id"])
+        ids = self.region_ids
         out = {}
         for rid in region_ids:
             if rid not in ids:
@@ -789,7 +822,7 @@ class Record:
         if lo > hi:
             msg = f"start {lo} is after end {hi}; give the earlier date as --start"
             raise DataError(msg)
-        ids = region_ids or list(self.regions["region_id"])
+        ids = region_ids or self.region_ids
         index = list(self._region_index(ids).values())
         start = lo - dt.timedelta(days=1)
         days = []

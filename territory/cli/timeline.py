@@ -96,7 +96,7 @@ def timeline(
         if ids:
             msg = "--by region shows every region; leave out --region"
             raise click.UsageError(msg)
-        ids = list(rec.regions["region_id"])
+        ids = rec.region_ids
     df = rec.occupied_series(start, end, every_days=every_days, region_ids=ids)
     notes = df.pop("note")
     df.insert(3, "earlier_snapshot", df["snapshot_as_of"] != df["as_of"])
