@@ -22,7 +22,13 @@ from typing import TYPE_CHECKING
 
 import shapely
 
-from territory.control import Control, Partition, Snapshot, partition_land
+from territory.control import (
+    Control,
+    Partition,
+    Snapshot,
+    build_outline_band,
+    partition_land,
+)
 from territory.datasets import (
     DERIVED_DIR,
     Cache,
@@ -77,6 +83,13 @@ def _partition_to_frame(p: Partition) -> gpd.GeoDataFrame:
         removed.assign(layer="removed"),
         country.assign(layer="country"),
     ]
+    if p.outline_band is not None:
+        band = gpd.GeoDataFrame(
+            {"region_id": ["*"], "holder": ["*"]},
+            geometry=[p.outline_band],
+            crs=p.pieces.crs,
+        )
+        frames.append(band.assign(layer="outline"))
     return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=p.pieces.crs)
 
 
@@ -88,10 +101,16 @@ def _partition_from_frame(df: gpd.GeoDataFrame) -> Partition:
         .rename(columns={"holder": "reason"})
     )
     country = df[df["layer"] == "country"]
+    band = None
+    outline = df.geometry[df["layer"] == "outline"]
+    if len(outline):  # kept since the band was derived with the partition
+        band = outline.iloc[0]
+        shapely.prepare(band)
     return Partition(
         pieces=pieces,
         removed=removed.reset_index(drop=True),
         country=dict(zip(country["holder"], country.geometry, strict=True)),
+        outline_band=band,
     )
 
 
@@ -512,6 +531,10 @@ class Record:
         if cached is not None:
             return cached
         partition = partition_land(regions, land, self._parse_snapshot(snap, data))
+        # every contact line needs the band around the land's outline: derive it once
+        if partition.outline_band is None:
+            band = build_outline_band(partition.country["land"])
+            partition = replace(partition, outline_band=band)
         buf = io.BytesIO()
         _partition_to_frame(partition).to_parquet(buf, index=False)
         self._write_derived(f"partition-{inputs_hex}", ".parquet", buf.getvalue())

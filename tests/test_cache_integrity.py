@@ -11,6 +11,7 @@ verify` prints, or give exactly the result of the undamaged cache.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import json
 import shutil
@@ -257,6 +258,23 @@ def test_derived_file_is_named_after_inputs_and_content(cache: Path) -> None:
         "|".join([record.PARTITION_VERSION, *parts]).encode()
     )
     assert inputs == expected[:16]
+
+
+def test_derived_partition_keeps_the_outline_band(cache: Path) -> None:
+    # every contact line needs the band around the land's outline: it is
+    # derived with the partition and read back equal to building it anew
+    from territory.control import build_outline_band
+
+    ctl = record.Record(cache).control(AS_OF)
+    band = ctl.partition.outline_band
+    assert band is not None
+    rebuilt = build_outline_band(ctl.partition.country["land"])
+    assert shapely.equals_exact(band, rebuilt, tolerance=0)
+    # a partition kept before the band was (no such layer) builds it when asked
+    bare = dataclasses.replace(ctl.partition, outline_band=None)
+    line = ctl.contact_line(ctl.holding("RU"))
+    again = dataclasses.replace(ctl, partition=bare, _cache={})
+    assert shapely.equals_exact(again.contact_line(ctl.holding("RU")), line, 0)
 
 
 def test_damaged_derived_file_is_recomputed(
