@@ -33,6 +33,7 @@ from territory.datasets import (
     DERIVED_DIR,
     Cache,
     daily_key,
+    parse_geoparquet,
     repair_command,
     sha256_bytes,
     write_bytes_atomic,
@@ -501,11 +502,9 @@ class Record:
 
     def _cached_partition(self, inputs: str) -> Partition | None:
         """Return the derived partition keyed `inputs` if a file checks out."""
-        import geopandas as gpd
-
         for path, data in self._derived_bodies(f"partition-{inputs}", ".parquet"):
             try:
-                return _partition_from_frame(gpd.read_parquet(io.BytesIO(data)))
+                return _partition_from_frame(parse_geoparquet(data))
             except (
                 Exception
             ) as err:  # damaged derived data is recomputed, never trusted

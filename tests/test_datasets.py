@@ -743,3 +743,40 @@ def test_index_written_by_the_previous_version_is_valid() -> None:
     }
     for key, entry in entries.items():
         assert datasets.entry_problems(key, entry) == [], key
+
+
+@pytest.mark.parametrize(
+    "crs",
+    [
+        "EPSG:4326",
+        "EPSG:3035",
+        "+proj=laea +lat_0=48.5 +lon_0=31 +datum=WGS84 +units=m",  # no EPSG id
+        None,
+    ],
+)
+def test_parse_geoparquet_reads_what_geopandas_reads(crs, tmp_path):
+    # the fast reader of the cache's GeoParquet files (pyarrow + shapely, each
+    # CRS built once) gives the frame geopandas gives: columns, dtypes, index,
+    # geometries to the bit and the CRS
+    import io
+
+    import shapely
+    from geopandas.testing import assert_geodataframe_equal
+
+    from territory.datasets import parse_geoparquet
+
+    frame = gpd.GeoDataFrame(
+        {"region_id": ["UA-14", "UA-23"], "area_km2": [26_517.0, 27_180.0]},
+        geometry=[shapely.box(37.1, 47.0, 38.2, 48.1), shapely.Point(35.2, 47.8)],
+        crs=crs,
+    )
+    buf = io.BytesIO()
+    frame.to_parquet(buf)
+    data = buf.getvalue()
+    expected = gpd.read_parquet(io.BytesIO(data))
+    got = parse_geoparquet(data)
+    assert_geodataframe_equal(got, expected)
+    assert (got.dtypes == expected.dtypes).all()
+    assert got.crs == expected.crs
+    if crs is not None:
+        assert got.crs.to_wkt() == expected.crs.to_wkt()
