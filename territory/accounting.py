@@ -8,6 +8,7 @@ each party's holdings after equal before − lost + gained.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from territory._edge_tables import edge_table, line_from_tables
 from territory.control import GREY, RU, UA
 from territory.crs import STORAGE_CRS, buffer_m
 from territory.errors import InternalError, ScenarioError, TerritoryError
@@ -135,23 +137,37 @@ class LineAfter:
 class AfterGeoms(Mapping[str, BaseGeometry]):
     """Each party's land after the swap (lon/lat), a read-only mapping by party.
 
-    A party's pieces are joined on first use: the direct contact after needs
-    only Russia's, and a scenario without zones needs no other.
+    A party's pieces are built and joined on first use: the direct contact
+    after needs only Russia's line, and a scenario without zones needs no
+    other.
     """
 
-    def __init__(self, pieces: dict[str, list[BaseGeometry]], control: Control) -> None:
-        self._pieces = {p: list(g) for p, g in pieces.items()}
+    def __init__(
+        self, pieces: Mapping[str, list[BaseGeometry]], control: Control
+    ) -> None:
+        self._pieces: Mapping[str, list[BaseGeometry]] = (
+            pieces
+            if isinstance(pieces, _Applied)
+            else {p: list(g) for p, g in pieces.items()}
+        )
         self._control = control
         self._joined: dict[str, BaseGeometry] = {}
 
     def __getitem__(self, party: str) -> BaseGeometry:
         if party not in self._joined:
-            self._joined[party] = _join(self._pieces[party], self._control)
+            self._joined[party] = _join(list(self._pieces[party]), self._control)
         return self._joined[party]
 
     def contact_line(self, party: str) -> BaseGeometry:
-        """Return the line where `party`'s land after meets other land."""
-        return _contact_line(self._pieces.get(party, []), self._control)
+        """Return the line where `party`'s land after meets other land.
+
+        That of a holding no move touched is kept with the map; any other is
+        that of the party's land joined (kept here for `__getitem__`).
+        """
+        pieces = list(self._pieces.get(party, []))
+        if not pieces or _whole_holding(pieces, self._control) is not None:
+            return _contact_line(pieces, self._control)
+        return self._control.contact_line(self[party])
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._pieces)
@@ -498,7 +514,7 @@ def evaluate(
         except TerritoryError as err:  # name the transfer; keep the kind of error
             raise type(err)(f"{where}: transfer {t.name!r}: {err}") from None
         warnings.extend(f"{where}: transfer {t.name!r}: {w}" for w in warns)
-        a = area_km2(geom)
+        a = _move_km2(geom, ctx)
         if a <= OVERLAP_MAX_KM2:
             msg = (
                 f"{where}: transfer {t.name!r} selects no land {t.source} holds as of {control.as_of} "
@@ -520,18 +536,21 @@ def evaluate(
             )
         )
     _check_overlaps(moves, where)
+    # the areas after are added up from the partition's pieces (`_Books`);
+    # the land after, joined, only where it is needed (`_Applied`)
+    books = _Books(control, holders)
+    books.apply(moves, ctx)
     after = _apply(holders, moves)
     for z in scenario.zones:
         zone_moves = zone_moves_for(z, after, ctx, where=where)
         after = _apply(after, zone_moves)
+        books.apply(zone_moves, ctx)
         moves.extend(zone_moves)
     for m in moves:
-        m.regions = _by_region(m.geometry, control)
-    # a move's land is measured once: its area is that of its piece after
-    known_km2 = {id(m.geometry): m.area_km2 for m in moves}
-    after_km2 = {p: _sum_km2(g, known_km2) for p, g in after.items()}
+        m.regions = _move_regions(m.geometry, control, ctx)
+    after_km2 = books.km2()
     after_geoms = AfterGeoms(after, control)
-    line_after = _line_after(moves, after_geoms)
+    line_after = _line_after(moves, after_geoms, ctx)
     ev = Evaluation(
         scenario=scenario,
         control=control,
@@ -549,10 +568,8 @@ def evaluate(
     )
     check_invariants(ev)
     if people:
-        from territory.people import count_people
-
         for m in moves:
-            m.people = count_people(m.geometry)
+            m.people = _move_people(m.geometry, ctx)
     for w in warnings:
         log.warning(w)
     return ev
@@ -637,10 +654,12 @@ def zone_moves_for(
     return moves
 
 
-def _line_after(moves: list[Move], after: AfterGeoms) -> LineAfter:
+def _line_after(
+    moves: list[Move], after: AfterGeoms, ctx: SelectionContext
+) -> LineAfter:
     """The contact line after the swap and each demilitarised zone's edges."""
     dmz = after.get(DMZ, shapely.Polygon())
-    ru_line = after.contact_line(RU)
+    ru_line = _line_of(after, RU, moves, ctx)
     # the direct contact: Russia's edge, less the parts along demilitarised land
     direct = ru_line
     if not dmz.is_empty and not ru_line.is_empty:
@@ -651,7 +670,7 @@ def _line_after(moves: list[Move], after: AfterGeoms) -> LineAfter:
             groups.setdefault(m.group, []).append(m.geometry)
     edges = []
     if groups:
-        ua_line = after.contact_line(UA)
+        ua_line = _line_of(after, UA, moves, ctx)
         for name, geoms in groups.items():
             near = buffer_m(_union(geoms), 1.0)
             edges.append(
@@ -664,35 +683,218 @@ def _line_after(moves: list[Move], after: AfterGeoms) -> LineAfter:
     return LineAfter(direct=direct, zones=edges)
 
 
-def _apply(
-    holders: dict[str, list[BaseGeometry]], moves: list[Move]
-) -> dict[str, list[BaseGeometry]]:
+def _line_of(
+    after: AfterGeoms, party: str, moves: list[Move], ctx: SelectionContext
+) -> BaseGeometry:
+    """Return ``after.contact_line(party)``, from the map's edges where they serve.
+
+    When every move `party` gives or receives is kept with the map (a
+    selection of regions, `SelectionContext.kept_key`), the land after's
+    outline is made of segments of the outlines of its land before and of
+    those moves, whose parts along the land's outline are known on the map
+    (`territory._edge_tables.EdgeTable`): the line is put together from them, without cutting the
+    outline with the band around the land's outline again.
+    """
+    control = ctx.control
+    touching = [m for m in moves if party in (m.source, m.target)]
+    keys = [ctx.kept_key(m.geometry) for m in touching]
+    before = control.partition.country.get(party)
+    if not touching or None in keys or before is None or before.is_empty:
+        return after.contact_line(party)
+    tables = [
+        edge_table(control, ("holding", party), before, lambda: control.edge(party))
+    ]
+    for m, key in zip(touching, keys, strict=True):
+        g = m.geometry
+        tables.append(edge_table(control, key, g, lambda g=g: control.contact_line(g)))
+    if any(t.tree is None for t in tables):
+        return after.contact_line(party)
+    line = line_from_tables(after[party], tables)
+    return after.contact_line(party) if line is None else line
+
+
+def _apply(holders: Mapping[str, list[BaseGeometry]], moves: list[Move]) -> _Applied:
     """Return the holdings after `moves` (each giver loses, each receiver gains).
 
     Holdings are lists of disjoint pieces, never unioned: a union of adjacent
     pieces can close or open float-sized gaps along their shared edges, and the
-    books must balance to 1e-9.
+    books must balance to 1e-9.  Each party's pieces are built on first use.
     """
-    out_by: dict[str, list[BaseGeometry]] = {}
-    for m in moves:
-        out_by.setdefault(m.source, []).append(m.geometry)
-    after: dict[str, list[BaseGeometry]] = {}
-    for p, pieces in holders.items():
-        if p in out_by:
-            out = shapely.union_all(out_by[p])
-            pieces = [polygonal(shapely.difference(g, out)) for g in pieces]
-        after[p] = [g for g in pieces if not g.is_empty]
-    for m in moves:
-        after.setdefault(m.target, []).append(m.geometry)
-    return after
+    return _Applied(holders, moves)
 
 
-def _sum_km2(
-    pieces: list[BaseGeometry], known_km2: dict[int, float] | None = None
-) -> float:
-    """Add up the areas of `pieces` (km²); `known_km2` maps ``id(piece)`` to its area."""
-    known_km2 = known_km2 or {}
-    return sum(known_km2[id(g)] if id(g) in known_km2 else area_km2(g) for g in pieces)
+def _step(
+    pieces: list[BaseGeometry], outs: list[BaseGeometry], ins: list[BaseGeometry]
+) -> list[BaseGeometry]:
+    """One party's pieces after losing `outs` and gaining `ins` (see `_apply`)."""
+    if outs and pieces:
+        out = shapely.union_all(outs)
+        pieces = [polygonal(shapely.difference(g, out)) for g in pieces]
+    return [g for g in pieces if not g.is_empty] + list(ins)
+
+
+class _Applied(Mapping[str, list[BaseGeometry]]):
+    """Each party's pieces after `moves` (`_apply`), a party's built on first use.
+
+    The parties are those of `holders`, then any receiver not among them, in
+    the order of the moves.
+    """
+
+    def __init__(
+        self, holders: Mapping[str, list[BaseGeometry]], moves: list[Move]
+    ) -> None:
+        self._holders = holders
+        self._moves = list(moves)
+        self._parties = list(dict.fromkeys([*holders, *(m.target for m in moves)]))
+        self._built: dict[str, list[BaseGeometry]] = {}
+
+    def _changes(self, party: str) -> tuple[list[BaseGeometry], list[BaseGeometry]]:
+        outs = [m.geometry for m in self._moves if m.source == party]
+        ins = [m.geometry for m in self._moves if m.target == party]
+        return outs, ins
+
+    def __getitem__(self, party: str) -> list[BaseGeometry]:
+        if party not in self._parties:
+            raise KeyError(party)
+        if party not in self._built:
+            pieces = list(self._holders.get(party, []))
+            outs, ins = self._changes(party)
+            if party not in self._holders:
+                outs = []
+            self._built[party] = _step(pieces, outs, ins)
+        return self._built[party]
+
+    def __contains__(self, party: object) -> bool:
+        return party in self._parties
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._parties)
+
+    def __len__(self) -> int:
+        return len(self._parties)
+
+
+class _Books:
+    """Each party's land as pieces with their areas (km²), for the areas after.
+
+    The pieces start as the partition's, one per region and holder, whose
+    areas are measured once per map; a move takes land from the pieces it
+    meets (a selection of whole regions takes its regions' pieces whole:
+    `SelectionContext.whole_regions`) and is added whole, with its own area.
+    Only pieces a move cut are measured again, so the areas after are not
+    computed from the moves' areas: `check_invariants` compares them.
+    """
+
+    def __init__(self, control: Control, holders: Mapping[str, list]) -> None:
+        #: per party: [geometry, area (km²) or None (to measure), region id or None]
+        self._pieces: dict[str, list[list[Any]]] = {
+            p: [[g, a, r] for r, g, a in _partition_pieces(control, p)] for p in holders
+        }
+
+    def apply(self, moves: list[Move], ctx: SelectionContext) -> None:
+        """Take each move's land from its giver and give it to its receiver."""
+        for m in moves:
+            pieces = self._pieces.get(m.source)
+            if not pieces:
+                continue
+            whole = ctx.whole_regions(m.geometry)
+            if whole is not None and whole[0] == m.source:
+                # all the giver's land in those regions: their pieces are in
+                # the move, its pieces elsewhere outside it
+                regions = set(whole[1])
+                pieces[:] = [q for q in pieces if q[2] not in regions]
+                cut = [q for q in pieces if q[2] is None]  # land it received
+            else:
+                cut = pieces
+            tree = shapely.STRtree([q[0] for q in cut])
+            for i in tree.query(m.geometry, predicate="intersects"):
+                q = cut[i]
+                q[0] = polygonal(shapely.difference(q[0], m.geometry))
+                q[1] = None
+            pieces[:] = [q for q in pieces if not q[0].is_empty]
+        for m in moves:
+            self._pieces.setdefault(m.target, []).append([m.geometry, m.area_km2, None])
+
+    def km2(self) -> dict[str, float]:
+        """Return each party's land (km²), measuring the pieces a move cut."""
+        return {
+            p: sum(a if a is not None else area_km2(g) for g, a, _ in pieces)
+            for p, pieces in self._pieces.items()
+        }
+
+
+#: The partition's pieces of a holder stand for its whole land in the books
+#: when their areas add up to the land's to this (relative): on a map from
+#: `Evaluation.after_control`, whose pieces leave out parts under
+#: `REGION_NOISE_KM2`, they may not, and the whole land is used.
+PIECES_REL = 1e-12
+
+
+def _partition_pieces(
+    control: Control, holder: str
+) -> tuple[tuple[str | None, BaseGeometry, float], ...]:
+    """`holder`'s land as (region id, geometry, area km²), kept per map.
+
+    The partition's pieces, one per region, when they add up to the whole
+    land (`PIECES_REL`); else the whole land, as one piece of no region.
+    """
+
+    def build() -> tuple[tuple[str | None, BaseGeometry, float], ...]:
+        whole = control.partition.country.get(holder)
+        if whole is None or whole.is_empty:
+            return ()
+        p = control.pieces
+        rows = p[p["holder"] == holder]
+        pieces = tuple(
+            (str(r), g, float(a))
+            for r, g, a in zip(
+                rows["region_id"], rows.geometry, rows["area_km2"], strict=True
+            )
+        )
+        whole_km2 = control.holding_km2(holder)
+        if abs(sum(a for _, _, a in pieces) - whole_km2) <= PIECES_REL * whole_km2:
+            return pieces
+        return ((None, whole, whole_km2),)
+
+    return control.derived(("accounting", "pieces", holder), build)
+
+
+def _move_km2(geom: BaseGeometry, ctx: SelectionContext) -> float:
+    """Area (km²) of a selection; kept with the map for a selection kept there."""
+    key = ctx.kept_key(geom)
+    if key is None:
+        return area_km2(geom)
+    return ctx.control.derived(("accounting", "km2", *key), lambda: area_km2(geom))
+
+
+def _move_people(geom: BaseGeometry, ctx: SelectionContext) -> dict[str, Any]:
+    """`count_people` in a move; kept with the map for a selection kept there."""
+    from territory.people import count_people
+
+    key = ctx.kept_key(geom)
+    if key is None:
+        return count_people(geom)
+    text = ctx.control.derived(
+        ("accounting", "people", *key), lambda: json.dumps(count_people(geom))
+    )
+    return json.loads(text)
+
+
+def _move_regions(
+    geom: BaseGeometry, control: Control, ctx: SelectionContext
+) -> list[dict[str, Any]]:
+    """`_by_region` of a move; kept with the map for a selection kept there."""
+    key = ctx.kept_key(geom)
+    if key is None:
+        return _by_region(geom, control)
+    rows = control.derived(
+        ("accounting", "by region", *key),
+        lambda: tuple(
+            (r["region_id"], r["name"], r["area_km2"])
+            for r in _by_region(geom, control)
+        ),
+    )
+    return [{"region_id": i, "name": n, "area_km2": a} for i, n, a in rows]
 
 
 def _union(pieces: list[BaseGeometry]) -> BaseGeometry:

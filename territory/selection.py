@@ -49,16 +49,120 @@ class SelectionContext:
     """What rules are evaluated against: the control map of the as-of date.
 
     What depends on the map alone (unions of regions, each side's edge, the
-    borders, ...) is kept with the map (`Control.derived`), so a second
-    evaluation on it reuses it; bands of a scenario's widths are kept here,
-    for one evaluation.
+    borders, the land a side holds in named regions, ...) is kept with the
+    map (`Control.derived`), so a second evaluation on it reuses it; bands of
+    a scenario's widths are kept here, for one evaluation.
     """
 
     control: Control
     _cache: dict = field(default_factory=dict)
+    #: By ``id``, each geometry taken from the map's cache, with: its key
+    #: there (`kept_key`); ``(giver, region ids)`` if it is all the giver's
+    #: land in those regions (`whole_regions`); its polygonal part, kept too
+    #: (`polygonal`).  Each entry holds the geometry, so its id stays its own.
+    _kept: dict[int, tuple[BaseGeometry, tuple]] = field(default_factory=dict)
+    _whole: dict[int, tuple[BaseGeometry, tuple[str, tuple[str, ...]]]] = field(
+        default_factory=dict
+    )
+    _polygonal: dict[int, tuple[BaseGeometry, BaseGeometry]] = field(
+        default_factory=dict
+    )
 
     def _derived(self, key: tuple, compute: Callable[[], T]) -> T:
         return self.control.derived(("selection", *key), compute)
+
+    def _keep(self, key: tuple, compute: Callable[[], BaseGeometry]) -> BaseGeometry:
+        """Return (kept with the map) the geometry `compute` builds, noting its key."""
+        geom = self._derived(key, compute)
+        self._kept.setdefault(id(geom), (geom, ("selection", *key)))
+        return geom
+
+    @staticmethod
+    def _noted(
+        notes: dict[int, tuple[BaseGeometry, T]], geom: BaseGeometry
+    ) -> T | None:
+        entry = notes.get(id(geom))
+        return entry[1] if entry is not None and entry[0] is geom else None
+
+    def kept_key(self, geom: BaseGeometry) -> tuple | None:
+        """Return the key under which `geom` is kept with the map, or None.
+
+        A selection by regions from a whole holding (`in_regions`) depends
+        on the map alone: what is measured of it can be kept with the map
+        under this key.  None for any geometry this context did not take
+        from the map's cache.
+        """
+        return self._noted(self._kept, geom)
+
+    def whole_regions(self, geom: BaseGeometry) -> tuple[str, tuple[str, ...]] | None:
+        """Return ``(giver, region_ids)`` if `geom` is all the giver's land there.
+
+        True of a selection by regions alone (no other criterion, no
+        ``connected``) from the giver's whole holdings, and of those holdings
+        (in every region): it is the union of the partition's pieces of the
+        giver in those regions, and meets none of its pieces elsewhere.  None
+        for any other geometry.
+        """
+        return self._noted(self._whole, geom)
+
+    def in_regions(
+        self,
+        giver: str,
+        held: BaseGeometry,
+        region_ids: tuple[str, ...],
+        connected: bool | None,
+    ) -> BaseGeometry:
+        """Return the land of `held` in the regions `region_ids` (the first step of `select`).
+
+        With `connected`, the pieces of the giver's holdings (not) joined to
+        its holdings outside the regions (`Rule.connected`), cut to them.
+        Kept with the map when `held` is the giver's whole holdings or the
+        whole land: it depends on nothing else.
+        """
+
+        def compute() -> BaseGeometry:
+            if connected is None:
+                return shapely.intersection(held, self.regions_union(region_ids))
+            keep = _parts_by_connection(self, giver, region_ids, connected)
+            return shapely.union_all(keep) if keep else shapely.Polygon()
+
+        if held is self.control.partition.country.get(giver):
+            whose = "holding"
+        elif held is self.land:
+            whose = "land"
+        else:
+            return compute()
+        key = ("in regions", giver, whose, region_ids, connected)
+        geom = self._keep(key, compute)
+        out = self._keep((*key, "polygonal"), lambda: polygonal(geom))
+        self._polygonal[id(geom)] = (geom, out)
+        if whose == "holding" and connected is None:
+            self._whole.setdefault(id(out), (out, (giver, region_ids)))
+        return geom
+
+    def holding(self, giver: str) -> BaseGeometry:
+        """Return all the land `giver` holds (empty for a party holding none).
+
+        Noted as kept with the map (`kept_key`) and as all the giver's land
+        in every region (`whole_regions`).
+        """
+        geom = (
+            self.control.partition.country.get(giver) if giver in ("UA", "RU") else None
+        )
+        if geom is None:
+            return shapely.Polygon()
+        self._kept.setdefault(id(geom), (geom, ("selection", "holding", giver)))
+        ids = tuple(self.control.regions["region_id"])
+        self._whole.setdefault(id(geom), (geom, (giver, ids)))
+        return geom
+
+    def polygonal(self, geom: BaseGeometry) -> BaseGeometry:
+        """Return the polygonal part of `geom` (`territory.geodesy.polygonal`).
+
+        That of a geometry kept with the map (`in_regions`) is kept there too.
+        """
+        out = self._noted(self._polygonal, geom)
+        return polygonal(geom) if out is None else out
 
     @cached_property
     def region_geoms(self) -> dict[str, BaseGeometry]:
@@ -285,17 +389,10 @@ def select(
     """
     warnings: list[str] = []
     if held is None:
-        held = (
-            ctx.control.holding(giver) if giver in ("UA", "RU") else shapely.Polygon()
-        )
+        held = ctx.holding(giver)
     geom = held
     if rule.regions:
-        area = ctx.regions_union(rule.regions)
-        if rule.connected is None:
-            geom = shapely.intersection(geom, area)
-        else:
-            keep = _parts_by_connection(ctx, giver, rule.regions, rule.connected)
-            geom = shapely.union_all(keep) if keep else shapely.Polygon()
+        geom = ctx.in_regions(giver, held, rule.regions, rule.connected)
     what = f"rule {rule.describe(giver)!r}"
     if rule.within_km_of_front is not None:
         band = ctx.near(
@@ -325,7 +422,7 @@ def select(
         excluded, more = select(rule.exclude, giver, ctx, held=held)
         warnings.extend(more)
         geom = shapely.difference(geom, excluded)
-    return polygonal(geom), warnings
+    return ctx.polygonal(geom), warnings
 
 
 #: Margin of the shortcuts of `_parts_by_connection` over the float error of

@@ -310,3 +310,49 @@ def test_any_number_as_a_width_gives_the_right_land_or_one_error(width_km):
     inner = _strip_km2(width_km / _km_per_deg_lon(LAT0))
     outer = _strip_km2(width_km / (_km_per_deg_lon(LAT0 + 1) * (1 - 1e-3)))
     assert inner * (1 - 1e-6) <= km2 <= outer * (1 + 1e-6) + 1e-9
+
+
+# --- selections by regions are kept with the map -----------------------------
+
+
+def _rule(select_toml: str) -> Rule:
+    """A rule of the toy country, as a scenario file writes it."""
+    text = (
+        '[scenario]\ntitle = "Toy"\nas_of = 2025-01-01\n[[transfers]]\n'
+        f'name = "t"\nfrom = "UA"\nto = "RU"\nselect = {select_toml}\n'
+    )
+    return (
+        parse_scenario(tomllib.loads(text), table=scenario_world.table())
+        .transfers[0]
+        .rule
+    )
+
+
+def test_selection_by_regions_is_kept_with_the_map(toy):
+    beta = _rule('{ regions = ["Beta"] }')
+    geom, _ = select(beta, "UA", SelectionContext(toy))
+    ctx = SelectionContext(toy)
+    again, _ = select(beta, "UA", ctx)
+    assert again is geom  # taken from the map, not cut again
+    assert ctx.kept_key(again) is not None
+    assert ctx.whole_regions(again) == ("UA", ("XB",))
+    # the same land picked another way is not known to be kept
+    assert ctx.kept_key(shapely.Polygon(again.exterior)) is None
+    # by connection: kept, but not all the giver's land in the regions
+    ctx = SelectionContext(toy)
+    pocket, _ = select(_rule('{ regions = ["Beta"], connected = false }'), "RU", ctx)
+    assert ctx.kept_key(pocket) is not None
+    assert ctx.whole_regions(pocket) is None
+    # narrowed by another criterion: neither
+    ctx = SelectionContext(toy)
+    band, _ = select(_rule('{ regions = ["Beta"], within_km_of_front = 5 }'), "UA", ctx)
+    assert ctx.kept_key(band) is None
+    assert ctx.whole_regions(band) is None
+    assert area_km2(band) < area_km2(geom)
+
+
+def test_whole_holdings_are_all_the_givers_land_everywhere(toy):
+    ctx = SelectionContext(toy)
+    geom, _ = select(Rule(everything=True), "RU", ctx)
+    assert geom is toy.holding("RU")
+    assert ctx.whole_regions(geom) == ("RU", tuple(toy.regions["region_id"]))
