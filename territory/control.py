@@ -314,7 +314,9 @@ def held_land(land: BaseGeometry, others: BaseGeometry) -> BaseGeometry:
 TOUCH_DEG = 1e-9
 
 
-def touching_groups(parts: list[BaseGeometry], seeds: list[int]) -> list[list[int]]:
+def touching_groups(
+    parts: list[BaseGeometry], seeds: list[int], start: list[int] | None = None
+) -> list[list[int]]:
     """Group the pieces reachable from each seed through pieces that touch.
 
     Parameters
@@ -325,6 +327,9 @@ def touching_groups(parts: list[BaseGeometry], seeds: list[int]) -> list[list[in
         Indexes of the pieces to group; each group holds the seeds joined
         through chains of seeds within `TOUCH_DEG` of each other, and the
         pieces that are not seeds those seeds touch (a chain ends there).
+    start
+        Seeds to start from (default: all): only the groups holding one of
+        them are returned, the same groups as with all of them.
 
     Returns
     -------
@@ -335,7 +340,7 @@ def touching_groups(parts: list[BaseGeometry], seeds: list[int]) -> list[list[in
     is_seed = set(seeds)
     groups: list[list[int]] = []
     seen: set[int] = set()
-    for seed in seeds:
+    for seed in seeds if start is None else start:
         if seed in seen:
             continue
         group, todo = {seed}, [seed]
@@ -378,19 +383,21 @@ def given_to(
     """
     t = sliver_tolerance_m
     occupied, grey = m["occupied"], m["grey"]
-    by_occ = not occupied.is_empty and shapely.dwithin(pm, occupied, TOUCH_M)
-    by_grey = not grey.is_empty and shapely.dwithin(pm, grey, TOUCH_M)
+    # the prepared layer first: GEOS uses a prepared geometry only as the
+    # first argument (the predicates are the same either way round)
+    by_occ = not occupied.is_empty and shapely.dwithin(occupied, pm, TOUCH_M)
+    by_grey = not grey.is_empty and shapely.dwithin(grey, pm, TOUCH_M)
     if not (by_occ or by_grey):
         return None
     if (
         t > 0
-        and shapely.dwithin(pm, m["border"], TOUCH_M)
-        and shapely.covered_by(pm, m["border_band"])
+        and shapely.dwithin(m["border"], pm, TOUCH_M)
+        and shapely.covers(m["border_band"], pm)
     ):
         # between the occupier's polygon and the state border: the two
         # sources draw the border apart; the strip is the occupier's
         reason = BORDER_GAP
-    elif pm.buffer(-SEAM_WIDTH_M / 2).is_empty:
+    elif nowhere_wide(pm):
         reason = SEAM  # between two of the source's own polygons
     else:
         return None
@@ -398,6 +405,26 @@ def given_to(
         return reason, RU if by_occ else GREY
     ru, gr = _shared_m(pm, occupied), _shared_m(pm, grey)
     return reason, RU if ru >= gr else GREY
+
+
+#: Margin (m) beyond half `SEAM_WIDTH_M` by which a point of a piece must lie
+#: inside its outline to show the piece is wider (`nowhere_wide`): far more than
+#: GEOS's erosion moves an outline (its arcs, and the 1% it simplifies by).
+_WIDE_MARGIN_M = 1.0
+
+
+def nowhere_wide(pm: BaseGeometry) -> bool:
+    """Whether a piece (in a metric CRS) is nowhere `SEAM_WIDTH_M` wide.
+
+    That is, whether eroding it by half that width leaves nothing.  A point
+    of the piece farther than that (and `_WIDE_MARGIN_M`) from its outline
+    keeps a disc of the erosion around it, so such a point answers without
+    the erosion (which costs far more than finding the point).
+    """
+    inner = shapely.point_on_surface(pm)
+    if shapely.distance(inner, pm.boundary) > SEAM_WIDTH_M / 2 + _WIDE_MARGIN_M:
+        return False
+    return pm.buffer(-SEAM_WIDTH_M / 2).is_empty
 
 
 @lru_cache(maxsize=2)

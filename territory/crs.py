@@ -93,6 +93,30 @@ def transform(geom: BaseGeometry, src: CRS | str, dst: CRS | str) -> BaseGeometr
     return out
 
 
+def transform_many(geoms: object, src: CRS | str, dst: CRS | str) -> np.ndarray:
+    """Reproject an array of shapely geometries at once (see `transform`).
+
+    One call to PROJ for all their coordinates; each geometry comes out as
+    `transform` gives it (coordinates are reprojected one by one either
+    way), made valid where reprojection folded a ring.
+    """
+    src_s = src.to_wkt() if isinstance(src, CRS) else src
+    dst_s = dst.to_wkt() if isinstance(dst, CRS) else dst
+    tr = _transformer(src_s, dst_s)
+
+    def _fn(coords: np.ndarray) -> np.ndarray:
+        x, y = tr.transform(coords[:, 0], coords[:, 1])
+        return np.column_stack([x, y])
+
+    out = shapely.transform(np.asarray(geoms, dtype=object), _fn)
+    bad = ~shapely.is_valid(out)
+    if bad.any():
+        out[bad] = shapely.make_valid(
+            out[bad], method="structure", keep_collapsed=False
+        )
+    return out
+
+
 def metric_crs_for(geom: BaseGeometry) -> CRS:
     """Return the local equidistant CRS centred on the bounds of a lon/lat geometry."""
     minx, miny, maxx, maxy = geom.bounds

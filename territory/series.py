@@ -13,13 +13,18 @@ boundaries never change and the front moves a few km² a day:
   crosses (found by comparing the polygons' edges, exactly) or encloses
   (found by the parity of a ray from each cell's centre across the changed
   edges) can change; each region's area is updated by the difference of the
-  old and new polygon inside those cells.  The accounting area is additive
-  under every overlay (`territory.geodesy`), so the sum over cells equals the
-  area of the whole.
+  old and new polygon inside those cells.  The polygon's part of a cell is
+  kept from the last map that changed the cell, so only the new map is cut,
+  and all the parts of a map are measured in one pass over their rings.  The
+  accounting area is additive under every overlay (`territory.geodesy`), so
+  the sum over cells equals the area of the whole.
 - **Given land.**  Border gaps and seams depend only on the land within a few
   kilometres of them, so they are decided again only inside a window around
   the changed cells (`given_to`, the partition's own rule); a window is
-  widened until every piece that could be given lies wholly inside it.
+  widened until every piece that could be given lies wholly inside it.  A
+  window's static layers are cut from 1° tiles kept from map to map, the
+  layers in the metric CRS are made only when a piece is decided, and an
+  exact piece is cut from the land and the sides in a box around it.
 - **Derived cache.**  The figures are kept in the cache, named after the
   content of the boundaries, the land mask and the algorithm, with one row per
   snapshot file checksum, so a second run reads them (``Record`` does this).
@@ -30,7 +35,7 @@ Results are checked against `partition_land` in the tests (1e-9 relative).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -39,17 +44,17 @@ from shapely.geometry.base import BaseGeometry
 
 from territory.control import (
     RU,
-    SEAM_WIDTH_M,
     SLIVER_TOLERANCE_M,
     TOUCH_M,
     exact_piece,
     given_to,
     held_land,
+    nowhere_wide,
     static_metric_buffer,
     touching_groups,
 )
-from territory.crs import STORAGE_CRS, metric_crs_for, transform
-from territory.geodesy import area_km2, polygonal
+from territory.crs import STORAGE_CRS, metric_crs_for, transform, transform_many
+from territory.geodesy import _A_M, _GL_T, _GL_W, M2_PER_KM2, _q, area_km2, polygonal
 
 #: Bump when the figures this module computes could change.
 ALGORITHM = "series-2"
@@ -73,7 +78,24 @@ _NEAR_DEG = 3e-5
 #: east–west at 52°N).
 _NEAR_SEA_DEG = 0.022
 
+#: Side (degrees) of the tiles `Statics.clip` cuts a window's layers from.
+_TILE_DEG = 1.0
+#: How many cuts of the static layers `Statics.clip` keeps.
+_CLIPS_KEPT = 512
+#: A piece with a point this far (degrees) inside its outline, and at most
+#: `_WIDE_SPAN_DEG` across, is no seam (`_wide`).
+_WIDE_DEG = 2e-3
+_WIDE_SPAN_DEG = 0.4
+#: How many given pieces `Engine` keeps to reuse their exact piece.
+_EXACT_KEPT = 8192
+#: Margin (degrees) of the box the sea is cut from (`Statics.build`).
+_SEA_BOX_DEG = 0.2
+
 _EMPTY = shapely.Polygon()
+
+#: The other sides, and the side a piece is given to, in the box around the
+#: piece (normalised WKB): with the land, all its exact piece depends on.
+_Near = tuple[bytes, bytes]
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +137,9 @@ class Statics:
     _cells: dict[tuple[int, int], list[tuple[int, BaseGeometry | None]]] = field(
         default_factory=dict, repr=False
     )
+    _clips: dict[tuple[str, tuple[float, ...]], BaseGeometry | bool] = field(
+        default_factory=dict, repr=False
+    )
 
     def __post_init__(self) -> None:
         self._tree = shapely.STRtree(self.regions)
@@ -131,10 +156,15 @@ class Statics:
         country_land = shapely.intersection(country, land)
         border = country.boundary
         metric = metric_crs_for(border)
-        sea = shapely.difference(
-            shapely.box(*shapely.buffer(country, 0.2).bounds), land
-        )
         minx, miny, maxx, maxy = country.bounds
+        # the partition's sea is the land mask's complement in the bounds of
+        # the country grown by 0.2° (`control._static_layers`); only the sea
+        # within a few km of the country counts (the coast rules), and that
+        # is the same in these bounds, which need no buffer of the country
+        d = _SEA_BOX_DEG
+        sea = shapely.difference(
+            shapely.box(minx - d, miny - d, maxx + d, maxy + d), land
+        )
         x0 = math.floor(minx / CELL_DEG) * CELL_DEG
         y0 = math.floor(miny / CELL_DEG) * CELL_DEG
         shape = (
@@ -161,6 +191,60 @@ class Statics:
             origin=(x0, y0),
             shape=shape,
         )
+
+    def clip(
+        self, name: str, box: tuple[float, float, float, float], *, keep: bool = True
+    ) -> BaseGeometry:
+        """The static layer `name` cut to `box` (``border_m``: the border's cut
+        in the metric CRS, prepared).
+
+        Kept (the last `_CLIPS_KEPT`; not with `keep` false): windows are made
+        of grid cells, so the same boxes come back map after map.
+        """
+        key = (name, box)
+        out = self._clips.get(key)
+        if out is None:
+            if name == "border_m":
+                out = transform(self.clip("border", box), STORAGE_CRS, self.metric)
+                shapely.prepare(out)
+            else:
+                # cut from the layer's cut to the tiles around `box` (kept:
+                # far fewer of them come back), not from the whole layer
+                x0, y0 = self.origin
+                c = _TILE_DEG
+                outer = (
+                    x0 + math.floor((box[0] - x0) / c) * c,
+                    y0 + math.floor((box[1] - y0) / c) * c,
+                    x0 + math.ceil((box[2] - x0) / c) * c,
+                    y0 + math.ceil((box[3] - y0) / c) * c,
+                )
+                name_cells = f"{name} tiles"
+                layer = self._clips.get((name_cells, outer))
+                if layer is None:
+                    layer = shapely.clip_by_rect(getattr(self, name), *outer)
+                    self._keep((name_cells, outer), layer)
+                out = shapely.clip_by_rect(layer, *box)
+                if name != "border":
+                    out = polygonal(out)
+            if keep:
+                self._keep(key, out)
+        return out
+
+    def covers_box(self, box: tuple[float, float, float, float]) -> bool:
+        """Whether the country covers `box` (kept, as `clip`)."""
+        key = ("covers", box)
+        out = self._clips.get(key)
+        if out is None:
+            out = bool(shapely.covers(self.country, shapely.box(*box)))
+            self._keep(key, out)
+        return out
+
+    def _keep(
+        self, key: tuple[str, tuple[float, ...]], geom: BaseGeometry | bool
+    ) -> None:
+        if len(self._clips) >= _CLIPS_KEPT:
+            del self._clips[next(iter(self._clips))]
+        self._clips[key] = geom
 
     def cell_box(self, i: int, j: int) -> tuple[float, float, float, float]:
         x0, y0 = self.origin
@@ -203,13 +287,17 @@ def _segments(geom: BaseGeometry) -> np.ndarray:
         return np.empty((0, 4))
     rings = shapely.get_rings(shapely.get_parts(polygonal(geom)))
     coords, index = shapely.get_coordinates(rings, return_index=True)
-    same = index[1:] == index[:-1]
-    seg = np.hstack([coords[:-1][same], coords[1:][same]])
-    swap = (seg[:, 0] > seg[:, 2]) | (
-        (seg[:, 0] == seg[:, 2]) & (seg[:, 1] > seg[:, 3])
+    seg = np.concatenate([coords[:-1], coords[1:]], axis=1)[index[1:] == index[:-1]]
+    x1, y1, x2, y2 = seg.T
+    swap = (x1 > x2) | ((x1 == x2) & (y1 > y2))
+    return np.column_stack(
+        [
+            np.where(swap, x2, x1),
+            np.where(swap, y2, y1),
+            np.where(swap, x1, x2),
+            np.where(swap, y1, y2),
+        ]
     )
-    seg[swap] = seg[swap][:, [2, 3, 0, 1]]
-    return np.ascontiguousarray(seg)
 
 
 def _hashes(seg: np.ndarray) -> np.ndarray:
@@ -240,7 +328,14 @@ def _not_in(
     i[i >= len(other_h)] = 0
     found = other_h[i] == h
     # a hash match is confirmed on the coordinates (a collision is a change)
-    found[found] = np.all(other_seg[i[found]] == seg[found], axis=1)
+    (k,) = np.nonzero(found)
+    a, b = other_seg[i[k]], seg[k]
+    found[k] = (
+        (a[:, 0] == b[:, 0])
+        & (a[:, 1] == b[:, 1])
+        & (a[:, 2] == b[:, 2])
+        & (a[:, 3] == b[:, 3])
+    )
     return seg[~found]
 
 
@@ -271,12 +366,18 @@ def _touched(
     lo_j = np.floor((np.minimum(seg[:, 1], seg[:, 3]) - y0) / size - eps)
     hi_j = np.floor((np.maximum(seg[:, 1], seg[:, 3]) - y0) / size + eps)
     out = np.zeros((nx, ny), dtype=bool)
+    lo_i = np.clip(lo_i, 0, nx - 1).astype(int)
+    hi_i = np.clip(hi_i, 0, nx - 1).astype(int)
+    lo_j = np.clip(lo_j, 0, ny - 1).astype(int)
+    hi_j = np.clip(hi_j, 0, ny - 1).astype(int)
+    # most edges span one or two cells each way: their four corners are all
+    # the cells they overlap
+    small = (hi_i - lo_i <= 1) & (hi_j - lo_j <= 1)
+    for ii in (lo_i[small], hi_i[small]):
+        for jj in (lo_j[small], hi_j[small]):
+            out[ii, jj] = True
     for a, b, c, d in zip(
-        np.clip(lo_i, 0, nx - 1).astype(int),
-        np.clip(hi_i, 0, nx - 1).astype(int),
-        np.clip(lo_j, 0, ny - 1).astype(int),
-        np.clip(hi_j, 0, ny - 1).astype(int),
-        strict=True,
+        lo_i[~small], hi_i[~small], lo_j[~small], hi_j[~small], strict=True
     ):
         out[a : b + 1, c : d + 1] = True
     return out
@@ -300,13 +401,20 @@ def _flipped(centres: np.ndarray, seg: np.ndarray) -> np.ndarray:
 
 
 def _parity(centres: np.ndarray, seg: np.ndarray) -> np.ndarray:
-    cx, cy = centres[:, :1], centres[:, 1:]
+    """Row by row of centres: where each edge crossing the row meets it, sorted,
+    and how many of those lie east of each centre."""
+    out = np.zeros(len(centres), dtype=bool)
     x1, y1, x2, y2 = seg[:, 0], seg[:, 1], seg[:, 2], seg[:, 3]
-    straddle = (y1 > cy) != (y2 > cy)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        x_at = x1 + (cy - y1) * (x2 - x1) / (y2 - y1)
-    crossing = straddle & (cx < x_at)
-    return (crossing.sum(axis=1) % 2).astype(bool)
+    for cy in np.unique(centres[:, 1]):
+        straddle = (y1 > cy) != (y2 > cy)
+        if not straddle.any():
+            continue
+        a1, b1, a2, b2 = x1[straddle], y1[straddle], x2[straddle], y2[straddle]
+        x_at = np.sort(a1 + (cy - b1) * (a2 - a1) / (b2 - b1))
+        row = centres[:, 1] == cy
+        east = len(x_at) - np.searchsorted(x_at, centres[row, 0], side="right")
+        out[row] = east % 2 == 1
+    return out
 
 
 # --------------------------------------------------------------------- engine
@@ -340,9 +448,18 @@ class Engine:
         self._occ_km2 = np.zeros(len(statics.regions))
         self._given: list[Given] = []
         self._given_ru = np.zeros(len(statics.regions))
+        self._given_bounds = np.empty((0, 4))
         #: decisions by piece (normalised WKB): None where a piece stays held
         self._memo: dict[bytes, Given | None] = {}
         self._seen: dict[bytes, Given | None] = {}
+        #: pieces given on earlier maps, by piece and decision: the sides
+        #: around each (`_Near`) and what was given
+        self._exact: dict[tuple[bytes, str, str], tuple[_Near, Given]] = {}
+        #: the occupied polygon's pieces in a cell as of the last map that
+        #: changed it: region indexes, pieces and their km²
+        self._cell_pieces: dict[
+            tuple[int, int], tuple[list[int], list[BaseGeometry], list[float]]
+        ] = {}
 
     # ---------------------------------------------------------------- one map
     def step(self, by_status: dict[str, BaseGeometry]) -> np.ndarray:
@@ -383,6 +500,7 @@ class Engine:
 
     def _full(self, new: _Map) -> None:
         s = self.s
+        self._cell_pieces = {}
         occ = shapely.intersection(new.occupied, s.country)
         self._occ_km2 = np.array(
             [area_km2(polygonal(shapely.intersection(occ, r))) for r in s.regions]
@@ -393,47 +511,115 @@ class Engine:
 
     def _update(self, old: _Map, new: _Map, changed: np.ndarray) -> None:
         cells = self._dirty_cells(changed)
-        for i, j in cells:
-            box = self.s.cell_box(i, j)
-            o = polygonal(shapely.clip_by_rect(old.occupied, *box))
-            n = polygonal(shapely.clip_by_rect(new.occupied, *box))
-            if o.is_empty and n.is_empty:
-                continue
-            for r, piece in self.s.cell_pieces(i, j):
-                a = n if piece is None else polygonal(shapely.intersection(n, piece))
-                b = o if piece is None else polygonal(shapely.intersection(o, piece))
-                self._occ_km2[r] += _area(a) - _area(b)
-                if self.gross:
-                    self.gained_km2[r] += _area(shapely.difference(a, b))
-                    self.lost_km2[r] += _area(shapely.difference(b, a))
+        self._update_cells(old, new, cells)
         # given land is decided again only near the changed edges: farther
         # away, every piece and every rule's input is as it was
-        near = shapely.multilinestrings(shapely.linestrings(changed.reshape(-1, 2, 2)))
+        lines = shapely.linestrings(changed.reshape(-1, 2, 2))
+        near = shapely.multilinestrings(lines)
         shapely.prepare(near)
-        old = np.array([g.geom for g in self._given], dtype=object)
-        stays = ~shapely.dwithin(old, near, _PAD_DEG) if len(old) else old
+        windows = _windows(changed, self.s)
+        # a piece within `_PAD_DEG` of a changed edge meets a window (which
+        # reaches a cell farther): only those are measured
+        stays = np.ones(len(self._given), dtype=bool)
+        b = self._given_bounds
+        meets = np.zeros(len(self._given), dtype=bool)
+        for w in windows:
+            meets |= (
+                (b[:, 0] <= w[2])
+                & (b[:, 2] >= w[0])
+                & (b[:, 1] <= w[3])
+                & (b[:, 3] >= w[1])
+            )
+        if meets.any():
+            (which,) = np.nonzero(meets)
+            geoms = [self._given[k].geom for k in which]
+            _, hit = shapely.STRtree(geoms).query(
+                lines, predicate="dwithin", distance=_PAD_DEG
+            )
+            stays[which[hit]] = False
         found: dict[bytes, Given] = {}
-        for window in _windows(changed, self.s):
+        for window in windows:
             for g in self._redecide(new, window, near):
                 found.setdefault(shapely.to_wkb(shapely.normalize(g.geom)), g)
         before = self._given_ru
-        kept = [g for g, k in zip(self._given, stays, strict=True) if k]
-        self._set_given(kept + list(found.values()))
+        self._set_given(list(found.values()), stays=stays)
         if self.gross:  # land given at the border is counted net, map by map
             net = self._given_ru - before
             self.gained_km2 += np.maximum(net, 0.0)
             self.lost_km2 += np.maximum(-net, 0.0)
 
-    def _set_given(self, given: list[Given]) -> None:
-        """Keep `given`, and the km² by region it gives to RU (summed once here,
-        not on every read)."""
-        self._given = given
-        out = np.zeros(len(self.s.regions))
-        for g in given:
+    def _update_cells(self, old: _Map, new: _Map, cells: list[tuple[int, int]]) -> None:
+        """Add the change of the occupied polygon in `cells` to each region's km².
+
+        The polygon's pieces in a cell (by region) are kept from the last map
+        that changed the cell: until it changes again they are the same, so
+        only the new map is cut, and all the pieces are measured at once.
+        """
+        s = self.s
+        todo: list[tuple[tuple[int, int], list[int], list[BaseGeometry]]] = []
+        olds: list[tuple[tuple[int, int], list[int], list[BaseGeometry]]] = []
+        for cell in cells:
+            box = s.cell_box(*cell)
+            n = polygonal(shapely.clip_by_rect(new.occupied, *box))
+            kept = self._cell_pieces.get(cell)
+            if kept is None:
+                o = polygonal(shapely.clip_by_rect(old.occupied, *box))
+                if o.is_empty and n.is_empty:
+                    continue
+                olds.append((cell, *_cut(o, s.cell_pieces(*cell))))
+            elif n.is_empty and not kept[0]:
+                continue  # nothing there before or now
+            todo.append((cell, *_cut(n, s.cell_pieces(*cell))))
+        areas = iter(_areas_km2([g for _, _, gs in [*olds, *todo] for g in gs]))
+        for cell, rs, gs in olds:
+            self._cell_pieces[cell] = (rs, gs, [next(areas) for _ in gs])
+        for cell, rs, gs in todo:
+            ars = [next(areas) for _ in gs]
+            o_rs, o_gs, o_ars = self._cell_pieces[cell]
+            for r, a in zip(o_rs, o_ars, strict=True):
+                self._occ_km2[r] -= a
+            for r, a in zip(rs, ars, strict=True):
+                self._occ_km2[r] += a
+            if self.gross:
+                self._gross_cell(
+                    dict(zip(o_rs, o_gs, strict=True)), dict(zip(rs, gs, strict=True))
+                )
+            self._cell_pieces[cell] = (rs, gs, ars)
+
+    def _gross_cell(
+        self, before: dict[int, BaseGeometry], after: dict[int, BaseGeometry]
+    ) -> None:
+        """Add the km² gained and lost in one cell, by region."""
+        for r in set(before) | set(after):
+            b, a = before.get(r, _EMPTY), after.get(r, _EMPTY)
+            self.gained_km2[r] += _area(shapely.difference(a, b))
+            self.lost_km2[r] += _area(shapely.difference(b, a))
+
+    def _set_given(self, new: list[Given], *, stays: np.ndarray | None = None) -> None:
+        """Keep what was given where `stays` (default: none of it) and `new`,
+        with the km² by region given to RU and each piece's bounds, updated
+        by what changed (not summed on every read)."""
+        if stays is None:
+            out = np.zeros(len(self.s.regions))
+            kept, bounds = [], np.empty((0, 4))
+        else:
+            out = self._given_ru.copy()
+            kept = [g for g, k in zip(self._given, stays, strict=True) if k]
+            bounds = self._given_bounds[stays]
+            for g, k in zip(self._given, stays, strict=True):
+                if not k and g.holder == RU:
+                    for r, a in g.region_km2.items():
+                        out[r] -= a
+        for g in new:
             if g.holder == RU:
                 for r, a in g.region_km2.items():
                     out[r] += a
+        self._given = kept + new
         self._given_ru = out
+        if new:
+            geoms = np.array([g.geom for g in new], dtype=object)
+            bounds = np.vstack([bounds, shapely.bounds(geoms)])
+        self._given_bounds = bounds
 
     def _dirty_cells(self, changed: np.ndarray) -> list[tuple[int, int]]:
         """Cells a changed edge may cross, and cells whose inside/outside flipped."""
@@ -482,63 +668,78 @@ class Engine:
         def clip(g: BaseGeometry) -> BaseGeometry:
             return g if outer is None else polygonal(shapely.clip_by_rect(g, *outer))
 
-        occupied = shapely.intersection(clip(new.occupied), clip(s.country))
+        # (where the country covers the window, cutting by it keeps all;
+        # and a union with nothing is the same land: both overlays skipped)
+        inside = outer is not None and s.covers_box(outer)
+        country = s.country if outer is None else s.clip("country", outer)
+
+        def in_country(g: BaseGeometry) -> BaseGeometry:
+            return g if inside else shapely.intersection(g, country)
+
+        occupied = in_country(clip(new.occupied))
         grey = new.grey
         if not grey.is_empty:
-            grey = shapely.difference(
-                shapely.intersection(clip(grey), clip(s.country)), occupied
-            )
-        others = shapely.union(occupied, grey)
+            grey = shapely.difference(in_country(clip(grey)), occupied)
+        others = occupied if grey.is_empty else shapely.union(occupied, grey)
         if others.is_empty:
             return []
         if window is None:
             land, land_box = s.country_land, None
         else:
             land_box = shapely.box(*window)
-            land = polygonal(shapely.clip_by_rect(s.country_land, *window))
+            land = s.clip("country_land", window)
         # snap-rounded as `partition_land` forms it: the pieces of a window
         # are those of the whole country, down to where two only touch
-        held = held_land(land, others)
+        # (the other sides beyond the window change no piece inside it: a
+        # snap-rounded edge moves only at the vertices it passes within a
+        # grid cell of, and a piece near the window's edge is not decided)
+        held = held_land(
+            land,
+            others
+            if window is None
+            else polygonal(shapely.clip_by_rect(others, *window)),
+        )
 
-        def land_near(piece: BaseGeometry) -> BaseGeometry:
+        def near_box(piece: BaseGeometry) -> tuple[float, float, float, float]:
             minx, miny, maxx, maxy = piece.bounds
             d = 1e-6  # more than the grid: all the land the grown piece can meet
-            return shapely.clip_by_rect(land, minx - d, miny - d, maxx + d, maxy + d)
+            return (minx - d, miny - d, maxx + d, maxy + d)
 
         parts = list(shapely.get_parts(polygonal(held)))
         if not parts:
             return []
         main = None
         if window is None:
-            sizes = [area_km2(p) for p in parts]
-            main = max(range(len(parts)), key=sizes.__getitem__)
-        m = {
-            "occupied": transform(occupied, STORAGE_CRS, s.metric),
-            "grey": transform(grey, STORAGE_CRS, s.metric),
-            "border": transform(
-                s.border if outer is None else shapely.clip_by_rect(s.border, *outer),
-                STORAGE_CRS,
-                s.metric,
-            ),
-        }
+            main = int(np.argmax(_areas_km2(parts)))
+        # the layers `given_to` reads, in the metric CRS: reprojected when
+        # first read (many windows decide no piece)
+        m = _Metric(
+            {
+                "occupied": lambda: transform(occupied, STORAGE_CRS, s.metric),
+                "grey": lambda: transform(grey, STORAGE_CRS, s.metric),
+                "border": lambda: (
+                    transform(s.border, STORAGE_CRS, s.metric)
+                    if outer is None
+                    else s.clip("border_m", outer)
+                ),
+            }
+        )
         if self.t > 0:  # the whole border's band, as the partition uses it
             m["border_band"] = (
                 s.border_band
                 if self.t == SLIVER_TOLERANCE_M
                 else static_metric_buffer(s.border, s.metric, self.t)
             )
-        for g in m.values():
-            shapely.prepare(g)
         # which pieces may be given: near the other side (and the change)
         shapely.prepare(others)
         by_change = (
             np.ones(len(parts), dtype=bool)
             if near is None
-            else shapely.dwithin(parts, near, _PAD_DEG)
+            else shapely.dwithin(near, parts, _PAD_DEG)
         )
         if not by_change.any():
             return []
-        wanted = by_change & shapely.dwithin(parts, others, _NEAR_DEG)
+        wanted = by_change & shapely.dwithin(others, parts, _NEAR_DEG)
         # the pieces that cannot be: the main held land, pieces by the coast,
         # and (for now) pieces the window's edge cuts
         edge = (
@@ -548,36 +749,40 @@ class Engine:
         )
         coast = np.zeros(len(parts), dtype=bool)
         if self.t > 0:
-            by_sea = np.nonzero(shapely.intersects(parts, s.near_sea))[0]
-            for k in by_sea:
-                pm = transform(parts[k], STORAGE_CRS, s.metric)
-                coast[k] = shapely.dwithin(pm, s.sea_m, self.t + TOUCH_M)
+            by_sea = np.nonzero(shapely.intersects(s.near_sea, parts))[0]
+            if len(by_sea):
+                pms = transform_many([parts[k] for k in by_sea], STORAGE_CRS, s.metric)
+                coast[by_sea] = shapely.dwithin(s.sea_m, pms, self.t + TOUCH_M)
         # a piece the window's edge cuts, by the change, that could be part of
         # a piece given (whether it touches the other side may lie outside):
         # widen the window
+        no_border = outer is not None and s.clip("border", outer).is_empty
         for k in np.nonzero(edge & by_change & ~coast)[0]:
+            if no_border and _wide(parts[k]):
+                continue  # far wider than a seam, and no border near
             if _could_be_given(transform(parts[k], STORAGE_CRS, s.metric), m, self.t):
                 return None
         inland = [
             k for k in range(len(parts)) if k != main and not edge[k] and not coast[k]
         ]
         out: list[Given] = []
-        for group in touching_groups(parts, inland):
-            if not wanted[group].any():
-                continue
+        todo: list[tuple[BaseGeometry, bytes]] = []
+        # a group with a wanted piece that is not inland is not given (see
+        # below): only the groups of the wanted inland pieces are looked at
+        start = [k for k in inland if wanted[k]]
+        for group in touching_groups(parts, inland, start) if start else []:
+            if any(edge[k] for k in group):
+                continue  # it goes on past the edge, where it cannot be given
+            if any(coast[k] or k == main for k in group):
+                continue  # it touches the main held land or the coast's pieces
             piece = (
                 parts[group[0]]
                 if len(group) == 1
                 else shapely.union_all([parts[k] for k in group])
             )
-            pm = transform(piece, STORAGE_CRS, s.metric)
-            if any(edge[k] for k in group):
-                continue  # it goes on past the edge, where it cannot be given
-            if any(coast[k] or k == main for k in group):
-                continue  # it touches the main held land or the coast's pieces
             key = shapely.to_wkb(shapely.normalize(piece))
             if key in self._memo and (
-                near is None or not shapely.dwithin(piece, near, _NEAR_DEG)
+                near is None or not shapely.dwithin(near, piece, _NEAR_DEG)
             ):
                 # the same piece, and the other sides within the touch
                 # distance of it are as they were: the same decision
@@ -585,47 +790,200 @@ class Engine:
                 if self._memo[key] is not None:
                     out.append(self._memo[key])
                 continue
+            todo.append((piece, key))
+        # the pieces to decide, reprojected at once
+        pms = (
+            transform_many([p for p, _ in todo], STORAGE_CRS, s.metric) if todo else []
+        )
+        # the pieces given, each with its parts by region, measured at once
+        given: list[tuple[bytes, BaseGeometry, str, str, list[int], _Near]] = []
+        region_parts: list[BaseGeometry] = []
+        for (piece, key), pm in zip(todo, pms, strict=True):
             decided = given_to(pm, m, sliver_tolerance_m=self.t)
-            g = None
-            if decided is not None:
+            if decided is None:
+                self._seen[key] = None
+            else:
                 reason, holder = decided
-                near = land_near(piece)
-                side = occupied if holder == RU else grey
+                # the exact piece lies within a hair of the piece: only the
+                # land and the sides in a box around it are needed
+                box = near_box(piece)
+                side = polygonal(
+                    shapely.clip_by_rect(occupied if holder == RU else grey, *box)
+                )
+                sides = shapely.clip_by_rect(others, *box)
+                # the same piece given to the same side, with the same sides
+                # around it, as on an earlier map: the same exact piece
+                near_sides = (
+                    shapely.to_wkb(shapely.normalize(sides)),
+                    shapely.to_wkb(shapely.normalize(side)),
+                )
+                known = self._exact.get((key, reason, holder))
+                if known is not None and known[0] == near_sides:
+                    out.append(known[1])
+                    self._seen[key] = known[1]
+                    continue
                 exact = exact_piece(
-                    piece, shapely.difference(near, others), joined_to=side
+                    piece,
+                    shapely.difference(
+                        # the whole country's land is cut from its tile
+                        s.clip("country_land", box, keep=False)
+                        if window is None
+                        else shapely.clip_by_rect(land, *box),
+                        sides,
+                    ),
+                    joined_to=side,
                 )
                 # joined to its side: only what the side does not hold counts
                 own = polygonal(shapely.difference(exact, side))
-                g = Given(exact, holder, reason, self._by_region(own))
-                out.append(g)
+                hits, by_region = self._by_region(own)
+                given.append((key, exact, holder, reason, hits, near_sides))
+                region_parts.extend(by_region)
+        areas = iter(_areas_km2(region_parts))
+        for key, exact, holder, reason, hits, near_sides in given:
+            km2 = {r: float(next(areas)) for r in hits}
+            km2 = {r: a for r, a in km2.items() if a}
+            g = Given(exact, holder, reason, km2)
+            out.append(g)
             self._seen[key] = g
+            if len(self._exact) >= _EXACT_KEPT:
+                del self._exact[next(iter(self._exact))]
+            self._exact[(key, reason, holder)] = (near_sides, g)
         return out
 
-    def _by_region(self, geom: BaseGeometry) -> dict[int, float]:
-        """km² of `geom` by region."""
-        out = {}
-        for r in self.s._tree.query(geom, predicate="intersects"):
-            a = area_km2(polygonal(shapely.intersection(self.s.regions[r], geom)))
-            if a:
-                out[int(r)] = a
-        return out
+    def _by_region(self, geom: BaseGeometry) -> tuple[list[int], list[BaseGeometry]]:
+        """The regions `geom` meets, and its part in each."""
+        hits = [int(r) for r in self.s._tree.query(geom, predicate="intersects")]
+        if len(hits) == 1:
+            # land of the country meeting one region only: all of it (what a
+            # cut would take off is float noise along the region's outline)
+            return hits, [geom]
+        # only the regions' outlines within a hair of `geom` matter
+        minx, miny, maxx, maxy = geom.bounds
+        d = 1e-6
+        box = (minx - d, miny - d, maxx + d, maxy + d)
+        return hits, [
+            polygonal(
+                shapely.intersection(
+                    shapely.clip_by_rect(self.s.regions[r], *box), geom
+                )
+            )
+            for r in hits
+        ]
+
+
+class _Metric(dict):
+    """Layers in the metric CRS, each made (and prepared) when first read."""
+
+    def __init__(self, makers: dict[str, Callable[[], BaseGeometry]]) -> None:
+        super().__init__()
+        self._makers = makers
+
+    def __missing__(self, key: str) -> BaseGeometry:
+        geom = self._makers[key]()
+        shapely.prepare(geom)
+        self[key] = geom
+        return geom
+
+
+def _cut(
+    geom: BaseGeometry, pieces: list[tuple[int, BaseGeometry | None]]
+) -> tuple[list[int], list[BaseGeometry]]:
+    """`geom` (within a cell) cut by the regions' pieces of the cell
+    (`Statics.cell_pieces`): the regions it meets and its part in each."""
+    if geom.is_empty:
+        return [], []
+    rs, gs = [], []
+    for r, piece in pieces:
+        # the pieces are prepared: cut only what crosses a region's outline
+        if piece is None or shapely.covers(piece, geom):
+            part = geom
+        elif not shapely.intersects(piece, geom):
+            continue
+        else:
+            part = polygonal(shapely.intersection(geom, piece))
+        if not part.is_empty:
+            rs.append(r)
+            gs.append(part)
+    return rs, gs
 
 
 def _area(geom: BaseGeometry) -> float:
     return 0.0 if geom.is_empty else area_km2(polygonal(geom))
 
 
+def _areas_km2(geoms: list[BaseGeometry]) -> np.ndarray:
+    """`area_km2` of each polygonal geometry, in one pass over all their rings.
+
+    The same integral as `territory.geodesy.area_km2` (each ring's
+    −a²/2 ∮ q(φ) dλ by Gauss–Legendre along straight lon/lat edges; exterior
+    rings count positive, holes negative), summed in another order: the
+    figures agree to float rounding.
+    """
+    out = np.zeros(len(geoms))
+    if len(geoms) < 2:  # one at a time costs less
+        return np.array([area_km2(g) for g in geoms], dtype=float)
+    polys, owner = shapely.get_parts(np.asarray(geoms, dtype=object), return_index=True)
+    is_poly = shapely.get_type_id(polys) == 3
+    polys, owner = polys[is_poly], owner[is_poly]
+    if not len(polys):
+        return out
+    # oriented as `area_km2` orients them, so each ring's edges are the same
+    polys = shapely.orient_polygons(polys, exterior_cw=False)
+    rings, ring_poly = shapely.get_rings(polys, return_index=True)
+    # the first ring of each polygon is its exterior
+    exterior = np.ones(len(rings), dtype=bool)
+    exterior[1:] = ring_poly[1:] != ring_poly[:-1]
+    coords, ring_of = shapely.get_coordinates(rings, return_index=True)
+    same = ring_of[1:] == ring_of[:-1]
+    lam = np.radians(coords[:, 0])
+    phi = np.radians(coords[:, 1])
+    dlam = (lam[1:] - lam[:-1])[same]
+    phi0 = phi[:-1][same]
+    dphi = (phi[1:] - phi[:-1])[same]
+    nodes = phi0[:, None] + dphi[:, None] * _GL_T[None, :]
+    mean_q = (_q(nodes) * _GL_W[None, :]).sum(axis=1)
+    # each ring's edges are contiguous: summed ring by ring
+    edge_ring = ring_of[:-1][same]
+    first = np.ones(len(edge_ring), dtype=bool)
+    first[1:] = edge_ring[1:] != edge_ring[:-1]
+    starts = np.flatnonzero(first)
+    ring_sum = np.zeros(len(rings))
+    if len(starts):
+        ring_sum[edge_ring[starts]] = np.add.reduceat(mean_q * dlam, starts)
+    ring_m2 = np.abs(-_A_M * _A_M / 2 * ring_sum)
+    signed = np.where(exterior, ring_m2, -ring_m2)
+    per_poly = np.bincount(ring_poly, weights=signed, minlength=len(polys))
+    out = np.bincount(owner, weights=per_poly, minlength=len(geoms))
+    return np.abs(out) / M2_PER_KM2
+
+
+def _wide(piece: BaseGeometry) -> bool:
+    """Whether a piece (lon/lat, at most `_WIDE_SPAN_DEG` across) has a point
+    `_WIDE_DEG` inside its outline: more than 100 m, where a seam is nowhere
+    10 m wide.  (A degree is at least 67 km in the country, and the metric
+    CRS bends a straight lon/lat edge of that span by under 60 m.)"""
+    minx, miny, maxx, maxy = piece.bounds
+    if max(maxx - minx, maxy - miny) > _WIDE_SPAN_DEG:
+        return False
+    inner = shapely.point_on_surface(piece)
+    return bool(shapely.distance(inner, piece.boundary) > _WIDE_DEG)
+
+
 def _could_be_given(pm: BaseGeometry, m: dict[str, BaseGeometry], t: float) -> bool:
     """Whether the visible part of a piece cut by a window could belong to a
     piece that is given: it is thin, or lies along the border.  (Whether it
     touches the other side cannot be told from a part.)"""
-    inner = shapely.point_on_surface(pm)
-    wide = shapely.distance(inner, pm.boundary) > SEAM_WIDTH_M / 2
-    if not wide and pm.buffer(-SEAM_WIDTH_M / 2).is_empty:
+    if nowhere_wide(pm):
         return True
-    return bool(shapely.dwithin(pm, m["border"], t + TOUCH_M)) and bool(
-        shapely.covered_by(pm, m["border"].buffer(t + TOUCH_M))
-    )
+    d = t + TOUCH_M
+    if not shapely.dwithin(m["border"], pm, d):
+        return False
+    # a buffer lies within its distance of the line, but for the 1% GEOS
+    # simplifies the line by: a point of the piece farther than that is
+    # outside the buffer (which costs far more to build)
+    if not shapely.dwithin(m["border"], shapely.point_on_surface(pm), 1.02 * d + 1):
+        return False
+    return bool(shapely.covered_by(pm, m["border"].buffer(d)))
 
 
 def _widen(
@@ -646,14 +1004,34 @@ def _windows(
     `FINE_DEG` cells the edges cross, grown by one cell, merged until disjoint."""
     x0, y0 = s.origin
     nx, ny = (math.ceil(n * CELL_DEG / FINE_DEG) for n in s.shape)
-    marked = _touched(changed, (x0, y0), FINE_DEG, (nx, ny))
+    if not len(changed):
+        return []
+
+    # only the part of the grid around the edges' bounds (a cell more each
+    # way than the windows reach), not the whole country
+    def span(v: np.ndarray, v0: float, n: int) -> tuple[int, int]:
+        lo = min(max(math.floor((v.min() - v0) / FINE_DEG) - 1, 0), n - 1)
+        hi = min(max(math.floor((v.max() - v0) / FINE_DEG) + 1, 0), n - 1)
+        return max(lo - 1, 0), min(hi + 1, n - 1)
+
+    (i0, i1), (j0, j1) = (
+        span(changed[:, [0, 2]], x0, nx),
+        span(changed[:, [1, 3]], y0, ny),
+    )
+    marked = _touched(
+        changed,
+        (x0 + i0 * FINE_DEG, y0 + j0 * FINE_DEG),
+        FINE_DEG,
+        (i1 - i0 + 1, j1 - j0 + 1),
+    )
     grown = marked.copy()  # one cell around: more than `_PAD_DEG`
     grown[1:, :] |= marked[:-1, :]
     grown[:-1, :] |= marked[1:, :]
     grown[:, 1:] |= grown[:, :-1].copy()
     grown[:, :-1] |= grown[:, 1:].copy()
     boxes = []
-    todo = set(zip(*(a.tolist() for a in np.nonzero(grown)), strict=True))
+    gi, gj = np.nonzero(grown)
+    todo = set(zip((gi + i0).tolist(), (gj + j0).tolist(), strict=True))
     while todo:
         seed = todo.pop()
         group, stack = [seed], [seed]

@@ -365,3 +365,44 @@ def test_missing_crs_is_an_error(synthetic_world):
     regions, land, by_status = synthetic_world
     with pytest.raises(CRSError, match="has no CRS"):
         partition_land(regions.set_crs(None, allow_override=True), land, by_status)
+
+
+def test_nowhere_wide_is_the_erosion_test():
+    # A piece is a seam when eroding it by half `SEAM_WIDTH_M` leaves nothing;
+    # the quick answer from a point deep inside agrees with the erosion, on
+    # both sides of the width and for shapes whose inner point is off-centre.
+    from territory.control import SEAM_WIDTH_M, nowhere_wide
+
+    shapes = []
+    for width in (2.0, 9.0, 9.9, 10.0, 10.1, 11.0, 12.0, 13.0, 40.0):
+        strip = shapely.box(0.0, 0.0, 500.0, width)
+        shapes += [
+            strip,
+            shapely.affinity.rotate(strip, 33.0, origin=(0, 0)),
+            strip.union(shapely.box(0.0, 0.0, width, 300.0)),  # an L
+            shapely.Point(0, 0).buffer(width / 2, quad_segs=2),
+            shapely.Polygon([(0, 0), (600, 0), (0, 2 * width)]),  # a wedge
+            shapely.MultiPolygon(
+                [shapely.box(0, 0, 3, 3), shapely.box(10, 0, 10 + width, 80)]
+            ),
+        ]
+    for pm in shapes:
+        assert nowhere_wide(pm) == pm.buffer(-SEAM_WIDTH_M / 2).is_empty, pm.wkt[:60]
+
+
+def test_groups_from_some_seeds_are_those_groups():
+    # Starting from some seeds gives, of all the groups, those holding one.
+    import numpy as np
+
+    from territory.control import touching_groups
+
+    rng = np.random.default_rng(5)
+    for _ in range(20):
+        corners = rng.integers(0, 12, size=(40, 2))
+        parts = [shapely.box(x, y, x + 1, y + 1) for x, y in corners.tolist()]
+        seeds = sorted(rng.choice(40, size=25, replace=False).tolist())
+        start = sorted(rng.choice(seeds, size=6, replace=False).tolist())
+        every = touching_groups(parts, seeds)
+        some = touching_groups(parts, seeds, start)
+        want = [g for g in every if any(k in g for k in start)]
+        assert sorted(some) == sorted(want)
