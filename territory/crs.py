@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 
 import numpy as np
@@ -74,11 +75,10 @@ def _transformer(src: str, dst: str) -> Transformer:
     return Transformer.from_crs(src, dst, always_xy=True)
 
 
-def transform(geom: BaseGeometry, src: CRS | str, dst: CRS | str) -> BaseGeometry:
-    """Reproject one shapely geometry, lon/lat axis order throughout.
-
-    The result is made valid: reprojection can fold a valid ring onto itself.
-    """
+def _coordinates_fn(
+    src: CRS | str, dst: CRS | str
+) -> Callable[[np.ndarray], np.ndarray]:
+    """The function `shapely.transform` calls: (n, 2) lon/lat-order coordinates reprojected."""
     src_s = src.to_wkt() if isinstance(src, CRS) else src
     dst_s = dst.to_wkt() if isinstance(dst, CRS) else dst
     tr = _transformer(src_s, dst_s)
@@ -87,7 +87,15 @@ def transform(geom: BaseGeometry, src: CRS | str, dst: CRS | str) -> BaseGeometr
         x, y = tr.transform(coords[:, 0], coords[:, 1])
         return np.column_stack([x, y])
 
-    out = shapely.transform(geom, _fn)
+    return _fn
+
+
+def transform(geom: BaseGeometry, src: CRS | str, dst: CRS | str) -> BaseGeometry:
+    """Reproject one shapely geometry, lon/lat axis order throughout.
+
+    The result is made valid: reprojection can fold a valid ring onto itself.
+    """
+    out = shapely.transform(geom, _coordinates_fn(src, dst))
     if not out.is_valid:
         out = shapely.make_valid(out, method="structure", keep_collapsed=False)
     return out
@@ -100,15 +108,7 @@ def transform_many(geoms: object, src: CRS | str, dst: CRS | str) -> np.ndarray:
     `transform` gives it (coordinates are reprojected one by one either
     way), made valid where reprojection folded a ring.
     """
-    src_s = src.to_wkt() if isinstance(src, CRS) else src
-    dst_s = dst.to_wkt() if isinstance(dst, CRS) else dst
-    tr = _transformer(src_s, dst_s)
-
-    def _fn(coords: np.ndarray) -> np.ndarray:
-        x, y = tr.transform(coords[:, 0], coords[:, 1])
-        return np.column_stack([x, y])
-
-    out = shapely.transform(np.asarray(geoms, dtype=object), _fn)
+    out = shapely.transform(np.asarray(geoms, dtype=object), _coordinates_fn(src, dst))
     bad = ~shapely.is_valid(out)
     if bad.any():
         out[bad] = shapely.make_valid(
