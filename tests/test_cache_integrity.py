@@ -140,6 +140,33 @@ DAMAGE: dict[str, Callable[[Path], None]] = {
 
 
 @pytest.mark.parametrize("damage", list(DAMAGE))
+def test_known_figures_are_those_of_the_file_as_fetched(
+    damage: str, cache: Path
+) -> None:
+    # Derived by-region figures are keyed on the checksum the index records:
+    # known ones are read without the file (they are the figures of the file
+    # as fetched, never of the damaged one); a file missing or of another
+    # size is refused; and anything that reads the file refuses it.
+    figures = record.Record(cache).occupied_series(AS_OF, AS_OF)["occupied_km2"]
+    DAMAGE[damage](cache / FILE)
+    rec = record.Record(cache)
+    same_size = (cache / FILE).stat().st_size == index_of(cache)[KEY]["size"]
+    if same_size:
+        again = rec.occupied_series(AS_OF, AS_OF)["occupied_km2"]
+        assert again.tolist() == figures.tolist()
+        assert "boundaries" not in rec._read_sha256  # nothing else was read
+    else:
+        with pytest.raises(DataError, match="changed since it was fetched"):
+            rec.occupied_series(AS_OF, AS_OF)
+    with pytest.raises(DataError, match="changed since it was fetched"):
+        rec.control(AS_OF)
+    for path in (cache / "derived").glob("series-*.json"):
+        path.unlink()  # computing them reads the file: refused
+    with pytest.raises(DataError, match="changed since it was fetched"):
+        record.Record(cache).occupied_series(AS_OF, AS_OF)
+
+
+@pytest.mark.parametrize("damage", list(DAMAGE))
 def test_damaged_snapshot_fails_loudly_then_repairs(
     damage: str, cache: Path, reference: dict[str, Any]
 ) -> None:
