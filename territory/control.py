@@ -427,16 +427,25 @@ def nowhere_wide(pm: BaseGeometry) -> bool:
     return pm.buffer(-SEAM_WIDTH_M / 2).is_empty
 
 
+#: Margin (degrees) around the country's bounds of the box the sea is cut
+#: from: only the sea within a few km of the land counts (the coast rules).
+SEA_BOX_DEG = 0.2
+
+
 @lru_cache(maxsize=2)
-def _static_layers(
+def static_layers(
     regions: tuple[BaseGeometry, ...], land: BaseGeometry
 ) -> tuple[BaseGeometry, BaseGeometry, BaseGeometry]:
     """The country (union of the regions), its land and the sea around it, lon/lat.
 
-    They do not change from one map to the next: built once per process.
+    They do not change from one map to the next: built once per process, for
+    `partition_land` and `territory.series` alike.  The sea is the land
+    mask's complement in the country's bounds grown by `SEA_BOX_DEG`.
     """
     country = shapely.union_all(regions)
-    sea = shapely.difference(shapely.box(*shapely.buffer(country, 0.2).bounds), land)
+    minx, miny, maxx, maxy = country.bounds
+    d = SEA_BOX_DEG
+    sea = shapely.difference(shapely.box(minx - d, miny - d, maxx + d, maxy + d), land)
     return country, shapely.intersection(country, land), sea
 
 
@@ -506,7 +515,7 @@ def partition_land(
     from territory.crs import check_crs
 
     check_crs(regions.crs, what="regions layer")
-    country, land_in, sea = _static_layers(tuple(regions.geometry.values), land)
+    country, land_in, sea = static_layers(tuple(regions.geometry.values), land)
     occupied = shapely.intersection(by_status["occupied"], country)
     grey = by_status.get("grey_zone")
     grey = (

@@ -50,6 +50,7 @@ from territory.control import (
     given_to,
     held_land,
     nowhere_wide,
+    static_layers,
     static_metric_buffer,
     touching_groups,
 )
@@ -88,8 +89,6 @@ _WIDE_DEG = 2e-3
 _WIDE_SPAN_DEG = 0.4
 #: How many given pieces `Engine` keeps to reuse their exact piece.
 _EXACT_KEPT = 8192
-#: Margin (degrees) of the box the sea is cut from (`Statics.build`).
-_SEA_BOX_DEG = 0.2
 
 _EMPTY = shapely.Polygon()
 
@@ -152,19 +151,11 @@ class Statics:
     ) -> Statics:
         """Prepare the regions and land mask as `partition_land` uses them."""
         regions = np.asarray(list(regions), dtype=object)
-        country = shapely.union_all(regions)
-        country_land = shapely.intersection(country, land)
+        # the partition's own layers (built once per process for both)
+        country, country_land, sea = static_layers(tuple(regions), land)
         border = country.boundary
         metric = metric_crs_for(border)
         minx, miny, maxx, maxy = country.bounds
-        # the partition's sea is the land mask's complement in the bounds of
-        # the country grown by 0.2° (`control._static_layers`); only the sea
-        # within a few km of the country counts (the coast rules), and that
-        # is the same in these bounds, which need no buffer of the country
-        d = _SEA_BOX_DEG
-        sea = shapely.difference(
-            shapely.box(minx - d, miny - d, maxx + d, maxy + d), land
-        )
         x0 = math.floor(minx / CELL_DEG) * CELL_DEG
         y0 = math.floor(miny / CELL_DEG) * CELL_DEG
         shape = (
