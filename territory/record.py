@@ -14,11 +14,11 @@ import io
 import itertools
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import shapely
 
@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from territory.versions import Version
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 #: Cache keys of the daily files and of DeepState's published area history.
 DAILY_PREFIX = "deepstate-daily/"
@@ -67,6 +68,13 @@ def _snapshot_order(s: Snapshot) -> tuple[dt.date, str, bool, str]:
 PARTITION_VERSION = "partition-13"
 #: Hex digits of the hashes in a derived file's name: ``partition-<inputs>-<content>``.
 _DIGEST_HEX = 16
+#: What parsing a derived JSON file that is not what it should be raises.
+_UNREADABLE: tuple[type[Exception], ...] = (
+    ValueError,
+    KeyError,
+    TypeError,
+    AttributeError,
+)
 
 
 def _partition_to_frame(p: Partition) -> gpd.GeoDataFrame:
@@ -255,13 +263,13 @@ class Record:
         if not daily:
             return {}
         stem = f"versions-{self._versions_inputs(daily)}"
-        for path, data in self._derived_bodies(stem, ".json"):
-            try:
-                raw = json.loads(data)
-                return {k: Version.from_json(v) for k, v in raw["files"].items()}
-            except (ValueError, KeyError, TypeError, AttributeError) as err:
-                log.warning("recomputing %s, which cannot be read (%s)", path.name, err)
-                path.unlink(missing_ok=True)
+
+        def parse(data: bytes) -> dict[str, Version]:
+            files = json.loads(data)["files"]
+            return {k: Version.from_json(v) for k, v in files.items()}
+
+        for _, versions in self._read_derived(stem, ".json", parse):
+            return versions
         versions = self._compute_versions(daily)
         doc = {"files": {k: v.to_json() for k, v in versions.items()}}
         self._write_derived(stem, ".json", json.dumps(doc).encode())
@@ -279,22 +287,18 @@ class Record:
         from territory.geodesy import area_km2
 
         stem = f"daily-areas-{hashlib.sha256(AREAS_MEASURE.encode()).hexdigest()[:_DIGEST_HEX]}"
+
+        def parse(data: bytes) -> dict[str, float]:
+            found = json.loads(data)
+            return {
+                str(k): float(v) for k, v in found.items() if isinstance(v, int | float)
+            }
+
         areas: dict[str, float] = {}
         merged = []
-        for path, data in self._derived_bodies(stem, ".json"):
-            try:
-                found = json.loads(data)
-                areas.update(
-                    {
-                        str(k): float(v)
-                        for k, v in found.items()
-                        if isinstance(v, int | float)
-                    }
-                )
-                merged.append(path)
-            except (ValueError, AttributeError) as err:
-                log.warning("recomputing %s, which cannot be read (%s)", path.name, err)
-                path.unlink(missing_ok=True)
+        for path, found in self._read_derived(stem, ".json", parse):
+            areas.update(found)
+            merged.append(path)
         out, new = {}, False
         for s in daily:
             sha = self._entry_sha(s.key)
@@ -308,9 +312,8 @@ class Record:
             if sha != "-":
                 areas[sha] = out[s.key]
                 new = True
-        if new and self._write_derived(stem, ".json", json.dumps(areas).encode()):
-            for path in merged:  # what they held is in the new file
-                path.unlink(missing_ok=True)
+        if new:
+            self._write_merged(stem, areas, merged)
         return out
 
     def _entry_sha(self, key: str) -> str:
@@ -489,28 +492,59 @@ class Record:
                 )
                 path.unlink(missing_ok=True)
 
-    def _write_derived(self, stem: str, suffix: str, body: bytes) -> bool:
-        """Write ``<stem>-<content><suffix>`` to the derived cache; False if it cannot."""
+    def _read_derived(
+        self,
+        stem: str,
+        suffix: str,
+        parse: Callable[[bytes], T],
+        errors: tuple[type[Exception], ...] = _UNREADABLE,
+    ) -> Iterator[tuple[Path, T]]:
+        """Yield each sound derived file ``<stem>-<content><suffix>``, parsed.
+
+        One whose content does not match its name (`_derived_bodies`), or
+        that `parse` cannot read (raising one of `errors`), is deleted, never
+        trusted: the caller computes what it held again.
+        """
+        for path, data in self._derived_bodies(stem, suffix):
+            try:
+                value = parse(data)
+            except errors as err:
+                log.warning("recomputing %s, which cannot be read (%s)", path.name, err)
+                path.unlink(missing_ok=True)
+                continue
+            yield path, value
+
+    def _write_derived(self, stem: str, suffix: str, body: bytes) -> Path | None:
+        """Write ``<stem>-<content><suffix>`` to the derived cache; None if it cannot."""
         content_hex = sha256_bytes(body)[:_DIGEST_HEX]
         path = self._derived_dir() / f"{stem}-{content_hex}{suffix}"
         try:
             write_bytes_atomic(path, body)
         except OSError as err:  # a read-only cache only costs time
             log.info("could not cache %s (%s); continuing", path.name, err)
-            return False
-        return True
+            return None
+        return path
+
+    def _write_merged(self, stem: str, doc: object, merged: list[Path]) -> None:
+        """Write `doc` as the derived JSON of `stem`, which holds what the
+        files `merged` held: they are deleted once it is written."""
+        import json
+
+        written = self._write_derived(stem, ".json", json.dumps(doc).encode())
+        if written is not None:
+            for path in merged:
+                if path != written:
+                    path.unlink(missing_ok=True)
 
     def _cached_partition(self, inputs: str) -> Partition | None:
         """Return the derived partition keyed `inputs` if a file checks out."""
-        for path, data in self._derived_bodies(f"partition-{inputs}", ".parquet"):
-            try:
-                return _partition_from_frame(parse_geoparquet(data))
-            except (
-                Exception
-            ) as err:  # damaged derived data is recomputed, never trusted
-                log.warning("recomputing %s, which cannot be read (%s)", path.name, err)
-                path.unlink(missing_ok=True)
-        return None
+        found = self._read_derived(
+            f"partition-{inputs}",
+            ".parquet",
+            lambda data: _partition_from_frame(parse_geoparquet(data)),
+            errors=(Exception,),  # any parse failure: damaged, recomputed
+        )
+        return next((partition for _, partition in found), None)
 
     def partition(self, snap: Snapshot) -> Partition:
         """Return the land partition of a snapshot, from the derived cache if there.
@@ -610,18 +644,19 @@ class Record:
 
         stem = self._series_stem()
         n = len(self.region_ids)
+
+        def parse(data: bytes) -> tuple[dict, dict]:
+            doc = json.loads(data)
+            found = {k: v for k, v in doc["rows"].items() if len(v) == n}
+            return found, dict(doc.get("steps", {}))
+
         rows: dict[str, list[float]] = {}
         steps: dict[str, list[list[float]]] = {}
         merged = []
-        for path, data in self._derived_bodies(stem, ".json"):
-            try:
-                doc = json.loads(data)
-                rows.update({k: v for k, v in doc["rows"].items() if len(v) == n})
-                steps.update(doc.get("steps", {}))
-                merged.append(path)
-            except (ValueError, KeyError, TypeError, AttributeError) as err:
-                log.warning("recomputing %s, which cannot be read (%s)", path.name, err)
-                path.unlink(missing_ok=True)
+        for path, (found_rows, found_steps) in self._read_derived(stem, ".json", parse):
+            rows.update(found_rows)
+            steps.update(found_steps)
+            merged.append(path)
         order: list[Snapshot] = []
         for snap in snaps:
             if not order or order[-1].key != snap.key:
@@ -656,10 +691,7 @@ class Record:
                 self._check_figures(last, found_rows[sha[last.key]])
             rows.update(found_rows)
             steps.update(found_steps)
-            body = json.dumps({"rows": rows, "steps": steps}).encode()
-            if self._write_derived(stem, ".json", body):
-                for path in merged:  # what they held is in the new file
-                    path.unlink(missing_ok=True)
+            self._write_merged(stem, {"rows": rows, "steps": steps}, merged)
         out_rows = [np.array(rows[sha[s.key]]) for s in snaps]
         out_steps: list[tuple[np.ndarray, np.ndarray] | None] = []
         prev = None
