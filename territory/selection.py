@@ -146,11 +146,9 @@ class SelectionContext:
         Noted as kept with the map (`kept_key`) and as all the giver's land
         in every region (`whole_regions`).
         """
-        geom = (
-            self.control.partition.country.get(giver) if giver in ("UA", "RU") else None
-        )
-        if geom is None:
+        if giver not in ("UA", "RU"):
             return shapely.Polygon()
+        geom = self.control.holding(giver)
         self._kept.setdefault(id(geom), (geom, ("selection", "holding", giver)))
         ids = tuple(self.control.regions["region_id"])
         self._whole.setdefault(id(geom), (geom, (giver, ids)))
