@@ -32,7 +32,6 @@ RANK = {
     "series": 2,  # the partition's figures map after map
     "record": 2.5,  # the data layer's façade: builds Control objects (DESIGN.md)
     "accounting": 3,
-    "_edge_tables": 3,  # private part of accounting: the line after from the map's edges
     "people": 3,
     "balancing": 3,
     "pace": 3,
