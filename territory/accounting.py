@@ -24,10 +24,14 @@ from territory.geodesy import area_km2, length_km, linear, polygonal
 from territory.selection import SelectionContext, select
 
 if TYPE_CHECKING:
+    import datetime as dt
+    import os
+
     import geopandas as gpd
     import pandas as pd
 
     from territory.control import Control
+    from territory.record import Record
     from territory.scenario import Scenario, Zone
 
 log = logging.getLogger(__name__)
@@ -450,18 +454,29 @@ def _check_overlaps(moves: list[Move], where: str) -> None:
 
 
 def evaluate(
-    scenario: Scenario, control: Control, *, people: bool = True
+    scenario: Scenario | str | os.PathLike[str],
+    control: Control | str | dt.date | None = None,
+    *,
+    people: bool = True,
+    record: Record | None = None,
 ) -> Evaluation:
     """Apply a scenario's transfers and zones to a control map and account for them.
 
     Parameters
     ----------
     scenario
-        The scenario (see `territory.scenario.read_scenario`).
+        The scenario: a `Scenario` (built in code or by
+        `territory.scenario.read_scenario`), a library name such as
+        ``"alaska-2025"``, or the path of a scenario file.
     control
-        The control map to apply it to (usually ``Record().control(scenario.as_of)``).
+        The control map to apply it to, or its date (``"2026-08-21"``, a
+        `datetime.date`, or ``"latest"``, the last map of the record); by
+        default the map as of the scenario's own date.
     people
         Count settlements and their population inside each move.
+    record
+        The record a date is read from (default: ``Record()``, the default
+        cache); ignored when `control` is a `Control`.
 
     Returns
     -------
@@ -473,28 +488,24 @@ def evaluate(
         If a transfer selects no land its giver holds, two transfers select the
         same land, or an invariant fails; or if an argument has the wrong
         type (the message says what to pass).
+    DataError
+        If the scenario file or the date's map cannot be read.
+
+    Examples
+    --------
+    >>> import territory as t  # doctest: +SKIP
+    >>> t.evaluate("alaska-2025").cession_ratio  # doctest: +SKIP
+    15.2...
+    >>> t.evaluate("alaska-2025", "latest")  # doctest: +SKIP
     """
     from territory.control import Control
-    from territory.scenario import Scenario
 
-    # Wrong types fail here with the fix, not as AttributeError deep inside.
-    if not isinstance(scenario, Scenario):
-        hint = "read_scenario('alaska-2025')"
-        if isinstance(scenario, str) or hasattr(scenario, "__fspath__"):
-            hint = f"read_scenario({str(scenario)[:80]!r})"
-        elif isinstance(scenario, dict):
-            hint = "parse_scenario(document)"
-        msg = f"evaluate: 'scenario' is a {type(scenario).__name__}, not a Scenario; pass {hint}"
-        raise ScenarioError(msg)
-    if not isinstance(control, Control):
-        msg = (
-            f"evaluate: 'control' is a {type(control).__name__}, not a Control; pass "
-            f"Record().control({scenario.as_of.isoformat()!r}), the map as of the scenario's date"
-        )
-        raise ScenarioError(msg)
+    scenario = _as_scenario(scenario)
     if not isinstance(people, bool):
         msg = f"evaluate: 'people' is a {type(people).__name__}; pass people=True or people=False"
         raise ScenarioError(msg)
+    if not isinstance(control, Control):
+        control = _control_for(scenario, control, record)
     where = scenario.label
     ctx = SelectionContext(control)
     country = control.partition.country
@@ -955,6 +966,40 @@ def check_invariants(ev: Evaluation) -> None:
             + "; this is a bug in territory, please report it"
         )
         raise InternalError(msg)
+
+
+def _as_scenario(scenario: object) -> Scenario:
+    """`scenario` as a `Scenario`: itself, a library name or a file path."""
+    from territory.scenario import Scenario, read_scenario
+
+    if isinstance(scenario, Scenario):
+        return scenario
+    if isinstance(scenario, str) or hasattr(scenario, "__fspath__"):
+        return read_scenario(scenario)  # type: ignore[arg-type]
+    hint = "parse_scenario(document)" if isinstance(scenario, dict) else "'alaska-2025'"
+    msg = (
+        f"evaluate: 'scenario' is a {type(scenario).__name__}; pass a Scenario, "
+        f"a library name or a scenario file's path (e.g. {hint})"
+    )
+    raise ScenarioError(msg)
+
+
+def _control_for(scenario: Scenario, when: object, record: Record | None) -> Control:
+    """The control map as of `when` (a date, ``"latest"`` or None: the scenario's date)."""
+    import datetime as dt
+
+    from territory.record import Record
+
+    if when is not None and not isinstance(when, str | dt.date):
+        msg = (
+            f"evaluate: 'control' is a {type(when).__name__}, not a Control or a date; pass "
+            f'Record().control({scenario.as_of.isoformat()!r}), a date, or "latest"'
+        )
+        raise ScenarioError(msg)
+    rec = Record() if record is None else record
+    if isinstance(when, str) and when.strip().lower() == "latest":
+        when = rec.latest_date()
+    return rec.control(scenario.as_of if when is None else when)
 
 
 def compare(evaluations: list[Evaluation]) -> pd.DataFrame:

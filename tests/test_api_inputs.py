@@ -271,22 +271,18 @@ def toy_scenario():
 
 
 BAD_EVALUATE = [
-    pytest.param(lambda sc, ctl: ("alaska-2025", ctl), "'scenario' is a str, not a Scenario",
-                 "pass read_scenario('alaska-2025')", id="scenario-name"),
-    pytest.param(lambda sc, ctl: (Path("my.toml"), ctl), "'scenario' is a PosixPath",
-                 "pass read_scenario('my.toml')", id="scenario-path"),
     pytest.param(lambda sc, ctl: ({"scenario": {}}, ctl), "'scenario' is a dict",
-                 "pass parse_scenario(document)", id="scenario-dict"),
+                 "(e.g. parse_scenario(document))", id="scenario-dict"),
     pytest.param(lambda sc, ctl: (None, ctl), "'scenario' is a NoneType",
-                 "pass read_scenario('alaska-2025')", id="scenario-none"),
-    pytest.param(lambda sc, ctl: (sc, Record("/nonexistent")), "'control' is a Record, not a Control",
+                 "a library name or a scenario file's path", id="scenario-none"),
+    pytest.param(lambda sc, ctl: (sc, Record("/nonexistent")), "'control' is a Record, not a Control or a date",
                  "pass Record().control('2025-01-01')", id="control-record"),
-    pytest.param(lambda sc, ctl: (sc, "2025-01-01"), "'control' is a str",
-                 "pass Record().control('2025-01-01')", id="control-date"),
+    pytest.param(lambda sc, ctl: (sc, 20250101), "'control' is a int",
+                 "a date, or \"latest\"", id="control-number"),
     pytest.param(lambda sc, ctl: (sc, ctl.partition), "'control' is a Partition",
-                 "the map as of the scenario's date", id="control-partition"),
+                 "pass Record().control('2025-01-01')", id="control-partition"),
     pytest.param(lambda sc, ctl: (ctl, sc), "'scenario' is a Control",
-                 "pass read_scenario(", id="arguments-swapped"),
+                 "a library name or a scenario file's path", id="arguments-swapped"),
 ]  # fmt: skip
 
 
@@ -426,3 +422,24 @@ def test_swapped_inline_geometry_is_diagnosed():
     # the same ring written [lon, lat] is accepted
     fixed = [[lat, lon] for lon, lat in ring]
     assert Rule(geometries=({"type": "Polygon", "coordinates": [fixed]},)).geometries
+
+
+@pytest.mark.data
+def test_evaluate_takes_a_name_or_path_and_a_date(record, tmp_path):
+    """A library name, a file's path and a date (or "latest") compose as the
+    objects they stand for do."""
+    from territory.scenario import read_scenario, scenario_toml
+
+    sc = read_scenario("alaska-2025")
+    expected = evaluate(sc, record.control("2025-08-15"), people=False)
+    path = tmp_path / "mine.toml"
+    path.write_text(scenario_toml(sc), encoding="utf-8")
+    for given in ("alaska-2025", path, str(path)):
+        ev = evaluate(given, "2025-08-15", people=False, record=record)
+        assert ev.control.as_of == expected.control.as_of
+        assert ev.flows() == expected.flows()
+        assert ev.front_after_km == expected.front_after_km
+    own = evaluate("alaska-2025", people=False, record=record)  # its own date
+    assert own.control.as_of.isoformat() == "2025-08-15"
+    latest = evaluate(sc, "latest", people=False, record=record)
+    assert latest.control.as_of == record.latest_date() != expected.control.as_of
