@@ -37,6 +37,7 @@ RANK = {
     "pace": 3,
     "sweep": 3,  # a scenario across time: accounting on every date of a range
     "tables": 4,
+    "exports": 4,  # the whole result as GIS layers
     "charts": 4,
     "maps": 4,
     "cli": 5,

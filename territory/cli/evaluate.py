@@ -23,61 +23,19 @@ from territory.cli.options import (
     output_option,
     plot_option,
 )
-from territory.io import OutputTarget
 
 if TYPE_CHECKING:
     from territory.accounting import Evaluation
     from territory.record import Record
 
-EXPORT_DRIVERS = {
-    ".geojson": "GeoJSON",
-    ".json": "GeoJSON",
-    ".gpkg": "GPKG",
-    ".parquet": None,
-}
-
 
 def check_export(path: Path) -> None:
     """Refuse an export file name whose format is not supported (before any work)."""
-    if path.suffix.lower() not in EXPORT_DRIVERS:
-        msg = f"--export {path.name!r}: cannot export to that format; use .geojson, .gpkg or .parquet"
+    from territory.exports import DRIVERS
+
+    if path.suffix.lower() not in DRIVERS:
+        msg = f"--export {path.name!r}: cannot export to that format; use .gpkg (every layer), .geojson or .parquet"
         raise MisuseError(msg)
-
-
-def removed_path(export: Path) -> Path | None:
-    """Where the land the partition decided itself goes beside a one-layer export.
-
-    A GeoPackage holds it as a second layer (None); GeoJSON and GeoParquet
-    hold one layer, so it goes to ``<name>-removed<suffix>`` beside the export.
-    """
-    if export.suffix.lower() == ".gpkg":
-        return None
-    return export.with_name(f"{export.stem}-removed{export.suffix}")
-
-
-def write_export(
-    gdf, target: OutputTarget, *, layer: str = "transfers", append: bool = False
-) -> None:
-    """Write a layer to GeoJSON, GeoPackage or GeoParquet at a checked destination.
-
-    `target` comes from `territory.io.check_outputs`, its name from
-    `check_export`.  With `append` (GeoPackage only), the layer is added to
-    the file just written, which is replaced as a whole.
-    """
-    import shutil
-
-    from territory.io import output_file
-
-    suffix = target.given.suffix.lower()
-    with output_file(target) as tmp:
-        if suffix == ".parquet":
-            gdf.to_parquet(tmp, index=False)
-        elif append:
-            shutil.copyfile(target.path, tmp)
-            gdf.to_file(tmp, driver=EXPORT_DRIVERS[suffix], layer=layer)
-        else:
-            tmp.unlink()
-            gdf.to_file(tmp, driver=EXPORT_DRIVERS[suffix], layer=layer)
 
 
 @click.command(short_help="Evaluate a swap scenario: flows, ratios, line.")
@@ -88,9 +46,11 @@ def write_export(
 @click.option(
     "--export",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Also write the transferred polygons (.geojson, .gpkg or .parquet, EPSG:4326), "
-    "with the land the partition removed or gave as a layer 'removed' (.gpkg) or a "
-    "file NAME-removed beside it.",
+    help="Also write the whole result as GIS layers (EPSG:4326, areas in area_km2, "
+    "lengths in length_km): transfers, zones, holdings_before, holdings_after, "
+    "contact_line_before, contact_line_after, settlements, removed. A .gpkg holds "
+    "them all; a .geojson or .parquet file holds the transfers and zones, and each "
+    "other layer goes beside it as NAME-LAYER.geojson (or .parquet).",
 )
 @click.option(
     "--map",
@@ -225,31 +185,30 @@ def evaluate(
             msg = f"{flag} is for a sweep: give --start (and --end) to evaluate a range of dates"
             raise click.UsageError(msg)
 
+    files: dict[Path, tuple[str, ...]] = {}
     if export is not None:
+        from territory.exports import export_files
+
         check_export(export)
+        files = export_files(export)
     if map_path is not None:
         check_map_name(map_path, option="--map")
-    beside = removed_path(export) if export is not None else None
     targets = check_outputs(
         {
-            "--export": export,
-            "--export (removed land)": beside,
+            **{f"--export ({', '.join(names)})": path for path, names in files.items()},
             "--map": map_path,
             "-o/--output": output,
         }
     )
     rec = Record(cache_dir)
     ev = evaluate_named(rec, scenario, as_of, allow_paths_outside=allow_paths_outside)
-    if export is not None:
-        # the moved land, and the land the partition removed or gave (its own layer)
-        removed = ev.control.removed_frame()
-        write_export(ev.to_geodataframe(), targets["--export"])
-        if beside is None:
-            write_export(removed, targets["--export"], layer="removed", append=True)
-            click.echo(f"wrote {export} (layers: transfers, removed)", err=True)
-        else:
-            write_export(removed, targets["--export (removed land)"], layer="removed")
-            click.echo(f"wrote {export} and {beside}", err=True)
+    if files:
+        from territory.exports import export_layers, write_layers
+
+        keyed = [(f"--export ({', '.join(n)})", p, n) for p, n in files.items()]
+        write_layers(export_layers(ev), [(targets[k], n) for k, _, n in keyed])
+        for _, path, names in keyed:
+            click.echo(f"wrote {path} (layers: {', '.join(names)})", err=True)
     if map_path is not None:
         write_scenario_map([ev], targets["--map"], self_contained=True)
     if net_only:

@@ -211,7 +211,7 @@ def test_unknown_scenario_and_bad_export(runner, record, tmp_path):
     result = runner.invoke(
         cli, ["evaluate", "alaska-2025", "--export", str(tmp_path / "x.shp")]
     )
-    assert result.exit_code == 2 and ".geojson, .gpkg or .parquet" in result.output
+    assert result.exit_code == 2 and "use .gpkg (every layer), .geojson or .parquet" in result.output
     assert not (tmp_path / "x.shp").exists()
 
 

@@ -149,9 +149,17 @@ def test_evaluate_writes_the_whole_set(runner, record, tmp_path):
         ],
     )
     assert result.exit_code == 0, result.output
+    beside = [  # one layer a file: the others beside the transfers
+        "contact_line_after",
+        "contact_line_before",
+        "holdings_after",
+        "holdings_before",
+        "removed",
+        "settlements",
+    ]
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "a.html",
-        "b-removed.geojson",  # the land the partition removed or gave, beside it
+        *(f"b-{layer}.geojson" for layer in beside),
         "b.geojson",
         "c.txt",
     ]
@@ -159,9 +167,11 @@ def test_evaluate_writes_the_whole_set(runner, record, tmp_path):
     assert [name for name, _ in pyogrio.list_layers(tmp_path / "b.geojson")] == [
         "transfers"
     ]
-    assert [
-        name for name, _ in pyogrio.list_layers(tmp_path / "b-removed.geojson")
-    ] == ["removed"]
+    for layer in beside:
+        names = [
+            name for name, _ in pyogrio.list_layers(tmp_path / f"b-{layer}.geojson")
+        ]
+        assert names == [layer]
 
 
 # ----------------------------------------------------------------------------- bugs
