@@ -631,6 +631,53 @@ def evaluation_csv(ev: Evaluation) -> str:
     return frame_csv(frame.assign(**prov))
 
 
+#: The tables ``territory evaluate --format csv --table`` gives.
+EVALUATION_TABLES = ("regions", "transfers", "parties", "flows")
+
+
+def evaluation_table_csv(ev: Evaluation, table: str = "regions") -> str:
+    """Return one of the evaluation's tables as CSV, each row with its map.
+
+    ``regions`` is `evaluation_csv` (one row per move and region, the
+    scenario's totals on every row); ``transfers`` one row per transfer or
+    zone (``name``, ``kind``, ``from``, ``to``, ``area_km2``, ``regions``,
+    ``rule``, ``population``); ``parties`` one row per party (before, after,
+    gained, lost, net km² and shares of the land, %); ``flows`` one row per
+    flow (``flow`` in words, ``from``, ``to``, ``area_km2``) with both ratios
+    and their definitions.  Every row ends with the scenario's title and the
+    map it was measured on (`PROVENANCE_COLUMNS`).
+    """
+    import pandas as pd
+
+    if table == "regions":
+        return evaluation_csv(ev)
+    if table == "transfers":
+        frame = ev.transfers_frame()
+    elif table == "parties":
+        frame = ev.parties_frame()
+    elif table == "flows":
+        ratios = ev.ratios
+        frame = pd.DataFrame(
+            [
+                {
+                    "flow": f["label"],
+                    "from": f["from"],
+                    "to": f["to"],
+                    "area_km2": f["area_km2"],
+                    "cession_ratio": ratios["cession"],
+                    "zone_ratio": ratios["zone"],
+                    **{k: v for k, v in DEFINITION_COLUMNS.items() if "ratio" in k},
+                }
+                for f in shown_flows(ev)
+            ]
+        )
+    else:
+        msg = f"unknown table {table!r}; choose one of {', '.join(EVALUATION_TABLES)}"
+        raise ValueError(msg)
+    frame = frame.assign(scenario=ev.scenario.title)
+    return frame_csv(frame.assign(**provenance(ev.control.as_of, ev.control.snapshot)))
+
+
 def _flows_table(ev: Evaluation) -> str:
     rows = [
         [f["label"], f"{f['from']} → {f['to']}", f["area_km2"]] for f in shown_flows(ev)

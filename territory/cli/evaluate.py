@@ -63,6 +63,14 @@ def check_export(path: Path) -> None:
     is_flag=True,
     help="Print only Ukraine's net change in km² (for scripts).",
 )
+@click.option(
+    "--table",
+    "table",
+    type=click.Choice(("regions", "transfers", "parties", "flows")),
+    default=None,
+    help="With --format csv: which table [default: regions, one row per move and "
+    "region]; every row names the scenario and its map.",
+)
 @date_bound_option(
     "--start",
     "Sweep: evaluate the scenario on every date from this one (instead of --date).",
@@ -104,6 +112,7 @@ def evaluate(
     export: Path | None,
     map_path: Path | None,
     net_only: bool,
+    table: str | None,
     start: dt.date | None,
     end: dt.date | None,
     every_days: int | None,
@@ -129,7 +138,9 @@ def evaluate(
 
     --format json adds "flows", "ratios", "ratio_definitions" and
     "contact_line_km"; --format csv gives one row per move and region, with
-    the flows, ratios, line and definitions on every row.
+    the flows, ratios, line and definitions on every row, or with --table
+    one row per transfer (with its people), per party or per flow; every CSV
+    row carries the scenario, as_of and the map (snapshot, map_version).
 
     A sweep (--start, with --end and --every) evaluates the same rules on the
     control map of every date of the range and gives one row per date: which
@@ -154,6 +165,9 @@ def evaluate(
     from territory.io import check_outputs
     from territory.record import Record
 
+    if table is not None and (fmt != "csv" or start is not None or end is not None):
+        msg = "--table picks a CSV table of one date: add --format csv, or drop --table (a sweep has one table, a row per date)"
+        raise click.UsageError(msg)
     if start is not None or end is not None:
         _refuse_with_sweep(
             as_of=as_of, export=export, map_path=map_path, net_only=net_only
@@ -219,7 +233,7 @@ def evaluate(
         fmt,
         output,
         table=lambda: tables.evaluation_text(ev) + _pace_text(cessions),
-        csv=lambda: tables.evaluation_csv(ev),
+        csv=lambda: tables.evaluation_table_csv(ev, table or "regions"),
         json=lambda: {**tables.evaluation_payload(ev), "pace": cessions},
     )
 

@@ -211,7 +211,10 @@ def test_unknown_scenario_and_bad_export(runner, record, tmp_path):
     result = runner.invoke(
         cli, ["evaluate", "alaska-2025", "--export", str(tmp_path / "x.shp")]
     )
-    assert result.exit_code == 2 and "use .gpkg (every layer), .geojson or .parquet" in result.output
+    assert (
+        result.exit_code == 2
+        and "use .gpkg (every layer), .geojson or .parquet" in result.output
+    )
     assert not (tmp_path / "x.shp").exists()
 
 
@@ -336,3 +339,48 @@ def test_a_band_too_narrow_names_the_transfer(runner, record, tmp_path):
     result = runner.invoke(cli, ["evaluate", str(path)])
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert "transfer 'strip'" in result.stderr and "0.001 km" in result.stderr
+
+
+def test_csv_tables_keep_their_context(runner, record):
+    """Each --table names what a row is and the map it was measured on, and
+    its figures are those of the JSON result."""
+    import csv
+    import io
+
+    args = ["evaluate", "us-28-point-2025-11"]
+    doc = json.loads(runner.invoke(cli, [*args, "--format", "json"]).stdout)
+    read = {}
+    for table in ("regions", "transfers", "parties", "flows"):
+        result = runner.invoke(cli, [*args, "--format", "csv", "--table", table])
+        assert result.exit_code == 0, result.output
+        rows = list(csv.DictReader(io.StringIO(result.stdout)))
+        assert rows, table
+        for row in rows:
+            assert row["as_of"] == doc["as_of"], table
+            assert row["snapshot"].startswith("deepstate-"), table
+        read[table] = rows
+    by_name = {t["name"]: t for t in doc["transfers"]}
+    assert {r["name"] for r in read["transfers"]} == set(by_name)
+    for row in read["transfers"]:
+        assert float(row["area_km2"]) == pytest.approx(by_name[row["name"]]["area_km2"])
+        assert row["kind"] and row["from"] and row["to"] and row["population"] != ""
+    for row in read["regions"]:  # the move, not the region, is the row's name
+        assert row["name"] in by_name and row["region"] != row["name"]
+    land = sum(float(r["before_km2"]) for r in read["parties"])
+    assert sum(float(r["after_km2"]) for r in read["parties"]) == pytest.approx(land)
+    flows = {(f["from"], f["to"]): f["area_km2"] for f in doc["flows"]}
+    for row in read["flows"]:
+        assert float(row["area_km2"]) == pytest.approx(flows[(row["from"], row["to"])])
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [[], ["--format", "json"], ["--format", "csv", "--start", "2025-08-01"]],
+    ids=["table-format", "json", "sweep"],
+)
+def test_table_needs_csv_of_one_date(runner, extra):
+    result = runner.invoke(
+        cli, ["evaluate", "alaska-2025", "--table", "parties", *extra]
+    )
+    assert result.exit_code == 2
+    assert "--table picks a CSV table of one date" in result.output
