@@ -20,12 +20,26 @@ if TYPE_CHECKING:
 #: Figure size (inches) and resolution: 16 × 9 in at 100 dpi, 1,600 × 900 px.
 SIZE_IN = (16.0, 9.0)
 DPI = 100
-#: The colours of Russian-held land and of its gains and losses (Okabe–Ito,
-#: told apart with the common colour-vision deficiencies).
-RU_COLOUR = "#D55E00"
-GAIN_COLOUR = "#D55E00"
-LOSS_COLOUR = "#0072B2"
+#: The Okabe–Ito palette (Okabe & Ito 2008), told apart with the common
+#: colour-vision deficiencies (protanopia, deuteranopia, tritanopia).  The
+#: charts and the static maps (`territory.figures`) take their colours from it.
+OKABE_ITO = {
+    "black": "#000000",
+    "orange": "#E69F00",
+    "sky_blue": "#56B4E9",
+    "bluish_green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "reddish_purple": "#CC79A7",
+}
+#: The colours of Russian-held land and of its gains and losses.
+RU_COLOUR = OKABE_ITO["vermillion"]
+GAIN_COLOUR = OKABE_ITO["vermillion"]
+LOSS_COLOUR = OKABE_ITO["blue"]
 NET_COLOUR = "#555555"
+#: Colour of secondary text (footers, notes, attributions).
+TEXT_GREY = "#555555"
 FORMATS = (".png", ".svg", ".pdf")
 SOURCE = "Control: DeepStateMap (deepstatemap.live); areas by territory (WGS84 ellipsoidal km², land only)"
 
@@ -138,7 +152,7 @@ def sweep_chart(df: pd.DataFrame, *, title: str, moves: dict[str, str]):
     _footer(fig, df)
     first, last = df["snapshot"].iloc[0], df["snapshot"].iloc[-1]
     maps = f"Maps: {first}" if first == last else f"Maps: {first} … {last}"
-    fig.text(0.99, 0.003, _plain(maps), fontsize=8, color="#555555", ha="right")
+    fig.text(0.99, 0.003, _plain(maps), fontsize=8, color=TEXT_GREY, ha="right")
     return fig
 
 
@@ -155,11 +169,14 @@ def _footer(fig, df: pd.DataFrame) -> None:
         dated = "; maps dated by the version they show" + (
             f" ({inferred} inferred ±1 day)" if inferred else ""
         )
-    fig.text(0.01, 0.003, _plain(SOURCE + dated), fontsize=8, color="#555555")
+    fig.text(0.01, 0.003, _plain(SOURCE + dated), fontsize=8, color=TEXT_GREY)
 
 
 def save_chart(fig, path: Path | str) -> None:
-    """Write a figure to `path` (.png, .svg or .pdf) atomically (`territory.io`)."""
+    """Write a figure to `path` (.png, .svg or .pdf) atomically (`territory.io`).
+
+    A PNG has the figure's own resolution (its size in inches × its dpi).
+    """
     import matplotlib.pyplot as plt
 
     from territory.errors import OutputError
@@ -173,6 +190,6 @@ def save_chart(fig, path: Path | str) -> None:
     try:
         # SVG keeps its text as text, so an editor can restyle it for print
         with output_file(path) as tmp, plt.rc_context({"svg.fonttype": "none"}):
-            fig.savefig(tmp, format=suffix[1:], dpi=DPI)
+            fig.savefig(tmp, format=suffix[1:], dpi="figure")
     finally:
         plt.close(fig)

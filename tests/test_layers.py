@@ -39,6 +39,8 @@ RANK = {
     "tables": 4,
     "exports": 4,  # the whole result as GIS layers
     "charts": 4,
+    "figures": 4,  # static maps (matplotlib); `_figure_draw` is its drawing
+    "_figure_draw": 4,
     "maps": 4,
     "cli": 5,
     "__init__": 5,

@@ -1,4 +1,4 @@
-"""`territory map`: interactive HTML maps of control, a scenario, or several."""
+"""`territory map`: HTML maps of control, a scenario or several; static figures of one."""
 
 from __future__ import annotations
 
@@ -40,23 +40,61 @@ def write_page(fmap, target: OutputTarget, *, self_contained: bool) -> None:
     click.echo(f"wrote {target.given}", err=True)
 
 
-def check_map_name(output: Path, *, option: str = "-o/--output") -> None:
-    """Refuse a map file name that is not .html (before any work)."""
-    if output.suffix.lower() not in (".html", ".htm") and not (
-        output.exists() and not output.is_file()
-    ):
-        msg = f"{option} {output.name!r}: maps are HTML pages; give a .html file name"
-        raise MisuseError(msg)
+#: File name endings of an HTML page and of a static figure (`territory.figures`).
+PAGE_SUFFIXES = (".html", ".htm")
+FIGURE_SUFFIXES = (".png", ".svg", ".pdf")
 
 
-@click.command("map", short_help="Write an interactive HTML map.")
+def is_figure(output: Path) -> bool:
+    """Whether `output` names a static figure (.png, .svg, .pdf) rather than a page."""
+    return output.suffix.lower() in FIGURE_SUFFIXES
+
+
+def check_map_name(
+    output: Path, *, option: str = "-o/--output", figures: bool = False
+) -> None:
+    """Refuse a map file name that is not .html, or with `figures` .png/.svg/.pdf (before any work)."""
+    accepted = PAGE_SUFFIXES + (FIGURE_SUFFIXES if figures else ())
+    if output.suffix.lower() in accepted or (output.exists() and not output.is_file()):
+        return
+    if figures:
+        msg = (
+            f"{option} {output.name!r}: a map is written as {', '.join(accepted)}; "
+            "name the file like map.html (interactive) or map.png (static)"
+        )
+    else:
+        msg = (
+            f"{option} {output.name!r}: maps are HTML pages; give a .html file name "
+            "(for a .png, .svg or .pdf figure: territory map SCENARIO -o FILE)"
+        )
+    raise MisuseError(msg)
+
+
+def write_figure(rec, evaluation, control, target: OutputTarget) -> None:
+    """Draw one evaluation (or control alone) with matplotlib and write it to `target`."""
+    from territory.figures import (
+        render_control_figure,
+        render_scenario_figure,
+        save_figure,
+    )
+
+    fig = (
+        render_control_figure(control, land=rec.land)
+        if evaluation is None
+        else render_scenario_figure(evaluation, land=rec.land)
+    )
+    save_figure(fig, target.given)
+    click.echo(f"wrote {target.given}", err=True)
+
+
+@click.command("map", short_help="Write an HTML map, or a PNG/SVG/PDF figure.")
 @click.argument("scenario", required=False)
 @click.option(
     "--compare",
     "compare_names",
     multiple=True,
     metavar="SCENARIO",
-    help="Put several scenarios in one page (repeat, or give 'all').",
+    help="Put several scenarios in one page (repeat, or give 'all'); HTML only.",
 )
 @date_option
 @click.option(
@@ -64,7 +102,7 @@ def check_map_name(output: Path, *, option: str = "-o/--output") -> None:
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
     required=True,
-    help="HTML file to write (atomically).",
+    help="File to write (atomically): .html for the interactive page, .png, .svg or .pdf for a static figure.",
 )
 @click.option(
     "--self-contained/--cdn",
@@ -75,7 +113,7 @@ def check_map_name(output: Path, *, option: str = "-o/--output") -> None:
 @click.option(
     "--tiles",
     is_flag=True,
-    help="Add an OpenStreetMap tile layer (needs the network to view).",
+    help="Add an OpenStreetMap tile layer (needs the network to view); HTML only.",
 )
 @allow_paths_option
 @cache_option
@@ -90,8 +128,9 @@ def map_command(
     allow_paths_outside: bool,
     cache_dir: Path | None,
 ) -> None:
-    """Write an interactive map: of SCENARIO (a .toml file or library name), of
-    several scenarios with --compare, or, with neither, of control on --date.
+    """Write a map: of SCENARIO (a .toml file or library name), of several
+    scenarios with --compare, or, with neither, of control on --date.  A .html
+    file is an interactive page; a .png, .svg or .pdf file a static figure.
 
     The page has toggleable layers (oblasts, control before, transfers coloured
     by direction, demilitarised zones, the contact line before, the direct
@@ -103,9 +142,18 @@ def map_command(
     Display geometry is simplified; the numbers are computed at full
     resolution.
 
+    A static figure (matplotlib; PNG 2,000 × 1,250 px) draws the same layers,
+    focused on the scenario's transfers and zones with a locator inset of the
+    country, with the title, the as-of date and map version, the reciprocity
+    in words, a legend of exactly the layers drawn, a scale bar in true km
+    and the attribution; without a scenario, control over the whole
+    country.  --compare is refused for a figure (one scenario a figure; use
+    a .html page to compare), and so is --tiles.
+
     \b
     Examples
       territory map alaska-2025 -o build/alaska.html
+      territory map alaska-2025 -o build/alaska.png
       territory map --compare alaska-2025 --compare european-2025-08-09 -o build/compare.html
       territory map --date 2025-08-15 -o build/control.html
     """
@@ -116,9 +164,28 @@ def map_command(
         raise click.UsageError(msg)
     from territory.io import check_output
 
-    check_map_name(output)
+    check_map_name(output, figures=True)
+    if is_figure(output) and compare_names:
+        msg = (
+            f"--compare draws an HTML page only, not {output.suffix}; "
+            "give a .html file, or one SCENARIO for a figure"
+        )
+        raise MisuseError(msg)
+    if is_figure(output) and tiles:
+        msg = f"--tiles is for HTML pages only, not {output.suffix}; drop it"
+        raise MisuseError(msg)
     target = check_output(output)
     rec = Record(cache_dir)
+    if is_figure(output):
+        ev = (
+            evaluate_named(
+                rec, scenario, as_of, allow_paths_outside=allow_paths_outside
+            )
+            if scenario
+            else None
+        )
+        write_figure(rec, ev, rec.control(as_of) if ev is None else ev.control, target)
+        return
     if scenario or compare_names:
         from territory.scenario import library
 
