@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from territory.charts import OKABE_ITO
 from territory.control import GREY, RU, UA, contact_line
 from territory.tables import (
     TABLE_CSS,
@@ -49,24 +50,26 @@ if TYPE_CHECKING:
     from territory.control import Control
     from territory.io import OutputTarget
 
-#: Named colours; no random colours, so renders are stable.
+#: Layer colours from the Okabe–Ito palette (`territory.charts.OKABE_ITO`),
+#: told apart with the common colour-vision deficiencies and shared with the
+#: static figures; the base (land, sea, boundaries) neutral.
 COLOURS = {
-    RU: "#c0392b",
+    RU: OKABE_ITO["vermillion"],
     GREY: "#8d8d8d",
-    UA: "#2e86c1",
-    "UA>RU": "#e8590c",
-    "RU>UA": "#2f9e44",
-    ">DMZ": "#7048e8",
-    "zone": "#9775fa",
-    "front_before": "#212529",
-    "front_after": "#f08c00",
-    "edge_ua": "#1864ab",
-    "edge_ru": "#a61e4d",
+    UA: OKABE_ITO["blue"],
+    "UA>RU": OKABE_ITO["reddish_purple"],
+    "RU>UA": OKABE_ITO["bluish_green"],
+    ">DMZ": OKABE_ITO["yellow"],
+    "zone": OKABE_ITO["yellow"],
+    "front_before": OKABE_ITO["black"],
+    "front_after": OKABE_ITO["orange"],
+    "edge_ua": OKABE_ITO["blue"],
+    "edge_ru": OKABE_ITO["vermillion"],
     "land": "#f4f1ea",
     "sea": "#dbe8f3",
     "border": "#495057",
     "place": "#343a40",
-    "removed": "#0b7285",
+    "removed": OKABE_ITO["sky_blue"],
 }
 
 #: Display simplification tolerance (degrees, ~100-200 m), and coordinate grid
