@@ -19,6 +19,9 @@ REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = REPO / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
 
+#: How a PNG starts, base64-encoded (b"\x89PNG\r\n\x1a\n"): a chart shown inline.
+_PNG = "iVBORw0KGgo"
+
 #: Per notebook: cell id -> [(MIME type, or None for any output; text it must contain)].
 EXPECTED: dict[str, dict[str, list[tuple[str | None, str]]]] = {
     "explore": {
@@ -52,6 +55,37 @@ EXPECTED: dict[str, dict[str, list[tuple[str | None, str]]]] = {
         "variant-compare": [("text/html", "zone_ratio")],
         "balance": [(None, "Russia would have to withdraw")],
         "latest-map": [("text/html", "leaflet"), ("text/html", "Contact line after")],
+        "alaska-people": [(None, "GeoNames")],
+        "alaska-gdf": [(None, "EPSG:4326"), ("text/html", "withdraws from Donbas")],
+        "export-layers": [
+            ("text/html", "holdings_after"),
+            ("text/html", "contact_line_before"),
+            ("text/html", "settlements"),
+            ("text/html", "removed"),
+        ],
+        "export-lines": [("text/html", "direct contact")],
+        "scratch-build": [("text/html", "within 20 km of the border with Russia")],
+        "scratch-eval": [("text/html", "Ukraine withdraws from Donetsk")],
+        "scratch-typo": [(None, "did you mean")],
+        "timeline": [("text/html", "UA-14")],
+        "by-month": [("text/html", "gained_km2")],
+    },
+    "reciprocity-and-time": {
+        "offer": [("text/html", "Donetsk for the Kharkiv and Sumy pockets")],
+        "offer-eval": [("text/html", "cession")],
+        "balance": [
+            (None, "Russia would have to withdraw"),
+            (None, "km of the contact line (from its own edge)"),
+        ],
+        "balance-check": [("text/html", "cession_ratio")],
+        "balance-ratio": [(None, "2 km² for each km² returned")],
+        "mirror": [(None, "for both sides to give the zone the same land")],
+        "timeline-chart": [("image/png", _PNG)],
+        "monthly": [("image/png", _PNG)],
+        "pace": [(None, "not a forecast"), (None, "km² a day")],
+        "pace-offer": [("text/html", "months_of_advance")],
+        "sweep": [("text/html", "cession_ratio"), ("text/html", "2026-08-15")],
+        "sweep-chart": [("image/png", _PNG)],
     },
 }
 
