@@ -19,6 +19,9 @@ evaluate, compare, Evaluation
     Apply a scenario to a control map: flows, both ratios, people, contact line.
 balance, balance_mirror
     Solve the withdrawal band that makes an offer reciprocal.
+pace
+    The rate of Russia's advance over a window, and what remains at that rate
+    (arithmetic on the record, not a forecast).
 sweep_scenario, sweep_dates
     Evaluate one scenario on every date of a range: one row per date (local
     processes or a Dask cluster).
@@ -62,6 +65,7 @@ _LAZY = {
     "verify": "territory.datasets",
     "area_km2": "territory.geodesy",
     "length_km": "territory.geodesy",
+    "pace": "territory.pace",
     "Record": "territory.record",
     "load_region_table": "territory.regions",
     "Rule": "territory.scenario",
@@ -82,6 +86,7 @@ if TYPE_CHECKING:
     from territory.control import GREY, RU, UA, Control
     from territory.datasets import fetch, status, verify
     from territory.geodesy import area_km2, length_km
+    from territory.pace import pace
     from territory.record import Record
     from territory.regions import load_region_table
     from territory.scenario import (
@@ -142,6 +147,7 @@ __all__ = [
     "length_km",
     "library",
     "load_region_table",
+    "pace",
     "parse_scenario",
     "read_scenario",
     "scenario_toml",

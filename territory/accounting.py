@@ -494,18 +494,16 @@ def evaluate(
     Examples
     --------
     >>> import territory as t  # doctest: +SKIP
-    >>> t.evaluate("alaska-2025").cession_ratio  # doctest: +SKIP
+    >>> t.evaluate("alaska-2025").ratio  # doctest: +SKIP
     15.2...
     >>> t.evaluate("alaska-2025", "latest")  # doctest: +SKIP
     """
-    from territory.control import Control
 
-    scenario = _as_scenario(scenario)
+    scenario = as_scenario(scenario)
     if not isinstance(people, bool):
         msg = f"evaluate: 'people' is a {type(people).__name__}; pass people=True or people=False"
         raise ScenarioError(msg)
-    if not isinstance(control, Control):
-        control = _control_for(scenario, control, record)
+    control = as_control(control, scenario.as_of, record)
     where = scenario.label
     ctx = SelectionContext(control)
     country = control.partition.country
@@ -968,8 +966,11 @@ def check_invariants(ev: Evaluation) -> None:
         raise InternalError(msg)
 
 
-def _as_scenario(scenario: object) -> Scenario:
-    """`scenario` as a `Scenario`: itself, a library name or a file path."""
+def as_scenario(scenario: object, *, what: str = "evaluate") -> Scenario:
+    """`scenario` as a `Scenario`: itself, a library name or a file's path.
+
+    Raises `ScenarioError` (starting ``what:``) naming what to pass otherwise.
+    """
     from territory.scenario import Scenario, read_scenario
 
     if isinstance(scenario, Scenario):
@@ -978,28 +979,45 @@ def _as_scenario(scenario: object) -> Scenario:
         return read_scenario(scenario)  # type: ignore[arg-type]
     hint = "parse_scenario(document)" if isinstance(scenario, dict) else "'alaska-2025'"
     msg = (
-        f"evaluate: 'scenario' is a {type(scenario).__name__}; pass a Scenario, "
+        f"{what}: 'scenario' is a {type(scenario).__name__}; pass a Scenario, "
         f"a library name or a scenario file's path (e.g. {hint})"
     )
     raise ScenarioError(msg)
 
 
-def _control_for(scenario: Scenario, when: object, record: Record | None) -> Control:
-    """The control map as of `when` (a date, ``"latest"`` or None: the scenario's date)."""
+def as_control(
+    control: object,
+    default: dt.date | None,
+    record: Record | None = None,
+    *,
+    what: str = "evaluate",
+) -> Control:
+    """`control` as a `Control`: itself, or the map as of a date or ``"latest"``.
+
+    None is the map as of `default` (a scenario's own date), or the latest
+    map when `default` is None too.  Dates are read from `record` (default:
+    ``Record()``).  Raises `ScenarioError` (starting ``what:``) for anything
+    else, naming what to pass.
+    """
     import datetime as dt
 
+    from territory.control import Control
     from territory.record import Record
 
-    if when is not None and not isinstance(when, str | dt.date):
+    if isinstance(control, Control):
+        return control
+    if control is not None and not isinstance(control, str | dt.date):
+        day = (default or dt.date(2025, 8, 15)).isoformat()
         msg = (
-            f"evaluate: 'control' is a {type(when).__name__}, not a Control or a date; pass "
-            f'Record().control({scenario.as_of.isoformat()!r}), a date, or "latest"'
+            f"{what}: 'control' is a {type(control).__name__}, not a Control or a date; pass "
+            f'Record().control({day!r}), a date, or "latest"'
         )
         raise ScenarioError(msg)
     rec = Record() if record is None else record
-    if isinstance(when, str) and when.strip().lower() == "latest":
+    when = default if control is None else control
+    if when is None or (isinstance(when, str) and when.strip().lower() == "latest"):
         when = rec.latest_date()
-    return rec.control(scenario.as_of if when is None else when)
+    return rec.control(when)
 
 
 def compare(evaluations: list[Evaluation]) -> pd.DataFrame:

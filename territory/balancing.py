@@ -46,9 +46,13 @@ from territory.scenario import (
 from territory.selection import SelectionContext, select
 
 if TYPE_CHECKING:
+    import datetime as dt
+    import os
+
     from shapely.geometry.base import BaseGeometry
 
     from territory.control import Control
+    from territory.record import Record
 
 #: Bisection stops when the band's area is within this fraction of the target.
 REL_TOL = 1e-3
@@ -308,20 +312,21 @@ def _regions(within: tuple[str, ...] | list[str] | str) -> Rule:
     return Rule(regions=tuple(within))
 
 
-def _check_types(scenario: Scenario | None, control: Control) -> None:
-    from territory.control import Control
+def _resolve(
+    scenario: object, control: object, record: Record | None
+) -> tuple[Scenario | None, Control]:
+    """The scenario (or None) and the control map `balance` was given: objects,
+    a library name or path, and a date or ``"latest"`` (default: the
+    scenario's own date, or the latest map)."""
+    from territory.accounting import as_control, as_scenario
 
-    if scenario is not None and not isinstance(scenario, Scenario):
-        msg = f"balance: 'scenario' is a {type(scenario).__name__}; pass read_scenario(...)"
-        raise ScenarioError(msg)
-    if not isinstance(control, Control):
-        msg = f"balance: 'control' is a {type(control).__name__}; pass Record().control(date)"
-        raise ScenarioError(msg)
+    sc = None if scenario is None else as_scenario(scenario, what="balance")
+    return sc, as_control(control, sc.as_of if sc else None, record, what="balance")
 
 
 def balance(
-    scenario: Scenario,
-    control: Control,
+    scenario: Scenario | str | os.PathLike[str],
+    control: Control | str | dt.date | None = None,
     *,
     within: tuple[str, ...] | list[str] | str,
     transfer: str | None = None,
@@ -331,13 +336,16 @@ def balance(
     ratio: float = 1.0,
     kind: str = "transfer",
     name: str | None = None,
+    record: Record | None = None,
 ) -> Balance:
     """Find the withdrawal band that balances an offer.
 
     Parameters
     ----------
     scenario, control
-        The offer and the control map to evaluate it on.
+        The offer (a `Scenario`, a library name or a file's path) and the
+        control map to evaluate it on (a `Control`, a date or ``"latest"``;
+        default: the scenario's own date, read from `record`).
     within
         The regions the band runs in (names or ids).
     transfer
@@ -372,7 +380,8 @@ def balance(
         party's land in the regions (a transfer) or 200 km deep (a zone)
         gives less than the target; the message gives the most reachable.
     """
-    _check_types(scenario, control)
+    scenario, control = _resolve(scenario, control, record)
+    assert scenario is not None
     if kind not in ("transfer", "zone"):
         msg = f"balance: kind is {kind!r}; pass 'transfer' or 'zone'"
         raise ScenarioError(msg)
@@ -486,14 +495,15 @@ def balance(
 
 
 def balance_mirror(
-    scenario: Scenario | None,
-    control: Control,
+    scenario: Scenario | str | os.PathLike[str] | None,
+    control: Control | str | dt.date | None = None,
     *,
     within: tuple[str, ...] | list[str] | str,
     depth_km: float | None = None,
     width_km: float | None = None,
     by: str = RU,
     name: str | None = None,
+    record: Record | None = None,
 ) -> Balance:
     """Solve a two-sided zone in `within` where both sides give the same land.
 
@@ -502,8 +512,10 @@ def balance_mirror(
     depths add up to `width_km` and are split so that both give as much.
     The zone runs along the line after the scenario's transfers and zones
     (`scenario` None: along the line of the control map as it is).
+    `scenario` and `control` are taken as by `balance` (with no scenario,
+    the default map is the latest).
     """
-    _check_types(scenario, control)
+    scenario, control = _resolve(scenario, control, record)
     if (depth_km is None) == (width_km is None):
         msg = "balance_mirror: pass depth_km (the other side's depth) or width_km (the zone's whole width), not both"
         raise ScenarioError(msg)

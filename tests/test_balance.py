@@ -213,3 +213,27 @@ def test_nothing_to_balance(toy):
         ScenarioError, match="neither side gives land to demilitarised zones"
     ):
         balance(_west(), toy, within=["Beta"], overall=True, kind="zone")
+
+
+@pytest.mark.data
+def test_balance_takes_a_name_and_a_date(record):
+    """A library name and a date compose as the objects do; a wrong type names
+    what to pass."""
+    from territory.scenario import read_scenario
+
+    sc = read_scenario("alaska-2025")
+    args = {
+        "within": ["Zaporizhzhia", "Kherson"],
+        "transfer": "Ukraine withdraws from Donbas",
+    }
+    by_objects = balance(sc, record.control(sc.as_of), **args)
+    by_name = balance("alaska-2025", "2025-08-15", record=record, **args)
+    own_date = balance("alaska-2025", record=record, **args)
+    assert by_name.depth_km == own_date.depth_km == by_objects.depth_km
+    assert by_name.area_km2 == by_objects.area_km2
+    with pytest.raises(
+        ScenarioError, match="balance: 'control' is a list, not a Control or a date"
+    ):
+        balance(sc, [], **args)
+    with pytest.raises(ScenarioError, match="balance: 'scenario' is a int"):
+        balance_mirror(5, record.control(sc.as_of), within="Donetsk", depth_km=5)
