@@ -87,14 +87,17 @@ def display(
     return out
 
 
-def fit(bounds: Extent, *, aspect: float, pad: float, min_span_m: float) -> Extent:
-    """Grow `bounds` by `pad` of their larger span, then to the `aspect` (width/height)."""
+def fit(
+    bounds: Extent, *, aspect: float | None, pad: float, min_span_m: float
+) -> Extent:
+    """Grow `bounds` by `pad` of their larger span, then to the `aspect` (width/height; None: as they are)."""
     minx, miny, maxx, maxy = bounds
     span = max(maxx - minx, maxy - miny, min_span_m)
     cx, cy = (minx + maxx) / 2, (miny + maxy) / 2
     w = max(maxx - minx, min_span_m) + 2 * pad * span
     h = max(maxy - miny, min_span_m) + 2 * pad * span
-    w, h = max(w, h * aspect), max(h, w / aspect)
+    if aspect is not None:
+        w, h = max(w, h * aspect), max(h, w / aspect)
     return (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
 
 

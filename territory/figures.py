@@ -24,6 +24,7 @@ from files (scenario titles, notes, place names) goes through
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -46,7 +47,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from territory.accounting import Evaluation
+    from territory.accounting import Evaluation, Move
     from territory.control import Control
 
 __all__ = [
@@ -54,6 +55,7 @@ __all__ = [
     "FIGURE_CRS",
     "country_extent",
     "focus_extent",
+    "moves_extent",
     "render_control_figure",
     "render_scenario_figure",
     "save_figure",
@@ -93,7 +95,7 @@ def _map_aspect(header_in: float) -> float:
     return MAP_WIDTH_IN / (SIZE_IN[1] - header_in - MAP_BOTTOM_IN)
 
 
-def country_extent(control: Control, *, aspect: float = 1.4) -> Extent:
+def country_extent(control: Control, *, aspect: float | None = 1.4) -> Extent:
     """Return the view of the whole country's land, in `FIGURE_CRS` metres."""
     land = draw.display(control.partition.country["land"])
     return draw.fit(land.bounds, aspect=aspect, pad=0.02, min_span_m=0.0)
@@ -107,16 +109,28 @@ def focus_extent(ev: Evaluation, *, aspect: float = 1.4) -> Extent:
     (width / height) so that it fills the map.  A scenario that moves no
     land gets the whole country (`country_extent`).
     """
+    return moves_extent(ev.moves, ev.control, aspect=aspect)
+
+
+def moves_extent(
+    moves: Iterable[Move], control: Control, *, aspect: float | None = 1.4
+) -> Extent:
+    """Return the view of these moves (`focus_extent` of any moves, e.g. several scenarios').
+
+    The interactive maps (`territory.maps`) open on it too, with `aspect`
+    None (the padded box as it is; Leaflet fits it to the window).  With no
+    part of at least `FOCUS_MIN_PART_KM2`, the whole country of `control`.
+    """
     from territory.geodesy import area_km2
 
     parts = [
         p
-        for m in ev.moves
+        for m in moves
         for p in shapely.get_parts(m.geometry)
         if area_km2(p) >= FOCUS_MIN_PART_KM2
     ]
     if not parts:
-        return country_extent(ev.control, aspect=aspect)
+        return country_extent(control, aspect=aspect)
     bounds = to_figure_crs(shapely.union_all(parts).envelope).bounds
     return draw.fit(bounds, aspect=aspect, pad=FOCUS_PAD, min_span_m=FOCUS_MIN_SPAN_M)
 

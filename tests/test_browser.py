@@ -38,8 +38,12 @@ def pages(tmp_path_factory, record):
         "control": out / "control.html",
         "compare": out / "compare.html",
         "alaska_cdn": out / "alaska_cdn.html",
+        "witkoff": out / "witkoff.html",
     }
     save_map(render_scenario(evs[0]), files["alaska"])
+    witkoff = read_scenario("witkoff-2025-08-08")
+    evs.append(evaluate(witkoff, record.control(witkoff.as_of)))  # Donbas only
+    save_map(render_scenario(evs[3]), files["witkoff"])
     # Alaska plus a 10-km mirror zone along the line after the swap
     alaska = evs[0].scenario
     zoned = replace(
@@ -55,7 +59,7 @@ def pages(tmp_path_factory, record):
     save_map(
         render_control(record.control("2025-08-03")), files["control"]
     )  # the API snapshot: grey zone
-    save_map(render_compare(evs), files["compare"])
+    save_map(render_compare(evs[:3]), files["compare"])
     return files, evs
 
 
@@ -79,7 +83,7 @@ def test_scenario_map_renders_offline_with_layers_and_legend(pages):
         "Transfers Russia → Ukraine",
         "Contact line before",
         "Contact line after",
-        "Settlements in transfers",
+        "Settlements of 10,000+ in transfers (",
     ):
         assert any(label.startswith(expected) for label in labels), (expected, labels)
     assert 'id="territory-legend"' in page.dom and "Areas in km²" in page.dom
@@ -87,10 +91,9 @@ def test_scenario_map_renders_offline_with_layers_and_legend(pages):
         'id="territory-headline"' in page.dom and "15." in page.dom
     )  # the ratio, 15.3
     assert "DeepStateMap" in page.dom and "geoBoundaries" in page.dom
-    drawn = len(re.findall(r'<path[^>]+class="leaflet-interactive"', page.dom))
-    assert (
-        drawn >= 50
-    )  # regions, control, transfers, lines and settlement markers were drawn
+    drawn = len(re.findall(r'<path[^>]+class="[^"]*leaflet-interactive', page.dom))
+    # land, 27 regions, control, 2 transfers, 2 lines and 11 settlement markers
+    assert drawn >= 40
     shot = SHOTS / "alaska.png"
     assert shot.stat().st_size > 50_000
 
@@ -138,6 +141,168 @@ def test_alaska_zone_map_shows_flows_ratios_and_zone_edges(pages):
     assert "Zone edge after, Ukrainian side" in page.dom  # the legend
 
 
+#: Injected into a copy of a page: on load, record the map's bounds, the
+#: legend's rows against the layers on the map, the boxes' places, the
+#: settlement markers and the gaps between table cells (headline unfolded);
+#: then switch every layer on and press "Whole country", and record again.
+PROBE = """<script>
+window.addEventListener("load", function () {
+  var map = Object.values(window).find(function (v) { return v instanceof L.Map; });
+  var out = {};
+  function bounds() {
+    var b = map.getBounds();
+    return [b.getSouth(), b.getWest(), b.getNorth(), b.getEast()];
+  }
+  function legend() {
+    var on = {};
+    map.eachLayer(function (l) {
+      if (l.options && l.options.territoryKey) on[l.options.territoryKey] = 1;
+    });
+    var rows = Array.from(document.querySelectorAll("#territory-legend [data-layers]"));
+    return {on: Object.keys(on).sort(), rows: rows.map(function (r) {
+      return [r.textContent.trim(), r.getAttribute("data-layers").split(" "),
+              getComputedStyle(r).display !== "none"];
+    })};
+  }
+  function boxes() {
+    var found = {};
+    ["#territory-title", "#territory-headline", "#territory-legend",
+     "#territory-attribution", ".leaflet-control-layers", ".leaflet-control-zoom",
+     ".territory-views", ".leaflet-control-scale", ".leaflet-control-attribution"
+    ].forEach(function (s) {
+      var e = document.querySelector(s);
+      if (!e) return;
+      var r = e.getBoundingClientRect();
+      if (r.width > 0) found[s] = [r.left, r.top, r.right, r.bottom];
+    });
+    return found;
+  }
+  function text(cell) {
+    var range = document.createRange();
+    range.selectNodeContents(cell);
+    var r = range.getBoundingClientRect();
+    return r.width > 0 ? r : null;
+  }
+  out.initial = bounds();
+  out.legend = legend();
+  out.boxes = boxes();
+  out.places = document.querySelectorAll("path.territory-place").length;
+  var details = document.querySelector("#territory-headline details");
+  if (details) details.open = true;
+  out.boxesOpen = boxes();
+  out.gaps = [];
+  document.querySelectorAll("#territory-headline tr").forEach(function (tr) {
+    var cells = Array.from(tr.children);
+    for (var i = 1; i < cells.length; i++) {
+      var a = text(cells[i - 1]), b = text(cells[i]);
+      if (a && b) out.gaps.push([cells[i - 1].textContent, cells[i].textContent, b.left - a.right]);
+    }
+  });
+  document.querySelectorAll(".leaflet-control-layers-overlays input:not(:checked)")
+    .forEach(function (i) { i.click(); });
+  out.legendAll = legend();
+  var button = document.querySelector(".territory-view-country");
+  if (button) button.click();
+  setTimeout(function () {
+    out.country = bounds();
+    document.body.setAttribute("data-probe", JSON.stringify(out));
+  }, 2000);
+});
+</script>"""
+
+
+def _probe(path, tmp_path):
+    """Open a copy of the page with `PROBE` and return what it recorded."""
+    import json
+
+    probed = tmp_path / f"probe-{path.name}"
+    source = path.read_text(encoding="utf-8")
+    probed.write_text(source.replace("</body>", PROBE + "</body>", 1), encoding="utf-8")
+    page = open_page(probed)
+    assert page.errors == []
+    (raw,) = re.findall(r'data-probe="([^"]*)"', page.dom)
+    return json.loads(html.unescape(raw))
+
+
+def _contains(outer, inner, tol=0.0):
+    """Whether bounds (south, west, north, east) `outer` hold `inner`."""
+    s, w, n, e = outer
+    s2, w2, n2, e2 = inner
+    return s <= s2 + tol and w <= w2 + tol and n >= n2 - tol and e >= e2 - tol
+
+
+def _overlaps(boxes):
+    """The pairs of boxes (left, top, right, bottom) that overlap."""
+    names = sorted(boxes)
+    return [
+        (a, b)
+        for i, a in enumerate(names)
+        for b in names[i + 1 :]
+        if boxes[a][0] < boxes[b][2] - 0.5
+        and boxes[b][0] < boxes[a][2] - 0.5
+        and boxes[a][1] < boxes[b][3] - 0.5
+        and boxes[b][1] < boxes[a][3] - 0.5
+    ]
+
+
+def _legend_is_the_layers(legend):
+    """Every row shown stands for a layer on the map, and every such layer has a row shown."""
+    on = set(legend["on"])
+    assert on, "no keyed layer on the map"
+    for label, keys, shown in legend["rows"]:
+        assert shown == bool(on & set(keys)), (label, keys, shown, sorted(on))
+    assert on <= {k for _, keys, shown in legend["rows"] if shown for k in keys}
+
+
+def test_donbas_scenario_opens_on_its_transfers_not_the_country(pages, tmp_path):
+    files, evs = pages
+    ev = evs[3]
+    assert {m.target for m in ev.moves} == {"RU"}  # Donetsk for a ceasefire
+    open_page(files["witkoff"], screenshot=SHOTS / "witkoff.png")
+    probe = _probe(files["witkoff"], tmp_path)
+    west, south, east, north = _parts_bounds(ev)
+    cw, cs, ce, cn = ev.control.partition.country["land"].bounds
+    initial = probe["initial"]
+    assert _contains(initial, (south, west, north, east))
+    # smaller than the country: a fraction of its width, less than its height
+    assert initial[3] - initial[1] < 0.6 * (ce - cw)
+    assert initial[2] - initial[0] < cn - cs
+    # "Whole country" shows all of it (the same check that the view fails above)
+    assert _contains(probe["country"], (cs, cw, cn, ce), tol=0.05)
+    assert not _contains(initial, (cs, cw, cn, ce), tol=0.05)
+
+
+def test_scenario_page_boxes_legend_and_settlements(pages, tmp_path):
+    files, _ = pages
+    probe = _probe(files["alaska"], tmp_path)
+    assert _overlaps(probe["boxes"]) == []
+    assert _overlaps(probe["boxesOpen"]) == []  # the headline unfolded scrolls
+    _legend_is_the_layers(probe["legend"])
+    _legend_is_the_layers(probe["legendAll"])  # every layer switched on
+    labels = {label for label, _, shown in probe["legend"]["rows"] if shown}
+    assert not [lbl for lbl in labels if lbl.startswith("Removed from the land")]
+    shown_all = {label for label, _, shown in probe["legendAll"]["rows"] if shown}
+    assert any(lbl.startswith("Removed from the land") for lbl in shown_all)
+    # the headline's columns never run together ("gives km²receives km²")
+    assert probe["gaps"] and min(g for _, _, g in probe["gaps"]) >= 4, probe["gaps"]
+    # settlement markers: those of 10,000+ only, as the layer's name says
+    source = files["alaska"].read_text(encoding="utf-8")
+    (shown, total) = re.findall(
+        r"Settlements of 10,000\+ in transfers \((\d+) of (\d+)\)", source
+    )[0]
+    assert probe["places"] == int(shown) < int(total)
+
+
+def test_control_page_opens_on_the_whole_country(pages, tmp_path):
+    files, evs = pages
+    probe = _probe(files["control"], tmp_path)
+    cw, cs, ce, cn = evs[0].control.partition.country["land"].bounds
+    assert _contains(probe["initial"], (cs, cw, cn, ce), tol=0.05)
+    assert ".territory-views" not in probe["boxes"]  # no view buttons
+    assert _overlaps(probe["boxes"]) == []
+    _legend_is_the_layers(probe["legend"])
+
+
 #: Injected into a copy of the compare page: choose scenario N in the layer
 #: control, then record the dates of every control feature drawn and the
 #: scenario the layer control shows as chosen.
@@ -153,12 +318,17 @@ window.addEventListener("load", function () {
   document.body.setAttribute("data-shown-dates", Object.keys(dates).sort().join(","));
   var checked = document.querySelector(".leaflet-control-layers-base input:checked");
   document.body.setAttribute("data-checked", checked.parentNode.textContent.trim());
+  var rows = Array.from(document.querySelectorAll("#territory-legend [data-layers]"));
+  document.body.setAttribute("data-legend", rows.filter(function (r) {
+    return getComputedStyle(r).display !== "none";
+  }).map(function (r) { return r.textContent.trim(); }).join("|"));
 });
 </script>"""
 
 
 def test_compare_map_switches_scenarios_each_on_its_own_date(pages, tmp_path):
     files, evs = pages
+    evs = evs[:3]
     assert len({ev.control.as_of for ev in evs}) == 3  # three dates
     page = open_page(files["compare"], screenshot=SHOTS / "compare.png")
     assert page.errors == []
@@ -178,6 +348,44 @@ def test_compare_map_switches_scenarios_each_on_its_own_date(pages, tmp_path):
         assert dates == ev.control.as_of.isoformat(), (ev.scenario.title, dates)
         (checked,) = re.findall(r'data-checked="([^"]*)"', shown.dom)
         assert html.unescape(checked) == f"Scenario: {html.unescape(radios[i]).strip()}"
+        # the legend lists what this scenario draws, on its own date
+        (legend,) = re.findall(r'data-legend="([^"]*)"', shown.dom)
+        rows = html.unescape(legend).split("|")
+        held = [r for r in rows if r.startswith("Russian-held")]
+        assert held and all(f", {ev.control.as_of} (" in r for r in held), rows
+        keys = {_direction_key(m) for m in ev.moves if m.kind == "transfer"}
+        moves = [r for r in rows if r.startswith("Transfers")]
+        assert len(moves) == len(keys), (rows, keys)
+        assert not [r for r in rows if "Contact line" in r or "Settlement" in r]
+    probe = _probe(files["compare"], tmp_path)
+    assert _overlaps(probe["boxes"]) == []
+    _legend_is_the_layers(probe["legend"])
+    assert probe["gaps"] and min(g for _, _, g in probe["gaps"]) >= 4, probe["gaps"]
+    # it opens on every scenario's moves
+    for ev in evs:
+        west, south, east, north = _parts_bounds(ev)
+        assert _contains(probe["initial"], (south, west, north, east))
+
+
+def _direction_key(move):
+    """A transfer's layer: its direction, any side's land to a zone being one."""
+    return "DMZ" if move.target == "DMZ" else (move.source, move.target)
+
+
+def _parts_bounds(ev):
+    """The bounds of an evaluation's moves' parts of at least 1 km² (what the view holds)."""
+    import shapely
+
+    from territory.figures import FOCUS_MIN_PART_KM2
+    from territory.geodesy import area_km2
+
+    parts = [
+        p
+        for m in ev.moves
+        for p in shapely.get_parts(m.geometry)
+        if area_km2(p) >= FOCUS_MIN_PART_KM2
+    ]
+    return shapely.union_all(parts).bounds
 
 
 def test_network_is_really_off(pages):

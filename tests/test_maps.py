@@ -5,6 +5,7 @@ import json
 import re
 
 import pytest
+import shapely
 
 from territory.accounting import RATIO_DEFINITIONS, evaluate
 from territory.maps import (
@@ -336,3 +337,185 @@ def test_the_legend_names_the_map_version(record):
     page = html.unescape(to_html(render_control(record.control("2025-08-15"))))
     assert "DeepState's map of 2025-08-15 16:37 UTC" in page
     assert "matched to DeepState's published area history" in page
+
+
+# --------------------------------------------------------------------------- view, legend, places
+
+
+def _js_bounds(page: str, name: str):
+    """The bounds the page's view script holds, ``var focus = [[s, w], [n, e]];``."""
+    (raw,) = re.findall(rf"var {name} = (null|\[\[[^;]*\]\]);", page)
+    return json.loads(raw)
+
+
+def _legend_rows(page: str) -> list[tuple[str, list[str], bool]]:
+    """The legend's rows: label, the keys of the layers they stand for, shown on opening."""
+    start = page.index('id="territory-legend"')
+    box = page[start : page.index("</div></div>", start)]
+    rows = re.findall(
+        r'<div class="territory-legend-row" data-layers="([^"]*)"( style="display:none")?>'
+        r'<span class="territory-swatch[^>]*></span>([^<]*)</div>',
+        box,
+    )
+    return [
+        (html.unescape(label), keys.split(), not hidden) for keys, hidden, label in rows
+    ]
+
+
+def _groups(page: str) -> dict[str, tuple[str, bool]]:
+    """Each keyed layer group: key -> (its JS name, added to the map on opening)."""
+    out = {}
+    for var, key in re.findall(
+        r'var (feature_group_\d+) = L\.featureGroup\(\[\], \{\s*"territoryKey": "(L\d+)"',
+        page,
+    ):
+        out[key] = (var, f"{var}.addTo(" in page)
+    return out
+
+
+def test_legend_rows_are_exactly_the_layers_drawn():
+    page = to_html(render_scenario(_toy_eval()), self_contained=False)
+    rows, groups = _legend_rows(page), _groups(page)
+    assert rows and groups
+    # every row stands for layers that exist; every layer drawing something has a row
+    assert {k for _, keys, _ in rows for k in keys} == set(groups)
+    # shown on opening exactly when one of its layers is on the map on opening
+    for label, keys, shown in rows:
+        assert shown == any(groups[k][1] for k in keys), label
+    labels = [label for label, _, _ in rows]
+    assert "Contact line after: direct contact" not in labels  # 0 km: nothing drawn
+    assert "Contact line before" in labels and "Zone edge after, Russian side" in labels
+    assert any(
+        lbl.startswith("Transfers Ukraine → Russia (4,109 km²)") for lbl in labels
+    )
+    # the page's script follows the layer control
+    assert "territoryKey" in page and 'map.on("layeradd"' in page
+
+
+def test_compare_legend_lists_only_what_it_draws():
+    a, b = _toy_eval(title="A"), _mirror_eval()
+    page = to_html(render_compare([a, b]), self_contained=False)
+    rows, groups = _legend_rows(page), _groups(page)
+    labels = [label for label, _, _ in rows]
+    assert not [lbl for lbl in labels if "Contact line" in lbl or "Settlement" in lbl]
+    assert {k for _, keys, _ in rows for k in keys} == set(groups)
+    # the transfer row is scenario A's alone, so hidden when B is chosen
+    (transfer,) = [r for r in rows if r[0].startswith("Transfers Ukraine")]
+    assert len(transfer[1]) == 1
+    (zones,) = [r for r in rows if r[0].startswith("Demilitarised zones")]
+    assert len(zones[1]) == 2  # both scenarios have the 5-km zone
+
+
+def test_scenario_page_opens_on_its_moves_and_control_page_on_the_country():
+    from territory.figures import FOCUS_MIN_SPAN_M
+
+    ev = _toy_eval()
+    page = to_html(render_scenario(ev), self_contained=False)
+    focus, country = _js_bounds(page, "focus"), _js_bounds(page, "country")
+    (s, w), (n, e) = focus
+    west, south, east, north = shapely.union_all([m.geometry for m in ev.moves]).bounds
+    assert s < south and w < west and n > north and e > east
+    assert (n - s) * 111.2 >= FOCUS_MIN_SPAN_M / 1000  # at least 150 km across
+    assert country == [[48.0, 30.0], [49.0, 33.0]]  # the toy country's land
+    assert '"Whole country"' in page and '"Transfers and zones"' in page
+    control = to_html(render_control(scenario_world.control()), self_contained=False)
+    assert _js_bounds(control, "focus") is None
+    assert _js_bounds(control, "country") == country
+
+
+def test_compare_page_opens_on_all_its_scenarios_moves():
+    from territory.maps import focus_bounds
+
+    a, b = _toy_eval(title="A"), _mirror_eval()
+    page = to_html(render_compare([a, b]), self_contained=False)
+    assert _js_bounds(page, "focus") == focus_bounds([a, b])
+    (s, w), (n, e) = focus_bounds([a, b])
+    for ev in (a, b):
+        west, south, east, north = shapely.union_all(
+            [m.geometry for m in ev.moves]
+        ).bounds
+        assert s < south and w < west and n > north and e > east
+
+
+def test_focus_ignores_crumbs():
+    from dataclasses import replace
+
+    from territory.maps import focus_bounds
+
+    ev = _one_way_eval()
+    (move,) = ev.moves
+    # a 0.5-km² crumb far east (in "Russia") does not pull the view
+    crumb = shapely.box(40.0, 48.0, 40.0095, 48.0047)
+    crumbed = replace(ev, moves=[replace(move, geometry=move.geometry.union(crumb))])
+    assert focus_bounds([crumbed]) == focus_bounds([ev])
+    assert focus_bounds([ev])[1][1] < 35
+
+
+def test_settlements_above_the_threshold_sized_by_population(monkeypatch):
+    from territory.maps import PLACE_MIN_POPULATION, PLACE_RADIUS_PX
+
+    # in Beta west (31.0–31.5 E, 48–49 N), the toy scenario's transfer
+    places = [
+        {"name": f"town {i}", "population": pop, "lon": 31.2, "lat": 48.1 + i / 10}
+        for i, pop in enumerate([250_000, 40_000, 10_000, 9_999, 700])
+    ]
+    monkeypatch.setattr("territory.people.settlements", lambda: places)
+    page = to_html(render_scenario(_toy_eval()), self_contained=False)
+    assert "Settlements of 10,000+ in transfers and zones (3 of 5)" in page
+    points = [
+        f["properties"]
+        for fc in embedded_geojson(page)
+        for f in fc["features"]
+        if "place" in f["properties"]
+    ]
+    assert [p["place"] for p in points] == ["town 0", "town 1", "town 2"]
+    for p in points:
+        people = int(p["population"].replace(",", ""))
+        assert people >= PLACE_MIN_POPULATION
+        # area grows with the population: r² ∝ people
+        assert p["radius_px"] ** 2 == pytest.approx(
+            PLACE_RADIUS_PX**2 * people / PLACE_MIN_POPULATION, rel=0.03
+        )
+    # hollow: a light fill, so the land beneath shows; a circle in the legend
+    assert '"fillOpacity": 0.2' in page and "territory-place" in page
+    (row,) = [r for r in _legend_rows(page) if r[0].startswith("Settlements")]
+    assert row[0] == "Settlements of 10,000+ people, sized by population"
+    assert re.search(r"territory-swatch-circle[^>]*border-radius:50%", page)
+    assert "Settlement in a transfer" not in page  # the old grey square
+
+
+def test_no_stray_space_in_layer_names_and_removed_land_off():
+    page = to_html(render_control(scenario_world.control()), self_contained=False)
+    assert " , " not in html.unescape(page)
+    assert "Russian-held, 2025-01-01" in page
+    overlays = {
+        html.unescape(json.loads(f'"{name}"')): var
+        for name, var in re.findall(r'"((?:[^"\\]|\\.)*)" : (feature_group_\d+)', page)
+    }
+    (removed,) = [
+        v for k, v in overlays.items() if k.startswith("Removed from the land")
+    ]
+    assert f"{removed}.addTo(" not in page  # off on opening
+
+
+def test_headline_is_folded_under_the_reciprocity_in_words():
+    from territory.tables import reciprocity_text
+
+    ev = _toy_eval()
+    page = to_html(render_scenario(ev), self_contained=False)
+    start = page.index('id="territory-headline"')
+    assert page[start:].split(">", 1)[1].startswith("<details><summary>")  # closed
+    summary = page[start : page.index("</summary>", start)]
+    assert html.escape(reciprocity_text(ev), quote=True) in summary
+
+
+def test_other_countries_land_is_drawn_apart_from_the_sea():
+    ev = _toy_eval()
+    plain = to_html(render_scenario(ev), self_contained=False)
+    assert "Other countries" not in plain
+    mask = shapely.box(28.0, 46.0, 36.0, 51.0)  # the toy country and around it
+    page = to_html(render_scenario(ev, land=mask), self_contained=False)
+    assert "Other countries (offline base)" in page
+    assert ("Other countries", True) in [
+        (lbl, shown) for lbl, _, shown in _legend_rows(page)
+    ]

@@ -224,7 +224,7 @@ def evaluate(
         for _, path, names in keyed:
             click.echo(f"wrote {path} (layers: {', '.join(names)})", err=True)
     if map_path is not None:
-        write_scenario_map([ev], targets["--map"], self_contained=True)
+        write_scenario_map([ev], targets["--map"], self_contained=True, land=rec.land)
     if net_only:
         emit(f"{ev.net_km2('UA'):.1f}", output)
         return

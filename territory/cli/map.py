@@ -19,15 +19,23 @@ from territory.io import OutputTarget
 
 
 def write_scenario_map(
-    evaluations, target: OutputTarget, *, self_contained: bool, tiles: bool = False
+    evaluations,
+    target: OutputTarget,
+    *,
+    self_contained: bool,
+    tiles: bool = False,
+    land=None,
 ) -> None:
-    """Render one evaluation (or a comparison of several) to a checked destination."""
+    """Render one evaluation (or a comparison of several) to a checked destination.
+
+    `land` (the record's land mask) draws other countries' land grey, not as sea.
+    """
     from territory.maps import render_compare, render_scenario
 
     fmap = (
-        render_scenario(evaluations[0], tiles=tiles)
+        render_scenario(evaluations[0], tiles=tiles, land=land)
         if len(evaluations) == 1
-        else render_compare(evaluations, tiles=tiles)
+        else render_compare(evaluations, tiles=tiles, land=land)
     )
     write_page(fmap, target, self_contained=self_contained)
 
@@ -198,12 +206,14 @@ def map_command(
             evaluate_named(rec, n, as_of, allow_paths_outside=allow_paths_outside)
             for n in names
         ]
-        write_scenario_map(evs, target, self_contained=self_contained, tiles=tiles)
+        write_scenario_map(
+            evs, target, self_contained=self_contained, tiles=tiles, land=rec.land
+        )
         return
     from territory.maps import render_control
 
     write_page(
-        render_control(rec.control(as_of), tiles=tiles),
+        render_control(rec.control(as_of), tiles=tiles, land=rec.land),
         target,
         self_contained=self_contained,
     )
