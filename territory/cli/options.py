@@ -3,7 +3,7 @@
 Options
 -------
 --cache DIR       data cache (default $TERRITORY_CACHE or geodata/cache): every command
---date D          as-of date, ISO (map as of the evening of D): control, evaluate, map
+--date D          as-of date, ISO or 'latest' (map as of the evening of D): control, evaluate, map, balance, pace
 --format F        table | csv | json (default table): control, regions, measure, evaluate, compare
 -o/--output FILE  write to FILE atomically instead of stdout: control, regions, measure, evaluate, compare
 --start/--end D   first and last date (date_bound_option): data fetch (file dates), timeline (as-of dates)
@@ -28,12 +28,22 @@ FORMATS = ("table", "csv", "json")
 def _parse_date(
     ctx: click.Context, param: click.Parameter, value: str | None
 ) -> dt.date | None:
+    """An ISO date, or ``latest``: the last as-of date of the record in the
+    command's cache (``--cache`` is read first: it is eager)."""
     if value is None:
         return None
+    if value.strip().lower() == "latest":
+        from territory.errors import TerritoryError
+        from territory.record import Record
+
+        try:
+            return Record(ctx.params.get("cache_dir")).latest_date()
+        except TerritoryError as err:  # no record: a data failure, exit 1
+            raise click.ClickException(str(err)) from None
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        msg = f"{value!r} is not an ISO date; write it as YYYY-MM-DD, e.g. 2025-08-15"
+        msg = f"{value!r} is not an ISO date; write it as YYYY-MM-DD (e.g. 2025-08-15) or 'latest'"
         raise click.BadParameter(msg, ctx=ctx, param=param) from None
 
 
@@ -44,6 +54,7 @@ cache_option = click.option(
     default=None,
     envvar="TERRITORY_CACHE",
     show_envvar=True,
+    is_eager=True,  # read before the dates: --date latest needs the record
     help="Data cache directory [default: geodata/cache].",
 )
 
@@ -51,7 +62,7 @@ cache_option = click.option(
 def date_bound_option(flag: str, help_text: str):
     """An ISO date option (``--start`` / ``--end``), parsed like ``--date``."""
     return click.option(
-        flag, callback=_parse_date, metavar="YYYY-MM-DD", help=help_text
+        flag, callback=_parse_date, metavar="YYYY-MM-DD|latest", help=help_text
     )
 
 
@@ -59,8 +70,8 @@ date_option = click.option(
     "--date",
     "as_of",
     callback=_parse_date,
-    metavar="YYYY-MM-DD",
-    help="Control map as of this date: the latest map version made by its end, Kyiv time [default: latest in the record].",
+    metavar="YYYY-MM-DD|latest",
+    help="Control map as of this date (or 'latest', the record's last): the latest map version made by its end, Kyiv time.",
 )
 format_option = click.option(
     "--format",

@@ -138,3 +138,33 @@ def test_regions_command(runner):
     ].items()
     text = runner.invoke(cli, ["regions"]).stdout
     assert "UA-23" in text and "Zaporizhzhia" in text
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["control", "--date", "latest", "--format", "json"],
+        ["evaluate", "alaska-2025", "--date", "LATEST", "--format", "json"],
+        ["timeline", "--start", "latest", "--format", "json"],
+        ["pace", "--date", "latest", "--format", "json"],
+    ],
+    ids=["control", "evaluate", "timeline-start", "pace"],
+)
+def test_latest_is_the_last_date_of_the_record(runner, record, args):
+    """'latest' wherever a date is taken: the record's last as-of date."""
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    text = result.stdout
+    assert record.latest_date().isoformat() in text
+    explicit = [
+        record.latest_date().isoformat() if a.lower() == "latest" else a for a in args
+    ]
+    assert runner.invoke(cli, explicit).stdout == text
+
+
+def test_latest_without_a_record_says_how_to_fetch(runner, tmp_path):
+    result = runner.invoke(
+        cli, ["control", "--cache", str(tmp_path), "--date", "latest"]
+    )
+    assert result.exit_code == 1
+    assert "territory data fetch" in result.output and "Traceback" not in result.output
