@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from territory.charts import OKABE_ITO, TEXT_GREY, _plain
+from territory.charts import LAYER_COLOURS, TEXT_GREY, _plain
 from territory.control import GREY, RU
 
 if TYPE_CHECKING:
@@ -36,21 +36,12 @@ DISPLAY_TOLERANCE_DEG = 0.002
 #: Named colours: the layers' from Okabe–Ito (`territory.charts.OKABE_ITO`),
 #: the base's (sea, land, boundaries) neutral; no random colours.
 COLOURS = {
+    **LAYER_COLOURS,
     "sea": "#dbe8f3",
     "other_land": "#e7e5e0",
     "land": "#fdfcf8",
     "border": "#4d4d4d",
     "oblast": "#8f8f8f",
-    RU: OKABE_ITO["vermillion"],
-    GREY: "#8c8c8c",
-    "UA>RU": OKABE_ITO["reddish_purple"],
-    "RU>UA": OKABE_ITO["bluish_green"],
-    ">DMZ": OKABE_ITO["yellow"],
-    "zone": OKABE_ITO["yellow"],
-    "front_before": OKABE_ITO["black"],
-    "front_after": OKABE_ITO["orange"],
-    "edge_ua": OKABE_ITO["blue"],
-    "edge_ru": OKABE_ITO["vermillion"],
     "place": "#1a1a1a",
 }
 #: Fill opacity of each layer: Russian-held land light, so the moves stand out.

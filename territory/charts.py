@@ -33,6 +33,22 @@ OKABE_ITO = {
     "vermillion": "#D55E00",
     "reddish_purple": "#CC79A7",
 }
+#: The colours of the map layers, shared by the HTML maps (`territory.maps`)
+#: and the static figures (`territory.figures`): holders, moves by direction,
+#: zones and lines.
+LAYER_COLOURS = {
+    "RU": OKABE_ITO["vermillion"],
+    "GREY": "#8d8d8d",
+    "UA": OKABE_ITO["blue"],
+    "UA>RU": OKABE_ITO["reddish_purple"],
+    "RU>UA": OKABE_ITO["bluish_green"],
+    ">DMZ": OKABE_ITO["yellow"],
+    "zone": OKABE_ITO["yellow"],
+    "front_before": OKABE_ITO["black"],
+    "front_after": OKABE_ITO["orange"],
+    "edge_ua": OKABE_ITO["blue"],
+    "edge_ru": OKABE_ITO["vermillion"],
+}
 #: The colours of Russian-held land and of its gains and losses.
 RU_COLOUR = OKABE_ITO["vermillion"]
 GAIN_COLOUR = OKABE_ITO["vermillion"]

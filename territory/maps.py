@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from territory.charts import OKABE_ITO
+from territory.charts import LAYER_COLOURS, OKABE_ITO
 from territory.control import GREY, RU, UA, contact_line
 from territory.crs import STORAGE_CRS, to_latlon, transform
 from territory.figures import FIGURE_CRS, PLACE_MIN_POPULATION, moves_extent
@@ -67,17 +67,7 @@ if TYPE_CHECKING:
 #: told apart with the common colour-vision deficiencies and shared with the
 #: static figures; the base (land, sea, boundaries) neutral.
 COLOURS = {
-    RU: OKABE_ITO["vermillion"],
-    GREY: "#8d8d8d",
-    UA: OKABE_ITO["blue"],
-    "UA>RU": OKABE_ITO["reddish_purple"],
-    "RU>UA": OKABE_ITO["bluish_green"],
-    ">DMZ": OKABE_ITO["yellow"],
-    "zone": OKABE_ITO["yellow"],
-    "front_before": OKABE_ITO["black"],
-    "front_after": OKABE_ITO["orange"],
-    "edge_ua": OKABE_ITO["blue"],
-    "edge_ru": OKABE_ITO["vermillion"],
+    **LAYER_COLOURS,
     "land": "#f4f1ea",
     "other_land": "#e4e1da",
     "sea": "#dbe8f3",
