@@ -493,10 +493,9 @@ def evaluate(
 
     Examples
     --------
-    >>> import territory as t  # doctest: +SKIP
-    >>> t.evaluate("alaska-2025").ratio  # doctest: +SKIP
-    15.2...
-    >>> t.evaluate("alaska-2025", "latest")  # doctest: +SKIP
+    ``territory.evaluate("alaska-2025")`` evaluates the Alaska offer on the
+    map of its own date; ``territory.evaluate("alaska-2025", "latest")`` on
+    the record's last map.
     """
 
     scenario = as_scenario(scenario)
