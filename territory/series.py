@@ -18,6 +18,13 @@ boundaries never change and the front moves a few km² a day:
   and all the parts of a map are measured in one pass over their rings.  The
   accounting area is additive under every overlay (`territory.geodesy`), so
   the sum over cells equals the area of the whole.
+- **Going back.**  Some daily files round every coordinate to 1e-6° and the
+  next one goes back, so thousands of edges change twice for nothing.  The
+  engine keeps its state before each map that changes more than
+  `_REWIND_EDGES` edges (the last `_STATES_KEPT` of them) and steps to a map
+  from the kept state nearest it, when nearer than the last map: the figures
+  depend on the map, not on the way there (not for gross changes, which are
+  from the last map).
 - **Given land.**  Border gaps and seams depend only on the land within a few
   kilometres of them, so they are decided again only inside a window around
   the changed cells (`given_to`, the partition's own rule); a window is
@@ -45,6 +52,7 @@ from shapely.geometry.base import BaseGeometry
 from territory.control import (
     RU,
     SLIVER_TOLERANCE_M,
+    TOUCH_DEG,
     TOUCH_M,
     exact_piece,
     given_to,
@@ -89,6 +97,12 @@ _WIDE_DEG = 2e-3
 _WIDE_SPAN_DEG = 0.4
 #: How many given pieces `Engine` keeps to reuse their exact piece.
 _EXACT_KEPT = 8192
+#: A map that changes more edges than this from the last one is also compared
+#: with the maps `Engine` kept from before earlier such changes (`_STATES_KEPT`
+#: of them), and the engine steps from the nearest: some daily files round
+#: every coordinate to 1e-6° and the next goes back.
+_REWIND_EDGES = 256
+_STATES_KEPT = 4
 
 _EMPTY = shapely.Polygon()
 
@@ -115,6 +129,21 @@ class _Map:
     grey: BaseGeometry
     edges: dict[str, np.ndarray]  # sorted edge hashes by status
     segments: dict[str, np.ndarray]  # (n, 4) edges by status, in hash order
+
+
+@dataclass(eq=False)  # compared by identity (`Engine._nearest`)
+class _State:
+    """What `Engine` holds after a map: enough to step from that map again."""
+
+    prev: _Map
+    occ_km2: np.ndarray
+    given: list[Given]
+    given_ru: np.ndarray
+    given_bounds: np.ndarray
+    memo: dict[bytes, Given | None]
+    cell_pieces: dict[
+        tuple[int, int], tuple[list[int], list[BaseGeometry], list[float]]
+    ]
 
 
 @dataclass
@@ -451,6 +480,8 @@ class Engine:
         self._cell_pieces: dict[
             tuple[int, int], tuple[list[int], list[BaseGeometry], list[float]]
         ] = {}
+        #: the states before the last large changes (`_REWIND_EDGES`)
+        self._kept: list[_State] = []
 
     # ---------------------------------------------------------------- one map
     def step(self, by_status: dict[str, BaseGeometry]) -> np.ndarray:
@@ -468,6 +499,8 @@ class Engine:
             self._full(new)
         else:
             changed = changed_edges(self._prev, new)
+            if len(changed) > _REWIND_EDGES and not self.gross:
+                changed = self._nearest(new, changed)
             if len(changed):
                 self._update(self._prev, new, changed)
         self._prev = new
@@ -488,6 +521,50 @@ class Engine:
     def given(self) -> list[Given]:
         """The land the partition gives to a side on the current map."""
         return list(self._given)
+
+    def _nearest(self, new: _Map, changed: np.ndarray) -> np.ndarray:
+        """Go back to the kept state nearest `new` if nearer than the last map.
+
+        The current state is kept first.  Figures depend only on the map
+        stepped to (the cells and windows are those of the edges changed from
+        the state's map), so stepping from another map gives the same ones.
+        Not with `gross`: those are changes from the last map.
+        """
+        best: _State | None = None
+        for state in self._kept:
+            nearer = changed_edges(state.prev, new)
+            if len(nearer) < len(changed):
+                best, changed = state, nearer
+        self._kept.append(self._state())
+        if best is not None:
+            self._kept.remove(best)
+            self._kept.append(best)  # the last used is kept longest
+            self._restore(best)
+        del self._kept[:-_STATES_KEPT]
+        return changed
+
+    def _state(self) -> _State:
+        assert self._prev is not None
+        return _State(
+            self._prev,
+            self._occ_km2.copy(),
+            self._given,
+            self._given_ru,
+            self._given_bounds,
+            self._memo,
+            dict(self._cell_pieces),
+        )
+
+    def _restore(self, state: _State) -> None:
+        # the arrays and dicts updated in place are copied: a state may be
+        # stepped from again
+        self._prev = state.prev
+        self._occ_km2 = state.occ_km2.copy()
+        self._given = state.given
+        self._given_ru = state.given_ru
+        self._given_bounds = state.given_bounds
+        self._memo = state.memo
+        self._cell_pieces = dict(state.cell_pieces)
 
     def _full(self, new: _Map) -> None:
         s = self.s
@@ -761,7 +838,7 @@ class Engine:
         # a group with a wanted piece that is not inland is not given (see
         # below): only the groups of the wanted inland pieces are looked at
         start = [k for k in inland if wanted[k]]
-        for group in touching_groups(parts, inland, start) if start else []:
+        for group in _touching_groups(parts, inland, start, main) if start else []:
             if any(edge[k] for k in group):
                 continue  # it goes on past the edge, where it cannot be given
             if any(coast[k] or k == main for k in group):
@@ -843,7 +920,10 @@ class Engine:
 
     def _by_region(self, geom: BaseGeometry) -> tuple[list[int], list[BaseGeometry]]:
         """The regions `geom` meets, and its part in each."""
-        hits = [int(r) for r in self.s._tree.query(geom, predicate="intersects")]
+        # the regions (prepared) asked, not `geom`: far cheaper, same answer
+        near = self.s._tree.query(geom)
+        near = near[shapely.intersects(self.s.regions[near], geom)]
+        hits = [int(r) for r in near]
         if len(hits) == 1:
             # land of the country meeting one region only: all of it (what a
             # cut would take off is float noise along the region's outline)
@@ -860,6 +940,36 @@ class Engine:
             )
             for r in hits
         ]
+
+
+def _touching_groups(
+    parts: list[BaseGeometry], seeds: list[int], start: list[int], main: int | None
+) -> list[list[int]]:
+    """`touching_groups` of `parts`, with the main held land (index `main`) asked once.
+
+    The main held land of the whole country is one piece with tens of
+    thousands of vertices: a tree holding it measures every seed against
+    it, one seed at a time (a quarter of a second a map).  Only seeds reach
+    out (`touching_groups`), so it is in the group of each seed within
+    `TOUCH_DEG` of it: the seeds are measured against it at once, prepared,
+    and the groups formed without it.  The same groups.
+    """
+    if main is None:
+        return touching_groups(parts, seeds, start)
+    rest = [k for k in range(len(parts)) if k != main]
+    index = {k: i for i, k in enumerate(rest)}
+    shapely.prepare(parts[main])
+    near = shapely.dwithin(
+        parts[main], np.array([parts[k] for k in seeds], dtype=object), TOUCH_DEG
+    )
+    by_main = {k for k, n in zip(seeds, near, strict=True) if n}
+    out = []
+    for group in touching_groups(
+        [parts[k] for k in rest], [index[k] for k in seeds], [index[k] for k in start]
+    ):
+        ks = [rest[i] for i in group]
+        out.append(sorted([*ks, main]) if by_main.intersection(ks) else ks)
+    return out
 
 
 class _Metric(dict):

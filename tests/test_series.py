@@ -47,6 +47,90 @@ def test_engine_equals_the_partition(record, statics, first, last):
     assert any(g.reason == "border gap" for g in engine.given)
 
 
+def test_a_map_that_goes_back_steps_from_the_kept_one(record, statics, monkeypatch):
+    # The daily file of 2025-04-29 rounds every coordinate to 1e-6°, and the
+    # next goes back: the engine steps to it from the map before the rounded
+    # one (a few dozen edges changed, not thousands), with the same figures
+    # as stepping through (and as the partition, checked above on this span).
+    snaps = record.snapshots[289:292]
+    assert snaps[1].key == "deepstate-daily/2025-04-29"
+    maps = [record.read_snapshot(s) for s in snaps]
+    engine = series.Engine(statics)
+    for m in maps:
+        got = engine.step(m)
+    back = [k for k in engine._kept if k.prev.occupied is maps[0]["occupied"]]
+    assert back and back[0] is engine._kept[-1]  # stepped from, kept longest
+    assert len(series.changed_edges(back[0].prev, engine._prev)) < 300
+    # gross changes are from the last map: that engine steps through
+    gross = series.Engine(statics, gross=True)
+    for m in maps:
+        gross.step(m)
+    assert not gross._kept
+    np.testing.assert_allclose(gross.region_km2(), got, rtol=1e-12, atol=1e-12)
+    monkeypatch.setattr(series, "_REWIND_EDGES", 10**9)
+    through = series.Engine(statics)
+    for m in maps:
+        want = through.step(m)
+    assert not through._kept
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    assert got.sum() > 100_000  # km², Russian-held
+
+
+def test_maps_going_back_and_forth_step_from_the_kept_ones(statics, monkeypatch):
+    # Two drawings of one polygon (every vertex moved a hair), alternating:
+    # after the first two, each map is stepped to from the kept state of the
+    # same drawing (nothing to recompute), and the kept states, some of the
+    # same map, are told apart; the figures are those of stepping through.
+    circle = shapely.Point(37.6, 48.1).buffer(0.2, quad_segs=128)
+    moved = shapely.set_precision(circle, 1e-6)
+    maps = [{"occupied": g} for g in (circle, moved, circle, moved, circle, moved)]
+    engine = series.Engine(statics)
+    got = [engine.step(m).copy() for m in maps]
+    assert len(engine._kept) == series._STATES_KEPT
+    assert engine._kept[-1].prev.occupied is moved  # the one it stepped from
+    monkeypatch.setattr(series, "_REWIND_EDGES", 10**9)
+    through = series.Engine(statics)
+    for m, g in zip(maps, got, strict=True):
+        np.testing.assert_allclose(g, through.step(m), rtol=1e-12, atol=1e-12)
+
+
+def test_groups_asking_the_main_held_land_once_are_the_same(record, statics):
+    # The whole country's main held land is measured against all the seeds
+    # at once: the same groups as `touching_groups`, on toy pieces (two
+    # chains reaching the main land, one not) and on a map's held land.
+    from territory.control import held_land, touching_groups
+
+    main = shapely.box(36.0, 48.0, 37.0, 49.0)
+    toys = [
+        shapely.box(37.0, 48.2, 37.01, 48.21),  # touches the main land
+        main,
+        shapely.box(37.01, 48.2, 37.02, 48.21),  # touches the first
+        shapely.box(37.5, 48.5, 37.51, 48.51),  # alone
+        shapely.box(36.2, 49.0, 36.21, 49.01),  # touches the main land
+        shapely.box(37.02, 48.2, 37.03, 48.21),  # not a seed, touches the third
+    ]
+    seeds = [0, 2, 3, 4]
+    for start in (seeds, [3, 2]):
+        want = touching_groups(toys, seeds, start)
+        assert series._touching_groups(toys, seeds, start, 1) == want
+    assert [0, 1, 2, 5] in want
+
+    occupied = record.read_snapshot(record.snapshots[300])["occupied"]
+    parts = list(
+        shapely.get_parts(
+            held_land(
+                statics.country_land, shapely.intersection(occupied, statics.country)
+            )
+        )
+    )
+    main_k = int(np.argmax(series._areas_km2(parts)))
+    seeds = [k for k in range(len(parts)) if k != main_k]
+    start = seeds[::3]
+    want = touching_groups(parts, seeds, start)
+    assert series._touching_groups(parts, seeds, start, main_k) == want
+    assert len(want) > 100
+
+
 def test_gross_changes_add_up_to_the_net(record, statics):
     snaps = record.snapshots[400:404]
     engine = series.Engine(statics, gross=True)
