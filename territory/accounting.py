@@ -167,10 +167,9 @@ class AfterGeoms(Mapping[str, BaseGeometry]):
         That of a holding no move touched is kept with the map; any other is
         that of the party's land joined (kept here for `__getitem__`).
         """
-        pieces = list(self._pieces.get(party, []))
-        if not pieces or _whole_holding(pieces, self._control) is not None:
-            return _contact_line(pieces, self._control)
-        return self._control.contact_line(self[party])
+        if party not in self._pieces:
+            return shapely.LineString()
+        return _contact_line(list(self._pieces[party]), self._control, self[party])
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._pieces)
@@ -619,8 +618,9 @@ def zone_moves_for(
     sides: list[tuple[str, BaseGeometry]] = []
     bands = []
     for party in zone.withdraw:
-        held = _join(after.get(party, []), ctx.control)
-        line = _contact_line(after.get(party, []), ctx.control)
+        pieces = after.get(party, [])
+        held = _join(pieces, ctx.control)
+        line = _contact_line(pieces, ctx.control, held)
         if line.is_empty:
             msg = f"{what}: after the transfers {party}-held land no longer meets the other side or the grey zone; drop the zone"
             raise ScenarioError(msg)
@@ -928,14 +928,17 @@ def join_pieces(pieces: list[BaseGeometry]) -> BaseGeometry:
     return polygonal(out)
 
 
-def _contact_line(pieces: list[BaseGeometry], control: Control) -> BaseGeometry:
-    """Return the line where the union of `pieces` meets other land of the map.
+def _contact_line(
+    pieces: list[BaseGeometry], control: Control, joined: BaseGeometry
+) -> BaseGeometry:
+    """Return the line where `joined`, the join of `pieces` (`_join`), meets
+    other land of the map.
 
     That of a holding no move touched is the map's edge of it (`Control.edge`).
     """
     holder = _whole_holding(pieces, control)
     if holder is None:
-        return control.contact_line(join_pieces(pieces))
+        return control.contact_line(joined)
     return control.edge(holder)
 
 
@@ -994,7 +997,8 @@ def as_control(
     """`control` as a `Control`: itself, or the map as of a date or ``"latest"``.
 
     None is the map as of `default` (a scenario's own date), or the latest
-    map when `default` is None too.  Dates are read from `record` (default:
+    map when `default` is None too (`Record.control`).  Dates are read from
+    `record` (default:
     ``Record()``).  Raises `ScenarioError` (starting ``what:``) for anything
     else, naming what to pass.
     """
@@ -1013,10 +1017,7 @@ def as_control(
         )
         raise ScenarioError(msg)
     rec = Record() if record is None else record
-    when = default if control is None else control
-    if when is None or (isinstance(when, str) and when.strip().lower() == "latest"):
-        when = rec.latest_date()
-    return rec.control(when)
+    return rec.control(default if control is None else control)
 
 
 def compare(evaluations: list[Evaluation]) -> pd.DataFrame:

@@ -31,7 +31,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from territory.crs import STORAGE_CRS
-from territory.geodesy import area_km2, length_km
+from territory.geodesy import length_km
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -75,25 +75,13 @@ def _context(ev: Evaluation, n: int) -> dict[str, list]:
 
 
 def _moves(ev: Evaluation, *, zones: bool) -> gpd.GeoDataFrame:
+    """The moves into demilitarised zones (`zones`) or the others, as
+    `Evaluation.to_geodataframe` gives them, with the context columns."""
     from territory.accounting import DMZ
 
-    moves = [m for m in ev.moves if (m.target == DMZ) == zones]
-    return _frame(
-        {
-            "name": [m.name for m in moves],
-            "kind": [m.kind for m in moves],
-            "from": [m.source for m in moves],
-            "to": [m.target for m in moves],
-            "area_km2": [m.area_km2 for m in moves],
-            "regions": [", ".join(r["region_id"] for r in m.regions) for m in moves],
-            "rule": [m.rule for m in moves],
-            "claim": [m.claim for m in moves],
-            "sovereignty": [m.sovereignty or "" for m in moves],
-            "population": [(m.people or {}).get("population") for m in moves],
-            **_context(ev, len(moves)),
-        },
-        [m.geometry for m in moves],
-    )
+    moves = ev.to_geodataframe()
+    moves = moves[(moves["to"] == DMZ) == zones].reset_index(drop=True)
+    return moves.assign(**_context(ev, len(moves)))
 
 
 def _holdings(ev: Evaluation, *, after: bool) -> gpd.GeoDataFrame:
@@ -172,11 +160,7 @@ def _settlements(ev: Evaluation) -> gpd.GeoDataFrame:
 
 def _removed(ev: Evaluation) -> gpd.GeoDataFrame:
     removed = ev.control.removed_frame().reset_index(drop=True)
-    if "area_km2" not in removed.columns:
-        removed["area_km2"] = [area_km2(g) for g in removed.geometry]
-    for key, values in _context(ev, len(removed)).items():
-        removed[key] = values
-    return removed.to_crs(STORAGE_CRS) if removed.crs != STORAGE_CRS else removed
+    return removed.assign(**_context(ev, len(removed)))
 
 
 def export_layers(ev: Evaluation) -> dict[str, gpd.GeoDataFrame]:

@@ -128,12 +128,11 @@ def pace(
         If the window is empty or reversed, or a region is unknown;
         `DataNotFoundError` if a date is outside the record.
     """
-    from territory.record import parse_date
     from territory.regions import load_region_table
 
     last = record.latest_date()
-    hi = parse_date(end) if end else last
-    lo = parse_date(start) if start else hi - dt.timedelta(days=DEFAULT_WINDOW_DAYS)
+    hi = record.day(end) if end else last
+    lo = record.day(start) if start else hi - dt.timedelta(days=DEFAULT_WINDOW_DAYS)
     if lo >= hi:
         msg = f"the window {lo} … {hi} is empty; give --start before --end"
         raise DataError(msg)
@@ -144,7 +143,7 @@ def pace(
         row = record.occupied_series(day, day, region_ids=ids).iloc[0]
         return float(row[ids].sum() if ids else row["occupied_km2"])
 
-    day = parse_date(as_of) if as_of else hi
+    day = record.day(as_of) if as_of else hi
     ctl = record.control(day)
     # Ukrainian-held land: only those pieces are measured (not the whole table)
     where = ids or list(ctl.regions["region_id"])

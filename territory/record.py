@@ -367,6 +367,13 @@ class Record:
         """Return the last as-of date of the record."""
         return self.date_range()[1]
 
+    def day(self, value: object) -> dt.date:
+        """Return `value` as a date of the record: a date, an ISO string, or
+        ``"latest"`` (the last as-of date); raise `DataError` otherwise."""
+        if isinstance(value, str) and value.strip().lower() == "latest":
+            return self.latest_date()
+        return parse_date(value)
+
     def snapshot_for(self, as_of: str | dt.date) -> tuple[Snapshot, str | None]:
         """Return the snapshot showing the map as of `as_of`, and a note if it is older.
 
@@ -383,7 +390,7 @@ class Record:
             not in the cache (the message names the fetch command): only a
             gap upstream falls back to an earlier map.
         """
-        day = parse_date(as_of)
+        day = self.day(as_of)
         first, last = self.date_range()
         if not first <= day <= last:
             msg = (
@@ -574,8 +581,9 @@ class Record:
         return partition
 
     def control(self, as_of: str | dt.date | None = None) -> Control:
-        """Return who holds what, by region, as of `as_of` (default: the latest date)."""
-        day = parse_date(as_of) if as_of is not None else self.latest_date()
+        """Return who holds what, by region, as of `as_of` (a date, an ISO
+        string or ``"latest"``; default: the latest date)."""
+        day = self.day(as_of) if as_of is not None else self.latest_date()
         snap, note = self.snapshot_for(day)
         if snap.key not in self._controls:
             partition = self.partition(snap)
@@ -784,8 +792,8 @@ class Record:
         import pandas as pd
 
         first, last = self.date_range()
-        lo = parse_date(start) if start else first
-        hi = parse_date(end) if end else last
+        lo = self.day(start) if start else first
+        hi = self.day(end) if end else last
         if every_days < 1:
             msg = f"every_days is {every_days}; give a step of at least 1 day"
             raise DataError(msg)
@@ -869,8 +877,8 @@ class Record:
         import pandas as pd
 
         first, last = self.date_range()
-        lo = parse_date(start) if start else first
-        hi = parse_date(end) if end else last
+        lo = self.day(start) if start else first
+        hi = self.day(end) if end else last
         self.snapshot_for(lo)
         self.snapshot_for(hi)
         if lo > hi:

@@ -443,3 +443,12 @@ def test_evaluate_takes_a_name_or_path_and_a_date(record, tmp_path):
     assert own.control.as_of.isoformat() == "2025-08-15"
     latest = evaluate(sc, "latest", people=False, record=record)
     assert latest.control.as_of == record.latest_date() != expected.control.as_of
+
+
+@pytest.mark.data
+def test_the_record_takes_latest_wherever_it_takes_a_date(record):
+    last = record.latest_date()
+    assert record.control("latest").as_of == last
+    assert record.control(" Latest ").snapshot == record.control(last).snapshot
+    series = record.occupied_series("latest", "latest")
+    assert list(series["as_of"]) == [last]

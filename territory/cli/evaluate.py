@@ -199,17 +199,21 @@ def evaluate(
             msg = f"{flag} is for a sweep: give --start (and --end) to evaluate a range of dates"
             raise click.UsageError(msg)
 
-    files: dict[Path, tuple[str, ...]] = {}
+    # each file the export writes: its label among the outputs, and its layers
+    files: dict[Path, tuple[str, tuple[str, ...]]] = {}
     if export is not None:
         from territory.exports import export_files
 
         check_export(export)
-        files = export_files(export)
+        files = {
+            path: (f"--export ({', '.join(names)})", names)
+            for path, names in export_files(export).items()
+        }
     if map_path is not None:
         check_map_name(map_path, option="--map")
     targets = check_outputs(
         {
-            **{f"--export ({', '.join(names)})": path for path, names in files.items()},
+            **{label: path for path, (label, _) in files.items()},
             "--map": map_path,
             "-o/--output": output,
         }
@@ -219,9 +223,8 @@ def evaluate(
     if files:
         from territory.exports import export_layers, write_layers
 
-        keyed = [(f"--export ({', '.join(n)})", p, n) for p, n in files.items()]
-        write_layers(export_layers(ev), [(targets[k], n) for k, _, n in keyed])
-        for _, path, names in keyed:
+        write_layers(export_layers(ev), [(targets[k], n) for k, n in files.values()])
+        for path, (_, names) in files.items():
             click.echo(f"wrote {path} (layers: {', '.join(names)})", err=True)
     if map_path is not None:
         write_scenario_map([ev], targets["--map"], self_contained=True, land=rec.land)

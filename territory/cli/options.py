@@ -37,7 +37,7 @@ def _parse_date(
         from territory.record import Record
 
         try:
-            return Record(ctx.params.get("cache_dir")).latest_date()
+            return Record(ctx.params.get("cache_dir")).day(value)
         except TerritoryError as err:  # no record: a data failure, exit 1
             raise click.ClickException(str(err)) from None
     try:
