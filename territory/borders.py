@@ -100,7 +100,8 @@ def _snap(coords: np.ndarray, point: LonLat, *, what: str) -> int:
     """Return the index of the ring vertex nearest to `point`, checked.
 
     A vertex, not a point between two: the arcs then keep the outline's own
-    vertices, which the land's edges share exactly, so cutting them to the land
+    vertices, which the land's edges share (to the partition's snap-rounding
+    grid, which the land mask's growth covers), so cutting them to the land
     loses nothing.
     """
     n = len(coords) - 1  # the ring is closed: the last vertex repeats the first

@@ -103,12 +103,21 @@ class Partition:
     outline_band
         `build_outline_band` of ``country["land"]`` when it was kept with the
         partition (the record derives it once), else None.
+    piece_km2, country_km2
+        The area (km², `area_km2`) of each row of ``pieces`` and of each
+        ``country`` geometry, measured with the partition (None: not kept;
+        `Control` measures them).  A patched partition carries them patched
+        too: the earlier areas less the land cut out, plus the land glued in
+        (`territory._partition_patch`; equal to a measure of the geometry to
+        ~1e-13).
     """
 
     pieces: gpd.GeoDataFrame
     removed: gpd.GeoDataFrame
     country: dict[str, BaseGeometry]
     outline_band: BaseGeometry | None = field(default=None, compare=False)
+    piece_km2: tuple[float, ...] | None = field(default=None, compare=False)
+    country_km2: dict[str, float] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,6 +295,15 @@ def _removed_geometries(
 #: Grid (degrees, ~0.1 mm) of the snap-rounded overlay that forms the held
 #: land (`held_land`).
 HELD_GRID_DEG = 1e-9
+#: Grid (degrees, ~0.1 µm) of the snap-rounded overlays that form the
+#: partition's layers (`first_layers`, `last_layers`).  Pieces cut from one
+#: layer run along its edges: a floating overlay may leave slivers 1e-15°
+#: wide between the two, or not, depending on the rest of its input (the
+#: whole country or a window of it, `territory._partition_patch`), and a
+#: sliver's outline would count as contact line.  A snap-rounded overlay
+#: closes them, and its result around a point depends on the input around
+#: it only; it moves no edge by more than half the grid (areas by ~1e-13).
+LAYER_GRID_DEG = 1e-12
 #: How far (degrees, ~10 µm) a piece given to a side is grown to close the
 #: float noise between its edges and that side's (`exact_piece`).
 JOIN_DEG = 1e-10
@@ -454,6 +472,7 @@ def exact_piece(
     held_exact: BaseGeometry,
     *,
     joined_to: BaseGeometry | None = None,
+    grid_size: float | None = None,
 ) -> BaseGeometry:
     """The exact held land of a piece decided on the snap-rounded held land.
 
@@ -468,16 +487,27 @@ def exact_piece(
     two overlays leave float noise between edges that coincide (notches
     1e-15° wide, open to the outside) which would count as a contact line;
     the overlap with the side is part of that side already.
+
+    `grid_size`: the overlays snap-rounded to it (`partition_land`'s
+    `LAYER_GRID_DEG`), or floating (None).
     """
     if piece.is_empty:
         return piece
     cut = polygonal(
-        shapely.intersection(held_exact, shapely.buffer(piece, HELD_GRID_DEG))
+        shapely.intersection(
+            held_exact, shapely.buffer(piece, HELD_GRID_DEG), grid_size=grid_size
+        )
     )
     if joined_to is None:
         return cut
     grown = shapely.buffer(cut, JOIN_DEG)
-    return polygonal(shapely.intersection(grown, shapely.union(held_exact, joined_to)))
+    return polygonal(
+        shapely.intersection(
+            grown,
+            shapely.union(held_exact, joined_to, grid_size=grid_size),
+            grid_size=grid_size,
+        )
+    )
 
 
 def partition_land(
@@ -516,48 +546,19 @@ def partition_land(
 
     check_crs(regions.crs, what="regions layer")
     country, land_in, sea = static_layers(tuple(regions.geometry.values), land)
-    occupied = shapely.intersection(by_status["occupied"], country)
-    grey = by_status.get("grey_zone")
-    grey = (
-        shapely.difference(shapely.intersection(grey, country), occupied)
-        if grey is not None
-        else shapely.Polygon()
-    )
-    others = shapely.union(occupied, grey)
-    country_land = shapely.union(land_in, others)
-    # which pieces are cut off is decided on the snap-rounded held land; the
-    # pieces themselves are cut from the exact one, so they meet the other
-    # sides edge to edge (`exact_piece`)
-    held_exact = shapely.difference(land_in, others)
-    held = held_land(land_in, others)
+    sides = first_layers(by_status, country, land_in)
     dec = _removed_geometries(
-        held,
-        occupied,
-        grey,
+        sides.held,
+        sides.occupied,
+        sides.grey,
         sea,
         country.boundary,
         sliver_tolerance_m=sliver_tolerance_m,
         enclave_max_km2=enclave_max_km2,
     )
-    slivers = exact_piece(dec.slivers, held_exact)
-    water = exact_piece(dec.water, held_exact)
-    removed_all = shapely.union(slivers, water)
-    to = {RU: [occupied], GREY: [grey]}
-    given = {r: shapely.Polygon() for r in GIVEN_REASONS}
-    side = {RU: occupied, GREY: grey}
-    for reason, by_holder in dec.given.items():
-        for holder, geom in by_holder.items():
-            piece = exact_piece(geom, held_exact, joined_to=side[holder])
-            to[holder].append(piece)
-            own = polygonal(shapely.difference(piece, side[holder]))
-            given[reason] = shapely.union(given[reason], own)
-    held = polygonal(
-        shapely.difference(
-            held_exact, shapely.union_all([removed_all, *given.values()])
-        )
-    )
-    if any(len(v) > 1 for v in to.values()):
-        occupied, grey = shapely.union_all(to[RU]), shapely.union_all(to[GREY])
+    final = last_layers(sides, dec)
+    occupied, grey, held = final[RU], final[GREY], final[UA]
+    slivers, water = final[SLIVER], final[WATER]
 
     tree = shapely.STRtree(regions.geometry.values)
     piece_rows: list[tuple[str, str, BaseGeometry]] = []
@@ -590,10 +591,126 @@ def partition_land(
         RU: occupied,
         GREY: grey,
         UA: held,
-        "land": shapely.difference(country_land, removed_all),
-        **given,
+        "land": final["land"],
+        **{r: final[r] for r in GIVEN_REASONS},
     }
-    return Partition(pieces=pieces, removed=removed, country=country_geoms)
+    return Partition(
+        pieces=pieces,
+        removed=removed,
+        country=country_geoms,
+        piece_km2=tuple(area_km2(g) for g in pieces.geometry.values),
+        country_km2={k: area_km2(g) for k, g in country_geoms.items()},
+    )
+
+
+def _union_grid(geoms: list[BaseGeometry]) -> BaseGeometry:
+    """The union of polygonal `geoms`, snap-rounded to `LAYER_GRID_DEG`, two at a
+    time (GEOS's unary union with a grid takes five times as long)."""
+    parts = [polygonal(g) for g in geoms]
+    parts = [g for g in parts if not g.is_empty]
+    if not parts:
+        return shapely.Polygon()
+    out = parts[0]
+    for g in parts[1:]:
+        out = polygonal(shapely.union(out, g, grid_size=LAYER_GRID_DEG))
+    if len(parts) == 1:  # snap-rounded like the rest
+        out = polygonal(shapely.set_precision(out, LAYER_GRID_DEG))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Sides:
+    """The first layers of a partition (lon/lat), before any piece is decided.
+
+    ``occupied`` and ``grey`` as the source draws them in the country, the
+    two together (``others``), the country's land with them
+    (``country_land``), the land neither holds (``held_exact``), and the same
+    snap-rounded for the decisions (``held``, `held_land`).
+    """
+
+    occupied: BaseGeometry
+    grey: BaseGeometry
+    others: BaseGeometry
+    country_land: BaseGeometry
+    held_exact: BaseGeometry
+    held: BaseGeometry
+
+
+def first_layers(
+    by_status: dict[str, BaseGeometry], country: BaseGeometry, land_in: BaseGeometry
+) -> Sides:
+    """The partition's first steps, on the country (or a window's cut of it).
+
+    Every overlay is snap-rounded to `LAYER_GRID_DEG`: a floating overlay's
+    noise depends on all of its input, a snap-rounded one's on the input
+    around each point only, so a window of the country gets the country's
+    layers there (`territory._partition_patch`).
+    """
+    g = LAYER_GRID_DEG
+    occupied = polygonal(
+        shapely.intersection(by_status["occupied"], country, grid_size=g)
+    )
+    grey = by_status.get("grey_zone")
+    grey = (
+        polygonal(
+            shapely.difference(
+                shapely.intersection(grey, country, grid_size=g), occupied, grid_size=g
+            )
+        )
+        if grey is not None
+        else shapely.Polygon()
+    )
+    others = polygonal(shapely.union(occupied, grey, grid_size=g))
+    # which pieces are cut off is decided on the snap-rounded held land; the
+    # pieces themselves are cut from the exact one, so they meet the other
+    # sides edge to edge (`exact_piece`)
+    return Sides(
+        occupied=occupied,
+        grey=grey,
+        others=others,
+        country_land=polygonal(shapely.union(land_in, others, grid_size=g)),
+        held_exact=polygonal(shapely.difference(land_in, others, grid_size=g)),
+        held=held_land(land_in, others),
+    )
+
+
+def last_layers(sides: Sides, dec: Decisions) -> dict[str, BaseGeometry]:
+    """The partition's layers from its decisions (lon/lat, snap-rounded as
+    `first_layers`): ``RU``, ``GREY``, ``UA``, ``land``, each of
+    `GIVEN_REASONS` and each of `REMOVED_REASONS`."""
+    g = LAYER_GRID_DEG
+    held_exact = sides.held_exact
+    slivers = exact_piece(dec.slivers, held_exact, grid_size=g)
+    water = exact_piece(dec.water, held_exact, grid_size=g)
+    removed_all = polygonal(shapely.union(slivers, water, grid_size=g))
+    occupied, grey = sides.occupied, sides.grey
+    to = {RU: [occupied], GREY: [grey]}
+    given = {r: shapely.Polygon() for r in GIVEN_REASONS}
+    side = {RU: occupied, GREY: grey}
+    for reason, by_holder in dec.given.items():
+        for holder, geom in by_holder.items():
+            piece = exact_piece(geom, held_exact, joined_to=side[holder], grid_size=g)
+            to[holder].append(piece)
+            own = polygonal(shapely.difference(piece, side[holder], grid_size=g))
+            given[reason] = polygonal(shapely.union(given[reason], own, grid_size=g))
+    held = polygonal(
+        shapely.difference(
+            held_exact, _union_grid([removed_all, *given.values()]), grid_size=g
+        )
+    )
+    if any(len(v) > 1 for v in to.values()):
+        occupied, grey = _union_grid(to[RU]), _union_grid(to[GREY])
+    return {
+        RU: occupied,
+        GREY: grey,
+        UA: held,
+        "land": polygonal(
+            shapely.difference(sides.country_land, removed_all, grid_size=g)
+        ),
+        **given,
+        SLIVER: slivers,
+        WATER: water,
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -679,8 +796,53 @@ class Control:
         self._cache[key] = value
         return value
 
+    def inherit(self, earlier: Control) -> None:
+        """Keep what `earlier` measured of the land this map shares with it.
+
+        A partition patched from `earlier`'s (`territory._partition_patch`)
+        keeps its pieces and layers where nothing changed, object for
+        object: their areas, edges and unions are those `earlier` computed
+        (this module's own `derived` values only, and only for the very same
+        geometries).
+        """
+        if earlier.regions is not self.regions:
+            return
+        old, new = earlier.partition, self.partition
+        got, cache = earlier._cache, self._cache
+        old_rows = {id(g): i for i, g in enumerate(old.pieces.geometry.values)}
+        new_geoms = new.pieces.geometry.values
+        for i, g in enumerate(new_geoms):
+            j = old_rows.get(id(g))
+            if j is not None and ("control", "piece km2", j) in got:
+                cache[("control", "piece km2", i)] = got[("control", "piece km2", j)]
+        same_land = old.country["land"] is new.country["land"]
+        same_band = old.outline_band is new.outline_band and (
+            same_land or new.outline_band is not None
+        )
+        for key, value in got.items():
+            if key[:2] in REGION_ONLY_KEYS:
+                cache.setdefault(key, value)  # the same regions
+                continue
+            if key[0] != "control" or key[1] == "piece km2":
+                continue
+            what = key[1]
+            if what == "outline band":
+                keep = same_land
+            elif what in ("holding km2", "given", "given km2"):
+                keep = old.country.get(key[2]) is new.country.get(key[2])
+            elif what == "edge":
+                keep = same_band and old.country.get(key[2]) is new.country.get(key[2])
+            elif what == "holding":
+                keep = _rows_of(old, key[2], key[3:]) == _rows_of(new, key[2], key[3:])
+            else:
+                keep = False
+            if keep:
+                cache.setdefault(key, value)
+
     def _piece_km2(self, i: int) -> float:
         """Area (km²) of the partition's piece in row `i`, measured once."""
+        if self.partition.piece_km2 is not None:
+            return self.partition.piece_km2[i]
         geom = self.partition.pieces.geometry.iat[i]
         return self.derived(("control", "piece km2", i), lambda: area_km2(geom))
 
@@ -709,6 +871,9 @@ class Control:
         geom = self.partition.country.get(holder)
         if geom is None or geom.is_empty:
             return 0.0
+        kept = self.partition.country_km2
+        if kept is not None and holder in kept:
+            return kept[holder]
         return self.derived(("control", "holding km2", holder), lambda: area_km2(geom))
 
     def contact_line(self, geom: BaseGeometry) -> BaseGeometry:
@@ -966,6 +1131,29 @@ class Control:
         out["occupied_pct"] = 100.0 * out["occupied_km2"] / out["land_km2"]
         out["occupied_pct_official"] = 100.0 * out["occupied_km2"] / official_area_km2
         return out
+
+
+#: Keys (their first two items) of `Control.derived` values that depend on
+#: the region layer alone, as the modules asking for them document: unions of
+#: regions and their areas (`territory.selection.SelectionContext.regions_union`,
+#: ``country``, ``extent_m``) and the regions' index (`territory.accounting`).
+#: `Control.inherit` keeps them from map to map.
+REGION_ONLY_KEYS = frozenset(
+    {
+        ("selection", "regions"),
+        ("selection", "regions km2"),
+        ("selection", "country"),
+        ("selection", "extent m"),
+        ("accounting", "region index"),
+    }
+)
+
+
+def _rows_of(p: Partition, holder: str, region_ids: tuple[str, ...]) -> list[int]:
+    """The ids of the geometries of `holder`'s pieces in `region_ids` (see `inherit`)."""
+    pieces = p.pieces
+    mask = (pieces["holder"] == holder) & pieces["region_id"].isin(region_ids)
+    return [id(g) for g in pieces.geometry[mask].values]
 
 
 def _immutable(value: object) -> bool:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import shapely
 
+from territory._partition_patch import shared
 from territory.control import (
     Control,
     Partition,
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
+    from territory._partition_patch import PatchBase
     from territory.versions import Version
 
 log = logging.getLogger(__name__)
@@ -65,7 +67,11 @@ def _snapshot_order(s: Snapshot) -> tuple[dt.date, str, bool, str]:
 
 
 #: Bump when `partition_land` changes its result: cached partitions are keyed on it.
-PARTITION_VERSION = "partition-13"
+#: (14: the held land is taken out of the removed and given land by a
+#: snap-rounded overlay, and partitions may be patched from a nearby map's.)
+PARTITION_VERSION = "partition-14"
+#: How many maps a Record keeps with what was computed of them (`Record.control`).
+MAPS_KEPT = 8
 #: Hex digits of the hashes in a derived file's name: ``partition-<inputs>-<content>``.
 _DIGEST_HEX = 16
 #: What parsing a derived JSON file that is not what it should be raises.
@@ -77,49 +83,154 @@ _UNREADABLE: tuple[type[Exception], ...] = (
 )
 
 
-def _partition_to_frame(p: Partition) -> gpd.GeoDataFrame:
-    import geopandas as gpd
-    import pandas as pd
+def _partition_columns(p: Partition) -> dict[str, list]:
+    """A partition's layers as the columns of one table: ``region_id``,
+    ``holder`` (or reason), ``geometry``, ``layer`` and the areas it keeps
+    (``area_km2``, NaN where none)."""
+    nan = float("nan")
+    cols: dict[str, list] = {
+        "region_id": [],
+        "holder": [],
+        "geometry": [],
+        "layer": [],
+        "area_km2": [],
+    }
 
-    country = gpd.GeoDataFrame(
-        {"region_id": "*", "holder": list(p.country)},
-        geometry=list(p.country.values()),
-        crs=p.pieces.crs,
+    def add(layer, ids, names, geoms, areas) -> None:
+        cols["region_id"] += list(ids)
+        cols["holder"] += list(names)
+        cols["geometry"] += list(geoms)
+        cols["layer"] += [layer] * len(cols["geometry"][len(cols["layer"]) :])
+        cols["area_km2"] += list(areas)
+
+    n = len(p.pieces)
+    add(
+        "piece",
+        p.pieces["region_id"],
+        p.pieces["holder"],
+        p.pieces.geometry.values,
+        p.piece_km2 if p.piece_km2 is not None else [nan] * n,
     )
-    removed = p.removed.rename(columns={"reason": "holder"})
-    frames = [
-        p.pieces.assign(layer="piece"),
-        removed.assign(layer="removed"),
-        country.assign(layer="country"),
-    ]
+    add(
+        "removed",
+        p.removed["region_id"],
+        p.removed["reason"],
+        p.removed.geometry.values,
+        [nan] * len(p.removed),
+    )
+    kept = p.country_km2 or {}
+    add(
+        "country",
+        ["*"] * len(p.country),
+        list(p.country),
+        list(p.country.values()),
+        [kept.get(k, nan) for k in p.country],
+    )
     if p.outline_band is not None:
-        band = gpd.GeoDataFrame(
-            {"region_id": ["*"], "holder": ["*"]},
-            geometry=[p.outline_band],
-            crs=p.pieces.crs,
-        )
-        frames.append(band.assign(layer="outline"))
-    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=p.pieces.crs)
+        add("outline", ["*"], ["*"], [p.outline_band], [nan])
+    return cols
+
+
+def _partition_to_frame(p: Partition) -> gpd.GeoDataFrame:
+    """One frame of a partition's layers (see `_partition_columns`)."""
+    import geopandas as gpd
+
+    cols = _partition_columns(p)
+    geoms = cols.pop("geometry")
+    return gpd.GeoDataFrame(cols, geometry=geoms, crs=p.pieces.crs)
+
+
+def _partition_bytes(
+    p: Partition, wkb_kept: dict[int, tuple[shapely.Geometry, bytes]] | None = None
+) -> bytes:
+    """The GeoParquet file of `_partition_to_frame`, written with pyarrow alone.
+
+    What ``to_parquet`` writes, less what no reader here uses (geopandas'
+    pandas metadata, the bounding box), uncompressed (WKB does not
+    compress); read back by `territory.datasets.parse_geoparquet` like any.
+    `wkb_kept` holds the WKB of geometries written before (by id, with the
+    geometry): a partition patched from the one before shares most of its
+    geometries with it.  It is replaced by this partition's.
+    """
+    import json
+
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    cols = _partition_columns(p)
+    geoms = cols["geometry"]
+    kept = wkb_kept if wkb_kept is not None else {}
+    wkb: list[bytes | None] = []
+    for g in geoms:
+        hit = kept.get(id(g))
+        wkb.append(hit[1] if hit is not None and hit[0] is g else None)
+    todo = [i for i, w in enumerate(wkb) if w is None]
+    if todo:
+        made = shapely.to_wkb(np.asarray([geoms[i] for i in todo], dtype=object))
+        for i, w in zip(todo, made, strict=True):
+            wkb[i] = w
+    if wkb_kept is not None:
+        wkb_kept.clear()
+        wkb_kept.update({id(g): (g, w) for g, w in zip(geoms, wkb, strict=True)})
+    geo = {
+        "version": "1.0.0",
+        "primary_column": "geometry",
+        "columns": {
+            "geometry": {
+                "encoding": "WKB",
+                "geometry_types": [],
+                "crs": p.pieces.crs.to_json_dict(),
+            }
+        },
+    }
+    table = pa.table(
+        {
+            "region_id": pa.array(cols["region_id"], pa.string()),
+            "holder": pa.array(cols["holder"], pa.string()),
+            "geometry": pa.array(wkb, pa.binary()),
+            "layer": pa.array(cols["layer"], pa.string()),
+            "area_km2": pa.array(cols["area_km2"], pa.float64()),
+        },
+        metadata={"geo": json.dumps(geo)},
+    )
+    buf = io.BytesIO()
+    pq.write_table(table, buf, compression="none")
+    return buf.getvalue()
 
 
 def _partition_from_frame(df: gpd.GeoDataFrame) -> Partition:
-    pieces = df[df["layer"] == "piece"].drop(columns="layer").reset_index(drop=True)
+    import math
+
+    areas = df.pop("area_km2") if "area_km2" in df.columns else None
+    is_piece = (df["layer"] == "piece").to_numpy()
+    pieces = df[is_piece].drop(columns="layer").reset_index(drop=True)
     removed = (
         df[df["layer"] == "removed"]
         .drop(columns="layer")
         .rename(columns={"holder": "reason"})
     )
-    country = df[df["layer"] == "country"]
+    is_country = (df["layer"] == "country").to_numpy()
+    country = df[is_country]
     band = None
     outline = df.geometry[df["layer"] == "outline"]
     if len(outline):  # kept since the band was derived with the partition
         band = outline.iloc[0]
         shapely.prepare(band)
+    piece_km2 = country_km2 = None
+    if areas is not None:
+        values = [float(a) for a in areas.to_numpy()[is_piece]]
+        if not any(math.isnan(a) for a in values):
+            piece_km2 = tuple(values)
+        kept = zip(country["holder"], areas.to_numpy()[is_country], strict=True)
+        country_km2 = {h: float(a) for h, a in kept if not math.isnan(a)}
     return Partition(
         pieces=pieces,
         removed=removed.reset_index(drop=True),
         country=dict(zip(country["holder"], country.geometry, strict=True)),
         outline_band=band,
+        piece_km2=piece_km2,
+        country_km2=country_km2,
     )
 
 
@@ -147,6 +258,13 @@ class Record:
     def __init__(self, cache_dir: Path | str | None = None) -> None:
         self.cache = Cache.open(cache_dir)
         self._controls: dict[str, Control] = {}
+        #: the last partition made or read, what the next is patched from:
+        #: its snapshot, the file's bytes, the partition and the patch base
+        self._last: tuple[Snapshot, bytes, Partition, PatchBase | None] | None = None
+        #: which snapshot's partition each patched one came from
+        self._patched_from: dict[str, str] = {}
+        #: the WKB of the last partition written (`_partition_bytes`)
+        self._wkb: dict[int, tuple[shapely.Geometry, bytes]] = {}
         #: sha256 of the content of each static layer as it was read and used
         self._read_sha256: dict[str, str] = {}
 
@@ -561,6 +679,11 @@ class Record:
         sha256 of the content of all three inputs as they were read (and
         checked), and after its own content, which is checked when it is read:
         a damaged derived file is recomputed, never trusted.
+
+        A partition not derived yet is patched from the last one this Record
+        made or read, when that map is near enough
+        (`territory._partition_patch`: about a twentieth of the cost; equal to
+        a fresh partition to 1e-9), else computed afresh.
         """
         data, snap_sha = self._snapshot_bytes(snap)
         regions, land = self.regions, self.land
@@ -569,32 +692,86 @@ class Record:
         inputs_hex = inputs.hexdigest()[:_DIGEST_HEX]
         cached = self._cached_partition(inputs_hex)
         if cached is not None:
+            if self._last is not None and self._last[0].key != snap.key:
+                # the geometries it shares with the last map, as objects of
+                # that map's (what was measured of them is kept, `control`)
+                cached, sharing = shared(cached, self._last[2])
+                if sharing:
+                    self._patched_from[snap.key] = self._last[0].key
+            self._last = (snap, data, cached, None)
             return cached
-        partition = partition_land(regions, land, self._parse_snapshot(snap, data))
+        by_status = self._parse_snapshot(snap, data)
+        partition, base = self._patched(snap, by_status)
+        if partition is None:
+            partition = partition_land(regions, land, by_status)
         # every contact line needs the band around the land's outline: derive it once
         if partition.outline_band is None:
             band = build_outline_band(partition.country["land"])
             partition = replace(partition, outline_band=band)
-        buf = io.BytesIO()
-        _partition_to_frame(partition).to_parquet(buf, index=False)
-        self._write_derived(f"partition-{inputs_hex}", ".parquet", buf.getvalue())
+            if base is not None:
+                base = replace(base, partition=partition)
+        body = _partition_bytes(partition, self._wkb)
+        self._write_derived(f"partition-{inputs_hex}", ".parquet", body)
+        self._last = (snap, data, partition, base)
         return partition
+
+    def _patched(
+        self, snap: Snapshot, by_status: dict[str, shapely.Geometry]
+    ) -> tuple[Partition | None, PatchBase | None]:
+        """The partition of `snap` patched from the last one this Record had, if it can be.
+
+        Returns the partition (None: compute it afresh) and the base the
+        next map is patched from.
+        """
+        from territory._partition_patch import PatchBase, patch_partition
+
+        if self._last is None or self._last[0].key == snap.key:
+            return None, None  # (the same map: its derived file went bad)
+        last_snap, last_data, last_partition, base = self._last
+        if base is None:
+            base = PatchBase(self._parse_snapshot(last_snap, last_data), last_partition)
+        try:
+            out = patch_partition(self.regions, self.land, by_status, base)
+        except shapely.errors.GEOSException as err:  # an overlay a window cannot do
+            log.warning("patching the partition of %s failed (%s)", snap.label, err)
+            out = None
+        if out is None:
+            log.info(
+                "partition of %s computed afresh (far from %s)",
+                snap.label,
+                last_snap.label,
+            )
+            return None, None
+        partition, next_base = out
+        self._patched_from[snap.key] = last_snap.key
+        return partition, next_base
 
     def control(self, as_of: str | dt.date | None = None) -> Control:
         """Return who holds what, by region, as of `as_of` (a date, an ISO
-        string or ``"latest"``; default: the latest date)."""
+        string or ``"latest"``; default: the latest date).
+
+        The last `MAPS_KEPT` maps are kept with what was computed of them
+        (`Control.derived`); a map patched from one of them keeps what was
+        measured of the land it shares with it.
+        """
         day = self.day(as_of) if as_of is not None else self.latest_date()
         snap, note = self.snapshot_for(day)
-        if snap.key not in self._controls:
+        base = self._controls.pop(snap.key, None)
+        if base is None:
             partition = self.partition(snap)
-            self._controls[snap.key] = Control(
+            base = Control(
                 as_of=snap.as_of,
                 snapshot=snap,
                 note=None,
                 regions=self.regions,
                 partition=partition,
             )
-        base = self._controls[snap.key]
+            earlier = self._controls.get(self._patched_from.pop(snap.key, ""))
+            if earlier is not None:
+                base.inherit(earlier)
+        self._controls[snap.key] = base  # the most recent last
+        while len(self._controls) > MAPS_KEPT:
+            del self._controls[next(iter(self._controls))]
         return Control(
             as_of=day,
             snapshot=snap,

@@ -36,6 +36,12 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+#: How far (degrees, ~0.1 mm) the land mask is grown so that the country
+#: outline counts as on land where the land's snap-rounded edges run along it
+#: (`SelectionContext.land_mask`).  It lengthens a border line at the coast
+#: by as much: nothing at the precision reported.
+LAND_MASK_GROW_DEG = 1e-9
+
 log = logging.getLogger(__name__)
 
 #: A component of the giver's holdings counts as connected to its holdings
@@ -216,20 +222,26 @@ class SelectionContext:
         """The land before the partition removed its artefacts (slivers, water).
 
         The land border is cut from the outline with this, so that a coastal
-        artefact removed from `land` never cuts the border into pieces.
+        artefact removed from `land` never cuts the border into pieces.  It is
+        grown by `LAND_MASK_GROW_DEG`: the partition snap-rounds its layers
+        (`territory.control.LAYER_GRID_DEG`), so the land's edges along the
+        outline lie up to half that grid off it, and a line along an edge
+        that close is not reliably inside the polygon.
         (Border gaps, where DeepState's occupied edge stops short of the
         region outline along the Russian border, are land given to the
         occupier, not removed.)
         """
         removed = self.control.partition.removed
-        if removed.empty:
-            return self.land
-        return self._derived(
-            ("land mask",),
-            lambda: shapely.union(
-                self.land, shapely.union_all(removed.geometry.values)
-            ),
-        )
+
+        def grown() -> BaseGeometry:
+            whole = (
+                self.land
+                if removed.empty
+                else shapely.union(self.land, shapely.union_all(removed.geometry.values))
+            )
+            return shapely.buffer(whole, LAND_MASK_GROW_DEG, quad_segs=1)
+
+        return self._derived(("land mask",), grown)
 
     @cached_property
     def borders(self) -> dict[str, BaseGeometry]:

@@ -12,14 +12,20 @@ returns one row per date.  The work goes through a standard
 - ``scheduler="tcp://HOST:PORT"``: a Dask cluster through
   ``Client(address).get_executor()`` (optional: ``pip install 'territory[dask]'``).
 
-Each task evaluates a contiguous chunk of dates (at most `CHUNK_MAX_DATES`)
-with a `Record` of its own opened on the same cache directory: consecutive
-dates share snapshots and partitions, which the Record keeps across its
-chunk (and then lets go: a Record keeps every map it opened, about 6 MB
-each, so in one process the chunks run one after another, each with a new
-Record).  Rows come back in date order whatever ran them, with the same
-float values (tested).  A Dask cluster's workers must see the cache at the
-same path (a shared filesystem).
+The dates are cut into one contiguous lane per worker, each evaluated in
+date order by one process (one Record, opened on the same cache directory,
+kept for the whole lane): a map not yet partitioned is patched from the one
+before it (`territory._partition_patch`, about a twentieth of a fresh
+partition), and what the Record kept of that map (areas, edges) is reused
+for the land the two share.  A lane is submitted in chunks of at most
+`CHUNK_MAX_DATES` dates, so the progress bar moves.  Dates on the same map
+share one evaluation (their rows differ only in ``as_of`` and
+``earlier_snapshot``).  A Record keeps its last few maps only
+(`territory.record.MAPS_KEPT`), so memory stays bounded however long the
+sweep.  On a Dask cluster each chunk is a task with a Record of its own.
+Rows come back in date order whatever ran them, with the same float values
+as single evaluations on the same partitions (tested).  A Dask cluster's
+workers must see the cache at the same path (a shared filesystem).
 """
 
 from __future__ import annotations
@@ -43,9 +49,9 @@ if TYPE_CHECKING:
     from territory.record import Record
     from territory.scenario import Scenario
 
-#: A task evaluates at most this many consecutive dates (one Record each):
-#: long sweeps are cut into month-sized chunks so the work spreads over the
-#: workers and the progress bar moves; opening a Record costs about one date.
+#: A task evaluates at most this many consecutive dates: long sweeps are cut
+#: into month-sized chunks so the progress bar moves (and, on Dask, the work
+#: spreads over the workers; opening a Record costs about one date).
 CHUNK_MAX_DATES = 30
 #: How long to try to reach a Dask scheduler before giving up, seconds.
 SCHEDULER_TIMEOUT_S = 10.0
@@ -282,15 +288,32 @@ def sweep_scenario(
 
 
 # ---------------------------------------------------------------------- one chunk
-def _evaluate_chunk(
-    scenario: Scenario, dates: list[dt.date], cache_dir: str, *, people: bool = True
-) -> list[dict[str, Any]]:
-    """Evaluate `scenario` on each of `dates` with a Record of its own: the task.
+#: The Record a worker process of the pool keeps from one chunk of its lane to
+#: the next (by cache directory): the next chunk goes on from its last map.
+_LANE_RECORDS: dict[str, Record] = {}
 
-    Run by each worker (a process of the pool or of a Dask cluster); the
-    Record, opened on `cache_dir`, keeps the maps of the chunk's dates.
+
+def _evaluate_chunk(
+    scenario: Scenario,
+    dates: list[dt.date],
+    cache_dir: str,
+    *,
+    people: bool = True,
+    lane: bool = False,
+) -> list[dict[str, Any]]:
+    """Evaluate `scenario` on each of `dates` (in order): the task.
+
+    Run by each worker (a process of the pool or of a Dask cluster).  With
+    `lane`, the worker is a process of its own for one lane of dates, and
+    keeps its Record for the lane's next chunk; else the chunk opens one.
     """
-    return list(_rows(_record(cache_dir), scenario, dates, people=people))
+    if lane:
+        record = _LANE_RECORDS.get(cache_dir)
+        if record is None:
+            record = _LANE_RECORDS[cache_dir] = _record(cache_dir)
+    else:
+        record = _record(cache_dir)
+    return list(_rows(record, scenario, dates, people=people))
 
 
 def _record(cache_dir: str) -> Record:
@@ -300,12 +323,8 @@ def _record(cache_dir: str) -> Record:
 
 
 def _in_process(scenario, days, root, people, progress) -> list[dict]:
-    """Evaluate the chunks here one after another, a new Record each (bounded memory)."""
-    rows = (
-        r
-        for part in _chunks(days, 1)
-        for r in _rows(_record(root), scenario, part, people=people)
-    )
+    """Evaluate every date here, in order, with one Record (it keeps a few maps)."""
+    rows: Iterable[dict[str, Any]] = _rows(_record(root), scenario, days, people=people)
     if progress:
         rows = progress_bar(rows, total=len(days), desc="evaluating", unit="date")
     return list(rows)
@@ -314,13 +333,22 @@ def _in_process(scenario, days, root, people, progress) -> list[dict]:
 def _rows(
     record: Record, scenario: Scenario, dates: list[dt.date], *, people: bool
 ) -> Iterator[dict[str, Any]]:
-    for day in dates:
+    """The rows of `dates` (in order); dates on one map share its evaluation."""
+    last: dict[str, Any] | None = None
+    last_key = None
+    for day in sorted(dates):
+        snap, _ = record.snapshot_for(day)
+        if last is not None and snap.key == last_key:
+            # the same map: the same evaluation, as of another date
+            yield {**last, "as_of": day, "earlier_snapshot": snap.as_of < day}
+            continue
         try:
             ev = evaluate(scenario, record.control(day), people=people)
         except TerritoryError as err:  # name the date; keep the kind of error
             msg = f"as of {day}: {err}"
             raise type(err)(msg) from None
-        yield evaluation_row(ev)
+        last, last_key = evaluation_row(ev), snap.key
+        yield last
 
 
 def evaluation_row(ev: Evaluation) -> dict[str, Any]:
@@ -360,6 +388,17 @@ def evaluation_row(ev: Evaluation) -> dict[str, Any]:
     return out
 
 
+def _split(dates: list[dt.date], n: int) -> list[list[dt.date]]:
+    """Cut `dates` into `n` contiguous parts of nearly equal length (n ≤ len)."""
+    size, extra = divmod(len(dates), n)
+    out, i = [], 0
+    for k in range(n):
+        j = i + size + (1 if k < extra else 0)
+        out.append(dates[i:j])
+        i = j
+    return out
+
+
 def _chunks(dates: list[dt.date], workers: int) -> list[list[dt.date]]:
     """Cut `dates` into contiguous chunks: one per worker, `CHUNK_MAX_DATES` at most.
 
@@ -370,31 +409,41 @@ def _chunks(dates: list[dt.date], workers: int) -> list[list[dt.date]]:
     [25, 25, 25, 25]
     """
     n = max(workers, math.ceil(len(dates) / CHUNK_MAX_DATES))
-    n = min(n, len(dates))
-    size, extra = divmod(len(dates), n)
-    out, i = [], 0
-    for k in range(n):
-        j = i + size + (1 if k < extra else 0)
-        out.append(dates[i:j])
-        i = j
-    return out
+    return _split(dates, min(n, len(dates)))
+
+
+def _lanes(dates: list[dt.date], workers: int) -> list[list[list[dt.date]]]:
+    """Cut `dates` into one contiguous lane per worker, each in chunks of at most
+    `CHUNK_MAX_DATES`.
+
+    >>> d = [dt.date(2025, 8, 1) + dt.timedelta(days=i) for i in range(5)]
+    >>> [[len(c) for c in lane] for lane in _lanes(d, 2)]
+    [[3], [2]]
+    >>> [[len(c) for c in lane] for lane in _lanes(d * 20, 2)]
+    [[25, 25], [25, 25]]
+    """
+    lanes = _split(dates, min(workers, len(dates)))
+    return [_split(lane, math.ceil(len(lane) / CHUNK_MAX_DATES)) for lane in lanes]
 
 
 # ---------------------------------------------------------------------- executors
-def _collect(executor: Any, scenario, parts, root, people, progress) -> list[dict]:
-    """Submit one task per chunk to `executor`; return all rows as they complete."""
+def _collect(
+    tasks: list[tuple[Any, list[dt.date], bool]], scenario, root, people, progress
+) -> list[dict]:
+    """Submit each chunk to its executor (``(executor, dates, lane)``); return
+    all rows as they complete."""
     from concurrent.futures import as_completed
 
     futures = [
-        executor.submit(_evaluate_chunk, scenario, part, root, people=people)
-        for part in parts
+        executor.submit(_evaluate_chunk, scenario, part, root, people=people, lane=lane)
+        for executor, part, lane in tasks
     ]
 
     def done() -> Iterator[dict[str, Any]]:
         for future in as_completed(futures):
             yield from future.result()
 
-    total = sum(len(p) for p in parts)
+    total = sum(len(part) for _, part, _ in tasks)
     try:
         if progress:
             return list(
@@ -407,18 +456,30 @@ def _collect(executor: Any, scenario, parts, root, people, progress) -> list[dic
 
 
 def _on_processes(scenario, days, root, workers, people, progress) -> list[dict]:
+    """One process per lane of dates (`_lanes`), each taking its chunks in order."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
+    from contextlib import ExitStack
 
-    parts = _chunks(days, workers)
+    lanes = _lanes(days, workers)
     # spawn: a fresh interpreter per worker, never a fork of a threaded parent
     context = multiprocessing.get_context("spawn")
     try:
-        with ProcessPoolExecutor(
-            max_workers=min(workers, len(parts)), mp_context=context
-        ) as pool:
-            return _collect(pool, scenario, parts, root, people, progress)
+        with ExitStack() as stack:
+            pools = [
+                stack.enter_context(ProcessPoolExecutor(1, mp_context=context))
+                for _ in lanes
+            ]
+            # a lane's chunks in date order, the lanes' first chunks first
+            tasks = [
+                (pool, chunk, True)
+                for k in range(max(len(lane) for lane in lanes))
+                for pool, lane in zip(pools, lanes, strict=True)
+                if k < len(lane)
+                for chunk in [lane[k]]
+            ]
+            return _collect(tasks, scenario, root, people, progress)
     except BrokenProcessPool:
         msg = (
             "a worker process of the sweep stopped abruptly (killed, out of memory, "
@@ -463,4 +524,5 @@ def _on_dask(scenario, days, root, address, workers, people, progress) -> list[d
         parts = _chunks(days, workers)
         # pure=False: the tasks need no content hash of the scenario
         executor = client.get_executor(pure=False)
-        return _collect(executor, scenario, parts, root, people, progress)
+        tasks = [(executor, part, False) for part in parts]
+        return _collect(tasks, scenario, root, people, progress)

@@ -312,3 +312,61 @@ def test_oblast_shares_against_deepstate_on_1_jan_2026(record):
     for name, pct in published.items():
         assert df[name] == pytest.approx(pct, abs=0.2), name
     assert 1.0 < df["Kherson"] - 72.0 < 1.4
+
+
+# ------------------------------------------------------------ map after map
+def _not_derived(monkeypatch, rec):
+    """`rec` finds no derived partition and keeps none (the cache is left as it is)."""
+    monkeypatch.setattr(rec, "_cached_partition", lambda inputs: None)
+    monkeypatch.setattr(rec, "_write_derived", lambda stem, suffix, body: None)
+
+
+def test_a_partition_not_derived_is_patched_from_the_last_one(monkeypatch):
+    from territory.control import partition_land
+    from territory.record import Record
+    from tests.test_partition_patch import assert_same_partition
+
+    rec = Record()
+    _not_derived(monkeypatch, rec)
+    first, then = (rec.snapshot_for(d)[0] for d in ("2025-08-15", "2025-08-16"))
+    rec.partition(first)
+    patched = rec.partition(then)
+    assert rec._patched_from[then.key] == first.key
+    fresh = partition_land(rec.regions, rec.land, rec.read_snapshot(then))
+    assert_same_partition(patched, fresh)
+    # the Control of the later map keeps what was measured of the land the two share
+    a, b = rec.control("2025-08-15"), rec.control("2025-08-16")
+    shared_rows = set(map(id, a.partition.pieces.geometry)) & set(
+        map(id, b.partition.pieces.geometry)
+    )
+    assert shared_rows  # most regions' pieces did not change
+
+
+def test_a_record_keeps_its_last_maps_only(monkeypatch):
+    import territory.record
+    from territory.record import Record
+
+    monkeypatch.setattr(territory.record, "MAPS_KEPT", 2)
+    rec = Record()
+    _not_derived(monkeypatch, rec)
+    days = ("2025-08-15", "2025-08-16", "2025-08-17")
+    for day in days:
+        rec.control(day)
+    assert list(rec._controls) == [rec.snapshot_for(d)[0].key for d in days[1:]]
+
+
+def test_a_derived_partition_shares_the_geometries_of_the_map_before(record):
+    from territory.record import Record, _partition_from_frame, _partition_to_frame
+
+    first, then = (record.snapshot_for(d)[0] for d in ("2025-08-15", "2025-08-16"))
+    record.partition(first)
+    record.partition(then)  # both derived now
+    rec = Record()
+    a, b = rec.partition(first), rec.partition(then)
+    assert rec._patched_from[then.key] == first.key
+    assert any(
+        g is h for g, h in zip(a.pieces.geometry, b.pieces.geometry, strict=False)
+    )
+    # the areas kept with a partition survive the derived file
+    back = _partition_from_frame(_partition_to_frame(b))
+    assert back.piece_km2 == b.piece_km2 and back.country_km2 == b.country_km2

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import itertools
 import math
 import re
 import sys
@@ -213,3 +214,35 @@ def test_dask_client_refusals(monkeypatch):
         ) as e:
             dask_client(address)
         assert address in str(e.value) and "\n" not in str(e.value)
+
+
+@pytest.mark.data
+def test_dates_on_one_map_share_its_evaluation(record, scenario):
+    # two days shown by one snapshot (no new map version on the second):
+    # one evaluation, two rows that differ only in the date
+    days = sweep_dates("2025-08-01", "2025-08-31")
+    pair = next(
+        (a, b)
+        for a, b in itertools.pairwise(days)
+        if record.snapshot_for(a)[0].key == record.snapshot_for(b)[0].key
+    )
+    rows = sweep_scenario(scenario, list(pair), workers=1, progress=False)
+    first, second = rows.to_dict("records")
+    assert second["as_of"] == pair[1] and second["earlier_snapshot"]
+    for col in rows.columns:
+        if col not in ("as_of", "earlier_snapshot"):
+            assert _same(first[col], second[col]), col
+
+
+@pytest.mark.data
+def test_a_lane_goes_on_from_its_last_map(record, scenario):
+    import territory.sweep
+
+    territory.sweep._LANE_RECORDS.clear()
+    root = str(record.cache.root)
+    chunks = [DATES[:2], DATES[2:]]
+    for chunk in chunks:
+        territory.sweep._evaluate_chunk(scenario, chunk, root, lane=True)
+    (lane,) = territory.sweep._LANE_RECORDS.values()  # one Record for the lane
+    assert lane._last[0].key == record.snapshot_for(DATES[-1])[0].key
+    territory.sweep._LANE_RECORDS.clear()
