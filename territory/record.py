@@ -946,7 +946,8 @@ class Record:
         every_days
             Step between dates, in days.
         region_ids
-            Also give the Russian-held km² of these regions (columns named by id).
+            Also give the Russian-held km² of these regions (ids, names or
+            any spelling of `territory.load_region_table`; columns named by id).
 
         Returns
         -------
@@ -1006,15 +1007,15 @@ class Record:
         return df
 
     def _region_index(self, region_ids: list[str]) -> dict[str, int]:
-        """Position of each region id in `regions` (a `DataError` names an unknown id)."""
+        """Position in `regions` of each region, by id.
+
+        The regions are given by id, name or any spelling of the region
+        table; an unknown one raises `DataError` suggesting the closest names.
+        """
+        from territory.regions import load_region_table
+
         ids = self.region_ids
-        out = {}
-        for rid in region_ids:
-            if rid not in ids:
-                msg = f"unknown region id {rid!r}; give one of {', '.join(ids)} (territory regions lists them)"
-                raise DataError(msg)
-            out[rid] = ids.index(rid)
-        return out
+        return {rid: ids.index(rid) for rid in load_region_table().ids(region_ids)}
 
     def occupied_by_month(
         self,
@@ -1040,7 +1041,8 @@ class Record:
             cut by them is read up to `end` and counted from `start`'s
             previous map.
         region_ids
-            Count only these regions together (default: the country).
+            Count only these regions together (ids, names or any spelling;
+            default: the country).
 
         Returns
         -------

@@ -452,3 +452,26 @@ def test_the_record_takes_latest_wherever_it_takes_a_date(record):
     assert record.control(" Latest ").snapshot == record.control(last).snapshot
     series = record.occupied_series("latest", "latest")
     assert list(series["as_of"]) == [last]
+
+
+@pytest.mark.data
+def test_the_record_series_take_region_names_and_spellings(record):
+    by_id = record.occupied_series("2025-08-15", "2025-08-15", region_ids=["UA-14"])
+    by_name = record.occupied_series(
+        "2025-08-15", "2025-08-15", region_ids=["Donetsk", "donetska oblast"]
+    )
+    assert list(by_name.columns) == list(by_id.columns)  # one column, named by id
+    assert by_name["UA-14"].iloc[0] == by_id["UA-14"].iloc[0] > 0
+    months = record.occupied_by_month(
+        "2025-07-01", "2025-08-31", region_ids=["Donetsk"]
+    )
+    months_by_id = record.occupied_by_month(
+        "2025-07-01", "2025-08-31", region_ids=["UA-14"]
+    )
+    assert list(months["occupied_km2"]) == list(months_by_id["occupied_km2"])
+    with pytest.raises(
+        DataError, match=r"unknown region 'Donetk'; did you mean Donetsk"
+    ):
+        record.occupied_series("2025-08-15", "2025-08-15", region_ids=["Donetk"])
+    with pytest.raises(DataError, match="unknown region 'Narnia'"):
+        record.occupied_by_month("2025-08-01", "2025-08-31", region_ids=["Narnia"])
