@@ -433,7 +433,7 @@ def balance(
         after = {p: [g] for p, g in ev.after_geoms.items() if not g.is_empty}
 
         def band_at(d: float) -> BaseGeometry:
-            z = Zone(label, {party: d}, rule=where)
+            z = Zone(name=label, depth_km={party: d}, rule=where)
             moves = zone_moves_for(
                 z, after, ctx, where=scenario.label, allow_empty=True
             )
@@ -468,8 +468,8 @@ def balance(
         )
     else:
         zone = Zone(
-            label,
-            {party: depth},
+            name=label,
+            depth_km={party: depth},
             rule=where,
             note=f"Solved by territory balance as of {control.as_of}: matches {what}.",
         )
@@ -543,7 +543,9 @@ def balance_mirror(
 
     def zone(depths: dict[str, float]) -> Zone:
         return Zone(
-            label, {p: max(d, MIN_DEPTH_KM) for p, d in depths.items()}, rule=where
+            name=label,
+            depth_km={p: max(d, MIN_DEPTH_KM) for p, d in depths.items()},
+            rule=where,
         )
 
     def sides(depths: dict[str, float]) -> dict[str, BaseGeometry]:

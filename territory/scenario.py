@@ -66,7 +66,7 @@ MAX_FILE_BYTES = 20_000_000
 # --------------------------------------------------------------------------- model
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Rule:
     """Which land a transfer moves: every given criterion must hold.
 
@@ -177,11 +177,12 @@ def _join(items: list[str]) -> str:
     return ", ".join(items[:-1]) + " and " + items[-1]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Transfer:
     """One area handed from one party to another.
 
-    Checked when created: `source` and `target` are parties (UA, RU, DMZ; any
+    Built with keywords only (``Transfer(name=..., source="UA", target="RU",
+    rule=Rule(regions=("Donetsk",)))``).  Checked when created: `source` and `target` are parties (UA, RU, DMZ; any
     case), different, and land never comes out of a DMZ; `rule` is a `Rule`.
     """
 
@@ -204,7 +205,7 @@ class Transfer:
         return self.rule.describe(self.source)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Zone:
     """A demilitarised zone along the contact line that results from the transfers.
 
@@ -281,11 +282,11 @@ class Zone:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Scenario:
     """A swap scenario: metadata, transfers and zones.
 
-    Checked when created: `as_of` goes through `territory.dates.as_date` (a
+    Built with keywords only.  Checked when created: `as_of` goes through `territory.dates.as_date` (a
     date, an ISO string, or a date-time at midnight), transfer names are
     unique, and there is at least one transfer or zone.
     """

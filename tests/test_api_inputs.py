@@ -35,7 +35,7 @@ from tests import scenario_world
 
 DONETSK = Rule(regions=("Donetsk",))
 EVERYTHING = Rule(everything=True)
-MOVE = Transfer("t", "UA", "RU", EVERYTHING)
+MOVE = Transfer(name="t", source="UA", target="RU", rule=EVERYTHING)
 FRONT_FIX = "pass within_km_of_front=10"
 DEPTH_FIX = "pass depth_km=10"
 WITHDRAW_FIX = 'pass withdraw=("UA", "RU")'
@@ -133,78 +133,78 @@ BAD_CALLS = [
     _case("rule-exclude-9-deep", lambda: _nested(9),
           "'exclude' is nested more than 8 deep", "merge the excluded land into one exclude"),
     # Transfer
-    _case("transfer-to-itself", lambda: Transfer("t", "UA", "ua", DONETSK),
+    _case("transfer-to-itself", lambda: Transfer(name="t", source="UA", target="ua", rule=DONETSK),
           "Transfer: moves land from UA to itself", "set 'target' to the receiving party"),
-    _case("transfer-from-dmz", lambda: Transfer("t", "DMZ", "UA", DONETSK),
+    _case("transfer-from-dmz", lambda: Transfer(name="t", source="DMZ", target="UA", rule=DONETSK),
           "moves land out of a demilitarised zone", "set 'source' to one of them"),
-    _case("transfer-unknown-party", lambda: Transfer("t", "NATO", "UA", DONETSK),
+    _case("transfer-unknown-party", lambda: Transfer(name="t", source="NATO", target="UA", rule=DONETSK),
           "'source' is 'NATO'", "use one of UA, RU, DMZ"),
-    _case("transfer-country-name", lambda: Transfer("t", "UA", "Russia", DONETSK),
+    _case("transfer-country-name", lambda: Transfer(name="t", source="UA", target="Russia", rule=DONETSK),
           "'target' is 'Russia'", "did you mean RU?"),
-    _case("transfer-party-none", lambda: Transfer("t", None, "RU", DONETSK),
+    _case("transfer-party-none", lambda: Transfer(name="t", source=None, target="RU", rule=DONETSK),
           "'source' is None", "use one of UA, RU, DMZ"),
-    _case("transfer-rule-dict", lambda: Transfer("t", "UA", "RU", {"regions": ["Donetsk"]}),
+    _case("transfer-rule-dict", lambda: Transfer(name="t", source="UA", target="RU", rule={"regions": ["Donetsk"]}),
           "'rule' is {'regions': ['Donetsk']}, not a Rule", "pass rule=Rule(regions=('Donetsk',))"),
-    _case("transfer-rule-none", lambda: Transfer("t", "UA", "RU", None),
+    _case("transfer-rule-none", lambda: Transfer(name="t", source="UA", target="RU", rule=None),
           "'rule' is None, not a Rule", "pass rule=Rule("),
-    _case("transfer-name-empty", lambda: Transfer("  ", "UA", "RU", DONETSK),
+    _case("transfer-name-empty", lambda: Transfer(name="  ", source="UA", target="RU", rule=DONETSK),
           "'name' is '  '", 'pass name="..."'),
-    _case("transfer-name-number", lambda: Transfer(5, "UA", "RU", DONETSK),
+    _case("transfer-name-number", lambda: Transfer(name=5, source="UA", target="RU", rule=DONETSK),
           "'name' is 5", 'pass name="..."'),
-    _case("transfer-claim-number", lambda: Transfer("t", "UA", "RU", DONETSK, claim=5),
+    _case("transfer-claim-number", lambda: Transfer(name="t", source="UA", target="RU", rule=DONETSK, claim=5),
           "'claim' is 5, not text", 'pass claim="..."'),
-    _case("transfer-note-none", lambda: Transfer("t", "UA", "RU", DONETSK, note=None),
+    _case("transfer-note-none", lambda: Transfer(name="t", source="UA", target="RU", rule=DONETSK, note=None),
           "'note' is None, not text", 'pass note="..."'),
-    _case("transfer-sovereignty-unknown", lambda: Transfer("t", "UA", "DMZ", DONETSK, sovereignty="XX"),
+    _case("transfer-sovereignty-unknown", lambda: Transfer(name="t", source="UA", target="DMZ", rule=DONETSK, sovereignty="XX"),
           "'sovereignty' is 'XX'", "use one of UA, RU, DMZ"),
     # Zone
-    _case("zone-depth-nan", lambda: Zone("z", math.nan, ("UA",)), "Zone: 'depth_km' is nan", DEPTH_FIX),
-    _case("zone-depth-inf", lambda: Zone("z", math.inf, ("UA",)), "'depth_km' is inf", DEPTH_FIX),
-    _case("zone-depth-zero", lambda: Zone("z", 0, ("UA",)), "'depth_km' is 0", DEPTH_FIX),
-    _case("zone-depth-negative", lambda: Zone("z", -5, ("UA",)), "'depth_km' is -5", DEPTH_FIX),
-    _case("zone-depth-over-200", lambda: Zone("z", 300, ("UA",)), "'depth_km' is 300", "at most 200"),
-    _case("zone-depth-bool", lambda: Zone("z", True, ("UA",)), "'depth_km' is True", DEPTH_FIX),
-    _case("zone-depth-string", lambda: Zone("z", "5", ("UA",)), "'depth_km' is '5'", DEPTH_FIX),
-    _case("zone-depth-none", lambda: Zone("z", None, ("UA",)), "'depth_km' is None", DEPTH_FIX),
-    _case("zone-withdraw-dmz", lambda: Zone("z", 5, ("DMZ",)), "'withdraw' is 'DMZ'", "use one of UA, RU"),
-    _case("zone-withdraw-empty", lambda: Zone("z", 5, []), "'withdraw' is []", WITHDRAW_FIX),
-    _case("zone-withdraw-twice", lambda: Zone("z", 5, ("UA", "UA")),
+    _case("zone-depth-nan", lambda: Zone(name="z", depth_km=math.nan, withdraw=("UA",)), "Zone: 'depth_km' is nan", DEPTH_FIX),
+    _case("zone-depth-inf", lambda: Zone(name="z", depth_km=math.inf, withdraw=("UA",)), "'depth_km' is inf", DEPTH_FIX),
+    _case("zone-depth-zero", lambda: Zone(name="z", depth_km=0, withdraw=("UA",)), "'depth_km' is 0", DEPTH_FIX),
+    _case("zone-depth-negative", lambda: Zone(name="z", depth_km=-5, withdraw=("UA",)), "'depth_km' is -5", DEPTH_FIX),
+    _case("zone-depth-over-200", lambda: Zone(name="z", depth_km=300, withdraw=("UA",)), "'depth_km' is 300", "at most 200"),
+    _case("zone-depth-bool", lambda: Zone(name="z", depth_km=True, withdraw=("UA",)), "'depth_km' is True", DEPTH_FIX),
+    _case("zone-depth-string", lambda: Zone(name="z", depth_km="5", withdraw=("UA",)), "'depth_km' is '5'", DEPTH_FIX),
+    _case("zone-depth-none", lambda: Zone(name="z", depth_km=None, withdraw=("UA",)), "'depth_km' is None", DEPTH_FIX),
+    _case("zone-withdraw-dmz", lambda: Zone(name="z", depth_km=5, withdraw=("DMZ",)), "'withdraw' is 'DMZ'", "use one of UA, RU"),
+    _case("zone-withdraw-empty", lambda: Zone(name="z", depth_km=5, withdraw=[]), "'withdraw' is []", WITHDRAW_FIX),
+    _case("zone-withdraw-twice", lambda: Zone(name="z", depth_km=5, withdraw=("UA", "UA")),
           "'withdraw' is ('UA', 'UA'): a party is named twice", WITHDRAW_FIX),
-    _case("zone-withdraw-number", lambda: Zone("z", 5, 5), "'withdraw' is 5", WITHDRAW_FIX),
-    _case("zone-along-border", lambda: Zone("z", 5, ("UA",), along="border"),
+    _case("zone-withdraw-number", lambda: Zone(name="z", depth_km=5, withdraw=5), "'withdraw' is 5", WITHDRAW_FIX),
+    _case("zone-along-border", lambda: Zone(name="z", depth_km=5, withdraw=("UA",), along="border"),
           "'along' is 'border'", 'along = "front"'),
-    _case("zone-name-empty", lambda: Zone("", 5, ("UA",)), "'name' is ''", 'pass name="..."'),
+    _case("zone-name-empty", lambda: Zone(name="", depth_km=5, withdraw=("UA",)), "'name' is ''", 'pass name="..."'),
     # Scenario: as_of goes through territory.dates.as_date
-    _case("as_of-datetime-with-time", lambda: Scenario("x", dt.datetime(2025, 8, 15, 10), (MOVE,)),
+    _case("as_of-datetime-with-time", lambda: Scenario(title="x", as_of=dt.datetime(2025, 8, 15, 10), transfers=(MOVE,)),
           "Scenario: 'as_of' 2025-08-15 10:00:00 has a time of day", "give the day alone"),
-    _case("as_of-timestamp-with-time", lambda: Scenario("x", pd.Timestamp("2025-08-15 10:00"), (MOVE,)),
+    _case("as_of-timestamp-with-time", lambda: Scenario(title="x", as_of=pd.Timestamp("2025-08-15 10:00"), transfers=(MOVE,)),
           "'as_of' 2025-08-15 10:00:00 has a time of day", "e.g. 2025-08-15"),
-    _case("as_of-not-iso", lambda: Scenario("x", "15.08.2025", (MOVE,)),
+    _case("as_of-not-iso", lambda: Scenario(title="x", as_of="15.08.2025", transfers=(MOVE,)),
           "'as_of' '15.08.2025' is not an ISO date", "YYYY-MM-DD"),
-    _case("as_of-none", lambda: Scenario("x", None, (MOVE,)), "'as_of' is None", AS_OF_FIX),
-    _case("as_of-integer", lambda: Scenario("x", 20250815, (MOVE,)), "'as_of' is 20250815, not a date", AS_OF_FIX),
-    _case("as_of-nat", lambda: Scenario("x", pd.NaT, (MOVE,)), "'as_of' is NaT", "YYYY-MM-DD"),
-    _case("as_of-time", lambda: Scenario("x", dt.time(10), (MOVE,)),
+    _case("as_of-none", lambda: Scenario(title="x", as_of=None, transfers=(MOVE,)), "'as_of' is None", AS_OF_FIX),
+    _case("as_of-integer", lambda: Scenario(title="x", as_of=20250815, transfers=(MOVE,)), "'as_of' is 20250815, not a date", AS_OF_FIX),
+    _case("as_of-nat", lambda: Scenario(title="x", as_of=pd.NaT, transfers=(MOVE,)), "'as_of' is NaT", "YYYY-MM-DD"),
+    _case("as_of-time", lambda: Scenario(title="x", as_of=dt.time(10), transfers=(MOVE,)),
           "'as_of' is datetime.time(10, 0), not a date", AS_OF_FIX),
-    _case("as_of-long-string", lambda: Scenario("x", "2025-08-15" * 1000, (MOVE,)),
+    _case("as_of-long-string", lambda: Scenario(title="x", as_of="2025-08-15" * 1000, transfers=(MOVE,)),
           "'as_of' is '2025-08-152025", AS_OF_FIX),
-    _case("scenario-nothing-moves", lambda: Scenario("x", "2025-08-15", ()),
+    _case("scenario-nothing-moves", lambda: Scenario(title="x", as_of="2025-08-15", transfers=()),
           "no transfers and no zones", "pass transfers=(Transfer(...),)"),
-    _case("scenario-transfers-of-rules", lambda: Scenario("x", "2025-08-15", [DONETSK]),
+    _case("scenario-transfers-of-rules", lambda: Scenario(title="x", as_of="2025-08-15", transfers=[DONETSK]),
           "'transfers' holds a Rule, not a tuple of Transfer objects", "pass transfers=(Transfer(...), ...)"),
-    _case("scenario-transfers-string", lambda: Scenario("x", "2025-08-15", "t"),
+    _case("scenario-transfers-string", lambda: Scenario(title="x", as_of="2025-08-15", transfers="t"),
           "'transfers' is 't'", "pass transfers=(Transfer(...), ...)"),
-    _case("scenario-one-transfer-bare", lambda: Scenario("x", "2025-08-15", MOVE),
+    _case("scenario-one-transfer-bare", lambda: Scenario(title="x", as_of="2025-08-15", transfers=MOVE),
           "'transfers' is a Transfer", "pass transfers=(Transfer(...), ...)"),
-    _case("scenario-zones-of-transfers", lambda: Scenario("x", "2025-08-15", (), zones=(MOVE,)),
+    _case("scenario-zones-of-transfers", lambda: Scenario(title="x", as_of="2025-08-15", transfers=(), zones=(MOVE,)),
           "'zones' holds a Transfer", "pass zones=(Zone(...), ...)"),
-    _case("scenario-title-empty", lambda: Scenario("", "2025-08-15", (MOVE,)), "'title' is empty", 'pass title="..."'),
-    _case("scenario-title-none", lambda: Scenario(None, "2025-08-15", (MOVE,)), "'title' is missing", 'pass title="..."'),
-    _case("scenario-names-twice", lambda: Scenario("x", "2025-08-15", (MOVE, MOVE)),
+    _case("scenario-title-empty", lambda: Scenario(title="", as_of="2025-08-15", transfers=(MOVE,)), "'title' is empty", 'pass title="..."'),
+    _case("scenario-title-none", lambda: Scenario(title=None, as_of="2025-08-15", transfers=(MOVE,)), "'title' is missing", 'pass title="..."'),
+    _case("scenario-names-twice", lambda: Scenario(title="x", as_of="2025-08-15", transfers=(MOVE, MOVE)),
           "the transfer name 't' is used twice", "give every transfer its own name"),
-    _case("scenario-path-number", lambda: Scenario("x", "2025-08-15", (MOVE,), path=5),
+    _case("scenario-path-number", lambda: Scenario(title="x", as_of="2025-08-15", transfers=(MOVE,), path=5),
           "'path' is 5, not a file path", "pass path=Path('my.toml')"),
-    _case("scenario-extra-string", lambda: Scenario("x", "2025-08-15", (MOVE,), extra="x"),
+    _case("scenario-extra-string", lambda: Scenario(title="x", as_of="2025-08-15", transfers=(MOVE,), extra="x"),
           "'extra' is 'x', not a dict", "pass extra={}"),
     # parse_scenario and read_scenario
     _case("parse-a-list", lambda: parse_scenario([]),
@@ -267,7 +267,7 @@ def toy():
 
 @pytest.fixture(scope="module")
 def toy_scenario():
-    return Scenario("toy", "2025-01-01", (MOVE,))
+    return Scenario(title="toy", as_of="2025-01-01", transfers=(MOVE,))
 
 
 BAD_EVALUATE = [
@@ -329,11 +329,18 @@ def test_values_are_normalised():
         "Russian-held land within 5 km of the contact line (from its own edge), "
         "within 20 km of the border with Russia"
     )
-    t = Transfer("t", " ua", "dmz", DONETSK, sovereignty="ru")
+    t = Transfer(name="t", source=" ua", target="dmz", rule=DONETSK, sovereignty="ru")
     assert (t.source, t.target, t.sovereignty) == ("UA", "DMZ", "RU")
-    z = Zone("z", 5, "ua")
+    z = Zone(name="z", depth_km=5, withdraw="ua")
     assert (z.depth_km, z.withdraw) == (5.0, ("UA",))
-    sc = Scenario("x", "2025-08-15", [t], zones=[z], path="x.toml", extra=None)
+    sc = Scenario(
+        title="x",
+        as_of="2025-08-15",
+        transfers=[t],
+        zones=[z],
+        path="x.toml",
+        extra=None,
+    )
     assert (sc.transfers, sc.zones, sc.path, sc.extra) == (
         (t,),
         (z,),
@@ -355,7 +362,7 @@ def test_values_are_normalised():
     ids=["date", "datetime-midnight", "timestamp-midnight", "datetime64", "iso-string"],
 )
 def test_scenario_takes_any_form_of_a_day(as_of):
-    sc = Scenario("x", as_of, (MOVE,))
+    sc = Scenario(title="x", as_of=as_of, transfers=(MOVE,))
     assert sc.as_of == dt.date(2025, 8, 15)
     assert type(sc.as_of) is dt.date
 
@@ -366,9 +373,16 @@ def test_exclude_may_nest_eight_deep():
 
 def test_a_code_built_scenario_evaluates(toy):
     sc = Scenario(
-        "toy",
-        dt.datetime(2025, 1, 1),
-        (Transfer("near", "ua", "RU", Rule(everything=True, within_km_of_front=5)),),
+        title="toy",
+        as_of=dt.datetime(2025, 1, 1),
+        transfers=(
+            Transfer(
+                name="near",
+                source="ua",
+                target="RU",
+                rule=Rule(everything=True, within_km_of_front=5),
+            ),
+        ),
     )
     ev = evaluate(sc, toy, people=False)
     assert ev.moves[0].area_km2 > 0

@@ -247,7 +247,9 @@ def test_a_symmetric_zone_keeps_the_alaska_cession_ratio(alaska, depth_km):
 
     from territory.scenario import Zone
 
-    sc = dataclasses.replace(alaska.scenario, zones=(Zone("z", depth_km),), path=None)
+    sc = dataclasses.replace(
+        alaska.scenario, zones=(Zone(name="z", depth_km=depth_km),), path=None
+    )
     ev = evaluate(sc, alaska.control, people=False)
     # 15.20 on 15 Aug 2025 (6,730.2 ÷ 442.6 km²: the pockets include the
     # border gaps DeepState's map leaves along the Russian border)
@@ -263,7 +265,7 @@ def test_a_donetsk_only_mirror_zone(record):
     from territory.scenario import Rule, Scenario, Zone
 
     day = dt.date(2025, 8, 15)
-    zone = Zone("Donetsk mirror", 10, rule=Rule(regions=("Donetsk",)))
+    zone = Zone(name="Donetsk mirror", depth_km=10, rule=Rule(regions=("Donetsk",)))
     sc = Scenario(title="mirror", as_of=day, transfers=(), zones=(zone,))
     ev = evaluate(sc, record.control(day), people=False)
     sides = {m.source: m for m in ev.moves}

@@ -242,11 +242,13 @@ def test_bad_per_side_depths(depth, withdraw, phrase):
 
 
 def test_zones_built_in_code_match_the_file():
-    z = Zone("z", {"UA": 5, "RU": 20}, rule=Rule(regions=("Donetsk",)))
+    z = Zone(name="z", depth_km={"UA": 5, "RU": 20}, rule=Rule(regions=("Donetsk",)))
     assert z.withdraw == (UA, RU) and z.depths_km == {UA: 5.0, RU: 20.0}
     assert z.rule.regions == ("UA-14",) and not z.mirror
     sc = Scenario(title="t", as_of="2025-01-01", transfers=(), zones=(z,))
     words = sc.zones[0].describe()
     assert "Ukrainian forces 5 km and Russian forces 20 km" in words
     assert words.endswith("in Donetsk (two-sided)")
-    assert Zone("m", 10).mirror and Zone("m", 10).withdraw == (UA, RU)
+    assert Zone(name="m", depth_km=10).mirror and Zone(
+        name="m", depth_km=10
+    ).withdraw == (UA, RU)

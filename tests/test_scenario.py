@@ -694,10 +694,10 @@ def test_a_scenario_built_in_code_round_trips(tmp_path):
         as_of="2025-08-15",
         transfers=(
             Transfer(
-                "t",
-                "UA",
-                "RU",
-                Rule(
+                name="t",
+                source="UA",
+                target="RU",
+                rule=Rule(
                     regions=("Donetsk",),
                     polygons=(poly,),
                     exclude=Rule(within_km_of_border=5, border_with=("RU",)),
@@ -707,8 +707,8 @@ def test_a_scenario_built_in_code_round_trips(tmp_path):
         ),
         zones=(
             Zone(
-                "z",
-                {"UA": 5, "RU": 12.5},
+                name="z",
+                depth_km={"UA": 5, "RU": 12.5},
                 rule=Rule(regions=("Kherson",)),
                 sovereignty="RU",
             ),
@@ -725,3 +725,21 @@ def test_a_scenario_built_in_code_round_trips(tmp_path):
         "UA": 5,
         "RU": 12.5,
     }
+
+
+def test_the_model_is_built_with_keywords_only():
+    # a positional call would bind by field order, which a new field reorders
+    from territory.scenario import Rule, Scenario, Transfer, Zone
+
+    rule = Rule(regions=("Donetsk",))
+    with pytest.raises(TypeError):
+        Transfer("t", "UA", "RU", rule)  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        Zone("z", 10)  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        Rule(True)  # type: ignore[misc]
+    t = Transfer(name="t", source="ua", target="ru", rule=rule)
+    with pytest.raises(TypeError):
+        Scenario("s", "2025-08-15", (t,))  # type: ignore[misc]
+    sc = Scenario(title="s", as_of="2025-08-15", transfers=(t,))
+    assert (sc.transfers[0].source, sc.transfers[0].rule.regions) == ("UA", ("UA-14",))

@@ -650,9 +650,13 @@ def test_any_constructor_call_gives_a_sound_object_or_scenario_error(data):
     rule_keys = set(GOOD_CALL) - {"source", "target", "depth_km", "withdraw", "as_of"}
     try:
         rule = Rule(**{k: values[k] for k in rule_keys})
-        transfer = Transfer("t", values["source"], values["target"], rule)
-        zone = Zone("z", values["depth_km"], values["withdraw"])
-        sc = Scenario("x", values["as_of"], (transfer,), (zone,))
+        transfer = Transfer(
+            name="t", source=values["source"], target=values["target"], rule=rule
+        )
+        zone = Zone(name="z", depth_km=values["depth_km"], withdraw=values["withdraw"])
+        sc = Scenario(
+            title="x", as_of=values["as_of"], transfers=(transfer,), zones=(zone,)
+        )
     except ScenarioError as err:
         assert "\n" not in str(err)
         return

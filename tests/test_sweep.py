@@ -38,7 +38,12 @@ ZONE = "Zaporizhzhia zone"
 @pytest.fixture(scope="module")
 def scenario() -> Scenario:
     """Alaska's two transfers and a mirror zone: every kind of column."""
-    zone = Zone(ZONE, 5.0, ("UA", "RU"), rule=Rule(regions=("Zaporizhzhia",)))
+    zone = Zone(
+        name=ZONE,
+        depth_km=5.0,
+        withdraw=("UA", "RU"),
+        rule=Rule(regions=("Zaporizhzhia",)),
+    )
     return dataclasses.replace(read_scenario("alaska-2025"), zones=(zone,))
 
 
@@ -175,7 +180,11 @@ def test_a_dask_cluster_gives_the_same_rows(record, scenario, swept):
 )
 def test_bad_sweep_arguments_name_the_fix(call, error, phrase):
     sc = Scenario(
-        "t", dt.date(2025, 8, 15), (Transfer("t", "UA", "RU", Rule(everything=True)),)
+        title="t",
+        as_of=dt.date(2025, 8, 15),
+        transfers=(
+            Transfer(name="t", source="UA", target="RU", rule=Rule(everything=True)),
+        ),
     )
     with pytest.raises(error, match=re.escape(phrase)):
         call(sc)
@@ -192,7 +201,13 @@ def test_dates_outside_the_record_are_refused_first(record, scenario):
 @pytest.mark.data
 def test_an_empty_selection_names_the_date(record):
     nothing = Scenario(
-        "Lviv", DATES[0], (Transfer("Lviv", "RU", "UA", Rule(regions=("Lviv",))),)
+        title="Lviv",
+        as_of=DATES[0],
+        transfers=(
+            Transfer(
+                name="Lviv", source="RU", target="UA", rule=Rule(regions=("Lviv",))
+            ),
+        ),
     )
     with pytest.raises(ScenarioError, match=r"^as of 2025-08-13: .*selects no land"):
         sweep_scenario(nothing, DATES, workers=1, progress=False)
