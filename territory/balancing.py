@@ -100,6 +100,13 @@ class Balance:
     ratios_after
         The solved scenario's ratios (`Evaluation.ratios`), re-evaluated from
         its rules: the band's rule is checked to give the band's area.
+    matched
+        What the band was matched against: ``"transfer"`` (land ceded to the
+        other side), ``"zone"`` (land given to a zone), or None (an area).
+        The answer in words quotes the ratio after unless the band and what
+        it matched are of different kinds: a zone band matched to a cession
+        leaves the zone ratio at 0 (only one side gives to the zone), which
+        says nothing about the match.
     """
 
     scenario: Scenario
@@ -118,6 +125,7 @@ class Balance:
     depths_km: dict[str, float] = field(default_factory=dict)
     areas_km2: dict[str, float] = field(default_factory=dict)
     ratios_after: dict[str, float | None] = field(default_factory=dict)
+    matched: str | None = None
 
     @property
     def error_pct(self) -> float:
@@ -141,7 +149,11 @@ class Balance:
             if self.kind == "transfer"
             else "into a demilitarised zone"
         )
-        ratio = self.ratios_after.get("cession" if self.kind == "transfer" else "zone")
+        ratio = (
+            self.ratios_after.get("cession" if self.kind == "transfer" else "zone")
+            if self.matched in (None, self.kind)
+            else None
+        )
         which = (
             "cession ratio (UA→RU ÷ RU→UA)"
             if self.kind == "transfer"
@@ -194,8 +206,9 @@ def _target(
     by: str | None,
     ratio: float,
     kind: str,
-) -> tuple[str, float, str]:
-    """Return (who withdraws, the area to match, the target in words)."""
+) -> tuple[str, float, str, str | None]:
+    """Return (who withdraws, the area to match, the target in words, its
+    kind: ``"transfer"``, ``"zone"`` or None for an area)."""
     if sum((transfer is not None, target_km2 is not None, bool(overall))) != 1:
         msg = "balance: say what to match: one of transfer=NAME, target_km2=X or overall=True"
         raise ScenarioError(msg)
@@ -222,8 +235,10 @@ def _target(
         if by is not None and by != party:
             msg = f"balance: {transfer!r} is land {giver} gives, so the other side ({party}) withdraws; leave out by or name a transfer {by} is to match"
             raise ScenarioError(msg)
-        area = sum(m.area_km2 for m in moves if m.source == giver)
-        return party, area / ratio, f"{transfer!r}{per}"
+        given = [m for m in moves if m.source == giver]
+        area = sum(m.area_km2 for m in given)
+        matched = "zone" if all(m.target == DMZ for m in given) else "transfer"
+        return party, area / ratio, f"{transfer!r}{per}", matched
     if target_km2 is not None:
         if not (
             isinstance(target_km2, int | float)
@@ -235,7 +250,7 @@ def _target(
         if by is None:
             msg = "balance: with target_km2, say who withdraws: by='RU' or by='UA'"
             raise ScenarioError(msg)
-        return by, float(target_km2), f"a target of {target_km2:,.0f} km²"
+        return by, float(target_km2), f"a target of {target_km2:,.0f} km²", None
     # the whole exchange: the party that gives less makes up the difference
     to = DMZ if kind == "zone" else None
     ua_gives = ev.flow_km2(UA, to or RU)
@@ -259,7 +274,7 @@ def _target(
     if need <= OVERLAP_MAX_KM2:
         msg = f"balance: the {what} exchange is already at ratio {ev.ratios[what]:,.2f}; nothing to solve"
         raise ScenarioError(msg)
-    return party, need, f"the rest of the {what} exchange{per}"
+    return party, need, f"the rest of the {what} exchange{per}", kind
 
 
 # --------------------------------------------------------------------------- solving
@@ -387,7 +402,7 @@ def balance(
         raise ScenarioError(msg)
     where = _regions(within)
     ev = evaluate(scenario, control, people=False)
-    party, target, what = _target(
+    party, target, what, matched = _target(
         ev,
         transfer=transfer,
         target_km2=target_km2,
@@ -491,6 +506,7 @@ def balance(
         as_of=control.as_of,
         steps=steps,
         ratios_after=ratios_after,
+        matched=matched,
     )
 
 
