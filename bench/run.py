@@ -169,7 +169,8 @@ def bench_browser(results: dict) -> None:
         results["browser"] = {"skipped": "chromium not installed (make browser)"}
         return
     from territory.accounting import evaluate
-    from territory.maps import _inline_leaflet, render_scenario, save_map
+    from territory.maps import render_scenario, save_map
+    from territory.maps.offline import inline_leaflet
     from territory.record import Record
     from territory.scenario import read_scenario
 
@@ -179,9 +180,7 @@ def bench_browser(results: dict) -> None:
         save_map(render_scenario(evaluate(sc, Record().control(sc.as_of))), page)
         bare = Path(tmp) / "bare.html"
         bare.write_text(
-            "<!DOCTYPE html><html><head>"
-            + _inline_leaflet()
-            + "</head><body><div id=m "
+            "<!DOCTYPE html><html><head>" + inline_leaflet() + "</head><body><div id=m "
             "style='width:100%;height:100vh'></div><script>var m=L.map('m').setView([48,31],6);"
             "L.polygon([[47,30],[49,30],[49,33]]).addTo(m);</script></body></html>",
             encoding="utf-8",

@@ -7,22 +7,28 @@ draws `territory evaluate --start --end --plot`: a scenario's transfers and
 zones and its ratios on every date of a range.  Figures are
 1,600 px wide at the default size, with the source and the map dating in a
 footer; text from data is passed to matplotlib as plain text (no mathtext).
+
+Figures are built without pyplot (`new_figure`): no backend is forced, so a
+chart shows in Jupyter when it ends a cell and is saved headless alike.
 """
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import pandas as pd
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 #: Figure size (inches) and resolution: 16 × 9 in at 100 dpi, 1,600 × 900 px.
 SIZE_IN = (16.0, 9.0)
 DPI = 100
 #: The Okabe–Ito palette (Okabe & Ito 2008), told apart with the common
 #: colour-vision deficiencies (protanopia, deuteranopia, tritanopia).  The
-#: charts and the static maps (`territory.figures`) take their colours from it.
+#: charts and the static maps (`territory.maps.figures`) take their colours from it.
 OKABE_ITO = {
     "black": "#000000",
     "orange": "#E69F00",
@@ -34,7 +40,7 @@ OKABE_ITO = {
     "reddish_purple": "#CC79A7",
 }
 #: The colours of the map layers, shared by the HTML maps (`territory.maps`)
-#: and the static figures (`territory.figures`): holders, moves by direction,
+#: and the static figures (`territory.maps.figures`): holders, moves by direction,
 #: zones and lines.
 LAYER_COLOURS = {
     "RU": OKABE_ITO["vermillion"],
@@ -65,13 +71,44 @@ def _plain(text: str) -> str:
     return text.replace("$", r"\$")
 
 
-def _figure(rows: int = 1):
-    import matplotlib
+@lru_cache(maxsize=1)
+def _figure_class() -> type:
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    class Chart(Figure):
+        """A matplotlib Figure that Jupyter shows as a PNG at its own resolution.
 
-    fig, axes = plt.subplots(rows, 1, figsize=SIZE_IN, dpi=DPI, squeeze=False)
+        Built without pyplot, so no backend is chosen or forced: it draws
+        off-screen (Agg) wherever it runs, and a notebook shows it when it
+        ends a cell (`_repr_png_`; no ``%matplotlib`` magic needed).
+        """
+
+        def _repr_png_(self) -> bytes:
+            import io
+
+            buf = io.BytesIO()
+            self.savefig(buf, format="png", dpi="figure")
+            return buf.getvalue()
+
+    return Chart
+
+
+def new_figure(*, size_in: tuple[float, float] = SIZE_IN, dpi: float = DPI) -> Figure:
+    """Return an empty figure (`Chart`) of `size_in` inches at `dpi`, drawn by Agg.
+
+    No pyplot: the figure belongs to no window and no backend is forced, so
+    it displays in Jupyter and saves headless alike (`save_chart`).
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = _figure_class()(figsize=size_in, dpi=dpi)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _figure(rows: int = 1) -> tuple[Figure, list[Axes]]:
+    fig = new_figure()
+    axes = fig.subplots(rows, 1, squeeze=False)
     # constrained layout, leaving the bottom 3% to the footer
     fig.set_layout_engine("constrained", rect=(0, 0.03, 1, 0.97))
     return fig, [a for (a,) in axes]
@@ -79,7 +116,7 @@ def _figure(rows: int = 1):
 
 def timeline_chart(
     df: pd.DataFrame, *, title: str, region_names: dict[str, str] | None = None
-):
+) -> Figure:
     """Return a figure of Russian-held land over time (one row per date).
 
     `df` is `Record.occupied_series`; `region_names` maps the region columns
@@ -107,7 +144,7 @@ def timeline_chart(
     return fig
 
 
-def monthly_chart(df: pd.DataFrame, *, title: str):
+def monthly_chart(df: pd.DataFrame, *, title: str) -> Figure:
     """Return a figure of the monthly net change as bars, gains and losses beside.
 
     `df` is `Record.occupied_by_month`; the first month of the record, with
@@ -134,7 +171,7 @@ def monthly_chart(df: pd.DataFrame, *, title: str):
     return fig
 
 
-def sweep_chart(df: pd.DataFrame, *, title: str, moves: dict[str, str]):
+def sweep_chart(df: pd.DataFrame, *, title: str, moves: dict[str, str]) -> Figure:
     """Return a figure of a scenario across time: areas above, ratios below.
 
     `df` is `territory.sweep.sweep_scenario` (one row per date); `moves`
@@ -178,7 +215,7 @@ def _thousands():
     return FuncFormatter(lambda v, _: f"{v:,.0f}")
 
 
-def _footer(fig, df: pd.DataFrame) -> None:
+def _footer(fig: Figure, df: pd.DataFrame) -> None:
     dated = ""
     if "map_version" in df:
         inferred = int((df["map_version"] == "").sum())
@@ -188,12 +225,12 @@ def _footer(fig, df: pd.DataFrame) -> None:
     fig.text(0.01, 0.003, _plain(SOURCE + dated), fontsize=8, color=TEXT_GREY)
 
 
-def save_chart(fig, path: Path | str) -> None:
+def save_chart(fig: Figure, path: Path | str) -> None:
     """Write a figure to `path` (.png, .svg or .pdf) atomically (`territory.io`).
 
     A PNG has the figure's own resolution (its size in inches × its dpi).
     """
-    import matplotlib.pyplot as plt
+    import matplotlib
 
     from territory.errors import OutputError
     from territory.io import output_file
@@ -203,9 +240,6 @@ def save_chart(fig, path: Path | str) -> None:
     if suffix not in FORMATS:
         msg = f"{path.name!r}: a chart is written as {', '.join(FORMATS)}; name the file like chart.png"
         raise OutputError(msg)
-    try:
-        # SVG keeps its text as text, so an editor can restyle it for print
-        with output_file(path) as tmp, plt.rc_context({"svg.fonttype": "none"}):
-            fig.savefig(tmp, format=suffix[1:], dpi="figure")
-    finally:
-        plt.close(fig)
+    # SVG keeps its text as text, so an editor can restyle it for print
+    with output_file(path) as tmp, matplotlib.rc_context({"svg.fonttype": "none"}):
+        fig.savefig(tmp, format=suffix[1:], dpi="figure")

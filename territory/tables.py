@@ -928,7 +928,7 @@ def html_table(
     """Return a small HTML table (class ``territory-table``, see `TABLE_CSS`).
 
     The column headers are ruled off from the rows.  `headers` and `rows` are
-    HTML already (text escaped with `territory.maps.esc`); `numeric`
+    HTML already (text escaped with `territory.maps.style.esc`); `numeric`
     right-aligns a column (class ``num``).
     """
 
@@ -954,9 +954,9 @@ def summary_html(ev: Evaluation) -> str:
     definitions; the line before, the direct contact after and each zone's
     edges), the reciprocity in words (`reciprocity_text`) and what "after"
     measures.  Text from the scenario (zone names) is escaped with
-    `territory.maps.esc`.  Used by the map's headline and the notebook repr.
+    `territory.maps.style.esc`.  Used by the map's headline and the notebook repr.
     """
-    from territory.maps import esc
+    from territory.maps.style import esc
 
     flows = html_table(
         ["Flow", "km²"],
@@ -996,7 +996,8 @@ def _note_html(control: Control) -> str:
 
 def evaluation_html(ev: Evaluation) -> str:
     """Return an HTML summary (for notebooks): flows, ratios, line, moves, balance, map."""
-    from territory.maps import esc, mini_map_svg
+    from territory.maps.style import esc
+    from territory.maps.svg import mini_map_svg
 
     t = ev.transfers_frame()[
         ["name", "from", "to", "area_km2", "regions", "rule"]
@@ -1017,7 +1018,7 @@ def control_html(control: Control) -> str:
     """Return an HTML summary of a control map (for notebooks): regions with Russian-held land and a small map."""
     import html
 
-    from territory.maps import mini_map_svg
+    from territory.maps.svg import mini_map_svg
 
     df = control.to_frame()
     df = df[df["occupied_km2"] > 0].sort_values("occupied_km2", ascending=False)

@@ -376,8 +376,8 @@ def _parts_bounds(ev):
     """The bounds of an evaluation's moves' parts of at least 1 km² (what the view holds)."""
     import shapely
 
-    from territory.figures import FOCUS_MIN_PART_KM2
     from territory.geodesy import area_km2
+    from territory.maps.figures import FOCUS_MIN_PART_KM2
 
     parts = [
         p

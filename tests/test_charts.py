@@ -83,3 +83,37 @@ def test_a_bad_plot_name_is_refused_before_any_work(runner, tmp_path, name, phra
 
 def test_text_from_data_is_not_mathtext():
     assert _plain("Region $x^2$") == r"Region \$x^2\$"
+
+
+def test_charts_need_no_pyplot_and_force_no_backend(tmp_path):
+    """A chart is a plain Figure: the backend chosen (here svg) is kept, pyplot never imported.
+
+    So Jupyter's inline backend stays in place and a chart that ends a cell
+    shows (`_repr_png_`), with no ``%matplotlib`` magic.
+    """
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, io, matplotlib, pandas as pd\n"
+        "from matplotlib.image import imread\n"
+        "from territory import charts\n"
+        "df = pd.DataFrame({'as_of': ['2025-01-01', '2025-02-01'], 'occupied_km2': [1.0, 2.0]})\n"
+        "fig = charts.timeline_chart(df, title='t')\n"
+        f"charts.save_chart(fig, {str(tmp_path / 'c.png')!r})\n"
+        "png = fig._repr_png_()\n"
+        "print(png[:4] == b'\\x89PNG', imread(io.BytesIO(png)).shape[:2],\n"
+        "      matplotlib.rcParams._get_backend_or_none(), 'matplotlib.pyplot' in sys.modules)\n"
+    )
+    env = {**os.environ, "MPLBACKEND": "svg"}
+    run = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ["True", "(900,", "1600)", "svg", "False"]
+    assert (tmp_path / "c.png").stat().st_size > 10_000

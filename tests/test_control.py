@@ -323,7 +323,8 @@ def test_removed_land_is_a_hidden_map_layer_with_its_total(synthetic_world):
     import datetime as dt
 
     from territory.control import Control, Snapshot
-    from territory.maps import embedded_geojson, render_control, to_html
+    from territory.maps import render_control, to_html
+    from tests.pages import embedded_geojson
 
     regions, land, _ = synthetic_world
     occupied = _c(1.5, 0, 1.8, 1).difference(_c(1.75, 0.4, 1.8, 0.45))

@@ -1,4 +1,4 @@
-"""Static maps (territory.figures, `territory map … -o FILE.png|svg|pdf`).
+"""Static maps (territory.maps.figures, `territory map … -o FILE.png|svg|pdf`).
 
 Rendering takes seconds on the real data, so one scenario figure is drawn
 for the whole module (a Donbas-only scenario with markup and mathtext in
@@ -35,7 +35,7 @@ def _one_line_error(result, phrase: str) -> None:
 def drawn(record, tmp_path_factory):
     """Witkoff's scenario (Donetsk only) retitled, evaluated and drawn once."""
     from territory.accounting import evaluate
-    from territory.figures import render_scenario_figure, save_figure
+    from territory.maps.figures import render_scenario_figure, save_figure
     from territory.scenario import read_scenario
 
     tmp = tmp_path_factory.mktemp("figures")
@@ -62,7 +62,7 @@ def drawn(record, tmp_path_factory):
 def test_png_is_an_article_sized_image(drawn):
     from PIL import Image
 
-    from territory.figures import DPI, SIZE_IN
+    from territory.maps.figures import DPI, SIZE_IN
 
     _, _, tmp = drawn
     with Image.open(tmp / "map.png") as img:
@@ -91,13 +91,13 @@ def test_svg_holds_text_from_data_literally_and_escaped(drawn):
 
 @pytest.mark.data
 def test_view_is_focused_on_the_transfers(drawn):
-    from territory.figures import (
+    from territory.geodesy import area_km2
+    from territory.maps.figures import (
         FOCUS_MIN_PART_KM2,
         country_extent,
         focus_extent,
         to_figure_crs,
     )
-    from territory.geodesy import area_km2
 
     ev, fig, _ = drawn
     ax = fig.axes[0]
@@ -144,7 +144,7 @@ def test_misuse_is_one_line_and_writes_nothing(runner, tmp_path, args, phrase):
 
 def test_save_figure_names_the_accepted_endings(tmp_path):
     from territory.errors import OutputError
-    from territory.figures import save_figure
+    from territory.maps.figures import save_figure
 
     with pytest.raises(OutputError, match=r"\.png, \.svg, \.pdf"):
         save_figure(object(), tmp_path / "map.gif")

@@ -9,7 +9,6 @@ import shapely
 
 from territory.accounting import RATIO_DEFINITIONS, evaluate
 from territory.maps import (
-    embedded_geojson,
     render_compare,
     render_control,
     render_scenario,
@@ -17,6 +16,7 @@ from territory.maps import (
 )
 from territory.scenario import parse_scenario
 from tests import scenario_world
+from tests.pages import embedded_geojson
 
 
 def _toy_eval(title="Toy", name="Beta west"):
@@ -407,7 +407,7 @@ def test_compare_legend_lists_only_what_it_draws():
 
 
 def test_scenario_page_opens_on_its_moves_and_control_page_on_the_country():
-    from territory.figures import FOCUS_MIN_SPAN_M
+    from territory.maps.figures import FOCUS_MIN_SPAN_M
 
     ev = _toy_eval()
     page = to_html(render_scenario(ev), self_contained=False)

@@ -26,7 +26,6 @@ from territory import tables
 from territory.accounting import evaluate
 from territory.control import Control
 from territory.maps import (
-    embedded_geojson,
     esc,
     render_compare,
     render_control,
@@ -36,6 +35,7 @@ from territory.maps import (
 from territory.regions import Region, RegionTable
 from territory.scenario import parse_scenario
 from tests import scenario_world
+from tests.pages import embedded_geojson
 from tests.shapes import LAT0, LON0
 
 #: Would create this directory (relative to the working directory) if run.
@@ -483,3 +483,66 @@ def test_csv_cells_never_run_as_spreadsheet_formulas(formula):
     assert formula not in names
     for r in rows:  # numbers are numbers, never prefixed
         float(r["area_km2"])
+
+
+# --------------------------------------------------------------------------- the templates
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_the_page_templates_escape_every_value(payload):
+    """The page's boxes come from the package's templates; every value is data.
+
+    Each box is rendered with the payload in every text it takes: it shows
+    escaped (`esc`: quotes too, braces as character references), and no
+    box holds a brace of its own, so nothing in it can form a delimiter.
+    """
+    from territory.maps import page
+
+    legend = page.Legend()
+    for kind in ("fill", "line", "dash", "thin", "circle", "zone"):
+        legend.add(page.Swatch("#123456", payload, kind=kind), show=kind != "zone")
+    when = {"as_of": payload, "snapshot": payload, "version": payload, "note": payload}
+    boxes = {
+        "title": page.title_box(payload, payload, about=payload, citation=payload),
+        "legend": page.render("legend.html", rows=legend.entries(), controls=[when]),
+        "legend, several dates": page.render(
+            "legend.html", rows=legend.entries(), controls=[when, when]
+        ),
+        "headline": page.render("headline.html", words=payload, tables=payload),
+        "comparison": page.render(
+            "compare.html",
+            table=payload,
+            ratios=[(payload, payload)],
+            omitted=[payload],
+            zones=False,
+            earlier=True,
+        ),
+        "panels": page.panels(payload, payload),
+    }
+    for name, box in boxes.items():
+        assert esc(payload) in box, name
+        assert "{" not in box and "}" not in box, name
+        if set(payload) & set("<>&\"'{}"):
+            assert payload not in box, name
+    head = page.head(payload)
+    assert f"<title>{esc(payload)}</title>" in head
+
+
+def test_the_page_templates_are_package_files_that_autoescape():
+    from territory.maps import page
+
+    env = page.environment()
+    assert env.autoescape is True
+    names = set(env.list_templates())
+    assert {
+        "head.html",
+        "title.html",
+        "headline.html",
+        "legend.html",
+        "compare.html",
+        "attribution.html",
+        "panels.html",
+        "view.js",
+    } <= names
+    # a value is escaped even where a template forgets: autoescape and `esc` both
+    assert env.from_string("{{ x }}").render(x="<b>{{") == "&lt;b&gt;&#123;&#123;"

@@ -161,8 +161,8 @@ def evaluate(
       territory evaluate alaska-2025 --start 2025-08-01 --scheduler tcp://10.0.0.5:8786
     """
     from territory import tables
-    from territory.cli.map import check_map_name, write_scenario_map
     from territory.io import check_outputs
+    from territory.maps.write import check_map_name, write_page
     from territory.record import Record
 
     if table is not None and (fmt != "csv" or start is not None or end is not None):
@@ -227,7 +227,8 @@ def evaluate(
         for path, (_, names) in files.items():
             click.echo(f"wrote {path} (layers: {', '.join(names)})", err=True)
     if map_path is not None:
-        write_scenario_map([ev], targets["--map"], self_contained=True, land=rec.land)
+        write_page(targets["--map"], [ev], land=rec.land)
+        click.echo(f"wrote {targets['--map'].given}", err=True)
     if net_only:
         emit(f"{ev.net_km2('UA'):.1f}", output)
         return

@@ -18,80 +18,7 @@ from territory.cli.options import (
 from territory.io import OutputTarget
 
 
-def write_scenario_map(
-    evaluations,
-    target: OutputTarget,
-    *,
-    self_contained: bool,
-    tiles: bool = False,
-    land=None,
-) -> None:
-    """Render one evaluation (or a comparison of several) to a checked destination.
-
-    `land` (the record's land mask) draws other countries' land grey, not as sea.
-    """
-    from territory.maps import render_compare, render_scenario
-
-    fmap = (
-        render_scenario(evaluations[0], tiles=tiles, land=land)
-        if len(evaluations) == 1
-        else render_compare(evaluations, tiles=tiles, land=land)
-    )
-    write_page(fmap, target, self_contained=self_contained)
-
-
-def write_page(fmap, target: OutputTarget, *, self_contained: bool) -> None:
-    """Write a folium map as one HTML page to a checked destination."""
-    from territory.maps import save_map
-
-    save_map(fmap, target, self_contained=self_contained)
-    click.echo(f"wrote {target.given}", err=True)
-
-
-#: File name endings of an HTML page and of a static figure (`territory.figures`).
-PAGE_SUFFIXES = (".html", ".htm")
-FIGURE_SUFFIXES = (".png", ".svg", ".pdf")
-
-
-def is_figure(output: Path) -> bool:
-    """Whether `output` names a static figure (.png, .svg, .pdf) rather than a page."""
-    return output.suffix.lower() in FIGURE_SUFFIXES
-
-
-def check_map_name(
-    output: Path, *, option: str = "-o/--output", figures: bool = False
-) -> None:
-    """Refuse a map file name that is not .html, or with `figures` .png/.svg/.pdf (before any work)."""
-    accepted = PAGE_SUFFIXES + (FIGURE_SUFFIXES if figures else ())
-    if output.suffix.lower() in accepted or (output.exists() and not output.is_file()):
-        return
-    if figures:
-        msg = (
-            f"{option} {output.name!r}: a map is written as {', '.join(accepted)}; "
-            "name the file like map.html (interactive) or map.png (static)"
-        )
-    else:
-        msg = (
-            f"{option} {output.name!r}: maps are HTML pages; give a .html file name "
-            "(for a .png, .svg or .pdf figure: territory map SCENARIO -o FILE)"
-        )
-    raise MisuseError(msg)
-
-
-def write_figure(rec, evaluation, control, target: OutputTarget) -> None:
-    """Draw one evaluation (or control alone) with matplotlib and write it to `target`."""
-    from territory.figures import (
-        render_control_figure,
-        render_scenario_figure,
-        save_figure,
-    )
-
-    fig = (
-        render_control_figure(control, land=rec.land)
-        if evaluation is None
-        else render_scenario_figure(evaluation, land=rec.land)
-    )
-    save_figure(fig, target.given)
+def _wrote(target: OutputTarget) -> None:
     click.echo(f"wrote {target.given}", err=True)
 
 
@@ -171,6 +98,7 @@ def map_command(
         msg = "give a SCENARIO or --compare, not both"
         raise click.UsageError(msg)
     from territory.io import check_output
+    from territory.maps.write import check_map_name, is_figure, write_figure, write_page
 
     check_map_name(output, figures=True)
     if is_figure(output) and compare_names:
@@ -192,7 +120,11 @@ def map_command(
             if scenario
             else None
         )
-        write_figure(rec, ev, rec.control(as_of) if ev is None else ev.control, target)
+        if ev is None:
+            write_figure(target, control=rec.control(as_of), land=rec.land)
+        else:
+            write_figure(target, ev, land=rec.land)
+        _wrote(target)
         return
     if scenario or compare_names:
         from territory.scenario import library
@@ -206,14 +138,15 @@ def map_command(
             evaluate_named(rec, n, as_of, allow_paths_outside=allow_paths_outside)
             for n in names
         ]
-        write_scenario_map(
-            evs, target, self_contained=self_contained, tiles=tiles, land=rec.land
+        write_page(
+            target, evs, self_contained=self_contained, tiles=tiles, land=rec.land
         )
-        return
-    from territory.maps import render_control
-
-    write_page(
-        render_control(rec.control(as_of), tiles=tiles, land=rec.land),
-        target,
-        self_contained=self_contained,
-    )
+    else:
+        write_page(
+            target,
+            control=rec.control(as_of),
+            self_contained=self_contained,
+            tiles=tiles,
+            land=rec.land,
+        )
+    _wrote(target)

@@ -31,8 +31,10 @@ from typing import TYPE_CHECKING, Any
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from territory import _figure_draw as draw
-from territory._figure_draw import (
+from territory.charts import FORMATS, TEXT_GREY, _plain, new_figure, save_chart
+from territory.control import GREY, RU
+from territory.maps import _draw as draw
+from territory.maps._draw import (
     ALPHA,
     COLOURS,
     FIGURE_CRS,
@@ -40,8 +42,6 @@ from territory._figure_draw import (
     Extent,
     to_figure_crs,
 )
-from territory.charts import FORMATS, TEXT_GREY, _plain, save_chart
-from territory.control import GREY, RU
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -376,12 +376,8 @@ def _locator(
 
 
 def _new_figure() -> Figure:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=SIZE_IN, dpi=DPI)
-    FigureCanvasAgg(fig)
-    return fig
+    """An empty figure of `SIZE_IN` at `DPI`: no pyplot, shown inline in Jupyter."""
+    return new_figure(size_in=SIZE_IN, dpi=DPI)
 
 
 def _header(fig: Figure, title: str, lines: list[tuple[str, float, str]]) -> float:
@@ -409,7 +405,7 @@ def _header(fig: Figure, title: str, lines: list[tuple[str, float, str]]) -> flo
 
 
 def _footer(fig: Figure) -> None:
-    from territory.maps import ATTRIBUTION
+    from territory.maps.style import ATTRIBUTION
 
     text = (
         f"{ATTRIBUTION}\nAreas in km² (WGS84 ellipsoidal, land only); lengths in km. "

@@ -1,9 +1,9 @@
-"""Drawing of the static maps (`territory.figures`): geometry to matplotlib.
+"""Drawing of the static maps (`territory.maps.figures`): geometry to matplotlib.
 
 The projection (`FIGURE_CRS`), the colours, shapely geometry as filled
 paths and line collections, the legend's rows, the graticule, the scale bar
 in true kilometres, and names placed where they collide with nothing.
-Private: `territory.figures` is the public face.
+Private: `territory.maps.figures` is the public face.
 """
 
 from __future__ import annotations
