@@ -576,6 +576,7 @@ def evaluate(
     if people:
         for m in moves:
             m.people = _move_people(m.geometry, ctx)
+    control.keep_derived()  # the map's figures measured here, for another process
     for w in warnings:
         log.warning(w)
     return ev
@@ -846,13 +847,14 @@ def _move_km2(geom: BaseGeometry, ctx: SelectionContext) -> float:
 
 def _move_people(geom: BaseGeometry, ctx: SelectionContext) -> dict[str, Any]:
     """`count_people` in a move; kept with the map for a selection kept there."""
-    from territory.people import count_people
+    from territory.people import count_key, count_people
 
     key = ctx.kept_key(geom)
     if key is None:
         return count_people(geom)
     text = ctx.control.derived(
-        ("accounting", "people", *key), lambda: json.dumps(count_people(geom))
+        ("accounting", "people", count_key(), *key),
+        lambda: json.dumps(count_people(geom)),
     )
     return json.loads(text)
 
