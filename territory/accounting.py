@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import shapely
 from shapely.geometry.base import BaseGeometry
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from territory.scenario import Scenario, Zone
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 DMZ = "DMZ"
 #: Parties of the accounting, in display order (GREY is contested land: no party).
@@ -156,20 +157,43 @@ class AfterGeoms(Mapping[str, BaseGeometry]):
         self._control = control
         self._joined: dict[str, BaseGeometry] = {}
 
+    def map_key(self, party: str) -> tuple | None:
+        """The key under which `party`'s land after depends on the map alone
+        (`_Applied.map_key`), or None."""
+        if isinstance(self._pieces, _Applied):
+            return self._pieces.map_key(party)
+        return None
+
+    def _kept(self, what: str, party: str, build: Callable[[], T]) -> T:
+        """`build()`, kept with the map when `party`'s land after depends on it alone."""
+        key = self.map_key(party)
+        if key is None:
+            return build()
+        return self._control.derived(("accounting", what, *key), build)
+
     def __getitem__(self, party: str) -> BaseGeometry:
         if party not in self._joined:
-            self._joined[party] = _join(list(self._pieces[party]), self._control)
+            self._joined[party] = self._kept(
+                "joined", party, lambda: _join(list(self._pieces[party]), self._control)
+            )
         return self._joined[party]
 
     def contact_line(self, party: str) -> BaseGeometry:
         """Return the line where `party`'s land after meets other land.
 
         That of a holding no move touched is kept with the map; any other is
-        that of the party's land joined (kept here for `__getitem__`).
+        that of the party's land joined (kept here for `__getitem__`, and
+        with the map when the land after depends on the map alone).
         """
         if party not in self._pieces:
             return shapely.LineString()
-        return _contact_line(list(self._pieces[party]), self._control, self[party])
+        return self._kept(
+            "line after",
+            party,
+            lambda: _contact_line(
+                list(self._pieces[party]), self._control, self[party]
+            ),
+        )
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._pieces)
@@ -546,7 +570,7 @@ def evaluate(
     # the land after, joined, only where it is needed (`_Applied`)
     books = _Books(control, holders)
     books.apply(moves, ctx)
-    after = _apply(holders, moves)
+    after = _apply(holders, moves, ctx)
     for z in scenario.zones:
         zone_moves = zone_moves_for(z, after, ctx, where=where)
         after = _apply(after, zone_moves)
@@ -557,6 +581,7 @@ def evaluate(
     after_km2 = books.km2()
     after_geoms = AfterGeoms(after, control)
     line_after = _line_after(moves, after_geoms, ctx)
+    front_after_km = _front_after_km(moves, after_geoms, line_after)
     ev = Evaluation(
         scenario=scenario,
         control=control,
@@ -568,7 +593,7 @@ def evaluate(
         front_before_km=control.derived(
             ("accounting", "front km"), lambda: length_km(ctx.front)
         ),
-        front_after_km=line_after.direct_km,
+        front_after_km=front_after_km,
         warnings=warnings,
         line_after=line_after,
     )
@@ -576,9 +601,24 @@ def evaluate(
     if people:
         for m in moves:
             m.people = _move_people(m.geometry, ctx)
+    control.keep_derived()  # the map's figures measured here, for another process
     for w in warnings:
         log.warning(w)
     return ev
+
+
+def _front_after_km(
+    moves: list[Move], after: AfterGeoms, line_after: LineAfter
+) -> float:
+    """Length of the direct contact after (km); kept with the map when Russia's
+    land after depends on it alone and no land goes to a zone (then the
+    direct contact is Russia's whole line after)."""
+    key = after.map_key(RU)
+    if key is None or any(m.target == DMZ for m in moves):
+        return line_after.direct_km
+    return after._control.derived(
+        ("accounting", "front after km", *key), lambda: line_after.direct_km
+    )
 
 
 def _ratio(given: float, received: float) -> float | None:
@@ -690,14 +730,20 @@ def _line_after(
     return LineAfter(direct=direct, zones=edges)
 
 
-def _apply(holders: Mapping[str, list[BaseGeometry]], moves: list[Move]) -> _Applied:
+def _apply(
+    holders: Mapping[str, list[BaseGeometry]],
+    moves: list[Move],
+    ctx: SelectionContext | None = None,
+) -> _Applied:
     """Return the holdings after `moves` (each giver loses, each receiver gains).
 
     Holdings are lists of disjoint pieces, never unioned: a union of adjacent
     pieces can close or open float-sized gaps along their shared edges, and the
-    books must balance to 1e-9.  Each party's pieces are built on first use.
+    books must balance to 1e-9.  Each party's pieces are built on first use;
+    with `ctx`, kept with the map where they depend on it alone
+    (`_Applied.map_key`).
     """
-    return _Applied(holders, moves)
+    return _Applied(holders, moves, ctx)
 
 
 def _step(
@@ -718,12 +764,35 @@ class _Applied(Mapping[str, list[BaseGeometry]]):
     """
 
     def __init__(
-        self, holders: Mapping[str, list[BaseGeometry]], moves: list[Move]
+        self,
+        holders: Mapping[str, list[BaseGeometry]],
+        moves: list[Move],
+        ctx: SelectionContext | None = None,
     ) -> None:
         self._holders = holders
         self._moves = list(moves)
         self._parties = list(dict.fromkeys([*holders, *(m.target for m in moves)]))
         self._built: dict[str, list[BaseGeometry]] = {}
+        self._ctx = ctx
+
+    def map_key(self, party: str) -> tuple | None:
+        """A key under which `party`'s pieces after depend on the map alone, or None.
+
+        So they do when the holdings before are the map's whole holdings
+        (not the land after earlier moves) and every move `party` gives or
+        receives is a selection kept with the map
+        (`SelectionContext.kept_key`): the key names those moves, in order.
+        """
+        if self._ctx is None or isinstance(self._holders, _Applied):
+            return None
+        moves = []
+        for m in self._moves:
+            if party in (m.source, m.target):
+                key = self._ctx.kept_key(m.geometry)
+                if key is None:
+                    return None
+                moves.append((m.source, m.target, key))
+        return (party, tuple(moves))
 
     def _changes(self, party: str) -> tuple[list[BaseGeometry], list[BaseGeometry]]:
         outs = [m.geometry for m in self._moves if m.source == party]
@@ -734,11 +803,20 @@ class _Applied(Mapping[str, list[BaseGeometry]]):
         if party not in self._parties:
             raise KeyError(party)
         if party not in self._built:
-            pieces = list(self._holders.get(party, []))
-            outs, ins = self._changes(party)
-            if party not in self._holders:
-                outs = []
-            self._built[party] = _step(pieces, outs, ins)
+
+            def build() -> tuple[BaseGeometry, ...]:
+                pieces = list(self._holders.get(party, []))
+                outs, ins = self._changes(party)
+                if party not in self._holders:
+                    outs = []
+                return tuple(_step(pieces, outs, ins))
+
+            key = self.map_key(party)
+            if key is None or self._ctx is None:
+                self._built[party] = list(build())
+            else:
+                kept = self._ctx.control.derived(("accounting", "after", *key), build)
+                self._built[party] = list(kept)
         return self._built[party]
 
     def __contains__(self, party: object) -> bool:
@@ -846,13 +924,14 @@ def _move_km2(geom: BaseGeometry, ctx: SelectionContext) -> float:
 
 def _move_people(geom: BaseGeometry, ctx: SelectionContext) -> dict[str, Any]:
     """`count_people` in a move; kept with the map for a selection kept there."""
-    from territory.people import count_people
+    from territory.people import count_key, count_people
 
     key = ctx.kept_key(geom)
     if key is None:
         return count_people(geom)
     text = ctx.control.derived(
-        ("accounting", "people", *key), lambda: json.dumps(count_people(geom))
+        ("accounting", "people", count_key(), *key),
+        lambda: json.dumps(count_people(geom)),
     )
     return json.loads(text)
 
@@ -864,14 +943,49 @@ def _move_regions(
     key = ctx.kept_key(geom)
     if key is None:
         return _by_region(geom, control)
-    rows = control.derived(
-        ("accounting", "by region", *key),
-        lambda: tuple(
+
+    def measure() -> tuple[tuple[str, str, float], ...]:
+        whole = _whole_regions_rows(geom, control, ctx)
+        if whole is not None:
+            return whole
+        return tuple(
             (r["region_id"], r["name"], r["area_km2"])
             for r in _by_region(geom, control)
-        ),
-    )
+        )
+
+    rows = control.derived(("accounting", "by region", *key), measure)
     return [{"region_id": i, "name": n, "area_km2": a} for i, n, a in rows]
+
+
+def _whole_regions_rows(
+    geom: BaseGeometry, control: Control, ctx: SelectionContext
+) -> tuple[tuple[str, str, float], ...] | None:
+    """`_by_region` of all a giver's land in some regions, from the partition.
+
+    Such a selection (`SelectionContext.whole_regions`) is the union of the
+    giver's pieces in those regions, one per region: its part in each
+    region is that piece, whose area the partition keeps.  None when the
+    selection is not one, or the pieces do not stand for the giver's land
+    (`_partition_pieces`): measure it then.  Equal to `_by_region` to 1e-9
+    relative (tested on the record).
+    """
+    whole = ctx.whole_regions(geom)
+    if whole is None:
+        return None
+    giver, region_ids = whole
+    pieces = _partition_pieces(control, giver)
+    if any(r is None for r, _, _ in pieces):
+        return None
+    km2: dict[str, float] = {}
+    for r, _, a in pieces:
+        km2[r] = km2.get(r, 0.0) + a
+    _, ids, names = _region_index(control)
+    wanted = set(region_ids)
+    return tuple(
+        (rid, name, km2[rid])
+        for rid, name in zip(ids, names, strict=True)
+        if rid in wanted and km2.get(rid, 0.0) > REGION_NOISE_KM2
+    )
 
 
 def _union(pieces: list[BaseGeometry]) -> BaseGeometry:

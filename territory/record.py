@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import functools
 import hashlib
 import io
 import itertools
+import json
 import logging
+import math
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -24,6 +27,7 @@ import shapely
 
 from territory._partition_patch import shared
 from territory.control import (
+    KEPT_ON_DISK_KEYS,
     Control,
     Partition,
     Snapshot,
@@ -70,6 +74,9 @@ def _snapshot_order(s: Snapshot) -> tuple[dt.date, str, bool, str]:
 #: (14: the held land is taken out of the removed and given land by a
 #: snap-rounded overlay, and partitions may be patched from a nearby map's.)
 PARTITION_VERSION = "partition-14"
+#: Bump when a figure kept beside a derived partition (`KEPT_ON_DISK_KEYS`)
+#: is measured differently: the kept files are keyed on it.
+FACTS_VERSION = "facts-1"
 #: How many maps a Record keeps with what was computed of them (`Record.control`).
 MAPS_KEPT = 8
 #: Hex digits of the hashes in a derived file's name: ``partition-<inputs>-<content>``.
@@ -234,6 +241,44 @@ def _partition_from_frame(df: gpd.GeoDataFrame) -> Partition:
     )
 
 
+def _kept_on_disk(control: Control) -> dict[tuple, object]:
+    """The derived values of `control` the record keeps on disk (`KEPT_ON_DISK_KEYS`)."""
+    return {
+        k: v
+        for k, v in control._cache.items()
+        if k[:2] in KEPT_ON_DISK_KEYS and _json_value(v)
+    }
+
+
+def _json_value(value: object) -> bool:
+    """Whether `value` comes back from JSON as itself (lists read as tuples)."""
+    if isinstance(value, tuple):
+        return all(_json_value(v) for v in value)
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return value is None or isinstance(value, bool | int | str)
+
+
+def _as_tuple(value: object) -> object:
+    return tuple(_as_tuple(v) for v in value) if isinstance(value, list) else value
+
+
+def _parse_facts(data: bytes) -> list[tuple[tuple, object]]:
+    """The (key, value) pairs of a kept-figures file (`Record._keep_facts`)."""
+    doc = json.loads(data)
+    if doc["version"] != FACTS_VERSION:
+        raise ValueError("another version")
+    out = []
+    for key, value in doc["facts"]:
+        key, value = _as_tuple(key), _as_tuple(value)
+        if not isinstance(key, tuple) or key[:2] not in KEPT_ON_DISK_KEYS:
+            raise ValueError(f"not a kept figure: {key!r}")
+        if not _json_value(value):
+            raise ValueError(f"not a figure: {value!r}")
+        out.append((key, value))
+    return out
+
+
 def parse_date(text: object) -> dt.date:
     """Return `text` as a date (see `territory.dates.as_date`); raise `DataError`."""
     from territory.dates import as_date
@@ -267,6 +312,10 @@ class Record:
         self._wkb: dict[int, tuple[shapely.Geometry, bytes]] = {}
         #: sha256 of the content of each static layer as it was read and used
         self._read_sha256: dict[str, str] = {}
+        #: the content hash of each snapshot's derived partition (its file's name)
+        self._partition_content: dict[str, str] = {}
+        #: per snapshot: the kept figures' file name, what it holds, its files
+        self._facts_kept: dict[str, tuple[str, dict, list[Path]]] = {}
 
     def __repr__(self) -> str:
         first, last = self.date_range() if self.snapshots else (None, None)
@@ -661,15 +710,65 @@ class Record:
                 if path != written:
                     path.unlink(missing_ok=True)
 
-    def _cached_partition(self, inputs: str) -> Partition | None:
-        """Return the derived partition keyed `inputs` if a file checks out."""
+    def _cached_partition(self, inputs: str) -> tuple[Partition, str] | None:
+        """Return the derived partition keyed `inputs`, and the hash of its
+        content (from its file's name), if a file checks out."""
+        stem = f"partition-{inputs}"
         found = self._read_derived(
-            f"partition-{inputs}",
+            stem,
             ".parquet",
             lambda data: _partition_from_frame(parse_geoparquet(data)),
             errors=(Exception,),  # any parse failure: damaged, recomputed
         )
-        return next((partition for _, partition in found), None)
+        for path, partition in found:
+            return partition, path.name[len(stem) + 1 : -len(".parquet")]
+        return None
+
+    # ------------------------------------------------------------------ kept figures
+    def _facts_stem(self, snap: Snapshot) -> str | None:
+        """Name of the figures kept of `snap`'s map (`KEPT_ON_DISK_KEYS`).
+
+        Keyed by what they were measured on: the content of the derived
+        partition this Record read or wrote, and the region layer.
+        """
+        content = self._partition_content.get(snap.key)
+        if content is None:
+            return None
+        parts = [FACTS_VERSION, content, self._read_sha256["boundaries"]]
+        digest = hashlib.sha256("|".join(parts).encode()).hexdigest()
+        return f"facts-{digest[:_DIGEST_HEX]}"
+
+    def _read_facts(self, snap: Snapshot, control: Control) -> None:
+        """Put the figures kept of `snap`'s map into `control`'s derived values."""
+        stem = self._facts_stem(snap)
+        if stem is None:
+            return
+        paths = []
+        for path, facts in self._read_derived(stem, ".json", _parse_facts):
+            paths.append(path)
+            for key, value in facts:
+                control._cache.setdefault(key, value)
+        self._facts_kept[snap.key] = (stem, _kept_on_disk(control), paths)
+
+    def _keep_facts(self, snap: Snapshot) -> None:
+        """Write the figures measured of `snap`'s map since they were last kept."""
+        base = self._controls.get(snap.key)
+        kept = self._facts_kept.get(snap.key)
+        if base is None or kept is None:
+            return
+        stem, known, paths = kept
+        now = _kept_on_disk(base)
+        if len(now) <= len(known):
+            return
+        doc = {"version": FACTS_VERSION, "facts": [[k, v] for k, v in now.items()]}
+        body = json.dumps(doc).encode()
+        written = self._write_derived(stem, ".json", body)
+        if written is not None:
+            for path in paths:
+                if path != written:
+                    path.unlink(missing_ok=True)
+            paths = [written]
+        self._facts_kept[snap.key] = (stem, now, paths)
 
     def partition(self, snap: Snapshot) -> Partition:
         """Return the land partition of a snapshot, from the derived cache if there.
@@ -690,8 +789,9 @@ class Record:
         parts = [snap_sha, self._read_sha256["boundaries"], self._read_sha256["land"]]
         inputs = hashlib.sha256("|".join([PARTITION_VERSION, *parts]).encode())
         inputs_hex = inputs.hexdigest()[:_DIGEST_HEX]
-        cached = self._cached_partition(inputs_hex)
-        if cached is not None:
+        found = self._cached_partition(inputs_hex)
+        if found is not None:
+            cached, self._partition_content[snap.key] = found
             if self._last is not None and self._last[0].key != snap.key:
                 # the geometries it shares with the last map, as objects of
                 # that map's (what was measured of them is kept, `control`)
@@ -712,6 +812,7 @@ class Record:
                 base = replace(base, partition=partition)
         body = _partition_bytes(partition, self._wkb)
         self._write_derived(f"partition-{inputs_hex}", ".parquet", body)
+        self._partition_content[snap.key] = sha256_bytes(body)[:_DIGEST_HEX]
         self._last = (snap, data, partition, base)
         return partition
 
@@ -769,6 +870,8 @@ class Record:
             earlier = self._controls.get(self._patched_from.pop(snap.key, ""))
             if earlier is not None:
                 base.inherit(earlier)
+            self._read_facts(snap, base)
+            base._keeper = functools.partial(self._keep_facts, snap)
         self._controls[snap.key] = base  # the most recent last
         while len(self._controls) > MAPS_KEPT:
             del self._controls[next(iter(self._controls))]
@@ -779,6 +882,7 @@ class Record:
             regions=base.regions,
             partition=base.partition,
             _cache=base._cache,
+            _keeper=base._keeper,
         )
 
     # ------------------------------------------------------------------ series

@@ -376,3 +376,40 @@ def test_line_after_has_no_seams_and_no_order(record, name, when):
     for order in (pieces[::-1], pieces[1:] + pieces[:1]):
         again = length_km(ctl.contact_line(join_pieces(order)))
         assert again == pytest.approx(ev.front_after_km, rel=1e-7)
+
+
+# --- what is reused from the partition ---------------------------------------
+
+
+@pytest.mark.data
+@pytest.mark.parametrize(
+    ("giver", "regions"),
+    [
+        ("UA", ("UA-14", "UA-09")),  # Alaska's Donbas
+        ("RU", ("UA-23", "UA-65")),  # Zaporizhzhia and Kherson
+        ("RU", ("UA-43",)),  # Crimea: no Ukrainian-held land beside it
+        ("UA", None),  # every region
+    ],
+)
+def test_whole_regions_by_region_is_the_partitions_measure(record, giver, regions):
+    """A selection of all a giver's land in some regions is broken down by
+    region from the partition's kept piece areas; a fresh measure of the
+    selection in each region (`_by_region`) gives the same rows to 1e-9."""
+    import territory.accounting as acc
+    from territory.selection import SelectionContext
+
+    ctl = record.control("2025-08-15")
+    ids = tuple(ctl.regions["region_id"]) if regions is None else regions
+    ctx = SelectionContext(ctl)
+    geom = ctx.polygonal(ctx.in_regions(giver, ctl.partition.country[giver], ids, None))
+    kept = acc._whole_regions_rows(geom, ctl, ctx)
+    fresh = acc._by_region(geom, ctl)
+    assert kept is not None
+    assert [r[0] for r in kept] == [r["region_id"] for r in fresh]
+    assert [r[1] for r in kept] == [r["name"] for r in fresh]
+    for (_, _, a), r in zip(kept, fresh, strict=True):
+        assert a == pytest.approx(r["area_km2"], rel=1e-9)
+    # any other selection is measured
+    held = ctl.partition.country[giver]
+    part = ctx.polygonal(shapely.intersection(held, shapely.box(36, 46, 40, 50)))
+    assert acc._whole_regions_rows(part, ctl, ctx) is None

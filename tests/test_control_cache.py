@@ -114,3 +114,22 @@ def test_a_second_evaluation_equals_a_first_on_a_fresh_map():
     ctl = scenario_world.control()
     evaluate(_scenario(), ctl, people=False)
     assert _numbers(evaluate(_scenario(), ctl, people=False)) == fresh
+
+
+@pytest.mark.parametrize("target", ["RU", "DMZ"])
+def test_the_land_after_kept_selections_is_kept_with_the_map(target):
+    """Transfers of selections kept with the map leave land that depends on
+    the map alone: it is kept with it, and a second evaluation equals a first
+    on a fresh map (with a transfer to a zone, whose direct contact is not
+    Russia's whole line, too)."""
+    import tomllib
+
+    body = BODY.split("[[zones]]")[0].replace('to = "RU"', f'to = "{target}"')
+    sc = parse_scenario(tomllib.loads(body), table=scenario_world.table())
+    fresh = _numbers(evaluate(sc, scenario_world.control(), people=False))
+    ctl = scenario_world.control()
+    evaluate(sc, ctl, people=False)
+    kept = {k[1] for k in ctl._cache if k[0] == "accounting"}
+    assert {"after", "joined", "line after"} <= kept
+    assert ("front after km" in kept) == (target == "RU")
+    assert _numbers(evaluate(sc, ctl, people=False)) == fresh
