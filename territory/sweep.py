@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 from territory.accounting import FLOW_COLUMNS, FLOWS, evaluate
 from territory.dates import as_date
-from territory.errors import DataError, ScenarioError, TerritoryError
+from territory.errors import DataError, TerritoryError
 from territory.progress import progress as progress_bar
 
 if TYPE_CHECKING:
@@ -158,7 +158,7 @@ def sweep_dates(
 
 
 def sweep_scenario(
-    scenario: Scenario,
+    scenario: Scenario | str | os.PathLike[str],
     dates: Iterable[Any],
     *,
     cache_dir: Path | str | None = None,
@@ -172,8 +172,9 @@ def sweep_scenario(
     Parameters
     ----------
     scenario
-        The scenario (see `territory.scenario.read_scenario`); its own as-of
-        date is not used, each row is evaluated on its own date's map.
+        The scenario: a `Scenario`, a library name or a scenario file's path
+        (as `territory.evaluate` takes it); its own as-of date is not used,
+        each row is evaluated on its own date's map.
     dates
         The as-of dates (anything `territory.dates.as_date` takes); see
         `sweep_dates` for a range.  Rows come in date order, one per date
@@ -221,7 +222,8 @@ def sweep_scenario(
         If a date is not a date, `dates` is empty, or `workers` is not a
         positive integer.
     ScenarioError
-        If `scenario` is not a Scenario, or a rule selects no land on a date
+        If `scenario` is not a Scenario, a library name or a path (or names
+        no scenario), or a rule selects no land on a date
         (the message names the date).
     TerritoryError
         If the Dask scheduler cannot be reached.
@@ -242,15 +244,10 @@ def sweep_scenario(
     """
     import pandas as pd
 
+    from territory.accounting import as_scenario
     from territory.record import Record
-    from territory.scenario import Scenario
 
-    if not isinstance(scenario, Scenario):
-        msg = (
-            f"sweep_scenario: 'scenario' is a {type(scenario).__name__}, not a Scenario; "
-            "pass read_scenario('alaska-2025')"
-        )
-        raise ScenarioError(msg)
+    scenario = as_scenario(scenario, what="sweep_scenario")
     if isinstance(dates, str | dt.date):
         msg = "sweep_scenario: 'dates' is one date; pass a list, e.g. sweep_dates(start, end)"
         raise DataError(msg)

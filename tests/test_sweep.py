@@ -123,10 +123,16 @@ def test_a_dask_cluster_gives_the_same_rows(record, scenario, swept):
     ("call", "error", "phrase"),
     [
         pytest.param(
-            lambda sc: sweep_scenario("alaska-2025", DATES),
+            lambda sc: sweep_scenario({"title": "x"}, DATES),
             ScenarioError,
-            "pass read_scenario('alaska-2025')",
-            id="scenario-name",
+            "sweep_scenario: 'scenario' is a dict; pass a Scenario, a library name",
+            id="scenario-dict",
+        ),
+        pytest.param(
+            lambda sc: sweep_scenario("alaska-2052", DATES),
+            DataNotFoundError,
+            "scenario 'alaska-2052' not found; give a .toml file or one of",
+            id="scenario-unknown-name",
         ),
         pytest.param(
             lambda sc: sweep_scenario(sc, "2025-08-15"),
@@ -261,3 +267,15 @@ def test_a_lane_goes_on_from_its_last_map(record, scenario):
     (lane,) = territory.sweep._LANE_RECORDS.values()  # one Record for the lane
     assert lane._last[0].key == record.snapshot_for(DATES[-1])[0].key
     territory.sweep._LANE_RECORDS.clear()
+
+
+@pytest.mark.data
+def test_a_sweep_takes_a_library_name_as_evaluate_does(record):
+    by_name = sweep_scenario("alaska-2025", DATES[:1], workers=1, progress=False)
+    by_object = sweep_scenario(
+        read_scenario("alaska-2025"), DATES[:1], workers=1, progress=False
+    )
+    import pandas as pd
+
+    pd.testing.assert_frame_equal(by_name, by_object, check_exact=True)
+    assert by_name["transfer:Ukraine withdraws from Donbas_km2"].iloc[0] > 6_000
