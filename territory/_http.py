@@ -130,6 +130,8 @@ class _Deadline:
 class _DeadlineConnect:
     """Connection mixin: connect within the deadline and register the socket."""
 
+    timeout: float | None  # as http.client.HTTPConnection declares it
+
     def __init__(self, *args: Any, deadline: _Deadline, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._deadline = deadline
@@ -204,8 +206,8 @@ class _RedirectHandler(urllib.request.HTTPRedirectHandler):
             fp.close()
             msg = f"{req.full_url} redirects in a loop (last to {newurl})"
             raise _RefusedRedirectError(msg)
-        new.redirect_dict = dict(visited)
-        new.redirect_dict[newurl] = visited.get(newurl, 0) + 1
+        # urllib's own loop counter, an attribute its Request does not declare
+        new.redirect_dict = {**visited, newurl: visited.get(newurl, 0) + 1}  # type: ignore[attr-defined]
         fp.close()  # the redirect's own body is never read: it may be anything
         return self.parent.open(new, timeout=req.timeout)
 

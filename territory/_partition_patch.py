@@ -310,7 +310,7 @@ def coastal_pieces(base: PatchBase, regions, land) -> tuple[Coastal, ...]:
     """
     s = _statics(tuple(regions.geometry.values), land)
     p = base.partition
-    water = p.removed.geometry[p.removed["reason"] == WATER].to_numpy()
+    water = np.asarray(p.removed.geometry[p.removed["reason"] == WATER])
     pieces = list(shapely.get_parts(shapely.union_all(water))) if len(water) else []
     held = shapely.get_parts(p.country[UA])
     main = _EMPTY
@@ -762,14 +762,15 @@ def _denoised(geom: BaseGeometry) -> BaseGeometry:
     geom = polygonal(geom)
     if geom.is_empty:
         return geom
-    parts = shapely.get_parts(geom)
+    parts = np.asarray(shapely.get_parts(geom))
     wide = _widths(parts) >= NOISE_WIDTH_DEG
     changed = not wide.all()
     parts = parts[wide]
     holed = np.nonzero(shapely.get_num_interior_rings(parts) > 0)[0]
     for k in holed:
         holes = list(parts[k].interiors)
-        ok = _widths(shapely.polygons(np.array(holes, dtype=object))) >= NOISE_WIDTH_DEG
+        ok = _widths(np.asarray(shapely.polygons(np.array(holes, dtype=object))))
+        ok = ok >= NOISE_WIDTH_DEG
         if not ok.all():
             kept = [h for h, keep in zip(holes, ok, strict=True) if keep]
             parts[k] = shapely.Polygon(parts[k].exterior, kept)

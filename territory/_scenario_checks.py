@@ -169,10 +169,11 @@ def _zone_fields(z: model.Zone, s: _Style, table: RegionTable | None) -> dict[st
     )
     depth = z.depth_km
     per_side = isinstance(depth, dict | tuple) and not isinstance(depth, str)
+    depths: dict[str, float] = {}
     if per_side:
-        depth = _per_side_depths(depth, s)
+        depths = _per_side_depths(depth, s)
         if not items:  # the parties that pull back are the depths' keys
-            items = list(depth)
+            items = list(depths)
     elif isinstance(w, tuple) and not w:  # the default: both sides pull back
         items = ["UA", "RU"]
     if not items:
@@ -183,15 +184,15 @@ def _zone_fields(z: model.Zone, s: _Style, table: RegionTable | None) -> dict[st
             f"'withdraw' is {_show(z.withdraw)}: a party is named twice", fix
         )
     if per_side:
-        if set(depth) != set(parties):
+        if set(depths) != set(parties):
             raise _Invalid(
-                f"'depth_km' gives depths for {', '.join(depth) or 'nobody'} but "
+                f"'depth_km' gives depths for {', '.join(depths) or 'nobody'} but "
                 f"'withdraw' names {', '.join(parties)}",
                 "give a depth for each withdrawing party and no other, or leave "
                 "'withdraw' out",
             )
         depth_km: float | tuple[tuple[str, float], ...] = tuple(
-            (p, depth[p]) for p in parties
+            (p, depths[p]) for p in parties
         )
     else:
         depth_km = _km(depth, "depth_km", s, max_km=model.MAX_ZONE_DEPTH_KM)

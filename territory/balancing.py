@@ -48,6 +48,7 @@ from territory.selection import SelectionContext, select
 if TYPE_CHECKING:
     import datetime as dt
     import os
+    from collections.abc import Mapping
 
     from shapely.geometry.base import BaseGeometry
 
@@ -380,8 +381,9 @@ def balance(
         party's land in the regions (a transfer) or 200 km deep (a zone)
         gives less than the target; the message gives the most reachable.
     """
-    scenario, control = _resolve(scenario, control, record)
-    assert scenario is not None
+    resolved, control = _resolve(scenario, control, record)
+    assert resolved is not None
+    scenario = resolved
     if kind not in ("transfer", "zone"):
         msg = f"balance: kind is {kind!r}; pass 'transfer' or 'zone'"
         raise ScenarioError(msg)
@@ -433,7 +435,7 @@ def balance(
         after = {p: [g] for p, g in ev.after_geoms.items() if not g.is_empty}
 
         def band_at(d: float) -> BaseGeometry:
-            z = Zone(label, {party: d}, rule=where)
+            z = Zone(label, ((party, d),), rule=where)
             moves = zone_moves_for(
                 z, after, ctx, where=scenario.label, allow_empty=True
             )
@@ -469,7 +471,7 @@ def balance(
     else:
         zone = Zone(
             label,
-            {party: depth},
+            ((party, depth),),
             rule=where,
             note=f"Solved by territory balance as of {control.as_of}: matches {what}.",
         )
@@ -532,6 +534,7 @@ def balance_mirror(
         msg = f"balance_mirror: {given!r} km; pass a positive depth (at most {MAX_ZONE_DEPTH_KM:g} km a side)"
         raise ScenarioError(msg)
     ctx = SelectionContext(control)
+    after_geoms: Mapping[str, BaseGeometry]
     if scenario is None:
         held = control.partition.country
         after_geoms = {p: held[p] for p in (UA, RU, GREY) if p in held}
@@ -543,7 +546,9 @@ def balance_mirror(
 
     def zone(depths: dict[str, float]) -> Zone:
         return Zone(
-            label, {p: max(d, MIN_DEPTH_KM) for p, d in depths.items()}, rule=where
+            label,
+            tuple((p, max(d, MIN_DEPTH_KM)) for p, d in depths.items()),
+            rule=where,
         )
 
     def sides(depths: dict[str, float]) -> dict[str, BaseGeometry]:
@@ -576,7 +581,7 @@ def balance_mirror(
         target = fixed_area
         what = f"{PARTY_NAME[other]}'s {fixed_area:,.0f} km² at {fixed:g} km"
     else:
-        width = float(width_km)
+        width = float(given)
 
         def gap(d: float) -> float:
             # by's area minus the other's: grows with by's share of the width

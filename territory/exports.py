@@ -191,7 +191,7 @@ def export_files(path: Path) -> dict[Path, tuple[str, ...]]:
     """
     if path.suffix.lower() == ".gpkg":
         return {path: LAYERS}
-    files = {path: (MAIN_LAYER, "zones")}
+    files: dict[Path, tuple[str, ...]] = {path: (MAIN_LAYER, "zones")}
     for layer in LAYERS:
         if layer not in files[path]:
             files[path.with_name(f"{path.stem}-{layer}{path.suffix}")] = (layer,)

@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     import geopandas as gpd
     import numpy as np
     import pandas as pd
+    from shapely.geometry.base import BaseGeometry
 
     from territory._partition_patch import PatchBase
     from territory.versions import Version
@@ -141,7 +142,7 @@ def _partition_to_frame(p: Partition) -> gpd.GeoDataFrame:
 
 
 def _partition_bytes(
-    p: Partition, wkb_kept: dict[int, tuple[shapely.Geometry, bytes]] | None = None
+    p: Partition, wkb_kept: dict[int, tuple[BaseGeometry, bytes]] | None = None
 ) -> bytes:
     """The GeoParquet file of `_partition_to_frame`, written with pyarrow alone.
 
@@ -264,7 +265,7 @@ class Record:
         #: which snapshot's partition each patched one came from
         self._patched_from: dict[str, str] = {}
         #: the WKB of the last partition written (`_partition_bytes`)
-        self._wkb: dict[int, tuple[shapely.Geometry, bytes]] = {}
+        self._wkb: dict[int, tuple[BaseGeometry, bytes]] = {}
         #: sha256 of the content of each static layer as it was read and used
         self._read_sha256: dict[str, str] = {}
 
@@ -309,7 +310,7 @@ class Record:
         return regions_frame(self._frame("boundaries-simplified"))
 
     @cached_property
-    def land(self) -> shapely.Geometry:
+    def land(self) -> BaseGeometry:
         """The land mask, one (Multi)Polygon in EPSG:4326."""
         return shapely.union_all(self._frame("land").geometry.values)
 
@@ -560,9 +561,7 @@ class Record:
     def _snapshot_bytes(self, snap: Snapshot) -> tuple[bytes, str]:
         return self.cache.read_verified(snap.key)
 
-    def _parse_snapshot(
-        self, snap: Snapshot, data: bytes
-    ) -> dict[str, shapely.Geometry]:
+    def _parse_snapshot(self, snap: Snapshot, data: bytes) -> dict[str, BaseGeometry]:
         import pyarrow.parquet as pq
 
         fix = repair_command(snap.key, root=self.cache.root)
@@ -581,7 +580,7 @@ class Record:
             raise DataError(msg)
         return dict(zip(status, geoms, strict=True))
 
-    def read_snapshot(self, snap: Snapshot) -> dict[str, shapely.Geometry]:
+    def read_snapshot(self, snap: Snapshot) -> dict[str, BaseGeometry]:
         """Return a snapshot's geometries by status (``occupied``, ``grey_zone``, ...).
 
         Raises
@@ -716,7 +715,7 @@ class Record:
         return partition
 
     def _patched(
-        self, snap: Snapshot, by_status: dict[str, shapely.Geometry]
+        self, snap: Snapshot, by_status: dict[str, BaseGeometry]
     ) -> tuple[Partition | None, PatchBase | None]:
         """The partition of `snap` patched from the last one this Record had, if it can be.
 

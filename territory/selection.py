@@ -237,7 +237,9 @@ class SelectionContext:
             whole = (
                 self.land
                 if removed.empty
-                else shapely.union(self.land, shapely.union_all(removed.geometry.values))
+                else shapely.union(
+                    self.land, shapely.union_all(removed.geometry.values)
+                )
             )
             return shapely.buffer(whole, LAND_MASK_GROW_DEG, quad_segs=1)
 

@@ -9,7 +9,7 @@ import datetime as dt
 import json
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from territory.accounting import (
     DMZ,
@@ -49,13 +49,16 @@ def to_json(payload: Any) -> str:
     return json.dumps(walk(payload), indent=2, ensure_ascii=False)
 
 
-def format_number(value: Any, digits: int = 0) -> str:
-    """Format a number with thousands separators; missing values as an en dash."""
+def format_number(value: Any, digits: int | None = 0) -> str:
+    """Format a number with thousands separators; missing values as an en dash.
+
+    `digits` None is for a column of text: a number in it gets none.
+    """
     value = _clean(value)
     if value is None:
         return "–"
     if isinstance(value, float | int):
-        return f"{value:,.{digits}f}"
+        return f"{value:,.{digits or 0}f}"
     return str(value)
 
 
@@ -63,7 +66,7 @@ def text_table(
     rows: Sequence[Sequence[Any]],
     headers: Sequence[str],
     *,
-    digits: Sequence[int] | None = None,
+    digits: Sequence[int | None] | None = None,
     footer: Sequence[Sequence[Any]] = (),
 ) -> str:
     """Render rows as an aligned plain-text table (numbers right-aligned)."""
@@ -744,7 +747,7 @@ def evaluation_text(ev: Evaluation) -> str:
     pf = ev.parties_frame()
     prow = [
         [
-            PARTY_NAMES.get(r.party, r.party),
+            PARTY_NAMES.get(str(r.party), str(r.party)),
             r.before_km2,
             r.lost_km2,
             r.gained_km2,
@@ -820,7 +823,7 @@ def compare_payload(evs: Sequence[Evaluation], df: pd.DataFrame) -> dict[str, An
     zone's edges) of `evaluation_payload`.  ``ratio_definitions`` and
     ``contact_line_definition`` say what the ratios and "after" measure.
     """
-    rows = compare_frame(evs, df).to_dict("records")
+    rows = cast("list[dict[str, Any]]", compare_frame(evs, df).to_dict("records"))
     docs = [evaluation_payload(ev) for ev in evs]
     return {
         "ratio_definitions": dict(RATIO_DEFINITIONS),

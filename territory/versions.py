@@ -33,7 +33,7 @@ from __future__ import annotations
 import datetime as dt
 import statistics
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 from zoneinfo import ZoneInfo
 
 if TYPE_CHECKING:
@@ -152,7 +152,9 @@ def _candidates(
         (published.index < end)
         & (published.index >= cut - pd.Timedelta(days=WINDOW_DAYS))
     ]
-    return [(t.to_pydatetime(), float(a)) for t, a in window.items()]
+    return [
+        (cast(pd.Timestamp, t).to_pydatetime(), float(a)) for t, a in window.items()
+    ]
 
 
 def _best(
@@ -226,23 +228,25 @@ def date_files(
         `published_occupied` of the history, or None (every file inferred).
     """
     out: dict[dt.date, Version] = {}
-    has_history = published is not None and len(published) > 0
 
     def covered(day: dt.date) -> bool:
         """The history reaches from before this file was taken to after it."""
         return (
-            has_history
+            published is not None
+            and len(published) > 0
             and published.index[0] < captured_at(day) - dt.timedelta(days=1)
             and captured_at(day) <= published.index[-1] + dt.timedelta(days=1)
         )
 
     inside = {d: a for d, a in areas.items() if covered(d)}
-    factor = estimate_factor(inside, published) if inside else None
+    factor = (
+        estimate_factor(inside, published) if inside and published is not None else None
+    )
     previous: dt.datetime | None = None
     unmatched = []
     for day in sorted(areas):
         match = None
-        if factor is not None and covered(day):
+        if factor is not None and published is not None and covered(day):
             cands = _candidates(published, day)
             match = _best(areas[day], cands, factor, previous, captured_at(day))
         if match is not None and match[1] <= MATCH_REL:

@@ -111,7 +111,8 @@ def parse_geoparquet(data: bytes) -> gpd.GeoDataFrame:
     col = geo.get("primary_column")
     columns = geo.get("columns", {})
     if not col or list(columns) != [col] or columns[col].get("encoding") != "WKB":
-        return gpd.read_parquet(io.BytesIO(data))
+        # geopandas reads file-like objects; its stubs name paths only
+        return gpd.read_parquet(io.BytesIO(data))  # type: ignore[arg-type]
     df = table.to_pandas()
     df[col] = shapely.from_wkb(table.column(col).to_numpy(zero_copy_only=False))
     crs = columns[col].get("crs", "OGC:CRS84")
@@ -206,12 +207,12 @@ class Cache:
         use it.  The entry must be valid (`entry_problems`), the file present,
         of the recorded size and sha256.
         """
-        entry = self.entries.get(key)
         indexed = key in self.entries
         fix = repair_command(key, indexed=indexed, root=self.root)
         if not indexed:
             msg = f"{key} is not in the cache at {self.root}; run '{fix}'"
             return FileCheck(key, msg, missing=True)
+        entry = self.entries[key]
         problems = entry_problems(key, entry)
         if problems:
             msg = f"{key}: the index entry is damaged ({'; '.join(problems)}); run '{fix}'"
