@@ -587,7 +587,7 @@ def _ratio(given: float, received: float) -> float | None:
 
 def zone_moves_for(
     zone: Zone,
-    after: dict[str, list[BaseGeometry]],
+    after: Mapping[str, list[BaseGeometry]],
     ctx: SelectionContext,
     *,
     where: str,
@@ -1054,7 +1054,7 @@ def compare(evaluations: list[Evaluation]) -> pd.DataFrame:
         row["zone_ua_edge_km"] = sum(z.ua_edge_km for z in ev.line_after.zones)
         row["zone_ru_edge_km"] = sum(z.ru_edge_km for z in ev.line_after.zones)
         row["population_moved"] = (
-            sum(m.people["population"] for m in ev.moves)
+            sum(m.people["population"] for m in ev.moves if m.people is not None)
             if all(m.people is not None for m in ev.moves)
             else None
         )

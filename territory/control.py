@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, TypeVar, cast
 
 import shapely
 from shapely.geometry.base import BaseGeometry
@@ -568,8 +569,9 @@ def partition_land(
         if geom.is_empty:
             continue
         for idx in tree.query(geom):
-            rid = regions["region_id"].iat[idx]
-            piece = polygonal(shapely.intersection(regions.geometry.iat[idx], geom))
+            rid = str(regions["region_id"].iat[idx])
+            region = cast("BaseGeometry", regions.geometry.iat[idx])
+            piece = polygonal(shapely.intersection(region, geom))
             if piece.is_empty:
                 continue
             rows = removed_rows if holder in REMOVED_REASONS else piece_rows
@@ -685,7 +687,7 @@ def last_layers(sides: Sides, dec: Decisions) -> dict[str, BaseGeometry]:
     removed_all = polygonal(shapely.union(slivers, water, grid_size=g))
     occupied, grey = sides.occupied, sides.grey
     to = {RU: [occupied], GREY: [grey]}
-    given = {r: shapely.Polygon() for r in GIVEN_REASONS}
+    given: dict[str, BaseGeometry] = {r: shapely.Polygon() for r in GIVEN_REASONS}
     side = {RU: occupied, GREY: grey}
     for reason, by_holder in dec.given.items():
         for holder, geom in by_holder.items():
@@ -770,7 +772,7 @@ class Control:
         note = f" ({self.note})" if self.note else ""
         return f"<Control as of {self.as_of} from {self.snapshot.label}: Russian-held {occupied:,.0f} km²{note}>"
 
-    def derived(self, key: tuple[str, ...], compute: Callable[[], T]) -> T:
+    def derived(self, key: tuple[Hashable, ...], compute: Callable[[], T]) -> T:
         """Return ``compute()``, computed once per partition and kept with it.
 
         For what depends on the partition and the regions alone (never on a
@@ -843,7 +845,7 @@ class Control:
         """Area (km²) of the partition's piece in row `i`, measured once."""
         if self.partition.piece_km2 is not None:
             return self.partition.piece_km2[i]
-        geom = self.partition.pieces.geometry.iat[i]
+        geom = cast("BaseGeometry", self.partition.pieces.geometry.iat[i])
         return self.derived(("control", "piece km2", i), lambda: area_km2(geom))
 
     @property
@@ -929,7 +931,8 @@ class Control:
         def union() -> BaseGeometry:
             p = self.partition.pieces
             mask = (p["holder"] == holder) & p["region_id"].isin(ids)
-            return shapely.union_all(p.geometry[mask].values)
+            # geopandas' stubs give GeoSeries.values pandas' type, not GeometryArray
+            return shapely.union_all(p.geometry[mask].values)  # type: ignore[arg-type]
 
         return self.derived(("control", "holding", holder, *ids), union)
 
@@ -977,7 +980,7 @@ class Control:
                 )
                 raise DataError(msg)
             if rid not in out:
-                out.append(rid)
+                out.append(str(rid))
         return out
 
     @cached_property

@@ -173,7 +173,9 @@ def _partition_bytes(
             wkb[i] = w
     if wkb_kept is not None:
         wkb_kept.clear()
-        wkb_kept.update({id(g): (g, w) for g, w in zip(geoms, wkb, strict=True)})
+        wkb_kept.update(
+            {id(g): (g, w) for g, w in zip(geoms, wkb, strict=True) if w is not None}
+        )
     geo = {
         "version": "1.0.0",
         "primary_column": "geometry",
@@ -181,7 +183,7 @@ def _partition_bytes(
             "geometry": {
                 "encoding": "WKB",
                 "geometry_types": [],
-                "crs": p.pieces.crs.to_json_dict(),
+                "crs": None if p.pieces.crs is None else p.pieces.crs.to_json_dict(),
             }
         },
     }
@@ -1093,7 +1095,11 @@ class Record:
                         "snapshot": snap.label,
                         "map_version": snap.version or "",
                         "occupied_km2": end_km2,
-                        "change_km2": end_km2 - month_start_km2 if started else None,
+                        "change_km2": (
+                            None
+                            if month_start_km2 is None
+                            else end_km2 - month_start_km2
+                        ),
                         "gained_km2": gained if started else None,
                         "lost_km2": lost if started else None,
                         "maps": maps,
@@ -1178,7 +1184,7 @@ class _FiguresJob:
                     )
                 while True:
                     _, pending = cf.wait(futures, timeout=0.2)
-                    if bar is not None:
+                    if bar is not None and ticks is not None:
                         try:
                             while True:
                                 bar.update(ticks.get_nowait())

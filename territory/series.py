@@ -44,6 +44,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 import shapely
@@ -222,7 +223,7 @@ class Statics:
         of grid cells, so the same boxes come back map after map.
         """
         key = (name, box)
-        out = self._clips.get(key)
+        out = cast("BaseGeometry | None", self._clips.get(key))
         if out is None:
             if name == "border_m":
                 out = transform(self.clip("border", box), STORAGE_CRS, self.metric)
@@ -239,7 +240,9 @@ class Statics:
                     y0 + math.ceil((box[3] - y0) / c) * c,
                 )
                 name_cells = f"{name} tiles"
-                layer = self._clips.get((name_cells, outer))
+                layer = cast(
+                    "BaseGeometry | None", self._clips.get((name_cells, outer))
+                )
                 if layer is None:
                     layer = shapely.clip_by_rect(getattr(self, name), *outer)
                     self._keep((name_cells, outer), layer)
@@ -253,7 +256,7 @@ class Statics:
     def covers_box(self, box: tuple[float, float, float, float]) -> bool:
         """Whether the country covers `box` (kept, as `clip`)."""
         key = ("covers", box)
-        out = self._clips.get(key)
+        out = cast("bool | None", self._clips.get(key))
         if out is None:
             out = bool(shapely.covers(self.country, shapely.box(*box)))
             self._keep(key, out)
@@ -582,8 +585,8 @@ class Engine:
         self._update_cells(old, new, cells)
         # given land is decided again only near the changed edges: farther
         # away, every piece and every rule's input is as it was
-        lines = shapely.linestrings(changed.reshape(-1, 2, 2))
-        near = shapely.multilinestrings(lines)
+        lines = np.asarray(shapely.linestrings(changed.reshape(-1, 2, 2)))
+        near = cast("BaseGeometry", shapely.multilinestrings(lines))
         shapely.prepare(near)
         windows = _windows(changed, self.s)
         # a piece within `_PAD_DEG` of a changed edge meets a window (which
@@ -854,14 +857,16 @@ class Engine:
             ):
                 # the same piece, and the other sides within the touch
                 # distance of it are as they were: the same decision
-                self._seen[key] = self._memo[key]
-                if self._memo[key] is not None:
-                    out.append(self._memo[key])
+                self._seen[key] = memo = self._memo[key]
+                if memo is not None:
+                    out.append(memo)
                 continue
             todo.append((piece, key))
         # the pieces to decide, reprojected at once
         pms = (
-            transform_many([p for p, _ in todo], STORAGE_CRS, s.metric) if todo else []
+            transform_many([p for p, _ in todo], STORAGE_CRS, s.metric)
+            if todo
+            else np.empty(0, dtype=object)
         )
         # the pieces given, each with its parts by region, measured at once
         given: list[tuple[bytes, BaseGeometry, str, str, list[int], _Near]] = []
@@ -1054,7 +1059,8 @@ def _areas_km2(geoms: list[BaseGeometry]) -> np.ndarray:
     ring_m2 = np.abs(-_A_M * _A_M / 2 * ring_sum)
     signed = np.where(exterior, ring_m2, -ring_m2)
     per_poly = np.bincount(ring_poly, weights=signed, minlength=len(polys))
-    out = np.bincount(owner, weights=per_poly, minlength=len(geoms))
+    # numpy's stubs type bincount as integer even with float weights
+    out = np.bincount(owner, weights=per_poly, minlength=len(geoms))  # type: ignore[assignment]
     return np.abs(out) / M2_PER_KM2
 
 
