@@ -217,7 +217,8 @@ class _RedirectHandler(urllib.request.HTTPRedirectHandler):
 def _read_body(resp: Any, deadline: _Deadline, *, max_bytes: int, cap: str) -> bytes:
     length = resp.headers.get("Content-Length")
     if length is not None and length.strip().isdigit() and int(length) > max_bytes:
-        raise _TooLargeError(f"Content-Length {int(length):,} bytes; {cap}")
+        msg = f"Content-Length {int(length):,} bytes; {cap}"
+        raise _TooLargeError(msg)
     chunks: list[bytes] = []
     total = 0
     while True:
@@ -229,7 +230,8 @@ def _read_body(resp: Any, deadline: _Deadline, *, max_bytes: int, cap: str) -> b
             break
         total += len(chunk)
         if total > max_bytes:
-            raise _TooLargeError(f"more than {max_bytes:,} bytes; {cap}")
+            msg = f"more than {max_bytes:,} bytes; {cap}"
+            raise _TooLargeError(msg)
         chunks.append(chunk)
     if deadline.expired:
         raise TimeoutError

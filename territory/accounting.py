@@ -518,7 +518,8 @@ def evaluate(
         try:
             geom, warns = select(t.rule, t.source, ctx)
         except TerritoryError as err:  # name the transfer; keep the kind of error
-            raise type(err)(f"{where}: transfer {t.name!r}: {err}") from None
+            msg = f"{where}: transfer {t.name!r}: {err}"
+            raise type(err)(msg) from None
         warnings.extend(f"{where}: transfer {t.name!r}: {w}" for w in warns)
         a = _move_km2(geom, ctx)
         if a <= OVERLAP_MAX_KM2:

@@ -214,7 +214,8 @@ def _read_index(root: Path) -> dict[str, Any]:
     try:
         entries = json.loads(text)["files"]
         if not isinstance(entries, dict):
-            raise TypeError("'files' is not an object")
+            msg = "'files' is not an object"
+            raise TypeError(msg)
     except (ValueError, KeyError, TypeError, RecursionError) as err:
         msg = f"cache index {index} is damaged ({type(err).__name__}: {str(err)[:80]}); {fix}"
         raise DataError(msg) from None

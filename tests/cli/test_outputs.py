@@ -199,7 +199,8 @@ def test_unexpected_exception_is_a_bug(runner, monkeypatch):
     import territory.regions as regions
 
     def broken():
-        raise ZeroDivisionError("boom")
+        msg = "boom"
+        raise ZeroDivisionError(msg)
 
     monkeypatch.setattr(regions, "load_region_table", broken)
     result = runner.invoke(cli, ["regions"])
