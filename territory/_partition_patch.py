@@ -216,7 +216,8 @@ def _hashes(seg: np.ndarray) -> np.ndarray:
 
 def _only_in(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """The edges of `a` that `b` does not have (hashed, then checked coordinate
-    by coordinate: a collision counts as a change)."""
+    by coordinate: a collision counts as a change).
+    """
     if not len(a) or not len(b):
         return a
     ha, hb = _hashes(a), _hashes(b)
@@ -555,7 +556,8 @@ class _Window:
     def _water(self, p: _Part, mains: list[_Part]) -> bool:
         """Decide a cut-off piece by the sea as `_removed_geometries` does: water
         if small, nearer to occupied land than to the main held land, and
-        touching no grey land.  Raises `_Widen` if the window is too small to tell."""
+        touching no grey land.  Raises `_Widen` if the window is too small to tell.
+        """
         assert p.pm is not None
         pm, m = p.pm, self.m
         grey_touch = not self.grey.is_empty and shapely.dwithin(pm, m["grey"], TOUCH_M)
@@ -835,7 +837,8 @@ def _apply(base: Partition, windows: list[_Window], regions) -> Partition:
 
 class _Rows:
     """A partition's geometries (and kept areas) by layer, country-wide and by
-    region, as the patch changes them (`_apply`)."""
+    region, as the patch changes them (`_apply`).
+    """
 
     def __init__(self, base: Partition, regions: gpd.GeoDataFrame) -> None:
         self.ids = list(regions["region_id"])
@@ -921,7 +924,8 @@ class _Rows:
 
     def ordered(self) -> tuple[list, list]:
         """The pieces' and the removed land's rows, in `partition_land`'s order:
-        by layer, then as the regions' tree meets the layer's bounds."""
+        by layer, then as the regions' tree meets the layer's bounds.
+        """
         pieces: list[tuple[str, str, BaseGeometry, float]] = []
         removed: list[tuple[str, str, BaseGeometry, float]] = []
         for layer in (RU, GREY, UA, SLIVER, WATER):

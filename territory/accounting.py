@@ -496,7 +496,6 @@ def evaluate(
     map of its own date; ``territory.evaluate("alaska-2025", "latest")`` on
     the record's last map.
     """
-
     scenario = as_scenario(scenario)
     if not isinstance(people, bool):
         msg = f"evaluate: 'people' is a {type(people).__name__}; pass people=True or people=False"

@@ -318,7 +318,8 @@ def _resolve(
 ) -> tuple[Scenario | None, Control]:
     """The scenario (or None) and the control map `balance` was given: objects,
     a library name or path, and a date or ``"latest"`` (default: the
-    scenario's own date, or the latest map)."""
+    scenario's own date, or the latest map).
+    """
     from territory.accounting import as_control, as_scenario
 
     sc = None if scenario is None else as_scenario(scenario, what="balance")

@@ -152,7 +152,8 @@ def static_metric_buffer(
     geom: BaseGeometry, metric_wkt: str, distance_m: float
 ) -> BaseGeometry:
     """Buffer a static lon/lat geometry (the sea, the border) in a metric CRS,
-    prepared; cached per process."""
+    prepared; cached per process.
+    """
     out = transform(geom, STORAGE_CRS, metric_wkt).buffer(distance_m)
     shapely.prepare(out)
     return out
@@ -607,7 +608,8 @@ def partition_land(
 
 def _union_grid(geoms: list[BaseGeometry]) -> BaseGeometry:
     """The union of polygonal `geoms`, snap-rounded to `LAYER_GRID_DEG`, two at a
-    time (GEOS's unary union with a grid takes five times as long)."""
+    time (GEOS's unary union with a grid takes five times as long).
+    """
     parts = [polygonal(g) for g in geoms]
     parts = [g for g in parts if not g.is_empty]
     if not parts:
@@ -679,7 +681,8 @@ def first_layers(
 def last_layers(sides: Sides, dec: Decisions) -> dict[str, BaseGeometry]:
     """The partition's layers from its decisions (lon/lat, snap-rounded as
     `first_layers`): ``RU``, ``GREY``, ``UA``, ``land``, each of
-    `GIVEN_REASONS` and each of `REMOVED_REASONS`."""
+    `GIVEN_REASONS` and each of `REMOVED_REASONS`.
+    """
     g = LAYER_GRID_DEG
     held_exact = sides.held_exact
     slivers = exact_piece(dec.slivers, held_exact, grid_size=g)

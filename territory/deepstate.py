@@ -95,7 +95,7 @@ def classify(name: str) -> str | None:
     ... ) is None
     True
     """
-    token = name.split("///")[-1].strip().replace("\xa0", " ")
+    token = name.rsplit("///", maxsplit=1)[-1].strip().replace("\xa0", " ")
     if token in TOKEN_STATUS:
         return TOKEN_STATUS[token]
     if _DISMISSED_AT.match(token):

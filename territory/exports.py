@@ -76,7 +76,8 @@ def _context(ev: Evaluation, n: int) -> dict[str, list]:
 
 def _moves(ev: Evaluation, *, zones: bool) -> gpd.GeoDataFrame:
     """The moves into demilitarised zones (`zones`) or the others, as
-    `Evaluation.to_geodataframe` gives them, with the context columns."""
+    `Evaluation.to_geodataframe` gives them, with the context columns.
+    """
     from territory.accounting import DMZ
 
     moves = ev.to_geodataframe()

@@ -63,7 +63,8 @@ AREAS_MEASURE = "occupied, unclipped, geodesy.area_km2"
 
 def _snapshot_order(s: Snapshot) -> tuple[dt.date, str, bool, str]:
     """Oldest first; within a day, by map version (or publication), then grey
-    zone, then the later file (two files may show the same version)."""
+    zone, then the later file (two files may show the same version).
+    """
     return (s.as_of, s.version or s.published or "", s.grey_zone, s.key)
 
 
@@ -87,7 +88,8 @@ _UNREADABLE: tuple[type[Exception], ...] = (
 def _partition_columns(p: Partition) -> dict[str, list]:
     """A partition's layers as the columns of one table: ``region_id``,
     ``holder`` (or reason), ``geometry``, ``layer`` and the areas it keeps
-    (``area_km2``, NaN where none)."""
+    (``area_km2``, NaN where none).
+    """
     nan = float("nan")
     cols: dict[str, list] = {
         "region_id": [],
@@ -490,7 +492,8 @@ class Record:
 
     def day(self, value: object) -> dt.date:
         """Return `value` as a date of the record: a date, an ISO string, or
-        ``"latest"`` (the last as-of date); raise `DataError` otherwise."""
+        ``"latest"`` (the last as-of date); raise `DataError` otherwise.
+        """
         if isinstance(value, str) and value.strip().lower() == "latest":
             return self.latest_date()
         return parse_date(value)
@@ -653,7 +656,8 @@ class Record:
 
     def _write_merged(self, stem: str, doc: object, merged: list[Path]) -> None:
         """Write `doc` as the derived JSON of `stem`, which holds what the
-        files `merged` held: they are deleted once it is written."""
+        files `merged` held: they are deleted once it is written.
+        """
         import json
 
         written = self._write_derived(stem, ".json", json.dumps(doc).encode())

@@ -380,7 +380,8 @@ def _touched(
     shape: tuple[int, int],
 ) -> np.ndarray:
     """Grid cells (a boolean array) the bounds of each edge overlap, with a hair
-    of slack so that an edge on a cell's side marks both cells."""
+    of slack so that an edge on a cell's side marks both cells.
+    """
     x0, y0 = origin
     nx, ny = shape
     eps = 1e-9
@@ -425,7 +426,8 @@ def _flipped(centres: np.ndarray, seg: np.ndarray) -> np.ndarray:
 
 def _parity(centres: np.ndarray, seg: np.ndarray) -> np.ndarray:
     """Row by row of centres: where each edge crossing the row meets it, sorted,
-    and how many of those lie east of each centre."""
+    and how many of those lie east of each centre.
+    """
     out = np.zeros(len(centres), dtype=bool)
     x1, y1, x2, y2 = seg[:, 0], seg[:, 1], seg[:, 2], seg[:, 3]
     for cy in np.unique(centres[:, 1]):
@@ -669,7 +671,8 @@ class Engine:
     def _set_given(self, new: list[Given], *, stays: np.ndarray | None = None) -> None:
         """Keep what was given where `stays` (default: none of it) and `new`,
         with the km² by region given to RU and each piece's bounds, updated
-        by what changed (not summed on every read)."""
+        by what changed (not summed on every read).
+        """
         if stays is None:
             out = np.zeros(len(self.s.regions))
             kept, bounds = [], np.empty((0, 4))
@@ -995,7 +998,8 @@ def _cut(
     geom: BaseGeometry, pieces: list[tuple[int, BaseGeometry | None]]
 ) -> tuple[list[int], list[BaseGeometry]]:
     """`geom` (within a cell) cut by the regions' pieces of the cell
-    (`Statics.cell_pieces`): the regions it meets and its part in each."""
+    (`Statics.cell_pieces`): the regions it meets and its part in each.
+    """
     if geom.is_empty:
         return [], []
     rs, gs = [], []
@@ -1068,7 +1072,8 @@ def _wide(piece: BaseGeometry) -> bool:
     """Whether a piece (lon/lat, at most `_WIDE_SPAN_DEG` across) has a point
     `_WIDE_DEG` inside its outline: more than 100 m, where a seam is nowhere
     10 m wide.  (A degree is at least 67 km in the country, and the metric
-    CRS bends a straight lon/lat edge of that span by under 60 m.)"""
+    CRS bends a straight lon/lat edge of that span by under 60 m.)
+    """
     minx, miny, maxx, maxy = piece.bounds
     if max(maxx - minx, maxy - miny) > _WIDE_SPAN_DEG:
         return False
@@ -1079,7 +1084,8 @@ def _wide(piece: BaseGeometry) -> bool:
 def _could_be_given(pm: BaseGeometry, m: dict[str, BaseGeometry], t: float) -> bool:
     """Whether the visible part of a piece cut by a window could belong to a
     piece that is given: it is thin, or lies along the border.  (Whether it
-    touches the other side cannot be told from a part.)"""
+    touches the other side cannot be told from a part.)
+    """
     if nowhere_wide(pm):
         return True
     d = t + TOUCH_M
@@ -1108,7 +1114,8 @@ def _windows(
     changed: np.ndarray, s: Statics
 ) -> list[tuple[float, float, float, float]]:
     """Windows around the clusters of changed edges: the bounds of each group of
-    `FINE_DEG` cells the edges cross, grown by one cell, merged until disjoint."""
+    `FINE_DEG` cells the edges cross, grown by one cell, merged until disjoint.
+    """
     x0, y0 = s.origin
     nx, ny = (math.ceil(n * CELL_DEG / FINE_DEG) for n in s.shape)
     if not len(changed):

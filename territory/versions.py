@@ -166,7 +166,8 @@ def _best(
 ) -> tuple[dt.datetime, float] | None:
     """The best candidate by area; among those the area cannot tell apart
     (within TIE_REL of the best), the latest published by the `usual`
-    capture time, or else the earliest after it."""
+    capture time, or else the earliest after it.
+    """
     if not_before is not None:
         candidates = [c for c in candidates if c[0] >= not_before]
     if not candidates:

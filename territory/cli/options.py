@@ -29,7 +29,8 @@ def _parse_date(
     ctx: click.Context, param: click.Parameter, value: str | None
 ) -> dt.date | None:
     """An ISO date, or ``latest``: the last as-of date of the record in the
-    command's cache (``--cache`` is read first: it is eager)."""
+    command's cache (``--cache`` is read first: it is eager).
+    """
     if value is None:
         return None
     if value.strip().lower() == "latest":

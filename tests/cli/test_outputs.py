@@ -196,7 +196,7 @@ def test_invariant_failure_is_a_bug_with_traceback(runner, record, monkeypatch):
 
 
 def test_unexpected_exception_is_a_bug(runner, monkeypatch):
-    import territory.regions as regions
+    from territory import regions
 
     def broken():
         msg = "boom"
