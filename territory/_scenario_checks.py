@@ -125,7 +125,7 @@ def _rule_fields(r: model.Rule, s: _Style, table: RegionTable | None) -> dict[st
 
 
 def _transfer_fields(
-    t: model.Transfer, s: _Style, table: RegionTable | None
+    t: model.Transfer, s: _Style, _table: RegionTable | None
 ) -> dict[str, Any]:
     name = _name(t.name, s)
     source = _party(t.source, "source", s)
@@ -157,7 +157,7 @@ def _transfer_fields(
 
 
 def _citation_fields(obj: model.Transfer | model.Zone, s: _Style) -> dict[str, Any]:
-    """The claim, note and sovereignty that transfers and zones both carry."""
+    """Return the claim, note and sovereignty that transfers and zones both carry."""
     return {
         "claim": _text(obj.claim, "claim", s),
         "note": _text(obj.note, "note", s),
@@ -167,7 +167,9 @@ def _citation_fields(obj: model.Transfer | model.Zone, s: _Style) -> dict[str, A
     }
 
 
-def _zone_fields(z: model.Zone, s: _Style, table: RegionTable | None) -> dict[str, Any]:
+def _zone_fields(
+    z: model.Zone, s: _Style, _table: RegionTable | None
+) -> dict[str, Any]:
     fix = s.write("withdraw", '["UA", "RU"]', '("UA", "RU")') + " (UA, RU or both)"
     w = z.withdraw
     items = (
@@ -255,7 +257,7 @@ def _per_side_depths(value: Any, s: _Style) -> dict[str, float]:
 
 
 def _check_zone_rule(rule: model.Rule, s: _Style) -> None:
-    """A zone's rule says where it runs; its depth is its distance from the line."""
+    """Check that a zone's rule says only where it runs (its depth is its distance from the line)."""
     r: model.Rule | None = rule
     while r is not None:
         for key in ("connected", "within_km_of_front"):
@@ -285,7 +287,7 @@ def _items(value: Any, kind: type, name: str) -> tuple[Any, ...]:
 
 
 def _scenario_fields(
-    sc: model.Scenario, s: _Style, table: RegionTable | None
+    sc: model.Scenario, s: _Style, _table: RegionTable | None
 ) -> dict[str, Any]:
     transfers = _items(sc.transfers, model.Transfer, "transfers")
     zones = _items(sc.zones, model.Zone, "zones")

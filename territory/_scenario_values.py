@@ -70,7 +70,7 @@ def _show(value: Any) -> str:
         return _kind(value)
 
 
-class _Invalid(ScenarioFormatError):
+class _Invalid(ScenarioFormatError):  # noqa: N818 (re-raised as ScenarioError, with the place)
     """A value breaks the schema; the parser adds the file and the transfer."""
 
     def __init__(self, problem: str, fix: str) -> None:
@@ -209,7 +209,7 @@ def _name(value: Any, s: _Style) -> str:
 
 
 def _absent(value: Any, s: _Style) -> bool:
-    """True when an optional list field is left out.
+    """Return True when an optional list field is left out.
 
     In code, None and an empty tuple or list mean "no such criterion"; in a
     file a key is either absent or must say something, so ``regions = []`` is
@@ -365,7 +365,7 @@ def _geometries(value: Any, s: _Style) -> tuple[dict[str, Any], ...]:
 
 
 def _rings_ok(rings: Any) -> bool:
-    """True when `rings` is a list of rings of [lon, lat] pairs of finite numbers."""
+    """Return True when `rings` is a list of rings of [lon, lat] pairs of finite numbers."""
     if not isinstance(rings, list | tuple):
         return False
     for ring in rings:

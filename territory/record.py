@@ -1161,7 +1161,7 @@ class _FiguresJob:
 
         from territory.progress import enabled
 
-        global _FORKED
+        global _FORKED  # noqa: PLW0603 (forked workers inherit the Record, never pickled)
         ctx = mp.get_context("fork")
         ticks = ctx.Queue() if enabled() else None
         size = -(-len(span) // workers)

@@ -133,7 +133,7 @@ def fetch(
         return
     state: dict[str, Any] = {"bar": None}
 
-    def progress(done: int, total: int, label: str) -> None:
+    def progress(_done: int, total: int, label: str) -> None:
         if total < 5:
             return
         if state["bar"] is None:

@@ -93,7 +93,7 @@ def check_export(path: Path) -> None:
 @click.option(
     "--scheduler",
     metavar="tcp://HOST:PORT",
-    callback=lambda ctx, param, value: _check_scheduler(value),
+    callback=lambda _ctx, _param, value: _check_scheduler(value),
     help="Sweep: run on this Dask scheduler instead of local processes "
     "(needs pip install 'territory[dask]'; its workers must see the cache at the same path).",
 )

@@ -79,7 +79,7 @@ def write_bytes_atomic(target: Path, data: bytes) -> None:
 
 @functools.lru_cache(maxsize=8)
 def _crs(projjson: str) -> Any:
-    """The pyproj CRS of a GeoParquet column's ``crs``, built once per process.
+    """Return the pyproj CRS of a GeoParquet column's ``crs``, built once per process.
 
     A PROJJSON naming its EPSG code is the EPSG definition it was written
     from: it is built from the code (2 ms, against 30 ms to parse it).
@@ -190,7 +190,7 @@ class Cache:
         return self.root / self.entries[key]["path"]
 
     def has(self, key: str) -> bool:
-        """True if `key` is indexed and its file is present with the recorded size.
+        """Return True if `key` is indexed and its file is present with the recorded size.
 
         A quick look (no hashing) for listings; readers use `check`.
         """
@@ -254,7 +254,8 @@ class Cache:
         """
         checked = self.check(key)
         checked.raise_for_problem()
-        assert checked.data is not None and checked.sha256 is not None
+        assert checked.data is not None
+        assert checked.sha256 is not None
         return checked.data, checked.sha256
 
     def read_frame(self, key: str) -> tuple[gpd.GeoDataFrame, str]:

@@ -163,7 +163,7 @@ def _convert_control(data: bytes, target: Path, ds: Dataset) -> None:
     _write_status_parquet(by_status, target)
 
 
-def _convert_copy(data: bytes, target: Path, ds: Dataset) -> None:
+def _convert_copy(data: bytes, target: Path, _ds: Dataset) -> None:
     write_bytes_atomic(target, data)
 
 
