@@ -62,7 +62,7 @@ _OUTSIDE_FIX = "or pass allow_paths_outside=True (CLI: --allow-paths-outside) if
 
 
 def _label(path: Path) -> str:
-    """The file's name for a message: printable, on one line."""
+    """Return the file's name for a message: printable, on one line."""
     return path.name if path.name.isprintable() else repr(path.name)
 
 

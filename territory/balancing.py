@@ -126,7 +126,7 @@ class Balance:
         return 100 * (self.area_km2 - self.target_km2) / self.target_km2
 
     def describe(self) -> str:
-        """The answer in words."""
+        """Return the answer in words."""
         where = _join(list(self.region_names))
         if self.kind == "mirror":
             other = OTHER[self.party]
@@ -161,7 +161,7 @@ class Balance:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """The answer as plain data (the JSON of ``territory balance``)."""
+        """Return the answer as plain data (the JSON of ``territory balance``)."""
         return {
             "scenario": self.scenario.title,
             "as_of": self.as_of.isoformat(),
@@ -316,9 +316,10 @@ def _regions(within: tuple[str, ...] | list[str] | str) -> Rule:
 def _resolve(
     scenario: object, control: object, record: Record | None
 ) -> tuple[Scenario | None, Control]:
-    """The scenario (or None) and the control map `balance` was given: objects,
-    a library name or path, and a date or ``"latest"`` (default: the
-    scenario's own date, or the latest map).
+    """Return the scenario (or None) and the control map `balance` was given.
+
+    Each as objects, a library name or path, and a date or ``"latest"``
+    (default: the scenario's own date, or the latest map).
     """
     from territory.accounting import as_control, as_scenario
 

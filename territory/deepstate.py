@@ -82,13 +82,13 @@ _API_FIX = "set --api-url or TERRITORY_DEEPSTATE_API to https://… (default htt
 
 
 def classify(name: str) -> str | None:
-    """Return the control status of a DeepState feature name, or None to drop it.
+    r"""Return the control status of a DeepState feature name, or None to drop it.
 
     Examples
     --------
     >>> classify("Окуповано /// Occupied /// geoJSON.status.occupied")
     'occupied'
-    >>> classify("x /// y\\xa0/// geoJSON.status.dismissed_at {{at:25.03}}")
+    >>> classify("x /// y\xa0/// geoJSON.status.dismissed_at {{at:25.03}}")
     'liberated'
     >>> classify(
     ...     "Придністров'я /// Transnistria /// geoJSON.territories.transnistria"

@@ -1,5 +1,7 @@
-"""User files in and out: vector files read into lon/lat, and output files
-written without destroying what is not ours.
+"""User files in and out.
+
+Vector files are read into lon/lat, and output files written without
+destroying what is not ours.
 
 Reading diagnoses the common mistakes (metres in a file without a CRS,
 swapped lon/lat) instead of measuring the wrong place.  Writing replaces a

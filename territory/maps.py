@@ -621,7 +621,7 @@ def _add_base(
 
 
 def _holder_label(holder: str, label: str) -> str:
-    """ "Russian-held before", or "Russian-held" with no label (never a stray space)."""
+    """Name a holder's layer: "Russian-held before", or "Russian-held" alone (no stray space)."""
     return " ".join(part for part in (HOLDER_LABEL[holder], label) if part)
 
 

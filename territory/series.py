@@ -270,6 +270,7 @@ class Statics:
         self._clips[key] = geom
 
     def cell_box(self, i: int, j: int) -> tuple[float, float, float, float]:
+        """Return the bounds of grid cell (i, j), lon/lat."""
         x0, y0 = self.origin
         return (
             x0 + i * CELL_DEG,

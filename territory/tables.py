@@ -149,7 +149,7 @@ def provenance(as_of: dt.date, snapshot: Snapshot) -> dict[str, Any]:
 
 
 def map_version_text(snapshot: Snapshot) -> str:
-    """The map version a snapshot shows, in words, e.g. for a header line.
+    """Return the map version a snapshot shows, in words, e.g. for a header line.
 
     >>> import datetime as dt
     >>> from territory.control import Snapshot
@@ -324,7 +324,7 @@ def frame_csv(df: pd.DataFrame) -> str:
 
 
 def _is_numeric(series: Any) -> bool:
-    """True for a numeric or boolean column (never rewritten by `frame_csv`)."""
+    """Return True for a numeric or boolean column (never rewritten by `frame_csv`)."""
     from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
     return bool(is_numeric_dtype(series) or is_bool_dtype(series))
@@ -991,7 +991,7 @@ def summary_html(ev: Evaluation) -> str:
 
 
 def _note_html(control: Control) -> str:
-    """The note on an earlier snapshot, as HTML (empty when the date has its own)."""
+    """Return the note on an earlier snapshot, as HTML (empty when the date has its own)."""
     import html
 
     return f"<i>Note: {html.escape(control.note)}.</i> " if control.note else ""

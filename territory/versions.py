@@ -92,7 +92,7 @@ class Version:
     residual: float | None = None
 
     def to_json(self) -> dict[str, object]:
-        """The version as JSON-ready data (`from_json` reads it back)."""
+        """Return the version as JSON-ready data (`from_json` reads it back)."""
         return {
             "time": None if self.time is None else self.time.isoformat(),
             "day": self.day.isoformat(),
@@ -114,17 +114,17 @@ class Version:
 
 
 def kyiv_date(t: dt.datetime) -> dt.date:
-    """The Kyiv calendar date of a UTC time (a map made then is the map of that day)."""
+    """Return the Kyiv calendar date of a UTC time (a map made then is the map of that day)."""
     return t.astimezone(KYIV).date()
 
 
 def captured_at(file_day: dt.date) -> dt.datetime:
-    """The latest time (UTC) the daily file of `file_day` can have been taken."""
+    """Return the latest time (UTC) the daily file of `file_day` can have been taken."""
     return dt.datetime.combine(file_day, CAPTURE_BY, tzinfo=dt.UTC)
 
 
 def published_occupied(history: pd.DataFrame) -> pd.Series:
-    """The published occupied area (km²) by version time, from the area history.
+    """Return the published occupied area (km²) by version time, from the area history.
 
     `history` has DeepState's columns ``time_index`` ("2025-08-15 16:37:13
     UTC"), ``area_type`` and ``area``; occupied is the sum of the areas
@@ -164,9 +164,10 @@ def _best(
     not_before: dt.datetime | None,
     usual: dt.datetime | None = None,
 ) -> tuple[dt.datetime, float] | None:
-    """The best candidate by area; among those the area cannot tell apart
-    (within TIE_REL of the best), the latest published by the `usual`
-    capture time, or else the earliest after it.
+    """Return the best candidate by area.
+
+    Among those the area cannot tell apart (within TIE_REL of the best), the
+    latest published by the `usual` capture time, or else the earliest after it.
     """
     if not_before is not None:
         candidates = [c for c in candidates if c[0] >= not_before]
@@ -186,7 +187,7 @@ def _best(
 def estimate_factor(
     areas: dict[dt.date, float], published: pd.Series, *, rounds: int = 5
 ) -> float:
-    """The steady factor between a file's area and the published area of its map.
+    """Return the steady factor between a file's area and the published area of its map.
 
     First the median ratio to the version published last before each file
     was usually taken (04:30 UTC; right for most files); then, repeatedly,
@@ -231,7 +232,7 @@ def date_files(
     out: dict[dt.date, Version] = {}
 
     def covered(day: dt.date) -> bool:
-        """The history reaches from before this file was taken to after it."""
+        """Tell whether the history reaches from before this file was taken to after it."""
         return (
             published is not None
             and len(published) > 0

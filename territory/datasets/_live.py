@@ -137,8 +137,10 @@ def fetch_latest(
 
 
 def forget(keys: Iterable[str], *, cache_dir: Path | str | None = None) -> list[str]:
-    """Remove entries (and their files) from the cache: the repair of an entry
-    that cannot be fetched again (a live snapshot, an unknown dataset).
+    """Remove entries (and their files) from the cache.
+
+    The repair of an entry that cannot be fetched again (a live snapshot, an
+    unknown dataset).
 
     Returns the keys removed.
 
