@@ -138,6 +138,7 @@ class _DeadlineConnect:
 
     def connect(self) -> None:
         self.timeout = self._deadline.op_timeout_s()
+        # a mixin: the HTTPConnection it is mixed into has connect() and sock
         super().connect()  # type: ignore[misc]
         self._deadline.register(self.sock)  # type: ignore[attr-defined]
 

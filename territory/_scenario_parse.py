@@ -419,7 +419,7 @@ def _read_document(p: Path) -> dict[str, Any]:
 
 
 def read(
-    path: Path | str,
+    path: str | os.PathLike[str],
     *,
     table: RegionTable | None = None,
     allow_paths_outside: bool = False,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -977,8 +978,8 @@ def as_scenario(scenario: object, *, what: str = "evaluate") -> Scenario:
 
     if isinstance(scenario, Scenario):
         return scenario
-    if isinstance(scenario, str) or hasattr(scenario, "__fspath__"):
-        return read_scenario(scenario)  # type: ignore[arg-type]
+    if isinstance(scenario, str | os.PathLike):
+        return read_scenario(scenario)
     hint = "parse_scenario(document)" if isinstance(scenario, dict) else "'alaska-2025'"
     msg = (
         f"{what}: 'scenario' is a {type(scenario).__name__}; pass a Scenario, "

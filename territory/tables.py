@@ -1040,6 +1040,7 @@ def _attach_notebook_display() -> None:
     from territory.accounting import Evaluation
     from territory.control import Control
 
+    # attached here, on first use, so the classes need not import this module
     Control._repr_html_ = control_html  # type: ignore[attr-defined]
     Evaluation._repr_html_ = evaluation_html  # type: ignore[attr-defined]
 

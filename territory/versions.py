@@ -207,7 +207,9 @@ def estimate_factor(
     for _ in range(rounds):
         ratios = []
         for a, c, _, usual_time in pairs:
-            t, _ = _best(a, c, factor, None, usual_time)  # type: ignore[misc]
+            best = _best(a, c, factor, None, usual_time)
+            assert best is not None  # `c` holds the usual candidate: never empty
+            t = best[0]
             ratios.append(a / dict(c)[t])
         new = statistics.median(ratios)
         if new == factor:
