@@ -73,6 +73,7 @@ bench: data
 lint: install
 	$(BIN)/ruff check territory tests bench notebooks
 	$(BIN)/ruff format --check territory tests bench notebooks
+	$(BIN)/mypy territory
 
 format: install
 	$(BIN)/ruff format territory tests bench

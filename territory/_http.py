@@ -130,12 +130,15 @@ class _Deadline:
 class _DeadlineConnect:
     """Connection mixin: connect within the deadline and register the socket."""
 
+    timeout: float | None  # as http.client.HTTPConnection declares it
+
     def __init__(self, *args: Any, deadline: _Deadline, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._deadline = deadline
 
     def connect(self) -> None:
         self.timeout = self._deadline.op_timeout_s()
+        # a mixin: the HTTPConnection it is mixed into has connect() and sock
         super().connect()  # type: ignore[misc]
         self._deadline.register(self.sock)  # type: ignore[attr-defined]
 
@@ -204,8 +207,8 @@ class _RedirectHandler(urllib.request.HTTPRedirectHandler):
             fp.close()
             msg = f"{req.full_url} redirects in a loop (last to {newurl})"
             raise _RefusedRedirectError(msg)
-        new.redirect_dict = dict(visited)
-        new.redirect_dict[newurl] = visited.get(newurl, 0) + 1
+        # urllib's own loop counter, an attribute its Request does not declare
+        new.redirect_dict = {**visited, newurl: visited.get(newurl, 0) + 1}  # type: ignore[attr-defined]
         fp.close()  # the redirect's own body is never read: it may be anything
         return self.parent.open(new, timeout=req.timeout)
 
@@ -215,7 +218,8 @@ class _RedirectHandler(urllib.request.HTTPRedirectHandler):
 def _read_body(resp: Any, deadline: _Deadline, *, max_bytes: int, cap: str) -> bytes:
     length = resp.headers.get("Content-Length")
     if length is not None and length.strip().isdigit() and int(length) > max_bytes:
-        raise _TooLargeError(f"Content-Length {int(length):,} bytes; {cap}")
+        msg = f"Content-Length {int(length):,} bytes; {cap}"
+        raise _TooLargeError(msg)
     chunks: list[bytes] = []
     total = 0
     while True:
@@ -227,7 +231,8 @@ def _read_body(resp: Any, deadline: _Deadline, *, max_bytes: int, cap: str) -> b
             break
         total += len(chunk)
         if total > max_bytes:
-            raise _TooLargeError(f"more than {max_bytes:,} bytes; {cap}")
+            msg = f"more than {max_bytes:,} bytes; {cap}"
+            raise _TooLargeError(msg)
         chunks.append(chunk)
     if deadline.expired:
         raise TimeoutError

@@ -144,7 +144,7 @@ class PatchBase:
     coastal: tuple[Coastal, ...] | None = None
 
 
-class _Widen(Exception):
+class _Widen(Exception):  # noqa: N818 (a signal to widen the window, not an error)
     """A window too small to decide a piece it meets."""
 
 
@@ -215,8 +215,11 @@ def _hashes(seg: np.ndarray) -> np.ndarray:
 
 
 def _only_in(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """The edges of `a` that `b` does not have (hashed, then checked coordinate
-    by coordinate: a collision counts as a change)."""
+    """Return the edges of `a` that `b` does not have.
+
+    Hashed, then checked coordinate by coordinate: a collision counts as a
+    change.
+    """
     if not len(a) or not len(b):
         return a
     ha, hb = _hashes(a), _hashes(b)
@@ -229,7 +232,7 @@ def _only_in(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def changed_edges(old: dict, new: dict) -> np.ndarray:
-    """The edges of DeepState's polygons in one map and not the other, (n, 4)."""
+    """Return the edges of DeepState's polygons in one map and not the other, (n, 4)."""
     out = []
     for status in ("occupied", "grey_zone"):
         a, b = _segments(old.get(status)), _segments(new.get(status))
@@ -269,7 +272,7 @@ def _merged(boxes: list[Box], margin: float = 0.0) -> list[Box]:
 
 
 def change_boxes(changed: np.ndarray) -> list[Box]:
-    """The boxes the changed edges cross, by cluster of `CELL_DEG` cells, grown.
+    """Return the boxes the changed edges cross, by cluster of `CELL_DEG` cells, grown.
 
     Each connected stretch of changed edges (a ring of the land that changed
     side, or part of one) crosses a connected set of cells, so the land it
@@ -292,7 +295,7 @@ def change_boxes(changed: np.ndarray) -> list[Box]:
 
 # ------------------------------------------------------------ coastal decisions
 def main_piece(partition: Partition) -> BaseGeometry:
-    """The main held land of a partition: its largest Ukrainian-held polygon."""
+    """Return the main held land of a partition: its largest Ukrainian-held polygon."""
     parts = shapely.get_parts(partition.country[UA])
     if not len(parts):
         return _EMPTY
@@ -302,7 +305,7 @@ def main_piece(partition: Partition) -> BaseGeometry:
 
 
 def coastal_pieces(base: PatchBase, regions, land) -> tuple[Coastal, ...]:
-    """The cut-off pieces by the sea of `base`'s map, with the reach of a change.
+    """Return the cut-off pieces by the sea of `base`'s map, with the reach of a change.
 
     Every piece of removed water, and every Ukrainian-held polygon but the
     main one that lies within the sliver tolerance (and the touch distance)
@@ -310,7 +313,7 @@ def coastal_pieces(base: PatchBase, regions, land) -> tuple[Coastal, ...]:
     """
     s = _statics(tuple(regions.geometry.values), land)
     p = base.partition
-    water = p.removed.geometry[p.removed["reason"] == WATER].to_numpy()
+    water = np.asarray(p.removed.geometry[p.removed["reason"] == WATER])
     pieces = list(shapely.get_parts(shapely.union_all(water))) if len(water) else []
     held = shapely.get_parts(p.country[UA])
     main = _EMPTY
@@ -328,7 +331,7 @@ def coastal_pieces(base: PatchBase, regions, land) -> tuple[Coastal, ...]:
 def _coastal(
     piece: BaseGeometry, occupied: BaseGeometry, main: BaseGeometry, s: _Statics
 ) -> Coastal:
-    """A piece's `Coastal` from the map's occupied polygon and main held land (degrees).
+    """Return a piece's `Coastal` from the map's occupied polygon and main held land (degrees).
 
     The reach is an upper bound: the distances are measured to land that is
     occupied (DeepState's polygon in the country) and to the main held land,
@@ -392,7 +395,7 @@ class _Window:
         return polygonal(shapely.clip_by_rect(geom, *self.inputs))
 
     def _cut(self, by_status: dict[str, BaseGeometry]) -> None:
-        """The partition's first steps (`first_layers`) on the inputs cut."""
+        """Return the partition's first steps (`first_layers`) on the inputs cut."""
         cut = {
             k: self._clip(g)
             for k, g in by_status.items()
@@ -553,9 +556,11 @@ class _Window:
         return not (self.t > 0 and shapely.covers(self.m["border_band"], pm))
 
     def _water(self, p: _Part, mains: list[_Part]) -> bool:
-        """Decide a cut-off piece by the sea as `_removed_geometries` does: water
-        if small, nearer to occupied land than to the main held land, and
-        touching no grey land.  Raises `_Widen` if the window is too small to tell."""
+        """Decide a cut-off piece by the sea as `_removed_geometries` does.
+
+        Water if small, nearer to occupied land than to the main held land, and
+        touching no grey land.  Raises `_Widen` if the window is too small to tell.
+        """
         assert p.pm is not None
         pm, m = p.pm, self.m
         grey_touch = not self.grey.is_empty and shapely.dwithin(pm, m["grey"], TOUCH_M)
@@ -594,7 +599,7 @@ class _Window:
 
     # ---------------------------------------------------------------- layers
     def layers(self) -> dict[str, BaseGeometry]:
-        """The partition's layers in the window (`last_layers`), lon/lat."""
+        """Return the partition's layers in the window (`last_layers`), lon/lat."""
         slivers = self.slivers
         if self.crumbs:
             slivers = shapely.union_all([slivers, *self.crumbs])
@@ -762,14 +767,15 @@ def _denoised(geom: BaseGeometry) -> BaseGeometry:
     geom = polygonal(geom)
     if geom.is_empty:
         return geom
-    parts = shapely.get_parts(geom)
+    parts = np.asarray(shapely.get_parts(geom))
     wide = _widths(parts) >= NOISE_WIDTH_DEG
     changed = not wide.all()
     parts = parts[wide]
     holed = np.nonzero(shapely.get_num_interior_rings(parts) > 0)[0]
     for k in holed:
         holes = list(parts[k].interiors)
-        ok = _widths(shapely.polygons(np.array(holes, dtype=object))) >= NOISE_WIDTH_DEG
+        ok = _widths(np.asarray(shapely.polygons(np.array(holes, dtype=object))))
+        ok = ok >= NOISE_WIDTH_DEG
         if not ok.all():
             kept = [h for h, keep in zip(holes, ok, strict=True) if keep]
             parts[k] = shapely.Polygon(parts[k].exterior, kept)
@@ -799,7 +805,7 @@ def _glued(
 
 
 def _apply(base: Partition, windows: list[_Window], regions) -> Partition:
-    """`base` with each window's layers inside its box (see the module notes).
+    """Return `base` with each window's layers inside its box (see the module notes).
 
     The areas `base` keeps are patched alike: less the land cut out of each
     box, plus the land glued in (measured on those small pieces).
@@ -833,8 +839,10 @@ def _apply(base: Partition, windows: list[_Window], regions) -> Partition:
 
 
 class _Rows:
-    """A partition's geometries (and kept areas) by layer, country-wide and by
-    region, as the patch changes them (`_apply`)."""
+    """A partition's geometries (and kept areas) by layer, country-wide and by region.
+
+    As the patch changes them (`_apply`).
+    """
 
     def __init__(self, base: Partition, regions: gpd.GeoDataFrame) -> None:
         self.ids = list(regions["region_id"])
@@ -873,7 +881,7 @@ class _Rows:
                 self.country_km2[k] = area_km2(g)
 
     def layer_in(self, layer: str, box: Box) -> BaseGeometry:
-        """The layer inside `box` (a removed layer: its regions' rows)."""
+        """Return the layer inside `box` (a removed layer: its regions' rows)."""
         if layer in self.country:
             return polygonal(
                 shapely.intersection(self.country[layer], shapely.box(*box))
@@ -919,8 +927,10 @@ class _Rows:
                 self.km2[key] = km2
 
     def ordered(self) -> tuple[list, list]:
-        """The pieces' and the removed land's rows, in `partition_land`'s order:
-        by layer, then as the regions' tree meets the layer's bounds."""
+        """Return the pieces' and the removed land's rows, in `partition_land`'s order.
+
+        By layer, then as the regions' tree meets the layer's bounds.
+        """
         pieces: list[tuple[str, str, BaseGeometry, float]] = []
         removed: list[tuple[str, str, BaseGeometry, float]] = []
         for layer in (RU, GREY, UA, SLIVER, WATER):

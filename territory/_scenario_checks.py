@@ -73,14 +73,14 @@ def _rule_fields(r: model.Rule, s: _Style, table: RegionTable | None) -> dict[st
     )
     connected = None if r.connected is None else _flag(r.connected, "connected", s)
     if connected is not None and not regions:
-        raise _Invalid(
-            "'connected' needs 'regions'", "name the regions whose pockets you mean"
-        )
+        msg = "'connected' needs 'regions'"
+        raise _Invalid(msg, "name the regions whose pockets you mean")
     border_km = _maybe_km(r.within_km_of_border, "within_km_of_border", s)
     border_with = _border_with(r.border_with, s)
     if border_with and border_km is None:
+        msg = "'border_with' needs 'within_km_of_border'"
         raise _Invalid(
-            "'border_with' needs 'within_km_of_border'",
+            msg,
             s.write("within_km_of_border", "20", "20.0") + " alongside it",
         )
     out = {
@@ -95,8 +95,9 @@ def _rule_fields(r: model.Rule, s: _Style, table: RegionTable | None) -> dict[st
         "geometries": _geometries(r.geometries, s),
     }
     if r.exclude is not None and not isinstance(r.exclude, model.Rule):
+        msg = f"'exclude' is {_show(r.exclude)}, not a rule"
         raise _Invalid(
-            f"'exclude' is {_show(r.exclude)}, not a rule",
+            msg,
             'write exclude = { regions = ["..."] }'
             if s.file
             else "pass exclude=Rule(...)",
@@ -105,15 +106,17 @@ def _rule_fields(r: model.Rule, s: _Style, table: RegionTable | None) -> dict[st
     while inner is not None:
         depth += 1
         if depth > model.MAX_EXCLUDE_DEPTH:
+            msg = f"'exclude' is nested more than {model.MAX_EXCLUDE_DEPTH} deep"
             raise _Invalid(
-                f"'exclude' is nested more than {model.MAX_EXCLUDE_DEPTH} deep",
+                msg,
                 "merge the excluded land into one exclude (it can list several regions and polygons)",
             )
         inner = inner.exclude
     criteria = ("everything", "regions", "within_km_of_front", "within_km_of_border")
     if not any(out[k] for k in (*criteria, "polygons", "geometries")):
+        msg = "the selection rule is empty"
         raise _Invalid(
-            "the selection rule is empty",
+            msg,
             "say which land moves (regions, polygons, all = true, ...)"
             if s.file
             else "pass a criterion (regions=, polygons=, within_km_of_front=, ...) or everything=True for all the giver's land",
@@ -122,24 +125,27 @@ def _rule_fields(r: model.Rule, s: _Style, table: RegionTable | None) -> dict[st
 
 
 def _transfer_fields(
-    t: model.Transfer, s: _Style, table: RegionTable | None
+    t: model.Transfer, s: _Style, _table: RegionTable | None
 ) -> dict[str, Any]:
     name = _name(t.name, s)
     source = _party(t.source, "source", s)
     target = _party(t.target, "target", s)
     if source == target:
+        msg = f"moves land from {source} to itself"
         raise _Invalid(
-            f"moves land from {source} to itself",
+            msg,
             f"set '{s.key('target')}' to the receiving party",
         )
     if source == "DMZ":
+        msg = "moves land out of a demilitarised zone"
         raise _Invalid(
-            "moves land out of a demilitarised zone",
+            msg,
             f"transfers give land from UA or RU: set '{s.key('source')}' to one of them",
         )
     if not isinstance(t.rule, model.Rule):
+        msg = f"'rule' is {_show(t.rule)}, not a Rule"
         raise _Invalid(
-            f"'rule' is {_show(t.rule)}, not a Rule",
+            msg,
             "pass rule=Rule(regions=('Donetsk',)) or another Rule",
         )
     return {
@@ -151,7 +157,7 @@ def _transfer_fields(
 
 
 def _citation_fields(obj: model.Transfer | model.Zone, s: _Style) -> dict[str, Any]:
-    """The claim, note and sovereignty that transfers and zones both carry."""
+    """Return the claim, note and sovereignty that transfers and zones both carry."""
     return {
         "claim": _text(obj.claim, "claim", s),
         "note": _text(obj.note, "note", s),
@@ -161,7 +167,9 @@ def _citation_fields(obj: model.Transfer | model.Zone, s: _Style) -> dict[str, A
     }
 
 
-def _zone_fields(z: model.Zone, s: _Style, table: RegionTable | None) -> dict[str, Any]:
+def _zone_fields(
+    z: model.Zone, s: _Style, _table: RegionTable | None
+) -> dict[str, Any]:
     fix = s.write("withdraw", '["UA", "RU"]', '("UA", "RU")') + " (UA, RU or both)"
     w = z.withdraw
     items = (
@@ -169,42 +177,48 @@ def _zone_fields(z: model.Zone, s: _Style, table: RegionTable | None) -> dict[st
     )
     depth = z.depth_km
     per_side = isinstance(depth, dict | tuple) and not isinstance(depth, str)
+    depths: dict[str, float] = {}
     if per_side:
-        depth = _per_side_depths(depth, s)
+        depths = _per_side_depths(depth, s)
         if not items:  # the parties that pull back are the depths' keys
-            items = list(depth)
+            items = list(depths)
     elif isinstance(w, tuple) and not w:  # the default: both sides pull back
         items = ["UA", "RU"]
     if not items:
-        raise _Invalid(f"'withdraw' is {_show(z.withdraw)}", fix)
+        msg = f"'withdraw' is {_show(z.withdraw)}"
+        raise _Invalid(msg, fix)
     parties = tuple(_party(w, "withdraw", s, ("UA", "RU")) for w in items)
     if len(set(parties)) != len(parties):
-        raise _Invalid(
-            f"'withdraw' is {_show(z.withdraw)}: a party is named twice", fix
-        )
+        msg = f"'withdraw' is {_show(z.withdraw)}: a party is named twice"
+        raise _Invalid(msg, fix)
     if per_side:
-        if set(depth) != set(parties):
+        if set(depths) != set(parties):
+            msg = (
+                f"'depth_km' gives depths for {', '.join(depths) or 'nobody'} but "
+                f"'withdraw' names {', '.join(parties)}"
+            )
             raise _Invalid(
-                f"'depth_km' gives depths for {', '.join(depth) or 'nobody'} but "
-                f"'withdraw' names {', '.join(parties)}",
+                msg,
                 "give a depth for each withdrawing party and no other, or leave "
                 "'withdraw' out",
             )
         depth_km: float | tuple[tuple[str, float], ...] = tuple(
-            (p, depth[p]) for p in parties
+            (p, depths[p]) for p in parties
         )
     else:
         depth_km = _km(depth, "depth_km", s, max_km=model.MAX_ZONE_DEPTH_KM)
     if not (isinstance(z.along, str) and z.along == "front"):
+        msg = f"'along' is {_show(z.along)}"
         raise _Invalid(
-            f"'along' is {_show(z.along)}",
+            msg,
             'zones run along the contact line: along = "front"',
         )
     rule = z.rule
     if rule is not None:
         if not isinstance(rule, model.Rule):
+            msg = f"'{s.key('rule')}' is {_show(rule)}, not a Rule"
             raise _Invalid(
-                f"'{s.key('rule')}' is {_show(rule)}, not a Rule",
+                msg,
                 s.write(
                     "select", '{ regions = ["Donetsk"] }', "Rule(regions=('Donetsk',))"
                 ),
@@ -226,8 +240,9 @@ def _per_side_depths(value: Any, s: _Style) -> dict[str, float]:
     if not pairs or not all(
         isinstance(pair, tuple | list) and len(pair) == 2 for pair in pairs
     ):
+        msg = f"'depth_km' is {_show(value)}"
         raise _Invalid(
-            f"'depth_km' is {_show(value)}",
+            msg,
             s.write("depth_km", "{ UA = 10, RU = 20 }", "{'UA': 10, 'RU': 20}")
             + " or one number for both sides",
         )
@@ -235,21 +250,21 @@ def _per_side_depths(value: Any, s: _Style) -> dict[str, float]:
     for party, km in pairs:
         p = _party(party, "depth_km", s, ("UA", "RU"))
         if p in out:
-            raise _Invalid(
-                f"'depth_km' gives {p} two depths", "give each party one depth"
-            )
+            msg = f"'depth_km' gives {p} two depths"
+            raise _Invalid(msg, "give each party one depth")
         out[p] = _km(km, f"depth_km.{p}", s, max_km=model.MAX_ZONE_DEPTH_KM)
     return out
 
 
 def _check_zone_rule(rule: model.Rule, s: _Style) -> None:
-    """A zone's rule says where it runs; its depth is its distance from the line."""
+    """Check that a zone's rule says only where it runs (its depth is its distance from the line)."""
     r: model.Rule | None = rule
     while r is not None:
         for key in ("connected", "within_km_of_front"):
             if getattr(r, key) is not None:
+                msg = f"a zone's '{s.key('rule')}' uses '{key}'"
                 raise _Invalid(
-                    f"a zone's '{s.key('rule')}' uses '{key}'",
+                    msg,
                     "a zone's depth is its distance from the line: set depth_km and "
                     "limit where the zone runs with regions, polygons or within_km_of_border",
                 )
@@ -264,14 +279,15 @@ def _items(value: Any, kind: type, name: str) -> tuple[Any, ...]:
         got = f"holds {_show(wrong[0])}"
     else:
         got = f"is {_show(value)}"
+    msg = f"'{name}' {got}, not a tuple of {kind.__name__} objects"
     raise _Invalid(
-        f"'{name}' {got}, not a tuple of {kind.__name__} objects",
+        msg,
         f"pass {name}=({kind.__name__}(...), ...)",
     )
 
 
 def _scenario_fields(
-    sc: model.Scenario, s: _Style, table: RegionTable | None
+    sc: model.Scenario, s: _Style, _table: RegionTable | None
 ) -> dict[str, Any]:
     transfers = _items(sc.transfers, model.Transfer, "transfers")
     zones = _items(sc.zones, model.Zone, "zones")
@@ -279,13 +295,15 @@ def _scenario_fields(
         names = [t.name for t in things]
         twice = sorted({n for n in names if names.count(n) > 1})
         if twice:
+            msg = f"the {kind} name {_show(twice[0])} is used twice"
             raise _Invalid(
-                f"the {kind} name {_show(twice[0])} is used twice",
+                msg,
                 f"give every {kind} its own name",
             )
     if not transfers and not zones:
+        msg = "no transfers and no zones"
         raise _Invalid(
-            "no transfers and no zones",
+            msg,
             "add at least one [[transfers]] table"
             if s.file
             else "pass transfers=(Transfer(...),) or zones=(Zone(...),)",
@@ -295,16 +313,16 @@ def _scenario_fields(
         if not isinstance(path, str | os.PathLike) or not isinstance(
             os.fspath(path), str
         ):
+            msg = f"'path' is {_show(path)}, not a file path"
             raise _Invalid(
-                f"'path' is {_show(path)}, not a file path",
+                msg,
                 "pass path=Path('my.toml') or leave it out",
             )
         path = Path(path)
     extra = {} if sc.extra is None else sc.extra
     if not isinstance(extra, dict):
-        raise _Invalid(
-            f"'extra' is {_show(extra)}, not a dict", "pass extra={} or leave it out"
-        )
+        msg = f"'extra' is {_show(extra)}, not a dict"
+        raise _Invalid(msg, "pass extra={} or leave it out")
     return {
         "title": _text(sc.title, "title", s, required=True),
         "as_of": _as_of(sc.as_of, s),

@@ -62,7 +62,7 @@ _OUTSIDE_FIX = "or pass allow_paths_outside=True (CLI: --allow-paths-outside) if
 
 
 def _label(path: Path) -> str:
-    """The file's name for a message: printable, on one line."""
+    """Return the file's name for a message: printable, on one line."""
     return path.name if path.name.isprintable() else repr(path.name)
 
 
@@ -290,17 +290,19 @@ def _parse_zone(z: Any, i: int, ctx: _Ctx) -> model.Zone:
 def _parse(raw: dict[Any, Any], ctx: _Ctx) -> model.Scenario:
     meta = raw.get("scenario")
     if meta is None:
-        raise ctx.fail(
+        err = ctx.fail(
             "[scenario]",
             "the table is missing",
             'start the file with [scenario] title = "..." as_of = "YYYY-MM-DD"',
         )
+        raise err
     if not isinstance(meta, dict):
-        raise ctx.fail(
+        err = ctx.fail(
             "[scenario]",
             f"'scenario' is {_show(meta)}, not a table",
             'write it as one [scenario] table with title = "..." and as_of = YYYY-MM-DD',
         )
+        raise err
     _no_unknown(meta, _META_KEYS, ctx, "[scenario]")
     title = ctx.build(
         "[scenario]", _text, meta.get("title"), "title", _FILE, required=True
@@ -323,9 +325,10 @@ def _parse(raw: dict[Any, Any], ctx: _Ctx) -> model.Scenario:
         _parse_zone(z, i, ctx) for i, z in enumerate(_entries(raw, "zones", ctx), 1)
     ]
     if not transfers and not zones:
-        raise ctx.fail(
+        err = ctx.fail(
             "file", "no transfers and no zones", "add at least one [[transfers]] table"
         )
+        raise err
     return ctx.build(
         "file",
         model.Scenario,
@@ -364,20 +367,22 @@ def parse(
         allow_paths_outside,
     )
     if not isinstance(raw, dict):
-        raise ctx.fail(
+        err = ctx.fail(
             "document",
             f"is {_show(raw)}, not a table of keys",
             "pass the dict that tomllib.load returns, or call read_scenario(path)",
         )
+        raise err
     token = _PARSING.set(ctx)
     try:
         return _parse(raw, ctx)
     except RecursionError:  # a safety net: every nesting in a scenario is bounded
-        raise ctx.fail(
+        err = ctx.fail(
             "file",
             "is nested too deeply",
             "a scenario needs only a few levels of tables",
-        ) from None
+        )
+        raise err from None
     finally:
         _PARSING.reset(token)
 
@@ -414,7 +419,7 @@ def _read_document(p: Path) -> dict[str, Any]:
 
 
 def read(
-    path: Path | str,
+    path: str | os.PathLike[str],
     *,
     table: RegionTable | None = None,
     allow_paths_outside: bool = False,

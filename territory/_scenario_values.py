@@ -70,7 +70,7 @@ def _show(value: Any) -> str:
         return _kind(value)
 
 
-class _Invalid(ScenarioFormatError):
+class _Invalid(ScenarioFormatError):  # noqa: N818 (re-raised as ScenarioError, with the place)
     """A value breaks the schema; the parser adds the file and the transfer."""
 
     def __init__(self, problem: str, fix: str) -> None:
@@ -142,8 +142,9 @@ def _utf8(value: str, name: str, s: _Style) -> str:
         value.encode("utf-8")
     except UnicodeEncodeError as err:
         bad = value[err.start : err.end].encode("unicode_escape").decode()
+        msg = f"'{name}' holds {bad}, half of a character pair, which is not text"
         raise _Invalid(
-            f"'{name}' holds {bad}, half of a character pair, which is not text",
+            msg,
             s.write(name, '"..."'),
         ) from None
     return value
@@ -153,11 +154,14 @@ def _text(value: Any, name: str, s: _Style, *, required: bool = False) -> str:
     if isinstance(value, str):
         _utf8(value, name, s)
         if required and not value.strip():
-            raise _Invalid(f"'{name}' is empty", s.write(name, '"..."'))
+            msg = f"'{name}' is empty"
+            raise _Invalid(msg, s.write(name, '"..."'))
         return value
     if value is None and required:
-        raise _Invalid(f"'{name}' is missing", s.write(name, '"..."'))
-    raise _Invalid(f"'{name}' is {_show(value)}, not text", s.write(name, '"..."'))
+        msg = f"'{name}' is missing"
+        raise _Invalid(msg, s.write(name, '"..."'))
+    msg = f"'{name}' is {_show(value)}, not text"
+    raise _Invalid(msg, s.write(name, '"..."'))
 
 
 def _party(
@@ -169,9 +173,8 @@ def _party(
         _PARTY_NAMES.get(value.strip().casefold()) if isinstance(value, str) else None
     )
     hint = f"did you mean {guess}? " if guess in allowed else ""
-    raise _Invalid(
-        f"'{s.key(name)}' is {_show(value)}", f"{hint}use one of {', '.join(allowed)}"
-    )
+    msg = f"'{s.key(name)}' is {_show(value)}"
+    raise _Invalid(msg, f"{hint}use one of {', '.join(allowed)}")
 
 
 def _as_of(value: Any, s: _Style) -> dt.date:
@@ -182,12 +185,14 @@ def _as_of(value: Any, s: _Style) -> dt.date:
     )
     if value is None:
         missing = " (the key is missing)" if s.file else ""
-        raise _Invalid(f"'as_of' is None{missing}", fix)
+        msg = f"'as_of' is None{missing}"
+        raise _Invalid(msg, fix)
     # as_date reads dates, ISO strings, date-times at midnight (TOML, datetime,
     # pandas.Timestamp) and numpy.datetime64; anything else is told here.
     known = isinstance(value, dt.date) or type(value).__name__ == "datetime64"
     if not known and not (isinstance(value, str) and len(value) <= 40):
-        raise _Invalid(f"'as_of' is {_show(value)}, not a date", fix)
+        msg = f"'as_of' is {_show(value)}, not a date"
+        raise _Invalid(msg, fix)
     try:
         return as_date(value, what="'as_of'")
     except DataError as err:
@@ -198,12 +203,13 @@ def _as_of(value: Any, s: _Style) -> dt.date:
 def _name(value: Any, s: _Style) -> str:
     if not isinstance(value, str) or not value.strip():
         shown = "missing" if value is None else _show(value)
-        raise _Invalid(f"'name' is {shown}", s.write("name", '"..."'))
+        msg = f"'name' is {shown}"
+        raise _Invalid(msg, s.write("name", '"..."'))
     return _utf8(value, "name", s).strip()
 
 
 def _absent(value: Any, s: _Style) -> bool:
-    """True when an optional list field is left out.
+    """Return True when an optional list field is left out.
 
     In code, None and an empty tuple or list mean "no such criterion"; in a
     file a key is either absent or must say something, so ``regions = []`` is
@@ -232,15 +238,13 @@ def _regions(
         return (), ()
     items = _sequence(value, str)
     if not items:
-        raise _Invalid(
-            f"'regions' is {_show(value)}, not a list of region names or codes", fix
-        )
+        msg = f"'regions' is {_show(value)}, not a list of region names or codes"
+        raise _Invalid(msg, fix)
     ids: list[str] = []
     for x in items:
         if len(x) > 100:  # a name, not a document: keep the message one short line
-            raise _Invalid(
-                f"unknown region {_show(x)}", "'territory regions' lists them all"
-            )
+            msg = f"unknown region {_show(x)}"
+            raise _Invalid(msg, "'territory regions' lists them all")
         try:
             rid = table.lookup(x).region_id
         except DataError as err:  # the lookup's message has the did-you-mean
@@ -272,9 +276,8 @@ def _border_with(value: Any, s: _Style) -> tuple[str, ...]:
         return ()
     items = _sequence(value, str)
     if not items:
-        raise _Invalid(
-            f"'border_with' is {_show(value)}, not a list of neighbours", fix
-        )
+        msg = f"'border_with' is {_show(value)}, not a list of neighbours"
+        raise _Invalid(msg, fix)
     by_key = {}
     for code, n in neighbours.items():
         by_key[code.casefold()] = code
@@ -288,8 +291,9 @@ def _border_with(value: Any, s: _Style) -> tuple[str, ...]:
             if close:
                 code = by_key[close[0]]
                 hint = f"did you mean {code} ({neighbours[code].name})? "
+            msg = f"'border_with' names {_show(x)}, not a land neighbour of Ukraine"
             raise _Invalid(
-                f"'border_with' names {_show(x)}, not a land neighbour of Ukraine",
+                msg,
                 f"{hint}use one of {codes}",
             )
         if by_key[key] not in out:
@@ -317,20 +321,21 @@ def _polygon_files(value: Any, s: _Style) -> tuple[Path, ...]:
         return ()
     items = _sequence(value, str | os.PathLike)
     if not items or not all(isinstance(os.fspath(x), str) for x in items):
+        msg = f"'polygons' is {_show(value)}, not a file path or a list of them"
         raise _Invalid(
-            f"'polygons' is {_show(value)}, not a file path or a list of them",
+            msg,
             s.write("polygons", '"zone.geojson"', '(Path("zone.geojson"),)'),
         )
     out = []
     for x in items:
         p = Path(x)
         if _is_dir(p):
-            raise _Invalid(
-                f"polygon file {_show(str(x))} is a folder", "give a vector file"
-            )
+            msg = f"polygon file {_show(str(x))} is a folder"
+            raise _Invalid(msg, "give a vector file")
         if not _is_file(p):
+            msg = f"polygon file {_show(str(x))} not found"
             raise _Invalid(
-                f"polygon file {_show(str(x))} not found",
+                msg,
                 "give the path of a GeoJSON, GeoPackage or Shapefile (relative paths are from the current folder)",
             )
         out.append(p)
@@ -345,8 +350,9 @@ def _geometries(value: Any, s: _Style) -> tuple[dict[str, Any], ...]:
         isinstance(g.get("type"), str) and g["type"] in ("Polygon", "MultiPolygon")
         for g in items
     ):
+        msg = f"'{s.key('geometries')}' is {_show(value)}, not a GeoJSON Polygon or MultiPolygon"
         raise _Invalid(
-            f"'{s.key('geometries')}' is {_show(value)}, not a GeoJSON Polygon or MultiPolygon",
+            msg,
             s.write(
                 s.key("geometries"),
                 '{ type = "Polygon", coordinates = [[[lon, lat], ...]] }',
@@ -359,7 +365,7 @@ def _geometries(value: Any, s: _Style) -> tuple[dict[str, Any], ...]:
 
 
 def _rings_ok(rings: Any) -> bool:
-    """True when `rings` is a list of rings of [lon, lat] pairs of finite numbers."""
+    """Return True when `rings` is a list of rings of [lon, lat] pairs of finite numbers."""
     if not isinstance(rings, list | tuple):
         return False
     for ring in rings:
@@ -387,26 +393,28 @@ def _check_inline(g: dict[str, Any]) -> None:
     # Checked by hand first: shapely warns, overflows or recurses on odd input.
     polys = coords if g["type"] == "MultiPolygon" else [coords]
     if not isinstance(polys, list | tuple) or not all(_rings_ok(p) for p in polys):
+        msg = "inline geometry is malformed (coordinates are not rings of [lon, lat] numbers)"
         raise _Invalid(
-            "inline geometry is malformed (coordinates are not rings of [lon, lat] numbers)",
+            msg,
             "give [[lon, lat], ...] rings, closed, in degrees",
         )
     try:
         geom = shape(g)
     except Exception as err:  # shapely raises several types for bad coordinates
         reason = str(err).splitlines()[0][:80] if str(err) else type(err).__name__
+        msg = f"inline geometry is malformed ({reason})"
         raise _Invalid(
-            f"inline geometry is malformed ({reason})",
+            msg,
             "give [[lon, lat], ...] rings, closed",
         ) from None
     if geom.is_empty:
-        raise _Invalid(
-            "inline geometry is empty", "give [[lon, lat], ...] rings, closed"
-        )
+        msg = "inline geometry is empty"
+        raise _Invalid(msg, "give [[lon, lat], ...] rings, closed")
     minx, miny, maxx, maxy = geom.bounds
     if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
+        msg = "inline geometry is not lon/lat"
         raise _Invalid(
-            "inline geometry is not lon/lat",
+            msg,
             "give coordinates as [lon, lat] in degrees (EPSG:4326)",
         )
     from territory.io import diagnose_lonlat
@@ -416,7 +424,8 @@ def _check_inline(g: dict[str, Any]) -> None:
         problem, _, fix = swapped.partition("; ")
         raise _Invalid(problem, fix)
     if not shapely.is_valid(geom):
+        msg = f"inline geometry is invalid ({shapely.is_valid_reason(geom)})"
         raise _Invalid(
-            f"inline geometry is invalid ({shapely.is_valid_reason(geom)})",
+            msg,
             "fix the ring (no self-intersections)",
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -520,7 +521,6 @@ def evaluate(
     map of its own date; ``territory.evaluate("alaska-2025", "latest")`` on
     the record's last map.
     """
-
     scenario = as_scenario(scenario)
     if not isinstance(people, bool):
         msg = f"evaluate: 'people' is a {type(people).__name__}; pass people=True or people=False"
@@ -542,7 +542,8 @@ def evaluate(
         try:
             geom, warns = select(t.rule, t.source, ctx)
         except TerritoryError as err:  # name the transfer; keep the kind of error
-            raise type(err)(f"{where}: transfer {t.name!r}: {err}") from None
+            msg = f"{where}: transfer {t.name!r}: {err}"
+            raise type(err)(msg) from None
         warnings.extend(f"{where}: transfer {t.name!r}: {w}" for w in warns)
         a = _move_km2(geom, ctx)
         if a <= OVERLAP_MAX_KM2:
@@ -627,7 +628,7 @@ def _ratio(given: float, received: float) -> float | None:
 
 def zone_moves_for(
     zone: Zone,
-    after: dict[str, list[BaseGeometry]],
+    after: Mapping[str, list[BaseGeometry]],
     ctx: SelectionContext,
     *,
     where: str,
@@ -1091,8 +1092,8 @@ def as_scenario(scenario: object, *, what: str = "evaluate") -> Scenario:
 
     if isinstance(scenario, Scenario):
         return scenario
-    if isinstance(scenario, str) or hasattr(scenario, "__fspath__"):
-        return read_scenario(scenario)  # type: ignore[arg-type]
+    if isinstance(scenario, str | os.PathLike):
+        return read_scenario(scenario)
     hint = "parse_scenario(document)" if isinstance(scenario, dict) else "'alaska-2025'"
     msg = (
         f"{what}: 'scenario' is a {type(scenario).__name__}; pass a Scenario, "
@@ -1168,7 +1169,7 @@ def compare(evaluations: list[Evaluation]) -> pd.DataFrame:
         row["zone_ua_edge_km"] = sum(z.ua_edge_km for z in ev.line_after.zones)
         row["zone_ru_edge_km"] = sum(z.ru_edge_km for z in ev.line_after.zones)
         row["population_moved"] = (
-            sum(m.people["population"] for m in ev.moves)
+            sum(m.people["population"] for m in ev.moves if m.people is not None)
             if all(m.people is not None for m in ev.moves)
             else None
         )

@@ -48,7 +48,7 @@ from territory.selection import SelectionContext, select
 if TYPE_CHECKING:
     import datetime as dt
     import os
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
 
     from shapely.geometry.base import BaseGeometry
 
@@ -137,7 +137,7 @@ class Balance:
         return 100 * (self.area_km2 - self.target_km2) / self.target_km2
 
     def describe(self) -> str:
-        """The answer in words."""
+        """Return the answer in words."""
         where = _join(list(self.region_names))
         if self.kind == "mirror":
             other = OTHER[self.party]
@@ -176,7 +176,7 @@ class Balance:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """The answer as plain data (the JSON of ``territory balance``)."""
+        """Return the answer as plain data (the JSON of ``territory balance``)."""
         return {
             "scenario": self.scenario.title,
             "as_of": self.as_of.isoformat(),
@@ -372,9 +372,11 @@ def _regions(within: tuple[str, ...] | list[str] | str) -> Rule:
 def _resolve(
     scenario: object, control: object, record: Record | None
 ) -> tuple[Scenario | None, Control]:
-    """The scenario (or None) and the control map `balance` was given: objects,
-    a library name or path, and a date or ``"latest"`` (default: the
-    scenario's own date, or the latest map)."""
+    """Return the scenario (or None) and the control map `balance` was given.
+
+    Each as objects, a library name or path, and a date or ``"latest"``
+    (default: the scenario's own date, or the latest map).
+    """
     from territory.accounting import as_control, as_scenario
 
     sc = None if scenario is None else as_scenario(scenario, what="balance")
@@ -437,8 +439,9 @@ def balance(
         party's land in the regions (a transfer) or 200 km deep (a zone)
         gives less than the target; the message gives the most reachable.
     """
-    scenario, control = _resolve(scenario, control, record)
-    assert scenario is not None
+    resolved, control = _resolve(scenario, control, record)
+    assert resolved is not None
+    scenario = resolved
     if kind not in ("transfer", "zone"):
         msg = f"balance: kind is {kind!r}; pass 'transfer' or 'zone'"
         raise ScenarioError(msg)
@@ -490,7 +493,7 @@ def balance(
         after = {p: [g] for p, g in ev.after_geoms.items() if not g.is_empty}
 
         def band_at(d: float) -> BaseGeometry:
-            z = Zone(name=label, depth_km={party: d}, rule=where)
+            z = Zone(name=label, depth_km=((party, d),), rule=where)
             moves = zone_moves_for(
                 z, after, ctx, where=scenario.label, allow_empty=True
             )
@@ -526,7 +529,7 @@ def balance(
     else:
         zone = Zone(
             name=label,
-            depth_km={party: depth},
+            depth_km=((party, depth),),
             rule=where,
             note=f"Solved by territory balance as of {control.as_of}: matches {what}.",
         )
@@ -590,6 +593,7 @@ def balance_mirror(
         msg = f"balance_mirror: {given!r} km; pass a positive depth (at most {MAX_ZONE_DEPTH_KM:g} km a side)"
         raise ScenarioError(msg)
     ctx = SelectionContext(control)
+    after_geoms: Mapping[str, BaseGeometry]
     if scenario is None:
         held = control.partition.country
         after_geoms = {p: held[p] for p in (UA, RU, GREY) if p in held}
@@ -602,7 +606,7 @@ def balance_mirror(
     def zone(depths: dict[str, float]) -> Zone:
         return Zone(
             name=label,
-            depth_km={p: max(d, MIN_DEPTH_KM) for p, d in depths.items()},
+            depth_km=tuple((p, max(d, MIN_DEPTH_KM)) for p, d in depths.items()),
             rule=where,
         )
 
@@ -647,7 +651,7 @@ def balance_mirror(
         target = fixed_area
         what = f"{PARTY_NAME[other]}'s {fixed_area:,.0f} km² at {fixed:g} km"
     else:
-        width = float(width_km)
+        width = float(given)
 
         def gap(d: float) -> float:
             # by's area minus the other's: grows with by's share of the width

@@ -148,7 +148,7 @@ def neighbour_borders(
         If a tripoint of the table lies farther than `SNAP_MAX_M` from the outline.
     """
     ring = outline_ring(country)
-    out = {}
+    out: dict[str, BaseGeometry] = {}
     for code, nb in load_neighbours().items():
         arcs = [
             stretch_arc(ring, a, b, what=f"{nb.name} tripoint") for a, b in nb.stretches

@@ -243,7 +243,7 @@ def _planar_buffer(
     outline = inner.boundary
     shapely.prepare(outline)
     lines = shapely.linestrings(np.stack([xy[:-1], xy[1:]], axis=1))
-    exposed = shapely.dwithin(lines, outline, w)
+    exposed = np.asarray(shapely.dwithin(lines, outline, w))
     pieces = _segment_pieces(xy, w, quad_segs=quad_segs, caps=caps, only=exposed)
     # cut the pieces with a polygon well inside `inner` (about t inside: any
     # polygon inside it gives the same union), so that no cut edge runs along

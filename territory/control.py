@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, TypeVar, cast
 
 import shapely
 from shapely.geometry.base import BaseGeometry
@@ -151,7 +152,8 @@ def static_metric_buffer(
     geom: BaseGeometry, metric_wkt: str, distance_m: float
 ) -> BaseGeometry:
     """Buffer a static lon/lat geometry (the sea, the border) in a metric CRS,
-    prepared; cached per process."""
+    prepared; cached per process.
+    """
     out = transform(geom, STORAGE_CRS, metric_wkt).buffer(distance_m)
     shapely.prepare(out)
     return out
@@ -568,8 +570,9 @@ def partition_land(
         if geom.is_empty:
             continue
         for idx in tree.query(geom):
-            rid = regions["region_id"].iat[idx]
-            piece = polygonal(shapely.intersection(regions.geometry.iat[idx], geom))
+            rid = str(regions["region_id"].iat[idx])
+            region = cast("BaseGeometry", regions.geometry.iat[idx])
+            piece = polygonal(shapely.intersection(region, geom))
             if piece.is_empty:
                 continue
             rows = removed_rows if holder in REMOVED_REASONS else piece_rows
@@ -605,7 +608,8 @@ def partition_land(
 
 def _union_grid(geoms: list[BaseGeometry]) -> BaseGeometry:
     """The union of polygonal `geoms`, snap-rounded to `LAYER_GRID_DEG`, two at a
-    time (GEOS's unary union with a grid takes five times as long)."""
+    time (GEOS's unary union with a grid takes five times as long).
+    """
     parts = [polygonal(g) for g in geoms]
     parts = [g for g in parts if not g.is_empty]
     if not parts:
@@ -677,7 +681,8 @@ def first_layers(
 def last_layers(sides: Sides, dec: Decisions) -> dict[str, BaseGeometry]:
     """The partition's layers from its decisions (lon/lat, snap-rounded as
     `first_layers`): ``RU``, ``GREY``, ``UA``, ``land``, each of
-    `GIVEN_REASONS` and each of `REMOVED_REASONS`."""
+    `GIVEN_REASONS` and each of `REMOVED_REASONS`.
+    """
     g = LAYER_GRID_DEG
     held_exact = sides.held_exact
     slivers = exact_piece(dec.slivers, held_exact, grid_size=g)
@@ -685,7 +690,7 @@ def last_layers(sides: Sides, dec: Decisions) -> dict[str, BaseGeometry]:
     removed_all = polygonal(shapely.union(slivers, water, grid_size=g))
     occupied, grey = sides.occupied, sides.grey
     to = {RU: [occupied], GREY: [grey]}
-    given = {r: shapely.Polygon() for r in GIVEN_REASONS}
+    given: dict[str, BaseGeometry] = {r: shapely.Polygon() for r in GIVEN_REASONS}
     side = {RU: occupied, GREY: grey}
     for reason, by_holder in dec.given.items():
         for holder, geom in by_holder.items():
@@ -773,7 +778,7 @@ class Control:
         note = f" ({self.note})" if self.note else ""
         return f"<Control as of {self.as_of} from {self.snapshot.label}: Russian-held {occupied:,.0f} km²{note}>"
 
-    def derived(self, key: tuple[str, ...], compute: Callable[[], T]) -> T:
+    def derived(self, key: tuple[Hashable, ...], compute: Callable[[], T]) -> T:
         """Return ``compute()``, computed once per partition and kept with it.
 
         For what depends on the partition and the regions alone (never on a
@@ -855,7 +860,7 @@ class Control:
         """Area (km²) of the partition's piece in row `i`, measured once."""
         if self.partition.piece_km2 is not None:
             return self.partition.piece_km2[i]
-        geom = self.partition.pieces.geometry.iat[i]
+        geom = cast("BaseGeometry", self.partition.pieces.geometry.iat[i])
         return self.derived(("control", "piece km2", i), lambda: area_km2(geom))
 
     @property
@@ -954,7 +959,8 @@ class Control:
         def union() -> BaseGeometry:
             p = self.partition.pieces
             mask = (p["holder"] == holder) & p["region_id"].isin(ids)
-            return shapely.union_all(p.geometry[mask].values)
+            # geopandas' stubs give GeoSeries.values pandas' type, not GeometryArray
+            return shapely.union_all(p.geometry[mask].values)  # type: ignore[arg-type]
 
         return self.derived(("control", "holding", holder, *ids), union)
 
@@ -1002,7 +1008,7 @@ class Control:
                 )
                 raise DataError(msg)
             if rid not in out:
-                out.append(rid)
+                out.append(str(rid))
         return out
 
     @cached_property

@@ -78,7 +78,7 @@ def _transformer(src: str, dst: str) -> Transformer:
 def _coordinates_fn(
     src: CRS | str, dst: CRS | str
 ) -> Callable[[np.ndarray], np.ndarray]:
-    """The function `shapely.transform` calls: (n, 2) lon/lat-order coordinates reprojected."""
+    """Make the function `shapely.transform` calls: (n, 2) lon/lat-order coordinates reprojected."""
     src_s = src.to_wkt() if isinstance(src, CRS) else src
     dst_s = dst.to_wkt() if isinstance(dst, CRS) else dst
     tr = _transformer(src_s, dst_s)

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import shapely
+from shapely.geometry.base import BaseGeometry
 
 from territory._http import http_get, url_problem
 from territory.errors import DataError, FetchError
@@ -81,20 +82,20 @@ _API_FIX = "set --api-url or TERRITORY_DEEPSTATE_API to https://… (default htt
 
 
 def classify(name: str) -> str | None:
-    """Return the control status of a DeepState feature name, or None to drop it.
+    r"""Return the control status of a DeepState feature name, or None to drop it.
 
     Examples
     --------
     >>> classify("Окуповано /// Occupied /// geoJSON.status.occupied")
     'occupied'
-    >>> classify("x /// y\\xa0/// geoJSON.status.dismissed_at {{at:25.03}}")
+    >>> classify("x /// y\xa0/// geoJSON.status.dismissed_at {{at:25.03}}")
     'liberated'
     >>> classify(
     ...     "Придністров'я /// Transnistria /// geoJSON.territories.transnistria"
     ... ) is None
     True
     """
-    token = name.split("///")[-1].strip().replace("\xa0", " ")
+    token = name.rsplit("///", maxsplit=1)[-1].strip().replace("\xa0", " ")
     if token in TOKEN_STATUS:
         return TOKEN_STATUS[token]
     if _DISMISSED_AT.match(token):
@@ -139,7 +140,7 @@ def _polygon(rings: Any, where: str) -> shapely.Polygon:
     return shapely.Polygon(shell, holes)
 
 
-def _area_geometry(geometry: Any, where: str) -> shapely.Geometry | None:
+def _area_geometry(geometry: Any, where: str) -> BaseGeometry | None:
     """Return a feature's (Multi)Polygon, 2-D and valid; None for non-areas."""
     if geometry is None:
         return None
@@ -150,6 +151,7 @@ def _area_geometry(geometry: Any, where: str) -> shapely.Geometry | None:
     if kind in _NOT_AREAS:
         return None
     coords = geometry.get("coordinates")
+    geom: BaseGeometry
     if kind == "Polygon":
         geom = _polygon(coords, where)
     elif kind == "MultiPolygon":
@@ -182,7 +184,7 @@ def _status_of(feat: Any, raw: bool, where: str) -> str | None:
     return classify(name)
 
 
-def parse_feature_collection(fc: Any, *, source: str) -> dict[str, shapely.Geometry]:
+def parse_feature_collection(fc: Any, *, source: str) -> dict[str, BaseGeometry]:
     """Parse a DeepState FeatureCollection (raw API or daily file) by status.
 
     Daily files carry one feature with empty properties: all of it is occupied.
@@ -217,7 +219,7 @@ def parse_feature_collection(fc: Any, *, source: str) -> dict[str, shapely.Geome
         and f["properties"].get("name") is not None
         for f in features
     )
-    parts: dict[str, list[shapely.Geometry]] = {}
+    parts: dict[str, list[BaseGeometry]] = {}
     dropped = 0
     for i, feat in enumerate(features):
         where = f"{source}: feature #{i}"
@@ -251,7 +253,7 @@ def loads(data: bytes, *, source: str, error: type[Exception] = DataError) -> An
 # ------------------------------------------------------------------------- plausibility
 
 
-def check_sane(by_status: dict[str, shapely.Geometry], *, source: str) -> float:
+def check_sane(by_status: dict[str, BaseGeometry], *, source: str) -> float:
     """Return the occupied area in km², raising if it is outside the sane band."""
     occupied_km2 = area_km2(by_status[OCCUPIED])
     low, high = SANE_OCCUPIED_KM2
@@ -299,11 +301,11 @@ def check_snapshot_id(
 
 
 def check_plausible(
-    occupied: shapely.Geometry,
+    occupied: BaseGeometry,
     *,
     source: str,
-    country: shapely.Geometry,
-    previous: shapely.Geometry,
+    country: BaseGeometry,
+    previous: BaseGeometry,
     previous_label: str,
     days_apart: int,
 ) -> tuple[float, float]:
@@ -363,7 +365,7 @@ class LiveSnapshot:
 
     snapshot_id: int
     published: dt.datetime
-    by_status: dict[str, shapely.Geometry]
+    by_status: dict[str, BaseGeometry]
 
 
 def check_api_url(api_url: str) -> str:

@@ -65,7 +65,7 @@ def _frame(columns: Mapping[str, list], geometry: list) -> gpd.GeoDataFrame:
 
 
 def _context(ev: Evaluation, n: int) -> dict[str, list]:
-    """The columns every layer carries: the scenario, its map and date."""
+    """Return the columns every layer carries: the scenario, its map and date."""
     snapshot = ev.control.snapshot
     return {
         "scenario": [ev.scenario.title] * n,
@@ -75,8 +75,10 @@ def _context(ev: Evaluation, n: int) -> dict[str, list]:
 
 
 def _moves(ev: Evaluation, *, zones: bool) -> gpd.GeoDataFrame:
-    """The moves into demilitarised zones (`zones`) or the others, as
-    `Evaluation.to_geodataframe` gives them, with the context columns."""
+    """Return the moves into demilitarised zones (`zones`) or the others.
+
+    As `Evaluation.to_geodataframe` gives them, with the context columns.
+    """
     from territory.accounting import DMZ
 
     moves = ev.to_geodataframe()
@@ -183,7 +185,7 @@ def export_layers(ev: Evaluation) -> dict[str, gpd.GeoDataFrame]:
 
 
 def export_files(path: Path) -> dict[Path, tuple[str, ...]]:
-    """The files an export to `path` writes, each with the layers it holds.
+    """Return the files an export to `path` writes, each with the layers it holds.
 
     A GeoPackage holds every layer; a GeoJSON or GeoParquet file holds the
     transfers and zones (the file named), and each other layer goes beside
@@ -191,7 +193,7 @@ def export_files(path: Path) -> dict[Path, tuple[str, ...]]:
     """
     if path.suffix.lower() == ".gpkg":
         return {path: LAYERS}
-    files = {path: (MAIN_LAYER, "zones")}
+    files: dict[Path, tuple[str, ...]] = {path: (MAIN_LAYER, "zones")}
     for layer in LAYERS:
         if layer not in files[path]:
             files[path.with_name(f"{path.stem}-{layer}{path.suffix}")] = (layer,)

@@ -136,8 +136,8 @@ def area_m2(geom: BaseGeometry | None) -> float:
         return 0.0
     poly = polygonal(geom)
     total = 0.0
-    for part in shapely.get_parts(poly):
-        part = shapely.orient_polygons(part, exterior_cw=False)
+    for piece in shapely.get_parts(poly):
+        part = shapely.orient_polygons(piece, exterior_cw=False)
         total += _ring_area_m2(shapely.get_coordinates(part.exterior))
         for hole in part.interiors:
             total += _ring_area_m2(shapely.get_coordinates(hole))

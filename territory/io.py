@@ -1,5 +1,7 @@
-"""User files in and out: vector files read into lon/lat, and output files
-written without destroying what is not ours.
+"""User files in and out.
+
+Vector files are read into lon/lat, and output files written without
+destroying what is not ours.
 
 Reading diagnoses the common mistakes (metres in a file without a CRS,
 swapped lon/lat) instead of measuring the wrong place.  Writing replaces a
@@ -105,6 +107,7 @@ def read_vector(
         If the file declares no CRS.
     """
     import geopandas as gpd
+    import numpy as np
     import shapely
 
     from territory.crs import STORAGE_CRS, check_crs
@@ -128,18 +131,21 @@ def read_vector(
     if gdf.empty or gdf.geometry.isna().all():
         msg = f"{label} holds no features with geometry; nothing to use"
         raise DataError(msg)
-    check_crs(gdf.crs, what=label)
-    if check_lonlat and gdf.crs.is_geographic:
+    crs = check_crs(gdf.crs, what=label)
+    if check_lonlat and crs.is_geographic:
+        west, south, east, north = (float(v) for v in gdf.total_bounds)
         problem = diagnose_lonlat(
-            tuple(gdf.total_bounds), what=label, swapped_also=swapped_also
+            (west, south, east, north), what=label, swapped_also=swapped_also
         )
         if problem:
             raise DataError(problem)
-    if not gdf.crs.equals(STORAGE_CRS):
+    if not crs.equals(STORAGE_CRS):
         gdf = gdf.to_crs(STORAGE_CRS)
     invalid = ~gdf.geometry.is_valid & gdf.geometry.notna()
     if invalid.any():
-        gdf.loc[invalid, "geometry"] = shapely.make_valid(gdf.geometry[invalid].values)
+        gdf.loc[invalid, "geometry"] = shapely.make_valid(
+            np.asarray(gdf.geometry[invalid])
+        )
     return gdf
 
 

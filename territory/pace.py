@@ -80,7 +80,7 @@ class Pace:
         return self.days_to_take(self.remaining_km2)
 
     def to_dict(self) -> dict[str, Any]:
-        """The figures as plain data (the JSON of ``territory pace``)."""
+        """Return the figures as plain data (the JSON of ``territory pace``)."""
         days = self.days_to_take_remaining
         return {
             "window": {

@@ -355,7 +355,7 @@ def count_people(geom: BaseGeometry, *, top: int = 5) -> dict[str, Any]:
         unit = str(p.get("admin1", ""))
         by_unit[unit] = by_unit.get(unit, 0) + p["population"]
     prewar = people_figures().prewar_by_admin1()
-    capped = [
+    capped: list[dict[str, Any]] = [
         {
             "region_id": prewar[u].region_id,
             "region": prewar[u].name,
@@ -450,7 +450,7 @@ class PeopleFigures:
         return {p.geonames_admin1: p for p in self.prewar.values()}
 
 
-def _field(row: dict[str, Any], key: str, kind: type, where: str) -> Any:
+def _field(row: dict[str, Any], key: str, kind: type[Any], where: str) -> Any:
     from territory.errors import DataError
 
     value = row.get(key)

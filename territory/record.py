@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     import geopandas as gpd
     import numpy as np
     import pandas as pd
+    from shapely.geometry.base import BaseGeometry
 
     from territory._partition_patch import PatchBase
     from territory.versions import Version
@@ -66,7 +67,8 @@ AREAS_MEASURE = "occupied, unclipped, geodesy.area_km2"
 
 def _snapshot_order(s: Snapshot) -> tuple[dt.date, str, bool, str]:
     """Oldest first; within a day, by map version (or publication), then grey
-    zone, then the later file (two files may show the same version)."""
+    zone, then the later file (two files may show the same version).
+    """
     return (s.as_of, s.version or s.published or "", s.grey_zone, s.key)
 
 
@@ -93,7 +95,8 @@ _UNREADABLE: tuple[type[Exception], ...] = (
 def _partition_columns(p: Partition) -> dict[str, list]:
     """A partition's layers as the columns of one table: ``region_id``,
     ``holder`` (or reason), ``geometry``, ``layer`` and the areas it keeps
-    (``area_km2``, NaN where none)."""
+    (``area_km2``, NaN where none).
+    """
     nan = float("nan")
     cols: dict[str, list] = {
         "region_id": [],
@@ -148,7 +151,7 @@ def _partition_to_frame(p: Partition) -> gpd.GeoDataFrame:
 
 
 def _partition_bytes(
-    p: Partition, wkb_kept: dict[int, tuple[shapely.Geometry, bytes]] | None = None
+    p: Partition, wkb_kept: dict[int, tuple[BaseGeometry, bytes]] | None = None
 ) -> bytes:
     """The GeoParquet file of `_partition_to_frame`, written with pyarrow alone.
 
@@ -179,7 +182,9 @@ def _partition_bytes(
             wkb[i] = w
     if wkb_kept is not None:
         wkb_kept.clear()
-        wkb_kept.update({id(g): (g, w) for g, w in zip(geoms, wkb, strict=True)})
+        wkb_kept.update(
+            {id(g): (g, w) for g, w in zip(geoms, wkb, strict=True) if w is not None}
+        )
     geo = {
         "version": "1.0.0",
         "primary_column": "geometry",
@@ -187,7 +192,7 @@ def _partition_bytes(
             "geometry": {
                 "encoding": "WKB",
                 "geometry_types": [],
-                "crs": p.pieces.crs.to_json_dict(),
+                "crs": None if p.pieces.crs is None else p.pieces.crs.to_json_dict(),
             }
         },
     }
@@ -309,7 +314,7 @@ class Record:
         #: which snapshot's partition each patched one came from
         self._patched_from: dict[str, str] = {}
         #: the WKB of the last partition written (`_partition_bytes`)
-        self._wkb: dict[int, tuple[shapely.Geometry, bytes]] = {}
+        self._wkb: dict[int, tuple[BaseGeometry, bytes]] = {}
         #: sha256 of the content of each static layer as it was read and used
         self._read_sha256: dict[str, str] = {}
         #: the content hash of each snapshot's derived partition (its file's name)
@@ -358,7 +363,7 @@ class Record:
         return regions_frame(self._frame("boundaries-simplified"))
 
     @cached_property
-    def land(self) -> shapely.Geometry:
+    def land(self) -> BaseGeometry:
         """The land mask, one (Multi)Polygon in EPSG:4326."""
         return shapely.union_all(self._frame("land").geometry.values)
 
@@ -536,7 +541,8 @@ class Record:
 
     def day(self, value: object) -> dt.date:
         """Return `value` as a date of the record: a date, an ISO string, or
-        ``"latest"`` (the last as-of date); raise `DataError` otherwise."""
+        ``"latest"`` (the last as-of date); raise `DataError` otherwise.
+        """
         if isinstance(value, str) and value.strip().lower() == "latest":
             return self.latest_date()
         return parse_date(value)
@@ -609,9 +615,7 @@ class Record:
     def _snapshot_bytes(self, snap: Snapshot) -> tuple[bytes, str]:
         return self.cache.read_verified(snap.key)
 
-    def _parse_snapshot(
-        self, snap: Snapshot, data: bytes
-    ) -> dict[str, shapely.Geometry]:
+    def _parse_snapshot(self, snap: Snapshot, data: bytes) -> dict[str, BaseGeometry]:
         import pyarrow.parquet as pq
 
         fix = repair_command(snap.key, root=self.cache.root)
@@ -630,7 +634,7 @@ class Record:
             raise DataError(msg)
         return dict(zip(status, geoms, strict=True))
 
-    def read_snapshot(self, snap: Snapshot) -> dict[str, shapely.Geometry]:
+    def read_snapshot(self, snap: Snapshot) -> dict[str, BaseGeometry]:
         """Return a snapshot's geometries by status (``occupied``, ``grey_zone``, ...).
 
         Raises
@@ -701,7 +705,8 @@ class Record:
 
     def _write_merged(self, stem: str, doc: object, merged: list[Path]) -> None:
         """Write `doc` as the derived JSON of `stem`, which holds what the
-        files `merged` held: they are deleted once it is written."""
+        files `merged` held: they are deleted once it is written.
+        """
         import json
 
         written = self._write_derived(stem, ".json", json.dumps(doc).encode())
@@ -817,7 +822,7 @@ class Record:
         return partition
 
     def _patched(
-        self, snap: Snapshot, by_status: dict[str, shapely.Geometry]
+        self, snap: Snapshot, by_status: dict[str, BaseGeometry]
     ) -> tuple[Partition | None, PatchBase | None]:
         """The partition of `snap` patched from the last one this Record had, if it can be.
 
@@ -1200,7 +1205,11 @@ class Record:
                         "snapshot": snap.label,
                         "map_version": snap.version or "",
                         "occupied_km2": end_km2,
-                        "change_km2": end_km2 - month_start_km2 if started else None,
+                        "change_km2": (
+                            None
+                            if month_start_km2 is None
+                            else end_km2 - month_start_km2
+                        ),
                         "gained_km2": gained if started else None,
                         "lost_km2": lost if started else None,
                         "maps": maps,
@@ -1258,7 +1267,7 @@ class _FiguresJob:
 
         from territory.progress import enabled
 
-        global _FORKED
+        global _FORKED  # noqa: PLW0603 (forked workers inherit the Record, never pickled)
         ctx = mp.get_context("fork")
         ticks = ctx.Queue() if enabled() else None
         size = -(-len(span) // workers)
@@ -1285,7 +1294,7 @@ class _FiguresJob:
                     )
                 while True:
                     _, pending = cf.wait(futures, timeout=0.2)
-                    if bar is not None:
+                    if bar is not None and ticks is not None:
                         try:
                             while True:
                                 bar.update(ticks.get_nowait())

@@ -43,6 +43,7 @@ import cycle.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -374,7 +375,7 @@ def parse_scenario(
 
 
 def read_scenario(
-    path: Path | str,
+    path: str | os.PathLike[str],
     *,
     table: RegionTable | None = None,
     allow_paths_outside: bool = False,

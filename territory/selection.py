@@ -170,6 +170,7 @@ class SelectionContext:
 
     @cached_property
     def region_geoms(self) -> dict[str, BaseGeometry]:
+        """Each region's geometry, by region id."""
         regs = self.control.regions
         return dict(zip(regs["region_id"], regs.geometry, strict=True))
 
@@ -192,6 +193,7 @@ class SelectionContext:
 
     @cached_property
     def land(self) -> BaseGeometry:
+        """The country's land (the partition's ``land`` layer)."""
         return self.control.partition.country["land"]
 
     @cached_property

@@ -44,6 +44,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 import shapely
@@ -222,7 +223,7 @@ class Statics:
         of grid cells, so the same boxes come back map after map.
         """
         key = (name, box)
-        out = self._clips.get(key)
+        out = cast("BaseGeometry | None", self._clips.get(key))
         if out is None:
             if name == "border_m":
                 out = transform(self.clip("border", box), STORAGE_CRS, self.metric)
@@ -239,7 +240,9 @@ class Statics:
                     y0 + math.ceil((box[3] - y0) / c) * c,
                 )
                 name_cells = f"{name} tiles"
-                layer = self._clips.get((name_cells, outer))
+                layer = cast(
+                    "BaseGeometry | None", self._clips.get((name_cells, outer))
+                )
                 if layer is None:
                     layer = shapely.clip_by_rect(getattr(self, name), *outer)
                     self._keep((name_cells, outer), layer)
@@ -253,7 +256,7 @@ class Statics:
     def covers_box(self, box: tuple[float, float, float, float]) -> bool:
         """Whether the country covers `box` (kept, as `clip`)."""
         key = ("covers", box)
-        out = self._clips.get(key)
+        out = cast("bool | None", self._clips.get(key))
         if out is None:
             out = bool(shapely.covers(self.country, shapely.box(*box)))
             self._keep(key, out)
@@ -267,6 +270,7 @@ class Statics:
         self._clips[key] = geom
 
     def cell_box(self, i: int, j: int) -> tuple[float, float, float, float]:
+        """Return the bounds of grid cell (i, j), lon/lat."""
         x0, y0 = self.origin
         return (
             x0 + i * CELL_DEG,
@@ -377,7 +381,8 @@ def _touched(
     shape: tuple[int, int],
 ) -> np.ndarray:
     """Grid cells (a boolean array) the bounds of each edge overlap, with a hair
-    of slack so that an edge on a cell's side marks both cells."""
+    of slack so that an edge on a cell's side marks both cells.
+    """
     x0, y0 = origin
     nx, ny = shape
     eps = 1e-9
@@ -422,7 +427,8 @@ def _flipped(centres: np.ndarray, seg: np.ndarray) -> np.ndarray:
 
 def _parity(centres: np.ndarray, seg: np.ndarray) -> np.ndarray:
     """Row by row of centres: where each edge crossing the row meets it, sorted,
-    and how many of those lie east of each centre."""
+    and how many of those lie east of each centre.
+    """
     out = np.zeros(len(centres), dtype=bool)
     x1, y1, x2, y2 = seg[:, 0], seg[:, 1], seg[:, 2], seg[:, 3]
     for cy in np.unique(centres[:, 1]):
@@ -582,8 +588,8 @@ class Engine:
         self._update_cells(old, new, cells)
         # given land is decided again only near the changed edges: farther
         # away, every piece and every rule's input is as it was
-        lines = shapely.linestrings(changed.reshape(-1, 2, 2))
-        near = shapely.multilinestrings(lines)
+        lines = np.asarray(shapely.linestrings(changed.reshape(-1, 2, 2)))
+        near = cast("BaseGeometry", shapely.multilinestrings(lines))
         shapely.prepare(near)
         windows = _windows(changed, self.s)
         # a piece within `_PAD_DEG` of a changed edge meets a window (which
@@ -666,7 +672,8 @@ class Engine:
     def _set_given(self, new: list[Given], *, stays: np.ndarray | None = None) -> None:
         """Keep what was given where `stays` (default: none of it) and `new`,
         with the km² by region given to RU and each piece's bounds, updated
-        by what changed (not summed on every read)."""
+        by what changed (not summed on every read).
+        """
         if stays is None:
             out = np.zeros(len(self.s.regions))
             kept, bounds = [], np.empty((0, 4))
@@ -854,14 +861,16 @@ class Engine:
             ):
                 # the same piece, and the other sides within the touch
                 # distance of it are as they were: the same decision
-                self._seen[key] = self._memo[key]
-                if self._memo[key] is not None:
-                    out.append(self._memo[key])
+                self._seen[key] = memo = self._memo[key]
+                if memo is not None:
+                    out.append(memo)
                 continue
             todo.append((piece, key))
         # the pieces to decide, reprojected at once
         pms = (
-            transform_many([p for p, _ in todo], STORAGE_CRS, s.metric) if todo else []
+            transform_many([p for p, _ in todo], STORAGE_CRS, s.metric)
+            if todo
+            else np.empty(0, dtype=object)
         )
         # the pieces given, each with its parts by region, measured at once
         given: list[tuple[bytes, BaseGeometry, str, str, list[int], _Near]] = []
@@ -990,7 +999,8 @@ def _cut(
     geom: BaseGeometry, pieces: list[tuple[int, BaseGeometry | None]]
 ) -> tuple[list[int], list[BaseGeometry]]:
     """`geom` (within a cell) cut by the regions' pieces of the cell
-    (`Statics.cell_pieces`): the regions it meets and its part in each."""
+    (`Statics.cell_pieces`): the regions it meets and its part in each.
+    """
     if geom.is_empty:
         return [], []
     rs, gs = [], []
@@ -1054,7 +1064,8 @@ def _areas_km2(geoms: list[BaseGeometry]) -> np.ndarray:
     ring_m2 = np.abs(-_A_M * _A_M / 2 * ring_sum)
     signed = np.where(exterior, ring_m2, -ring_m2)
     per_poly = np.bincount(ring_poly, weights=signed, minlength=len(polys))
-    out = np.bincount(owner, weights=per_poly, minlength=len(geoms))
+    # numpy's stubs type bincount as integer even with float weights
+    out = np.bincount(owner, weights=per_poly, minlength=len(geoms))  # type: ignore[assignment]
     return np.abs(out) / M2_PER_KM2
 
 
@@ -1062,7 +1073,8 @@ def _wide(piece: BaseGeometry) -> bool:
     """Whether a piece (lon/lat, at most `_WIDE_SPAN_DEG` across) has a point
     `_WIDE_DEG` inside its outline: more than 100 m, where a seam is nowhere
     10 m wide.  (A degree is at least 67 km in the country, and the metric
-    CRS bends a straight lon/lat edge of that span by under 60 m.)"""
+    CRS bends a straight lon/lat edge of that span by under 60 m.)
+    """
     minx, miny, maxx, maxy = piece.bounds
     if max(maxx - minx, maxy - miny) > _WIDE_SPAN_DEG:
         return False
@@ -1073,7 +1085,8 @@ def _wide(piece: BaseGeometry) -> bool:
 def _could_be_given(pm: BaseGeometry, m: dict[str, BaseGeometry], t: float) -> bool:
     """Whether the visible part of a piece cut by a window could belong to a
     piece that is given: it is thin, or lies along the border.  (Whether it
-    touches the other side cannot be told from a part.)"""
+    touches the other side cannot be told from a part.)
+    """
     if nowhere_wide(pm):
         return True
     d = t + TOUCH_M
@@ -1102,7 +1115,8 @@ def _windows(
     changed: np.ndarray, s: Statics
 ) -> list[tuple[float, float, float, float]]:
     """Windows around the clusters of changed edges: the bounds of each group of
-    `FINE_DEG` cells the edges cross, grown by one cell, merged until disjoint."""
+    `FINE_DEG` cells the edges cross, grown by one cell, merged until disjoint.
+    """
     x0, y0 = s.origin
     nx, ny = (math.ceil(n * CELL_DEG / FINE_DEG) for n in s.shape)
     if not len(changed):

@@ -428,7 +428,8 @@ def _collect(
     tasks: list[tuple[Any, list[dt.date], bool]], scenario, root, people, progress
 ) -> list[dict]:
     """Submit each chunk to its executor (``(executor, dates, lane)``); return
-    all rows as they complete."""
+    all rows as they complete.
+    """
     from concurrent.futures import as_completed
 
     futures = [

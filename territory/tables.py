@@ -9,7 +9,7 @@ import datetime as dt
 import json
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from territory.accounting import (
     DMZ,
@@ -49,13 +49,16 @@ def to_json(payload: Any) -> str:
     return json.dumps(walk(payload), indent=2, ensure_ascii=False)
 
 
-def format_number(value: Any, digits: int = 0) -> str:
-    """Format a number with thousands separators; missing values as an en dash."""
+def format_number(value: Any, digits: int | None = 0) -> str:
+    """Format a number with thousands separators; missing values as an en dash.
+
+    `digits` None is for a column of text: a number in it gets none.
+    """
     value = _clean(value)
     if value is None:
         return "–"
     if isinstance(value, float | int):
-        return f"{value:,.{digits}f}"
+        return f"{value:,.{digits or 0}f}"
     return str(value)
 
 
@@ -63,7 +66,7 @@ def text_table(
     rows: Sequence[Sequence[Any]],
     headers: Sequence[str],
     *,
-    digits: Sequence[int] | None = None,
+    digits: Sequence[int | None] | None = None,
     footer: Sequence[Sequence[Any]] = (),
 ) -> str:
     """Render rows as an aligned plain-text table (numbers right-aligned)."""
@@ -146,7 +149,7 @@ def provenance(as_of: dt.date, snapshot: Snapshot) -> dict[str, Any]:
 
 
 def map_version_text(snapshot: Snapshot) -> str:
-    """The map version a snapshot shows, in words, e.g. for a header line.
+    """Return the map version a snapshot shows, in words, e.g. for a header line.
 
     >>> import datetime as dt
     >>> from territory.control import Snapshot
@@ -321,7 +324,7 @@ def frame_csv(df: pd.DataFrame) -> str:
 
 
 def _is_numeric(series: Any) -> bool:
-    """True for a numeric or boolean column (never rewritten by `frame_csv`)."""
+    """Return True for a numeric or boolean column (never rewritten by `frame_csv`)."""
     from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
     return bool(is_numeric_dtype(series) or is_bool_dtype(series))
@@ -744,7 +747,7 @@ def evaluation_text(ev: Evaluation) -> str:
     pf = ev.parties_frame()
     prow = [
         [
-            PARTY_NAMES.get(r.party, r.party),
+            PARTY_NAMES.get(str(r.party), str(r.party)),
             r.before_km2,
             r.lost_km2,
             r.gained_km2,
@@ -820,7 +823,7 @@ def compare_payload(evs: Sequence[Evaluation], df: pd.DataFrame) -> dict[str, An
     zone's edges) of `evaluation_payload`.  ``ratio_definitions`` and
     ``contact_line_definition`` say what the ratios and "after" measure.
     """
-    rows = compare_frame(evs, df).to_dict("records")
+    rows = cast("list[dict[str, Any]]", compare_frame(evs, df).to_dict("records"))
     docs = [evaluation_payload(ev) for ev in evs]
     return {
         "ratio_definitions": dict(RATIO_DEFINITIONS),
@@ -988,7 +991,7 @@ def summary_html(ev: Evaluation) -> str:
 
 
 def _note_html(control: Control) -> str:
-    """The note on an earlier snapshot, as HTML (empty when the date has its own)."""
+    """Return the note on an earlier snapshot, as HTML (empty when the date has its own)."""
     import html
 
     return f"<i>Note: {html.escape(control.note)}.</i> " if control.note else ""
@@ -1038,6 +1041,7 @@ def _attach_notebook_display() -> None:
     from territory.accounting import Evaluation
     from territory.control import Control
 
+    # attached here, on first use, so the classes need not import this module
     Control._repr_html_ = control_html  # type: ignore[attr-defined]
     Evaluation._repr_html_ = evaluation_html  # type: ignore[attr-defined]
 

@@ -33,7 +33,7 @@ from __future__ import annotations
 import datetime as dt
 import statistics
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 from zoneinfo import ZoneInfo
 
 if TYPE_CHECKING:
@@ -92,7 +92,7 @@ class Version:
     residual: float | None = None
 
     def to_json(self) -> dict[str, object]:
-        """The version as JSON-ready data (`from_json` reads it back)."""
+        """Return the version as JSON-ready data (`from_json` reads it back)."""
         return {
             "time": None if self.time is None else self.time.isoformat(),
             "day": self.day.isoformat(),
@@ -114,17 +114,17 @@ class Version:
 
 
 def kyiv_date(t: dt.datetime) -> dt.date:
-    """The Kyiv calendar date of a UTC time (a map made then is the map of that day)."""
+    """Return the Kyiv calendar date of a UTC time (a map made then is the map of that day)."""
     return t.astimezone(KYIV).date()
 
 
 def captured_at(file_day: dt.date) -> dt.datetime:
-    """The latest time (UTC) the daily file of `file_day` can have been taken."""
+    """Return the latest time (UTC) the daily file of `file_day` can have been taken."""
     return dt.datetime.combine(file_day, CAPTURE_BY, tzinfo=dt.UTC)
 
 
 def published_occupied(history: pd.DataFrame) -> pd.Series:
-    """The published occupied area (km²) by version time, from the area history.
+    """Return the published occupied area (km²) by version time, from the area history.
 
     `history` has DeepState's columns ``time_index`` ("2025-08-15 16:37:13
     UTC"), ``area_type`` and ``area``; occupied is the sum of the areas
@@ -152,7 +152,9 @@ def _candidates(
         (published.index < end)
         & (published.index >= cut - pd.Timedelta(days=WINDOW_DAYS))
     ]
-    return [(t.to_pydatetime(), float(a)) for t, a in window.items()]
+    return [
+        (cast(pd.Timestamp, t).to_pydatetime(), float(a)) for t, a in window.items()
+    ]
 
 
 def _best(
@@ -162,9 +164,11 @@ def _best(
     not_before: dt.datetime | None,
     usual: dt.datetime | None = None,
 ) -> tuple[dt.datetime, float] | None:
-    """The best candidate by area; among those the area cannot tell apart
-    (within TIE_REL of the best), the latest published by the `usual`
-    capture time, or else the earliest after it."""
+    """Return the best candidate by area.
+
+    Among those the area cannot tell apart (within TIE_REL of the best), the
+    latest published by the `usual` capture time, or else the earliest after it.
+    """
     if not_before is not None:
         candidates = [c for c in candidates if c[0] >= not_before]
     if not candidates:
@@ -183,7 +187,7 @@ def _best(
 def estimate_factor(
     areas: dict[dt.date, float], published: pd.Series, *, rounds: int = 5
 ) -> float:
-    """The steady factor between a file's area and the published area of its map.
+    """Return the steady factor between a file's area and the published area of its map.
 
     First the median ratio to the version published last before each file
     was usually taken (04:30 UTC; right for most files); then, repeatedly,
@@ -203,7 +207,9 @@ def estimate_factor(
     for _ in range(rounds):
         ratios = []
         for a, c, _, usual_time in pairs:
-            t, _ = _best(a, c, factor, None, usual_time)  # type: ignore[misc]
+            best = _best(a, c, factor, None, usual_time)
+            assert best is not None  # `c` holds the usual candidate: never empty
+            t = best[0]
             ratios.append(a / dict(c)[t])
         new = statistics.median(ratios)
         if new == factor:
@@ -226,23 +232,25 @@ def date_files(
         `published_occupied` of the history, or None (every file inferred).
     """
     out: dict[dt.date, Version] = {}
-    has_history = published is not None and len(published) > 0
 
     def covered(day: dt.date) -> bool:
-        """The history reaches from before this file was taken to after it."""
+        """Tell whether the history reaches from before this file was taken to after it."""
         return (
-            has_history
+            published is not None
+            and len(published) > 0
             and published.index[0] < captured_at(day) - dt.timedelta(days=1)
             and captured_at(day) <= published.index[-1] + dt.timedelta(days=1)
         )
 
     inside = {d: a for d, a in areas.items() if covered(d)}
-    factor = estimate_factor(inside, published) if inside else None
+    factor = (
+        estimate_factor(inside, published) if inside and published is not None else None
+    )
     previous: dt.datetime | None = None
     unmatched = []
     for day in sorted(areas):
         match = None
-        if factor is not None and covered(day):
+        if factor is not None and published is not None and covered(day):
             cands = _candidates(published, day)
             match = _best(areas[day], cands, factor, previous, captured_at(day))
         if match is not None and match[1] <= MATCH_REL:

@@ -154,7 +154,8 @@ def test_polygon_reaching_land_not_held_warns_and_moves_only_held(toy):
         cell_area_km2(*box_at(1.4, 0, 1.5, 1)), rel=1e-9
     )
     assert len(ev.warnings) == 1
-    assert "over the line" in ev.warnings[0] and "does not hold" in ev.warnings[0]
+    assert "over the line" in ev.warnings[0]
+    assert "does not hold" in ev.warnings[0]
 
 
 def test_distance_to_front_uses_true_distance(toy_no_pocket):

@@ -56,7 +56,7 @@ def _case(id_, call, key, fix, exc=ScenarioError):
 
 BAD_CALLS = [
     # Rule
-    _case("rule-without-criterion", lambda: Rule(),
+    _case("rule-without-criterion", Rule,
           "Rule: the selection rule is empty", "everything=True for all the giver's land"),
     _case("rule-everything-false-only", lambda: Rule(everything=False),
           "the selection rule is empty", "pass a criterion (regions=,"),

@@ -86,7 +86,8 @@ def test_ratio_and_target_area(toy):
 
 def test_the_whole_exchange(toy):
     b = balance(_west(), toy, within=["Beta"], overall=True)
-    assert b.party == RU and b.target_km2 == pytest.approx(WEST_KM2, rel=1e-9)
+    assert b.party == RU
+    assert b.target_km2 == pytest.approx(WEST_KM2, rel=1e-9)
     assert b.ratios_after["cession"] == pytest.approx(1, abs=REL_TOL)
 
 
@@ -131,7 +132,8 @@ def test_mirror_on_a_grey_band(monkeypatch):
     assert deep.areas_km2[UA] == pytest.approx(12 * half, rel=2e-4)
     assert "for both sides to give the zone the same land" in deep.describe()
     (zone,) = deep.scenario.zones
-    assert zone.depths_km == deep.depths_km and zone.rule.regions == ("XN",)
+    assert zone.depths_km == deep.depths_km
+    assert zone.rule.regions == ("XN",)
 
 
 # --------------------------------------------------------------------- the record
@@ -175,7 +177,8 @@ def test_the_balance_answer_quoted_in_the_free_economic_zone_note(record):
         sc, record.control(sc.as_of), within=["Donetsk"], transfer=fez.name, kind="zone"
     )
     note = " ".join(fez.note.split())
-    assert f"{b.depth_km:.1f} km" in note and f"{b.area_km2:,.0f} km²" in note
+    assert f"{b.depth_km:.1f} km" in note
+    assert f"{b.area_km2:,.0f} km²" in note
     assert f"the {b.front_km:,.0f} km of its Donetsk line" in note
     assert b.ratios_after["zone"] == pytest.approx(1, abs=REL_TOL)
     assert (

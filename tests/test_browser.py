@@ -86,11 +86,12 @@ def test_scenario_map_renders_offline_with_layers_and_legend(pages):
         "Settlements of 10,000+ in transfers (",
     ):
         assert any(label.startswith(expected) for label in labels), (expected, labels)
-    assert 'id="territory-legend"' in page.dom and "Areas in km²" in page.dom
-    assert (
-        'id="territory-headline"' in page.dom and "15." in page.dom
-    )  # the ratio, 15.3
-    assert "DeepStateMap" in page.dom and "geoBoundaries" in page.dom
+    assert 'id="territory-legend"' in page.dom
+    assert "Areas in km²" in page.dom
+    assert 'id="territory-headline"' in page.dom
+    assert "15." in page.dom
+    assert "DeepStateMap" in page.dom
+    assert "geoBoundaries" in page.dom
     drawn = len(re.findall(r'<path[^>]+class="[^"]*leaflet-interactive', page.dom))
     # land, 27 regions, control, 2 transfers, 2 lines and 11 settlement markers
     assert drawn >= 40
@@ -284,7 +285,8 @@ def test_scenario_page_boxes_legend_and_settlements(pages, tmp_path):
     shown_all = {label for label, _, shown in probe["legendAll"]["rows"] if shown}
     assert any(lbl.startswith("Removed from the land") for lbl in shown_all)
     # the headline's columns never run together ("gives km²receives km²")
-    assert probe["gaps"] and min(g for _, _, g in probe["gaps"]) >= 4, probe["gaps"]
+    assert probe["gaps"], probe
+    assert min(g for _, _, g in probe["gaps"]) >= 4, probe["gaps"]
     # settlement markers: those of 10,000+ only, as the layer's name says
     source = files["alaska"].read_text(encoding="utf-8")
     (shown, total) = re.findall(
@@ -352,7 +354,8 @@ def test_compare_map_switches_scenarios_each_on_its_own_date(pages, tmp_path):
         (legend,) = re.findall(r'data-legend="([^"]*)"', shown.dom)
         rows = html.unescape(legend).split("|")
         held = [r for r in rows if r.startswith("Russian-held")]
-        assert held and all(f", {ev.control.as_of} (" in r for r in held), rows
+        assert held, rows
+        assert all(f", {ev.control.as_of} (" in r for r in held), rows
         keys = {_direction_key(m) for m in ev.moves if m.kind == "transfer"}
         moves = [r for r in rows if r.startswith("Transfers")]
         assert len(moves) == len(keys), (rows, keys)
@@ -360,7 +363,8 @@ def test_compare_map_switches_scenarios_each_on_its_own_date(pages, tmp_path):
     probe = _probe(files["compare"], tmp_path)
     assert _overlaps(probe["boxes"]) == []
     _legend_is_the_layers(probe["legend"])
-    assert probe["gaps"] and min(g for _, _, g in probe["gaps"]) >= 4, probe["gaps"]
+    assert probe["gaps"], probe
+    assert min(g for _, _, g in probe["gaps"]) >= 4, probe["gaps"]
     # it opens on every scenario's moves
     for ev in evs:
         west, south, east, north = _parts_bounds(ev)

@@ -59,10 +59,12 @@ def test_timeline_chart_svg_names_the_regions(runner, record, tmp_path):
     )
     assert result.exit_code == 0, result.output
     svg = out.read_text()
-    assert svg.lstrip().startswith("<?xml") and "</svg>" in svg
+    assert svg.lstrip().startswith("<?xml")
+    assert "</svg>" in svg
     # text stays text in the SVG: the title and each region's name
     assert "Russian-held land in Ukraine" in svg
-    assert "Donetsk" in svg and "Zaporizhzhia" in svg
+    assert "Donetsk" in svg
+    assert "Zaporizhzhia" in svg
 
 
 @pytest.mark.parametrize(
@@ -77,7 +79,8 @@ def test_a_bad_plot_name_is_refused_before_any_work(runner, tmp_path, name, phra
         cli, ["timeline", "--by", "month", "--plot", str(tmp_path / name)]
     )
     assert result.exit_code == 2, result.output
-    assert phrase in result.output and "Traceback" not in result.output
+    assert phrase in result.output
+    assert "Traceback" not in result.output
     assert not (tmp_path / name).exists()
 
 

@@ -73,7 +73,7 @@ def test_partition_is_exact_on_hand_computable_shapes(synthetic_world):
 
 
 @pytest.mark.parametrize(
-    "occupied, grey",
+    ("occupied", "grey"),
     [
         pytest.param(_c(1.5, 0, 2, 1), None, id="occupied-to-the-coast"),
         pytest.param(
@@ -225,7 +225,7 @@ def test_wide_cut_off_land_at_the_border_stays_held(synthetic_world):
 
 
 @pytest.mark.parametrize(
-    "width_deg, seam",
+    ("width_deg", "seam"),
     [
         # 0.00005° of longitude is 3.7 m at 48°N: under the 10-m seam width
         pytest.param(0.00005, True, id="3.7-m-seam"),
@@ -268,7 +268,7 @@ def test_gap_between_grey_land_and_the_border_goes_to_the_grey_zone(
 
 
 @pytest.mark.parametrize(
-    "lagoon, spit",
+    ("lagoon", "spit"),
     [
         pytest.param((1.75, 0.4, 1.8, 0.45), None, id="lagoon-open-to-the-sea"),
         # behind a 740-m spit DeepState draws as occupied: within 1 km of the sea
@@ -346,7 +346,8 @@ def test_removed_land_is_a_hidden_map_layer_with_its_total(synthetic_world):
     # off by default: the layer control lists it, the page never adds it
     (layer,) = re.findall(rf'"{re.escape(name)}" : (feature_group_\w+)', page)
     assert f"{layer}.addTo(" not in page
-    assert "feature_group_" in page and ".addTo(map_" in page
+    assert "feature_group_" in page
+    assert ".addTo(map_" in page
     feats = [
         f["properties"]
         for fc in embedded_geojson(page)

@@ -407,9 +407,14 @@ def test_atomic_path_leaves_target_on_failure(tmp_path: Path) -> None:
     target = tmp_path / "a" / "file.parquet"
     target.parent.mkdir()
     target.write_bytes(b"old")
-    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
-        tmp.write_bytes(b"new, half")
-        raise RuntimeError
+
+    def fail_half_way() -> None:
+        with atomic_path(target) as tmp:
+            tmp.write_bytes(b"new, half")
+            raise RuntimeError
+
+    with pytest.raises(RuntimeError):
+        fail_half_way()
     assert target.read_bytes() == b"old"
     assert sorted(p.name for p in target.parent.iterdir()) == ["file.parquet"]
     with atomic_path(target) as tmp:

@@ -60,7 +60,8 @@ def test_dates_in_every_form(value):
 def test_bad_dates_are_one_line(value, needle):
     with pytest.raises(DataError, match=needle) as info:
         as_date(value, what="as_of")
-    assert "\n" not in str(info.value) and "as_of" in str(info.value)
+    assert "\n" not in str(info.value)
+    assert "as_of" in str(info.value)
 
 
 @pytest.mark.data

@@ -32,7 +32,8 @@ def test_every_layer_is_there_in_lonlat_with_its_context(zone_ev, layers):
         assert frame.crs.to_epsg() == 4326, name
         assert {"scenario", "as_of", "snapshot"} <= set(frame.columns), name
         assert set(frame["as_of"]) <= {zone_ev.control.as_of.isoformat()}, name
-    assert len(layers["zones"]) >= 1 and len(layers["transfers"]) >= 1
+    assert len(layers["zones"]) >= 1
+    assert len(layers["transfers"]) >= 1
     assert set(layers["zones"]["to"]) == {"DMZ"}
     assert "DMZ" not in set(layers["transfers"]["to"])
 

@@ -47,7 +47,8 @@ def drawn(record, tmp_path_factory):
         'source = "WSJ, citing European officials, ~10 Aug 2025"',
         f'source = "{SOURCE}"',
     )
-    assert TITLE in text and SOURCE in text
+    assert TITLE in text
+    assert SOURCE in text
     path = tmp / "payload.toml"
     path.write_text(text, encoding="utf-8")
     scenario = read_scenario(path)

@@ -110,7 +110,8 @@ def test_provenance_says_which_map():
     dated = replace(snap, version="2024-12-31T20:00:00+00:00", dated_by="matched")
     assert tables.provenance(snap.as_of, dated)["map_version"] == dated.version
     later = tables.provenance(dt.date(2025, 1, 3), snap)
-    assert later["as_of"] == "2025-01-03" and later["earlier_snapshot"] is True
+    assert later["as_of"] == "2025-01-03"
+    assert later["earlier_snapshot"] is True
 
 
 @pytest.mark.parametrize("gap", [False, True], ids=["normal", "gap"])
@@ -132,8 +133,10 @@ def test_control_csv_and_json_rows(toy, gap):
     assert doc["earlier_snapshot"] is gap
     assert (doc["note"] is not None) is gap
     for r in doc["regions"]:
-        assert r["as_of"] == ctl.as_of.isoformat() and r["earlier_snapshot"] is gap
-        assert r["snapshot"] == "toy map" and r["snapshot_as_of"] == "2025-01-01"
+        assert r["as_of"] == ctl.as_of.isoformat()
+        assert r["earlier_snapshot"] is gap
+        assert r["snapshot"] == "toy map"
+        assert r["snapshot_as_of"] == "2025-01-01"
 
 
 @pytest.mark.parametrize("gap", [False, True], ids=["normal", "gap"])
@@ -150,8 +153,10 @@ def test_evaluation_csv_and_json(toy, gap):
     assert {r["earlier_snapshot"] for r in rows} == {str(gap)}
     assert {r["snapshot_as_of"] for r in rows} == {"2025-01-01"}
     doc = json.loads(tables.to_json(tables.evaluation_payload(ev)))
-    assert doc["snapshot"] == "toy map" and doc["snapshot_as_of"] == "2025-01-01"
-    assert doc["earlier_snapshot"] is gap and (doc["note"] is not None) is gap
+    assert doc["snapshot"] == "toy map"
+    assert doc["snapshot_as_of"] == "2025-01-01"
+    assert doc["earlier_snapshot"] is gap
+    assert (doc["note"] is not None) is gap
 
 
 def test_evaluation_csv_with_no_regions_keeps_its_header(toy):
@@ -172,13 +177,16 @@ def test_compare_rows_each_say_their_map(toy):
     assert {r["snapshot_as_of"] for r in rows} == {"2025-01-01"}
     doc = json.loads(tables.to_json(tables.compare_payload(evs, df)))
     a, b = doc["scenarios"]
-    assert a["earlier_snapshot"] is False and a["note"] is None
-    assert b["earlier_snapshot"] is True and b["note"].startswith("no snapshot")
+    assert a["earlier_snapshot"] is False
+    assert a["note"] is None
+    assert b["earlier_snapshot"] is True
+    assert b["note"].startswith("no snapshot")
     assert a["snapshot"] == b["snapshot"] == "toy map"
     assert {"transfers", "parties", "ratio", "file"} <= a.keys()
     assert "snapshot" not in df.columns  # the accounting frame is not modified
     text = tables.compare_text(tables.compare_frame(evs, df))
-    assert "2025-01-02*" in text and "2025-01-01*" not in text
+    assert "2025-01-02*" in text
+    assert "2025-01-01*" not in text
     assert "* no snapshot for that date" in text
     assert "*" not in tables.compare_text(df)  # without provenance: unmarked
 
@@ -290,7 +298,8 @@ def test_text_of_a_mirror_zone_says_no_cession_not_receives_nothing(toy):
     assert "receives nothing" not in mirror
     assert "No cession: neither side cedes land to the other." in mirror
     assert "Ukraine gives to demilitarised zones" in mirror
-    assert "zone     1.00" in mirror and "cession  none" in mirror
+    assert "zone     1.00" in mirror
+    assert "cession  none" in mirror
     for definition in (*RATIO_DEFINITIONS.values(), LINE_AFTER_DEFINITION):
         assert definition in mirror
     assert "after: buffer, Ukrainian edge" in mirror
@@ -303,13 +312,16 @@ def test_text_of_a_mirror_zone_says_no_cession_not_receives_nothing(toy):
         people=False,
     )
     text = tables.evaluation_text(one_way)
-    assert "receives nothing in return" in text and "cession  none" in text
+    assert "receives nothing in return" in text
+    assert "cession  none" in text
     both = tables.evaluation_text(_toy_eval(toy))
     assert "receives nothing" not in both
     # the notebook repr says the same
     html = tables.evaluation_html(_zone_eval(straight, transfers=False))
-    assert "receives nothing" not in html and "No cession" in html
-    assert "Ukrainian edge" in html and "Russian edge" in html
+    assert "receives nothing" not in html
+    assert "No cession" in html
+    assert "Ukrainian edge" in html
+    assert "Russian edge" in html
 
 
 def test_compare_shows_what_each_side_gives_and_receives(toy):
@@ -349,8 +361,11 @@ def test_compare_shows_what_each_side_gives_and_receives(toy):
     assert doc["scenarios"][1]["zone_ratio"] is None
     assert doc["scenarios"][0]["contact_line_km"]["zones"][0]["name"] == "buffer"
     text = tables.compare_text(tables.compare_frame(evs, df))
-    assert "As of" in text and "RU gives km²" in text and "Zone ratio" in text
-    assert "2025-01-01 " in text and "2025-01-02*" in text  # each row's own date
+    assert "As of" in text
+    assert "RU gives km²" in text
+    assert "Zone ratio" in text
+    assert "2025-01-01 " in text
+    assert "2025-01-02*" in text
     for definition in RATIO_DEFINITIONS.values():
         assert definition in text
     rows = _rows(tables.compare_csv(evs, df))
@@ -414,7 +429,8 @@ def test_evaluate_cli_csv_and_json(runner, cache, date):
     assert {r["region"] for r in rows} >= {"Donetsk", "Luhansk", "Sumy", "Kharkiv"}
     assert all({k: r[k] for k in PROVENANCE} == _expect(date) for r in rows)
     doc = json.loads(_run(runner, cache, *args, "--format", "json"))
-    assert doc["as_of"] == date and doc["snapshot"] == _expect(date)["snapshot"]
+    assert doc["as_of"] == date
+    assert doc["snapshot"] == _expect(date)["snapshot"]
     assert doc["snapshot_as_of"] == _expect(date)["snapshot_as_of"]
     assert doc["earlier_snapshot"] is (date == GAP)
     assert (doc["note"] or "").startswith(GAP_NOTE if date == GAP else "")
@@ -434,7 +450,8 @@ def test_compare_cli_csv_and_json(runner, cache, date):
         assert row["snapshot"] == _expect(date)["snapshot"]
         assert row["snapshot_as_of"] == _expect(date)["snapshot_as_of"]
         assert (row["note"] is None) is (date != GAP)
-        assert row["transfers"] and row["parties"]
+        assert row["transfers"]
+        assert row["parties"]
 
 
 def test_notebook_reprs_say_when_an_earlier_snapshot_serves(toy):

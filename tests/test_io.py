@@ -37,7 +37,8 @@ def _geojson(tmp_path, coords, name="f.geojson", crs=None):
 
 def test_lonlat_square_is_read(tmp_path):
     gdf = read_vector(_geojson(tmp_path, SQUARE))
-    assert gdf.crs.to_epsg() == 4326 and len(gdf) == 1
+    assert gdf.crs.to_epsg() == 4326
+    assert len(gdf) == 1
 
 
 def test_metres_without_crs_are_diagnosed(tmp_path):
@@ -99,8 +100,10 @@ def test_crs_error_is_a_project_error():
 def test_measure_cli_refuses_swapped_unless_as_is(runner, tmp_path):
     path = _geojson(tmp_path, [[y, x] for x, y in SQUARE])
     result = runner.invoke(cli, ["measure", str(path)])
-    assert result.exit_code == 1 and "Traceback" not in result.output
-    assert "--as-is" in result.stderr and "exchanged" in result.stderr
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert "--as-is" in result.stderr
+    assert "exchanged" in result.stderr
     ok = runner.invoke(cli, ["measure", str(path), "--as-is", "--format", "json"])
     assert ok.exit_code == 0, ok.output
     assert json.loads(ok.stdout)["total"]["area_km2"] > 0
@@ -110,5 +113,7 @@ def test_measure_cli_on_a_table_is_one_line(runner, tmp_path):
     path = tmp_path / "t.csv"
     path.write_text("a,b\n1,2\n")
     result = runner.invoke(cli, ["measure", str(path)])
-    assert result.exit_code == 1 and "Traceback" not in result.output
-    assert result.stderr.strip().startswith("Error:") and "no geometry" in result.stderr
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert result.stderr.strip().startswith("Error:")
+    assert "no geometry" in result.stderr

@@ -43,8 +43,11 @@ def test_scenario_page_has_layers_legend_and_matching_geojson():
         "Contact line after",
     ):
         assert name in page, name
-    assert 'id="territory-legend"' in page and "km²" in page and "2025-01-01" in page
-    assert 'id="territory-headline"' in page and 'id="territory-attribution"' in page
+    assert 'id="territory-legend"' in page
+    assert "km²" in page
+    assert "2025-01-01" in page
+    assert 'id="territory-headline"' in page
+    assert 'id="territory-attribution"' in page
     collections = embedded_geojson(page)
     moves = [
         f["properties"]
@@ -98,7 +101,8 @@ def test_mini_map_svg_for_notebooks():
     from territory.maps import mini_map_svg
 
     svg = mini_map_svg(_toy_eval())
-    assert svg.startswith("<svg") and svg.count("<path") >= 4
+    assert svg.startswith("<svg")
+    assert svg.count("<path") >= 4
 
 
 def test_legend_says_when_an_earlier_snapshot_serves_the_date():
@@ -141,7 +145,8 @@ def test_scenario_page_cites_and_explains():
         for f in fc["features"]
         if f["properties"].get("name") == "Beta west"
     ]
-    assert props["claim"] == "they said so" and props["note"] == "our reading"
+    assert props["claim"] == "they said so"
+    assert props["note"] == "our reading"
     assert "bindPopup" in page  # a click shows the claim and the note
     assert "About this scenario" not in to_html(
         render_scenario(_toy_eval()), self_contained=False
@@ -203,7 +208,8 @@ def test_headline_says_receives_nothing_only_when_true():
     assert "cession none" in headline
     # the toy scenario with a zone: still true, Russia cedes no land
     zone = re.sub(r"\s+", " ", _headline_text(to_html(render_scenario(_toy_eval()))))
-    assert "receives nothing in return" in zone and "zone 1.00" in zone
+    assert "receives nothing in return" in zone
+    assert "zone 1.00" in zone
     # with a cession both ways it is never said
     doc = {
         "scenario": {"title": "Two ways", "as_of": "2025-01-01"},
@@ -235,7 +241,8 @@ def test_headline_is_tables_with_ruled_headers():
         ["Ratio", "Value", "What it measures"],
         ["Contact line", "km"],
     ]
-    assert ".territory-table th{" in page and "border-bottom" in page  # ruled off
+    assert ".territory-table th{" in page
+    assert "border-bottom" in page
 
 
 def test_scenario_map_draws_the_direct_contact_and_each_zone_edge():
@@ -271,7 +278,8 @@ def test_scenario_map_draws_the_direct_contact_and_each_zone_edge():
         assert name in page, name
     # distinct styles, both in the legend
     assert f'"color": "{COLOURS["edge_ua"]}"' in page
-    assert f'"color": "{COLOURS["edge_ru"]}"' in page and '"dashArray": "2 5"' in page
+    assert f'"color": "{COLOURS["edge_ru"]}"' in page
+    assert '"dashArray": "2 5"' in page
     assert "Zone edge after, Ukrainian side" in page
     assert "Zone edge after, Russian side" in page
 
@@ -376,7 +384,8 @@ def _groups(page: str) -> dict[str, tuple[str, bool]]:
 def test_legend_rows_are_exactly_the_layers_drawn():
     page = to_html(render_scenario(_toy_eval()), self_contained=False)
     rows, groups = _legend_rows(page), _groups(page)
-    assert rows and groups
+    assert rows
+    assert groups
     # every row stands for layers that exist; every layer drawing something has a row
     assert {k for _, keys, _ in rows for k in keys} == set(groups)
     # shown on opening exactly when one of its layers is on the map on opening
@@ -384,12 +393,14 @@ def test_legend_rows_are_exactly_the_layers_drawn():
         assert shown == any(groups[k][1] for k in keys), label
     labels = [label for label, _, _ in rows]
     assert "Contact line after: direct contact" not in labels  # 0 km: nothing drawn
-    assert "Contact line before" in labels and "Zone edge after, Russian side" in labels
+    assert "Contact line before" in labels
+    assert "Zone edge after, Russian side" in labels
     assert any(
         lbl.startswith("Transfers Ukraine → Russia (4,109 km²)") for lbl in labels
     )
     # the page's script follows the layer control
-    assert "territoryKey" in page and 'map.on("layeradd"' in page
+    assert "territoryKey" in page
+    assert 'map.on("layeradd"' in page
 
 
 def test_compare_legend_lists_only_what_it_draws():
@@ -414,10 +425,14 @@ def test_scenario_page_opens_on_its_moves_and_control_page_on_the_country():
     focus, country = _js_bounds(page, "focus"), _js_bounds(page, "country")
     (s, w), (n, e) = focus
     west, south, east, north = shapely.union_all([m.geometry for m in ev.moves]).bounds
-    assert s < south and w < west and n > north and e > east
+    assert s < south
+    assert w < west
+    assert n > north
+    assert e > east
     assert (n - s) * 111.2 >= FOCUS_MIN_SPAN_M / 1000  # at least 150 km across
     assert country == [[48.0, 30.0], [49.0, 33.0]]  # the toy country's land
-    assert '"Whole country"' in page and '"Transfers and zones"' in page
+    assert '"Whole country"' in page
+    assert '"Transfers and zones"' in page
     control = to_html(render_control(scenario_world.control()), self_contained=False)
     assert _js_bounds(control, "focus") is None
     assert _js_bounds(control, "country") == country
@@ -434,7 +449,10 @@ def test_compare_page_opens_on_all_its_scenarios_moves():
         west, south, east, north = shapely.union_all(
             [m.geometry for m in ev.moves]
         ).bounds
-        assert s < south and w < west and n > north and e > east
+        assert s < south
+        assert w < west
+        assert n > north
+        assert e > east
 
 
 def test_focus_ignores_crumbs():
@@ -477,7 +495,8 @@ def test_settlements_above_the_threshold_sized_by_population(monkeypatch):
             PLACE_RADIUS_PX**2 * people / PLACE_MIN_POPULATION, rel=0.03
         )
     # hollow: a light fill, so the land beneath shows; a circle in the legend
-    assert '"fillOpacity": 0.2' in page and "territory-place" in page
+    assert '"fillOpacity": 0.2' in page
+    assert "territory-place" in page
     (row,) = [r for r in _legend_rows(page) if r[0].startswith("Settlements")]
     assert row[0] == "Settlements of 10,000+ people, sized by population"
     assert re.search(r"territory-swatch-circle[^>]*border-radius:50%", page)

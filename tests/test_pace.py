@@ -35,7 +35,8 @@ def test_rates_and_days_to_take():
 @pytest.mark.parametrize("net", [0.0, -40.0])
 def test_no_advance_means_no_time_to_take(net):
     p = _pace(net_km2=net)
-    assert p.days_to_take_remaining is None and p.days_to_take(10) is None
+    assert p.days_to_take_remaining is None
+    assert p.days_to_take(10) is None
     assert p.to_dict()["months_to_take_remaining"] is None
 
 
@@ -58,7 +59,8 @@ def test_net_advance_matches_deepstates_history(record):
     v1 = record.snapshot_for("2025-11-20")[0].version
     expected = published[pd.Timestamp(v1)] - published[pd.Timestamp(v0)]
     assert p.net_km2 == pytest.approx(expected, abs=4.0)
-    assert p.days == 97 and p.rate_km2_per_day == pytest.approx(p.net_km2 / 97)
+    assert p.days == 97
+    assert p.rate_km2_per_day == pytest.approx(p.net_km2 / 97)
 
 
 @pytest.mark.data
@@ -84,13 +86,15 @@ def test_pace_cli(runner, record):
         "days_to_take_remaining",
         "window",
     } <= doc.keys()
-    assert doc["area"] == "Donetsk" and doc["window"]["days"] == 365
+    assert doc["area"] == "Donetsk"
+    assert doc["window"]["days"] == 365
     donbas = doc["transfers"][0]
     assert donbas["days_of_advance"] == pytest.approx(
         donbas["area_km2"] / doc["rate_km2_per_day"]
     )
     text = runner.invoke(cli, ["pace", "--scenario", "alaska-2025"]).stdout
-    assert "months" in text and "not a forecast" in text
+    assert "months" in text
+    assert "not a forecast" in text
 
 
 @pytest.mark.data
@@ -105,7 +109,8 @@ def test_pace_cli(runner, record):
 def test_pace_refusals(runner, record, args, code, phrase):
     result = runner.invoke(cli, ["pace", *args])
     assert result.exit_code == code, result.output
-    assert phrase in result.output and "Traceback" not in result.output
+    assert phrase in result.output
+    assert "Traceback" not in result.output
 
 
 @pytest.mark.data
@@ -114,6 +119,7 @@ def test_pace_takes_region_names_or_ids(record):
 
     by_name = pace(record, "2025-08-15", "2025-11-20", region_ids=["Donetsk"])
     by_id = pace(record, "2025-08-15", "2025-11-20", region_ids=["UA-14"])
-    assert by_name.region_ids == ("UA-14",) and by_name.net_km2 == by_id.net_km2
+    assert by_name.region_ids == ("UA-14",)
+    assert by_name.net_km2 == by_id.net_km2
     with pytest.raises(DataError, match="unknown region 'Atlantis'"):
         pace(record, region_ids=["Atlantis"])

@@ -65,7 +65,8 @@ def _lines_km(partition) -> dict[str, float]:
 
 def assert_kept_areas(partition) -> None:
     """The areas a partition keeps are those of its geometries (REL)."""
-    assert partition.piece_km2 is not None and partition.country_km2 is not None
+    assert partition.piece_km2 is not None
+    assert partition.country_km2 is not None
     for km2, geom in zip(partition.piece_km2, partition.pieces.geometry, strict=True):
         assert km2 == pytest.approx(area_km2(geom), rel=REL, abs=1e-9)
     for name, geom in partition.country.items():
@@ -103,7 +104,7 @@ FRONT = (1.5, 0, 1.79, 1)  # occupied land of region XB, from the front to the s
 
 
 @pytest.mark.parametrize(
-    "before, after",
+    ("before", "after"),
     [
         pytest.param(
             _c(*FRONT),
@@ -205,7 +206,8 @@ def test_the_same_polygons_give_the_same_partition(synthetic_world):
     regions, land, by_status = synthetic_world
     part = partition_land(regions, land, by_status)
     out = patch_partition(regions, land, dict(by_status), PatchBase(by_status, part))
-    assert out is not None and out[0] is part
+    assert out is not None
+    assert out[0] is part
 
 
 def test_a_grey_zone_appearing_is_partitioned_afresh(synthetic_world):
@@ -295,5 +297,6 @@ def test_a_patched_map_keeps_what_was_measured_of_its_earlier_map(record):
         assert later._cache[key] == area_km2(patched.pieces.geometry.iat[key[2]])
     alone = Control(snaps[1].as_of, snaps[1], None, regions, patched)
     a, b = evaluate(sc, later), evaluate(sc, alone)
-    assert a.after_km2 == b.after_km2 and a.front_before_km == b.front_before_km
+    assert a.after_km2 == b.after_km2
+    assert a.front_before_km == b.front_before_km
     assert [m.area_km2 for m in a.moves] == [m.area_km2 for m in b.moves]

@@ -225,7 +225,9 @@ def test_missing_day_uses_the_latest_earlier_snapshot(record):
     # the latest earlier map is the file of 2024-08-17 (as of 2024-08-16).
     ctl = record.control("2024-08-18")
     assert ctl.snapshot.as_of == dt.date(2024, 8, 16)
-    assert ctl.note and "2024-08-18" in ctl.note and "latest earlier" in ctl.note
+    assert ctl.note
+    assert "2024-08-18" in ctl.note
+    assert "latest earlier" in ctl.note
 
 
 def test_dates_outside_the_record_name_the_range(record):
@@ -289,7 +291,8 @@ def test_removed_frame_is_ready_for_export(record, tmp_path):
     path = tmp_path / "removed.gpkg"
     frame.to_file(path, layer="removed", driver="GPKG")
     back = gpd.read_file(path, layer="removed")
-    assert len(back) == len(frame) and back.crs.to_epsg() == 4326
+    assert len(back) == len(frame)
+    assert back.crs.to_epsg() == 4326
 
 
 def test_oblast_shares_against_deepstate_on_1_jan_2026(record):
@@ -369,4 +372,5 @@ def test_a_derived_partition_shares_the_geometries_of_the_map_before(record):
     )
     # the areas kept with a partition survive the derived file
     back = _partition_from_frame(_partition_to_frame(b))
-    assert back.piece_km2 == b.piece_km2 and back.country_km2 == b.country_km2
+    assert back.piece_km2 == b.piece_km2
+    assert back.country_km2 == b.country_km2

@@ -67,20 +67,24 @@ def folder(tmp_path_factory):
 def check_sound(sc: Scenario, folder=None) -> None:
     """Every value of an accepted scenario is one the accounting can trust."""
     assert type(sc.as_of) is dt.date
-    assert isinstance(sc.title, str) and sc.title.strip()
+    assert isinstance(sc.title, str)
+    assert sc.title.strip()
     assert sc.transfers or sc.zones
     assert type(sc.extra.get("default", False)) is bool
     names = [t.name for t in sc.transfers]
     assert len(set(names)) == len(names)
     for t in sc.transfers:
-        assert t.source in ("UA", "RU") and t.target in PARTIES
+        assert t.source in ("UA", "RU")
+        assert t.target in PARTIES
         assert t.source != t.target
         assert t.sovereignty is None or t.sovereignty in PARTIES
         check_rule(t.rule, 0, folder)
         assert isinstance(t.describe(), str)
     for z in sc.zones:
-        assert type(z.depth_km) is float and 0 < z.depth_km <= 200
-        assert z.withdraw and set(z.withdraw) <= {"UA", "RU"}
+        assert type(z.depth_km) is float
+        assert 0 < z.depth_km <= 200
+        assert z.withdraw
+        assert set(z.withdraw) <= {"UA", "RU"}
         assert len(set(z.withdraw)) == len(z.withdraw)
         assert z.along == "front"
         assert isinstance(z.describe(), str)
@@ -670,7 +674,8 @@ def test_any_constructor_call_gives_a_sound_object_or_scenario_error(data):
     assert sc.transfers[0].source in ("UA", "RU")
     assert sc.transfers[0].target in PARTIES
     assert sc.transfers[0].target != sc.transfers[0].source
-    assert type(sc.zones[0].depth_km) is float and 0 < sc.zones[0].depth_km <= 200
+    assert type(sc.zones[0].depth_km) is float
+    assert 0 < sc.zones[0].depth_km <= 200
     assert set(sc.zones[0].withdraw) <= {"UA", "RU"}
 
 

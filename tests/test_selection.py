@@ -303,7 +303,8 @@ def test_any_number_as_a_width_gives_the_right_land_or_one_error(width_km):
         assert not (math.isfinite(width_km) and width_km >= 0.001), err
         assert "\n" not in str(err)
         return
-    assert math.isfinite(width_km) and width_km >= 0.001
+    assert math.isfinite(width_km)
+    assert width_km >= 0.001
     if width_km >= TOY_REACH_KM * 1.001:
         assert km2 == pytest.approx(held_km2, rel=1e-9)
         return

@@ -59,7 +59,8 @@ def test_a_map_that_goes_back_steps_from_the_kept_one(record, statics, monkeypat
     for m in maps:
         got = engine.step(m)
     back = [k for k in engine._kept if k.prev.occupied is maps[0]["occupied"]]
-    assert back and back[0] is engine._kept[-1]  # stepped from, kept longest
+    assert back
+    assert back[0] is engine._kept[-1]
     assert len(series.changed_edges(back[0].prev, engine._prev)) < 300
     # gross changes are from the last map: that engine steps through
     gross = series.Engine(statics, gross=True)
@@ -141,7 +142,8 @@ def test_gross_changes_add_up_to_the_net(record, statics):
             engine.gained_km2 - engine.lost_km2, after - before, atol=1e-8
         )
         before = after
-    assert engine.gained_km2.sum() >= 0 and engine.lost_km2.sum() >= 0
+    assert engine.gained_km2.sum() >= 0
+    assert engine.lost_km2.sum() >= 0
 
 
 def test_changed_edges_are_exact():
@@ -210,7 +212,8 @@ def test_forked_chunks_equal_one_engine(record, tmp_path, monkeypatch):
     for a, b in zip(one_steps[1:], steps[1:], strict=True):
         np.testing.assert_allclose(a[0], b[0], rtol=1e-9, atol=1e-12)
         np.testing.assert_allclose(a[1], b[1], rtol=1e-9, atol=1e-12)
-    assert one_steps[0] is None and steps[0] is None
+    assert one_steps[0] is None
+    assert steps[0] is None
 
 
 def test_a_long_run_that_disagrees_with_the_partition_is_refused(

@@ -151,7 +151,8 @@ def test_timeline_rows_say_which_map(runner, record):
     assert [r["note"] is None for r in doc["rows"]] == [True, False, True]
     assert doc["rows"][1]["note"].startswith("no map version of 2025-11-26")
     text = runner.invoke(cli, args).stdout
-    assert "2025-11-26*" in text and "2025-11-25*" not in text
+    assert "2025-11-26*" in text
+    assert "2025-11-25*" not in text
     assert "* no map version of that date" in text
     assert "2025-11-25 21:33 UTC" in text
     plain = runner.invoke(
@@ -194,14 +195,16 @@ def test_monthly_net_change_matches_deepstates_history(record):
         # gross and net come from different geometry (differences between
         # consecutive maps; areas of the month-end maps) and must agree
         assert row.gained_km2 - row.lost_km2 == pytest.approx(row.change_km2, abs=1e-6)
-        assert row.gained_km2 >= row.change_km2 and row.lost_km2 >= 0
+        assert row.gained_km2 >= row.change_km2
+        assert row.lost_km2 >= 0
         assert row.maps >= 20  # read from the month's daily maps, not its ends only
 
 
 def test_timeline_by_month_and_by_region_cli(runner, record):
     args = ["timeline", "--by", "month", "--start", "2025-07-01", "--end", "2025-08-31"]
     doc = json.loads(runner.invoke(cli, [*args, "--format", "json"]).stdout)
-    assert doc["area"] == "Ukraine" and [r["month"] for r in doc["rows"]] == [
+    assert doc["area"] == "Ukraine"
+    assert [r["month"] for r in doc["rows"]] == [
         "2025-07",
         "2025-08",
     ]
@@ -213,7 +216,8 @@ def test_timeline_by_month_and_by_region_cli(runner, record):
         "map_version",
     } <= set(doc["rows"][0])
     text = runner.invoke(cli, args).stdout
-    assert "Net change km²" in text and "2025-08" in text
+    assert "Net change km²" in text
+    assert "2025-08" in text
     result = runner.invoke(
         cli,
         [
@@ -230,9 +234,11 @@ def test_timeline_by_month_and_by_region_cli(runner, record):
     )
     rows = pd.read_csv(io.StringIO(result.stdout))
     ids = list(record.regions["region_id"])
-    assert len(ids) == 27 and ids <= list(rows.columns)
+    assert len(ids) == 27
+    assert ids <= list(rows.columns)
     ctl = record.control("2025-08-15").to_frame().set_index("region_id")
     for rid in ("UA-14", "UA-09", "UA-23", "UA-59"):  # UA-59: Sumy's border gaps
         assert rows.at[0, rid] == pytest.approx(ctl.at[rid, "occupied_km2"], rel=1e-9)
     bad = runner.invoke(cli, ["timeline", "--by", "region", "--region", "Donetsk"])
-    assert bad.exit_code == 2 and "leave out --region" in bad.output
+    assert bad.exit_code == 2
+    assert "leave out --region" in bad.output

@@ -112,7 +112,8 @@ def test_a_version_no_file_holds_and_the_end_of_the_history():
     versions, _ = date_files(areas, published)
     for d in (odd, *after):
         # inferred with the usual lag of the matched files (1 day here), ±1 day
-        assert versions[d].how == INFERRED and versions[d].time is None
+        assert versions[d].how == INFERRED
+        assert versions[d].time is None
         assert versions[d].day == d - dt.timedelta(days=1)
     assert versions[odd + dt.timedelta(days=1)].how == MATCHED
 
@@ -150,9 +151,8 @@ def test_the_files_of_mid_august_2025(record):
         2025, 8, 15, 16, 37, 13, tzinfo=UTC
     )
     snap, note = record.snapshot_for("2025-08-14")
-    assert snap.label == "deepstate-daily 2025-08-15" and snap.as_of == dt.date(
-        2025, 8, 13
-    )
+    assert snap.label == "deepstate-daily 2025-08-15"
+    assert snap.as_of == dt.date(2025, 8, 13)
     assert note.startswith("no map version of 2025-08-14 is in the record")
     assert record.snapshot_for("2025-08-15")[0].version == "2025-08-15T16:37:13+00:00"
 
@@ -178,7 +178,8 @@ def test_the_map_of_day_d_is_the_latest_made_by_its_end(record):
     # On 3 Aug 2025 the API snapshot (19:58 UTC, with its grey zone) is the
     # latest map of the day; the daily file dated 2025-08-04 shows an older one.
     snap, note = record.snapshot_for("2025-08-03")
-    assert snap.published == "2025-08-03T19:58:25+00:00" and note is None
+    assert snap.published == "2025-08-03T19:58:25+00:00"
+    assert note is None
     daily = record.versions["deepstate-daily/2025-08-04"]
     assert daily.time < dt.datetime.fromisoformat(snap.published)
 
@@ -228,7 +229,8 @@ def test_a_damaged_dating_file_is_never_trusted(record, tmp_path):
     assert damaged != text
     link.write_text(damaged)
     snap, note = Record(cache).snapshot_for("2025-08-15")
-    assert snap.version == "2025-08-15T16:37:13+00:00" and note is None
+    assert snap.version == "2025-08-15T16:37:13+00:00"
+    assert note is None
     # dated again: the same content, so the same name, now sound
     assert link.read_text() == text
     assert len(list((cache / "derived").glob("versions-*-*.json"))) == 1

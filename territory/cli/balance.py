@@ -207,6 +207,7 @@ def balance(
             name=name,
         )
     else:
+        assert sc is not None  # no SCENARIO without --mirror is refused above
         result = solve(
             sc,
             control,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -130,20 +131,21 @@ def fetch(
             f"cached {entry['snapshot']} (published {entry['published']}, as of {entry['as_of']})"
         )
         return
-    state = {"bar": None}
+    state: dict[str, Any] = {"bar": None}
 
-    def progress(done: int, total: int, label: str) -> None:
+    def progress(_done: int, total: int, label: str) -> None:
         if total < 5:
             return
         if state["bar"] is None:
-            state["bar"] = click.progressbar(
+            bar = click.progressbar(
                 length=total,
                 label="fetching",
                 file=sys.stderr,
                 show_pos=True,
                 item_show_func=lambda x: x,
             )
-            state["bar"].__enter__()
+            bar.__enter__()
+            state["bar"] = bar
         state["bar"].update(1, label)
 
     try:
@@ -170,7 +172,8 @@ def fetch(
 
 def _derive_from_daily_files(cache_dir: Path | None) -> None:
     """Date the cached daily files by the map version each shows, and derive every
-    map's Russian-held km² by region (each once per cache)."""
+    map's Russian-held km² by region (each once per cache).
+    """
     from territory.errors import DataError, DataNotFoundError
     from territory.record import Record
     from territory.versions import MATCHED

@@ -93,7 +93,7 @@ def check_export(path: Path) -> None:
 @click.option(
     "--scheduler",
     metavar="tcp://HOST:PORT",
-    callback=lambda ctx, param, value: _check_scheduler(value),
+    callback=lambda _ctx, _param, value: _check_scheduler(value),
     help="Sweep: run on this Dask scheduler instead of local processes "
     "(needs pip install 'territory[dask]'; its workers must see the cache at the same path).",
 )
@@ -244,7 +244,8 @@ def evaluate(
 
 def _cession_pace(rec: Record, ev: Evaluation) -> dict | None:
     """Each cession as months of Russia's advance at the pace of the 12 months
-    to the evaluation's date (from the record's start when it is younger)."""
+    to the evaluation's date (from the record's start when it is younger).
+    """
     from territory.pace import DAYS_PER_MONTH, DEFAULT_WINDOW_DAYS, NOT_A_FORECAST
     from territory.pace import pace as measure_pace
 

@@ -30,9 +30,11 @@ class LazyGroup(click.Group):
     """A click group whose commands (`COMMANDS`) are imported on first use."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
+        """List the commands, the ones not imported yet included."""
         return sorted({*super().list_commands(ctx), *COMMANDS})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """Return the command `cmd_name`, importing its module on first use."""
         if cmd_name not in self.commands and cmd_name in COMMANDS:
             module, attr = COMMANDS[cmd_name].split(":")
             command = getattr(importlib.import_module(module), attr)

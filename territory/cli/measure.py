@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -47,7 +48,7 @@ def measure(path: Path, fmt: str, output: Path | None, as_is: bool) -> None:
     name_col = next(
         (c for c in ("name", "Name", "NAME", "title") if c in gdf.columns), None
     )
-    features = []
+    features: list[dict[str, Any]] = []
     for i, geom in enumerate(gdf.geometry):
         a_m2, p_m = geodesic_area_perimeter_m(geom)
         features.append(

@@ -28,8 +28,11 @@ FORMATS = ("table", "csv", "json")
 def _parse_date(
     ctx: click.Context, param: click.Parameter, value: str | None
 ) -> dt.date | None:
-    """An ISO date, or ``latest``: the last as-of date of the record in the
-    command's cache (``--cache`` is read first: it is eager)."""
+    """Parse an ISO date, or ``latest``.
+
+    ``latest`` is the last as-of date of the record in the command's cache
+    (``--cache`` is read first: it is eager).
+    """
     if value is None:
         return None
     if value.strip().lower() == "latest":
@@ -60,7 +63,7 @@ cache_option = click.option(
 
 
 def date_bound_option(flag: str, help_text: str):
-    """An ISO date option (``--start`` / ``--end``), parsed like ``--date``."""
+    """Return an ISO date option (``--start`` / ``--end``), parsed like ``--date``."""
     return click.option(
         flag, callback=_parse_date, metavar="YYYY-MM-DD|latest", help=help_text
     )
@@ -84,7 +87,7 @@ format_option = click.option(
 
 
 def _check_output_early(
-    ctx: click.Context, param: click.Parameter, value: Path | None
+    _ctx: click.Context, _param: click.Parameter, value: Path | None
 ) -> Path | None:
     """Refuse an unusable -o path before any work is done (it is checked again on write)."""
     if value is None:
@@ -242,7 +245,7 @@ def resolve_regions(regions: tuple[str, ...]) -> tuple[Any, list[str]]:
 
 
 def map_version_text(iso: str) -> str:
-    """A map version for the table: its UTC time, or "inferred"."""
+    """Return a map version for the table: its UTC time, or "inferred"."""
     if not iso:
         return "inferred"
     return dt.datetime.fromisoformat(iso).strftime("%Y-%m-%d %H:%M UTC")
@@ -271,6 +274,6 @@ def plot_option(help_text: str) -> Callable[[Callable[..., Any]], Callable[..., 
     return click.option(
         "--plot",
         type=click.Path(dir_okay=False, path_type=Path),
-        callback=lambda ctx, param, value: check_plot(value),
+        callback=lambda _ctx, _param, value: check_plot(value),
         help=help_text,
     )

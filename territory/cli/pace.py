@@ -133,7 +133,7 @@ def pace(
 
 
 def _flat(doc: dict, where: str):
-    """The pace as one CSV row."""
+    """Return the pace as one CSV row."""
     import pandas as pd
 
     window = doc.pop("window")

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import shapely
+from shapely.geometry.base import BaseGeometry
 
 from territory import deepstate
 from territory._http import BYTES_PER_MB, HTTPStatusError, http_get
@@ -121,7 +122,7 @@ def _check_sha(data: bytes, expected: str | None, *, where: str) -> str:
     return got
 
 
-def _write_status_parquet(by_status: dict[str, shapely.Geometry], target: Path) -> None:
+def _write_status_parquet(by_status: dict[str, BaseGeometry], target: Path) -> None:
     import geopandas as gpd
 
     gdf = gpd.GeoDataFrame(
@@ -162,7 +163,7 @@ def _convert_control(data: bytes, target: Path, ds: Dataset) -> None:
     _write_status_parquet(by_status, target)
 
 
-def _convert_copy(data: bytes, target: Path, ds: Dataset) -> None:
+def _convert_copy(data: bytes, target: Path, _ds: Dataset) -> None:
     write_bytes_atomic(target, data)
 
 
@@ -233,7 +234,7 @@ def _jobs(
             lag = dt.timedelta(days=int(ds.extra.get("as_of_lag_days", 0)))
             for day in _daily_days(ds, start, end):
                 key = daily_key(day)
-                info = {
+                info: dict[str, Any] = {
                     "as_of": (day - lag).isoformat(),
                     "snapshot": f"deepstate-daily {day}",
                 }
@@ -330,7 +331,7 @@ def fetch(
         try:
             for i, job in enumerate(jobs, 1):
                 key, expected = job[1], job[4]
-                entry = cache.entries.get(key)
+                entry = cache.entries.get(key, {})
                 fresh = cache.check(key).problem is None and (
                     expected is None or entry.get("source_sha256") == expected
                 )

@@ -45,7 +45,7 @@ def _daily_lag() -> dt.timedelta:
 
 
 def _snapshot_time(key: str) -> dt.datetime | None:
-    """The publication time encoded in a ``snapshots/<unix time>`` key, if plausible."""
+    """Return the publication time encoded in a ``snapshots/<unix time>`` key, if plausible."""
     sid = key.removeprefix("snapshots/")
     if not (key.startswith("snapshots/") and sid.isascii() and sid.isdigit()):
         return None
@@ -116,7 +116,7 @@ def _snapshot_problems(key: str, entry: dict[str, Any]) -> list[str]:
 
 
 def _inside(rel: str) -> bool:
-    """True if the relative path `rel` stays inside the cache directory."""
+    """Return True if the relative path `rel` stays inside the cache directory."""
     path = PurePosixPath(rel)
     return bool(path.parts) and not path.is_absolute() and ".." not in path.parts
 
@@ -214,7 +214,8 @@ def _read_index(root: Path) -> dict[str, Any]:
     try:
         entries = json.loads(text)["files"]
         if not isinstance(entries, dict):
-            raise TypeError("'files' is not an object")
+            msg = "'files' is not an object"
+            raise TypeError(msg)
     except (ValueError, KeyError, TypeError, RecursionError) as err:
         msg = f"cache index {index} is damaged ({type(err).__name__}: {str(err)[:80]}); {fix}"
         raise DataError(msg) from None

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import shapely
+from shapely.geometry.base import BaseGeometry
 
 from territory import deepstate
 from territory.datasets._cache import Cache, _unwritable, read_geoparquet
@@ -21,10 +22,10 @@ from territory.manifest import ENV_API, load_manifest
 
 DEFAULT_API_URL = "https://deepstatemap.live/api"
 
-_COUNTRY: dict[str, shapely.Geometry] = {}  # union of the boundaries, by their sha256
+_COUNTRY: dict[str, BaseGeometry] = {}  # union of the boundaries, by their sha256
 
 
-def _country(cache: Cache) -> shapely.Geometry:
+def _country(cache: Cache) -> BaseGeometry:
     if "boundaries" not in cache.entries:
         msg = (
             f"a live snapshot is checked against the region boundaries, which are not "
@@ -136,8 +137,10 @@ def fetch_latest(
 
 
 def forget(keys: Iterable[str], *, cache_dir: Path | str | None = None) -> list[str]:
-    """Remove entries (and their files) from the cache: the repair of an entry
-    that cannot be fetched again (a live snapshot, an unknown dataset).
+    """Remove entries (and their files) from the cache.
+
+    The repair of an entry that cannot be fetched again (a live snapshot, an
+    unknown dataset).
 
     Returns the keys removed.
 

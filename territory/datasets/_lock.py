@@ -29,7 +29,7 @@ _PART = re.compile(r"\..+\.part(\.[A-Za-z0-9]+)?")
 
 def _make_dirs(root: Path) -> list[Path]:
     """Create `root` and its missing parents; return those created, deepest last."""
-    created = []
+    created: list[Path] = []
     for d in reversed([root, *root.parents]):
         if d.is_dir():
             continue

@@ -229,7 +229,8 @@ def darker(key: str) -> str:
     """A darker outline of a fill, so adjacent fills stay apart."""
     from matplotlib.colors import to_hex, to_rgb
 
-    return to_hex(tuple(0.6 * c for c in to_rgb(COLOURS[key])))
+    r, g, b = to_rgb(COLOURS[key])
+    return to_hex((0.6 * r, 0.6 * g, 0.6 * b))
 
 
 def diameter_pt(population: int) -> float:
@@ -248,7 +249,9 @@ def place_labels(
     from matplotlib import patheffects
     from matplotlib.transforms import Bbox
 
-    renderer = ax.figure.canvas.get_renderer()
+    # figures are drawn on the Agg canvas, which has get_renderer; matplotlib
+    # types the base canvas, which does not
+    renderer = ax.figure.canvas.get_renderer()  # type: ignore[attr-defined]
     frame = ax.get_window_extent(renderer)
     halo = [patheffects.withStroke(linewidth=3, foreground="white")]
     view = shapely.box(*extent)
@@ -338,7 +341,8 @@ def scale_bar(ax: Axes, extent: Extent) -> Any:
     km = nice_km(0.2 * w / 1000)
     x0, y0 = minx + 0.03 * w, miny + 0.05 * h
     centre = transform(shapely.Point(x0 + km * 500, y0), FIGURE_CRS, STORAGE_CRS)
-    k = Proj(FIGURE_CRS).get_factors(centre.x, centre.y).parallel_scale
+    lon, lat = shapely.get_x(centre), shapely.get_y(centre)
+    k = Proj(FIGURE_CRS).get_factors(lon, lat).parallel_scale
     length = km * 1000 * k  # metres on the map for km kilometres on the ground
     bar_h = 0.008 * h
     back = Rectangle(
@@ -363,20 +367,25 @@ def scale_bar(ax: Axes, extent: Extent) -> Any:
                 zorder=12,
             )
         )
-    style = {"fontsize": 9.5, "ha": "center", "va": "bottom", "zorder": 12}
+    style: dict[str, Any] = {
+        "fontsize": 9.5,
+        "ha": "center",
+        "va": "bottom",
+        "zorder": 12,
+    }
     for frac, text in ((0, "0"), (0.5, f"{km / 2:g}"), (1, f"{km:g} km")):
         ax.text(x0 + frac * length, y0 + 1.6 * bar_h, text, **style)
     ax.text(
         x0,
         y0 - 0.6 * bar_h,
-        f"true at {centre.y:.1f}°N",
+        f"true at {lat:.1f}°N",
         fontsize=8,
         color=TEXT_GREY,
         ha="left",
         va="top",
         zorder=12,
     )
-    return back.get_window_extent(ax.figure.canvas.get_renderer())
+    return back.get_window_extent(ax.figure.canvas.get_renderer())  # type: ignore[attr-defined]
 
 
 def set_frame(ax: Axes, extent: Extent) -> None:

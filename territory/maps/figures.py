@@ -235,7 +235,7 @@ def _lines(ax: Axes, ev: Evaluation, extent: Extent, legend: draw.Legend) -> Non
     """The contact line before, the direct contact after, each zone's two edges."""
     from territory.geodesy import length_km
 
-    layers = [
+    layers: list[tuple[str, str, list[BaseGeometry], dict[str, Any]]] = [
         ("front_before", "Contact line before", [ev.control.edge(RU)], {"lw": 1.3}),
         (
             "front_after",
@@ -297,7 +297,7 @@ def _places(
         return []
     pts = [to_figure_crs(shapely.Point(p["lon"], p["lat"])) for p in shown]
     sizes = [draw.diameter_pt(p["population"]) ** 2 for p in shown]
-    xs, ys = [pt.x for pt in pts], [pt.y for pt in pts]
+    xs, ys = list(shapely.get_x(pts)), list(shapely.get_y(pts))
     ax.scatter(
         xs, ys, s=sizes, facecolors="none", edgecolors="white", linewidths=2.6, zorder=8
     )
@@ -337,12 +337,17 @@ def _locator(
     ax = fig.add_axes((left / W, bottom / H, width / W, height / H))
     country = country_extent(control, aspect=width / height)
     whole = draw.fit(
-        (*map(min, country[:2], focus[:2]), *map(max, country[2:], focus[2:])),
+        (
+            min(country[0], focus[0]),
+            min(country[1], focus[1]),
+            max(country[2], focus[2]),
+            max(country[3], focus[3]),
+        ),
         aspect=width / height,
         pad=0.01,
         min_span_m=0.0,
     )
-    coarse = {"tolerance_deg": 0.01}
+    coarse: dict[str, Any] = {"tolerance_deg": 0.01}
     ax.set_facecolor(COLOURS["other_land"])
     if land is not None:
         sea = shapely.box(*land.bounds).difference(land)

@@ -53,7 +53,8 @@ def test_balance_in_words(runner, record):
     result = runner.invoke(cli, [*ALASKA, "--as", "zone"])
     assert result.exit_code == 0, result.output
     assert "into a demilitarised zone" in result.stdout
-    assert "own edge of the line" in result.stdout and "not a proposal" in result.stdout
+    assert "own edge of the line" in result.stdout
+    assert "not a proposal" in result.stdout
 
 
 @pytest.mark.parametrize(
@@ -131,5 +132,6 @@ def test_mirror_without_a_scenario(runner, record):
     )
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
-    assert doc["as_of"] == "2026-02-18" and doc["depths_km"]["UA"] == 10
+    assert doc["as_of"] == "2026-02-18"
+    assert doc["depths_km"]["UA"] == 10
     assert doc["areas_km2"]["RU"] == pytest.approx(doc["areas_km2"]["UA"], rel=0.002)

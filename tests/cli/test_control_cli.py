@@ -29,7 +29,8 @@ def test_control_table_names_snapshot_and_denominators(runner, record):
     assert "DeepState's map of 2025-08-15 16:37 UTC" in result.stdout
     # the share is of the unit's land; the official area is shown beside it,
     # with what it counts (a share of it exceeded 100% in Crimea)
-    assert "% of land" in result.stdout and "Official area km²" in result.stdout
+    assert "% of land" in result.stdout
+    assert "Official area km²" in result.stdout
     assert "% of official area" not in result.stdout
     assert "which counts inland water" in result.stdout
     assert "Kherson: our share is about 1 point above DeepState's" in result.stdout
@@ -137,7 +138,8 @@ def test_regions_command(runner):
         [r["region_id"] for r in rows].index("UA-14")
     ].items()
     text = runner.invoke(cli, ["regions"]).stdout
-    assert "UA-23" in text and "Zaporizhzhia" in text
+    assert "UA-23" in text
+    assert "Zaporizhzhia" in text
 
 
 @pytest.mark.parametrize(
@@ -167,4 +169,5 @@ def test_latest_without_a_record_says_how_to_fetch(runner, tmp_path):
         cli, ["control", "--cache", str(tmp_path), "--date", "latest"]
     )
     assert result.exit_code == 1
-    assert "territory data fetch" in result.output and "Traceback" not in result.output
+    assert "territory data fetch" in result.output
+    assert "Traceback" not in result.output

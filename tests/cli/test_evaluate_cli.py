@@ -14,9 +14,8 @@ def test_evaluate_json_contract(runner, record):
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     assert {"title", "as_of", "snapshot", "transfers", "parties", "ratio"} <= doc.keys()
-    assert (
-        doc["as_of"] == "2025-08-15" and doc["snapshot"] == "deepstate-daily 2025-08-16"
-    )
+    assert doc["as_of"] == "2025-08-15"
+    assert doc["snapshot"] == "deepstate-daily 2025-08-16"
     t = doc["transfers"][0]
     assert {"name", "from", "to", "area_km2", "regions"} <= t.keys()
     for party in ("UA", "RU"):
@@ -37,19 +36,23 @@ def test_evaluate_json_contract(runner, record):
     assert doc["ratios"] == {"cession": doc["ratio"], "zone": None}
     assert doc["ratio_definitions"] == RATIO_DEFINITIONS
     line = doc["contact_line_km"]
-    assert line["definition"] == LINE_AFTER_DEFINITION and line["zones"] == []
+    assert line["definition"] == LINE_AFTER_DEFINITION
+    assert line["zones"] == []
     assert 1_000 < line["after_direct"] < line["before"]
 
 
 def test_evaluate_table_shows_rules_and_balance(runner, record):
     out = runner.invoke(cli, ["evaluate", "alaska-2025"]).stdout
     assert "Ukrainian-held land in Donetsk and Luhansk" in out
-    assert "Flows:" in out and "Ukraine cedes to Russia" in out
+    assert "Flows:" in out
+    assert "Ukraine cedes to Russia" in out
     assert "Russia cedes to Ukraine" in out
-    assert "Reciprocity: Ukraine cedes" in out and "receives nothing" not in out
+    assert "Reciprocity: Ukraine cedes" in out
+    assert "receives nothing" not in out
     for definition in (*RATIO_DEFINITIONS.values(), LINE_AFTER_DEFINITION):
         assert definition in out
-    assert "Contact line:" in out and "after: direct contact" in out
+    assert "Contact line:" in out
+    assert "after: direct contact" in out
 
 
 def test_evaluate_a_mirror_zone_reports_its_edges_and_no_cession(
@@ -69,10 +72,12 @@ def test_evaluate_a_mirror_zone_reports_its_edges_and_no_cession(
     doc = json.loads(
         runner.invoke(cli, ["evaluate", str(path), "--format", "json"]).stdout
     )
-    assert doc["ratios"]["cession"] is None and doc["ratios"]["zone"] > 0
+    assert doc["ratios"]["cession"] is None
+    assert doc["ratios"]["zone"] > 0
     (zone,) = doc["contact_line_km"]["zones"]
     assert zone["name"] == "Donetsk zone"
-    assert zone["ua_edge_km"] > 100 and zone["ru_edge_km"] > 100
+    assert zone["ua_edge_km"] > 100
+    assert zone["ru_edge_km"] > 100
     # the zone runs in Donetsk only: direct contact remains elsewhere
     assert 0 < doc["contact_line_km"]["after_direct"] < doc["contact_line_km"]["before"]
     flows = {(f["from"], f["to"]): f["area_km2"] for f in doc["flows"]}
@@ -96,7 +101,8 @@ def test_export_is_readable(runner, record, tmp_path, suffix):
         gdf = gpd.read_parquet(out)
     else:
         gdf = gpd.read_file(out, layer="transfers")
-    assert len(gdf) == 2 and gdf.crs.to_epsg() == 4326
+    assert len(gdf) == 2
+    assert gdf.crs.to_epsg() == 4326
     # the land the partition removed (slivers, water) or gave (border gaps,
     # seams): a layer of the GeoPackage, or a file beside the others
     if suffix == ".gpkg":
@@ -135,7 +141,8 @@ def test_compare_all(runner, record):
     doc = json.loads(result.stdout)
     rows = doc["scenarios"]
     assert [r["file"] for r in rows] == ["alaska-2025.toml", "witkoff-2025-08-08.toml"]
-    assert rows[1]["ratio"] is None and rows[1]["cession_ratio"] is None
+    assert rows[1]["ratio"] is None
+    assert rows[1]["cession_ratio"] is None
     # each on its own date; what each side gives and receives
     assert [r["as_of"] for r in rows] == ["2025-08-15", "2025-08-08"]
     for r in rows:
@@ -146,11 +153,14 @@ def test_compare_all(runner, record):
             r["ua_to_ru_km2"] + r["ua_to_dmz_km2"]
         )
         assert r["ua_receives_km2"] == pytest.approx(r["ru_to_ua_km2"])
-    assert rows[0]["ru_gives_km2"] > 0 and rows[1]["ru_gives_km2"] == 0
+    assert rows[0]["ru_gives_km2"] > 0
+    assert rows[1]["ru_gives_km2"] == 0
     assert doc["ratio_definitions"] == RATIO_DEFINITIONS
     text = runner.invoke(cli, ["compare", "all"]).stdout
-    assert "Alaska" in text and "European" in text
-    assert "RU gives km²" in text and "Zone ratio" in text
+    assert "Alaska" in text
+    assert "European" in text
+    assert "RU gives km²" in text
+    assert "Zone ratio" in text
     for name in ("alaska-2025", "kellogg-2025-05", "witkoff-2025-08-08"):
         as_of = read_scenario(name).as_of.isoformat()
         title = read_scenario(name).title
@@ -207,14 +217,13 @@ def test_bad_scenarios_one_line_and_exit_code(
 
 def test_unknown_scenario_and_bad_export(runner, record, tmp_path):
     result = runner.invoke(cli, ["evaluate", "nope"])
-    assert result.exit_code == 1 and "alaska-2025" in result.output
+    assert result.exit_code == 1
+    assert "alaska-2025" in result.output
     result = runner.invoke(
         cli, ["evaluate", "alaska-2025", "--export", str(tmp_path / "x.shp")]
     )
-    assert (
-        result.exit_code == 2
-        and "use .gpkg (every layer), .geojson or .parquet" in result.output
-    )
+    assert result.exit_code == 2
+    assert "use .gpkg (every layer), .geojson or .parquet" in result.output
     assert not (tmp_path / "x.shp").exists()
 
 
@@ -258,7 +267,8 @@ def _outside_scenario(tmp_path):
 def test_polygons_outside_the_folder_need_the_flag(runner, record, tmp_path):
     path = _outside_scenario(tmp_path)
     refused = runner.invoke(cli, ["evaluate", str(path), "--format", "json"])
-    assert refused.exit_code == 2 and "Traceback" not in refused.output
+    assert refused.exit_code == 2
+    assert "Traceback" not in refused.output
     assert "outside the scenario's folder" in refused.stderr
     assert "--allow-paths-outside" in refused.stderr
     allowed = runner.invoke(
@@ -329,16 +339,20 @@ def test_border_with_russia_strip_in_sumy_and_kharkiv(runner, record, tmp_path):
 )
 def test_bad_distances_are_one_line_exit_2(runner, tmp_path, select, needle):
     result = runner.invoke(cli, ["evaluate", str(_rule_scenario(tmp_path, select))])
-    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
     (line,) = [ln for ln in result.stderr.splitlines() if ln.strip()]
-    assert line.startswith("Error: s.toml") and needle in line
+    assert line.startswith("Error: s.toml")
+    assert needle in line
 
 
 def test_a_band_too_narrow_names_the_transfer(runner, record, tmp_path):
     path = _rule_scenario(tmp_path, "all = true, within_km_of_front = 0.0005")
     result = runner.invoke(cli, ["evaluate", str(path)])
-    assert result.exit_code == 1 and "Traceback" not in result.output
-    assert "transfer 'strip'" in result.stderr and "0.001 km" in result.stderr
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert "transfer 'strip'" in result.stderr
+    assert "0.001 km" in result.stderr
 
 
 def test_csv_tables_keep_their_context(runner, record):
@@ -363,9 +377,13 @@ def test_csv_tables_keep_their_context(runner, record):
     assert {r["name"] for r in read["transfers"]} == set(by_name)
     for row in read["transfers"]:
         assert float(row["area_km2"]) == pytest.approx(by_name[row["name"]]["area_km2"])
-        assert row["kind"] and row["from"] and row["to"] and row["population"] != ""
+        assert row["kind"]
+        assert row["from"]
+        assert row["to"]
+        assert row["population"] != ""
     for row in read["regions"]:  # the move, not the region, is the row's name
-        assert row["name"] in by_name and row["region"] != row["name"]
+        assert row["name"] in by_name
+        assert row["region"] != row["name"]
     land = sum(float(r["before_km2"]) for r in read["parties"])
     assert sum(float(r["after_km2"]) for r in read["parties"]) == pytest.approx(land)
     flows = {(f["from"], f["to"]): f["area_km2"] for f in doc["flows"]}

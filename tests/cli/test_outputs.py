@@ -63,7 +63,8 @@ def test_symlink_is_written_through(runner, tmp_path):
     link.symlink_to(real)
     result = runner.invoke(cli, ["regions", "--format", "csv", "-o", str(link)])
     assert result.exit_code == 0, result.output
-    assert link.is_symlink() and link.resolve() == real
+    assert link.is_symlink()
+    assert link.resolve() == real
     assert real.read_text().startswith("region_id,")
 
 
@@ -77,7 +78,8 @@ def test_fifo_is_written_through_not_replaced(runner, tmp_path):
     reader.join(timeout=10)
     assert result.exit_code == 0, result.output
     assert stat.S_ISFIFO(fifo.stat().st_mode)  # still a FIFO, not a regular file
-    assert got and got[0].startswith(b"region_id,")
+    assert got
+    assert got[0].startswith(b"region_id,")
 
 
 @pytest.mark.parametrize(
@@ -191,20 +193,23 @@ def test_invariant_failure_is_a_bug_with_traceback(runner, record, monkeypatch):
     assert not issubclass(InternalError, TerritoryError)
     result = runner.invoke(cli, ["evaluate", "alaska-2025"])
     assert result.exit_code == 3
-    assert "Traceback" in result.stderr and "InternalError" in result.stderr
+    assert "Traceback" in result.stderr
+    assert "InternalError" in result.stderr
     assert "please report it" in result.stderr.splitlines()[-1]
 
 
 def test_unexpected_exception_is_a_bug(runner, monkeypatch):
-    import territory.regions as regions
+    from territory import regions
 
     def broken():
-        raise ZeroDivisionError("boom")
+        msg = "boom"
+        raise ZeroDivisionError(msg)
 
     monkeypatch.setattr(regions, "load_region_table", broken)
     result = runner.invoke(cli, ["regions"])
     assert result.exit_code == 3
-    assert "ZeroDivisionError" in result.stderr and "bug in territory" in result.stderr
+    assert "ZeroDivisionError" in result.stderr
+    assert "bug in territory" in result.stderr
 
 
 def test_disk_full_is_one_line(runner, monkeypatch, tmp_path):
@@ -235,4 +240,5 @@ def test_save_map_in_the_api_writes_as_safely_as_the_cli(tmp_path):
     link = tmp_path / "link.html"
     link.symlink_to(real)
     save_map(fmap, link)
-    assert link.is_symlink() and real.read_text().startswith("<!DOCTYPE html>")
+    assert link.is_symlink()
+    assert real.read_text().startswith("<!DOCTYPE html>")

@@ -32,13 +32,13 @@ def test_sweep_json_is_a_list_of_rows_that_say_their_map(in_process, record):
     assert [r["as_of"] for r in in_process] == DATES
     for row in in_process:
         snap = record.control(row["as_of"]).snapshot
-        assert row["snapshot"] == snap.label and row["map_version"] == (
-            snap.version or ""
-        )
+        assert row["snapshot"] == snap.label
+        assert row["map_version"] == (snap.version or "")
         assert {"ua_to_ru_km2", "grey_to_dmz_km2", "front_after_km"} <= row.keys()
         assert row["zone_ratio"] is None  # no zone: no denominator
         assert row["cession_ratio"] == row["ua_to_ru_km2"] / row["ru_to_ua_km2"]
-        assert row[DONBAS] == row["ua_to_ru_km2"] and row["population_moved"] > 0
+        assert row[DONBAS] == row["ua_to_ru_km2"]
+        assert row["population_moved"] > 0
 
 
 @pytest.mark.data
@@ -71,11 +71,13 @@ def test_sweep_table_and_plot(runner, in_process, tmp_path):
     out = result.stdout
     assert "evaluated on the control map of each date" in out
     assert "[1] Ukraine withdraws from Donbas (UA → RU)" in out
-    assert "Cession ratio: km² Ukraine cedes" in out and "Maps: deepstate-daily" in out
+    assert "Cession ratio: km² Ukraine cedes" in out
+    assert "Maps: deepstate-daily" in out
     assert f"{in_process[0]['cession_ratio']:.2f}" in out
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     img = mpimg.imread(png)
-    assert img.shape[:2] == (900, 1600) and img[..., :3].std() > 0.05
+    assert img.shape[:2] == (900, 1600)
+    assert img[..., :3].std() > 0.05
 
 
 @pytest.mark.parametrize(
@@ -95,7 +97,8 @@ def test_sweep_refusals(runner, tmp_path, args, phrase):
     args = [a.format(tmp=tmp_path) for a in args]
     result = runner.invoke(cli, ["evaluate", "alaska-2025", *RANGE, *args])
     assert result.exit_code == 2, result.output
-    assert phrase in result.output and "Traceback" not in result.output
+    assert phrase in result.output
+    assert "Traceback" not in result.output
 
 
 @pytest.mark.parametrize(
