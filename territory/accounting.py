@@ -160,7 +160,8 @@ class AfterGeoms(Mapping[str, BaseGeometry]):
 
     def map_key(self, party: str) -> tuple | None:
         """The key under which `party`'s land after depends on the map alone
-        (`_Applied.map_key`), or None."""
+        (`_Applied.map_key`), or None.
+        """
         if isinstance(self._pieces, _Applied):
             return self._pieces.map_key(party)
         return None
@@ -613,7 +614,8 @@ def _front_after_km(
 ) -> float:
     """Length of the direct contact after (km); kept with the map when Russia's
     land after depends on it alone and no land goes to a zone (then the
-    direct contact is Russia's whole line after)."""
+    direct contact is Russia's whole line after).
+    """
     key = after.map_key(RU)
     if key is None or any(m.target == DMZ for m in moves):
         return line_after.direct_km
@@ -979,7 +981,8 @@ def _whole_regions_rows(
         return None
     km2: dict[str, float] = {}
     for r, _, a in pieces:
-        km2[r] = km2.get(r, 0.0) + a
+        if r is not None:  # (checked above: every piece has its region)
+            km2[r] = km2.get(r, 0.0) + a
     _, ids, names = _region_index(control)
     wanted = set(region_ids)
     return tuple(

@@ -211,8 +211,11 @@ def _target(
     ratio: float,
     kind: str,
 ) -> tuple[str, float, str, str | None]:
-    """Return (who withdraws, the area to match, the target in words, its
-    kind: ``"transfer"``, ``"zone"`` or None for an area)."""
+    """Return who withdraws, the area to match, the target and its kind.
+
+    The target is in words; its kind is ``"transfer"``, ``"zone"`` or None
+    for an area.
+    """
     if sum((transfer is not None, target_km2 is not None, bool(overall))) != 1:
         msg = "balance: say what to match: one of transfer=NAME, target_km2=X or overall=True"
         raise ScenarioError(msg)

@@ -272,14 +272,17 @@ def _parse_facts(data: bytes) -> list[tuple[tuple, object]]:
     """The (key, value) pairs of a kept-figures file (`Record._keep_facts`)."""
     doc = json.loads(data)
     if doc["version"] != FACTS_VERSION:
-        raise ValueError("another version")
+        msg = "another version"
+        raise ValueError(msg)
     out = []
     for key, value in doc["facts"]:
         key, value = _as_tuple(key), _as_tuple(value)
         if not isinstance(key, tuple) or key[:2] not in KEPT_ON_DISK_KEYS:
-            raise ValueError(f"not a kept figure: {key!r}")
+            msg = f"not a kept figure: {key!r}"
+            raise ValueError(msg)
         if not _json_value(value):
-            raise ValueError(f"not a figure: {value!r}")
+            msg = f"not a figure: {value!r}"
+            raise ValueError(msg)
         out.append((key, value))
     return out
 
@@ -717,7 +720,8 @@ class Record:
 
     def _cached_partition(self, inputs: str) -> tuple[Partition, str] | None:
         """Return the derived partition keyed `inputs`, and the hash of its
-        content (from its file's name), if a file checks out."""
+        content (from its file's name), if a file checks out.
+        """
         stem = f"partition-{inputs}"
         found = self._read_derived(
             stem,

@@ -124,7 +124,9 @@ def test_the_land_after_kept_selections_is_kept_with_the_map(target):
     Russia's whole line, too)."""
     import tomllib
 
-    body = BODY.split("[[zones]]")[0].replace('to = "RU"', f'to = "{target}"')
+    body = BODY.split("[[zones]]", maxsplit=1)[0].replace(
+        'to = "RU"', f'to = "{target}"'
+    )
     sc = parse_scenario(tomllib.loads(body), table=scenario_world.table())
     fresh = _numbers(evaluate(sc, scenario_world.control(), people=False))
     ctl = scenario_world.control()

@@ -225,7 +225,7 @@ def add_base(
 
 
 def _holder_label(holder: str, label: str) -> str:
-    """ "Russian-held before", or "Russian-held" with no label (never a stray space)."""
+    """Name a holder's layer: "Russian-held before", or "Russian-held" alone (no stray space)."""
     return " ".join(part for part in (HOLDER_LABEL[holder], label) if part)
 
 
@@ -262,6 +262,7 @@ _CONTROL_FIELDS = (["holder", "area_km2", "as_of"], ["Held by", "Area km²", "As
 
 
 def add_control(fmap: Any, control: Control, *, label: str = "before") -> None:
+    """Add each holder's land on `control` to `fmap` as a layer named with `label`."""
     for name, data, holder in _control_layers(control, label=label):
         geojson_layer(
             fmap,
