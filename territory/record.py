@@ -868,13 +868,18 @@ class Record:
             # with gross figures each step needs the map before it
             first = max(todo[0] - 1, 0) if gross else todo[0]
             job = _FiguresJob(self, statics, order, set(todo), sha, pair, gross)
-            found_rows, found_steps = job.run(range(first, todo[-1] + 1))
-            if len(todo) >= PARALLEL_MIN_MAPS:
-                # a long run ends checked against the partition of its last map
-                # (which the next control map of that date reuses): figures the
-                # engine got wrong are never kept or shown
-                last = order[todo[-1]]
-                self._check_figures(last, found_rows[sha[last.key]])
+            last = order[todo[-1]]
+            # a long run ends checked against the partition of its last map
+            # (which the next control map of that date reuses): figures the
+            # engine got wrong are never kept or shown.  The partition's
+            # figures are had while the workers run.
+            check = len(todo) >= PARALLEL_MIN_MAPS
+            found_rows, found_steps, expected = job.run(
+                range(first, todo[-1] + 1),
+                meanwhile=(lambda: self._partition_ru_km2(last)) if check else None,
+            )
+            if check:
+                self._check_figures(last, found_rows[sha[last.key]], expected)
             rows.update(found_rows)
             steps.update(found_steps)
             self._write_merged(stem, {"rows": rows, "steps": steps}, merged)
@@ -937,10 +942,9 @@ class Record:
             return str(self.cache.entries[snap.key]["sha256"])
         return self._snapshot_bytes(snap)[1]  # raises, naming the repair
 
-    def _check_figures(self, snap: Snapshot, figures: list[float]) -> None:
-        """Raise `InternalError` unless `figures` are the partition's RU km² (1e-9)."""
+    def _partition_ru_km2(self, snap: Snapshot) -> list[float]:
+        """RU km² by region (in `region_ids` order) of `snap`'s partition."""
         from territory.control import RU
-        from territory.errors import InternalError
         from territory.geodesy import area_km2
 
         pieces = self.partition(snap).pieces
@@ -951,6 +955,16 @@ class Record:
         ):
             if holder == RU:
                 expected[ids.index(rid)] += area_km2(geom)
+        return expected
+
+    def _check_figures(
+        self, snap: Snapshot, figures: list[float], expected: list[float]
+    ) -> None:
+        """Raise `InternalError` unless `figures` are `expected`, the
+        partition's RU km² (`_partition_ru_km2`), to 1e-9."""
+        from territory.errors import InternalError
+
+        ids = self.region_ids
         for rid, got, want in zip(ids, figures, expected, strict=True):
             if abs(got - want) > 1e-9 * max(abs(want), 1.0):
                 msg = (
@@ -1170,7 +1184,12 @@ class _FiguresJob:
         #: per segment, the next map from each end (shared with the workers)
         self.ends: list = []
 
-    def run(self, span: range) -> tuple[dict, dict]:
+    def run(
+        self, span: range, *, meanwhile: Callable[[], T] | None = None
+    ) -> tuple[dict, dict, T | None]:
+        """Rows and steps of the maps of `span`, and what `meanwhile` returns:
+        it runs in this process while the workers run (or after the maps,
+        in one process)."""
         import multiprocessing as mp
         import os
 
@@ -1182,16 +1201,19 @@ class _FiguresJob:
         ):
             from territory.progress import progress
 
-            return self.walk(
+            rows, steps = self.walk(
                 span,
                 iter(span),
                 forward=True,
                 tick=None,
                 bar=lambda it: progress(it, desc="maps", unit="map"),
             )
-        return self._forked(span, workers)
+            return rows, steps, None if meanwhile is None else meanwhile()
+        return self._forked(span, workers, meanwhile)
 
-    def _forked(self, span: range, workers: int) -> tuple[dict, dict]:
+    def _forked(
+        self, span: range, workers: int, meanwhile: Callable[[], T] | None
+    ) -> tuple[dict, dict, T | None]:
         import concurrent.futures as cf
         import multiprocessing as mp
         import queue
@@ -1217,6 +1239,8 @@ class _FiguresJob:
                     for k, seg in enumerate(segments)
                     for forward in (True, False)
                 ]
+                # (every worker is forked by now: nothing of this is theirs)
+                extra = None if meanwhile is None else meanwhile()
                 bar = None
                 if ticks is not None:
                     from tqdm import tqdm
@@ -1247,7 +1271,7 @@ class _FiguresJob:
         finally:
             _FORKED = None
             self.ends = []
-        return rows, steps
+        return rows, steps, extra
 
     def taker(self, segment: int, *, forward: bool) -> Iterator[int]:
         """The maps of `segment` one walk takes: the next from its end, until
