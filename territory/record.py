@@ -572,7 +572,7 @@ class Record:
         try:  # read with pyarrow: a tenth of the time of a GeoDataFrame (and
             # the file alone, without the datasets layer of `read_table`)
             table = pq.ParquetFile(io.BytesIO(data)).read(
-                columns=["status", "geometry"]
+                columns=["status", "geometry"], use_threads=False
             )
             status = [str(x) for x in table.column("status").to_pylist()]
             geoms = shapely.from_wkb(table.column("geometry").to_numpy())
