@@ -864,7 +864,7 @@ class Record:
 
         todo = [i for i, snap in enumerate(order) if not known(i, snap)]
         if todo:
-            statics = self._series_statics()
+            statics, built = self._series_statics()
             # with gross figures each step needs the map before it
             first = max(todo[0] - 1, 0) if gross else todo[0]
             job = _FiguresJob(self, statics, order, set(todo), sha, pair, gross)
@@ -883,6 +883,10 @@ class Record:
             rows.update(found_rows)
             steps.update(found_steps)
             self._write_merged(stem, {"rows": rows, "steps": steps}, merged)
+            if (
+                built is not None
+            ):  # kept once figures were had (a failed run writes nothing)
+                self._write_derived(*built)
         out_rows = [np.array(rows[sha[s.key]]) for s in snaps]
         out_steps: list[tuple[np.ndarray, np.ndarray] | None] = []
         prev = None
@@ -895,9 +899,10 @@ class Record:
             prev = s
         return out_rows, out_steps
 
-    def _series_statics(self) -> Statics:
+    def _series_statics(self) -> tuple[Statics, tuple[str, str, bytes] | None]:
         """The regions and land mask prepared for `territory.series`, kept in
-        the derived cache (``derived/statics-<inputs>-<content>.parquet``).
+        the derived cache (``derived/statics-<inputs>-<content>.parquet``),
+        and, when they were built, what `_write_derived` keeps of them.
 
         They depend only on the boundaries, the land mask and the order of
         the regions, never on a map, so the first figures computed build
@@ -922,13 +927,12 @@ class Record:
                 stem, ".parquet", Statics.from_bytes, (ValueError,)
             ):
                 if statics.region_ids == self.region_ids:
-                    return statics
+                    return statics, None
         regions = self.regions
         statics = Statics.build(
             list(regions["region_id"]), regions.geometry.values, self.land
         )
-        self._write_derived(stem, ".parquet", statics.to_bytes())
-        return statics
+        return statics, (stem, ".parquet", statics.to_bytes())
 
     def _recorded_sha(self, snap: Snapshot) -> str:
         """The checksum the index records for `snap`'s file, which keys its figures.

@@ -263,14 +263,15 @@ def test_static_layers_are_kept_to_the_last_bit(record, statics, tmp_path, monke
     built = []
     real = series.Statics.build
     monkeypatch.setattr(series.Statics, "build", lambda *a: built.append(1) or real(*a))
-    record._series_statics()
+    record.region_figures(record.snapshots[500:501])
     (path,) = tmp_path.glob("statics-*.parquet")
-    read = record._series_statics()
-    assert len(built) == 1 and shapely.equals_identical(read.country, statics.country)
+    read, kept = record._series_statics()
+    assert len(built) == 1 and kept is None
+    assert shapely.equals_identical(read.country, statics.country)
     body = path.read_bytes()
     path.write_bytes(body[:-1] + b"x")  # same name, other content
-    record._series_statics()
-    assert len(built) == 2 and path.read_bytes() == body  # built and kept again
+    _, kept = record._series_statics()
+    assert len(built) == 2 and not path.exists() and kept[2] == body
 
 
 def test_a_long_run_that_disagrees_with_the_partition_is_refused(
