@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     from shapely.geometry.base import BaseGeometry
 
     from territory._partition_patch import PatchBase
+    from territory.series import Statics
     from territory.versions import Version
 
 log = logging.getLogger(__name__)
@@ -621,19 +622,24 @@ class Record:
     def _parse_snapshot(self, snap: Snapshot, data: bytes) -> dict[str, BaseGeometry]:
         import pyarrow.parquet as pq
 
-        fix = repair_command(snap.key, root=self.cache.root)
-        try:  # read with pyarrow: a tenth of the time of a GeoDataFrame
-            table = pq.read_table(io.BytesIO(data), columns=["status", "geometry"])
+        def fix() -> str:  # named only when the file is refused
+            return repair_command(snap.key, root=self.cache.root)
+
+        try:  # read with pyarrow: a tenth of the time of a GeoDataFrame (and
+            # the file alone, without the datasets layer of `read_table`)
+            table = pq.ParquetFile(io.BytesIO(data)).read(
+                columns=["status", "geometry"], use_threads=False
+            )
             status = [str(x) for x in table.column("status").to_pylist()]
             geoms = shapely.from_wkb(table.column("geometry").to_numpy())
         except Exception as err:  # any parse failure: the file is not what it claims
             if "status" in str(err):
                 status, geoms = [], []
             else:
-                msg = f"{snap.key}: the cached file cannot be read as GeoParquet ({type(err).__name__}); run '{fix}'"
+                msg = f"{snap.key}: the cached file cannot be read as GeoParquet ({type(err).__name__}); run '{fix()}'"
                 raise DataError(msg) from None
         if "occupied" not in status:
-            msg = f"{snap.key}: the cached snapshot has no occupied territory; run '{fix}'"
+            msg = f"{snap.key}: the cached snapshot has no occupied territory; run '{fix()}'"
             raise DataError(msg)
         return dict(zip(status, geoms, strict=True))
 
@@ -971,25 +977,29 @@ class Record:
 
         todo = [i for i, snap in enumerate(order) if not known(i, snap)]
         if todo:
-            from territory.series import Statics
-
-            regions = self.regions
-            statics = Statics.build(
-                list(regions["region_id"]), regions.geometry.values, self.land
-            )
+            statics, built = self._series_statics()
             # with gross figures each step needs the map before it
             first = max(todo[0] - 1, 0) if gross else todo[0]
             job = _FiguresJob(self, statics, order, set(todo), sha, pair, gross)
-            found_rows, found_steps = job.run(range(first, todo[-1] + 1))
-            if len(todo) >= PARALLEL_MIN_MAPS:
-                # a long run ends checked against the partition of its last map
-                # (which the next control map of that date reuses): figures the
-                # engine got wrong are never kept or shown
-                last = order[todo[-1]]
-                self._check_figures(last, found_rows[sha[last.key]])
+            last = order[todo[-1]]
+            # a long run ends checked against the partition of its last map
+            # (which the next control map of that date reuses): figures the
+            # engine got wrong are never kept or shown.  The partition's
+            # figures are had while the workers run.
+            check = len(todo) >= PARALLEL_MIN_MAPS
+            found_rows, found_steps, expected = job.run(
+                range(first, todo[-1] + 1),
+                meanwhile=(lambda: self._partition_ru_km2(last)) if check else None,
+            )
+            if check:
+                self._check_figures(last, found_rows[sha[last.key]], expected)
             rows.update(found_rows)
             steps.update(found_steps)
             self._write_merged(stem, {"rows": rows, "steps": steps}, merged)
+            if (
+                built is not None
+            ):  # kept once figures were had (a failed run writes nothing)
+                self._write_derived(*built)
         out_rows = [np.array(rows[sha[s.key]]) for s in snaps]
         out_steps: list[tuple[np.ndarray, np.ndarray] | None] = []
         prev = None
@@ -1001,6 +1011,41 @@ class Record:
                 out_steps.append((np.array(g), np.array(lo)))
             prev = s
         return out_rows, out_steps
+
+    def _series_statics(self) -> tuple[Statics, tuple[str, str, bytes] | None]:
+        """The regions and land mask prepared for `territory.series`, kept in
+        the derived cache (``derived/statics-<inputs>-<content>.parquet``),
+        and, when they were built, what `_write_derived` keeps of them.
+
+        They depend only on the boundaries, the land mask and the order of
+        the regions, never on a map, so the first figures computed build
+        them (about a second) and later runs read them (a few hundredths).
+        Keyed, as the figures are, on the checksums the index records; the
+        files must still be there, of their recorded size, or they are
+        read (and refused, naming the repair).
+        """
+        from territory.series import ALGORITHM, Statics
+
+        parts = [
+            ALGORITHM,
+            PARTITION_VERSION,
+            self._entry_sha("boundaries"),
+            self._entry_sha("land"),
+            ",".join(self.region_ids),
+        ]
+        digest = hashlib.sha256("|".join(parts).encode()).hexdigest()[:_DIGEST_HEX]
+        stem = f"statics-{digest}"
+        if self.cache.has("boundaries") and self.cache.has("land"):
+            for _, statics in self._read_derived(
+                stem, ".parquet", Statics.from_bytes, (ValueError,)
+            ):
+                if statics.region_ids == self.region_ids:
+                    return statics, None
+        regions = self.regions
+        statics = Statics.build(
+            list(regions["region_id"]), regions.geometry.values, self.land
+        )
+        return statics, (stem, ".parquet", statics.to_bytes())
 
     def _recorded_sha(self, snap: Snapshot) -> str:
         """The checksum the index records for `snap`'s file, which keys its figures.
@@ -1014,10 +1059,9 @@ class Record:
             return str(self.cache.entries[snap.key]["sha256"])
         return self._snapshot_bytes(snap)[1]  # raises, naming the repair
 
-    def _check_figures(self, snap: Snapshot, figures: list[float]) -> None:
-        """Raise `InternalError` unless `figures` are the partition's RU km² (1e-9)."""
+    def _partition_ru_km2(self, snap: Snapshot) -> list[float]:
+        """RU km² by region (in `region_ids` order) of `snap`'s partition."""
         from territory.control import RU
-        from territory.errors import InternalError
         from territory.geodesy import area_km2
 
         pieces = self.partition(snap).pieces
@@ -1028,6 +1072,16 @@ class Record:
         ):
             if holder == RU:
                 expected[ids.index(rid)] += area_km2(geom)
+        return expected
+
+    def _check_figures(
+        self, snap: Snapshot, figures: list[float], expected: list[float]
+    ) -> None:
+        """Raise `InternalError` unless `figures` are `expected`, the
+        partition's RU km² (`_partition_ru_km2`), to 1e-9."""
+        from territory.errors import InternalError
+
+        ids = self.region_ids
         for rid, got, want in zip(ids, figures, expected, strict=True):
             if abs(got - want) > 1e-9 * max(abs(want), 1.0):
                 msg = (
@@ -1237,17 +1291,28 @@ _FORKED: _FiguresJob | None = None
 class _FiguresJob:
     """Runs `territory.series.Engine` over a span of maps for `Record.region_figures`.
 
-    A long span is cut into one contiguous chunk per CPU, each run in a
-    forked process (the parent's record and prepared layers are inherited,
-    not rebuilt), with one shared progress bar; results are the same as one
-    engine over the whole span (each chunk starts with a full map).
+    A long span is cut into one contiguous segment per two CPUs, and each
+    segment walked by two forked processes (the parent's record and
+    prepared layers are inherited, not rebuilt) from its two ends towards
+    each other: each takes the next map from its end (a shared pair of
+    counters) until they meet, so neither waits for the other however the
+    maps' cost is spread.  Each walk starts with a full map; the figures
+    depend on the map, not the way there, so they are the same as one
+    engine's over the whole span.  One shared progress bar.
     """
 
     def __init__(self, record, statics, order, todo, sha, pair, gross) -> None:
         self.record, self.statics, self.order = record, statics, order
         self.todo, self.sha, self.pair, self.gross = todo, sha, pair, gross
+        #: per segment, the next map from each end (shared with the workers)
+        self.ends: list = []
 
-    def run(self, span: range) -> tuple[dict, dict]:
+    def run(
+        self, span: range, *, meanwhile: Callable[[], T] | None = None
+    ) -> tuple[dict, dict, T | None]:
+        """Rows and steps of the maps of `span`, and what `meanwhile` returns:
+        it runs in this process while the workers run (or after the maps,
+        in one process)."""
         import multiprocessing as mp
         import os
 
@@ -1259,12 +1324,19 @@ class _FiguresJob:
         ):
             from territory.progress import progress
 
-            return self.chunk(
-                span, tick=None, bar=lambda it: progress(it, desc="maps", unit="map")
+            rows, steps = self.walk(
+                span,
+                iter(span),
+                forward=True,
+                tick=None,
+                bar=lambda it: progress(it, desc="maps", unit="map"),
             )
-        return self._forked(span, workers)
+            return rows, steps, None if meanwhile is None else meanwhile()
+        return self._forked(span, workers, meanwhile)
 
-    def _forked(self, span: range, workers: int) -> tuple[dict, dict]:
+    def _forked(
+        self, span: range, workers: int, meanwhile: Callable[[], T] | None
+    ) -> tuple[dict, dict, T | None]:
         import concurrent.futures as cf
         import multiprocessing as mp
         import queue
@@ -1274,17 +1346,24 @@ class _FiguresJob:
         global _FORKED  # noqa: PLW0603 (forked workers inherit the Record, never pickled)
         ctx = mp.get_context("fork")
         ticks = ctx.Queue() if enabled() else None
-        size = -(-len(span) // workers)
-        chunks = [
+        size = -(-len(span) // max(workers // 2, 1))
+        segments = [
             range(a, min(a + size, span.stop))
             for a in range(span.start, span.stop, size)
         ]
+        self.ends = [ctx.Array("q", [seg.start, seg.stop - 1]) for seg in segments]
         _FORKED = self
         rows: dict = {}
         steps: dict = {}
         try:
-            with cf.ProcessPoolExecutor(len(chunks), mp_context=ctx) as pool:
-                futures = [pool.submit(_forked_chunk, c, ticks) for c in chunks]
+            with cf.ProcessPoolExecutor(2 * len(segments), mp_context=ctx) as pool:
+                futures = [
+                    pool.submit(_forked_walk, k, seg, forward, ticks)
+                    for k, seg in enumerate(segments)
+                    for forward in (True, False)
+                ]
+                # (every worker is forked by now: nothing of this is theirs)
+                extra = None if meanwhile is None else meanwhile()
                 bar = None
                 if ticks is not None:
                     from tqdm import tqdm
@@ -1314,39 +1393,83 @@ class _FiguresJob:
                     steps.update(st)
         finally:
             _FORKED = None
-        return rows, steps
+            self.ends = []
+        return rows, steps, extra
 
-    def chunk(self, span: range, *, tick, bar=None) -> tuple[dict, dict]:
-        """Rows (and steps) of the maps of `span`; a map is read only if needed."""
+    def taker(self, segment: int, *, forward: bool) -> Iterator[int]:
+        """The maps of `segment` one walk takes: the next from its end, until
+        the two walks meet (each map taken once)."""
+        ends = self.ends[segment]
+        while True:
+            with ends.get_lock():
+                lo, hi = ends[0], ends[1]
+                if lo > hi:
+                    return
+                if forward:
+                    ends[0] = lo + 1
+                else:
+                    ends[1] = hi - 1
+            yield lo if forward else hi
+
+    def walk(
+        self, span: range, taken: Iterator[int], *, forward: bool, tick, bar=None
+    ) -> tuple[dict, dict]:
+        """Rows (and steps) of the maps `taken` hands out (consecutive maps of
+        `span`, upwards if `forward`, else downwards); a map is read only if
+        needed.
+
+        Going down, the step from map i + 1 to map i is the change from i to
+        i + 1 backwards: gained and lost swap.  A forward walk that stops
+        where another walk took the next map steps to it too, for the change
+        between the two walks' last maps.
+        """
         from territory.series import Engine
 
         rows: dict = {}
         steps: dict = {}
         engine = Engine(self.statics, gross=self.gross)
-        # a chunk that does not start the span reads the map before it first,
-        # so its first step has a previous map
-        start = span.start - 1 if self.gross and span.start > 0 else span.start
-        items = range(start, span.stop)
-        for i in bar(items) if bar is not None else items:
-            snap = self.order[i]
+        last = None
+        done = 0
+        for i in bar(taken) if bar is not None else taken:
+            last = i
             if i not in self.todo and i + 1 not in self.todo:
                 engine = Engine(self.statics, gross=self.gross)  # skip what is known
                 continue
+            if forward and self.gross and not engine.has_map and i in self.todo and i:
+                # a walk starting a segment reads the map before it first,
+                # so its first step has a previous map
+                engine.step(self.record.read_snapshot(self.order[i - 1]))
             had_previous = engine.has_map
+            snap = self.order[i]
             engine.step(self.record.read_snapshot(snap))
-            if i >= span.start:
-                rows[self.sha[snap.key]] = [float(x) for x in engine.region_km2()]
-                if self.gross and i in self.todo and had_previous:
-                    steps[self.pair[snap.key]] = [
-                        [float(x) for x in engine.gained_km2],
-                        [float(x) for x in engine.lost_km2],
-                    ]
-            if tick is not None and i % 10 == 9:
+            rows[self.sha[snap.key]] = [float(x) for x in engine.region_km2()]
+            if self.gross and had_previous:
+                if forward and i in self.todo:
+                    self._keep_step(steps, i, engine.gained_km2, engine.lost_km2)
+                elif not forward and i + 1 in self.todo:
+                    self._keep_step(steps, i + 1, engine.lost_km2, engine.gained_km2)
+            done += 1
+            if tick is not None and done % 10 == 0:
                 tick.put(10)
+        if tick is not None and done % 10:
+            tick.put(done % 10)
+        nxt = None if last is None else last + 1
+        if forward and self.gross and nxt in self.todo and nxt < span.stop:
+            # the next map is another walk's last: the change to it is ours
+            engine.step(self.record.read_snapshot(self.order[nxt]))
+            self._keep_step(steps, nxt, engine.gained_km2, engine.lost_km2)
         return rows, steps
 
+    def _keep_step(self, steps: dict, i: int, gained, lost) -> None:
+        """Keep the km² gained and lost from map i − 1 to map i."""
+        steps[self.pair[self.order[i].key]] = [
+            [float(x) for x in gained],
+            [float(x) for x in lost],
+        ]
 
-def _forked_chunk(span: range, ticks) -> tuple[dict, dict]:
-    """What a forked worker runs: its chunk of the job the parent set up."""
+
+def _forked_walk(segment: int, span: range, forward: bool, ticks) -> tuple[dict, dict]:
+    """What a forked worker runs: one end of a segment of the parent's job."""
     assert _FORKED is not None
-    return _FORKED.chunk(span, tick=ticks)
+    taken = _FORKED.taker(segment, forward=forward)
+    return _FORKED.walk(span, taken, forward=forward, tick=ticks)

@@ -147,6 +147,11 @@ class _State:
     ]
 
 
+#: The layers of `Statics` kept in the derived cache (`Statics.to_bytes`);
+#: the border, the grid and the prepared states follow from them at once.
+_LAYERS = ("country", "country_land", "sea_m", "border_band", "near_sea")
+
+
 @dataclass
 class Statics:
     """The static layers the engine needs, prepared once per record."""
@@ -183,8 +188,33 @@ class Statics:
         regions = np.asarray(list(regions), dtype=object)
         # the partition's own layers (built once per process for both)
         country, country_land, sea = static_layers(tuple(regions), land)
-        border = country.boundary
-        metric = metric_crs_for(border)
+        metric = metric_crs_for(country.boundary)
+        return cls._of(
+            region_ids,
+            regions,
+            {
+                "country": country,
+                "country_land": country_land,
+                "sea_m": transform(sea, STORAGE_CRS, metric),
+                # the partition's band of the border (`given_to`), built once
+                "border_band": static_metric_buffer(
+                    country.boundary, metric.to_wkt(), SLIVER_TOLERANCE_M
+                ),
+                "near_sea": shapely.buffer(sea, _NEAR_SEA_DEG),
+            },
+            metric.to_wkt(),  # a string: no conversion per call
+        )
+
+    @classmethod
+    def _of(
+        cls,
+        region_ids: list[str],
+        regions: np.ndarray,
+        layers: dict[str, BaseGeometry],
+        metric: str,
+    ) -> Statics:
+        """The statics of built (or read) layers: the rest follows at once."""
+        country = layers["country"]
         minx, miny, maxx, maxy = country.bounds
         x0 = math.floor(minx / CELL_DEG) * CELL_DEG
         y0 = math.floor(miny / CELL_DEG) * CELL_DEG
@@ -192,26 +222,69 @@ class Statics:
             math.ceil((maxx - x0) / CELL_DEG) + 1,
             math.ceil((maxy - y0) / CELL_DEG) + 1,
         )
-        sea_m = transform(sea, STORAGE_CRS, metric)
-        shapely.prepare(sea_m)
-        near_sea = shapely.buffer(sea, _NEAR_SEA_DEG)
-        shapely.prepare(near_sea)
+        for name in ("sea_m", "near_sea", "border_band"):
+            shapely.prepare(layers[name])
         return cls(
             region_ids=list(region_ids),
             regions=regions,
             country=country,
-            country_land=country_land,
-            border=border,
-            sea_m=sea_m,
-            # the partition's band of the border (`given_to`), built once
-            border_band=static_metric_buffer(
-                border, metric.to_wkt(), SLIVER_TOLERANCE_M
-            ),
-            near_sea=near_sea,
-            metric=metric.to_wkt(),  # a string: no conversion per call
+            country_land=layers["country_land"],
+            border=country.boundary,
+            sea_m=layers["sea_m"],
+            border_band=layers["border_band"],
+            near_sea=layers["near_sea"],
+            metric=metric,
             origin=(x0, y0),
             shape=shape,
         )
+
+    def to_bytes(self) -> bytes:
+        """The layers as GeoParquet-free Parquet (name, WKB; the metric CRS
+        and region ids in the metadata), for the derived cache: `from_bytes`
+        gives them back to the last bit (WKB keeps every double)."""
+        import io
+        import json
+
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        names = [*_LAYERS, *(f"region:{rid}" for rid in self.region_ids)]
+        geoms = [getattr(self, n) for n in _LAYERS] + list(self.regions)
+        table = pa.table(
+            {"name": names, "wkb": shapely.to_wkb(np.asarray(geoms, dtype=object))},
+            metadata={
+                "statics": json.dumps(
+                    {"metric": self.metric, "region_ids": self.region_ids}
+                )
+            },
+        )
+        out = io.BytesIO()
+        pq.write_table(table, out, compression="zstd")
+        return out.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Statics:
+        """The statics `to_bytes` wrote (raises ValueError if they are not that)."""
+        import io
+        import json
+
+        import pyarrow.parquet as pq
+
+        try:
+            table = pq.ParquetFile(io.BytesIO(data)).read()
+            meta = json.loads(table.schema.metadata[b"statics"])
+            names = table.column("name").to_pylist()
+            geoms = shapely.from_wkb(table.column("wkb").to_numpy(zero_copy_only=False))
+        except Exception as err:  # any parse failure: not what was written
+            msg = f"not the static layers ({type(err).__name__})"
+            raise ValueError(msg) from None
+        ids = list(meta["region_ids"])
+        if names != [*_LAYERS, *(f"region:{rid}" for rid in ids)]:
+            msg = "not the static layers (other names)"
+            raise ValueError(msg)
+        layers = dict(zip(_LAYERS, geoms[: len(_LAYERS)], strict=True))
+        regions = np.asarray(list(geoms[len(_LAYERS) :]), dtype=object)
+        return cls._of(ids, regions, layers, str(meta["metric"]))
 
     def clip(
         self, name: str, box: tuple[float, float, float, float], *, keep: bool = True

@@ -1,5 +1,7 @@
 """The by-region figures map after map (`territory.series`) equal the partition's."""
 
+import itertools
+
 import numpy as np
 import pytest
 import shapely
@@ -194,9 +196,13 @@ def test_damaged_derived_figures_are_never_trusted(record, tmp_path, monkeypatch
     assert not path.exists() or path.read_text() == text
 
 
-def test_forked_chunks_equal_one_engine(record, tmp_path, monkeypatch):
-    # A long span is shared between processes, each chunk starting with a
-    # full map; the figures (and the gross changes) equal one engine's.
+@pytest.mark.parametrize("cpus", [2, 4])
+def test_forked_walks_equal_one_engine(record, tmp_path, monkeypatch, cpus):
+    # A long span is cut into segments, each walked by two processes from
+    # its two ends until they meet, each walk starting with a full map; the
+    # figures (and the gross changes) equal one engine's, wherever they met
+    # (with 4 CPUs, two segments: the second's upward walk reads the map
+    # before it first).
     from territory import record as record_module
 
     snaps = record.snapshots[640:648]
@@ -205,8 +211,9 @@ def test_forked_chunks_equal_one_engine(record, tmp_path, monkeypatch):
     one_rows, one_steps = record.region_figures(snaps, gross=True)
     monkeypatch.setattr(type(record), "_derived_dir", lambda self: tmp_path / "forked")
     monkeypatch.setattr(record_module, "PARALLEL_MIN_MAPS", 2)
-    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    monkeypatch.setattr("os.cpu_count", lambda: cpus)
     rows, steps = record.region_figures(snaps, gross=True)
+    assert all(s is not None for s in steps[1:])
     for a, b in zip(one_rows, rows, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-12)
     for a, b in zip(one_steps[1:], steps[1:], strict=True):
@@ -214,6 +221,60 @@ def test_forked_chunks_equal_one_engine(record, tmp_path, monkeypatch):
         np.testing.assert_allclose(a[1], b[1], rtol=1e-9, atol=1e-12)
     assert one_steps[0] is None
     assert steps[0] is None
+
+
+def test_a_walk_down_equals_a_walk_up(record, statics):
+    # Going down, the engine steps from map i + 1 to map i: the same rows,
+    # and the change from i to i + 1 with gained and lost swapped.
+    from territory.record import _FiguresJob
+
+    order = record.snapshots[300:306]
+    sha = {s.key: s.key for s in order}
+    pair = {b.key: f"{a.key}>{b.key}" for a, b in itertools.pairwise(order)}
+    todo = set(range(1, len(order)))
+    job = _FiguresJob(record, statics, order, todo, sha, pair, True)
+    span = range(len(order))
+    up_rows, up_steps = job.walk(span, iter(span), forward=True, tick=None)
+    down_rows, down_steps = job.walk(span, reversed(span), forward=False, tick=None)
+    assert up_rows.keys() == down_rows.keys() == sha.keys()
+    assert up_steps.keys() == down_steps.keys() == set(pair.values())
+    for key, row in up_rows.items():
+        np.testing.assert_allclose(down_rows[key], row, rtol=1e-12, atol=1e-9)
+    for key, (gained, lost) in up_steps.items():
+        np.testing.assert_allclose(down_steps[key][0], gained, rtol=1e-9, atol=1e-9)
+        np.testing.assert_allclose(down_steps[key][1], lost, rtol=1e-9, atol=1e-9)
+    assert any(max(g) > 0 for g, _ in up_steps.values())  # the line moved
+
+
+def test_static_layers_are_kept_to_the_last_bit(record, statics, tmp_path, monkeypatch):
+    # The prepared regions and land are kept in the derived cache (they
+    # change with no map) and read back identical; a damaged file is never
+    # trusted: it is deleted and the layers built again.
+    got = series.Statics.from_bytes(statics.to_bytes())
+    for name in ("country", "country_land", "border", "sea_m", "border_band"):
+        assert shapely.equals_identical(getattr(got, name), getattr(statics, name))
+    assert all(shapely.equals_identical(got.regions, statics.regions))
+    assert (got.metric, got.origin, got.shape, got.region_ids) == (
+        statics.metric,
+        statics.origin,
+        statics.shape,
+        statics.region_ids,
+    )
+    with pytest.raises(ValueError, match="not the static layers"):
+        series.Statics.from_bytes(b"PAR1 not parquet")
+    monkeypatch.setattr(type(record), "_derived_dir", lambda self: tmp_path)
+    built = []
+    real = series.Statics.build
+    monkeypatch.setattr(series.Statics, "build", lambda *a: built.append(1) or real(*a))
+    record.region_figures(record.snapshots[500:501])
+    (path,) = tmp_path.glob("statics-*.parquet")
+    read, kept = record._series_statics()
+    assert len(built) == 1 and kept is None
+    assert shapely.equals_identical(read.country, statics.country)
+    body = path.read_bytes()
+    path.write_bytes(body[:-1] + b"x")  # same name, other content
+    _, kept = record._series_statics()
+    assert len(built) == 2 and not path.exists() and kept[2] == body
 
 
 def test_a_long_run_that_disagrees_with_the_partition_is_refused(
