@@ -992,6 +992,8 @@ class Record:
                 meanwhile=(lambda: self._partition_ru_km2(last)) if check else None,
             )
             if check:
+                if expected is None:  # `run` returns what `meanwhile` gave
+                    expected = self._partition_ru_km2(last)
                 self._check_figures(last, found_rows[sha[last.key]], expected)
             rows.update(found_rows)
             steps.update(found_steps)
@@ -1078,7 +1080,8 @@ class Record:
         self, snap: Snapshot, figures: list[float], expected: list[float]
     ) -> None:
         """Raise `InternalError` unless `figures` are `expected`, the
-        partition's RU km² (`_partition_ru_km2`), to 1e-9."""
+        partition's RU km² (`_partition_ru_km2`), to 1e-9.
+        """
         from territory.errors import InternalError
 
         ids = self.region_ids
@@ -1312,7 +1315,8 @@ class _FiguresJob:
     ) -> tuple[dict, dict, T | None]:
         """Rows and steps of the maps of `span`, and what `meanwhile` returns:
         it runs in this process while the workers run (or after the maps,
-        in one process)."""
+        in one process).
+        """
         import multiprocessing as mp
         import os
 
@@ -1398,7 +1402,8 @@ class _FiguresJob:
 
     def taker(self, segment: int, *, forward: bool) -> Iterator[int]:
         """The maps of `segment` one walk takes: the next from its end, until
-        the two walks meet (each map taken once)."""
+        the two walks meet (each map taken once).
+        """
         ends = self.ends[segment]
         while True:
             with ends.get_lock():
@@ -1454,7 +1459,13 @@ class _FiguresJob:
         if tick is not None and done % 10:
             tick.put(done % 10)
         nxt = None if last is None else last + 1
-        if forward and self.gross and nxt in self.todo and nxt < span.stop:
+        if (
+            forward
+            and self.gross
+            and nxt is not None
+            and nxt in self.todo
+            and nxt < span.stop
+        ):
             # the next map is another walk's last: the change to it is ours
             engine.step(self.record.read_snapshot(self.order[nxt]))
             self._keep_step(steps, nxt, engine.gained_km2, engine.lost_km2)

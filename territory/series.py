@@ -241,7 +241,8 @@ class Statics:
     def to_bytes(self) -> bytes:
         """The layers as GeoParquet-free Parquet (name, WKB; the metric CRS
         and region ids in the metadata), for the derived cache: `from_bytes`
-        gives them back to the last bit (WKB keeps every double)."""
+        gives them back to the last bit (WKB keeps every double).
+        """
         import io
         import json
 

@@ -269,12 +269,15 @@ def test_static_layers_are_kept_to_the_last_bit(record, statics, tmp_path, monke
     record.region_figures(record.snapshots[500:501])
     (path,) = tmp_path.glob("statics-*.parquet")
     read, kept = record._series_statics()
-    assert len(built) == 1 and kept is None
+    assert len(built) == 1
+    assert kept is None
     assert shapely.equals_identical(read.country, statics.country)
     body = path.read_bytes()
     path.write_bytes(body[:-1] + b"x")  # same name, other content
     _, kept = record._series_statics()
-    assert len(built) == 2 and not path.exists() and kept[2] == body
+    assert len(built) == 2
+    assert not path.exists()
+    assert kept[2] == body
 
 
 def test_a_long_run_that_disagrees_with_the_partition_is_refused(
