@@ -75,6 +75,7 @@ from territory.control import (
     given_to,
     last_layers,
     nowhere_wide,
+    segment_hashes,
     static_layers,
     static_metric_buffer,
     touching_groups,
@@ -197,23 +198,6 @@ def _segments(geom: BaseGeometry | None) -> np.ndarray:
     return seg
 
 
-_MIX = np.array(
-    [0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0x27D4EB2F165667C5],
-    dtype=np.uint64,
-)
-
-
-def _hashes(seg: np.ndarray) -> np.ndarray:
-    u = np.ascontiguousarray(seg).view(np.uint64)
-    with np.errstate(over="ignore"):
-        return (
-            (u[:, 0] * _MIX[0])
-            ^ (u[:, 1] * _MIX[1])
-            ^ (u[:, 2] * _MIX[2])
-            ^ (u[:, 3] * _MIX[3])
-        )
-
-
 def _only_in(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Return the edges of `a` that `b` does not have.
 
@@ -222,7 +206,7 @@ def _only_in(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """
     if not len(a) or not len(b):
         return a
-    ha, hb = _hashes(a), _hashes(b)
+    ha, hb = segment_hashes(a), segment_hashes(b)
     order = np.argsort(hb, kind="stable")
     hb, b = hb[order], b[order]
     i = np.minimum(np.searchsorted(hb, ha), len(hb) - 1)

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     import geopandas as gpd
+    import numpy as np
     import pandas as pd
     from pyproj import CRS
 
@@ -1271,3 +1272,31 @@ def contact_line(
     boundary = holder_geom.boundary
     near = _band_near(band, boundary.bounds)
     return shapely.line_merge(shapely.difference(boundary, near))
+
+
+def segment_hashes(seg: np.ndarray) -> np.ndarray:
+    """Return a 64-bit hash of each segment, rows of four float64 (x1, y1, x2, y2).
+
+    The bits of the four doubles mixed by multiplication: equal segments have
+    equal hashes; callers compare the coordinates of equal hashes (the edges
+    of two maps, `territory.series`, `territory._partition_patch`).
+    """
+    import numpy as np
+
+    mix = np.array(
+        [
+            0x9E3779B97F4A7C15,
+            0xC2B2AE3D27D4EB4F,
+            0x165667B19E3779F9,
+            0x27D4EB2F165667C5,
+        ],
+        dtype=np.uint64,
+    )
+    u = np.ascontiguousarray(seg, dtype=np.float64).view(np.uint64)
+    with np.errstate(over="ignore"):
+        return (
+            (u[:, 0] * mix[0])
+            ^ (u[:, 1] * mix[1])
+            ^ (u[:, 2] * mix[2])
+            ^ (u[:, 3] * mix[3])
+        )

@@ -59,6 +59,7 @@ from territory.control import (
     given_to,
     held_land,
     nowhere_wide,
+    segment_hashes,
     static_layers,
     static_metric_buffer,
     touching_groups,
@@ -373,12 +374,6 @@ class Statics:
 
 
 # --------------------------------------------------------------------- edges
-_MIX = np.array(
-    [0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0x27D4EB2F165667C5],
-    dtype=np.uint64,
-)
-
-
 def _segments(geom: BaseGeometry) -> np.ndarray:
     """Every edge of a polygonal geometry's rings, (n, 4), each with its lower end first."""
     if geom is None or geom.is_empty:
@@ -398,20 +393,9 @@ def _segments(geom: BaseGeometry) -> np.ndarray:
     )
 
 
-def _hashes(seg: np.ndarray) -> np.ndarray:
-    u = seg.view(np.uint64)
-    with np.errstate(over="ignore"):
-        return (
-            (u[:, 0] * _MIX[0])
-            ^ (u[:, 1] * _MIX[1])
-            ^ (u[:, 2] * _MIX[2])
-            ^ (u[:, 3] * _MIX[3])
-        )
-
-
 def _edges(geom: BaseGeometry) -> tuple[np.ndarray, np.ndarray]:
     seg = _segments(geom)
-    h = _hashes(seg)
+    h = segment_hashes(seg)
     order = np.argsort(h, kind="stable")
     return h[order], seg[order]
 
