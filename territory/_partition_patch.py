@@ -74,6 +74,7 @@ from territory.control import (
     first_layers,
     given_to,
     last_layers,
+    merged_boxes,
     nowhere_wide,
     segment_hashes,
     static_layers,
@@ -236,25 +237,6 @@ def _union_box(a: Box, b: Box) -> Box:
     return (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
 
 
-def _merged(boxes: list[Box], margin: float = 0.0) -> list[Box]:
-    """Merge the boxes that meet (grown by `margin`) until none do."""
-    boxes = list(boxes)
-    merged = True
-    while merged:
-        merged = False
-        out: list[Box] = []
-        for b in boxes:
-            for k, o in enumerate(out):
-                if _meets(_grow(b, margin), _grow(o, margin)):
-                    out[k] = _union_box(o, b)
-                    merged = True
-                    break
-            else:
-                out.append(b)
-        boxes = out
-    return boxes
-
-
 def change_boxes(changed: np.ndarray) -> list[Box]:
     """Return the boxes the changed edges cross, by cluster of `CELL_DEG` cells, grown.
 
@@ -274,7 +256,7 @@ def change_boxes(changed: np.ndarray) -> list[Box]:
         for a, b, cc, d in set(zip(lo_i, lo_j, hi_i, hi_j, strict=True))
     ]
     # cells of one stretch touch (their edges share ends): merged when they meet
-    return [_grow(b, PATCH_MARGIN_DEG) for b in _merged(boxes, 1e-9)]
+    return [_grow(b, PATCH_MARGIN_DEG) for b in merged_boxes(boxes, 1e-9)]
 
 
 # ------------------------------------------------------------ coastal decisions
@@ -672,7 +654,7 @@ def patch_partition(
         boxes += [coastal[k].bounds for k in np.nonzero(near)[0]]
     main = main_piece(base.partition)
     windows = _windows(
-        _merged(boxes, CORE_MARGIN_DEG),
+        merged_boxes(boxes, CORE_MARGIN_DEG),
         by_status,
         main,
         s,
@@ -727,7 +709,7 @@ def _windows(
             return windows
         a, b = clash[0]
         joined = _union_box(windows[a].box, windows[b].box)
-        boxes = _merged(
+        boxes = merged_boxes(
             [w.box for k, w in enumerate(windows) if k not in (a, b)] + [joined],
             CORE_MARGIN_DEG,
         )

@@ -1300,3 +1300,38 @@ def segment_hashes(seg: np.ndarray) -> np.ndarray:
             ^ (u[:, 2] * mix[2])
             ^ (u[:, 3] * mix[3])
         )
+
+
+def merged_boxes(
+    boxes: list[tuple[float, float, float, float]], margin: float = 0.0
+) -> list[tuple[float, float, float, float]]:
+    """Return `boxes` (minx, miny, maxx, maxy) merged where they meet, until none do.
+
+    Two boxes meet when they overlap or touch once each is grown by `margin`
+    (degrees); a merged box is the bounds of the two, ungrown.
+    """
+    boxes = list(boxes)
+    merged = True
+    while merged and len(boxes) > 1:
+        merged = False
+        out: list[tuple[float, float, float, float]] = []
+        for b in boxes:
+            for k, o in enumerate(out):
+                if (
+                    b[0] - margin <= o[2] + margin
+                    and o[0] - margin <= b[2] + margin
+                    and b[1] - margin <= o[3] + margin
+                    and o[1] - margin <= b[3] + margin
+                ):
+                    out[k] = (
+                        min(b[0], o[0]),
+                        min(b[1], o[1]),
+                        max(b[2], o[2]),
+                        max(b[3], o[3]),
+                    )
+                    merged = True
+                    break
+            else:
+                out.append(b)
+        boxes = out
+    return boxes

@@ -58,6 +58,7 @@ from territory.control import (
     exact_piece,
     given_to,
     held_land,
+    merged_boxes,
     nowhere_wide,
     segment_hashes,
     static_layers,
@@ -1227,29 +1228,4 @@ def _windows(
                 y0 + (max(jj) + 1) * FINE_DEG,
             )
         )
-    return _merged(boxes)
-
-
-def _merged(
-    boxes: list[tuple[float, float, float, float]],
-) -> list[tuple[float, float, float, float]]:
-    """Merge overlapping boxes until none overlap."""
-    merged = True
-    while merged and len(boxes) > 1:
-        merged = False
-        out: list[tuple[float, float, float, float]] = []
-        for b in boxes:
-            for k, o in enumerate(out):
-                if b[0] <= o[2] and o[0] <= b[2] and b[1] <= o[3] and o[1] <= b[3]:
-                    out[k] = (
-                        min(b[0], o[0]),
-                        min(b[1], o[1]),
-                        max(b[2], o[2]),
-                        max(b[3], o[3]),
-                    )
-                    merged = True
-                    break
-            else:
-                out.append(b)
-        boxes = out
-    return boxes
+    return merged_boxes(boxes)
