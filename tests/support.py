@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import os
 from pathlib import Path
@@ -76,3 +77,18 @@ def overlay_cache(root: Path, real: Path) -> Path:
         if f.is_file():
             (derived / f.name).symlink_to(f)
     return root
+
+
+def partitioned_cache(cache: Path, start: dt.date, end: dt.date, as_of: str) -> Path:
+    """Fill `cache` from the mirror with the boundaries, the land and the daily
+    files `start` … `end`, and derive the partition of the map as of `as_of`.
+    """
+    from territory import datasets, record
+
+    mirror = str(require_mirror())
+    datasets.fetch(["boundaries", "land"], cache_dir=cache, mirror=mirror)
+    datasets.fetch(
+        ["deepstate-daily"], cache_dir=cache, mirror=mirror, start=start, end=end
+    )
+    record.Record(cache).control(as_of)
+    return cache

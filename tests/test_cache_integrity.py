@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 from territory import datasets, record
 from territory.cli.main import cli
 from territory.errors import DataError, DataNotFoundError, TerritoryError
-from tests.support import MIRROR, isolate_env, require_mirror, tree
+from tests.support import MIRROR, isolate_env, partitioned_cache, tree
 
 pytestmark = pytest.mark.data
 
@@ -49,18 +49,8 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def small(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The small cache, with the partition of AS_OF derived.  Read-only."""
-    mirror = require_mirror()
     cache = tmp_path_factory.mktemp("small") / "cache"
-    datasets.fetch(["boundaries", "land"], cache_dir=cache, mirror=str(mirror))
-    datasets.fetch(
-        ["deepstate-daily"],
-        cache_dir=cache,
-        mirror=str(mirror),
-        start=DAYS[0],
-        end=DAYS[1],
-    )
-    record.Record(cache).control(AS_OF)
-    return cache
+    return partitioned_cache(cache, DAYS[0], DAYS[1], AS_OF)
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ from territory import datasets, record
 from territory.accounting import evaluate
 from territory.control import KEPT_ON_DISK_KEYS
 from territory.scenario import read_scenario
-from tests.support import isolate_env, require_mirror
+from tests.support import isolate_env, partitioned_cache
 
 pytestmark = pytest.mark.data
 
@@ -36,15 +36,8 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def small(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A cache of the map as of AS_OF, its partition derived, no figures kept."""
-    mirror = require_mirror()
-    cache = tmp_path_factory.mktemp("kept") / "cache"
-    datasets.fetch(["boundaries", "land"], cache_dir=cache, mirror=str(mirror))
     day = dt.date(2025, 8, 16)
-    datasets.fetch(
-        ["deepstate-daily"], cache_dir=cache, mirror=str(mirror), start=day, end=day
-    )
-    record.Record(cache).control(AS_OF)
-    return cache
+    return partitioned_cache(tmp_path_factory.mktemp("kept") / "cache", day, day, AS_OF)
 
 
 @pytest.fixture
