@@ -325,6 +325,12 @@ class Record:
         self._partition_content: dict[str, str] = {}
         #: per snapshot: the kept figures' file name, what it holds, its files
         self._facts_kept: dict[str, tuple[str, dict, list[Path]]] = {}
+        #: The by-region figures this Record read or computed (`region_figures`):
+        #: rows, steps and the files holding them, by their directory and stem,
+        #: read again only when those files change (`_derived_listing`).
+        self._figures_read: dict[
+            tuple[str, str], tuple[tuple, dict, dict, list[Path]]
+        ] = {}
 
     def __repr__(self) -> str:
         first, last = self.date_range() if self.snapshots else (None, None)
@@ -679,6 +685,17 @@ class Record:
                 )
                 path.unlink(missing_ok=True)
 
+    def _derived_listing(self, stem: str, suffix: str) -> tuple:
+        """Name, size and modification time of each ``<stem>-*<suffix>`` file."""
+        out = []
+        for path in sorted(self._derived_dir().glob(f"{stem}-*{suffix}")):
+            try:
+                st = path.stat()
+            except OSError:
+                continue
+            out.append((path.name, st.st_size, st.st_mtime_ns))
+        return tuple(out)
+
     def _read_derived(
         self,
         stem: str,
@@ -712,9 +729,10 @@ class Record:
             return None
         return path
 
-    def _write_merged(self, stem: str, doc: object, merged: list[Path]) -> None:
+    def _write_merged(self, stem: str, doc: object, merged: list[Path]) -> Path | None:
         """Write `doc` as the derived JSON of `stem`, which holds what the
-        files `merged` held: they are deleted once it is written.
+        files `merged` held: they are deleted once it is written.  Return the
+        file written (None if the cache is read-only).
         """
         import json
 
@@ -723,6 +741,7 @@ class Record:
             for path in merged:
                 if path != written:
                     path.unlink(missing_ok=True)
+        return written
 
     def _cached_partition(self, inputs: str) -> tuple[Partition, str] | None:
         """Return the derived partition keyed `inputs`, and the hash of its
@@ -954,13 +973,18 @@ class Record:
             found = {k: v for k, v in doc["rows"].items() if len(v) == n}
             return found, dict(doc.get("steps", {}))
 
-        rows: dict[str, list[float]] = {}
-        steps: dict[str, list[list[float]]] = {}
-        merged = []
-        for path, (found_rows, found_steps) in self._read_derived(stem, ".json", parse):
-            rows.update(found_rows)
-            steps.update(found_steps)
-            merged.append(path)
+        where = (str(self._derived_dir()), stem)
+        listing = self._derived_listing(stem, ".json")
+        seen = self._figures_read.get(where)
+        if seen is not None and seen[0] == listing:
+            _, rows, steps, merged = seen
+        else:
+            rows, steps, merged = {}, {}, []
+            for path, (got_rows, got_steps) in self._read_derived(stem, ".json", parse):
+                rows.update(got_rows)
+                steps.update(got_steps)
+                merged.append(path)
+            self._figures_read[where] = (listing, rows, steps, merged)
         order: list[Snapshot] = []
         for snap in snaps:
             if not order or order[-1].key != snap.key:
@@ -997,7 +1021,11 @@ class Record:
                 self._check_figures(last, found_rows[sha[last.key]], expected)
             rows.update(found_rows)
             steps.update(found_steps)
-            self._write_merged(stem, {"rows": rows, "steps": steps}, merged)
+            written = self._write_merged(stem, {"rows": rows, "steps": steps}, merged)
+            if written is not None:
+                merged = [written]  # the files it replaced are gone
+            listing = self._derived_listing(stem, ".json")
+            self._figures_read[where] = (listing, rows, steps, merged)
             if (
                 built is not None
             ):  # kept once figures were had (a failed run writes nothing)

@@ -538,3 +538,25 @@ def test_other_countries_land_is_drawn_apart_from_the_sea():
     assert ("Other countries", True) in [
         (lbl, shown) for lbl, _, shown in _legend_rows(page)
     ]
+
+
+def test_package_imports_its_modules_when_a_name_is_asked_for():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, territory.maps as m\n"
+        "loaded = sorted(k for k in sys.modules if k.startswith('territory.maps.'))\n"
+        "print('LOADED', loaded)\n"
+        "missing = [n for n in m.__all__ if getattr(m, n, None) is None]\n"
+        "print('MISSING', missing, sorted(m.__all__) == sorted(m._HOME))\n"
+        "print('RENDER', 'territory.maps.render' in sys.modules)\n"
+        "try:\n    m.no_such_name\nexcept AttributeError as e:\n    print('ERR', e)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert "LOADED []" in out  # nothing until asked
+    assert "MISSING [] True" in out  # every public name resolves, none unlisted
+    assert "RENDER True" in out
+    assert "has no attribute 'no_such_name'" in out

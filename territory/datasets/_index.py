@@ -6,7 +6,7 @@ import datetime as dt
 import json
 import re
 import shlex
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 from territory import deepstate
@@ -117,8 +117,9 @@ def _snapshot_problems(key: str, entry: dict[str, Any]) -> list[str]:
 
 def _inside(rel: str) -> bool:
     """Return True if the relative path `rel` stays inside the cache directory."""
-    path = PurePosixPath(rel)
-    return bool(path.parts) and not path.is_absolute() and ".." not in path.parts
+    # PurePosixPath's parts, without building one per entry of the index
+    parts = [p for p in rel.split("/") if p not in ("", ".")]
+    return bool(parts) and not rel.startswith("/") and ".." not in parts
 
 
 def _key_fits(key: str, ds: Dataset) -> bool:
