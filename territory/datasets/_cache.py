@@ -106,7 +106,8 @@ def parse_geoparquet(data: bytes) -> gpd.GeoDataFrame:
     import pyarrow.parquet as pq
     import shapely
 
-    table = pq.read_table(io.BytesIO(data))
+    # ParquetFile, not read_table: the same table without importing pyarrow.dataset
+    table = pq.ParquetFile(io.BytesIO(data)).read()
     geo = json.loads((table.schema.metadata or {}).get(b"geo", b"{}"))
     col = geo.get("primary_column")
     columns = geo.get("columns", {})
