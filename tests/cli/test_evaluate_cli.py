@@ -402,3 +402,12 @@ def test_table_needs_csv_of_one_date(runner, extra):
     )
     assert result.exit_code == 2
     assert "--table picks a CSV table of one date" in result.output
+
+
+def test_table_choices_are_the_tables_the_library_writes():
+    # the option lists them itself so that `--help` imports no pandas
+    from territory.cli.evaluate import evaluate as evaluate_command
+    from territory.tables import EVALUATION_TABLES
+
+    (option,) = [p for p in evaluate_command.params if p.name == "table"]
+    assert tuple(option.type.choices) == EVALUATION_TABLES
