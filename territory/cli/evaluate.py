@@ -243,8 +243,10 @@ def evaluate(
 
 
 def _cession_pace(rec: Record, ev: Evaluation) -> dict | None:
-    """Each cession as months of Russia's advance at the pace of the 12 months
-    to the evaluation's date (from the record's start when it is younger).
+    """Return each cession as months of Russia's advance at the recent pace.
+
+    The pace of the 12 months to the evaluation's date (from the record's
+    start when it is younger).
     """
     from territory.pace import DAYS_PER_MONTH, DEFAULT_WINDOW_DAYS, NOT_A_FORECAST
     from territory.pace import pace as measure_pace
