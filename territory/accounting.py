@@ -159,8 +159,9 @@ class AfterGeoms(Mapping[str, BaseGeometry]):
         self._joined: dict[str, BaseGeometry] = {}
 
     def map_key(self, party: str) -> tuple | None:
-        """The key under which `party`'s land after depends on the map alone
-        (`_Applied.map_key`), or None.
+        """Return the key under which `party`'s land after depends on the map alone.
+
+        None if it does not (`_Applied.map_key`).
         """
         if isinstance(self._pieces, _Applied):
             return self._pieces.map_key(party)
@@ -364,7 +365,10 @@ class Evaluation:
         )
 
     def to_geodataframe(self) -> gpd.GeoDataFrame:
-        """The moved land as a GeoDataFrame (EPSG:4326), one row per transfer or zone."""
+        """Return the moved land as a GeoDataFrame (EPSG:4326).
+
+        One row per transfer or zone.
+        """
         import geopandas as gpd
 
         return gpd.GeoDataFrame(
@@ -435,7 +439,10 @@ REGION_NOISE_KM2 = 1e-3
 def _region_index(
     control: Control,
 ) -> tuple[shapely.STRtree, tuple[str, ...], tuple[str, ...]]:
-    """The regions' STRtree, ids and names (in the region layer's order), kept per map."""
+    """Return the regions' STRtree, ids and names, kept per map.
+
+    In the region layer's order.
+    """
 
     def build() -> tuple[shapely.STRtree, tuple[str, ...], tuple[str, ...]]:
         regs = control.regions
@@ -612,9 +619,10 @@ def evaluate(
 def _front_after_km(
     moves: list[Move], after: AfterGeoms, line_after: LineAfter
 ) -> float:
-    """Length of the direct contact after (km); kept with the map when Russia's
-    land after depends on it alone and no land goes to a zone (then the
-    direct contact is Russia's whole line after).
+    """Return the length of the direct contact after (km).
+
+    Kept with the map when Russia's land after depends on it alone and no
+    land goes to a zone (then the direct contact is Russia's whole line after).
     """
     key = after.map_key(RU)
     if key is None or any(m.target == DMZ for m in moves):
@@ -705,9 +713,12 @@ def zone_moves_for(
 
 
 def _line_after(
-    moves: list[Move], after: AfterGeoms, ctx: SelectionContext
+    moves: list[Move],
+    after: AfterGeoms,
+    # unused: dropped with the next change to its caller, `evaluate`
+    ctx: SelectionContext,  # noqa: ARG001
 ) -> LineAfter:
-    """The contact line after the swap and each demilitarised zone's edges."""
+    """Return the contact line after the swap and each demilitarised zone's edges."""
     dmz = after.get(DMZ, shapely.Polygon())
     ru_line = after.contact_line(RU)
     # the direct contact: Russia's edge, less the parts along demilitarised land
@@ -779,11 +790,11 @@ class _Applied(Mapping[str, list[BaseGeometry]]):
         self._ctx = ctx
 
     def map_key(self, party: str) -> tuple | None:
-        """A key under which `party`'s pieces after depend on the map alone, or None.
+        """Return a key under which `party`'s pieces after depend on the map alone.
 
-        So they do when the holdings before are the map's whole holdings
-        (not the land after earlier moves) and every move `party` gives or
-        receives is a selection kept with the map
+        None if they do not.  They do when the holdings before are the map's
+        whole holdings (not the land after earlier moves) and every move
+        `party` gives or receives is a selection kept with the map
         (`SelectionContext.kept_key`): the key names those moves, in order.
         """
         if self._ctx is None or isinstance(self._holders, _Applied):
@@ -997,7 +1008,10 @@ def _union(pieces: list[BaseGeometry]) -> BaseGeometry:
 
 
 def _whole_holding(pieces: list[BaseGeometry], control: Control) -> str | None:
-    """The holder whose whole land `pieces` is, untouched by any move (or None)."""
+    """Return the holder whose whole land `pieces` is, untouched by any move.
+
+    None if there is none.
+    """
     if len(pieces) != 1:
         return None
     return next(
@@ -1049,10 +1063,10 @@ def join_pieces(pieces: list[BaseGeometry]) -> BaseGeometry:
 def _contact_line(
     pieces: list[BaseGeometry], control: Control, joined: BaseGeometry
 ) -> BaseGeometry:
-    """Return the line where `joined`, the join of `pieces` (`_join`), meets
-    other land of the map.
+    """Return the line where `joined` meets other land of the map.
 
-    That of a holding no move touched is the map's edge of it (`Control.edge`).
+    `joined` is the join of `pieces` (`_join`).  That of a holding no move
+    touched is the map's edge of it (`Control.edge`).
     """
     holder = _whole_holding(pieces, control)
     if holder is None:

@@ -152,8 +152,9 @@ def _metric_static(geom: BaseGeometry, metric_wkt: str) -> BaseGeometry:
 def static_metric_buffer(
     geom: BaseGeometry, metric_wkt: str, distance_m: float
 ) -> BaseGeometry:
-    """Buffer a static lon/lat geometry (the sea, the border) in a metric CRS,
-    prepared; cached per process.
+    """Buffer a static lon/lat geometry (the sea, the border) in a metric CRS.
+
+    Prepared; cached per process.
     """
     out = transform(geom, STORAGE_CRS, metric_wkt).buffer(distance_m)
     shapely.prepare(out)
@@ -380,8 +381,9 @@ def touching_groups(
 def given_to(
     pm: BaseGeometry, m: dict[str, BaseGeometry], *, sliver_tolerance_m: float
 ) -> tuple[str, str] | None:
-    """Decide whether an inland piece of held land cut off from the main held land
-    is a border gap or a seam, and whose (see `_removed_geometries`).
+    """Decide whether an inland piece of held land is a border gap or a seam, and whose.
+
+    The piece is cut off from the main held land (see `_removed_geometries`).
 
     Parameters
     ----------
@@ -457,11 +459,11 @@ SEA_BOX_DEG = 0.2
 def static_layers(
     regions: tuple[BaseGeometry, ...], land: BaseGeometry
 ) -> tuple[BaseGeometry, BaseGeometry, BaseGeometry]:
-    """The country (union of the regions), its land and the sea around it, lon/lat.
+    """Return the country (union of the regions), its land and the sea around it.
 
-    They do not change from one map to the next: built once per process, for
-    `partition_land` and `territory.series` alike.  The sea is the land
-    mask's complement in the country's bounds grown by `SEA_BOX_DEG`.
+    In lon/lat.  They do not change from one map to the next: built once per
+    process, for `partition_land` and `territory.series` alike.  The sea is
+    the land mask's complement in the country's bounds grown by `SEA_BOX_DEG`.
     """
     country = shapely.union_all(regions)
     minx, miny, maxx, maxy = country.bounds
@@ -477,7 +479,7 @@ def exact_piece(
     joined_to: BaseGeometry | None = None,
     grid_size: float | None = None,
 ) -> BaseGeometry:
-    """The exact held land of a piece decided on the snap-rounded held land.
+    """Return the exact held land of a piece decided on the snap-rounded held land.
 
     The snap-rounded piece lies within `HELD_GRID_DEG` of the exact held land
     (`held_exact`, ``land − others`` by a floating overlay), and at least
@@ -608,8 +610,9 @@ def partition_land(
 
 
 def _union_grid(geoms: list[BaseGeometry]) -> BaseGeometry:
-    """The union of polygonal `geoms`, snap-rounded to `LAYER_GRID_DEG`, two at a
-    time (GEOS's unary union with a grid takes five times as long).
+    """Return the union of polygonal `geoms`, snap-rounded to `LAYER_GRID_DEG`.
+
+    Two at a time (GEOS's unary union with a grid takes five times as long).
     """
     parts = [polygonal(g) for g in geoms]
     parts = [g for g in parts if not g.is_empty]
@@ -644,7 +647,7 @@ class Sides:
 def first_layers(
     by_status: dict[str, BaseGeometry], country: BaseGeometry, land_in: BaseGeometry
 ) -> Sides:
-    """The partition's first steps, on the country (or a window's cut of it).
+    """Return the partition's first steps, on the country (or a window's cut of it).
 
     Every overlay is snap-rounded to `LAYER_GRID_DEG`: a floating overlay's
     noise depends on all of its input, a snap-rounded one's on the input
@@ -680,9 +683,10 @@ def first_layers(
 
 
 def last_layers(sides: Sides, dec: Decisions) -> dict[str, BaseGeometry]:
-    """The partition's layers from its decisions (lon/lat, snap-rounded as
-    `first_layers`): ``RU``, ``GREY``, ``UA``, ``land``, each of
-    `GIVEN_REASONS` and each of `REMOVED_REASONS`.
+    """Return the partition's layers from its decisions.
+
+    In lon/lat, snap-rounded as `first_layers`: ``RU``, ``GREY``, ``UA``,
+    ``land``, each of `GIVEN_REASONS` and each of `REMOVED_REASONS`.
     """
     g = LAYER_GRID_DEG
     held_exact = sides.held_exact
@@ -806,8 +810,9 @@ class Control:
         return value
 
     def keep_derived(self) -> None:
-        """Hand the figures measured of this map (`KEPT_ON_DISK_KEYS`) to the
-        record it came from, which keeps them with the derived partition.
+        """Hand the figures measured of this map (`KEPT_ON_DISK_KEYS`) to its record.
+
+        The record it came from keeps them with the derived partition.
 
         Nothing for a map no record made (e.g. `Evaluation.after_control`).
         """
@@ -883,7 +888,10 @@ class Control:
     def _rows_by_holder_region(
         self,
     ) -> tuple[tuple[tuple[str, str], tuple[int, ...]], ...]:
-        """The rows of `partition.pieces` of each (holder, region id), kept per map."""
+        """Return the rows of `partition.pieces` of each (holder, region id).
+
+        Kept per map.
+        """
 
         def build() -> tuple[tuple[tuple[str, str], tuple[int, ...]], ...]:
             p = self.partition.pieces
@@ -1018,7 +1026,7 @@ class Control:
         return self.snapshot.grey_zone
 
     def _given(self, reason: str) -> tuple[BaseGeometry, ...]:
-        """The land given for `reason` in each region (in order), lon/lat."""
+        """Return the land given for `reason` in each region (in order), lon/lat."""
 
         def compute() -> tuple[BaseGeometry, ...]:
             geom = self.partition.country.get(reason, shapely.Polygon())
@@ -1199,7 +1207,10 @@ KEPT_ON_DISK_KEYS = frozenset(
 
 
 def _rows_of(p: Partition, holder: str, region_ids: tuple[str, ...]) -> list[int]:
-    """The ids of the geometries of `holder`'s pieces in `region_ids` (see `inherit`)."""
+    """Return the ids of the geometries of `holder`'s pieces in `region_ids`.
+
+    See `inherit`.
+    """
     pieces = p.pieces
     mask = (pieces["holder"] == holder) & pieces["region_id"].isin(region_ids)
     return [id(g) for g in pieces.geometry[mask].values]

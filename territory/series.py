@@ -215,7 +215,7 @@ class Statics:
         layers: dict[str, BaseGeometry],
         metric: str,
     ) -> Statics:
-        """The statics of built (or read) layers: the rest follows at once."""
+        """Return the statics of built (or read) layers: the rest follows at once."""
         country = layers["country"]
         minx, miny, maxx, maxy = country.bounds
         x0 = math.floor(minx / CELL_DEG) * CELL_DEG
@@ -241,9 +241,10 @@ class Statics:
         )
 
     def to_bytes(self) -> bytes:
-        """The layers as GeoParquet-free Parquet (name, WKB; the metric CRS
-        and region ids in the metadata), for the derived cache: `from_bytes`
-        gives them back to the last bit (WKB keeps every double).
+        """Return the layers as GeoParquet-free Parquet, for the derived cache.
+
+        Name and WKB columns, the metric CRS and region ids in the metadata:
+        `from_bytes` gives them back to the last bit (WKB keeps every double).
         """
         import io
         import json
@@ -267,7 +268,10 @@ class Statics:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Statics:
-        """The statics `to_bytes` wrote (raises ValueError if they are not that)."""
+        """Return the statics `to_bytes` wrote.
+
+        Raises ValueError if they are not that.
+        """
         import io
         import json
 
@@ -292,8 +296,9 @@ class Statics:
     def clip(
         self, name: str, box: tuple[float, float, float, float], *, keep: bool = True
     ) -> BaseGeometry:
-        """The static layer `name` cut to `box` (``border_m``: the border's cut
-        in the metric CRS, prepared).
+        """Return the static layer `name` cut to `box`.
+
+        ``border_m``: the border's cut in the metric CRS, prepared.
 
         Kept (the last `_CLIPS_KEPT`; not with `keep` false): windows are made
         of grid cells, so the same boxes come back map after map.
@@ -423,7 +428,10 @@ def _not_in(
 
 
 def changed_edges(old: _Map, new: _Map) -> np.ndarray:
-    """The edges in one map and not the other, occupied and grey together, (n, 4)."""
+    """Return the edges in one map and not the other, occupied and grey together.
+
+    An (n, 4) array.
+    """
     out = []
     for status in ("occupied", "grey"):
         oh, os_ = old.edges[status], old.segments[status]
@@ -439,8 +447,9 @@ def _touched(
     size: float,
     shape: tuple[int, int],
 ) -> np.ndarray:
-    """Grid cells (a boolean array) the bounds of each edge overlap, with a hair
-    of slack so that an edge on a cell's side marks both cells.
+    """Return the grid cells (a boolean array) the bounds of each edge overlap.
+
+    With a hair of slack, so that an edge on a cell's side marks both cells.
     """
     x0, y0 = origin
     nx, ny = shape
@@ -485,7 +494,9 @@ def _flipped(centres: np.ndarray, seg: np.ndarray) -> np.ndarray:
 
 
 def _parity(centres: np.ndarray, seg: np.ndarray) -> np.ndarray:
-    """Row by row of centres: where each edge crossing the row meets it, sorted,
+    """Return the parity of the edge crossings east of each centre, row by row.
+
+    Row by row of centres: where each edge crossing the row meets it, sorted,
     and how many of those lie east of each centre.
     """
     out = np.zeros(len(centres), dtype=bool)
@@ -729,8 +740,9 @@ class Engine:
             self.lost_km2[r] += _area(shapely.difference(b, a))
 
     def _set_given(self, new: list[Given], *, stays: np.ndarray | None = None) -> None:
-        """Keep what was given where `stays` (default: none of it) and `new`,
-        with the km² by region given to RU and each piece's bounds, updated
+        """Keep what was given where `stays` (default: none of it) and `new`.
+
+        With the km² by region given to RU and each piece's bounds, updated
         by what changed (not summed on every read).
         """
         if stays is None:
@@ -775,7 +787,10 @@ class Engine:
         window: tuple[float, float, float, float],
         near: BaseGeometry,
     ) -> list[Given]:
-        """The given land near the changed edges `near` in `window`, widened as needed."""
+        """Return the given land near the changed edges `near` in `window`.
+
+        The window is widened as needed.
+        """
         for tries in range(_WIDEN_TRIES):
             found = self._decide(new, window, near)
             if found is not None:
@@ -791,8 +806,10 @@ class Engine:
         window: tuple[float, float, float, float] | None,
         near: BaseGeometry | None = None,
     ) -> list[Given] | None:
-        """The land given to a side within `window` (None: the whole country),
-        among the pieces within `_PAD_DEG` of `near` (None: every piece).
+        """Return the land given to a side within `window`, of the pieces near `near`.
+
+        `window` None: the whole country.  The pieces are those within
+        `_PAD_DEG` of `near` (None: every piece).
 
         Returns None when a piece that could be given crosses the window's edge.
         """
@@ -987,7 +1004,7 @@ class Engine:
         return out
 
     def _by_region(self, geom: BaseGeometry) -> tuple[list[int], list[BaseGeometry]]:
-        """The regions `geom` meets, and its part in each."""
+        """Return the regions `geom` meets, and its part in each."""
         # the regions (prepared) asked, not `geom`: far cheaper, same answer
         near = self.s._tree.query(geom)
         near = near[shapely.intersects(self.s.regions[near], geom)]
@@ -1057,8 +1074,9 @@ class _Metric(dict):
 def _cut(
     geom: BaseGeometry, pieces: list[tuple[int, BaseGeometry | None]]
 ) -> tuple[list[int], list[BaseGeometry]]:
-    """`geom` (within a cell) cut by the regions' pieces of the cell
-    (`Statics.cell_pieces`): the regions it meets and its part in each.
+    """Return the regions `geom` (within a cell) meets, and its part in each.
+
+    It is cut by the regions' pieces of the cell (`Statics.cell_pieces`).
     """
     if geom.is_empty:
         return [], []
@@ -1129,10 +1147,12 @@ def _areas_km2(geoms: list[BaseGeometry]) -> np.ndarray:
 
 
 def _wide(piece: BaseGeometry) -> bool:
-    """Whether a piece (lon/lat, at most `_WIDE_SPAN_DEG` across) has a point
-    `_WIDE_DEG` inside its outline: more than 100 m, where a seam is nowhere
-    10 m wide.  (A degree is at least 67 km in the country, and the metric
-    CRS bends a straight lon/lat edge of that span by under 60 m.)
+    """Return whether a piece has a point `_WIDE_DEG` inside its outline.
+
+    The piece is in lon/lat, at most `_WIDE_SPAN_DEG` across.  `_WIDE_DEG` is
+    more than 100 m, where a seam is nowhere 10 m wide.  (A degree is at least
+    67 km in the country, and the metric CRS bends a straight lon/lat edge of
+    that span by under 60 m.)
     """
     minx, miny, maxx, maxy = piece.bounds
     if max(maxx - minx, maxy - miny) > _WIDE_SPAN_DEG:
@@ -1142,9 +1162,10 @@ def _wide(piece: BaseGeometry) -> bool:
 
 
 def _could_be_given(pm: BaseGeometry, m: dict[str, BaseGeometry], t: float) -> bool:
-    """Whether the visible part of a piece cut by a window could belong to a
-    piece that is given: it is thin, or lies along the border.  (Whether it
-    touches the other side cannot be told from a part.)
+    """Return whether a piece's visible part in a window could belong to a given piece.
+
+    It could if it is thin, or lies along the border.  (Whether it touches the
+    other side cannot be told from a part.)
     """
     if nowhere_wide(pm):
         return True
@@ -1173,8 +1194,10 @@ def _widen(
 def _windows(
     changed: np.ndarray, s: Statics
 ) -> list[tuple[float, float, float, float]]:
-    """Windows around the clusters of changed edges: the bounds of each group of
-    `FINE_DEG` cells the edges cross, grown by one cell, merged until disjoint.
+    """Return windows around the clusters of changed edges.
+
+    The bounds of each group of `FINE_DEG` cells the edges cross, grown by one
+    cell, merged until disjoint.
     """
     x0, y0 = s.origin
     nx, ny = (math.ceil(n * CELL_DEG / FINE_DEG) for n in s.shape)

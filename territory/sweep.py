@@ -330,7 +330,7 @@ def _in_process(scenario, days, root, people, progress) -> list[dict]:
 def _rows(
     record: Record, scenario: Scenario, dates: list[dt.date], *, people: bool
 ) -> Iterator[dict[str, Any]]:
-    """The rows of `dates` (in order); dates on one map share its evaluation."""
+    """Yield the rows of `dates` (in order); dates on one map share its evaluation."""
     last: dict[str, Any] | None = None
     last_key = None
     for day in sorted(dates):
@@ -410,8 +410,9 @@ def _chunks(dates: list[dt.date], workers: int) -> list[list[dt.date]]:
 
 
 def _lanes(dates: list[dt.date], workers: int) -> list[list[list[dt.date]]]:
-    """Cut `dates` into one contiguous lane per worker, each in chunks of at most
-    `CHUNK_MAX_DATES`.
+    """Cut `dates` into one contiguous lane per worker.
+
+    Each is in chunks of at most `CHUNK_MAX_DATES`.
 
     >>> d = [dt.date(2025, 8, 1) + dt.timedelta(days=i) for i in range(5)]
     >>> [[len(c) for c in lane] for lane in _lanes(d, 2)]
@@ -427,8 +428,9 @@ def _lanes(dates: list[dt.date], workers: int) -> list[list[list[dt.date]]]:
 def _collect(
     tasks: list[tuple[Any, list[dt.date], bool]], scenario, root, people, progress
 ) -> list[dict]:
-    """Submit each chunk to its executor (``(executor, dates, lane)``); return
-    all rows as they complete.
+    """Submit each chunk to its executor; return all rows as they complete.
+
+    Each task is ``(executor, dates, lane)``.
     """
     from concurrent.futures import as_completed
 

@@ -171,8 +171,9 @@ def fetch(
 
 
 def _derive_from_daily_files(cache_dir: Path | None) -> None:
-    """Date the cached daily files by the map version each shows, and derive every
-    map's Russian-held km² by region (each once per cache).
+    """Date the cached daily files by the map version each shows.
+
+    And derive every map's Russian-held km² by region (each once per cache).
     """
     from territory.errors import DataError, DataNotFoundError
     from territory.record import Record

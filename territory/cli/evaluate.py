@@ -243,8 +243,10 @@ def evaluate(
 
 
 def _cession_pace(rec: Record, ev: Evaluation) -> dict | None:
-    """Each cession as months of Russia's advance at the pace of the 12 months
-    to the evaluation's date (from the record's start when it is younger).
+    """Return each cession as months of Russia's advance at the recent pace.
+
+    The pace of the 12 months to the evaluation's date (from the record's
+    start when it is younger).
     """
     from territory.pace import DAYS_PER_MONTH, DEFAULT_WINDOW_DAYS, NOT_A_FORECAST
     from territory.pace import pace as measure_pace
@@ -278,7 +280,7 @@ def _cession_pace(rec: Record, ev: Evaluation) -> dict | None:
 
 
 def _pace_text(pace: dict | None) -> str:
-    """The pace lines under the table: one per cession."""
+    """Return the pace lines under the table: one per cession."""
     if not pace or not pace["cessions"]:
         return ""
     w = pace["window"]
@@ -400,7 +402,7 @@ def _sweep(
 
 
 def _move_labels(sc) -> dict[str, str]:
-    """The area column of each transfer and zone, with its label for people."""
+    """Return the area column of each transfer and zone, with its label for people."""
     from territory.sweep import transfer_column, zone_column
 
     labels = {
@@ -412,7 +414,7 @@ def _move_labels(sc) -> dict[str, str]:
 
 
 def _sweep_text(df, title: str, moves: dict[str, str], span: str) -> str:
-    """The sweep for people: one row per date, the moves numbered below."""
+    """Return the sweep for people: one row per date, the moves numbered below."""
     from territory import tables
     from territory.accounting import FLOW_COLUMNS, FLOWS, LINE_AFTER_DEFINITION
     from territory.accounting import RATIO_DEFINITIONS as RATIOS

@@ -90,7 +90,9 @@ def timeline(
     table, ids = resolve_regions(regions)
     rec = Record(cache_dir)
     if by == "month":
-        _by_month(rec, start, end, ids, table, fmt, output, plot)
+        _by_month(
+            rec, start, end, ids=ids, table=table, fmt=fmt, output=output, plot=plot
+        )
         return
     if by == "region":
         if ids:
@@ -164,7 +166,7 @@ def timeline(
     )
 
 
-def _by_month(rec, start, end, ids, table, fmt, output, plot) -> None:
+def _by_month(rec, start, end, *, ids, table, fmt, output, plot) -> None:
     """Emit the month-by-month table (see `Record.occupied_by_month`)."""
     from territory import tables
 

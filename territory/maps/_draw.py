@@ -93,7 +93,10 @@ def fit(
 
 
 def geometry_path(geom: BaseGeometry) -> Any:
-    """A matplotlib Path of every polygon in `geom` (holes wound the other way)."""
+    """Return a matplotlib Path of every polygon in `geom`.
+
+    Holes are wound the other way.
+    """
     import numpy as np
     from matplotlib.path import Path as MplPath
 
@@ -226,7 +229,7 @@ def rgba(colour: str, alpha: float) -> tuple[float, float, float, float]:
 
 
 def darker(key: str) -> str:
-    """A darker outline of a fill, so adjacent fills stay apart."""
+    """Return a darker outline of a fill, so adjacent fills stay apart."""
     from matplotlib.colors import to_hex, to_rgb
 
     r, g, b = to_rgb(COLOURS[key])
@@ -234,7 +237,7 @@ def darker(key: str) -> str:
 
 
 def diameter_pt(population: int) -> float:
-    """A settlement's circle: its area grows with its population."""
+    """Return a settlement's circle diameter (pt): its area grows with population."""
     return 4 + 10 * math.sqrt(population / 100_000)
 
 
@@ -275,8 +278,9 @@ def place_labels(
     ):
         if kind == "city":
             continue
+        label = name
         if kind == "oblast" and not name.lower().endswith(" oblast"):
-            name = f"{name} oblast"  # Donetsk oblast, not the city of Donetsk
+            label = f"{name} oblast"  # Donetsk oblast, not the city of Donetsk
         whole = display(geom)
         seen = whole.intersection(view)
         # named if mostly in view, or if its part in view is large enough to hold the name
@@ -286,7 +290,7 @@ def place_labels(
         size = 10.5 if extent[2] - extent[0] > 1e6 else 11.5  # the country: smaller
         for dy in (0, size, -size):  # at its point, else a line above or below
             text = ax.annotate(
-                _plain(name),
+                _plain(label),
                 (pt.x, pt.y),
                 xytext=(0, dy),
                 textcoords="offset points",
@@ -330,7 +334,10 @@ def nice_km(target_km: float) -> float:
 
 
 def scale_bar(ax: Axes, extent: Extent) -> Any:
-    """A bar of true kilometres at its own latitude, lower left; returns its window box."""
+    """Draw a bar of true kilometres at its own latitude, lower left.
+
+    Returns its window box.
+    """
     from matplotlib.patches import Rectangle
     from pyproj import Proj
 

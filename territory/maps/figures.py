@@ -232,7 +232,7 @@ def _ring_if_small(ax: Axes, shown: BaseGeometry, extent: Extent, key: str) -> b
 
 
 def _lines(ax: Axes, ev: Evaluation, extent: Extent, legend: draw.Legend) -> None:
-    """The contact line before, the direct contact after, each zone's two edges."""
+    """Draw the contact line before, the direct contact after, each zone's two edges."""
     from territory.geodesy import length_km
 
     layers: list[tuple[str, str, list[BaseGeometry], dict[str, Any]]] = [
@@ -256,8 +256,8 @@ def _lines(ax: Axes, ev: Evaluation, extent: Extent, legend: draw.Legend) -> Non
             {"lw": 2.6, "ls": (0, (1.5, 1.5))},
         ),
     ]
-    for key, label, geoms, style in layers:
-        geoms = [g for g in geoms if not g.is_empty]
+    for key, label, all_geoms, style in layers:
+        geoms = [g for g in all_geoms if not g.is_empty]
         if not geoms:
             continue
         drawn = draw.draw_lines(
@@ -326,15 +326,23 @@ def _locator(
     rect: Extent,
     control: Control,
     ev: Evaluation,
+    *,
     focus: Extent,
     land: BaseGeometry | None,
 ) -> None:
-    """A small map of the whole country with the focus box drawn on it."""
+    """Draw a small map of the whole country, the focus box drawn on it."""
     from matplotlib.patches import Rectangle
 
-    W, H = SIZE_IN
+    fig_width_in, fig_height_in = SIZE_IN
     left, bottom, width, height = rect
-    ax = fig.add_axes((left / W, bottom / H, width / W, height / H))
+    ax = fig.add_axes(
+        (
+            left / fig_width_in,
+            bottom / fig_height_in,
+            width / fig_width_in,
+            height / fig_height_in,
+        )
+    )
     country = country_extent(control, aspect=width / height)
     whole = draw.fit(
         (
@@ -381,23 +389,26 @@ def _locator(
 
 
 def _new_figure() -> Figure:
-    """An empty figure of `SIZE_IN` at `DPI`: no pyplot, shown inline in Jupyter."""
+    """Return an empty figure of `SIZE_IN` at `DPI`.
+
+    No pyplot: it is shown inline in Jupyter.
+    """
     return new_figure(size_in=SIZE_IN, dpi=DPI)
 
 
 def _header(fig: Figure, title: str, lines: list[tuple[str, float, str]]) -> float:
     """Title and subtitle lines from the top; returns the header's height (inches)."""
-    W, H = SIZE_IN
-    y = H - 0.2
+    fig_width_in, fig_height_in = SIZE_IN
+    y = fig_height_in - 0.2
     for text, size, colour, weight in [(title, 20, "black", "bold")] + [
         (t, s, c, "normal") for t, s, c in lines
     ]:
         # characters a line holds (DejaVu Sans: about 0.56 em a character)
-        width = int((W - MAP_LEFT_IN - 0.3) * 72 / (0.56 * size))
+        width = int((fig_width_in - MAP_LEFT_IN - 0.3) * 72 / (0.56 * size))
         wrapped = textwrap.fill(_plain(text), width)
         fig.text(
-            MAP_LEFT_IN / W,
-            y / H,
+            MAP_LEFT_IN / fig_width_in,
+            y / fig_height_in,
             wrapped,
             fontsize=size,
             color=colour,
@@ -406,7 +417,7 @@ def _header(fig: Figure, title: str, lines: list[tuple[str, float, str]]) -> flo
             ha="left",
         )
         y -= (wrapped.count("\n") + 1) * size * 1.3 / 72 + 0.04
-    return H - y + 0.1
+    return fig_height_in - y + 0.1
 
 
 def _footer(fig: Figure) -> None:
@@ -440,10 +451,15 @@ def _when(control: Control) -> str:
 
 
 def _map_axes(fig: Figure, header_in: float) -> Axes:
-    W, H = SIZE_IN
-    height = H - header_in - MAP_BOTTOM_IN
+    fig_width_in, fig_height_in = SIZE_IN
+    height = fig_height_in - header_in - MAP_BOTTOM_IN
     return fig.add_axes(
-        (MAP_LEFT_IN / W, MAP_BOTTOM_IN / H, MAP_WIDTH_IN / W, height / H)
+        (
+            MAP_LEFT_IN / fig_width_in,
+            MAP_BOTTOM_IN / fig_height_in,
+            MAP_WIDTH_IN / fig_width_in,
+            height / fig_height_in,
+        )
     )
 
 
@@ -453,8 +469,8 @@ def _finish(
     extent: Extent,
     control: Control,
     legend: draw.Legend,
-    places: list,
     *,
+    places: list,
     top_in: float,
 ) -> None:
     """Frame the map, add the scale bar, the names, the legend and the footer."""
@@ -463,12 +479,12 @@ def _finish(
     legend.line("oblast", "Oblast boundary", lw=0.8)
     taken = [draw.scale_bar(ax, extent)]
     draw.place_labels(ax, control, extent, places, taken, named=PLACE_LABELS)
-    W, H = SIZE_IN
+    fig_width_in, fig_height_in = SIZE_IN
     fig.legend(
         [h for h, _ in legend.rows],
         [_plain(textwrap.fill(label, 44)) for _, label in legend.rows],
         loc="upper left",
-        bbox_to_anchor=(PANEL_LEFT_IN / W, top_in / H),
+        bbox_to_anchor=(PANEL_LEFT_IN / fig_width_in, top_in / fig_height_in),
         frameon=False,
         fontsize=10.5,
         title="Legend",
@@ -537,11 +553,11 @@ def render_scenario_figure(
             (PANEL_LEFT_IN, top_in - box_h, box_w, box_h),
             ev.control,
             ev,
-            extent,
-            land,
+            focus=extent,
+            land=land,
         )
         top_in -= box_h + 0.35
-    _finish(fig, ax, extent, ev.control, legend, places, top_in=top_in)
+    _finish(fig, ax, extent, ev.control, legend, places=places, top_in=top_in)
     return fig
 
 
@@ -587,7 +603,7 @@ def render_control_figure(
         legend.line(
             "front_before", f"Contact line ({length_km(front):,.0f}{NBSP}km)", lw=1.3
         )
-    _finish(fig, ax, extent, control, legend, [], top_in=SIZE_IN[1] - header_in)
+    _finish(fig, ax, extent, control, legend, places=[], top_in=SIZE_IN[1] - header_in)
     return fig
 
 

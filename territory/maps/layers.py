@@ -325,7 +325,7 @@ def line_layer(
     show: bool = True,
     weight: float = 2.5,
 ) -> None:
-    """A line's layer, its length in the name; `legend` is its row's label."""
+    """Add a line's layer, its length in the name; `legend` is its row's label."""
     from territory.geodesy import length_km
 
     km = length_km(line)
@@ -416,7 +416,7 @@ _MOVE_ALIASES = [
 
 
 def _move_popup() -> Any:
-    """The click popup of a move: its name, the source's claim and the note."""
+    """Return the click popup of a move: its name, the source's claim and the note."""
     return folium_module().GeoJsonPopup(
         ["name", "claim", "note"],
         aliases=["Transfer", "Claim", "Note"],
@@ -455,7 +455,7 @@ def add_moves(fmap: Any, ev: Evaluation) -> None:
 
 
 def _move_swatch(key: str, feats: list[dict[str, Any]]) -> Swatch:
-    """The legend row of a direction's transfers (or of the zones), with their km².
+    """Return the legend row of a direction's transfers (or zones), with their km².
 
     The km² tell a reader why a layer the legend lists may be hard to see.
     """
@@ -467,7 +467,7 @@ def _move_swatch(key: str, feats: list[dict[str, Any]]) -> Swatch:
 
 
 def place_radius_px(population: int) -> float:
-    """A settlement's circle radius (px): its area grows with the population.
+    """Return a settlement's circle radius (px): its area grows with the population.
 
     >>> place_radius_px(10_000), place_radius_px(40_000)
     (3.0, 6.0)
@@ -551,7 +551,7 @@ def add_places(fmap: Any, ev: Evaluation) -> None:
 
 
 def add_lines(fmap: Any, ev: Evaluation) -> None:
-    """The contact line before, the direct contact after and each zone's two edges."""
+    """Add the contact line before, the direct contact after, each zone's two edges."""
     land = ev.control.partition.country["land"]
     line_layer(
         fmap,

@@ -48,7 +48,8 @@ def offline_map_class() -> type:
     class OfflineMap(folium.Map):
         """A folium Map that shows itself in notebooks from a self-contained page (no CDN)."""
 
-        def _repr_html_(self, **kwargs: Any) -> str:
+        # **kwargs: the signature of folium.Map._repr_html_, which this overrides
+        def _repr_html_(self, **kwargs: Any) -> str:  # noqa: ARG002
             page = html.escape(to_html(self, self_contained=True), quote=True)
             return (
                 f'<iframe srcdoc="{page}" style="width:100%;height:560px;border:none" '

@@ -147,7 +147,10 @@ class Legend:
         return key
 
     def entries(self) -> list[dict[str, Any]]:
-        """The rows for ``templates/legend.html``: those of layers hidden on opening are hidden."""
+        """Return the rows for ``templates/legend.html``.
+
+        Those of layers hidden on opening are hidden.
+        """
         return [
             {"swatch": s, "layers": keys, "shown": bool(self.shown.intersection(keys))}
             for s, keys in self.rows.items()
@@ -158,7 +161,7 @@ class Legend:
 
 
 def head(title: str) -> Markup:
-    """The page's ``<title>`` and style."""
+    """Render the page's ``<title>`` and style."""
     from territory.tables import TABLE_CSS
 
     return render(
@@ -167,12 +170,15 @@ def head(title: str) -> Markup:
 
 
 def panels(*boxes: Markup) -> Markup:
-    """The left column: title, headline or table, legend, one under the other, never overlapping."""
+    """Render the left column: title, headline or table, legend, one under the other.
+
+    They never overlap.
+    """
     return render("panels.html", boxes=boxes)
 
 
 def title_box(text: str, sub: str, *, about: str = "", citation: str = "") -> Markup:
-    """The title box; a scenario's description and citation folded under it."""
+    """Render the title box; a scenario's description and citation folded under it."""
     return render(
         "title.html",
         title=text,
@@ -183,7 +189,7 @@ def title_box(text: str, sub: str, *, about: str = "", citation: str = "") -> Ma
 
 
 def headline_box(ev: Evaluation) -> Markup:
-    """The headline: the reciprocity in words, and folded under it the tables.
+    """Render the headline: the reciprocity in words, and folded under it the tables.
 
     The tables (`territory.tables.summary_html`): flows, both ratios with
     their definitions, and the contact line, with ruled-off headers.
@@ -198,7 +204,10 @@ def headline_box(ev: Evaluation) -> Markup:
 
 
 def legend_box(controls: Control | Sequence[Control], legend: Legend) -> Markup:
-    """The legend: a row per layer drawn, units, and the date and snapshot of every control map shown."""
+    """Render the legend: a row per layer drawn, units, and the control maps shown.
+
+    For every control map shown: its date and snapshot.
+    """
     from territory.control import Control
     from territory.tables import map_version_text
 
@@ -218,12 +227,12 @@ def legend_box(controls: Control | Sequence[Control], legend: Legend) -> Markup:
 
 
 def attribution() -> Markup:
-    """The data's attribution (`ATTRIBUTION`), bottom right."""
+    """Render the data's attribution (`ATTRIBUTION`), bottom right."""
     return render("attribution.html", attribution=ATTRIBUTION)
 
 
 def compare_box(evs: Sequence[Evaluation]) -> Markup:
-    """The comparison table: each scenario's as-of date, flows (km²) and both ratios.
+    """Render the comparison table: per scenario, as-of date, flows (km²), both ratios.
 
     A flow no scenario has, and the zone ratio when no scenario has a zone,
     are left out (said under the table).
@@ -293,12 +302,12 @@ def leaflet_bounds(
 
 
 def country_bounds(control: Control) -> list[list[float]]:
-    """The view of the whole country: its land's bounds, Leaflet (lat, lon) order."""
+    """Return the whole country's view: its land's bounds, Leaflet (lat, lon) order."""
     return leaflet_bounds(control.partition.country["land"].bounds)
 
 
 def focus_bounds(evs: Sequence[Evaluation]) -> list[list[float]] | None:
-    """The view the page opens on: the evaluations' transfers and zones, padded.
+    """Return the view the page opens on: the evaluations' transfers and zones, padded.
 
     The box of `territory.maps.figures.moves_extent` (the static figures'
     view: every part of at least 1 km², so that crumbs along the borders do
