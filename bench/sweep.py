@@ -10,9 +10,10 @@ Ours: ``territory evaluate alaska-2025 --start 2025-02-01 --end 2026-01-31``,
 every day of a year (365 dates, about 315 distinct maps), in a new process
 with the default workers,
 
-- cold: no partition of those dates derived yet (every ``partition-*`` file
-  is moved aside for the run and put back after), so each map is partitioned
-  (the first of each worker afresh, the next ones from the map before);
+- cold: no partition of those dates derived yet (every ``partition-*`` file,
+  and the figures kept beside them, ``facts-*``, moved aside for the run and
+  put back after), so each map is partitioned (the first of each worker
+  afresh, the next ones from the map before) and measured;
 - warm: run again, the partitions read from the derived cache the cold run
   wrote.
 
@@ -79,7 +80,9 @@ def run(results: dict) -> None:
     runs = [_run_s(single) for _ in range(3)]
     base = statistics.median(w for w, _ in runs)
     base_cpu = statistics.median(c for _, c in runs)
-    with derived_aside(rec.cache.root, "partition-*.parquet"):
+    root = rec.cache.root
+    # cold: no partition, nor figures kept beside one (`facts-*`)
+    with derived_aside(root, "partition-*.parquet"), derived_aside(root, "facts-*"):
         cold, cold_cpu = _sweep_s(territory)
         warm, warm_cpu = _sweep_s(territory)
     n = len(dates)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from territory._line_tiles import contact_length_km
 from territory.control import GREY, RU, UA
 from territory.crs import STORAGE_CRS, buffer_m
 from territory.errors import InternalError, ScenarioError, TerritoryError
@@ -117,26 +118,41 @@ class ZoneEdges:
         return length_km(self.ru_edge)
 
 
-@dataclass
 class LineAfter:
     """The contact line after the swap, defined (see `LINE_AFTER_DEFINITION`).
 
     Attributes
     ----------
     direct
-        Where Russian-held land still meets Ukrainian-held or grey-zone land.
+        Where Russian-held land still meets Ukrainian-held or grey-zone land
+        (given, or built on first use from a function).
     zones
         The Ukrainian and Russian edges of each demilitarised zone (from
         zones and from transfers to DMZ), by zone.
     """
 
-    direct: BaseGeometry
-    zones: list[ZoneEdges] = field(default_factory=list)
+    def __init__(
+        self,
+        direct: BaseGeometry | Callable[[], BaseGeometry],
+        zones: list[ZoneEdges] | None = None,
+    ) -> None:
+        self._direct = direct
+        self.zones = list(zones) if zones is not None else []
+
+    @property
+    def direct(self) -> BaseGeometry:
+        """Where Russian-held land still meets Ukrainian-held or grey-zone land."""
+        if not isinstance(self._direct, BaseGeometry):
+            self._direct = self._direct()
+        return self._direct
 
     @property
     def direct_km(self) -> float:
         """Length of the remaining direct contact, km."""
         return length_km(self.direct)
+
+    def __repr__(self) -> str:
+        return f"LineAfter(direct={self.direct!r}, zones={self.zones!r})"
 
 
 class AfterGeoms(Mapping[str, BaseGeometry]):
@@ -589,7 +605,7 @@ def evaluate(
         m.regions = _move_regions(m.geometry, control, ctx)
     after_km2 = books.km2()
     after_geoms = AfterGeoms(after, control)
-    line_after = _line_after(moves, after_geoms, ctx)
+    line_after = _line_after(moves, after_geoms)
     front_after_km = _front_after_km(moves, after_geoms, line_after)
     ev = Evaluation(
         scenario=scenario,
@@ -600,7 +616,10 @@ def evaluate(
         land_km2=land_km2,
         after_geoms=after_geoms,
         front_before_km=control.derived(
-            ("accounting", "front km"), lambda: length_km(ctx.front)
+            ("accounting", "front km"),
+            lambda: contact_length_km(
+                [control.holding(RU)], control.partition.country["land"]
+            ),
         ),
         front_after_km=front_after_km,
         warnings=warnings,
@@ -622,14 +641,28 @@ def _front_after_km(
     """Return the length of the direct contact after (km).
 
     Kept with the map when Russia's land after depends on it alone and no
-    land goes to a zone (then the direct contact is Russia's whole line after).
+    land goes to a zone (then the direct contact is Russia's whole line
+    after, measured tile by tile from its pieces, `territory._line_tiles`,
+    with no join of the whole).
     """
     key = after.map_key(RU)
-    if key is None or any(m.target == DMZ for m in moves):
+    if key is None or any(m.target == DMZ for m in moves) or _has_dmz(after):
         return line_after.direct_km
-    return after._control.derived(
-        ("accounting", "front after km", *key), lambda: line_after.direct_km
-    )
+    control = after._control
+
+    def measure() -> float:
+        pieces = list(after._pieces[RU])
+        land = control.partition.country["land"]
+        if _whole_holding(pieces, control) is not None:
+            return contact_length_km(pieces, land)
+        return contact_length_km(pieces, land, join=join_pieces)
+
+    return control.derived(("accounting", "front after km", *key), measure)
+
+
+def _has_dmz(after: AfterGeoms) -> bool:
+    """Whether any land is demilitarised after the swap."""
+    return any(not g.is_empty for g in after._pieces.get(DMZ, []))
 
 
 def _ratio(given: float, received: float) -> float | None:
@@ -712,23 +745,22 @@ def zone_moves_for(
     return moves
 
 
-def _line_after(
-    moves: list[Move],
-    after: AfterGeoms,
-    # unused: dropped with the next change to its caller, `evaluate`
-    ctx: SelectionContext,  # noqa: ARG001
-) -> LineAfter:
+def _line_after(moves: list[Move], after: AfterGeoms) -> LineAfter:
     """Return the contact line after the swap and each demilitarised zone's edges."""
+    groups: dict[str, list[BaseGeometry]] = {}
+    for m in moves:
+        if m.target == DMZ:
+            groups.setdefault(m.group, []).append(m.geometry)
+    if not groups and not _has_dmz(after):
+        # Russia's whole line after, built when asked for (its length is
+        # measured without it, `_front_after_km`)
+        return LineAfter(direct=lambda: after.contact_line(RU))
     dmz = after.get(DMZ, shapely.Polygon())
     ru_line = after.contact_line(RU)
     # the direct contact: Russia's edge, less the parts along demilitarised land
     direct = ru_line
     if not dmz.is_empty and not ru_line.is_empty:
         direct = shapely.difference(ru_line, buffer_m(dmz, 1.0))
-    groups: dict[str, list[BaseGeometry]] = {}
-    for m in moves:
-        if m.target == DMZ:
-            groups.setdefault(m.group, []).append(m.geometry)
     edges = []
     if groups:
         ua_line = after.contact_line(UA)

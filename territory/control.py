@@ -1193,7 +1193,7 @@ REGION_ONLY_KEYS = frozenset(
 #: or rows of numbers and names measured of the map (and the region layer)
 #: alone, as the modules asking for them document: the area, the breakdown
 #: by region and the people of a selection kept with the map, and the length
-#: of the contact line (`territory.accounting`).  The record keeps them on
+#: of the contact line before and after (`territory.accounting`).  The record keeps them on
 #: disk beside the derived partition, keyed by its content
 #: (`territory.record.Record.control`), so a new process reads them.
 KEPT_ON_DISK_KEYS = frozenset(
@@ -1202,6 +1202,7 @@ KEPT_ON_DISK_KEYS = frozenset(
         ("accounting", "by region"),
         ("accounting", "people"),
         ("accounting", "front km"),
+        ("accounting", "front after km"),
     }
 )
 

@@ -81,7 +81,7 @@ def _snapshot_order(s: Snapshot) -> tuple[dt.date, str, bool, str]:
 PARTITION_VERSION = "partition-14"
 #: Bump when a figure kept beside a derived partition (`KEPT_ON_DISK_KEYS`)
 #: is measured differently: the kept files are keyed on it.
-FACTS_VERSION = "facts-1"
+FACTS_VERSION = "facts-2"
 #: How many maps a Record keeps with what was computed of them (`Record.control`).
 MAPS_KEPT = 8
 #: Hex digits of the hashes in a derived file's name: ``partition-<inputs>-<content>``.

@@ -370,7 +370,8 @@ def test_line_after_has_no_seams_and_no_order(record, name, when):
     pieces = list(ev.after_geoms._pieces["RU"])
     assert len(pieces) > 1
     line = ev.after_geoms.contact_line("RU")
-    assert ev.front_after_km == pytest.approx(length_km(line), rel=1e-12)
+    # measured tile by tile (territory._line_tiles): the same to 1e-8
+    assert ev.front_after_km == pytest.approx(length_km(line), rel=1e-8)
     assert _on_shared_edges_km(line, pieces) < 1e-3  # under a metre
     plain = ctl.contact_line(shapely.union_all(pieces))
     assert _on_shared_edges_km(plain, pieces) > 0.5  # the defect this prevents

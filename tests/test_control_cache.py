@@ -130,7 +130,9 @@ def test_the_land_after_kept_selections_is_kept_with_the_map(target):
     sc = parse_scenario(tomllib.loads(body), table=scenario_world.table())
     fresh = _numbers(evaluate(sc, scenario_world.control(), people=False))
     ctl = scenario_world.control()
-    evaluate(sc, ctl, people=False)
+    ev = evaluate(sc, ctl, people=False)
+    # Russia's whole line after is built when asked for; its length, by tile
+    assert ev.line_after.direct_km == pytest.approx(ev.front_after_km, rel=1e-8)
     kept = {k[1] for k in ctl._cache if k[0] == "accounting"}
     assert {"after", "joined", "line after"} <= kept
     assert ("front after km" in kept) == (target == "RU")

@@ -23,6 +23,7 @@ RANK = {
     "regions": 2,
     "borders": 2,
     "control": 2,
+    "_line_tiles": 2,  # contact-line lengths tile by tile (accounting)
     "_partition_patch": 2,  # private part of control: partitions map after map
     "scenario": 2,
     "_scenario_values": 2,  # private parts of scenario

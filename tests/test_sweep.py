@@ -19,6 +19,7 @@ from territory.errors import (
     ScenarioError,
     TerritoryError,
 )
+from territory.geodesy import length_km
 from territory.scenario import Rule, Scenario, Transfer, Zone, read_scenario
 from territory.sweep import (
     dask_client,
@@ -282,3 +283,46 @@ def test_a_sweep_takes_a_library_name_as_evaluate_does(record):
 
     pd.testing.assert_frame_equal(by_name, by_object, check_exact=True)
     assert by_name["transfer:Ukraine withdraws from Donbas_km2"].iloc[0] > 6_000
+
+
+#: Consecutive days in a week of the front moving in Donetsk (where the
+#: transfers are), and single days spread over the rest of the year.
+SPREAD = [
+    *sweep_dates("2025-03-01", "2025-03-04"),
+    *sweep_dates("2025-06-15", "2026-01-31", every_days=75),
+]
+
+
+@pytest.mark.data
+def test_rows_equal_evaluations_on_fresh_partitions(record):
+    """A sweep (partitions patched map after map, line lengths by tile) against
+    evaluations on partitions made afresh with nothing kept: 1e-9 in areas,
+    1e-6 in lengths."""
+    import territory._line_tiles
+    from territory.control import Control, partition_land
+
+    sc = read_scenario("alaska-2025")
+    rows = sweep_scenario(sc, SPREAD, workers=1, progress=False)
+    territory._line_tiles._kept.clear()
+    areas = [*FLOW_COLUMNS, *(transfer_column(t.name) for t in sc.transfers)]
+    for row in rows.to_dict("records"):
+        snap, _ = record.snapshot_for(row["as_of"])
+        fresh = partition_land(record.regions, record.land, record.read_snapshot(snap))
+        ev = evaluate(sc, Control(row["as_of"], snap, None, record.regions, fresh))
+        expected = dict(
+            zip(FLOW_COLUMNS, (ev.flow_km2(a, b) for a, b in FLOWS), strict=True)
+        )
+        expected |= {
+            transfer_column(m.name): m.area_km2
+            for m in ev.moves
+            if m.kind == "transfer"
+        }
+        for col in areas:
+            assert row[col] == pytest.approx(expected[col], rel=1e-9, abs=1e-9), col
+        assert row["front_before_km"] == pytest.approx(ev.front_before_km, rel=1e-6)
+        assert row["front_after_km"] == pytest.approx(ev.front_after_km, rel=1e-6)
+        # and the lengths by tile are those of the lines themselves
+        edge = length_km(ev.control.edge("RU"))
+        assert ev.front_before_km == pytest.approx(edge, rel=1e-8)
+        assert ev.front_after_km == pytest.approx(ev.line_after.direct_km, rel=1e-8)
+        assert row["population_moved"] == sum(m.people["population"] for m in ev.moves)
