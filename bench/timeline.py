@@ -53,7 +53,7 @@ def _naive_per_map_s(mirror: Path) -> tuple[float, float, int]:
     from territory.record import Record
 
     rec = Record()
-    regions = rec.regions[["region_id", "geometry"]]
+    regions = rec.regions.reset_index()[["region_id", "geometry"]]
     land = gpd.GeoDataFrame(geometry=[rec.land], crs="EPSG:4326")
     clipped = gpd.overlay(regions, land, how="intersection")
     files = sorted((mirror / "deepstate" / "daily").glob("deepstatemap_data_*.geojson"))
@@ -132,8 +132,8 @@ def run(results: dict) -> None:
     dates = [rec.snapshots[k].as_of for k in (100, 400, len(rec.snapshots) - 1)]
     worst = 0.0
     for day in dates:
-        row = rec.occupied_series(day, day, region_ids=list(rec.regions["region_id"]))
-        ctl = rec.control(day).to_frame().set_index("region_id")["occupied_km2"]
+        row = rec.occupied_series(day, day, region_ids=list(rec.regions.index))
+        ctl = rec.control(day).to_frame()["occupied_km2"]
         for rid, km2 in ctl.items():
             worst = max(worst, abs(float(row[rid].iloc[0]) - km2) / max(km2, 1.0))
     results["timeline"] = {

@@ -5,7 +5,8 @@ Public API
 Record
     The cached record: regions, land, control snapshots; ``Record().control(date)``.
 Control
-    Who holds what, by region, on a date (``to_frame()``, ``holding()``).
+    Who holds what, by region, on a date (``to_frame()``, ``holding()``,
+    ``holdings()``, ``holding_km2()``).
 fetch, status, verify
     Manifest-driven data cache.
 area_km2, length_km

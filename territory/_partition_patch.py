@@ -811,7 +811,9 @@ class _Rows:
     """
 
     def __init__(self, base: Partition, regions: gpd.GeoDataFrame) -> None:
-        self.ids = list(regions["region_id"])
+        from territory.regions import layer_ids
+
+        self.ids = layer_ids(regions)
         self.geoms = regions.geometry.values
         self.tree = shapely.STRtree(self.geoms)
         index = {rid: i for i, rid in enumerate(self.ids)}

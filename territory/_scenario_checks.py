@@ -300,6 +300,17 @@ def _scenario_fields(
                 msg,
                 f"give every {kind} its own name",
             )
+    # every move of an evaluation is named by its transfer or zone (a zone's
+    # sides as "name (Ukrainian side)"), and its tables are indexed by that name
+    zone_names = {
+        f"{z.name}{side}"
+        for z in zones
+        for side in ("", *(f" ({s})" for s in model.ZONE_SIDES.values()))
+    }
+    both = sorted(t.name for t in transfers if t.name in zone_names)
+    if both:
+        msg = f"the name {_show(both[0])} is used by a transfer and a zone"
+        raise _Invalid(msg, "give every transfer and zone its own name")
     if not transfers and not zones:
         msg = "no transfers and no zones"
         raise _Invalid(

@@ -236,7 +236,7 @@ class Evaluation:
         Transfers then zones, each with its geometry, area (km²) and
         breakdown by region.
     before_km2, after_km2
-        Land held per party (UA, RU, DMZ, GREY) before and after, km².
+        Each party's holding (UA, RU, DMZ, GREY) before and after, km².
     land_km2
         Land of the country (the denominator of every share), km².
     after_geoms
@@ -303,7 +303,17 @@ class Evaluation:
         return self.ratios["cession"]
 
     def parties_frame(self) -> pd.DataFrame:
-        """Per party: before, after, gained, lost, net (km²) and share of land (%)."""
+        """Return the balance of each party, km² and % of the land.
+
+        Returns
+        -------
+        DataFrame
+            Indexed by ``party`` (``UA``, ``RU``, then ``DMZ`` and ``GREY``
+            where they hold or receive land; ``.loc["UA"]``): ``before_km2``,
+            ``after_km2``, ``gained_km2``, ``lost_km2``, ``net_km2``,
+            ``share_before_pct`` and ``share_after_pct`` (of the country's
+            land, `land_km2`).
+        """
         import pandas as pd
 
         rows = []
@@ -330,12 +340,40 @@ class Evaluation:
                     "share_after_pct": 100 * self.after_km2.get(p, 0.0) / self.land_km2,
                 }
             )
-        return pd.DataFrame(rows)
+        columns = [
+            "before_km2",
+            "after_km2",
+            "gained_km2",
+            "lost_km2",
+            "net_km2",
+            "share_before_pct",
+            "share_after_pct",
+        ]
+        return pd.DataFrame(rows, columns=["party", *columns]).set_index("party")
 
     def transfers_frame(self) -> pd.DataFrame:
-        """One row per transfer or zone: name, kind, from, to, area_km2, regions, rule."""
+        """Return one row per move: each transfer, and each side of each zone.
+
+        Returns
+        -------
+        DataFrame
+            Indexed by ``name`` (unique: the transfer's name, or the zone's
+            with its side, e.g. ``"Donbas DMZ (UA)"``; ``.loc[name]``), with
+            ``kind`` (``transfer`` or ``zone``), ``from``, ``to``,
+            ``area_km2``, ``regions`` (their names), ``rule``,
+            and ``population`` (in named places; None where not counted).
+        """
         import pandas as pd
 
+        columns = [
+            "kind",
+            "from",
+            "to",
+            "area_km2",
+            "regions",
+            "rule",
+            "population",
+        ]
         return pd.DataFrame(
             [
                 {
@@ -349,15 +387,22 @@ class Evaluation:
                     "population": (m.people or {}).get("population"),
                 }
                 for m in self.moves
-            ]
-        )
+            ],
+            columns=["name", *columns],
+        ).set_index("name")
 
     def regions_frame(self) -> pd.DataFrame:
-        """One row per (move, region): area moved in each region, km².
+        """Return the land each move takes in each region, km².
 
-        Columns: ``name`` (the transfer or zone side), ``kind``, ``from``,
-        ``to``, ``region_id``, ``region`` (its name), ``area_km2`` and
-        ``group`` (the transfer or zone the move belongs to).
+        Returns
+        -------
+        DataFrame
+            Indexed by (``name``, ``region_id``): the move (as in
+            `transfers_frame`) and the region (``.xs("UA-14",
+            level="region_id")`` is every move in Donetsk), in the moves'
+            order; columns ``kind``, ``from``, ``to``, ``region`` (its
+            name), ``area_km2`` and ``group`` (the transfer or zone the move
+            belongs to).
         """
         import pandas as pd
 
@@ -378,7 +423,7 @@ class Evaluation:
                 for r in m.regions
             ],
             columns=[*columns, "group"],
-        )
+        ).set_index(["name", "region_id"])
 
     def to_geodataframe(self) -> gpd.GeoDataFrame:
         """Return the moved land as a GeoDataFrame (EPSG:4326).
@@ -409,14 +454,14 @@ class Evaluation:
         )
 
     def after_control(self) -> Control:
-        """Return the control map after the swap (DMZ land held by ``DMZ``).
+        """Return the control map after the swap (demilitarised land: holder ``DMZ``).
 
         Evaluate another scenario on it to chain swaps, e.g. to check that a
         transfer followed by its reverse restores the status quo.
         """
         import geopandas as gpd
 
-        from territory.control import Control, Partition
+        from territory.control import Partition
 
         rows = []
         for party, geom in self.after_geoms.items():
@@ -431,12 +476,8 @@ class Evaluation:
         partition = Partition(
             pieces=pieces, removed=self.control.partition.removed, country=country
         )
-        return Control(
-            as_of=self.control.as_of,
-            snapshot=self.control.snapshot,
-            note=f"after {self.scenario.title}",
-            regions=self.control.regions,
-            partition=partition,
+        return self.control.with_partition(
+            partition, note=f"after {self.scenario.title}"
         )
 
     def __repr__(self) -> str:
@@ -464,7 +505,7 @@ def _region_index(
         regs = control.regions
         return (
             shapely.STRtree(regs.geometry.values),
-            tuple(regs["region_id"]),
+            tuple(str(r) for r in regs.index),
             tuple(regs["name"]),
         )
 
@@ -694,7 +735,7 @@ def zone_moves_for(
     what = f"{where}: zone {zone.name!r}"
     mask = ctx.land
     if zone.rule is not None:
-        mask, _ = select(zone.rule, UA, ctx, held=ctx.land)
+        mask, _ = select(zone.rule, UA, ctx, holding=ctx.land)
     grey = _join(after.get(GREY, []), ctx.control)
     if not grey.is_empty:
         grey = polygonal(shapely.intersection(grey, mask))
@@ -719,10 +760,11 @@ def zone_moves_for(
         joined = polygonal(shapely.intersection(grey, _union(bands)))
         if area_km2(joined) > OVERLAP_MAX_KM2:  # below it: noise along the edges
             sides.append((GREY, joined))
-    names = {UA: "Ukrainian side", RU: "Russian side", GREY: "grey zone"}
+    from territory.scenario import ZONE_SIDES
+
     moves = [
         Move(
-            name=f"{zone.name} ({names[party]})" if len(sides) > 1 else zone.name,
+            name=f"{zone.name} ({ZONE_SIDES[party]})" if len(sides) > 1 else zone.name,
             kind="zone",
             source=party,
             target=DMZ,
@@ -945,11 +987,14 @@ def _partition_pieces(
         if whole is None or whole.is_empty:
             return ()
         p = control.pieces
-        rows = p[p["holder"] == holder]
+        rows = p[p.index.get_level_values("holder") == holder]
         pieces = tuple(
             (str(r), g, float(a))
             for r, g, a in zip(
-                rows["region_id"], rows.geometry, rows["area_km2"], strict=True
+                rows.index.get_level_values("region_id"),
+                rows.geometry,
+                rows["area_km2"],
+                strict=True,
             )
         )
         whole_km2 = control.holding_km2(holder)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, TypeVar, cast
@@ -86,6 +86,36 @@ GIVEN_REASONS = (BORDER_GAP, SEAM)
 NOT_HOLDERS = ("land", *GIVEN_REASONS)
 
 
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class ReadOnlyDict(Mapping[K, V]):
+    """A dict nobody can change: what a shared, kept object hands out.
+
+    `Partition.country` is one: the Controls of a snapshot share the
+    partition, so an edit through one would reach the others.  Pickles like
+    a dict.
+    """
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: Mapping[K, V] | None = None) -> None:
+        self._data: dict[K, V] = dict(data or {})
+
+    def __getitem__(self, key: K) -> V:
+        return self._data[key]
+
+    def __iter__(self) -> Iterator[K]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __repr__(self) -> str:
+        return f"ReadOnlyDict({self._data!r})"
+
+
 @dataclass(frozen=True, slots=True)
 class Partition:
     """Per-region land partition (the output of `partition_land`).
@@ -101,7 +131,8 @@ class Partition:
     country
         Country-wide geometry per holder (RU, GREY, UA), of all ``land``, and
         of the land the source leaves out that was given to the side around
-        it (``border gap`` and ``seam``; inside RU or GREY).
+        it (``border gap`` and ``seam``; inside RU or GREY); a read-only
+        mapping (`ReadOnlyDict`).
     outline_band
         `build_outline_band` of ``country["land"]`` when it was kept with the
         partition (the record derives it once), else None.
@@ -116,10 +147,19 @@ class Partition:
 
     pieces: gpd.GeoDataFrame
     removed: gpd.GeoDataFrame
-    country: dict[str, BaseGeometry]
+    country: Mapping[str, BaseGeometry]
     outline_band: BaseGeometry | None = field(default=None, compare=False)
     piece_km2: tuple[float, ...] | None = field(default=None, compare=False)
-    country_km2: dict[str, float] | None = field(default=None, compare=False)
+    country_km2: Mapping[str, float] | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        # shared by every Control of the snapshot: nobody may change them
+        if not isinstance(self.country, ReadOnlyDict):
+            object.__setattr__(self, "country", ReadOnlyDict(self.country))
+        if self.country_km2 is not None and not isinstance(
+            self.country_km2, ReadOnlyDict
+        ):
+            object.__setattr__(self, "country_km2", ReadOnlyDict(self.country_km2))
 
 
 @dataclass(frozen=True, slots=True)
@@ -528,7 +568,8 @@ def partition_land(
     Parameters
     ----------
     regions
-        Region layer (``region_id``, geometry) in EPSG:4326.
+        Region layer in EPSG:4326, indexed by ``region_id``
+        (`territory.regions.regions_frame`) or with a ``region_id`` column.
     land
         Land mask, EPSG:4326.
     by_status
@@ -565,6 +606,9 @@ def partition_land(
     occupied, grey, held = final[RU], final[GREY], final[UA]
     slivers, water = final[SLIVER], final[WATER]
 
+    from territory.regions import layer_ids
+
+    ids = layer_ids(regions)
     tree = shapely.STRtree(regions.geometry.values)
     piece_rows: list[tuple[str, str, BaseGeometry]] = []
     removed_rows: list[tuple[str, str, BaseGeometry]] = []
@@ -573,7 +617,7 @@ def partition_land(
         if geom.is_empty:
             continue
         for idx in tree.query(geom):
-            rid = str(regions["region_id"].iat[idx])
+            rid = ids[idx]
             region = cast("BaseGeometry", regions.geometry.iat[idx])
             piece = polygonal(shapely.intersection(region, geom))
             if piece.is_empty:
@@ -742,11 +786,10 @@ class Snapshot:
     dated_by: str = ""
 
 
-@dataclass(repr=False)
 class Control:
     """Who holds what, by region, as of a date.
 
-    Attributes
+    Parameters
     ----------
     as_of
         The date asked for: the map as of the evening of that day.
@@ -755,31 +798,87 @@ class Control:
     note
         Set when the snapshot is older than `as_of` (no snapshot for that date).
     regions
-        The region layer (``region_id``, ``name``, ``official_area_km2``, geometry).
+        The region layer (`territory.regions.regions_frame`: indexed by
+        ``region_id``, with ``name``, ``official_area_km2`` and geometry;
+        a layer with a ``region_id`` column is re-indexed by it).
     partition
-        The land partition.
+        The land partition (`partition_land`).
 
     Notes
     -----
     What depends on the partition and the regions alone (each side's edge,
     its area, unions of regions, ...) is computed once and kept in
-    ``_cache`` (`derived`), which the Controls of one snapshot share; treat
-    `regions` and `partition` as read-only.
+    ``_cache`` (`derived`), which the Controls of one snapshot share.  So
+    nothing shared is handed out to be changed: `regions`, `pieces`,
+    `to_frame`, `holdings` and `removed_frame` return new frames each time,
+    and ``partition.country`` is read-only; treat ``partition``'s frames as
+    read-only too.
+
+    Vocabulary: a *holding* is the land any holder (``RU``, ``GREY``,
+    ``UA``, ``DMZ``) holds (`holding`, `holding_km2`, `holdings`); *held*
+    is Ukrainian-held land (the ``held_km2`` column of `to_frame`).
     """
 
-    as_of: dt.date
-    snapshot: Snapshot
-    note: str | None
-    regions: gpd.GeoDataFrame
-    partition: Partition
-    _cache: dict = field(default_factory=dict, repr=False)
-    #: Called by `keep_derived`: the record that made this map keeps what was
-    #: measured of it on disk (`territory.record.Record.control`); None: not kept.
-    _keeper: Callable[[], None] | None = field(default=None, repr=False)
+    def __init__(
+        self,
+        as_of: dt.date,
+        snapshot: Snapshot,
+        note: str | None,
+        regions: gpd.GeoDataFrame,
+        partition: Partition,
+        _cache: dict | None = None,
+        _keeper: Callable[[], None] | None = None,
+    ) -> None:
+        from territory.regions import as_layer
+
+        self.as_of = as_of
+        self.snapshot = snapshot
+        self.note = note
+        #: the region layer, shared with the record and every Control of it
+        self._regions: gpd.GeoDataFrame = as_layer(regions)
+        self.partition = partition
+        self._cache: dict = {} if _cache is None else _cache
+        #: Called by `keep_derived`: the record that made this map keeps what
+        #: was measured of it on disk (`territory.record.Record.control`);
+        #: None: not kept.
+        self._keeper = _keeper
+
+    def dated(self, as_of: dt.date, note: str | None) -> Control:
+        """Return this map as of another date (with its `note`), sharing what is kept.
+
+        `territory.record.Record.control` serves every date a snapshot
+        covers with one of these.
+        """
+        return Control(
+            as_of,
+            self.snapshot,
+            note,
+            self._regions,
+            self.partition,
+            _cache=self._cache,
+            _keeper=self._keeper,
+        )
+
+    def with_partition(self, partition: Partition, *, note: str | None) -> Control:
+        """Return a map of the same date and regions with another `partition`.
+
+        Nothing measured is shared (e.g. `territory.accounting.Evaluation.after_control`).
+        """
+        return Control(self.as_of, self.snapshot, note, self._regions, partition)
+
+    @property
+    def regions(self) -> gpd.GeoDataFrame:
+        """The region layer, indexed by ``region_id`` (a new frame each time).
+
+        Columns ``name``, ``kind``, ``official_area_km2`` and ``geometry``
+        (EPSG:4326); `territory.regions.regions_frame`.
+        """
+        return self._regions.copy()
 
     def __repr__(self) -> str:
         pieces = self.pieces
-        occupied = pieces.loc[pieces["holder"] == RU, "area_km2"].sum()
+        ru = pieces.index.get_level_values("holder") == RU
+        occupied = pieces.loc[ru, "area_km2"].sum()
         note = f" ({self.note})" if self.note else ""
         return f"<Control as of {self.as_of} from {self.snapshot.label}: Russian-held {occupied:,.0f} km²{note}>"
 
@@ -828,7 +927,7 @@ class Control:
         (this module's own `derived` values only, and only for the very same
         geometries).
         """
-        if earlier.regions is not self.regions:
+        if earlier._regions is not self._regions:
             return
         old, new = earlier.partition, self.partition
         got, cache = earlier._cache, self._cache
@@ -871,19 +970,20 @@ class Control:
 
     @property
     def pieces(self) -> gpd.GeoDataFrame:
-        """Land pieces by region and holder, with ``area_km2`` (a new frame each time)."""
-        p = self.partition.pieces.copy()
-        p["area_km2"] = [self._piece_km2(i) for i in range(len(p))]
-        return p
+        """Return the land pieces by region and holder (a new frame each time).
 
-    def held_km2(self, holder: str, region_id: str) -> float:
-        """Return the area (km²) of the land `holder` holds in the region `region_id`.
-
-        The sum of ``area_km2`` over those rows of `pieces` (0.0 if none),
-        measuring only those pieces.
+        Returns
+        -------
+        GeoDataFrame
+            Indexed by (``region_id``, ``holder``): one row per region and
+            holder with land there; ``area_km2`` and ``geometry``
+            (EPSG:4326), in the partition's order.  ``.loc["UA-14"]`` gives
+            Donetsk's pieces, ``.xs("UA", level="holder")`` Ukraine's.
         """
-        rows = dict(self._rows_by_holder_region()).get((holder, region_id), ())
-        return float(sum((self._piece_km2(i) for i in rows), 0.0))
+        p = self.partition.pieces
+        out = p.set_index(["region_id", "holder"])
+        out.insert(0, "area_km2", [self._piece_km2(i) for i in range(len(p))])
+        return out
 
     def _rows_by_holder_region(
         self,
@@ -902,18 +1002,80 @@ class Control:
 
         return self.derived(("control", "rows by holder and region"), build)
 
-    def holding_km2(self, holder: str) -> float:
-        """Return the area (km², `area_km2`) of all the land `holder` holds.
+    def holders(self) -> list[str]:
+        """Return the holders of land on this map, in display order.
 
-        0.0 for a holder with no land on this map (``GREY`` on a daily file).
+        ``RU``, ``GREY`` and ``UA`` on a map of the record (``GREY`` with no
+        land on a daily file), and ``DMZ`` on a map after a swap
+        (`territory.accounting.Evaluation.after_control`).
         """
-        geom = self.partition.country.get(holder)
-        if geom is None or geom.is_empty:
-            return 0.0
-        kept = self.partition.country_km2
-        if kept is not None and holder in kept:
-            return kept[holder]
-        return self.derived(("control", "holding km2", holder), lambda: area_km2(geom))
+        return [k for k in self.partition.country if k not in NOT_HOLDERS]
+
+    def _holder(self, holder: str) -> str:
+        """`holder` in capitals, checked against `holders`.
+
+        Raises
+        ------
+        DataError
+            For a holder this map does not know, naming those it does.
+        """
+        from territory.errors import DataError
+
+        holders = self.holders()
+        if not isinstance(holder, str) or holder.upper() not in holders:
+            msg = f"unknown holder {holder!r}; use one of {', '.join(holders)}"
+            raise DataError(msg)
+        return holder.upper()
+
+    def holding_km2(
+        self, holder: str, region_ids: list[str] | tuple[str, ...] | str | None = None
+    ) -> float:
+        """Return the area (km², `area_km2`) of the land `holder` holds.
+
+        Parameters
+        ----------
+        holder
+            ``RU``, ``GREY`` or ``UA`` (``DMZ`` too on a map after a swap),
+            any case.  "Holding" is any holder's land; the ``held_km2``
+            column of `to_frame` is Ukraine's (``holding_km2("UA", ...)``).
+        region_ids
+            Region ids or names in any spelling (``"UA-14"``,
+            ``["Donetsk", "luhansk oblast"]``); default: everywhere.
+
+        Returns
+        -------
+        float
+            0.0 for a holder with no land there (``GREY`` on a daily file).
+            In regions, the sum of ``area_km2`` over those rows of `pieces`,
+            measuring only those pieces.
+
+        Raises
+        ------
+        DataError
+            For an unknown holder or region (with the closest names).
+        """
+        holder = self._holder(holder)
+        if region_ids is None:
+            geom = self.partition.country.get(holder)
+            if geom is None or geom.is_empty:
+                return 0.0
+            kept = self.partition.country_km2
+            if kept is not None and holder in kept:
+                return kept[holder]
+            return self.derived(
+                ("control", "holding km2", holder), lambda: area_km2(geom)
+            )
+        rows = dict(self._rows_by_holder_region())
+        return float(
+            sum(
+                (
+                    self._piece_km2(i)
+                    for rid in self.region_ids(region_ids)
+                    for i in rows.get((holder, rid), ())
+                ),
+                0.0,
+            )
+        )
 
     def contact_line(self, geom: BaseGeometry) -> BaseGeometry:
         """Return the line where `geom` meets other land of this map (see `contact_line`).
@@ -938,13 +1100,20 @@ class Control:
             ("control", "edge", holder.upper()), lambda: self.contact_line(geom)
         )
 
-    def holding(self, holder: str, region_ids: list[str] | None = None) -> BaseGeometry:
+    def holding(
+        self, holder: str, region_ids: list[str] | tuple[str, ...] | str | None = None
+    ) -> BaseGeometry:
         """Return the land `holder` holds (in `region_ids`, default everywhere).
+
+        A shapely geometry in lon/lat (EPSG:4326, the CRS of every geometry
+        of the map), to compose with shapely's operations; `holdings` gives
+        the same land as a GeoDataFrame with its CRS and areas.
 
         Parameters
         ----------
         holder
-            ``RU``, ``GREY`` or ``UA`` (``DMZ`` too on a control map after a swap).
+            ``RU``, ``GREY`` or ``UA`` (``DMZ`` too on a control map after a
+            swap), any case.
         region_ids
             Region ids or names in any spelling (``"UA-14"``, ``"Donetsk"``).
 
@@ -953,14 +1122,7 @@ class Control:
         DataError
             For an unknown holder or region (with the closest names).
         """
-        from territory.errors import DataError
-
-        holders = [k for k in self.partition.country if k not in NOT_HOLDERS]
-        if not isinstance(holder, str) or holder.upper() not in holders:
-            known = ", ".join(holders)
-            msg = f"unknown holder {holder!r}; use one of {known}"
-            raise DataError(msg)
-        holder = holder.upper()
+        holder = self._holder(holder)
         if region_ids is None:
             return self.partition.country[holder]
         ids = tuple(self.region_ids(region_ids))
@@ -973,8 +1135,54 @@ class Control:
 
         return self.derived(("control", "holding", holder, *ids), union)
 
-    def region_ids(self, names: list[str] | tuple[str, ...] | str) -> list[str]:
+    def holdings(
+        self, region_ids: list[str] | tuple[str, ...] | str | None = None
+    ) -> gpd.GeoDataFrame:
+        """Return each holder's land (in `region_ids`, default everywhere) as a layer.
+
+        Parameters
+        ----------
+        region_ids
+            Region ids or names in any spelling (``"UA-14"``, ``"Donetsk"``).
+
+        Returns
+        -------
+        GeoDataFrame
+            Indexed by ``holder`` (`holders`, in that order; a holder with
+            no land there has an empty geometry and 0.0 km²), with
+            ``area_km2`` (`holding_km2`), ``as_of`` (ISO date) and
+            ``geometry`` (`holding`), CRS EPSG:4326.  A new frame each time.
+            By region: `pieces`.
+
+        Raises
+        ------
+        DataError
+            For an unknown region (with the closest names).
+        """
+        import geopandas as gpd
+        import pandas as pd
+
+        holders = self.holders()
+        return gpd.GeoDataFrame(
+            {
+                "area_km2": [self.holding_km2(h, region_ids) for h in holders],
+                "as_of": [self.as_of.isoformat()] * len(holders),
+            },
+            geometry=[self.holding(h, region_ids) for h in holders],
+            crs=STORAGE_CRS,
+            index=pd.Index(holders, name="holder"),
+        )
+
+    def region_ids(
+        self, names: list[str] | tuple[str, ...] | str | None = None
+    ) -> list[str]:
         """Return the ids of regions given by id or by any spelling of their name.
+
+        Parameters
+        ----------
+        names
+            Ids or names (``"UA-14"``, ``"Donetsk"``, ``"luhansk oblast"``);
+            default: every region of the map, in the layer's order.
 
         Raises
         ------
@@ -987,6 +1195,9 @@ class Control:
         from territory.errors import DataError
         from territory.regions import load_region_table
 
+        ids_here, names_here = self._ids_names()
+        if names is None:
+            return list(ids_here)
         if isinstance(names, str):
             names = [names]
         if not isinstance(names, list | tuple) or not all(
@@ -994,10 +1205,8 @@ class Control:
         ):
             msg = f"regions must be a list of region names or ids, not {names!r}"
             raise DataError(msg)
-        ids_here = list(self.regions["region_id"])
         by_name = {
-            n.casefold(): rid
-            for rid, n in zip(ids_here, self.regions["name"], strict=True)
+            n.casefold(): rid for rid, n in zip(ids_here, names_here, strict=True)
         }
         out: list[str] = []
         for name in names:
@@ -1009,7 +1218,7 @@ class Control:
                     rid = None
             if rid not in ids_here:
                 close = difflib.get_close_matches(
-                    name, [*ids_here, *self.regions["name"]], n=3, cutoff=0.6
+                    name, [*ids_here, *names_here], n=3, cutoff=0.6
                 )
                 hint = f"did you mean {' or '.join(close)}? " if close else ""
                 msg = (
@@ -1019,6 +1228,16 @@ class Control:
             if rid not in out:
                 out.append(str(rid))
         return out
+
+    def _ids_names(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The regions' ids and names, in the layer's order, kept per map."""
+        return self.derived(
+            ("control", "region ids"),
+            lambda: (
+                tuple(str(r) for r in self._regions.index),
+                tuple(str(n) for n in self._regions["name"]),
+            ),
+        )
 
     @cached_property
     def has_grey_zone(self) -> bool:
@@ -1031,10 +1250,10 @@ class Control:
         def compute() -> tuple[BaseGeometry, ...]:
             geom = self.partition.country.get(reason, shapely.Polygon())
             if geom.is_empty:
-                return (shapely.Polygon(),) * len(self.regions)
+                return (shapely.Polygon(),) * len(self._regions)
             tree = shapely.STRtree(list(shapely.get_parts(geom)))
             out = []
-            for region in self.regions.geometry:
+            for region in self._regions.geometry:
                 hits = tree.query(region, predicate="intersects")
                 part = shapely.union_all(tree.geometries.take(hits))
                 out.append(
@@ -1057,13 +1276,19 @@ class Control:
     def removed_frame(self) -> gpd.GeoDataFrame:
         """Return the land the partition decided itself, one row per region and reason.
 
-        For an export layer beside the transfers, or a map.  Columns:
-        ``region_id``, ``reason`` (``sliver`` and ``water``: removed from the
-        land; ``border gap`` and ``seam``: given to the side around them,
-        see DESIGN.md), ``removed`` (True for the first two), ``area_km2``,
-        ``as_of`` (ISO date) and ``geometry`` (EPSG:4326).
+        For an export layer beside the transfers, or a map.
+
+        Returns
+        -------
+        GeoDataFrame
+            Indexed by (``region_id``, ``reason``): ``sliver`` and ``water``
+            (removed from the land), ``border gap`` and ``seam`` (given to
+            the side around them, see DESIGN.md); columns ``removed`` (True
+            for the first two), ``area_km2``, ``as_of`` (ISO date) and
+            ``geometry``, CRS EPSG:4326.  A new frame each time.
         """
         import geopandas as gpd
+        import pandas as pd
 
         rows = [
             (rid, reason, True, geom)
@@ -1075,56 +1300,60 @@ class Control:
             )
         ]
         for reason in GIVEN_REASONS:
-            for rid, geom in zip(
-                self.regions["region_id"], self._given(reason), strict=True
-            ):
+            for rid, geom in zip(self._regions.index, self._given(reason), strict=True):
                 if not geom.is_empty:
                     rows.append((rid, reason, False, geom))
         return gpd.GeoDataFrame(
             {
-                "region_id": [r[0] for r in rows],
-                "reason": [r[1] for r in rows],
                 "removed": [r[2] for r in rows],
                 "area_km2": [area_km2(r[3]) for r in rows],
                 "as_of": [self.as_of.isoformat()] * len(rows),
             },
             geometry=[r[3] for r in rows],
             crs=STORAGE_CRS,
+            index=pd.MultiIndex.from_arrays(
+                [[r[0] for r in rows], [r[1] for r in rows]],
+                names=["region_id", "reason"],
+            ),
         )
 
     def to_frame(self) -> pd.DataFrame:
         """Return the per-region control table (areas in km²).
 
-        Columns: ``region_id``, ``name``, ``land_km2``, ``occupied_km2``,
-        ``grey_km2`` (NaN where the source has no grey zone), ``held_km2``,
-        ``removed_km2`` (slivers and water taken out of the land),
-        ``border_gap_km2`` and ``seam_km2`` (land the source leaves out
-        between its polygon and the state border, or between two of its
-        polygons, given to the side around it: part of ``occupied_km2`` or
-        ``grey_km2``), ``official_area_km2``, ``occupied_pct`` (of the unit's
-        land) and ``occupied_pct_official`` (of its official area).
+        Returns
+        -------
+        DataFrame
+            Indexed by ``region_id`` (ISO 3166-2, ``.loc["UA-14"]`` is
+            Donetsk), in the region layer's order, a new frame each time.
+            Columns: ``name``, ``land_km2``, ``occupied_km2`` (Russian-held),
+            ``grey_km2`` (NaN where the source has no grey zone),
+            ``held_km2`` (Ukrainian-held), ``removed_km2`` (slivers and
+            water taken out of the land), ``border_gap_km2`` and ``seam_km2``
+            (land the source leaves out between its polygon and the state
+            border, or between two of its polygons, given to the side
+            around it: part of ``occupied_km2`` or ``grey_km2``),
+            ``official_area_km2``, ``occupied_pct`` (of the unit's land) and
+            ``occupied_pct_official`` (of its official area).
         """
         import pandas as pd
 
+        ids = self._regions.index
         pieces = self.pieces
         sums = pieces.pivot_table(
             index="region_id", columns="holder", values="area_km2", aggfunc="sum"
         )
-        sums = sums.reindex(
-            index=self.regions["region_id"], columns=list(HOLDERS)
-        ).fillna(0.0)
+        sums = sums.reindex(index=ids, columns=list(HOLDERS)).fillna(0.0)
         removed = self.partition.removed
         rem = pd.Series(
             [area_km2(g) for g in removed.geometry],
             index=removed["region_id"],
             dtype=float,
         )
-        rem = rem.groupby(level=0).sum().reindex(self.regions["region_id"]).fillna(0.0)
+        rem = rem.groupby(level=0).sum().reindex(ids).fillna(0.0)
         given_km2 = {r: self._given_km2(r) for r in GIVEN_REASONS}
         df = pd.DataFrame(
             {
-                "region_id": self.regions["region_id"].to_numpy(),
-                "name": self.regions["name"].to_numpy(),
+                "name": self._regions["name"].to_numpy(),
                 "land_km2": (sums[RU] + sums[GREY] + sums[UA]).to_numpy(),
                 "occupied_km2": sums[RU].to_numpy(),
                 "grey_km2": sums[GREY].to_numpy()
@@ -1134,8 +1363,9 @@ class Control:
                 "removed_km2": rem.to_numpy(),
                 "border_gap_km2": given_km2[BORDER_GAP],
                 "seam_km2": given_km2[SEAM],
-                "official_area_km2": self.regions["official_area_km2"].to_numpy(),
-            }
+                "official_area_km2": self._regions["official_area_km2"].to_numpy(),
+            },
+            index=pd.Index([str(r) for r in ids], name="region_id"),
         )
         df["occupied_pct"] = 100.0 * df["occupied_km2"] / df["land_km2"]
         df["occupied_pct_official"] = (
@@ -1174,12 +1404,13 @@ class Control:
 
 
 #: Keys (their first two items) of `Control.derived` values that depend on
-#: the region layer alone, as the modules asking for them document: unions of
-#: regions and their areas (`territory.selection.SelectionContext.regions_union`,
+#: the region layer alone, as the modules asking for them document: the
+#: regions' ids and names (`Control.region_ids`), unions of regions and their areas (`territory.selection.SelectionContext.regions_union`,
 #: ``country``, ``extent_m``) and the regions' index (`territory.accounting`).
 #: `Control.inherit` keeps them from map to map.
 REGION_ONLY_KEYS = frozenset(
     {
+        ("control", "region ids"),
         ("selection", "regions"),
         ("selection", "regions km2"),
         ("selection", "country"),

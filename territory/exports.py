@@ -161,7 +161,7 @@ def _settlements(ev: Evaluation) -> gpd.GeoDataFrame:
 
 
 def _removed(ev: Evaluation) -> gpd.GeoDataFrame:
-    removed = ev.control.removed_frame().reset_index(drop=True)
+    removed = ev.control.removed_frame().reset_index()  # region_id, reason
     return removed.assign(**_context(ev, len(removed)))
 
 

@@ -146,8 +146,7 @@ def pace(
     day = record.day(as_of) if as_of else hi
     ctl = record.control(day)
     # Ukrainian-held land: only those pieces are measured (not the whole table)
-    where = ids or list(ctl.regions["region_id"])
-    remaining = float(sum(ctl.held_km2(UA, rid) for rid in where))
+    remaining = ctl.holding_km2(UA, ids or ctl.region_ids())
     net = occupied_km2(hi) - occupied_km2(lo)
     return Pace(
         start=lo,

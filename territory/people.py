@@ -592,8 +592,8 @@ def official_counts_for(
     for rid in sorted({c.region_id for c in figures.counts if c.holder == source}):
         if moved.get(rid, 0.0) <= 0:
             continue
-        held = control.held_km2(source, rid)
-        share = moved[rid] / held if held > 0 else 0.0
+        holding = control.holding_km2(source, rid)
+        share = moved[rid] / holding if holding > 0 else 0.0
         if share < CONTEXT_MIN_SHARE:
             continue
         near = [
@@ -606,7 +606,7 @@ def official_counts_for(
         if not near:
             continue
         best = min(near, key=lambda c: (abs((c.date - control.as_of).days), c.date))
-        names = control.regions.set_index("region_id")["name"]
+        names = control.regions["name"]
         out.append(
             {
                 "region_id": rid,

@@ -356,27 +356,47 @@ class Record:
         return frame
 
     @cached_property
-    def regions(self) -> gpd.GeoDataFrame:
-        """The region layer (27 units) with full-resolution boundaries."""
+    def _region_layer(self) -> gpd.GeoDataFrame:
+        """The region layer every Control of this record shares (never handed out)."""
         from territory.regions import regions_frame
 
         return regions_frame(self._frame("boundaries"))
 
+    @property
+    def regions(self) -> gpd.GeoDataFrame:
+        """The region layer (27 units) with full-resolution boundaries.
+
+        Returns
+        -------
+        GeoDataFrame
+            Indexed by ``region_id`` (`territory.regions.regions_frame`),
+            EPSG:4326; a new frame each time.
+        """
+        return self._region_layer.copy()
+
     @cached_property
-    def region_ids(self) -> list[str]:
-        """The region ids in the order of `regions`, read without the boundaries."""
+    def _region_id_order(self) -> tuple[str, ...]:
         from territory.regions import load_region_table
 
-        return list(load_region_table().regions)
+        return tuple(load_region_table().regions)
+
+    @property
+    def region_ids(self) -> list[str]:
+        """The region ids in the order of `regions`, read without the boundaries (a new list)."""
+        return list(self._region_id_order)
 
     @cached_property
-    def display_regions(self) -> gpd.GeoDataFrame:
-        """The region layer with simplified boundaries (display only)."""
+    def _display_layer(self) -> gpd.GeoDataFrame:
         from territory.regions import regions_frame
 
         if "boundaries-simplified" not in self.cache.entries:
-            return self.regions
+            return self._region_layer
         return regions_frame(self._frame("boundaries-simplified"))
+
+    @property
+    def display_regions(self) -> gpd.GeoDataFrame:
+        """The region layer with simplified boundaries (display only; as `regions`)."""
+        return self._display_layer.copy()
 
     @cached_property
     def land(self) -> BaseGeometry:
@@ -833,7 +853,7 @@ class Record:
         a fresh partition to 1e-9), else computed afresh.
         """
         data, snap_sha = self._snapshot_bytes(snap)
-        regions, land = self.regions, self.land
+        regions, land = self._region_layer, self.land
         parts = [snap_sha, self._read_sha256["boundaries"], self._read_sha256["land"]]
         inputs = hashlib.sha256("|".join([PARTITION_VERSION, *parts]).encode())
         inputs_hex = inputs.hexdigest()[:_DIGEST_HEX]
@@ -880,7 +900,7 @@ class Record:
         if base is None:
             base = PatchBase(self._parse_snapshot(last_snap, last_data), last_partition)
         try:
-            out = patch_partition(self.regions, self.land, by_status, base)
+            out = patch_partition(self._region_layer, self.land, by_status, base)
         except shapely.errors.GEOSException as err:  # an overlay a window cannot do
             log.warning("patching the partition of %s failed (%s)", snap.label, err)
             out = None
@@ -914,7 +934,7 @@ class Record:
                 as_of=snap.as_of,
                 snapshot=snap,
                 note=None,
-                regions=self.regions,
+                regions=self._region_layer,
                 partition=partition,
             )
             earlier = self._controls.get(self._patched_from.pop(snap.key, ""))
@@ -925,15 +945,7 @@ class Record:
         self._controls[snap.key] = base  # the most recent last
         while len(self._controls) > MAPS_KEPT:
             del self._controls[next(iter(self._controls))]
-        return Control(
-            as_of=day,
-            snapshot=snap,
-            note=note,
-            regions=base.regions,
-            partition=base.partition,
-            _cache=base._cache,
-            _keeper=base._keeper,
-        )
+        return base.dated(day, note)
 
     # ------------------------------------------------------------------ series
     def _series_stem(self) -> str:
@@ -1088,10 +1100,8 @@ class Record:
             ):
                 if statics.region_ids == self.region_ids:
                     return statics, None
-        regions = self.regions
-        statics = Statics.build(
-            list(regions["region_id"]), regions.geometry.values, self.land
-        )
+        regions = self._region_layer
+        statics = Statics.build(list(regions.index), regions.geometry.values, self.land)
         return statics, (stem, ".parquet", statics.to_bytes())
 
     def _recorded_sha(self, snap: Snapshot) -> str:

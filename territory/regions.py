@@ -8,15 +8,19 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from territory.errors import DataError
 from territory.manifest import geodata_dir, load_manifest
 
 if TYPE_CHECKING:
-    import geopandas as gpd
+    from collections.abc import Mapping
 
-#: Columns of the region layer, in order (after `load_regions`).
+    import geopandas as gpd
+    import pandas as pd
+
+#: The region layer's index (``region_id``) and columns, in order (`regions_frame`).
 REGION_COLUMNS = ("region_id", "name", "kind", "official_area_km2", "geometry")
 
 
@@ -59,7 +63,7 @@ class RegionTable:
     """
 
     def __init__(self, regions: list[Region]) -> None:
-        self.regions = {r.region_id: r for r in regions}
+        self._regions = {r.region_id: r for r in regions}
         self._by_key: dict[str, str] = {}
         # Exact spellings first ("Kyiv oblast" is not "Kyiv"), then the same
         # spellings without the words oblast/region ("Donetsk Oblast" = "Donetsk").
@@ -68,11 +72,16 @@ class RegionTable:
                 for key in (r.region_id, r.name, r.source_name, *r.aliases):
                     self._by_key.setdefault(_norm(key, strip_kind=strip), r.region_id)
 
+    @property
+    def regions(self) -> Mapping[str, Region]:
+        """The regions by id, in the table's order (read-only: the table is shared)."""
+        return MappingProxyType(self._regions)
+
     def __iter__(self):
-        return iter(self.regions.values())
+        return iter(self._regions.values())
 
     def __len__(self) -> int:
-        return len(self.regions)
+        return len(self._regions)
 
     def lookup(self, name: str) -> Region:
         """Return the region named `name` (code or any spelling, case-insensitive).
@@ -84,9 +93,9 @@ class RegionTable:
         """
         for key in (_norm(name, strip_kind=False), _norm(name)):
             if key in self._by_key:
-                return self.regions[self._by_key[key]]
+                return self._regions[self._by_key[key]]
         close = difflib.get_close_matches(key, self._by_key, n=3, cutoff=0.6)
-        names = sorted({self.regions[self._by_key[c]].name for c in close})
+        names = sorted({self._regions[self._by_key[c]].name for c in close})
         hint = f"did you mean {' or '.join(names)}? " if names else ""
         msg = f"unknown region {name!r}; {hint}'territory regions' lists them all"
         raise DataError(msg)
@@ -152,7 +161,10 @@ def regions_frame(
     Returns
     -------
     GeoDataFrame
-        Columns `REGION_COLUMNS`, indexed 0..n-1 in the table's order.
+        Indexed by ``region_id`` (ISO 3166-2, e.g. ``UA-14``; the index is
+        named so), in the table's order, with the other `REGION_COLUMNS`
+        (``name``, ``kind``, ``official_area_km2``, ``geometry``) and the
+        boundaries' CRS.
 
     Raises
     ------
@@ -176,13 +188,56 @@ def regions_frame(
         )
         raise DataError(msg)
     rows = list(table)
+    import pandas as pd
+
     return gpd.GeoDataFrame(
         {
-            "region_id": [r.region_id for r in rows],
             "name": [r.name for r in rows],
             "kind": [r.kind for r in rows],
             "official_area_km2": [r.official_area_km2 for r in rows],
         },
         geometry=[by_code[r.region_id] for r in rows],
         crs=boundaries.crs,
+        index=pd.Index([r.region_id for r in rows], name="region_id"),
     )
+
+
+def layer_ids(regions: pd.DataFrame) -> list[str]:
+    """Return the region ids of a region layer, in its order.
+
+    The layer is indexed by ``region_id`` (`regions_frame`), or has a
+    ``region_id`` column (a layer built by hand).
+
+    Raises
+    ------
+    DataError
+        If the layer has neither.
+    """
+    if "region_id" in regions.columns:
+        return [str(r) for r in regions["region_id"]]
+    if regions.index.name == "region_id":
+        return [str(r) for r in regions.index]
+    msg = "the region layer has no region_id (index or column); build it with territory.regions.regions_frame"
+    raise DataError(msg)
+
+
+def as_layer(regions: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Return a region layer indexed by ``region_id`` (`regions_frame`'s form).
+
+    A layer with a ``region_id`` column is re-indexed by it (a new frame);
+    one indexed by it already is returned as it is.
+
+    Raises
+    ------
+    DataError
+        If the layer has no ``region_id``, or it repeats one.
+    """
+    if "region_id" in regions.columns:
+        regions = regions.set_index("region_id")
+    if regions.index.name != "region_id":
+        layer_ids(regions)  # raises, naming the fix
+    if not regions.index.is_unique:
+        dupes = sorted(set(regions.index[regions.index.duplicated()]))
+        msg = f"the region layer repeats region ids {dupes}; give each region once"
+        raise DataError(msg)
+    return regions

@@ -56,6 +56,8 @@ from territory.regions import RegionTable
 #: Parties a transfer can name; DMZ is the neutral status of demilitarised zones.
 PARTIES = ("UA", "RU", "DMZ")
 PARTY_ADJECTIVE = {"UA": "Ukrainian-held", "RU": "Russian-held", "DMZ": "demilitarised"}
+#: How an evaluation names each side of a zone: ``"Donbas DMZ (Ukrainian side)"``.
+ZONE_SIDES = {"UA": "Ukrainian side", "RU": "Russian side", "GREY": "grey zone"}
 #: How deep ``exclude`` rules may nest (an exclude inside an exclude ...).
 MAX_EXCLUDE_DEPTH = 8
 #: The farthest a party may be asked to pull back in a zone, km.

@@ -114,27 +114,27 @@ class SelectionContext:
     def in_regions(
         self,
         giver: str,
-        held: BaseGeometry,
+        holding: BaseGeometry,
         region_ids: tuple[str, ...],
         connected: bool | None,
     ) -> BaseGeometry:
-        """Return the land of `held` in the regions `region_ids` (the first step of `select`).
+        """Return the land of `holding` in the regions `region_ids` (the first step of `select`).
 
         With `connected`, the pieces of the giver's holdings (not) joined to
         its holdings outside the regions (`Rule.connected`), cut to them.
-        Kept with the map when `held` is the giver's whole holdings or the
+        Kept with the map when `holding` is the giver's whole holding or the
         whole land: it depends on nothing else.
         """
 
         def compute() -> BaseGeometry:
             if connected is None:
-                return shapely.intersection(held, self.regions_union(region_ids))
+                return shapely.intersection(holding, self.regions_union(region_ids))
             keep = _parts_by_connection(self, giver, region_ids, connected)
             return shapely.union_all(keep) if keep else shapely.Polygon()
 
-        if held is self.control.partition.country.get(giver):
+        if holding is self.control.partition.country.get(giver):
             whose = "holding"
-        elif held is self.land:
+        elif holding is self.land:
             whose = "land"
         else:
             return compute()
@@ -156,7 +156,7 @@ class SelectionContext:
             return shapely.Polygon()
         geom = self.control.holding(giver)
         self._kept.setdefault(id(geom), (geom, ("selection", "holding", giver)))
-        ids = tuple(self.control.regions["region_id"])
+        ids = tuple(self.control.region_ids())
         self._whole.setdefault(id(geom), (geom, (giver, ids)))
         return geom
 
@@ -172,7 +172,7 @@ class SelectionContext:
     def region_geoms(self) -> dict[str, BaseGeometry]:
         """Each region's geometry, by region id."""
         regs = self.control.regions
-        return dict(zip(regs["region_id"], regs.geometry, strict=True))
+        return dict(zip(regs.index, regs.geometry, strict=True))
 
     def regions_union(self, region_ids: tuple[str, ...]) -> BaseGeometry:
         """Return the union of the regions `region_ids` (prepared)."""
@@ -390,23 +390,23 @@ def select(
     giver: str,
     ctx: SelectionContext,
     *,
-    held: BaseGeometry | None = None,
+    holding: BaseGeometry | None = None,
 ) -> tuple[BaseGeometry, list[str]]:
     """Return the land `giver` holds that `rule` selects, and warnings.
 
     Every criterion of the rule narrows the selection (they combine with AND);
     ``exclude`` removes the land its own rule selects.  ``within_km_of_front``
     is measured from the giver's own edge of the line (`SelectionContext.edge`).
-    `held` replaces the giver's holdings as the land to select from (zones
+    `holding` replaces the giver's holdings as the land to select from (zones
     pass the whole land to learn where they run; their rules use neither
     ``connected`` nor ``within_km_of_front``).
     """
     warnings: list[str] = []
-    if held is None:
-        held = ctx.holding(giver)
-    geom = held
+    if holding is None:
+        holding = ctx.holding(giver)
+    geom = holding
     if rule.regions:
-        geom = ctx.in_regions(giver, held, rule.regions, rule.connected)
+        geom = ctx.in_regions(giver, holding, rule.regions, rule.connected)
     what = f"rule {rule.describe(giver)!r}"
     if rule.within_km_of_front is not None:
         band = ctx.near(
@@ -426,14 +426,16 @@ def select(
         polys = _read_polygons(rule)
         geom = shapely.intersection(geom, polys)
         on_land = shapely.intersection(polys, ctx.land)
-        not_held_km2 = area_km2(on_land) - area_km2(shapely.intersection(on_land, held))
+        not_held_km2 = area_km2(on_land) - area_km2(
+            shapely.intersection(on_land, holding)
+        )
         if not_held_km2 > 0.01:
             warnings.append(
                 f"{not_held_km2:,.1f} km² of the polygons is land {giver} does not hold "
                 "on the as-of date; it does not move"
             )
     if rule.exclude is not None:
-        excluded, more = select(rule.exclude, giver, ctx, held=held)
+        excluded, more = select(rule.exclude, giver, ctx, holding=holding)
         warnings.extend(more)
         geom = shapely.difference(geom, excluded)
     return ctx.polygonal(geom), warnings

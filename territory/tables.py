@@ -192,7 +192,7 @@ CONTROL_COLUMNS = (
 
 def control_payload(control: Control, *, official_area_km2: float) -> dict[str, Any]:
     """Return the JSON document of a control table."""
-    df = control.to_frame()
+    df = control.to_frame().reset_index()
     totals = control.totals(official_area_km2=official_area_km2)
     prov = provenance(control.as_of, control.snapshot)
     return {
@@ -225,7 +225,7 @@ def control_csv(control: Control) -> str:
 
     Every row also says which map it comes from (`PROVENANCE_COLUMNS`).
     """
-    df = control.to_frame().loc[:, list(CONTROL_COLUMNS)]
+    df = control.to_frame().reset_index().loc[:, list(CONTROL_COLUMNS)]
     return frame_csv(df.assign(**provenance(control.as_of, control.snapshot)))
 
 
@@ -300,7 +300,10 @@ def _inert(value: Any) -> Any:
 
 
 def frame_csv(df: pd.DataFrame) -> str:
-    """Return a DataFrame as CSV without its index; every CSV goes through here.
+    """Return a DataFrame as CSV; every CSV goes through here.
+
+    A named index (``region_id``, ``party``, ...: the key of the library's
+    frames) becomes the first columns; an unnamed one (0..n) is left out.
 
     Text is data: a text cell that a spreadsheet would evaluate as a formula
     (one starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return,
@@ -316,7 +319,8 @@ def frame_csv(df: pd.DataFrame) -> str:
     Donbas,2.0
     <BLANKLINE>
     """
-    out = df.copy()
+    named = any(n is not None for n in df.index.names)
+    out = df.reset_index() if named else df.copy()
     for col in out.columns:
         if not _is_numeric(out[col]):
             out[col] = out[col].map(_inert)
@@ -520,7 +524,7 @@ def evaluation_payload(ev: Evaluation) -> dict[str, Any]:
                 "share_after_pct",
             )
         }
-        for r in ev.parties_frame().to_dict("records")
+        for r in ev.parties_frame().reset_index().to_dict("records")
     }
     return {
         "title": sc.title,
@@ -619,7 +623,7 @@ def evaluation_csv(ev: Evaluation) -> str:
         "front_after_km": ev.front_after_km,
         **DEFINITION_COLUMNS,
     }
-    frame = ev.regions_frame()
+    frame = ev.regions_frame().reset_index()
     into_zone = frame["to"] == DMZ
     for col, attr in (
         ("zone_ua_edge_km", "ua_edge_km"),
@@ -655,9 +659,9 @@ def evaluation_table_csv(ev: Evaluation, table: str = "regions") -> str:
     if table == "regions":
         return evaluation_csv(ev)
     if table == "transfers":
-        frame = ev.transfers_frame()
+        frame = ev.transfers_frame().reset_index()
     elif table == "parties":
-        frame = ev.parties_frame()
+        frame = ev.parties_frame().reset_index()
     elif table == "flows":
         ratios = ev.ratios
         frame = pd.DataFrame(
@@ -744,7 +748,7 @@ def evaluation_text(ev: Evaluation) -> str:
             lines.append(f"    claim: {m.claim}")
     lines += ["", "Flows:", _flows_table(ev), "", "Ratios:", _ratios_table(ev)]
     lines += ["", f"Reciprocity: {reciprocity_text(ev)}", ""]
-    pf = ev.parties_frame()
+    pf = ev.parties_frame().reset_index()
     prow = [
         [
             PARTY_NAMES.get(str(r.party), str(r.party)),
@@ -763,11 +767,11 @@ def evaluation_text(ev: Evaluation) -> str:
             prow,
             [
                 "Party",
-                "Held before km²",
+                "Holding before km²",
                 "Gives km²",
                 "Receives km²",
                 "Net km²",
-                "Held after km²",
+                "Holding after km²",
                 "% before",
                 "% after",
             ],
@@ -1002,10 +1006,12 @@ def evaluation_html(ev: Evaluation) -> str:
     from territory.maps.style import esc
     from territory.maps.svg import mini_map_svg
 
-    t = ev.transfers_frame()[
-        ["name", "from", "to", "area_km2", "regions", "rule"]
-    ].round({"area_km2": 1})
-    p = ev.parties_frame().round(1)
+    t = (
+        ev.transfers_frame()
+        .reset_index()[["name", "from", "to", "area_km2", "regions", "rule"]]
+        .round({"area_km2": 1})
+    )
+    p = ev.parties_frame().reset_index().round(1)
     return (
         f"<style>{TABLE_CSS}</style><h4>{esc(ev.scenario.title)}</h4>"
         f"<p>Control as of {ev.control.as_of} ({esc(ev.control.snapshot.label)}). "

@@ -71,7 +71,7 @@ def test_whole_region_transfer_and_balance(toy):
     assert ev.net_km2("UA") == pytest.approx(-moved, rel=1e-12)
     assert ev.after_km2["RU"] == pytest.approx(ev.before_km2["RU"] + moved, rel=1e-9)
     assert ev.ratio is None  # Ukraine receives nothing
-    shares = ev.parties_frame().set_index("party")
+    shares = ev.parties_frame()
     assert shares.loc[["UA", "RU"], "share_after_pct"].sum() == pytest.approx(
         100, rel=1e-9
     )
@@ -401,7 +401,7 @@ def test_whole_regions_by_region_is_the_partitions_measure(record, giver, region
     from territory.selection import SelectionContext
 
     ctl = record.control("2025-08-15")
-    ids = tuple(ctl.regions["region_id"]) if regions is None else regions
+    ids = tuple(ctl.regions.index) if regions is None else regions
     ctx = SelectionContext(ctl)
     geom = ctx.polygonal(ctx.in_regions(giver, ctl.partition.country[giver], ids, None))
     kept = acc._whole_regions_rows(geom, ctl, ctx)

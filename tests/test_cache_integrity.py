@@ -290,7 +290,7 @@ def test_derived_partition_keeps_the_outline_band(cache: Path) -> None:
     # a partition kept before the band was (no such layer) builds it when asked
     bare = dataclasses.replace(ctl.partition, outline_band=None)
     line = ctl.contact_line(ctl.holding("RU"))
-    again = dataclasses.replace(ctl, partition=bare, _cache={})
+    again = ctl.with_partition(bare, note=ctl.note)
     assert shapely.equals_exact(again.contact_line(ctl.holding("RU")), line, 0)
 
 

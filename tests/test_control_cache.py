@@ -9,8 +9,6 @@ and no later evaluation.
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 import shapely
 
@@ -66,7 +64,7 @@ def _numbers(ev) -> dict:
 def controls():
     """Two Controls of one snapshot sharing their cache, as `Record.control` makes them."""
     base = scenario_world.control()
-    other = dataclasses.replace(base, note="another date", _cache=base._cache)
+    other = base.dated(base.as_of, "another date")
     return base, other
 
 

@@ -66,7 +66,7 @@ def _gap(control):
     """The toy control map asked for the day after its snapshot."""
     day = control.snapshot.as_of + dt.timedelta(days=1)
     note = f"no snapshot for {day}; using the latest earlier one"
-    return replace(control, as_of=day, note=note)
+    return control.dated(day, note)
 
 
 def _toy_eval(control, title="Toy"):

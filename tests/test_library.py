@@ -46,12 +46,7 @@ def test_alaska_matches_reuters(alaska):
 
 def test_alaska_pockets_exclude_the_block_joined_to_luhansk(record, alaska):
     ctl = alaska.control
-    ru_kharkiv_sumy = (
-        ctl.to_frame()
-        .set_index("region_id")
-        .loc[["UA-59", "UA-63"], "occupied_km2"]
-        .sum()
-    )
+    ru_kharkiv_sumy = ctl.to_frame().loc[["UA-59", "UA-63"], "occupied_km2"].sum()
     # Russia holds ~1,480 km² there; the pockets are the part not joined to Luhansk.
     assert ru_kharkiv_sumy > 3 * alaska.moves[1].area_km2
 
@@ -142,7 +137,7 @@ def briefing_control(record):
 
 
 def _held_km2(control, region_id):
-    frame = control.to_frame().set_index("region_id")
+    frame = control.to_frame()
     return frame.loc[region_id, "held_km2"], frame.loc[region_id, "land_km2"]
 
 

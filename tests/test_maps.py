@@ -107,14 +107,11 @@ def test_mini_map_svg_for_notebooks():
 
 def test_legend_says_when_an_earlier_snapshot_serves_the_date():
     import datetime as dt
-    from dataclasses import replace
 
     ctl = scenario_world.control()
     assert "Note:" not in to_html(render_control(ctl), self_contained=False)
-    gap = replace(
-        ctl,
-        as_of=dt.date(2025, 1, 2),
-        note="no snapshot for 2025-01-02; using the latest earlier one",
+    gap = ctl.dated(
+        dt.date(2025, 1, 2), "no snapshot for 2025-01-02; using the latest earlier one"
     )
     page = to_html(render_control(gap), self_contained=False)
     assert "Control as of 2025-01-02 (evening), snapshot toy map." in page
@@ -286,13 +283,11 @@ def test_scenario_map_draws_the_direct_contact_and_each_zone_edge():
 
 def test_compare_map_shows_each_scenario_on_its_own_date():
     import datetime as dt
-    from dataclasses import replace
 
     def later(control):
-        return replace(
-            control,
-            as_of=dt.date(2025, 1, 2),
-            note="no snapshot for 2025-01-02; using the latest earlier one",
+        return control.dated(
+            dt.date(2025, 1, 2),
+            "no snapshot for 2025-01-02; using the latest earlier one",
         )
 
     a, b = _toy_eval(title="On its day"), _mirror_eval(later)

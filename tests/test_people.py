@@ -263,7 +263,7 @@ def test_people_of_every_unit_and_side_within_its_prewar_population(record):
     # held and grey parts on a date never exceed the unit's pre-war population.
     ctl = record.control("2025-08-15")
     prewar = people_figures().prewar
-    geoms = ctl.regions.set_index("region_id").geometry
+    geoms = ctl.regions.geometry
     for rid, pw in prewar.items():
         parts = {h: count_people(ctl.holding(h, [rid])) for h in ("RU", "UA", "GREY")}
         whole = count_people(geoms[rid])
@@ -285,7 +285,7 @@ def test_geonames_units_are_the_regions(record):
     # Each unit's places lie in the region people.toml maps its GeoNames
     # code to, but for at most one: a point by a boundary can fall on the
     # other side of geoBoundaries' line (5 of 5,488 do, never 2 in one unit).
-    geoms = record.control("2025-08-15").regions.set_index("region_id").geometry
+    geoms = record.control("2025-08-15").regions.geometry
     for pw in people_figures().prewar.values():
         ps = _unit(pw.geonames_admin1)
         inside = shapely.contains_xy(
@@ -307,18 +307,19 @@ def _control(as_of: str, ua_donetsk_km2: float = 6_000.0) -> SimpleNamespace:
         }
     )
     regions = pd.DataFrame(
-        {"region_id": ["UA-14", "UA-09"], "name": ["Donetsk", "Luhansk"]}
+        {"name": ["Donetsk", "Luhansk"]},
+        index=pd.Index(["UA-14", "UA-09"], name="region_id"),
     )
 
-    def held_km2(holder: str, region_id: str) -> float:  # as Control.held_km2
-        rows = (pieces["holder"] == holder) & (pieces["region_id"] == region_id)
+    def holding_km2(holder: str, region_ids: str) -> float:  # as Control's
+        rows = (pieces["holder"] == holder) & (pieces["region_id"] == region_ids)
         return float(pieces.loc[rows, "area_km2"].sum())
 
     return SimpleNamespace(
         as_of=dt.date.fromisoformat(as_of),
         pieces=pieces,
         regions=regions,
-        held_km2=held_km2,
+        holding_km2=holding_km2,
     )
 
 

@@ -50,7 +50,7 @@ def test_total_occupied_matches_deepstate_published_figure(record):
 def test_ukrainian_held_donbas_matches_reuters(record):
     # Reuters (16 Aug 2025, citing DeepState): Ukraine holds about 6,600 km² of
     # Donbas.  3% tolerance: "about" in the report, and the figure is rounded.
-    df = record.control("2025-08-15").to_frame().set_index("region_id")
+    df = record.control("2025-08-15").to_frame()
     donbas = df.loc[["UA-14", "UA-09"], "held_km2"].sum()
     assert donbas == pytest.approx(6_600, rel=0.03)
 
@@ -88,13 +88,11 @@ def test_inland_oblasts_land_matches_official_areas(record):
     coastal = {"UA-14", "UA-23", "UA-65", "UA-48", "UA-51", "UA-43", "UA-40"}
     df = record.control("2025-08-15").to_frame()
     inland = df[
-        ~df.region_id.isin(coastal)
-        & df.region_id.isin(
+        ~df.index.isin(coastal)
+        & df.index.isin(
             [
                 r
-                for r, k in zip(
-                    record.regions.region_id, record.regions.kind, strict=True
-                )
+                for r, k in zip(record.regions.index, record.regions.kind, strict=True)
                 if k == "oblast"
             ]
         )
@@ -109,7 +107,7 @@ def test_inland_oblasts_land_matches_official_areas(record):
 def test_coastal_land_excludes_territorial_sea(record):
     # Donetsk's polygon is 28,936 km² with its Azov territorial sea; its land
     # must be near the official 26,517 km² (within 0.5%), not the polygon.
-    df = record.control("2025-08-15").to_frame().set_index("region_id")
+    df = record.control("2025-08-15").to_frame()
     assert df.at["UA-14", "land_km2"] == pytest.approx(26_517, rel=0.005)
     assert df.at["UA-14", "land_km2"] < 27_000
 
@@ -135,9 +133,7 @@ def test_every_region_land_is_its_pieces(record, label):
     gaps = shapely.union(part.country[BORDER_GAP], part.country[SEAM])
     pieces = part.pieces.assign(km2=[area_km2(g) for g in part.pieces.geometry])
     removed = part.removed
-    for rid, region in zip(
-        record.regions.region_id, record.regions.geometry, strict=True
-    ):
+    for rid, region in zip(record.regions.index, record.regions.geometry, strict=True):
         mine = pieces[pieces.region_id == rid]
         gone = shapely.union_all(removed.geometry[removed.region_id == rid].values)
         expected = area_km2(
@@ -161,7 +157,7 @@ def test_removed_land_is_by_the_coast_only(record):
     assert set(removed.reason) == set(REMOVED_REASONS)
     coastal = {"UA-14", "UA-23", "UA-65", "UA-48", "UA-43", "UA-40"}
     assert set(removed.region_id) <= coastal
-    df = ctl.to_frame().set_index("region_id")
+    df = ctl.to_frame()
     assert (df.drop(index=list(coastal)).removed_km2 == 0).all()
     country = shapely.union_all(record.regions.geometry.values)
     sea = shapely.difference(shapely.box(*country.buffer(0.2).bounds), record.land)
@@ -201,7 +197,7 @@ def test_border_gaps_lie_along_the_state_border(record):
     )
     assert all(band.covers(p) for p in parts)
     assert all(p.distance(outline) < 1e-8 for p in parts)  # touches (~1 mm)
-    df = ctl.to_frame().set_index("region_id")
+    df = ctl.to_frame()
     assert df.at["UA-09", "border_gap_km2"] > 0
     # the held land is snap-rounded to 1e-9° (HELD_GRID_DEG, 0.1 mm): the
     # gaps' outlines (a few thousand km in all) may move by half that, so
@@ -214,7 +210,7 @@ def test_border_gaps_lie_along_the_state_border(record):
 def test_fully_occupied_units_have_no_ukrainian_held_land(record):
     # Crimea and Sevastopol are wholly occupied: no coastline artefact may show
     # up as "Ukrainian-held" there.
-    df = record.control("2025-08-15").to_frame().set_index("region_id")
+    df = record.control("2025-08-15").to_frame()
     # nothing but float noise where snap-rounded pieces meet the exact land
     # along the coast (films 1e-9° wide): under 1 m²
     assert (df.loc[["UA-43", "UA-40"], "held_km2"] < 1e-6).all()
@@ -282,16 +278,19 @@ def test_removed_frame_is_ready_for_export(record, tmp_path):
     ctl = record.control("2025-08-15")
     frame = ctl.removed_frame()
     df = ctl.to_frame()
+    assert frame.index.names == ["region_id", "reason"]
+    assert frame.crs.to_epsg() == 4326
     removed = frame[frame.removed]
-    assert set(removed.reason) == {"sliver", "water"}
+    assert set(removed.index.get_level_values("reason")) == {"sliver", "water"}
     assert removed.area_km2.sum() == pytest.approx(df.removed_km2.sum(), rel=1e-9)
-    gaps = frame[frame.reason == BORDER_GAP]
+    gaps = frame.xs(BORDER_GAP, level="reason")
     assert gaps.area_km2.sum() == pytest.approx(df.border_gap_km2.sum(), rel=1e-9)
     assert (frame.as_of == "2025-08-15").all()
     path = tmp_path / "removed.gpkg"
     frame.to_file(path, layer="removed", driver="GPKG")
     back = gpd.read_file(path, layer="removed")
     assert len(back) == len(frame)
+    assert {"region_id", "reason"} <= set(back.columns)  # the index, written
     assert back.crs.to_epsg() == 4326
 
 

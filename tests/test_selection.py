@@ -356,4 +356,4 @@ def test_whole_holdings_are_all_the_givers_land_everywhere(toy):
     ctx = SelectionContext(toy)
     geom, _ = select(Rule(everything=True), "RU", ctx)
     assert geom is toy.holding("RU")
-    assert ctx.whole_regions(geom) == ("RU", tuple(toy.regions["region_id"]))
+    assert ctx.whole_regions(geom) == ("RU", tuple(toy.regions.index))

@@ -17,14 +17,14 @@ def _partition_ru_km2(record, by_status):
     p = partition_land(record.regions, record.land, by_status)
     ru = p.pieces[p.pieces["holder"] == RU]
     km2 = ru.assign(a=[area_km2(g) for g in ru.geometry]).groupby("region_id")["a"]
-    return km2.sum().reindex(record.regions["region_id"]).fillna(0.0).to_numpy()
+    return km2.sum().reindex(record.regions.index).fillna(0.0).to_numpy()
 
 
 @pytest.fixture(scope="module")
 def statics(record):
     regions = record.regions
     return series.Statics.build(
-        list(regions["region_id"]), regions.geometry.values, record.land
+        list(regions.index), regions.geometry.values, record.land
     )
 
 

@@ -69,14 +69,14 @@ def _world(region_names: dict[str, str]) -> tuple[RegionTable, Control]:
     """The toy country of `scenario_world`, with these region names."""
     base = scenario_world.control(pocket=True)
     regions = base.regions.copy()
-    regions["name"] = [region_names[rid] for rid in regions["region_id"]]
+    regions["name"] = [region_names[rid] for rid in regions.index]
     table = RegionTable(
         [
             Region(rid, name, "oblast", name, scenario_world.OFFICIAL_AREA_KM2, ())
             for rid, name in region_names.items()
         ]
     )
-    return table, replace(base, regions=regions, _cache={})
+    return table, Control(base.as_of, base.snapshot, base.note, regions, base.partition)
 
 
 def _scenario_doc(text: dict[str, str]) -> dict:

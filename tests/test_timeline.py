@@ -48,7 +48,7 @@ def test_new_year_2026_matches_deepstate(record):
 def test_series_equals_control(record):
     series = record.occupied_series("2025-08-15", "2025-08-16", region_ids=["UA-14"])
     ctl = record.control("2025-08-15")
-    df = ctl.to_frame().set_index("region_id")
+    df = ctl.to_frame()
     # The series has control's figures: the polygon cut to the regions plus
     # the border gaps and seams the partition gives the occupier (tens of km²
     # along the Russian border), to float rounding.
@@ -233,10 +233,10 @@ def test_timeline_by_month_and_by_region_cli(runner, record):
         ],
     )
     rows = pd.read_csv(io.StringIO(result.stdout))
-    ids = list(record.regions["region_id"])
+    ids = list(record.regions.index)
     assert len(ids) == 27
     assert ids <= list(rows.columns)
-    ctl = record.control("2025-08-15").to_frame().set_index("region_id")
+    ctl = record.control("2025-08-15").to_frame()
     for rid in ("UA-14", "UA-09", "UA-23", "UA-59"):  # UA-59: Sumy's border gaps
         assert rows.at[0, rid] == pytest.approx(ctl.at[rid, "occupied_km2"], rel=1e-9)
     bad = runner.invoke(cli, ["timeline", "--by", "region", "--region", "Donetsk"])

@@ -178,13 +178,11 @@ def add_base(
         legend=Swatch(COLOURS["land"], land_label, opacity=1.0),
         show=True,
     )
-    frame = control.to_frame().set_index("region_id")
+    frame = control.to_frame()
+    regions = control.regions
     features = []
     for rid, name, geom in zip(
-        control.regions["region_id"],
-        control.regions["name"],
-        control.regions.geometry,
-        strict=True,
+        regions.index, regions["name"], regions.geometry, strict=True
     ):
         props = {
             "name": name,
@@ -207,9 +205,7 @@ def add_base(
         aliases=aliases[:n],
     )
     labels = folium.FeatureGroup(name="Oblast names", show=True)
-    for name, geom in zip(
-        control.regions["name"], control.regions.geometry, strict=True
-    ):
+    for name, geom in zip(regions["name"], regions.geometry, strict=True):
         if name in ("Kyiv city", "Sevastopol"):
             continue
         pt = geom.representative_point()
@@ -258,7 +254,7 @@ def _control_layers(
     return out
 
 
-_CONTROL_FIELDS = (["holder", "area_km2", "as_of"], ["Held by", "Area km²", "As of"])
+_CONTROL_FIELDS = (["holder", "area_km2", "as_of"], ["Holder", "Area km²", "As of"])
 
 
 def add_control(fmap: Any, control: Control, *, label: str = "before") -> None:
@@ -287,9 +283,7 @@ def add_removed(fmap: Any, control: Control) -> None:
 
     removed = control.partition.removed
     removed = removed[removed["reason"].isin(REMOVED_REASONS)]
-    names = dict(
-        zip(control.regions["region_id"], control.regions["name"], strict=True)
-    )
+    names = control.regions["name"].to_dict()
     features, total_km2 = [], 0.0
     for rid, reason, geom in zip(
         removed["region_id"], removed["reason"], removed.geometry, strict=True
