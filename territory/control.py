@@ -1230,7 +1230,7 @@ class Control:
         return out
 
     def _ids_names(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        """The regions' ids and names, in the layer's order, kept per map."""
+        """Return the regions' ids and names, in the layer's order, kept per map."""
         return self.derived(
             ("control", "region ids"),
             lambda: (
