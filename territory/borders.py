@@ -31,6 +31,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from territory.errors import DataError
+from territory.frozen import ReadOnlyDict
 from territory.geodesy import GEOD, length_km
 from territory.manifest import geodata_dir
 
@@ -52,7 +53,7 @@ class Neighbour:
 
 
 @lru_cache(maxsize=1)
-def load_neighbours() -> dict[str, Neighbour]:
+def load_neighbours() -> ReadOnlyDict[str, Neighbour]:
     """Return the land neighbours by ISO 3166-1 alpha-2 code (``RU``, ``BY``, ...).
 
     Examples
@@ -83,10 +84,13 @@ def load_neighbours() -> dict[str, Neighbour]:
     except (OSError, KeyError, ValueError) as err:
         msg = f"{path} is missing or malformed ({err}); reinstall territory"
         raise DataError(msg) from None
-    return {
-        code: Neighbour(code, e["name"], tuple(e["stretches"]), e["length"])
-        for code, e in rows.items()
-    }
+    # kept once per process and shared: read-only
+    return ReadOnlyDict(
+        {
+            code: Neighbour(code, e["name"], tuple(e["stretches"]), e["length"])
+            for code, e in rows.items()
+        }
+    )
 
 
 def outline_ring(country: BaseGeometry) -> shapely.LineString:

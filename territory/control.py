@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Hashable, Iterator, Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, TypeVar, cast
@@ -28,6 +28,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from territory.crs import STORAGE_CRS, metric_crs_for, transform
+from territory.frozen import ReadOnlyDict
 from territory.geodesy import area_km2, polygonal
 
 if TYPE_CHECKING:
@@ -84,36 +85,6 @@ SEAM = "seam"
 GIVEN_REASONS = (BORDER_GAP, SEAM)
 #: Keys of `Partition.country` that are not holders.
 NOT_HOLDERS = ("land", *GIVEN_REASONS)
-
-
-K = TypeVar("K")
-V = TypeVar("V")
-
-
-class ReadOnlyDict(Mapping[K, V]):
-    """A dict nobody can change: what a shared, kept object hands out.
-
-    `Partition.country` is one: the Controls of a snapshot share the
-    partition, so an edit through one would reach the others.  Pickles like
-    a dict.
-    """
-
-    __slots__ = ("_data",)
-
-    def __init__(self, data: Mapping[K, V] | None = None) -> None:
-        self._data: dict[K, V] = dict(data or {})
-
-    def __getitem__(self, key: K) -> V:
-        return self._data[key]
-
-    def __iter__(self) -> Iterator[K]:
-        return iter(self._data)
-
-    def __len__(self) -> int:
-        return len(self._data)
-
-    def __repr__(self) -> str:
-        return f"ReadOnlyDict({self._data!r})"
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,12 +10,14 @@ import datetime as dt
 import difflib
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from territory.errors import DataError, DataNotFoundError
+from territory.frozen import ReadOnlyDict
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -71,7 +73,7 @@ class Dataset:
     sha256: str | None = None
     optional: bool = False
     max_bytes: int = DEFAULT_MAX_BYTES
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def is_series(self) -> bool:
@@ -99,9 +101,9 @@ class Dataset:
 class Manifest:
     """The parsed manifest: country facts, parties and datasets."""
 
-    country: dict[str, Any]
-    parties: dict[str, dict[str, str]]
-    datasets: dict[str, Dataset]
+    country: Mapping[str, Any]
+    parties: Mapping[str, Mapping[str, str]]
+    datasets: Mapping[str, Dataset]
 
     def dataset(self, name: str) -> Dataset:
         """Return the dataset called `name`, or raise listing the available ones."""
@@ -166,11 +168,16 @@ def load_manifest() -> Manifest:
             continue
         known = {k: v for k, v in entry.items() if k in _FIELDS}
         extra = {k: v for k, v in entry.items() if k not in _FIELDS}
-        datasets[name] = Dataset(name=name, extra=extra, **known)
+        datasets[name] = Dataset(name=name, extra=ReadOnlyDict(extra), **known)
     if problems:
         msg = f"{path} is malformed:\n" + "\n".join(problems)
         raise DataError(msg)
-    return Manifest(country=raw["country"], parties=raw["parties"], datasets=datasets)
+    # kept once per process and shared: nobody may change it in place
+    return Manifest(
+        country=ReadOnlyDict(raw["country"]),
+        parties=ReadOnlyDict({k: ReadOnlyDict(v) for k, v in raw["parties"].items()}),
+        datasets=ReadOnlyDict(datasets),
+    )
 
 
 @lru_cache(maxsize=8)

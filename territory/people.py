@@ -18,6 +18,7 @@ import contextlib
 import datetime as dt
 import math
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -25,6 +26,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
+
+from territory.frozen import ReadOnlyDict
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -131,7 +134,7 @@ def is_district_name(names: list[str] | tuple[str, ...]) -> bool:
 
 
 @lru_cache(maxsize=1)
-def settlements() -> list[dict[str, Any]]:
+def settlements() -> tuple[ReadOnlyDict[str, Any], ...]:
     """Return the country's places, each with what `drop_sections` reads.
 
     Keys: ``name``, ``population``, ``lon``, ``lat``, ``admin1`` (GeoNames'
@@ -144,10 +147,11 @@ def settlements() -> list[dict[str, Any]]:
     `SETTLEMENTS_VERSION`.
     """
     columns = _settlement_columns()
-    return [
-        dict(zip(columns, values, strict=True))
+    # kept once per process and shared: read-only records in a tuple
+    return tuple(
+        ReadOnlyDict(dict(zip(columns, values, strict=True)))
         for values in zip(*columns.values(), strict=True)
-    ]
+    )
 
 
 @lru_cache(maxsize=1)
@@ -187,7 +191,7 @@ def _settlement_columns() -> dict[str, tuple[Any, ...]]:
 _LONLAT: list[Any] = [None, None, None]
 
 
-def _lonlat(records: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
+def _lonlat(records: Sequence[Mapping[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
     """Longitudes and latitudes of `records` (kept for the last list asked about)."""
     if _LONLAT[0] is not records:
         _LONLAT[:] = [
@@ -222,7 +226,7 @@ def _extract() -> list[dict[str, Any]]:
     return out
 
 
-def drop_sections(places: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def drop_sections(places: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     """Return `places` without the districts and quarters of a town among them.
 
     Places are taken most populous first. A place is a section, and dropped,
@@ -314,7 +318,7 @@ def drop_sections(places: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def places_in(geom: BaseGeometry) -> list[dict[str, Any]]:
+def places_in(geom: BaseGeometry) -> list[Mapping[str, Any]]:
     """Return the places inside `geom` (lon/lat), sections dropped, most populous first.
 
     The sections are found among the places inside `geom` only

@@ -17,7 +17,7 @@ import json
 import logging
 import math
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
@@ -44,6 +44,7 @@ from territory.datasets import (
     write_bytes_atomic,
 )
 from territory.errors import DataError, DataNotFoundError
+from territory.frozen import ReadOnlyDict
 from territory.manifest import load_manifest
 
 if TYPE_CHECKING:
@@ -419,7 +420,7 @@ class Record:
         ]
 
     @cached_property
-    def snapshots(self) -> list[Snapshot]:
+    def snapshots(self) -> tuple[Snapshot, ...]:
         """Every indexed control snapshot, dated by its map version, oldest first.
 
         A daily file is the map of the day of the version it shows
@@ -447,10 +448,10 @@ class Record:
                     dated_by=v.how,
                 )
             out.append(dated)
-        return sorted(out, key=_snapshot_order)
+        return tuple(sorted(out, key=_snapshot_order))  # shared: a tuple
 
     @cached_property
-    def versions(self) -> dict[str, Version]:
+    def versions(self) -> ReadOnlyDict[str, Version]:
         """The map version each cached daily file shows, by cache key.
 
         Established from the files' areas and DeepState's published area
@@ -470,7 +471,7 @@ class Record:
             if s.key.startswith(DAILY_PREFIX) and not s.published
         ]
         if not daily:
-            return {}
+            return ReadOnlyDict()
         stem = f"versions-{self._versions_inputs(daily)}"
 
         def parse(data: bytes) -> dict[str, Version]:
@@ -478,11 +479,11 @@ class Record:
             return {k: Version.from_json(v) for k, v in files.items()}
 
         for _, versions in self._read_derived(stem, ".json", parse):
-            return versions
+            return ReadOnlyDict(versions)  # shared: read-only
         versions = self._compute_versions(daily)
         doc = {"files": {k: v.to_json() for k, v in versions.items()}}
         self._write_derived(stem, ".json", json.dumps(doc).encode())
-        return versions
+        return ReadOnlyDict(versions)
 
     def _daily_areas(self, daily: list[Snapshot]) -> dict[str, float]:
         """Return the occupied area (km²) of each daily file, by key.
@@ -965,7 +966,7 @@ class Record:
         return f"series-{digest}"
 
     def region_figures(
-        self, snaps: list[Snapshot], *, gross: bool = False
+        self, snaps: Sequence[Snapshot], *, gross: bool = False
     ) -> tuple[list[np.ndarray], list[tuple[np.ndarray, np.ndarray] | None]]:
         """Russian-held km² of every region on each snapshot, as `control` gives it.
 

@@ -225,3 +225,39 @@ def test_the_record_hands_out_copies_indexed_by_region_id(record):
         ctl.holding_km2("UA", "Donetsk"), rel=1e-12
     )
     assert ctl.holdings("UA-14").crs.to_epsg() == 4326
+
+
+def test_values_kept_once_per_process_are_read_only():
+    # the manifest, the land neighbours and the places counted are read once
+    # and handed to every caller: an edit must fail, not reach the next one
+    from territory.borders import load_neighbours
+    from territory.manifest import load_manifest
+    from territory.people import settlements
+
+    manifest = load_manifest()
+    with pytest.raises(TypeError):
+        manifest.datasets["boundaries"] = None  # type: ignore[index]
+    with pytest.raises(TypeError):
+        manifest.country["official_area_km2"] = 1.0  # type: ignore[index]
+    area = load_manifest().country["official_area_km2"]
+    assert area > 600_000  # negative control: the figure itself is untouched
+    with pytest.raises(TypeError):
+        load_neighbours()["RU"] = None  # type: ignore[index]
+    assert load_neighbours()["RU"].name == "Russia"
+    places = settlements()
+    with pytest.raises((TypeError, AttributeError)):
+        places.append({})  # type: ignore[attr-defined]
+    with pytest.raises(TypeError):
+        places[0]["population"] = 0  # type: ignore[index]
+    assert settlements()[0]["population"] > 0
+    assert dict(places[0]) == dict(settlements()[0])
+
+
+@pytest.mark.data
+def test_the_records_snapshots_and_versions_are_read_only(record):
+    snaps = record.snapshots
+    with pytest.raises((TypeError, AttributeError)):
+        snaps.append(snaps[0])  # type: ignore[attr-defined]
+    with pytest.raises(TypeError):
+        record.versions[next(iter(record.versions))] = None  # type: ignore[index]
+    assert len(record.snapshots) == len(snaps) > 700

@@ -15,6 +15,7 @@ RANK = {
     "buffers": 0,
     "geodesy": 0,
     "manifest": 0,
+    "frozen": 0,  # read-only views of shared, kept values
     "deepstate": 1,
     "datasets": 1,
     "io": 1,

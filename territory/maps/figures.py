@@ -24,7 +24,7 @@ from files (scenario titles, notes, place names) goes through
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -285,7 +285,7 @@ def _places(
     """Hollow circles sized by population; returns (point, name, population) to label."""
     from territory.people import places_in
 
-    seen: dict[Any, dict[str, Any]] = {}
+    seen: dict[Any, Mapping[str, Any]] = {}
     for m in ev.moves:
         for p in places_in(m.geometry):
             seen.setdefault(p.get("geonameid", (p["lon"], p["lat"])), p)

@@ -12,7 +12,7 @@ the population.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -486,7 +486,7 @@ def add_places(fmap: Any, ev: Evaluation) -> None:
     from territory.people import places_in
 
     folium = folium_module()
-    seen: dict[Any, tuple[dict[str, Any], str]] = {}
+    seen: dict[Any, tuple[Mapping[str, Any], str]] = {}
     for m in ev.moves:
         for p in places_in(m.geometry):
             seen.setdefault(p.get("geonameid", (p["lon"], p["lat"])), (p, m.name))
