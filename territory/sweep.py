@@ -271,12 +271,25 @@ def sweep_scenario(
         record.snapshot_for(day)
     root = str(record.cache.root)
     if scheduler is not None:
-        rows = _on_dask(scenario, days, root, scheduler, workers, people, progress)
+        rows = _on_dask(
+            scenario,
+            days,
+            root,
+            address=scheduler,
+            workers=workers,
+            people=people,
+            progress=progress,
+        )
     elif min(workers or os.cpu_count() or 1, len(days)) == 1:
         rows = _in_process(scenario, days, root, people, progress)
     else:
         rows = _on_processes(
-            scenario, days, root, workers or os.cpu_count() or 1, people, progress
+            scenario,
+            days,
+            root,
+            workers=workers or os.cpu_count() or 1,
+            people=people,
+            progress=progress,
         )
     rows.sort(key=lambda r: r["as_of"])
     df = pd.DataFrame(rows, columns=sweep_columns(scenario))
@@ -455,7 +468,7 @@ def _collect(
             future.cancel()
 
 
-def _on_processes(scenario, days, root, workers, people, progress) -> list[dict]:
+def _on_processes(scenario, days, root, *, workers, people, progress) -> list[dict]:
     """One process per lane of dates (`_lanes`), each taking its chunks in order."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
@@ -517,7 +530,8 @@ def dask_client(address: str) -> Any:
         raise TerritoryError(msg) from None
 
 
-def _on_dask(scenario, days, root, address, workers, people, progress) -> list[dict]:
+def _on_dask(scenario, days, root, *, address, workers, people, progress) -> list[dict]:
+    """Chunks of dates on the Dask cluster at `address`, one task per chunk."""
     with dask_client(address) as client:
         if workers is None:
             workers = max(1, sum(client.nthreads().values()))
