@@ -122,11 +122,9 @@ def timeline_chart(
     `df` is `Record.occupied_series`; `region_names` maps the region columns
     to draw (by id) to their names: they get a panel of their own.
     """
-    import pandas as pd
-
     regions = region_names or {}
     fig, axes = _figure(2 if regions else 1)
-    dates = pd.to_datetime(df["as_of"])
+    dates = _dates(df)
     ax = axes[0]
     ax.plot(dates, df["occupied_km2"], color=RU_COLOUR, linewidth=2)
     ax.set_ylabel("Russian-held km²")
@@ -161,7 +159,8 @@ def monthly_chart(df: pd.DataFrame, *, title: str) -> Figure:
     ax.bar(x, rows["change_km2"], 0.26, color=NET_COLOUR, label="net change")
     ax.bar(x + 0.27, -rows["lost_km2"], 0.26, color=LOSS_COLOUR, label="lost (gross)")
     ax.axhline(0, color="black", linewidth=0.8)
-    ax.set_xticks(x, [str(m) for m in rows["month"]], rotation=45, ha="right")
+    months = rows.get("month", rows.index)
+    ax.set_xticks(x, [str(m) for m in months], rotation=45, ha="right")
     ax.set_ylabel("km² a month")
     ax.set_title(_plain(title), loc="left", fontsize=16)
     ax.legend(loc="best")
@@ -183,7 +182,7 @@ def sweep_chart(df: pd.DataFrame, *, title: str, moves: dict[str, str]) -> Figur
     import pandas as pd
 
     fig, (ax, rx) = _figure(2)
-    dates = pd.to_datetime(df["as_of"])
+    dates = _dates(df)
     marker = "o" if len(df) <= 60 else None  # a few dates: show each one
     for col, label in moves.items():
         ax.plot(dates, df[col], linewidth=2, marker=marker, label=_plain(label))
@@ -213,6 +212,13 @@ def _thousands():
     from matplotlib.ticker import FuncFormatter
 
     return FuncFormatter(lambda v, _: f"{v:,.0f}")
+
+
+def _dates(df: pd.DataFrame) -> pd.DatetimeIndex:
+    """Return the dates of a frame over time: its ``as_of`` index, or column."""
+    import pandas as pd
+
+    return pd.DatetimeIndex(df.get("as_of", df.index))
 
 
 def _footer(fig: Figure, df: pd.DataFrame) -> None:

@@ -1179,12 +1179,14 @@ class Record:
         Returns
         -------
         DataFrame
-            ``as_of``, ``snapshot``, ``snapshot_as_of`` (the date the snapshot
-            shows), ``map_version`` (when DeepState published that map, ISO
-            UTC; empty when inferred) and ``map_dated_by`` (how the map was
-            dated, see `territory.versions`), ``note`` (set when an earlier snapshot serves the date, as
-            `snapshot_for` says), ``occupied_km2`` (the country), one column
-            per requested region, and ``change_km2`` since the previous row.
+            Indexed by ``as_of`` (a DatetimeIndex: ``.loc["2025-03"]`` is
+            March 2025), with ``snapshot``, ``snapshot_as_of`` (the date the
+            snapshot shows), ``map_version`` (when DeepState published that
+            map, ISO UTC; empty when inferred) and ``map_dated_by`` (how the
+            map was dated, see `territory.versions`), ``note`` (set when an
+            earlier snapshot serves the date, as `snapshot_for` says),
+            ``occupied_km2`` (the country), one column per requested region,
+            and ``change_km2`` since the previous row.
 
         Raises
         ------
@@ -1231,6 +1233,7 @@ class Record:
             rows.append(row)
         df = pd.DataFrame(rows)
         df["change_km2"] = df["occupied_km2"].diff()
+        df.index = pd.DatetimeIndex(df.pop("as_of"), name="as_of")
         return df
 
     def _region_index(self, region_ids: list[str]) -> dict[str, int]:
@@ -1274,7 +1277,8 @@ class Record:
         Returns
         -------
         DataFrame
-            ``month`` (YYYY-MM), ``as_of`` (the last date read), ``snapshot``,
+            Indexed by ``month`` (a monthly PeriodIndex, shown YYYY-MM), with
+            ``as_of`` (the last date read), ``snapshot``,
             ``map_version``, ``occupied_km2`` at the month's end,
             ``change_km2`` (net, None for the first month of the record),
             ``gained_km2`` and ``lost_km2`` (gross), ``maps`` (how many maps
@@ -1334,7 +1338,9 @@ class Record:
                     }
                 )
                 month_start_km2, gained, lost, maps = end_km2, 0.0, 0.0, 0
-        return pd.DataFrame(rows)
+        df = pd.DataFrame(rows)
+        df.index = pd.PeriodIndex(df.pop("month"), freq="M", name="month")
+        return df
 
     @property
     def official_area_km2(self) -> float:

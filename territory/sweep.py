@@ -199,8 +199,8 @@ def sweep_scenario(
     Returns
     -------
     pandas.DataFrame
-        One row per date (index 0 … n−1), columns `sweep_columns`:
-        ``as_of`` (the date, a `datetime.date`); which map was used
+        One row per date, indexed by ``as_of`` (a DatetimeIndex), with the
+        other columns of `sweep_columns`: which map was used
         (`PROVENANCE_COLUMNS`); every flow in km² (`FLOW_COLUMNS`:
         ``ua_to_ru_km2`` … ``grey_to_dmz_km2``); ``cession_ratio`` and
         ``zone_ratio`` (NaN when the denominator is zero, see
@@ -240,7 +240,7 @@ def sweep_scenario(
     ...     sweep_dates("2025-08-13", "2025-08-15"),
     ...     workers=1,
     ... )  # doctest: +SKIP
-    >>> df[["as_of", "ua_to_ru_km2", "cession_ratio"]]  # doctest: +SKIP
+    >>> df[["ua_to_ru_km2", "cession_ratio"]]  # doctest: +SKIP
     """
     import pandas as pd
 
@@ -294,7 +294,9 @@ def sweep_scenario(
     rows.sort(key=lambda r: r["as_of"])
     df = pd.DataFrame(rows, columns=sweep_columns(scenario))
     # a ratio with no denominator is None in an evaluation, NaN in the frame
-    return df.astype({"cession_ratio": float, "zone_ratio": float})
+    df = df.astype({"cession_ratio": float, "zone_ratio": float})
+    df.index = pd.DatetimeIndex(df.pop("as_of"), name="as_of")
+    return df
 
 
 # ---------------------------------------------------------------------- one chunk

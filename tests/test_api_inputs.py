@@ -465,7 +465,7 @@ def test_the_record_takes_latest_wherever_it_takes_a_date(record):
     assert record.control("latest").as_of == last
     assert record.control(" Latest ").snapshot == record.control(last).snapshot
     series = record.occupied_series("latest", "latest")
-    assert list(series["as_of"]) == [last]
+    assert list(series.index.date) == [last]
 
 
 @pytest.mark.data

@@ -202,7 +202,7 @@ def test_timeline_matches_the_published_history_on_every_date(record):
         first, published.index[-1].date() - dt.timedelta(days=1)
     )
     expected = []
-    for day in series["as_of"]:
+    for day in series.index.date:
         end = pd.Timestamp(
             dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0)),
             tz="Europe/Kyiv",

@@ -381,6 +381,8 @@ def _sweep(
         workers=workers,
         scheduler=scheduler,
     )
+    df = df.reset_index()  # the dates are the first column of every output
+    df["as_of"] = df["as_of"].dt.date
     for col in ("as_of", "snapshot_as_of"):
         df[col] = df[col].map(dt.date.isoformat)
     moves = _move_labels(sc)

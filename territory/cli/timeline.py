@@ -100,6 +100,8 @@ def timeline(
             raise click.UsageError(msg)
         ids = rec.region_ids
     df = rec.occupied_series(start, end, every_days=every_days, region_ids=ids)
+    df = df.reset_index()  # the dates are the first column of every output
+    df["as_of"] = df["as_of"].dt.date
     notes = df.pop("note")
     df.insert(3, "earlier_snapshot", df["snapshot_as_of"] != df["as_of"])
     for col in ("as_of", "snapshot_as_of"):
@@ -170,7 +172,8 @@ def _by_month(rec, start, end, *, ids, table, fmt, output, plot) -> None:
     """Emit the month-by-month table (see `Record.occupied_by_month`)."""
     from territory import tables
 
-    df = rec.occupied_by_month(start, end, region_ids=ids or None)
+    df = rec.occupied_by_month(start, end, region_ids=ids or None).reset_index()
+    df["month"] = df["month"].astype(str)
     df["as_of"] = df["as_of"].map(dt.date.isoformat)
     where = ", ".join(table.regions[r].name for r in ids) if ids else "Ukraine"
     if plot is not None:
