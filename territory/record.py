@@ -620,6 +620,7 @@ class Record:
         return self.cache.read_verified(snap.key)
 
     def _parse_snapshot(self, snap: Snapshot, data: bytes) -> dict[str, BaseGeometry]:
+        import numpy as np
         import pyarrow.parquet as pq
 
         def fix() -> str:  # named only when the file is refused
@@ -631,7 +632,9 @@ class Record:
                 columns=["status", "geometry"], use_threads=False
             )
             status = [str(x) for x in table.column("status").to_pylist()]
-            geoms = shapely.from_wkb(table.column("geometry").to_numpy())
+            # (a list, not `to_numpy`, which imports pandas: a few rows)
+            wkb = np.array(table.column("geometry").to_pylist(), dtype=object)
+            geoms = shapely.from_wkb(wkb)
         except Exception as err:  # any parse failure: the file is not what it claims
             if "status" in str(err):
                 status, geoms = [], []
@@ -989,7 +992,9 @@ class Record:
             check = len(todo) >= PARALLEL_MIN_MAPS
             found_rows, found_steps, expected = job.run(
                 range(first, todo[-1] + 1),
-                meanwhile=(lambda: self._partition_ru_km2(last)) if check else None,
+                meanwhile=(lambda: _warm(self._partition_ru_km2(last)))
+                if check
+                else None,
             )
             if check:
                 if expected is None:  # `run` returns what `meanwhile` gave
@@ -1062,10 +1067,18 @@ class Record:
         return self._snapshot_bytes(snap)[1]  # raises, naming the repair
 
     def _partition_ru_km2(self, snap: Snapshot) -> list[float]:
-        """RU km² by region (in `region_ids` order) of `snap`'s partition."""
+        """RU km² by region (in `region_ids` order) of `snap`'s partition.
+
+        From the areas a derived partition keeps when there is one (its
+        pieces' `area_km2` column, read alone: no geometry is parsed), else
+        measured on the partition.
+        """
         from territory.control import RU
         from territory.geodesy import area_km2
 
+        kept = self._kept_ru_km2(snap)
+        if kept is not None:
+            return kept
         pieces = self.partition(snap).pieces
         ids = self.region_ids
         expected = [0.0] * len(ids)
@@ -1075,6 +1088,51 @@ class Record:
             if holder == RU:
                 expected[ids.index(rid)] += area_km2(geom)
         return expected
+
+    def _kept_ru_km2(self, snap: Snapshot) -> list[float] | None:
+        """`_partition_ru_km2` from a derived partition's kept areas, or None
+        (none derived, or one that keeps no areas).
+
+        Keyed as `partition` keys it, on the checksums the index records (the
+        partition reads and checks the files against them); the file's
+        content is checked against its name as for any derived file.
+        """
+        import math
+
+        import pyarrow.parquet as pq
+
+        from territory.control import RU
+
+        if not (self.cache.has("boundaries") and self.cache.has("land")):
+            return None
+        _, snap_sha = self._snapshot_bytes(snap)
+        parts = [snap_sha, self._entry_sha("boundaries"), self._entry_sha("land")]
+        inputs = hashlib.sha256("|".join([PARTITION_VERSION, *parts]).encode())
+        stem = f"partition-{inputs.hexdigest()[:_DIGEST_HEX]}"
+        index = {rid: k for k, rid in enumerate(self.region_ids)}
+
+        def parse(data: bytes) -> list[float] | None:
+            try:
+                table = pq.ParquetFile(io.BytesIO(data)).read(
+                    columns=["region_id", "holder", "layer", "area_km2"]
+                )
+            except Exception:  # any failure: `partition` reads it, or derives it again
+                return None
+            out = [0.0] * len(index)
+            for rid, holder, layer, km2 in zip(
+                *(table.column(c).to_pylist() for c in table.column_names),
+                strict=True,
+            ):
+                if layer != "piece" or holder != RU:
+                    continue
+                if km2 is None or math.isnan(km2) or rid not in index:
+                    return None  # no areas kept: measured on the partition
+                out[index[rid]] += km2
+            return out
+
+        for _, found in self._read_derived(stem, ".parquet", parse):
+            return found
+        return None
 
     def _check_figures(
         self, snap: Snapshot, figures: list[float], expected: list[float]
@@ -1137,8 +1195,6 @@ class Record:
             If `start` is after `end`, `every_days` is below 1, or a snapshot
             needed is damaged (the message names the repair command).
         """
-        import pandas as pd
-
         first, last = self.date_range()
         lo = self.day(start) if start else first
         hi = self.day(end) if end else last
@@ -1158,6 +1214,10 @@ class Record:
             snaps.append(self.snapshot_for(day))
             day += dt.timedelta(days=every_days)
         figures, _ = self.region_figures([snap for snap, _ in snaps])
+        # imported after the figures: a long run imports it while its
+        # workers walk the record (`region_figures`), not before they start
+        import pandas as pd
+
         rows = []
         for day, (snap, note), by_region in zip(days, snaps, figures, strict=True):
             row = {
@@ -1283,6 +1343,16 @@ class Record:
     def official_area_km2(self) -> float:
         """Official area of the country (km²) from the manifest."""
         return float(load_manifest().country["official_area_km2"])
+
+
+def _warm(value: T) -> T:
+    """Return `value`, pandas imported: what the callers of a long
+    `Record.region_figures` build their frames with, imported while its
+    workers run rather than before or after them.
+    """
+    import pandas  # noqa: F401
+
+    return value
 
 
 #: Maps from which `Record.region_figures` shares the work between processes.

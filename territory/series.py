@@ -277,7 +277,9 @@ class Statics:
             table = pq.ParquetFile(io.BytesIO(data)).read()
             meta = json.loads(table.schema.metadata[b"statics"])
             names = table.column("name").to_pylist()
-            geoms = shapely.from_wkb(table.column("wkb").to_numpy(zero_copy_only=False))
+            # (a list, not `to_numpy`, which imports pandas: a few dozen rows)
+            wkb = np.array(table.column("wkb").to_pylist(), dtype=object)
+            geoms = shapely.from_wkb(wkb)
         except Exception as err:  # any parse failure: not what was written
             msg = f"not the static layers ({type(err).__name__})"
             raise ValueError(msg) from None
