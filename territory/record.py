@@ -990,23 +990,26 @@ class Record:
             # engine got wrong are never kept or shown.  The partition's
             # figures are had while the workers run.
             check = len(todo) >= PARALLEL_MIN_MAPS
-            found_rows, found_steps, expected = job.run(
-                range(first, todo[-1] + 1),
-                meanwhile=(lambda: _warm(self._partition_ru_km2(last)))
-                if check
-                else None,
+
+            def meanwhile() -> tuple[list[float] | None, bytes | None]:
+                # what the parent does while the workers run: the static
+                # layers' file, the partition's figures, pandas imported
+                body = None if built is None else statics.to_bytes()
+                return _warm(self._partition_ru_km2(last) if check else None), body
+
+            found_rows, found_steps, extra = job.run(
+                range(first, todo[-1] + 1), meanwhile=meanwhile
             )
-            if check:
-                if expected is None:  # `run` returns what `meanwhile` gave
-                    expected = self._partition_ru_km2(last)
+            assert extra is not None  # `run` returns what `meanwhile` gave
+            expected, body = extra
+            if expected is not None:
                 self._check_figures(last, found_rows[sha[last.key]], expected)
             rows.update(found_rows)
             steps.update(found_steps)
             self._write_merged(stem, {"rows": rows, "steps": steps}, merged)
-            if (
-                built is not None
-            ):  # kept once figures were had (a failed run writes nothing)
-                self._write_derived(*built)
+            if built is not None and body is not None:
+                # kept once figures were had (a failed run writes nothing)
+                self._write_derived(built, ".parquet", body)
         out_rows = [np.array(rows[sha[s.key]]) for s in snaps]
         out_steps: list[tuple[np.ndarray, np.ndarray] | None] = []
         prev = None
@@ -1019,10 +1022,10 @@ class Record:
             prev = s
         return out_rows, out_steps
 
-    def _series_statics(self) -> tuple[Statics, tuple[str, str, bytes] | None]:
+    def _series_statics(self) -> tuple[Statics, str | None]:
         """The regions and land mask prepared for `territory.series`, kept in
         the derived cache (``derived/statics-<inputs>-<content>.parquet``),
-        and, when they were built, what `_write_derived` keeps of them.
+        and, when they were built, the stem they are kept under.
 
         They depend only on the boundaries, the land mask and the order of
         the regions, never on a map, so the first figures computed build
@@ -1048,11 +1051,78 @@ class Record:
             ):
                 if statics.region_ids == self.region_ids:
                     return statics, None
+        ids, geoms, land = self._static_geometries()
+        # the border's band (most of the cost) is built while the workers
+        # start, or when first read (`_FiguresJob`)
+        return Statics.build(ids, geoms, land, band_later=True), stem
+
+    def _static_geometries(self) -> tuple[list[str], list[BaseGeometry], BaseGeometry]:
+        """The region ids and geometries (in `regions` order) and the land
+        mask, as `regions` and `land` give them.
+
+        Read with pyarrow alone when the files are the plain GeoParquet this
+        project writes in lon/lat (the same geometries, parsed from the same
+        WKB), so a long `region_figures` imports neither geopandas nor pandas
+        before its workers start (it imports them while they run); anything
+        else, or a file that does not match the region table, is read by
+        `regions` and `land` (which raise, naming the repair).
+        """
+        from territory.regions import load_region_table
+
+        rows = list(load_region_table())
+        if "regions" not in self.__dict__ and "land" not in self.__dict__:
+            boundaries = self._plain_layer("boundaries", ["region_id", "shapeISO"])
+            land = self._plain_layer("land", [])
+            if boundaries is not None and land is not None:
+                codes, geoms = boundaries
+                by_code = dict(zip(codes, geoms, strict=True))
+                ids = [r.region_id for r in rows]
+                if len(by_code) == len(codes) and set(by_code) == set(ids):
+                    return (
+                        ids,
+                        [by_code[rid] for rid in ids],
+                        shapely.union_all(land[1]),
+                    )
         regions = self.regions
-        statics = Statics.build(
-            list(regions["region_id"]), regions.geometry.values, self.land
-        )
-        return statics, (stem, ".parquet", statics.to_bytes())
+        return list(regions["region_id"]), list(regions.geometry.values), self.land
+
+    def _plain_layer(
+        self, key: str, code_columns: list[str]
+    ) -> tuple[list[str], np.ndarray] | None:
+        """The first of `code_columns` found and the geometries of the cached
+        GeoParquet file `key`, checked, if it is plain (one WKB column, lon/lat,
+        `parse_geoparquet`'s fast case); else None (read it as a frame).
+        """
+        import numpy as np
+        import pyarrow.parquet as pq
+
+        if key not in self.cache.entries:
+            return None
+        data, digest = self.cache.read_verified(key)
+        try:
+            table = pq.ParquetFile(io.BytesIO(data)).read()
+            geo = json.loads((table.schema.metadata or {}).get(b"geo", b"{}"))
+        except Exception:  # any failure: read as a frame, which names the repair
+            return None
+        col = geo.get("primary_column")
+        columns = geo.get("columns", {})
+        if not col or list(columns) != [col] or columns[col].get("encoding") != "WKB":
+            return None
+        crs = columns[col].get("crs", "OGC:CRS84")
+        ident = crs.get("id") if isinstance(crs, dict) else None
+        lonlat = crs == "OGC:CRS84" or ident == {"authority": "EPSG", "code": 4326}
+        found = [c for c in code_columns if c in table.column_names]
+        if not lonlat or (code_columns and not found):
+            return None
+        try:
+            geoms = shapely.from_wkb(
+                np.array(table.column(col).to_pylist(), dtype=object)
+            )
+        except Exception:  # any failure: read as a frame, which names the repair
+            return None
+        self._read_sha256[key] = digest
+        codes = [str(c) for c in table.column(found[0]).to_pylist()] if found else []
+        return codes, geoms
 
     def _recorded_sha(self, snap: Snapshot) -> str:
         """The checksum the index records for `snap`'s file, which keys its figures.
@@ -1379,6 +1449,8 @@ class _FiguresJob:
         self.todo, self.sha, self.pair, self.gross = todo, sha, pair, gross
         #: per segment, the next map from each end (shared with the workers)
         self.ends: list = []
+        #: the border's band, built by the parent once the workers are forked
+        self.band: _BandPost | None = None
 
     def run(
         self, span: range, *, meanwhile: Callable[[], T] | None = None
@@ -1426,6 +1498,8 @@ class _FiguresJob:
             for a in range(span.start, span.stop, size)
         ]
         self.ends = [ctx.Array("q", [seg.start, seg.stop - 1]) for seg in segments]
+        if self.statics.band_pending:
+            self.band = _BandPost(ctx)
         _FORKED = self
         rows: dict = {}
         steps: dict = {}
@@ -1437,6 +1511,10 @@ class _FiguresJob:
                     for forward in (True, False)
                 ]
                 # (every worker is forked by now: nothing of this is theirs)
+                if self.band is not None:
+                    # built while the workers read their first maps (they
+                    # wait for it at the first piece by the border)
+                    self.band.send(self.statics)
                 extra = None if meanwhile is None else meanwhile()
                 bar = None
                 if ticks is not None:
@@ -1468,6 +1546,9 @@ class _FiguresJob:
         finally:
             _FORKED = None
             self.ends = []
+            if self.band is not None:
+                self.band.close()
+                self.band = None
         return rows, steps, extra
 
     def taker(self, segment: int, *, forward: bool) -> Iterator[int]:
@@ -1549,8 +1630,59 @@ class _FiguresJob:
         ]
 
 
+class _BandPost:
+    """The border's band (`territory.series.Statics.border_band`), built by the
+    parent once its workers are forked and handed to them: they read their
+    first maps meanwhile, and wait for it at the first piece by the border.
+
+    Through a file in a directory of its own (WKB: the same band to the last
+    bit) and an event; a parent that fails to build it sets the event with
+    no file, and the workers raise.
+    """
+
+    def __init__(self, ctx) -> None:
+        import tempfile
+
+        self.dir = Path(tempfile.mkdtemp(prefix="territory-band-"))
+        self.path = self.dir / "band.wkb"
+        self.ready = ctx.Event()
+
+    def send(self, statics: Statics) -> None:
+        """Build the band (in the parent) and hand it to the workers."""
+        try:
+            part = self.dir / "band.part"
+            part.write_bytes(shapely.to_wkb(statics.border_band))
+            part.replace(self.path)
+        finally:
+            self.ready.set()
+
+    def receive(self) -> BaseGeometry:
+        """The band, once the parent has built it (in a worker)."""
+        import os
+
+        from territory.errors import InternalError
+
+        parent = os.getppid()
+        while not self.ready.wait(1.0):
+            if os.getppid() != parent:
+                msg = "the process that builds the border's band is gone; please report this"
+                raise InternalError(msg)
+        try:
+            return shapely.from_wkb(self.path.read_bytes())
+        except FileNotFoundError:
+            msg = "the border's band was not built (see the error above); please report this"
+            raise InternalError(msg) from None
+
+    def close(self) -> None:
+        import shutil
+
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
 def _forked_walk(segment: int, span: range, forward: bool, ticks) -> tuple[dict, dict]:
     """What a forked worker runs: one end of a segment of the parent's job."""
     assert _FORKED is not None
+    if _FORKED.band is not None and _FORKED.statics.band_pending:
+        _FORKED.statics.band_from = _FORKED.band.receive  # built by the parent
     taken = _FORKED.taker(segment, forward=forward)
     return _FORKED.walk(span, taken, forward=forward, tick=ticks)

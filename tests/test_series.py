@@ -265,7 +265,9 @@ def test_static_layers_are_kept_to_the_last_bit(record, statics, tmp_path, monke
     monkeypatch.setattr(type(record), "_derived_dir", lambda self: tmp_path)
     built = []
     real = series.Statics.build
-    monkeypatch.setattr(series.Statics, "build", lambda *a: built.append(1) or real(*a))
+    monkeypatch.setattr(
+        series.Statics, "build", lambda *a, **k: built.append(1) or real(*a, **k)
+    )
     record.region_figures(record.snapshots[500:501])
     (path,) = tmp_path.glob("statics-*.parquet")
     read, kept = record._series_statics()
@@ -274,10 +276,53 @@ def test_static_layers_are_kept_to_the_last_bit(record, statics, tmp_path, monke
     assert shapely.equals_identical(read.country, statics.country)
     body = path.read_bytes()
     path.write_bytes(body[:-1] + b"x")  # same name, other content
-    _, kept = record._series_statics()
+    rebuilt, kept = record._series_statics()
     assert len(built) == 2
     assert not path.exists()
-    assert kept[2] == body
+    assert kept is not None
+    assert path.name.startswith(f"{kept}-")
+    assert rebuilt.to_bytes() == body
+
+
+def test_a_band_built_later_or_handed_over_is_the_same(record, statics):
+    # The border's band may be built after the rest (while a long run's
+    # workers start) and handed to them through a file: the same band to
+    # the last bit.  A parent that fails to build it leaves the workers an
+    # error, never a band of another shape (nor a wait without end).
+    import multiprocessing as mp
+
+    from territory.errors import InternalError
+    from territory.record import _BandPost
+
+    later = series.Statics.build(
+        statics.region_ids, statics.regions, record.land, band_later=True
+    )
+    assert later.band_pending
+    assert not statics.band_pending
+    assert shapely.equals_identical(later.border_band, statics.border_band)
+    assert not later.band_pending
+    post = _BandPost(mp.get_context("fork"))
+    try:
+        post.send(later)
+        assert shapely.equals_identical(post.receive(), statics.border_band)
+    finally:
+        post.close()
+    broken = series.Statics.build(
+        statics.region_ids, statics.regions, record.land, band_later=True
+    )
+    broken.band_from = lambda: 1 / 0
+    post = _BandPost(mp.get_context("fork"))
+    try:
+        with pytest.raises(ZeroDivisionError):
+            post.send(broken)
+        with pytest.raises(InternalError, match="band was not built"):
+            post.receive()
+    finally:
+        post.close()
+    assert not post.dir.exists()
+    broken.band_from = None
+    with pytest.raises(InternalError, match="no border band"):
+        _ = broken.border_band
 
 
 def test_a_long_run_that_disagrees_with_the_partition_is_refused(
