@@ -53,7 +53,7 @@ if TYPE_CHECKING:
     from shapely.geometry.base import BaseGeometry
 
     from territory._partition_patch import PatchBase
-    from territory.series import Statics
+    from territory.series import Prepared, Statics
     from territory.versions import Version
 
 log = logging.getLogger(__name__)
@@ -1579,14 +1579,24 @@ class _FiguresJob:
         where another walk took the next map steps to it too, for the change
         between the two walks' last maps.
         """
-        from territory.series import Engine
+        from territory.series import Engine, prepared
 
         rows: dict = {}
         steps: dict = {}
+        ahead = _Ahead(
+            taken,
+            lambda i: prepared(self.record.read_snapshot(self.order[i])),
+            wanted=lambda i: i in self.todo or i + 1 in self.todo,
+        )
+        if self.band is not None and self.statics.band_pending:
+            # (a forked worker) the parent builds the band: the maps this
+            # walk takes next are read while it waits for it
+            post = self.band
+            self.statics.band_from = lambda: post.receive(idle=ahead.fetch)
         engine = Engine(self.statics, gross=self.gross)
         last = None
         done = 0
-        for i in bar(taken) if bar is not None else taken:
+        for i in bar(ahead) if bar is not None else ahead:
             last = i
             if i not in self.todo and i + 1 not in self.todo:
                 engine = Engine(self.statics, gross=self.gross)  # skip what is known
@@ -1597,7 +1607,7 @@ class _FiguresJob:
                 engine.step(self.record.read_snapshot(self.order[i - 1]))
             had_previous = engine.has_map
             snap = self.order[i]
-            engine.step(self.record.read_snapshot(snap))
+            engine.step(ahead.map(i))
             rows[self.sha[snap.key]] = [float(x) for x in engine.region_km2()]
             if self.gross and had_previous:
                 if forward and i in self.todo:
@@ -1630,6 +1640,54 @@ class _FiguresJob:
         ]
 
 
+class _Ahead:
+    """The maps a walk takes (`_FiguresJob.walk`), some read ahead: `fetch`
+    takes the next from the walk's end and reads it (and hashes its edges,
+    `territory.series.prepared`) while the walk has nothing else to do.
+    """
+
+    #: Maps read ahead at most (a few tens of MB).
+    LIMIT = 256
+
+    def __init__(
+        self,
+        taken: Iterator[int],
+        prepare: Callable[[int], Prepared],
+        *,
+        wanted: Callable[[int], bool],
+    ) -> None:
+        self.taken, self.prepare, self.wanted = taken, prepare, wanted
+        self.queue: list[int] = []  # taken ahead, in order
+        self.ready: dict[int, Prepared] = {}
+
+    def __iter__(self) -> Iterator[int]:
+        while True:
+            if self.queue:
+                yield self.queue.pop(0)
+                continue
+            i = next(self.taken, None)
+            if i is None:
+                return
+            yield i
+
+    def fetch(self) -> bool:
+        """Take and read the next map; False if there is none (or enough are)."""
+        if len(self.queue) >= self.LIMIT:
+            return False
+        i = next(self.taken, None)
+        if i is None:
+            return False
+        self.queue.append(i)
+        if self.wanted(i):
+            self.ready[i] = self.prepare(i)
+        return True
+
+    def map(self, i: int) -> Prepared:
+        """Map `i` as `Engine.step` takes it: read ahead, or read now."""
+        found = self.ready.pop(i, None)
+        return self.prepare(i) if found is None else found
+
+
 class _BandPost:
     """The border's band (`territory.series.Statics.border_band`), built by the
     parent once its workers are forked and handed to them: they read their
@@ -1656,14 +1714,20 @@ class _BandPost:
         finally:
             self.ready.set()
 
-    def receive(self) -> BaseGeometry:
-        """The band, once the parent has built it (in a worker)."""
+    def receive(self, idle: Callable[[], bool] | None = None) -> BaseGeometry:
+        """The band, once the parent has built it (in a worker); meanwhile
+        `idle` is called while it returns True (it did some other work).
+        """
         import os
 
         from territory.errors import InternalError
 
         parent = os.getppid()
-        while not self.ready.wait(1.0):
+        while not self.ready.is_set():
+            if idle is not None and idle():
+                continue
+            if self.ready.wait(1.0):
+                break
             if os.getppid() != parent:
                 msg = "the process that builds the border's band is gone; please report this"
                 raise InternalError(msg)
@@ -1682,7 +1746,5 @@ class _BandPost:
 def _forked_walk(segment: int, span: range, forward: bool, ticks) -> tuple[dict, dict]:
     """What a forked worker runs: one end of a segment of the parent's job."""
     assert _FORKED is not None
-    if _FORKED.band is not None and _FORKED.statics.band_pending:
-        _FORKED.statics.band_from = _FORKED.band.receive  # built by the parent
     taken = _FORKED.taker(segment, forward=forward)
     return _FORKED.walk(span, taken, forward=forward, tick=ticks)

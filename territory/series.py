@@ -548,6 +548,23 @@ def _parity(centres: np.ndarray, seg: np.ndarray) -> np.ndarray:
     return out
 
 
+#: A map as `Engine.step` takes it: its polygons and their edges hashed.
+Prepared = _Map
+
+
+def prepared(by_status: dict[str, BaseGeometry]) -> Prepared:
+    """A map (``occupied``, optional ``grey_zone``) as `Engine.step` takes it:
+    what it reads of the map alone, which a walk may have ahead of its steps.
+    """
+    occupied = by_status["occupied"]
+    grey = by_status.get("grey_zone")
+    grey = _EMPTY if grey is None else grey
+    new = _Map(occupied, grey, {}, {})
+    for status, g in (("occupied", occupied), ("grey", grey)):
+        new.edges[status], new.segments[status] = _edges(g)
+    return new
+
+
 # --------------------------------------------------------------------- engine
 class Engine:
     """Russian-held km² of each region, map after map (see the module docstring).
@@ -595,14 +612,11 @@ class Engine:
         self._kept: list[_State] = []
 
     # ---------------------------------------------------------------- one map
-    def step(self, by_status: dict[str, BaseGeometry]) -> np.ndarray:
-        """Take the next map (``occupied``, optional ``grey_zone``); return RU km² by region."""
-        occupied = by_status["occupied"]
-        grey = by_status.get("grey_zone")
-        grey = _EMPTY if grey is None else grey
-        new = _Map(occupied, grey, {}, {})
-        for status, g in (("occupied", occupied), ("grey", grey)):
-            new.edges[status], new.segments[status] = _edges(g)
+    def step(self, by_status: dict[str, BaseGeometry] | Prepared) -> np.ndarray:
+        """Take the next map (``occupied``, optional ``grey_zone``; or `prepared`
+        from them); return RU km² by region.
+        """
+        new = by_status if isinstance(by_status, _Map) else prepared(by_status)
         self._seen = {}
         self.gained_km2 = np.zeros(len(self.s.regions))
         self.lost_km2 = np.zeros(len(self.s.regions))

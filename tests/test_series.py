@@ -325,6 +325,38 @@ def test_a_band_built_later_or_handed_over_is_the_same(record, statics):
         _ = broken.border_band
 
 
+def test_maps_read_ahead_are_the_maps_taken_in_order():
+    # While a worker waits for the border's band it reads the next maps of
+    # its walk ahead: the walk still takes every map once, in order, and a
+    # map read ahead is the one read when it is taken (unwanted ones are
+    # not read at all).
+    from territory.record import _Ahead
+
+    read = []
+
+    def prepare(i):
+        read.append(i)
+        return ("map", i)
+
+    ahead = _Ahead(iter(range(10, 20)), prepare, wanted=lambda i: i != 13)
+    taken = []
+    for i in ahead:
+        taken.append(i)
+        if i == 11:  # waiting: five maps read ahead
+            assert all(ahead.fetch() for _ in range(5))
+        assert ahead.map(i) == ("map", i)
+    assert taken == list(range(10, 20))
+    assert sorted(read) == list(range(10, 20))  # each read once
+    assert read[:6] == [10, 12, 14, 15, 16, 11]  # 13 read only when taken
+    ahead = _Ahead(iter(range(3)), prepare, wanted=lambda i: True)
+    ahead.LIMIT = 2
+    assert ahead.fetch()
+    assert ahead.fetch()
+    assert not ahead.fetch()  # enough read ahead
+    assert list(ahead) == [0, 1, 2]
+    assert not _Ahead(iter(()), prepare, wanted=lambda i: True).fetch()
+
+
 def test_a_long_run_that_disagrees_with_the_partition_is_refused(
     record, tmp_path, monkeypatch
 ):
