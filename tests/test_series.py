@@ -357,6 +357,31 @@ def test_maps_read_ahead_are_the_maps_taken_in_order():
     assert not _Ahead(iter(()), prepare, wanted=lambda i: True).fetch()
 
 
+def test_the_check_reads_the_figures_the_partition_keeps(record, tmp_path, monkeypatch):
+    # The check that ends a long run reads the RU km² of its last map from
+    # the areas the derived partition keeps (no geometry parsed): the same
+    # figures as measuring the partition's pieces, to 1e-12; with no
+    # partition derived it has none, and the partition is made.
+    from territory.control import RU
+    from territory.geodesy import area_km2
+
+    monkeypatch.setattr(type(record), "_derived_dir", lambda self: tmp_path)
+    snap = record.snapshots[700]
+    assert record._kept_ru_km2(snap) is None
+    pieces = record.partition(snap).pieces
+    measured = [0.0] * len(record.region_ids)
+    for rid, holder, geom in zip(
+        pieces["region_id"], pieces["holder"], pieces.geometry, strict=True
+    ):
+        if holder == RU:
+            measured[record.region_ids.index(rid)] += area_km2(geom)
+    kept = record._kept_ru_km2(snap)
+    assert kept is not None
+    np.testing.assert_allclose(kept, measured, rtol=1e-12, atol=1e-9)
+    assert max(kept) > 10_000  # the occupied oblasts are there
+    np.testing.assert_allclose(record._partition_ru_km2(snap), measured, rtol=1e-12)
+
+
 def test_a_long_run_that_disagrees_with_the_partition_is_refused(
     record, tmp_path, monkeypatch
 ):
