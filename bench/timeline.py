@@ -17,13 +17,15 @@ the whole record in a new process,
   derived, as after any earlier run;
 - cold, unprepared: the same with the static layers moved aside too (the
   first run on new boundaries);
+- cold, empty: the whole derived cache moved aside (the maps' versions and
+  the last map's partition computed too: the first run on a new cache);
 - warm: run again, the figures read from the derived cache (median likewise);
 
 with the peak memory of a cold run, and a check that the figures equal
 `control`'s for a few dates (1e-9 relative).  The CPU seconds of the cold
-runs (their workers' too) and of the baseline are reported beside the wall
-times: the machines are shared, and CPU time is what another load changes
-least.
+runs of each kind (their workers' too) and of the baseline are reported
+beside the wall times: the machines are shared, and CPU time is what another
+load changes least.
 """
 
 from __future__ import annotations
@@ -102,14 +104,22 @@ def run(results: dict) -> None:
     territory = str(Path(sys.executable).with_name("territory"))
     rec = Record()
     maps = len({s.key for s in rec.snapshots})
-    colds, unprepared = [], []
+    colds, unprepared, empty = [], [], []
+    unprepared_cpus: list[float] = []
+    empty_cpus: list[float] = []
     with derived_aside(rec.cache.root, "series-*.json") as derived:
+        with derived_aside(rec.cache.root, "*"):
+            for _ in range(REPEAT):
+                for path in derived.glob("*"):  # what an empty run wrote
+                    if path.is_file():
+                        path.unlink()
+                empty.append(_timeline_s(territory, empty_cpus))
         with derived_aside(rec.cache.root, "statics-*.parquet"):
             for _ in range(REPEAT):
                 for pattern in ("series-*.json", "statics-*.parquet"):
                     for path in derived.glob(pattern):  # what a cold run wrote
                         path.unlink()
-                unprepared.append(_timeline_s(territory))
+                unprepared.append(_timeline_s(territory, unprepared_cpus))
         cold_cpus: list[float] = []
         for _ in range(REPEAT):
             for path in derived.glob("series-*.json"):  # what a cold run wrote
@@ -123,11 +133,14 @@ def run(results: dict) -> None:
         warms = [_timeline_s(territory) for _ in range(REPEAT)]
     cold, warm = statistics.median(colds), statistics.median(warms)
     cold_unprepared = statistics.median(unprepared)
+    cold_empty = statistics.median(empty)
     per_map, per_map_cpu, n = _naive_per_map_s(mirror)
     naive = per_map * maps
     # CPU seconds, the workers' too: what the machine's other load does
     # not change (the wall times above are what the targets are set on)
     naive_cpu, cold_cpu = per_map_cpu * maps, statistics.median(cold_cpus)
+    unprepared_cpu = statistics.median(unprepared_cpus)
+    empty_cpu = statistics.median(empty_cpus)
     # the figures equal control's (1e-9 relative) on a few dates
     dates = [rec.snapshots[k].as_of for k in (100, 400, len(rec.snapshots) - 1)]
     worst = 0.0
@@ -148,6 +161,13 @@ def run(results: dict) -> None:
         "cold_unprepared_s": cold_unprepared,
         "cold_unprepared_runs_s": unprepared,
         "speedup_cold_unprepared": naive / cold_unprepared,
+        "cold_unprepared_cpu_s": unprepared_cpu,
+        "speedup_cold_unprepared_cpu": naive_cpu / unprepared_cpu,
+        "cold_empty_s": cold_empty,
+        "cold_empty_runs_s": empty,
+        "speedup_cold_empty": naive / cold_empty,
+        "cold_empty_cpu_s": empty_cpu,
+        "speedup_cold_empty_cpu": naive_cpu / empty_cpu,
         "warm_s": warm,
         "warm_runs_s": warms,
         "cpus": os.cpu_count(),

@@ -54,7 +54,7 @@ if TYPE_CHECKING:
     from shapely.geometry.base import BaseGeometry
 
     from territory._partition_patch import PatchBase
-    from territory.series import Statics
+    from territory.series import Prepared, Statics
     from territory.versions import Version
 
 log = logging.getLogger(__name__)
@@ -659,6 +659,7 @@ class Record:
         return self.cache.read_verified(snap.key)
 
     def _parse_snapshot(self, snap: Snapshot, data: bytes) -> dict[str, BaseGeometry]:
+        import numpy as np
         import pyarrow.parquet as pq
 
         def fix() -> str:  # named only when the file is refused
@@ -670,10 +671,12 @@ class Record:
                 columns=["status", "geometry"], use_threads=False
             )
             status = [str(x) for x in table.column("status").to_pylist()]
-            geoms = shapely.from_wkb(table.column("geometry").to_numpy())
+            # (a list, not `to_numpy`, which imports pandas: a few rows)
+            wkb = np.array(table.column("geometry").to_pylist(), dtype=object)
+            geoms = shapely.from_wkb(wkb)
         except Exception as err:  # any parse failure: the file is not what it claims
             if "status" in str(err):
-                status, geoms = [], []
+                status, geoms = [], np.array([], dtype=object)
             else:
                 msg = f"{snap.key}: the cached file cannot be read as GeoParquet ({type(err).__name__}); run '{fix()}'"
                 raise DataError(msg) from None
@@ -1033,20 +1036,28 @@ class Record:
             statics, built = self._series_statics()
             # with gross figures each step needs the map before it
             first = max(todo[0] - 1, 0) if gross else todo[0]
-            job = _FiguresJob(self, statics, order, set(todo), sha, pair, gross)
+            job = _FiguresJob(
+                self, statics, order, todo=set(todo), sha=sha, pair=pair, gross=gross
+            )
             last = order[todo[-1]]
             # a long run ends checked against the partition of its last map
             # (which the next control map of that date reuses): figures the
             # engine got wrong are never kept or shown.  The partition's
             # figures are had while the workers run.
             check = len(todo) >= PARALLEL_MIN_MAPS
-            found_rows, found_steps, expected = job.run(
-                range(first, todo[-1] + 1),
-                meanwhile=(lambda: self._partition_ru_km2(last)) if check else None,
+
+            def meanwhile() -> tuple[list[float] | None, bytes | None]:
+                # what the parent does while the workers run: the static
+                # layers' file, the partition's figures, pandas imported
+                body = None if built is None else statics.to_bytes()
+                return _warm(self._partition_ru_km2(last) if check else None), body
+
+            found_rows, found_steps, extra = job.run(
+                range(first, todo[-1] + 1), meanwhile=meanwhile
             )
-            if check:
-                if expected is None:  # `run` returns what `meanwhile` gave
-                    expected = self._partition_ru_km2(last)
+            assert extra is not None  # `run` returns what `meanwhile` gave
+            expected, body = extra
+            if expected is not None:
                 self._check_figures(last, found_rows[sha[last.key]], expected)
             rows.update(found_rows)
             steps.update(found_steps)
@@ -1055,10 +1066,9 @@ class Record:
                 merged = [written]  # the files it replaced are gone
             listing = self._derived_listing(stem, ".json")
             self._figures_read[where] = (listing, rows, steps, merged)
-            if (
-                built is not None
-            ):  # kept once figures were had (a failed run writes nothing)
-                self._write_derived(*built)
+            if built is not None and body is not None:
+                # kept once figures were had (a failed run writes nothing)
+                self._write_derived(built, ".parquet", body)
         out_rows = [np.array(rows[sha[s.key]]) for s in snaps]
         out_steps: list[tuple[np.ndarray, np.ndarray] | None] = []
         prev = None
@@ -1071,11 +1081,11 @@ class Record:
             prev = s
         return out_rows, out_steps
 
-    def _series_statics(self) -> tuple[Statics, tuple[str, str, bytes] | None]:
+    def _series_statics(self) -> tuple[Statics, str | None]:
         """Return the regions and land mask prepared for `territory.series`.
 
         Kept in the derived cache (``derived/statics-<inputs>-<content>.parquet``);
-        with them, when they were built, what `_write_derived` keeps of them.
+        with them, when they were built, the stem they are kept under.
 
         They depend only on the boundaries, the land mask and the order of
         the regions, never on a map, so the first figures computed build
@@ -1101,9 +1111,81 @@ class Record:
             ):
                 if statics.region_ids == self.region_ids:
                     return statics, None
+        ids, geoms, land = self._static_geometries()
+        # the border's band (most of the cost) is built while the workers
+        # start, or when first read (`_FiguresJob`)
+        return Statics.build(ids, geoms, land, band_later=True), stem
+
+    def _static_geometries(self) -> tuple[list[str], list[BaseGeometry], BaseGeometry]:
+        """Return the region ids and geometries (in `regions` order) and the land mask.
+
+        As `regions` and `land` give them.
+
+        Read with pyarrow alone when the files are the plain GeoParquet this
+        project writes in lon/lat (the same geometries, parsed from the same
+        WKB), so a long `region_figures` imports neither geopandas nor pandas
+        before its workers start (it imports them while they run); anything
+        else, or a file that does not match the region table, is read by
+        `regions` and `land` (which raise, naming the repair).
+        """
+        from territory.regions import load_region_table
+
+        rows = list(load_region_table())
+        if "_region_layer" not in self.__dict__ and "land" not in self.__dict__:
+            boundaries = self._plain_layer("boundaries", ["region_id", "shapeISO"])
+            land = self._plain_layer("land", [])
+            if boundaries is not None and land is not None:
+                codes, geoms = boundaries
+                by_code = dict(zip(codes, geoms, strict=True))
+                ids = [r.region_id for r in rows]
+                if len(by_code) == len(codes) and set(by_code) == set(ids):
+                    return (
+                        ids,
+                        [by_code[rid] for rid in ids],
+                        shapely.union_all(land[1]),
+                    )
         regions = self._region_layer
-        statics = Statics.build(list(regions.index), regions.geometry.values, self.land)
-        return statics, (stem, ".parquet", statics.to_bytes())
+        return list(regions.index), list(regions.geometry.values), self.land
+
+    def _plain_layer(
+        self, key: str, code_columns: list[str]
+    ) -> tuple[list[str], np.ndarray] | None:
+        """Return the codes and geometries of the cached GeoParquet file `key`, if plain.
+
+        The codes are the first of `code_columns` found; the file is checked
+        and must be plain (one WKB column, lon/lat, `parse_geoparquet`'s fast
+        case); else None (read it as a frame).
+        """
+        import numpy as np
+        import pyarrow.parquet as pq
+
+        if key not in self.cache.entries:
+            return None
+        data, digest = self.cache.read_verified(key)
+        try:
+            table = pq.ParquetFile(io.BytesIO(data)).read()
+            geo = json.loads((table.schema.metadata or {}).get(b"geo", b"{}"))
+        except Exception:  # any failure: read as a frame, which names the repair
+            return None
+        col = geo.get("primary_column")
+        columns = geo.get("columns", {})
+        if not col or list(columns) != [col] or columns[col].get("encoding") != "WKB":
+            return None
+        crs = columns[col].get("crs", "OGC:CRS84")
+        ident = crs.get("id") if isinstance(crs, dict) else None
+        lonlat = crs == "OGC:CRS84" or ident == {"authority": "EPSG", "code": 4326}
+        found = [c for c in code_columns if c in table.column_names]
+        if not lonlat or (code_columns and not found):
+            return None
+        try:
+            geoms = shapely.from_wkb(
+                np.array(table.column(col).to_pylist(), dtype=object)
+            )
+        except Exception:  # any failure: read as a frame, which names the repair
+            return None
+        self._read_sha256[key] = digest
+        codes = [str(c) for c in table.column(found[0]).to_pylist()] if found else []
+        return codes, geoms
 
     def _recorded_sha(self, snap: Snapshot) -> str:
         """Return the checksum the index records for `snap`'s file.
@@ -1118,10 +1200,18 @@ class Record:
         return self._snapshot_bytes(snap)[1]  # raises, naming the repair
 
     def _partition_ru_km2(self, snap: Snapshot) -> list[float]:
-        """RU km² by region (in `region_ids` order) of `snap`'s partition."""
+        """RU km² by region (in `region_ids` order) of `snap`'s partition.
+
+        From the areas a derived partition keeps when there is one (its
+        pieces' `area_km2` column, read alone: no geometry is parsed), else
+        measured on the partition.
+        """
         from territory.control import RU
         from territory.geodesy import area_km2
 
+        kept = self._kept_ru_km2(snap)
+        if kept is not None:
+            return kept
         pieces = self.partition(snap).pieces
         ids = self.region_ids
         expected = [0.0] * len(ids)
@@ -1131,6 +1221,52 @@ class Record:
             if holder == RU:
                 expected[ids.index(rid)] += area_km2(geom)
         return expected
+
+    def _kept_ru_km2(self, snap: Snapshot) -> list[float] | None:
+        """Return `_partition_ru_km2` from a derived partition's kept areas, or None.
+
+        None: none derived, or one that keeps no areas.
+
+        Keyed as `partition` keys it, on the checksums the index records (the
+        partition reads and checks the files against them); the file's
+        content is checked against its name as for any derived file.
+        """
+        import math
+
+        import pyarrow.parquet as pq
+
+        from territory.control import RU
+
+        if not (self.cache.has("boundaries") and self.cache.has("land")):
+            return None
+        _, snap_sha = self._snapshot_bytes(snap)
+        parts = [snap_sha, self._entry_sha("boundaries"), self._entry_sha("land")]
+        inputs = hashlib.sha256("|".join([PARTITION_VERSION, *parts]).encode())
+        stem = f"partition-{inputs.hexdigest()[:_DIGEST_HEX]}"
+        index = {rid: k for k, rid in enumerate(self.region_ids)}
+
+        def parse(data: bytes) -> list[float] | None:
+            try:
+                table = pq.ParquetFile(io.BytesIO(data)).read(
+                    columns=["region_id", "holder", "layer", "area_km2"]
+                )
+            except Exception:  # any failure: `partition` reads it, or derives it again
+                return None
+            out = [0.0] * len(index)
+            for rid, holder, layer, km2 in zip(
+                *(table.column(c).to_pylist() for c in table.column_names),
+                strict=True,
+            ):
+                if layer != "piece" or holder != RU:
+                    continue
+                if km2 is None or math.isnan(km2) or rid not in index:
+                    return None  # no areas kept: measured on the partition
+                out[index[rid]] += km2
+            return out
+
+        for _, found in self._read_derived(stem, ".parquet", parse):
+            return found
+        return None
 
     def _check_figures(
         self, snap: Snapshot, figures: list[float], expected: list[float]
@@ -1196,8 +1332,6 @@ class Record:
             If `start` is after `end`, `every_days` is below 1, or a snapshot
             needed is damaged (the message names the repair command).
         """
-        import pandas as pd
-
         first, last = self.date_range()
         lo = self.day(start) if start else first
         hi = self.day(end) if end else last
@@ -1217,6 +1351,10 @@ class Record:
             snaps.append(self.snapshot_for(day))
             day += dt.timedelta(days=every_days)
         figures, _ = self.region_figures([snap for snap, _ in snaps])
+        # imported after the figures: a long run imports it while its
+        # workers walk the record (`region_figures`), not before they start
+        import pandas as pd
+
         rows = []
         for day, (snap, note), by_region in zip(days, snaps, figures, strict=True):
             row = {
@@ -1348,6 +1486,18 @@ class Record:
         return float(load_manifest().country["official_area_km2"])
 
 
+def _warm(value: T) -> T:
+    """Return `value`, pandas imported.
+
+    Pandas is what the callers of a long `Record.region_figures` build their
+    frames with, imported while its workers run rather than before or after
+    them.
+    """
+    import pandas  # noqa: F401
+
+    return value
+
+
 #: Maps from which `Record.region_figures` shares the work between processes.
 PARALLEL_MIN_MAPS = 200
 #: The job forked workers run (set in the parent just before they start).
@@ -1367,11 +1517,13 @@ class _FiguresJob:
     engine's over the whole span.  One shared progress bar.
     """
 
-    def __init__(self, record, statics, order, todo, sha, pair, gross) -> None:
+    def __init__(self, record, statics, order, *, todo, sha, pair, gross) -> None:
         self.record, self.statics, self.order = record, statics, order
         self.todo, self.sha, self.pair, self.gross = todo, sha, pair, gross
         #: per segment, the next map from each end (shared with the workers)
         self.ends: list = []
+        #: the border's band, built by the parent once the workers are forked
+        self.band: _BandPost | None = None
 
     def run(
         self, span: range, *, meanwhile: Callable[[], T] | None = None
@@ -1420,6 +1572,8 @@ class _FiguresJob:
             for a in range(span.start, span.stop, size)
         ]
         self.ends = [ctx.Array("q", [seg.start, seg.stop - 1]) for seg in segments]
+        if self.statics.band_pending:
+            self.band = _BandPost(ctx)
         _FORKED = self
         rows: dict = {}
         steps: dict = {}
@@ -1431,6 +1585,10 @@ class _FiguresJob:
                     for forward in (True, False)
                 ]
                 # (every worker is forked by now: nothing of this is theirs)
+                if self.band is not None:
+                    # built while the workers read their first maps (they
+                    # wait for it at the first piece by the border)
+                    self.band.send(self.statics)
                 extra = None if meanwhile is None else meanwhile()
                 bar = None
                 if ticks is not None:
@@ -1462,6 +1620,9 @@ class _FiguresJob:
         finally:
             _FORKED = None
             self.ends = []
+            if self.band is not None:
+                self.band.close()
+                self.band = None
         return rows, steps, extra
 
     def taker(self, segment: int, *, forward: bool) -> Iterator[int]:
@@ -1494,14 +1655,24 @@ class _FiguresJob:
         where another walk took the next map steps to it too, for the change
         between the two walks' last maps.
         """
-        from territory.series import Engine
+        from territory.series import Engine, prepared
 
         rows: dict = {}
         steps: dict = {}
+        ahead = _Ahead(
+            taken,
+            lambda i: prepared(self.record.read_snapshot(self.order[i])),
+            wanted=lambda i: i in self.todo or i + 1 in self.todo,
+        )
+        if self.band is not None and self.statics.band_pending:
+            # (a forked worker) the parent builds the band: the maps this
+            # walk takes next are read while it waits for it
+            post = self.band
+            self.statics.band_from = lambda: post.receive(idle=ahead.fetch)
         engine = Engine(self.statics, gross=self.gross)
         last = None
         done = 0
-        for i in bar(taken) if bar is not None else taken:
+        for i in bar(ahead) if bar is not None else ahead:
             last = i
             if i not in self.todo and i + 1 not in self.todo:
                 engine = Engine(self.statics, gross=self.gross)  # skip what is known
@@ -1512,7 +1683,7 @@ class _FiguresJob:
                 engine.step(self.record.read_snapshot(self.order[i - 1]))
             had_previous = engine.has_map
             snap = self.order[i]
-            engine.step(self.record.read_snapshot(snap))
+            engine.step(ahead.map(i))
             rows[self.sha[snap.key]] = [float(x) for x in engine.region_km2()]
             if self.gross and had_previous:
                 if forward and i in self.todo:
@@ -1543,6 +1714,114 @@ class _FiguresJob:
             [float(x) for x in gained],
             [float(x) for x in lost],
         ]
+
+
+class _Ahead:
+    """The maps a walk takes (`_FiguresJob.walk`), some read ahead.
+
+    `fetch` takes the next from the walk's end and reads it (and hashes its
+    edges, `territory.series.prepared`) while the walk has nothing else to do.
+    """
+
+    #: Maps read ahead at most (a few tens of MB).
+    LIMIT = 256
+
+    def __init__(
+        self,
+        taken: Iterator[int],
+        prepare: Callable[[int], Prepared],
+        *,
+        wanted: Callable[[int], bool],
+    ) -> None:
+        self.taken, self.prepare, self.wanted = taken, prepare, wanted
+        self.queue: list[int] = []  # taken ahead, in order
+        self.ready: dict[int, Prepared] = {}
+
+    def __iter__(self) -> Iterator[int]:
+        while True:
+            if self.queue:
+                yield self.queue.pop(0)
+                continue
+            i = next(self.taken, None)
+            if i is None:
+                return
+            yield i
+
+    def fetch(self) -> bool:
+        """Take and read the next map; False if there is none (or enough are)."""
+        if len(self.queue) >= self.LIMIT:
+            return False
+        i = next(self.taken, None)
+        if i is None:
+            return False
+        self.queue.append(i)
+        if self.wanted(i):
+            self.ready[i] = self.prepare(i)
+        return True
+
+    def map(self, i: int) -> Prepared:
+        """Map `i` as `Engine.step` takes it: read ahead, or read now."""
+        found = self.ready.pop(i, None)
+        return self.prepare(i) if found is None else found
+
+
+class _BandPost:
+    """The border's band (`territory.series.Statics.border_band`), handed to workers.
+
+    The parent builds it once its workers are forked and hands it to them:
+    they read their first maps meanwhile, and wait for it at the first piece
+    by the border.
+
+    Through a file in a directory of its own (WKB: the same band to the last
+    bit) and an event; a parent that fails to build it sets the event with
+    no file, and the workers raise.
+    """
+
+    def __init__(self, ctx) -> None:
+        import tempfile
+
+        self.dir = Path(tempfile.mkdtemp(prefix="territory-band-"))
+        self.path = self.dir / "band.wkb"
+        self.ready = ctx.Event()
+
+    def send(self, statics: Statics) -> None:
+        """Build the band (in the parent) and hand it to the workers."""
+        try:
+            part = self.dir / "band.part"
+            part.write_bytes(shapely.to_wkb(statics.border_band))
+            part.replace(self.path)
+        finally:
+            self.ready.set()
+
+    def receive(self, idle: Callable[[], bool] | None = None) -> BaseGeometry:
+        """Return the band, once the parent has built it (in a worker).
+
+        Meanwhile `idle` is called while it returns True (it did some other
+        work).
+        """
+        import os
+
+        from territory.errors import InternalError
+
+        parent = os.getppid()
+        while not self.ready.is_set():
+            if idle is not None and idle():
+                continue
+            if self.ready.wait(1.0):
+                break
+            if os.getppid() != parent:
+                msg = "the process that builds the border's band is gone; please report this"
+                raise InternalError(msg)
+        try:
+            return shapely.from_wkb(self.path.read_bytes())
+        except FileNotFoundError:
+            msg = "the border's band was not built (see the error above); please report this"
+            raise InternalError(msg) from None
+
+    def close(self) -> None:
+        import shutil
+
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def _forked_walk(segment: int, span: range, forward: bool, ticks) -> tuple[dict, dict]:

@@ -66,6 +66,7 @@ from territory.control import (
     touching_groups,
 )
 from territory.crs import STORAGE_CRS, metric_crs_for, transform, transform_many
+from territory.errors import InternalError
 from territory.geodesy import _A_M, _GL_T, _GL_W, M2_PER_KM2, _q, area_km2, polygonal
 
 #: Bump when the figures this module computes could change.
@@ -156,7 +157,12 @@ _LAYERS = ("country", "country_land", "sea_m", "border_band", "near_sea")
 
 @dataclass
 class Statics:
-    """The static layers the engine needs, prepared once per record."""
+    """The static layers the engine needs, prepared once per record.
+
+    The border's band (`border_band`, the costliest to build) may come
+    later than the rest (`build` with `band_later`): it is made, or had
+    from `band_from`, when first read.
+    """
 
     region_ids: list[str]
     regions: np.ndarray
@@ -164,11 +170,13 @@ class Statics:
     country_land: BaseGeometry
     border: BaseGeometry
     sea_m: BaseGeometry
-    border_band: BaseGeometry
     near_sea: BaseGeometry
     metric: str  # WKT of the partition's metric CRS
     origin: tuple[float, float]
     shape: tuple[int, int]
+    band: BaseGeometry | None = field(default=None, repr=False)
+    #: What gives the band when it is first read (while `band` is None).
+    band_from: Callable[[], BaseGeometry] | None = field(default=None, repr=False)
     _tree: shapely.STRtree = field(init=False, repr=False)
     _cells: dict[tuple[int, int], list[tuple[int, BaseGeometry | None]]] = field(
         default_factory=dict, repr=False
@@ -182,30 +190,59 @@ class Statics:
         for g in (self.country, self.country_land, *self.regions):
             shapely.prepare(g)
 
+    @property
+    def border_band(self) -> BaseGeometry:
+        """The partition's band of the border (`given_to`), prepared."""
+        if self.band is None:
+            if self.band_from is None:
+                msg = "the static layers have no border band and nothing to make it"
+                raise InternalError(msg)
+            band = self.band_from()
+            shapely.prepare(band)
+            self.band, self.band_from = band, None
+        return self.band
+
+    @property
+    def band_pending(self) -> bool:
+        """Whether the border's band is still to be made (`build` with `band_later`)."""
+        return self.band is None
+
     @classmethod
     def build(
-        cls, region_ids: list[str], regions: Iterable, land: BaseGeometry
+        cls,
+        region_ids: list[str],
+        regions: Iterable,
+        land: BaseGeometry,
+        *,
+        band_later: bool = False,
     ) -> Statics:
-        """Prepare the regions and land mask as `partition_land` uses them."""
+        """Prepare the regions and land mask as `partition_land` uses them.
+
+        With `band_later`, the border's band (most of the cost: about 0.8 s)
+        is made when first read (`border_band`), or had from `band_from`:
+        `territory.record` builds it while its workers start.
+        """
         regions = np.asarray(list(regions), dtype=object)
         # the partition's own layers (built once per process for both)
         country, country_land, sea = static_layers(tuple(regions), land)
         metric = metric_crs_for(country.boundary)
-        return cls._of(
-            region_ids,
-            regions,
-            {
-                "country": country,
-                "country_land": country_land,
-                "sea_m": transform(sea, STORAGE_CRS, metric),
-                # the partition's band of the border (`given_to`), built once
-                "border_band": static_metric_buffer(
-                    country.boundary, metric.to_wkt(), SLIVER_TOLERANCE_M
-                ),
-                "near_sea": shapely.buffer(sea, _NEAR_SEA_DEG),
-            },
-            metric.to_wkt(),  # a string: no conversion per call
-        )
+        wkt = metric.to_wkt()  # a string: no conversion per call
+
+        def band() -> BaseGeometry:
+            # the partition's band of the border (`given_to`), built once
+            return static_metric_buffer(country.boundary, wkt, SLIVER_TOLERANCE_M)
+
+        layers = {
+            "country": country,
+            "country_land": country_land,
+            "sea_m": transform(sea, STORAGE_CRS, metric),
+            "near_sea": shapely.buffer(sea, _NEAR_SEA_DEG),
+        }
+        if not band_later:
+            layers["border_band"] = band()
+        out = cls._of(region_ids, regions, layers, wkt)
+        out.band_from = band
+        return out
 
     @classmethod
     def _of(
@@ -225,7 +262,8 @@ class Statics:
             math.ceil((maxy - y0) / CELL_DEG) + 1,
         )
         for name in ("sea_m", "near_sea", "border_band"):
-            shapely.prepare(layers[name])
+            if name in layers:
+                shapely.prepare(layers[name])
         return cls(
             region_ids=list(region_ids),
             regions=regions,
@@ -233,7 +271,7 @@ class Statics:
             country_land=layers["country_land"],
             border=country.boundary,
             sea_m=layers["sea_m"],
-            border_band=layers["border_band"],
+            band=layers.get("border_band"),
             near_sea=layers["near_sea"],
             metric=metric,
             origin=(x0, y0),
@@ -255,7 +293,13 @@ class Statics:
         names = [*_LAYERS, *(f"region:{rid}" for rid in self.region_ids)]
         geoms = [getattr(self, n) for n in _LAYERS] + list(self.regions)
         table = pa.table(
-            {"name": names, "wkb": shapely.to_wkb(np.asarray(geoms, dtype=object))},
+            {
+                "name": names,
+                # (a list: an object array would have pyarrow import pandas)
+                "wkb": pa.array(
+                    list(shapely.to_wkb(np.asarray(geoms, dtype=object))), pa.binary()
+                ),
+            },
             metadata={
                 "statics": json.dumps(
                     {"metric": self.metric, "region_ids": self.region_ids}
@@ -281,7 +325,9 @@ class Statics:
             table = pq.ParquetFile(io.BytesIO(data)).read()
             meta = json.loads(table.schema.metadata[b"statics"])
             names = table.column("name").to_pylist()
-            geoms = shapely.from_wkb(table.column("wkb").to_numpy(zero_copy_only=False))
+            # (a list, not `to_numpy`, which imports pandas: a few dozen rows)
+            wkb = np.array(table.column("wkb").to_pylist(), dtype=object)
+            geoms = shapely.from_wkb(wkb)
         except Exception as err:  # any parse failure: not what was written
             msg = f"not the static layers ({type(err).__name__})"
             raise ValueError(msg) from None
@@ -513,6 +559,24 @@ def _parity(centres: np.ndarray, seg: np.ndarray) -> np.ndarray:
     return out
 
 
+#: A map as `Engine.step` takes it: its polygons and their edges hashed.
+Prepared = _Map
+
+
+def prepared(by_status: dict[str, BaseGeometry]) -> Prepared:
+    """Return a map (``occupied``, optional ``grey_zone``) as `Engine.step` takes it.
+
+    What it reads of the map alone, which a walk may have ahead of its steps.
+    """
+    occupied = by_status["occupied"]
+    grey = by_status.get("grey_zone")
+    grey = _EMPTY if grey is None else grey
+    new = _Map(occupied, grey, {}, {})
+    for status, g in (("occupied", occupied), ("grey", grey)):
+        new.edges[status], new.segments[status] = _edges(g)
+    return new
+
+
 # --------------------------------------------------------------------- engine
 class Engine:
     """Russian-held km² of each region, map after map (see the module docstring).
@@ -560,14 +624,12 @@ class Engine:
         self._kept: list[_State] = []
 
     # ---------------------------------------------------------------- one map
-    def step(self, by_status: dict[str, BaseGeometry]) -> np.ndarray:
-        """Take the next map (``occupied``, optional ``grey_zone``); return RU km² by region."""
-        occupied = by_status["occupied"]
-        grey = by_status.get("grey_zone")
-        grey = _EMPTY if grey is None else grey
-        new = _Map(occupied, grey, {}, {})
-        for status, g in (("occupied", occupied), ("grey", grey)):
-            new.edges[status], new.segments[status] = _edges(g)
+    def step(self, by_status: dict[str, BaseGeometry] | Prepared) -> np.ndarray:
+        """Take the next map; return RU km² by region.
+
+        The map: ``occupied``, optional ``grey_zone``; or `prepared` from them.
+        """
+        new = by_status if isinstance(by_status, _Map) else prepared(by_status)
         self._seen = {}
         self.gained_km2 = np.zeros(len(self.s.regions))
         self.lost_km2 = np.zeros(len(self.s.regions))
@@ -876,10 +938,12 @@ class Engine:
             }
         )
         if self.t > 0:  # the whole border's band, as the partition uses it
-            m["border_band"] = (
-                s.border_band
+            # (read when a piece by the border is decided: it may still be
+            # on its way, `Statics.band_from`)
+            m.makers["border_band"] = (
+                (lambda: s.border_band)
                 if self.t == SLIVER_TOLERANCE_M
-                else static_metric_buffer(s.border, s.metric, self.t)
+                else (lambda: static_metric_buffer(s.border, s.metric, self.t))
             )
         # which pieces may be given: near the other side (and the change)
         shapely.prepare(others)
@@ -1062,10 +1126,10 @@ class _Metric(dict):
 
     def __init__(self, makers: dict[str, Callable[[], BaseGeometry]]) -> None:
         super().__init__()
-        self._makers = makers
+        self.makers = makers
 
     def __missing__(self, key: str) -> BaseGeometry:
-        geom = self._makers[key]()
+        geom = self.makers[key]()
         shapely.prepare(geom)
         self[key] = geom
         return geom

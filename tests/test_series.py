@@ -232,7 +232,7 @@ def test_a_walk_down_equals_a_walk_up(record, statics):
     sha = {s.key: s.key for s in order}
     pair = {b.key: f"{a.key}>{b.key}" for a, b in itertools.pairwise(order)}
     todo = set(range(1, len(order)))
-    job = _FiguresJob(record, statics, order, todo, sha, pair, True)
+    job = _FiguresJob(record, statics, order, todo=todo, sha=sha, pair=pair, gross=True)
     span = range(len(order))
     up_rows, up_steps = job.walk(span, iter(span), forward=True, tick=None)
     down_rows, down_steps = job.walk(span, reversed(span), forward=False, tick=None)
@@ -265,7 +265,9 @@ def test_static_layers_are_kept_to_the_last_bit(record, statics, tmp_path, monke
     monkeypatch.setattr(type(record), "_derived_dir", lambda self: tmp_path)
     built = []
     real = series.Statics.build
-    monkeypatch.setattr(series.Statics, "build", lambda *a: built.append(1) or real(*a))
+    monkeypatch.setattr(
+        series.Statics, "build", lambda *a, **k: built.append(1) or real(*a, **k)
+    )
     record.region_figures(record.snapshots[500:501])
     (path,) = tmp_path.glob("statics-*.parquet")
     read, kept = record._series_statics()
@@ -274,10 +276,110 @@ def test_static_layers_are_kept_to_the_last_bit(record, statics, tmp_path, monke
     assert shapely.equals_identical(read.country, statics.country)
     body = path.read_bytes()
     path.write_bytes(body[:-1] + b"x")  # same name, other content
-    _, kept = record._series_statics()
+    rebuilt, kept = record._series_statics()
     assert len(built) == 2
     assert not path.exists()
-    assert kept[2] == body
+    assert kept is not None
+    assert path.name.startswith(f"{kept}-")
+    assert rebuilt.to_bytes() == body
+
+
+def test_a_band_built_later_or_handed_over_is_the_same(record, statics):
+    # The border's band may be built after the rest (while a long run's
+    # workers start) and handed to them through a file: the same band to
+    # the last bit.  A parent that fails to build it leaves the workers an
+    # error, never a band of another shape (nor a wait without end).
+    import multiprocessing as mp
+
+    from territory.errors import InternalError
+    from territory.record import _BandPost
+
+    later = series.Statics.build(
+        statics.region_ids, statics.regions, record.land, band_later=True
+    )
+    assert later.band_pending
+    assert not statics.band_pending
+    assert shapely.equals_identical(later.border_band, statics.border_band)
+    assert not later.band_pending
+    post = _BandPost(mp.get_context("fork"))
+    try:
+        post.send(later)
+        assert shapely.equals_identical(post.receive(), statics.border_band)
+    finally:
+        post.close()
+    broken = series.Statics.build(
+        statics.region_ids, statics.regions, record.land, band_later=True
+    )
+    broken.band_from = lambda: 1 / 0
+    post = _BandPost(mp.get_context("fork"))
+    try:
+        with pytest.raises(ZeroDivisionError):
+            post.send(broken)
+        with pytest.raises(InternalError, match="band was not built"):
+            post.receive()
+    finally:
+        post.close()
+    assert not post.dir.exists()
+    broken.band_from = None
+    with pytest.raises(InternalError, match="no border band"):
+        _ = broken.border_band
+
+
+def test_maps_read_ahead_are_the_maps_taken_in_order():
+    # While a worker waits for the border's band it reads the next maps of
+    # its walk ahead: the walk still takes every map once, in order, and a
+    # map read ahead is the one read when it is taken (unwanted ones are
+    # not read at all).
+    from territory.record import _Ahead
+
+    read = []
+
+    def prepare(i):
+        read.append(i)
+        return ("map", i)
+
+    ahead = _Ahead(iter(range(10, 20)), prepare, wanted=lambda i: i != 13)
+    taken = []
+    for i in ahead:
+        taken.append(i)
+        if i == 11:  # waiting: five maps read ahead
+            assert all(ahead.fetch() for _ in range(5))
+        assert ahead.map(i) == ("map", i)
+    assert taken == list(range(10, 20))
+    assert sorted(read) == list(range(10, 20))  # each read once
+    assert read[:6] == [10, 12, 14, 15, 16, 11]  # 13 read only when taken
+    ahead = _Ahead(iter(range(3)), prepare, wanted=lambda i: True)
+    ahead.LIMIT = 2
+    assert ahead.fetch()
+    assert ahead.fetch()
+    assert not ahead.fetch()  # enough read ahead
+    assert list(ahead) == [0, 1, 2]
+    assert not _Ahead(iter(()), prepare, wanted=lambda i: True).fetch()
+
+
+def test_the_check_reads_the_figures_the_partition_keeps(record, tmp_path, monkeypatch):
+    # The check that ends a long run reads the RU km² of its last map from
+    # the areas the derived partition keeps (no geometry parsed): the same
+    # figures as measuring the partition's pieces, to 1e-12; with no
+    # partition derived it has none, and the partition is made.
+    from territory.control import RU
+    from territory.geodesy import area_km2
+
+    monkeypatch.setattr(type(record), "_derived_dir", lambda self: tmp_path)
+    snap = record.snapshots[700]
+    assert record._kept_ru_km2(snap) is None
+    pieces = record.partition(snap).pieces
+    measured = [0.0] * len(record.region_ids)
+    for rid, holder, geom in zip(
+        pieces["region_id"], pieces["holder"], pieces.geometry, strict=True
+    ):
+        if holder == RU:
+            measured[record.region_ids.index(rid)] += area_km2(geom)
+    kept = record._kept_ru_km2(snap)
+    assert kept is not None
+    np.testing.assert_allclose(kept, measured, rtol=1e-12, atol=1e-9)
+    assert max(kept) > 10_000  # the occupied oblasts are there
+    np.testing.assert_allclose(record._partition_ru_km2(snap), measured, rtol=1e-12)
 
 
 def test_a_long_run_that_disagrees_with_the_partition_is_refused(

@@ -84,7 +84,6 @@ def timeline(
       territory timeline --by month --start 2025-01-01 --end 2025-12-31
       territory timeline --by region --every 30 --format csv
     """
-    from territory import tables
     from territory.record import Record
 
     table, ids = resolve_regions(regions)
@@ -100,6 +99,10 @@ def timeline(
             raise click.UsageError(msg)
         ids = rec.region_ids
     df = rec.occupied_series(start, end, every_days=every_days, region_ids=ids)
+    # (imported after the figures: a long run imports pandas while its
+    # workers walk the record, not before they start)
+    from territory import tables
+
     df = df.reset_index()  # the dates are the first column of every output
     df["as_of"] = df["as_of"].dt.date
     notes = df.pop("note")

@@ -209,35 +209,38 @@ class Cache:
         of the recorded size and sha256.
         """
         indexed = key in self.entries
-        fix = repair_command(key, indexed=indexed, root=self.root)
+
+        def fix() -> str:  # named only when the file is refused (it reads the manifest)
+            return repair_command(key, indexed=indexed, root=self.root)
+
         if not indexed:
-            msg = f"{key} is not in the cache at {self.root}; run '{fix}'"
+            msg = f"{key} is not in the cache at {self.root}; run '{fix()}'"
             return FileCheck(key, msg, missing=True)
         entry = self.entries[key]
         problems = entry_problems(key, entry)
         if problems:
-            msg = f"{key}: the index entry is damaged ({'; '.join(problems)}); run '{fix}'"
+            msg = f"{key}: the index entry is damaged ({'; '.join(problems)}); run '{fix()}'"
             return FileCheck(key, msg)
         path = self.root / entry["path"]
         try:
             data = path.read_bytes()
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-            msg = f"{key}: file {path} is missing; run '{fix}'"
+            msg = f"{key}: file {path} is missing; run '{fix()}'"
             return FileCheck(key, msg, missing=True)
         except OSError as err:
-            msg = f"{key}: cannot read {path} ({err.strerror}); check its permissions, or run '{fix}'"
+            msg = f"{key}: cannot read {path} ({err.strerror}); check its permissions, or run '{fix()}'"
             return FileCheck(key, msg)
         if len(data) != entry["size"]:
             msg = (
                 f"{key}: {path.name} changed since it was fetched ({len(data):,} bytes, "
-                f"the index says {entry['size']:,}: truncated or overwritten); run '{fix}'"
+                f"the index says {entry['size']:,}: truncated or overwritten); run '{fix()}'"
             )
             return FileCheck(key, msg)
         digest = sha256_bytes(data)
         if digest != entry["sha256"]:
             msg = (
                 f"{key}: {path.name} changed since it was fetched (sha256 {digest[:12]}…, "
-                f"the index says {entry['sha256'][:12]}…); run '{fix}'"
+                f"the index says {entry['sha256'][:12]}…); run '{fix()}'"
             )
             return FileCheck(key, msg)
         return FileCheck(key, None, data=data, sha256=digest)
