@@ -39,6 +39,7 @@ from territory.datasets import (
     Cache,
     daily_key,
     parse_geoparquet,
+    read_parquet_table,
     repair_command,
     sha256_bytes,
     write_bytes_atomic,
@@ -660,16 +661,13 @@ class Record:
 
     def _parse_snapshot(self, snap: Snapshot, data: bytes) -> dict[str, BaseGeometry]:
         import numpy as np
-        import pyarrow.parquet as pq
 
         def fix() -> str:  # named only when the file is refused
             return repair_command(snap.key, root=self.cache.root)
 
         try:  # read with pyarrow: a tenth of the time of a GeoDataFrame (and
             # the file alone, without the datasets layer of `read_table`)
-            table = pq.ParquetFile(io.BytesIO(data)).read(
-                columns=["status", "geometry"], use_threads=False
-            )
+            table = read_parquet_table(data, ["status", "geometry"])
             status = [str(x) for x in table.column("status").to_pylist()]
             # (a list, not `to_numpy`, which imports pandas: a few rows)
             wkb = np.array(table.column("geometry").to_pylist(), dtype=object)
@@ -1157,13 +1155,12 @@ class Record:
         case); else None (read it as a frame).
         """
         import numpy as np
-        import pyarrow.parquet as pq
 
         if key not in self.cache.entries:
             return None
         data, digest = self.cache.read_verified(key)
         try:
-            table = pq.ParquetFile(io.BytesIO(data)).read()
+            table = read_parquet_table(data)
             geo = json.loads((table.schema.metadata or {}).get(b"geo", b"{}"))
         except Exception:  # any failure: read as a frame, which names the repair
             return None
@@ -1233,8 +1230,6 @@ class Record:
         """
         import math
 
-        import pyarrow.parquet as pq
-
         from territory.control import RU
 
         if not (self.cache.has("boundaries") and self.cache.has("land")):
@@ -1247,8 +1242,8 @@ class Record:
 
         def parse(data: bytes) -> list[float] | None:
             try:
-                table = pq.ParquetFile(io.BytesIO(data)).read(
-                    columns=["region_id", "holder", "layer", "area_km2"]
+                table = read_parquet_table(
+                    data, ["region_id", "holder", "layer", "area_km2"]
                 )
             except Exception:  # any failure: `partition` reads it, or derives it again
                 return None

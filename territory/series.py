@@ -316,13 +316,12 @@ class Statics:
 
         Raises ValueError if they are not that.
         """
-        import io
         import json
 
-        import pyarrow.parquet as pq
+        from territory.datasets import read_parquet_table
 
         try:
-            table = pq.ParquetFile(io.BytesIO(data)).read()
+            table = read_parquet_table(data)
             meta = json.loads(table.schema.metadata[b"statics"])
             names = table.column("name").to_pylist()
             # (a list, not `to_numpy`, which imports pandas: a few dozen rows)
