@@ -511,21 +511,8 @@ def evaluation_payload(ev: Evaluation) -> dict[str, Any]:
     the definition of "after").
     """
     sc = ev.scenario
-    parties = {
-        r["party"]: {
-            k: r[k]
-            for k in (
-                "before_km2",
-                "after_km2",
-                "gained_km2",
-                "lost_km2",
-                "net_km2",
-                "share_before_pct",
-                "share_after_pct",
-            )
-        }
-        for r in ev.parties_frame().reset_index().to_dict("records")
-    }
+    # each party's row, by party (the frame's index), every column of it
+    parties = ev.parties_frame().to_dict("index")
     return {
         "title": sc.title,
         "file": str(sc.path) if sc.path else None,
