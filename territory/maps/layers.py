@@ -74,7 +74,8 @@ def _style(
 def _group_class() -> type:
     from folium.template import Template
 
-    folium = folium_module()
+    # a module imported at run time (folium is lazy): its classes are Any here
+    folium: Any = folium_module()
 
     class Group(folium.FeatureGroup):
         """A FeatureGroup whose options reach Leaflet (folium passes them as its layers).
@@ -187,10 +188,10 @@ def add_base(
         props = {
             "name": name,
             "region_id": rid,
-            "land_km2": f"{frame.at[rid, 'land_km2']:,.0f}",
+            "land_km2": f"{frame['land_km2'][rid]:,.0f}",
         }
         if occupied:
-            props["occupied_km2"] = f"{frame.at[rid, 'occupied_km2']:,.0f}"
+            props["occupied_km2"] = f"{frame['occupied_km2'][rid]:,.0f}"
         features.append(_feature(display_geometry(geom, 0.005), props))
     fields = ["name", "region_id", "land_km2", "occupied_km2"]
     aliases = ["Region", "Code", "Land km²", "Russian-held km²"]
@@ -362,7 +363,7 @@ def move_features(ev: Evaluation, *, kind: str) -> dict[str, list[dict[str, Any]
     for m in ev.moves:
         if m.kind != kind:
             continue
-        props = {
+        props: dict[str, Any] = {
             "name": m.name,
             "direction": f"{m.source} → {m.target}",
             "area_km2": round(m.area_km2, 1),

@@ -43,7 +43,8 @@ def folium_module() -> Any:
 @lru_cache(maxsize=1)
 def offline_map_class() -> type:
     """Return the folium Map class of these pages (see the module docstring)."""
-    folium = folium_module()
+    # a module imported at run time (folium is lazy): its classes are Any here
+    folium: Any = folium_module()
 
     class OfflineMap(folium.Map):
         """A folium Map that shows itself in notebooks from a self-contained page (no CDN)."""
