@@ -472,9 +472,9 @@ class Evaluation:
             geometry=[r[2] for r in rows],
             crs=STORAGE_CRS,
         )
-        country = dict(self.after_geoms, land=self.control.partition.country["land"])
+        country = dict(self.after_geoms, land=self.control._partition.country["land"])
         partition = Partition(
-            pieces=pieces, removed=self.control.partition.removed, country=country
+            pieces=pieces, removed=self.control._partition.removed, country=country
         )
         return self.control.with_partition(
             partition, note=f"after {self.scenario.title}"
@@ -593,7 +593,7 @@ def evaluate(
     control = as_control(control, scenario.as_of, record)
     where = scenario.label
     ctx = SelectionContext(control)
-    country = control.partition.country
+    country = control._partition.country
     holders: dict[str, list[BaseGeometry]] = {
         p: [country[p]] if p in country and not country[p].is_empty else []
         for p in (UA, RU, GREY, DMZ)
@@ -659,7 +659,7 @@ def evaluate(
         front_before_km=control.derived(
             ("accounting", "front km"),
             lambda: contact_length_km(
-                [control.holding(RU)], control.partition.country["land"]
+                [control.holding(RU)], control._partition.country["land"]
             ),
         ),
         front_after_km=front_after_km,
@@ -693,7 +693,7 @@ def _front_after_km(
 
     def measure() -> float:
         pieces = list(after._pieces[RU])
-        land = control.partition.country["land"]
+        land = control._partition.country["land"]
         if _whole_holding(pieces, control) is not None:
             return contact_length_km(pieces, land)
         return contact_length_km(pieces, land, join=join_pieces)
@@ -983,7 +983,7 @@ def _partition_pieces(
     """
 
     def build() -> tuple[tuple[str | None, BaseGeometry, float], ...]:
-        whole = control.partition.country.get(holder)
+        whole = control._partition.country.get(holder)
         if whole is None or whole.is_empty:
             return ()
         p = control.pieces
@@ -1092,7 +1092,7 @@ def _whole_holding(pieces: list[BaseGeometry], control: Control) -> str | None:
     if len(pieces) != 1:
         return None
     return next(
-        (h for h, g in control.partition.country.items() if g is pieces[0]), None
+        (h for h, g in control._partition.country.items() if g is pieces[0]), None
     )
 
 

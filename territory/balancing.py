@@ -598,7 +598,7 @@ def balance_mirror(
     ctx = SelectionContext(control)
     after_geoms: Mapping[str, BaseGeometry]
     if scenario is None:
-        held = control.partition.country
+        held = control._partition.country
         after_geoms = {p: held[p] for p in (UA, RU, GREY) if p in held}
     else:
         after_geoms = evaluate(scenario, control, people=False).after_geoms

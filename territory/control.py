@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Hashable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, TypeVar, cast
 
@@ -131,6 +131,14 @@ class Partition:
             self.country_km2, ReadOnlyDict
         ):
             object.__setattr__(self, "country_km2", ReadOnlyDict(self.country_km2))
+
+    def copy(self) -> Partition:
+        """Return this partition with frames of its own (what `Control.partition` hands out).
+
+        The geometries and the read-only mappings are shared: nothing can
+        change them in place.
+        """
+        return replace(self, pieces=self.pieces.copy(), removed=self.removed.copy())
 
 
 @dataclass(frozen=True, slots=True)
@@ -780,10 +788,9 @@ class Control:
     What depends on the partition and the regions alone (each side's edge,
     its area, unions of regions, ...) is computed once and kept in
     ``_cache`` (`derived`), which the Controls of one snapshot share.  So
-    nothing shared is handed out to be changed: `regions`, `pieces`,
-    `to_frame`, `holdings` and `removed_frame` return new frames each time,
-    and ``partition.country`` is read-only; treat ``partition``'s frames as
-    read-only too.
+    nothing shared is handed out to be changed: `regions`, `partition`,
+    `pieces`, `to_frame`, `holdings` and `removed_frame` return new frames
+    each time, and ``partition.country`` is read-only.
 
     Vocabulary: a *holding* is the land any holder (``RU``, ``GREY``,
     ``UA``, ``DMZ``) holds (`holding`, `holding_km2`, `holdings`); *held*
@@ -807,7 +814,7 @@ class Control:
         self.note = note
         #: the region layer, shared with the record and every Control of it
         self._regions: gpd.GeoDataFrame = as_layer(regions)
-        self.partition = partition
+        self._partition = partition
         self._cache: dict = {} if _cache is None else _cache
         #: Called by `keep_derived`: the record that made this map keeps what
         #: was measured of it on disk (`territory.record.Record.control`);
@@ -825,7 +832,7 @@ class Control:
             self.snapshot,
             note,
             self._regions,
-            self.partition,
+            self._partition,
             _cache=self._cache,
             _keeper=self._keeper,
         )
@@ -836,6 +843,16 @@ class Control:
         Nothing measured is shared (e.g. `territory.accounting.Evaluation.after_control`).
         """
         return Control(self.as_of, self.snapshot, note, self._regions, partition)
+
+    @property
+    def partition(self) -> Partition:
+        """The land partition (`partition_land`), with frames of its own each time.
+
+        The Controls of a snapshot share one partition; what is handed out
+        is a copy of its frames (`Partition.copy`), so an edit reaches no
+        other Control.
+        """
+        return self._partition.copy()
 
     @property
     def regions(self) -> gpd.GeoDataFrame:
@@ -900,7 +917,7 @@ class Control:
         """
         if earlier._regions is not self._regions:
             return
-        old, new = earlier.partition, self.partition
+        old, new = earlier._partition, self._partition
         got, cache = earlier._cache, self._cache
         old_rows = {id(g): i for i, g in enumerate(old.pieces.geometry.values)}
         new_geoms = new.pieces.geometry.values
@@ -934,9 +951,9 @@ class Control:
 
     def _piece_km2(self, i: int) -> float:
         """Area (km²) of the partition's piece in row `i`, measured once."""
-        if self.partition.piece_km2 is not None:
-            return self.partition.piece_km2[i]
-        geom = cast("BaseGeometry", self.partition.pieces.geometry.iat[i])
+        if self._partition.piece_km2 is not None:
+            return self._partition.piece_km2[i]
+        geom = cast("BaseGeometry", self._partition.pieces.geometry.iat[i])
         return self.derived(("control", "piece km2", i), lambda: area_km2(geom))
 
     @property
@@ -951,7 +968,7 @@ class Control:
             (EPSG:4326), in the partition's order.  ``.loc["UA-14"]`` gives
             Donetsk's pieces, ``.xs("UA", level="holder")`` Ukraine's.
         """
-        p = self.partition.pieces
+        p = self._partition.pieces
         out = p.set_index(["region_id", "holder"])
         out.insert(0, "area_km2", [self._piece_km2(i) for i in range(len(p))])
         return out
@@ -965,7 +982,7 @@ class Control:
         """
 
         def build() -> tuple[tuple[tuple[str, str], tuple[int, ...]], ...]:
-            p = self.partition.pieces
+            p = self._partition.pieces
             rows: dict[tuple[str, str], list[int]] = {}
             for i, key in enumerate(zip(p["holder"], p["region_id"], strict=True)):
                 rows.setdefault((str(key[0]), str(key[1])), []).append(i)
@@ -980,7 +997,7 @@ class Control:
         land on a daily file), and ``DMZ`` on a map after a swap
         (`territory.accounting.Evaluation.after_control`).
         """
-        return [k for k in self.partition.country if k not in NOT_HOLDERS]
+        return [k for k in self._partition.country if k not in NOT_HOLDERS]
 
     def _holder(self, holder: str) -> str:
         """`holder` in capitals, checked against `holders`.
@@ -1027,10 +1044,10 @@ class Control:
         """
         holder = self._holder(holder)
         if region_ids is None:
-            geom = self.partition.country.get(holder)
+            geom = self._partition.country.get(holder)
             if geom is None or geom.is_empty:
                 return 0.0
-            kept = self.partition.country_km2
+            kept = self._partition.country_km2
             if kept is not None and holder in kept:
                 return kept[holder]
             return self.derived(
@@ -1053,8 +1070,8 @@ class Control:
 
         The band around the land's outline is built once per map.
         """
-        land = self.partition.country["land"]
-        band = self.partition.outline_band
+        land = self._partition.country["land"]
+        band = self._partition.outline_band
         if band is None:  # not kept with this partition: built once per map
             band = self.derived(
                 ("control", "outline band"), lambda: build_outline_band(land)
@@ -1095,11 +1112,11 @@ class Control:
         """
         holder = self._holder(holder)
         if region_ids is None:
-            return self.partition.country[holder]
+            return self._partition.country[holder]
         ids = tuple(self.region_ids(region_ids))
 
         def union() -> BaseGeometry:
-            p = self.partition.pieces
+            p = self._partition.pieces
             mask = (p["holder"] == holder) & p["region_id"].isin(ids)
             # geopandas' stubs give GeoSeries.values pandas' type, not GeometryArray
             return shapely.union_all(p.geometry[mask].values)  # type: ignore[arg-type]
@@ -1219,7 +1236,7 @@ class Control:
         """Return the land given for `reason` in each region (in order), lon/lat."""
 
         def compute() -> tuple[BaseGeometry, ...]:
-            geom = self.partition.country.get(reason, shapely.Polygon())
+            geom = self._partition.country.get(reason, shapely.Polygon())
             if geom.is_empty:
                 return (shapely.Polygon(),) * len(self._regions)
             tree = shapely.STRtree(list(shapely.get_parts(geom)))
@@ -1264,9 +1281,9 @@ class Control:
         rows = [
             (rid, reason, True, geom)
             for rid, reason, geom in zip(
-                self.partition.removed["region_id"],
-                self.partition.removed["reason"],
-                self.partition.removed.geometry,
+                self._partition.removed["region_id"],
+                self._partition.removed["reason"],
+                self._partition.removed.geometry,
                 strict=True,
             )
         ]
@@ -1314,7 +1331,7 @@ class Control:
             index="region_id", columns="holder", values="area_km2", aggfunc="sum"
         )
         sums = sums.reindex(index=ids, columns=list(HOLDERS)).fillna(0.0)
-        removed = self.partition.removed
+        removed = self._partition.removed
         rem = pd.Series(
             [area_km2(g) for g in removed.geometry],
             index=removed["region_id"],

@@ -94,7 +94,7 @@ def _holdings(ev: Evaluation, *, after: bool) -> gpd.GeoDataFrame:
         geoms = [ev.after_geoms[p] for p in parties]
         areas = [ev.after_km2.get(p, 0.0) for p in parties]
     else:
-        held = ev.control.partition.country
+        held = ev.control._partition.country
         parties = [p for p in PARTY_ORDER if p in held]
         geoms = [held[p] for p in parties]
         areas = [ev.before_km2.get(p, 0.0) for p in parties]

@@ -841,6 +841,15 @@ class Record:
         self._facts_kept[snap.key] = (stem, now, paths)
 
     def partition(self, snap: Snapshot) -> Partition:
+        """Return the land partition of a snapshot, with frames of its own.
+
+        The partition the record keeps (`_shared_partition`), which its
+        Controls share, copied (`Partition.copy`): an edit reaches nothing
+        else.
+        """
+        return self._shared_partition(snap).copy()
+
+    def _shared_partition(self, snap: Snapshot) -> Partition:
         """Return the land partition of a snapshot, from the derived cache if there.
 
         The partition depends only on the snapshot, the boundaries, the land
@@ -931,7 +940,7 @@ class Record:
         snap, note = self.snapshot_for(day)
         base = self._controls.pop(snap.key, None)
         if base is None:
-            partition = self.partition(snap)
+            partition = self._shared_partition(snap)
             base = Control(
                 as_of=snap.as_of,
                 snapshot=snap,
@@ -1209,7 +1218,7 @@ class Record:
         kept = self._kept_ru_km2(snap)
         if kept is not None:
             return kept
-        pieces = self.partition(snap).pieces
+        pieces = self._shared_partition(snap).pieces
         ids = self.region_ids
         expected = [0.0] * len(ids)
         for rid, holder, geom in zip(

@@ -132,7 +132,7 @@ class SelectionContext:
             keep = _parts_by_connection(self, giver, region_ids, connected)
             return shapely.union_all(keep) if keep else shapely.Polygon()
 
-        if holding is self.control.partition.country.get(giver):
+        if holding is self.control._partition.country.get(giver):
             whose = "holding"
         elif holding is self.land:
             whose = "land"
@@ -194,7 +194,7 @@ class SelectionContext:
     @cached_property
     def land(self) -> BaseGeometry:
         """The country's land (the partition's ``land`` layer)."""
-        return self.control.partition.country["land"]
+        return self.control._partition.country["land"]
 
     @cached_property
     def front(self) -> BaseGeometry:
@@ -233,7 +233,7 @@ class SelectionContext:
         region outline along the Russian border, are land given to the
         occupier, not removed.)
         """
-        removed = self.control.partition.removed
+        removed = self.control._partition.removed
 
         def grown() -> BaseGeometry:
             whole = (

@@ -180,7 +180,16 @@ def test_every_layer_the_api_returns_has_its_crs(ctl, ev):
 def test_edits_to_returned_frames_reach_no_other_call_or_control(ctl):
     other = ctl.dated(ctl.as_of, "another date")
     frame, holdings, regions = ctl.to_frame(), ctl.holdings(), ctl.regions
-    for got in (ctl.regions, ctl.holdings(), ctl.removed_frame(), ctl.to_frame()):
+    pieces = ctl.pieces
+    handed = (
+        ctl.regions,
+        ctl.holdings(),
+        ctl.removed_frame(),
+        ctl.to_frame(),
+        ctl.partition.pieces,
+        ctl.partition.removed,
+    )
+    for got in handed:
         got.iloc[:, 0] = got.iloc[:, 0].iloc[::-1].to_numpy()  # an edit in place
         got["extra"] = 1
     edited = ctl.regions
@@ -189,6 +198,8 @@ def test_edits_to_returned_frames_reach_no_other_call_or_control(ctl):
     for c in (ctl, other):
         assert c.regions.equals(regions)
         assert c.to_frame().equals(frame)
+        assert c.pieces.drop(columns="geometry").equals(pieces.drop(columns="geometry"))
+        assert "extra" not in c.partition.pieces
         assert (
             c.holdings()
             .drop(columns="geometry")
@@ -251,6 +262,18 @@ def test_values_kept_once_per_process_are_read_only():
         places[0]["population"] = 0  # type: ignore[index]
     assert settlements()[0]["population"] > 0
     assert dict(places[0]) == dict(settlements()[0])
+
+
+@pytest.mark.data
+def test_the_records_partition_is_handed_out_as_a_copy(record):
+    snap, _ = record.snapshot_for("2025-08-15")
+    ru = record.control("2025-08-15").holding_km2("RU")
+    got = record.partition(snap)
+    got.pieces["holder"] = "UA"  # an edit of every row
+    assert (got.pieces["holder"] == "UA").all()  # the negative control: it took
+    again = record.partition(snap)
+    assert (again.pieces["holder"] == "RU").any()
+    assert record.control("2025-08-15").holding_km2("RU") == ru
 
 
 @pytest.mark.data

@@ -97,7 +97,7 @@ def _map_aspect(header_in: float) -> float:
 
 def country_extent(control: Control, *, aspect: float | None = 1.4) -> Extent:
     """Return the view of the whole country's land, in `FIGURE_CRS` metres."""
-    land = draw.display(control.partition.country["land"])
+    land = draw.display(control._partition.country["land"])
     return draw.fit(land.bounds, aspect=aspect, pad=0.02, min_span_m=0.0)
 
 
@@ -146,7 +146,7 @@ def _base(ax: Axes, control: Control, extent: Extent, land: BaseGeometry | None)
         draw.fill_polygons(
             ax, draw.display(sea, extent), facecolor=COLOURS["sea"], lw=0, zorder=1
         )
-    home = draw.display(control.partition.country["land"], extent)
+    home = draw.display(control._partition.country["land"], extent)
     draw.fill_polygons(ax, home, facecolor=COLOURS["land"], lw=0, zorder=2)
     lines = shapely.union_all(
         [draw.display(g).boundary for g in control.regions.geometry]
@@ -162,7 +162,7 @@ def _control_layers(
     ax: Axes, control: Control, extent: Extent, legend: draw.Legend, *, when: str
 ) -> None:
     for holder, label in ((RU, "Russian-held"), (GREY, "Grey zone")):
-        geom = control.partition.country.get(holder)
+        geom = control._partition.country.get(holder)
         if geom is None or geom.is_empty:
             continue
         drawn = draw.fill_polygons(
@@ -362,7 +362,7 @@ def _locator(
         draw.fill_polygons(
             ax, draw.display(sea, whole, **coarse), facecolor=COLOURS["sea"], lw=0
         )
-    home = draw.display(control.partition.country["land"], **coarse)
+    home = draw.display(control._partition.country["land"], **coarse)
     draw.fill_polygons(ax, home, facecolor=COLOURS["land"], lw=0)
     held = draw.display(control.holding(RU), **coarse)
     draw.fill_polygons(ax, held, facecolor=draw.rgba(COLOURS[RU], 0.45), lw=0)

@@ -160,7 +160,7 @@ def add_base(
             show=True,
         ).add_to(fmap)
     if land is not None:
-        west, south, east, north = control.partition.country["land"].bounds
+        west, south, east, north = control._partition.country["land"].bounds
         m = OTHER_LAND_MARGIN_DEG
         around = shapely.clip_by_rect(land, west - m, south - m, east + m, north + m)
         geojson_layer(
@@ -170,7 +170,7 @@ def add_base(
             _style(COLOURS["other_land"], fill=1.0, weight=0),
             legend=Swatch(COLOURS["other_land"], "Other countries", opacity=1.0),
         )
-    home = control.partition.country["land"]
+    home = control._partition.country["land"]
     geojson_layer(
         fmap,
         "Land (offline base)",
@@ -282,7 +282,7 @@ def add_removed(fmap: Any, control: Control) -> None:
     from territory.control import REMOVED_REASONS
     from territory.geodesy import area_km2
 
-    removed = control.partition.removed
+    removed = control._partition.removed
     removed = removed[removed["reason"].isin(REMOVED_REASONS)]
     names = control.regions["name"].to_dict()
     features, total_km2 = [], 0.0
@@ -547,7 +547,7 @@ def add_places(fmap: Any, ev: Evaluation) -> None:
 
 def add_lines(fmap: Any, ev: Evaluation) -> None:
     """Add the contact line before, the direct contact after, each zone's two edges."""
-    land = ev.control.partition.country["land"]
+    land = ev.control._partition.country["land"]
     line_layer(
         fmap,
         "Contact line before",

@@ -303,7 +303,7 @@ def leaflet_bounds(
 
 def country_bounds(control: Control) -> list[list[float]]:
     """Return the whole country's view: its land's bounds, Leaflet (lat, lon) order."""
-    return leaflet_bounds(control.partition.country["land"].bounds)
+    return leaflet_bounds(control._partition.country["land"].bounds)
 
 
 def focus_bounds(evs: Sequence[Evaluation]) -> list[list[float]] | None:

@@ -55,7 +55,7 @@ def render_control(
     layers.add_base(fmap, control, tiles=tiles, land=land)
     layers.add_control(fmap, control, label="")
     layers.add_removed(fmap, control)
-    front = contact_line(control.holding(RU), control.partition.country["land"])
+    front = contact_line(control.holding(RU), control._partition.country["land"])
     layers.line_layer(
         fmap,
         "Contact line",
