@@ -48,6 +48,7 @@ going), `patch_partition` returns None and the caller partitions afresh.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -455,19 +456,13 @@ class _Window:
                 for k in tree.query(shapely.box(*self.box), predicate="intersects")
             ]
             box = self.box
-            for k in hits:
+            # the pieces hit, then every piece of their groups
+            for k in itertools.chain(hits, *self._groups(hits)):
                 if not parts[k].complete:
                     if not parts[k].main:
                         raise _Widen
                     continue
                 box = _union_box(box, parts[k].geom.bounds)
-            for group in self._groups(hits):
-                for k in group:
-                    if not parts[k].complete:
-                        if not parts[k].main:
-                            raise _Widen
-                        continue
-                    box = _union_box(box, parts[k].geom.bounds)
             if box == self.box:
                 break
             self.box = box
