@@ -39,6 +39,7 @@ from territory.datasets import (
     Cache,
     daily_key,
     parse_geoparquet,
+    plain_geometry_column,
     read_parquet_table,
     repair_command,
     sha256_bytes,
@@ -1170,14 +1171,12 @@ class Record:
         data, digest = self.cache.read_verified(key)
         try:
             table = read_parquet_table(data)
-            geo = json.loads((table.schema.metadata or {}).get(b"geo", b"{}"))
+            plain = plain_geometry_column(table)
         except Exception:  # any failure: read as a frame, which names the repair
             return None
-        col = geo.get("primary_column")
-        columns = geo.get("columns", {})
-        if not col or list(columns) != [col] or columns[col].get("encoding") != "WKB":
+        if plain is None:
             return None
-        crs = columns[col].get("crs", "OGC:CRS84")
+        col, crs = plain
         ident = crs.get("id") if isinstance(crs, dict) else None
         lonlat = crs == "OGC:CRS84" or ident == {"authority": "EPSG", "code": 4326}
         found = [c for c in code_columns if c in table.column_names]

@@ -108,6 +108,21 @@ def read_parquet_table(data: bytes, columns: list[str] | None = None) -> Any:
     return pq.ParquetFile(io.BytesIO(data)).read(columns=columns, use_threads=False)
 
 
+def plain_geometry_column(table: Any) -> tuple[str, Any] | None:
+    """Return the geometry column of a plain GeoParquet table and its CRS, or None.
+
+    Plain: what this project writes, one WKB geometry column (its CRS as the
+    GeoParquet metadata gives it, ``OGC:CRS84`` when it gives none).  Raises
+    if the metadata is not JSON.
+    """
+    geo = json.loads((table.schema.metadata or {}).get(b"geo", b"{}"))
+    col = geo.get("primary_column")
+    columns = geo.get("columns", {})
+    if not col or list(columns) != [col] or columns[col].get("encoding") != "WKB":
+        return None
+    return col, columns[col].get("crs", "OGC:CRS84")
+
+
 def parse_geoparquet(data: bytes) -> gpd.GeoDataFrame:
     """Parse GeoParquet `data` from memory, as ``geopandas.read_parquet`` does.
 
@@ -119,15 +134,13 @@ def parse_geoparquet(data: bytes) -> gpd.GeoDataFrame:
     import shapely
 
     table = read_parquet_table(data)
-    geo = json.loads((table.schema.metadata or {}).get(b"geo", b"{}"))
-    col = geo.get("primary_column")
-    columns = geo.get("columns", {})
-    if not col or list(columns) != [col] or columns[col].get("encoding") != "WKB":
+    plain = plain_geometry_column(table)
+    if plain is None:
         # geopandas reads file-like objects; its stubs name paths only
         return gpd.read_parquet(io.BytesIO(data))  # type: ignore[arg-type]
+    col, crs = plain
     df = table.to_pandas()
     df[col] = shapely.from_wkb(table.column(col).to_numpy(zero_copy_only=False))
-    crs = columns[col].get("crs", "OGC:CRS84")
     crs = None if crs is None else _crs(json.dumps(crs, sort_keys=True))
     return gpd.GeoDataFrame(df, geometry=col, crs=crs)
 
