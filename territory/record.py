@@ -1136,16 +1136,13 @@ class Record:
         else, or a file that does not match the region table, is read by
         `regions` and `land` (which raise, naming the repair).
         """
-        from territory.regions import load_region_table
-
-        rows = list(load_region_table())
         if "_region_layer" not in self.__dict__ and "land" not in self.__dict__:
             boundaries = self._plain_layer("boundaries", ["region_id", "shapeISO"])
             land = self._plain_layer("land", [])
             if boundaries is not None and land is not None:
                 codes, geoms = boundaries
                 by_code = dict(zip(codes, geoms, strict=True))
-                ids = [r.region_id for r in rows]
+                ids = list(self._region_id_order)
                 if len(by_code) == len(codes) and set(by_code) == set(ids):
                     return (
                         ids,
