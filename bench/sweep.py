@@ -82,7 +82,7 @@ def run(results: dict) -> None:
     base_cpu = statistics.median(c for _, c in runs)
     root = rec.cache.root
     # cold: no partition, nor figures kept beside one (`facts-*`)
-    with derived_aside(root, "partition-*.parquet"), derived_aside(root, "facts-*"):
+    with derived_aside(root, "partition-*.arrow"), derived_aside(root, "facts-*"):
         cold, cold_cpu = _sweep_s(territory)
         warm, warm_cpu = _sweep_s(territory)
     n = len(dates)

@@ -11,7 +11,6 @@ import bisect
 import datetime as dt
 import functools
 import hashlib
-import io
 import itertools
 import json
 import logging
@@ -37,9 +36,11 @@ from territory.control import (
 from territory.datasets import (
     DERIVED_DIR,
     Cache,
+    arrow_file_bytes,
     daily_key,
-    parse_geoparquet,
+    plain_geometries,
     plain_geometry_column,
+    read_arrow_table,
     read_parquet_table,
     repair_command,
     sha256_bytes,
@@ -53,6 +54,7 @@ if TYPE_CHECKING:
     import geopandas as gpd
     import numpy as np
     import pandas as pd
+    import pyarrow as pa
     from shapely.geometry.base import BaseGeometry
 
     from territory._partition_patch import PatchBase
@@ -82,12 +84,14 @@ def _snapshot_order(s: Snapshot) -> tuple[dt.date, str, bool, str]:
 #: (14: the held land is taken out of the removed and given land by a
 #: snap-rounded overlay, and partitions may be patched from a nearby map's.)
 PARTITION_VERSION = "partition-14"
+#: The form of a derived partition's file (`_partition_bytes`): Arrow IPC.
+PARTITION_SUFFIX = ".arrow"
 #: Bump when a figure kept beside a derived partition (`KEPT_ON_DISK_KEYS`)
 #: is measured differently: the kept files are keyed on it.
 FACTS_VERSION = "facts-2"
 #: How many maps a Record keeps with what was computed of them (`Record.control`).
 MAPS_KEPT = 8
-#: Hex digits of the hashes in a derived file's name: ``partition-<inputs>-<content>``.
+#: Hex digits of the hashes in a derived file's name: ``partition-<inputs>-<content>.arrow``.
 _DIGEST_HEX = 16
 #: What parsing a derived JSON file that is not what it should be raises.
 _UNREADABLE: tuple[type[Exception], ...] = (
@@ -160,11 +164,13 @@ def _partition_to_frame(p: Partition) -> gpd.GeoDataFrame:
 def _partition_bytes(
     p: Partition, wkb_kept: dict[int, tuple[BaseGeometry, bytes]] | None = None
 ) -> bytes:
-    """Return the GeoParquet file of `_partition_to_frame`, written with pyarrow alone.
+    """Return the table of `_partition_to_frame` as an Arrow IPC file (`PARTITION_SUFFIX`).
 
-    What ``to_parquet`` writes, less what no reader here uses (geopandas'
-    pandas metadata, the bounding box), uncompressed (WKB does not
-    compress); read back by `territory.datasets.parse_geoparquet` like any.
+    The columns and GeoParquet metadata ``to_parquet`` would write, less
+    what no reader here uses (geopandas' pandas metadata, the bounding box),
+    in the form read on every run at the least cost
+    (`territory.datasets.arrow_file_bytes`, uncompressed: WKB does not
+    compress); read back by `_partition_from_table`.
     `wkb_kept` holds the WKB of geometries written before (by id, with the
     geometry): a partition patched from the one before shares most of its
     geometries with it.  It is replaced by this partition's.
@@ -173,7 +179,6 @@ def _partition_bytes(
 
     import numpy as np
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     cols = _partition_columns(p)
     geoms = cols["geometry"]
@@ -213,44 +218,63 @@ def _partition_bytes(
         },
         metadata={"geo": json.dumps(geo)},
     )
-    buf = io.BytesIO()
-    pq.write_table(table, buf, compression="none")
-    return buf.getvalue()
+    return arrow_file_bytes(table)
 
 
-def _partition_from_frame(df: gpd.GeoDataFrame) -> Partition:
-    import math
+def _partition_from_table(table: pa.Table) -> Partition:
+    """Return the partition of a derived file's table (`_partition_bytes`).
 
-    areas = df.pop("area_km2") if "area_km2" in df.columns else None
-    is_piece = (df["layer"] == "piece").to_numpy()
-    pieces = df[is_piece].drop(columns="layer").reset_index(drop=True)
-    removed = (
-        df[df["layer"] == "removed"]
-        .drop(columns="layer")
-        .rename(columns={"holder": "reason"})
+    Its frames are built from the columns, layer by layer (no frame of the
+    whole table): what reading it as GeoParquet and splitting the frame by
+    ``layer`` gave, with the same columns, dtypes and index.
+    """
+    import geopandas as gpd
+
+    geoms, crs = plain_geometries(table)
+    ids = table.column("region_id").to_pylist()
+    names = table.column("holder").to_pylist()
+    rows: dict[str, list[int]] = {}
+    for i, layer in enumerate(table.column("layer").to_pylist()):
+        rows.setdefault(layer, []).append(i)
+    areas = (
+        table.column("area_km2").to_pylist()
+        if "area_km2" in table.column_names
+        else None
     )
-    is_country = (df["layer"] == "country").to_numpy()
-    country = df[is_country]
+
+    def frame(layer: str, name: str) -> gpd.GeoDataFrame:
+        at = rows.get(layer, [])
+        return gpd.GeoDataFrame(
+            {"region_id": [ids[i] for i in at], name: [names[i] for i in at]},
+            geometry=geoms[at],
+            crs=crs,
+        )
+
     band = None
-    outline = df.geometry[df["layer"] == "outline"]
-    if len(outline):  # kept since the band was derived with the partition
-        band = outline.iloc[0]
+    if rows.get("outline"):  # kept since the band was derived with the partition
+        band = geoms[rows["outline"][0]]
         shapely.prepare(band)
+    country = rows.get("country", [])
     piece_km2 = country_km2 = None
     if areas is not None:
-        values = [float(a) for a in areas.to_numpy()[is_piece]]
+        values = [_float(areas[i]) for i in rows.get("piece", [])]
         if not any(math.isnan(a) for a in values):
             piece_km2 = tuple(values)
-        kept = zip(country["holder"], areas.to_numpy()[is_country], strict=True)
-        country_km2 = {h: float(a) for h, a in kept if not math.isnan(a)}
+        kept = ((names[i], _float(areas[i])) for i in country)
+        country_km2 = {h: a for h, a in kept if not math.isnan(a)}
     return Partition(
-        pieces=pieces,
-        removed=removed.reset_index(drop=True),
-        country=dict(zip(country["holder"], country.geometry, strict=True)),
+        pieces=frame("piece", "holder"),
+        removed=frame("removed", "reason"),
+        country={names[i]: geoms[i] for i in country},
         outline_band=band,
         piece_km2=piece_km2,
         country_km2=country_km2,
     )
+
+
+def _float(value: float | None) -> float:
+    """Return a kept area as a float: NaN where none (what pandas reads a null as)."""
+    return math.nan if value is None else float(value)
 
 
 def _kept_on_disk(control: Control) -> dict[tuple, object]:
@@ -787,12 +811,12 @@ class Record:
         stem = f"partition-{inputs}"
         found = self._read_derived(
             stem,
-            ".parquet",
-            lambda data: _partition_from_frame(parse_geoparquet(data)),
+            PARTITION_SUFFIX,
+            lambda data: _partition_from_table(read_arrow_table(data)),
             errors=(Exception,),  # any parse failure: damaged, recomputed
         )
         for path, partition in found:
-            return partition, path.name[len(stem) + 1 : -len(".parquet")]
+            return partition, path.name[len(stem) + 1 : -len(PARTITION_SUFFIX)]
         return None
 
     # ------------------------------------------------------------------ kept figures
@@ -891,7 +915,7 @@ class Record:
             if base is not None:
                 base = replace(base, partition=partition)
         body = _partition_bytes(partition, self._wkb)
-        self._write_derived(f"partition-{inputs_hex}", ".parquet", body)
+        self._write_derived(f"partition-{inputs_hex}", PARTITION_SUFFIX, body)
         self._partition_content[snap.key] = sha256_bytes(body)[:_DIGEST_HEX]
         self._last = (snap, data, partition, base)
         return partition
@@ -1247,8 +1271,8 @@ class Record:
 
         def parse(data: bytes) -> list[float] | None:
             try:
-                table = read_parquet_table(
-                    data, ["region_id", "holder", "layer", "area_km2"]
+                table = read_arrow_table(data).select(
+                    ["region_id", "holder", "layer", "area_km2"]
                 )
             except Exception:  # any failure: `partition` reads it, or derives it again
                 return None
@@ -1264,7 +1288,7 @@ class Record:
                 out[index[rid]] += km2
             return out
 
-        for _, found in self._read_derived(stem, ".parquet", parse):
+        for _, found in self._read_derived(stem, PARTITION_SUFFIX, parse):
             return found
         return None
 

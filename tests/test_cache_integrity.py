@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
-import geopandas as gpd
 import pytest
 import shapely
 from click.testing import CliRunner
@@ -262,7 +261,7 @@ def test_require_checks_content(cache: Path) -> None:
 
 
 def _derived(cache: Path) -> list[Path]:
-    return sorted((cache / "derived").glob("partition-*.parquet"))
+    return sorted((cache / "derived").glob(f"partition-*{record.PARTITION_SUFFIX}"))
 
 
 def test_derived_file_is_named_after_inputs_and_content(cache: Path) -> None:
@@ -316,11 +315,12 @@ def test_old_unchecked_derived_file_is_never_used(
     good = reference["partition"]
     pieces = good.pieces[good.pieces["holder"] != "RU"].reset_index(drop=True)
     wrong = record.Partition(pieces=pieces, removed=good.removed, country=good.country)
-    poisoned = path.with_name(path.name.rsplit("-", 1)[0] + ".parquet")
-    record._partition_to_frame(wrong).to_parquet(poisoned, index=False)
-    assert record._partition_from_frame(gpd.read_parquet(poisoned)).pieces.equals(
-        pieces
+    poisoned = path.with_name(path.name.rsplit("-", 1)[0] + path.suffix)
+    poisoned.write_bytes(record._partition_bytes(wrong))
+    back = record._partition_from_table(
+        datasets.read_arrow_table(poisoned.read_bytes())
     )
+    assert back.pieces.equals(pieces)
     total = record.Record(cache).control(AS_OF).totals()["occupied_km2"]
     assert total == pytest.approx(reference["occupied_km2"], rel=1e-12)
     assert poisoned.exists()  # ignored, not trusted

@@ -358,7 +358,8 @@ def test_a_record_keeps_its_last_maps_only(monkeypatch):
 
 
 def test_a_derived_partition_shares_the_geometries_of_the_map_before(record):
-    from territory.record import Record, _partition_from_frame, _partition_to_frame
+    from territory.datasets import read_arrow_table
+    from territory.record import Record, _partition_bytes, _partition_from_table
 
     first, then = (record.snapshot_for(d)[0] for d in ("2025-08-15", "2025-08-16"))
     record.partition(first)
@@ -370,6 +371,34 @@ def test_a_derived_partition_shares_the_geometries_of_the_map_before(record):
         g is h for g, h in zip(a.pieces.geometry, b.pieces.geometry, strict=False)
     )
     # the areas kept with a partition survive the derived file
-    back = _partition_from_frame(_partition_to_frame(b))
+    back = _partition_from_table(read_arrow_table(_partition_bytes(b)))
     assert back.piece_km2 == b.piece_km2
     assert back.country_km2 == b.country_km2
+
+
+def test_a_derived_partition_reads_back_as_it_was_written(record):
+    # the derived file (Arrow IPC) gives the frames, layers and areas written,
+    # geometry for geometry: the same columns, dtypes, index and coordinates
+    from geopandas.testing import assert_geodataframe_equal
+
+    from territory.datasets import read_arrow_table
+    from territory.record import (
+        PARTITION_SUFFIX,
+        _partition_bytes,
+        _partition_from_table,
+    )
+
+    assert PARTITION_SUFFIX == ".arrow"
+    p = record.partition(record.snapshot_for("2025-08-15")[0])
+    back = _partition_from_table(read_arrow_table(_partition_bytes(p)))
+    for got, want in ((back.pieces, p.pieces), (back.removed, p.removed)):
+        assert_geodataframe_equal(got, want, check_less_precise=False)
+        pd.testing.assert_series_equal(got.dtypes, want.dtypes)
+        assert got.geometry.geom_equals_exact(want.geometry, tolerance=0).all()
+        assert got.crs == want.crs
+    assert list(back.country) == list(p.country)
+    for holder, geom in p.country.items():
+        assert shapely.equals_exact(back.country[holder], geom, tolerance=0), holder
+    assert shapely.equals_exact(back.outline_band, p.outline_band, tolerance=0)
+    assert back.piece_km2 == p.piece_km2
+    assert back.country_km2 == p.country_km2

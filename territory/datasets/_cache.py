@@ -145,6 +145,48 @@ def parse_geoparquet(data: bytes) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(df, geometry=col, crs=crs)
 
 
+def arrow_file_bytes(table: Any) -> bytes:
+    """Return the pyarrow Table `table` as an Arrow IPC file, uncompressed.
+
+    The form of the derived files read on every run: read back
+    (`read_arrow_table`) without a copy or a decoding pass, and without
+    importing ``pyarrow.parquet``, at a tenth of a Parquet file's cost.
+    """
+    import pyarrow as pa
+
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue().to_pybytes()
+
+
+def read_arrow_table(data: bytes) -> Any:
+    """Return the pyarrow Table of the Arrow IPC file `data` (`arrow_file_bytes`).
+
+    Its columns are views of `data`.  Raises whatever pyarrow raises.
+    """
+    import pyarrow as pa
+
+    return pa.ipc.open_file(pa.py_buffer(data)).read_all()
+
+
+def plain_geometries(table: Any) -> tuple[Any, Any]:
+    """Return the geometries and CRS of a plain GeoParquet table (`plain_geometry_column`).
+
+    The geometries as a numpy array of shapely objects, the CRS as pyproj
+    builds it (once per process); raises `ValueError` if `table` is not plain.
+    """
+    import shapely
+
+    plain = plain_geometry_column(table)
+    if plain is None:
+        msg = "not one WKB geometry column"
+        raise ValueError(msg)
+    col, crs = plain
+    geoms = shapely.from_wkb(table.column(col).to_numpy(zero_copy_only=False))
+    return geoms, None if crs is None else _crs(json.dumps(crs, sort_keys=True))
+
+
 def read_geoparquet(data: bytes, *, key: str, fix: str) -> gpd.GeoDataFrame:
     """Parse GeoParquet `data` (already checked) from memory; raise naming `fix`."""
     try:
