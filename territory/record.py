@@ -41,6 +41,7 @@ from territory.datasets import (
     plain_geometries,
     plain_geometry_column,
     read_arrow_table,
+    read_geoparquet,
     read_parquet_table,
     repair_command,
     sha256_bytes,
@@ -84,6 +85,8 @@ def _snapshot_order(s: Snapshot) -> tuple[dt.date, str, bool, str]:
 #: (14: the held land is taken out of the removed and given land by a
 #: snap-rounded overlay, and partitions may be patched from a nearby map's.)
 PARTITION_VERSION = "partition-14"
+#: Bump when what a derived copy of a static layer keeps changes (`Record._code_frame`).
+LAYER_COPY = "layer-1"
 #: The form of a derived partition's file (`_partition_bytes`): Arrow IPC.
 PARTITION_SUFFIX = ".arrow"
 #: Bump when a figure kept beside a derived partition (`KEPT_ON_DISK_KEYS`)
@@ -370,16 +373,73 @@ class Record:
         return f"<Record {self.cache.root} · {len(self.snapshots)} snapshots · as of {first} … {last}>"
 
     # ------------------------------------------------------------------ static layers
-    def _frame(self, key: str) -> gpd.GeoDataFrame:
-        """Read a cached GeoParquet file once, checked against its index entry."""
+    def _require(self, key: str) -> None:
+        """Raise `DataNotFoundError` unless the cache indexes the static layer `key`."""
         if key not in self.cache.entries:
             msg = (
                 f"dataset {key!r} is not in the cache at {self.cache.root}; "
                 f"run 'territory data fetch {key}' (or 'make data')"
             )
             raise DataNotFoundError(msg)
+
+    def _frame(self, key: str) -> gpd.GeoDataFrame:
+        """Read a cached GeoParquet file once, checked against its index entry."""
+        self._require(key)
         frame, digest = self.cache.read_frame(key)
         self._read_sha256[key] = digest
+        return frame
+
+    def _layer_sha(self, key: str) -> str:
+        """Return the sha256 of the static layer `key` as read and used.
+
+        One not read yet is read and checked against its index entry now
+        (raising, naming the repair), not parsed: a derived partition is
+        keyed on it.
+        """
+        if key not in self._read_sha256:
+            self._require(key)
+            _, self._read_sha256[key] = self.cache.read_verified(key)
+        return self._read_sha256[key]
+
+    def _code_frame(self, key: str, codes: tuple[str, ...]) -> gpd.GeoDataFrame:
+        """Return the geometries and code column of a cached GeoParquet layer, checked.
+
+        The code column is the first of `codes` the layer has.  The file is
+        read and checked against its index entry each time; what it holds
+        is parsed from a copy of those two columns in the derived cache
+        (``derived/layer-<inputs>-<content>.arrow``, named after the file's
+        checksum and after its own content, which is checked when it is
+        read; `territory.datasets.arrow_file_bytes`): the bytes of its WKB,
+        so the same geometries, without decoding Parquet.  A layer that is
+        not plain (`territory.datasets.plain_geometry_column`) is read whole.
+        """
+        import geopandas as gpd
+
+        self._require(key)
+        data, digest = self.cache.read_verified(key)
+        self._read_sha256[key] = digest
+        inputs = hashlib.sha256("|".join([LAYER_COPY, key, digest]).encode())
+        stem = f"layer-{inputs.hexdigest()[:_DIGEST_HEX]}"
+
+        def parse(body: bytes) -> gpd.GeoDataFrame:
+            table = read_arrow_table(body)
+            geoms, crs = plain_geometries(table)
+            (code,) = (c for c in table.column_names if c in codes)
+            values = table.column(code).to_pylist()
+            return gpd.GeoDataFrame({code: values}, geometry=geoms, crs=crs)
+
+        for _, frame in self._read_derived(stem, ".arrow", parse, (Exception,)):
+            return frame
+        fix = repair_command(key, root=self.cache.root)
+        frame = read_geoparquet(data, key=key, fix=fix)
+        table = read_parquet_table(data)
+        plain = plain_geometry_column(table)
+        found = [c for c in codes if c in table.column_names]
+        if plain is not None and found:
+            copy = table.select([found[0], plain[0]]).replace_schema_metadata(
+                {b"geo": table.schema.metadata[b"geo"]}
+            )
+            self._write_derived(stem, ".arrow", arrow_file_bytes(copy))
         return frame
 
     @cached_property
@@ -387,7 +447,8 @@ class Record:
         """The region layer every Control of this record shares (never handed out)."""
         from territory.regions import regions_frame
 
-        return regions_frame(self._frame("boundaries"))
+        # the columns `regions_frame` reads: the code it joins on, the geometry
+        return regions_frame(self._code_frame("boundaries", ("region_id", "shapeISO")))
 
     @property
     def regions(self) -> gpd.GeoDataFrame:
@@ -889,11 +950,14 @@ class Record:
         a fresh partition to 1e-9), else computed afresh.
         """
         data, snap_sha = self._snapshot_bytes(snap)
-        regions, land = self._region_layer, self.land
-        parts = [snap_sha, self._read_sha256["boundaries"], self._read_sha256["land"]]
-        inputs = hashlib.sha256("|".join([PARTITION_VERSION, *parts]).encode())
-        inputs_hex = inputs.hexdigest()[:_DIGEST_HEX]
-        found = self._cached_partition(inputs_hex)
+        regions = self._region_layer
+
+        def inputs() -> str:  # the inputs as they were read and used
+            parts = [snap_sha, self._read_sha256["boundaries"], self._layer_sha("land")]
+            digest = hashlib.sha256("|".join([PARTITION_VERSION, *parts]).encode())
+            return digest.hexdigest()[:_DIGEST_HEX]
+
+        found = self._cached_partition(inputs())
         if found is not None:
             cached, self._partition_content[snap.key] = found
             if self._last is not None and self._last[0].key != snap.key:
@@ -904,6 +968,8 @@ class Record:
                     self._patched_from[snap.key] = self._last[0].key
             self._last = (snap, data, cached, None)
             return cached
+        land = self.land  # read (and checked) again: named after what is used
+        inputs_hex = inputs()
         by_status = self._parse_snapshot(snap, data)
         partition, base = self._patched(snap, by_status)
         if partition is None:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
+import geopandas as gpd
 import pytest
 import shapely
 from click.testing import CliRunner
@@ -303,6 +304,38 @@ def test_damaged_derived_file_is_recomputed(
     assert "does not match its name" in caplog.text
     assert [p.name for p in _derived(cache)] == [path.name]  # rewritten, sound
     assert datasets.sha256_bytes(path.read_bytes())[:16] == path.stem[-16:]
+
+
+def test_region_layer_is_read_from_a_checked_copy_of_its_columns(
+    cache: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # the boundaries' code and WKB columns, kept as Arrow beside the
+    # partitions: the same region layer as the file read whole
+    from geopandas.testing import assert_geodataframe_equal
+
+    from territory.regions import regions_frame
+
+    def layer() -> gpd.GeoDataFrame:
+        return record.Record(cache).regions
+
+    def copies() -> list[Path]:
+        return sorted((cache / "derived").glob("layer-*.arrow"))
+
+    whole = regions_frame(record.Record(cache)._frame("boundaries"))
+    first = layer()  # written now if the cache had none
+    (path,) = copies()
+    for got in (first, layer()):  # made, then read from the copy
+        assert_geodataframe_equal(got, whole, check_less_precise=False)
+        assert got.geometry.geom_equals_exact(whole.geometry, tolerance=0).all()
+    flip(path, 500)
+    assert_geodataframe_equal(layer(), whole, check_less_precise=False)
+    assert "does not match its name" in caplog.text
+    assert copies() == [path]  # rewritten, sound
+    assert datasets.sha256_bytes(path.read_bytes())[:16] == path.stem[-16:]
+    # a damaged boundaries file is refused even though the copy is sound
+    flip(cache / "boundaries.parquet", 5000)
+    with pytest.raises(DataError, match=r"--force boundaries"):
+        layer()
 
 
 def test_old_unchecked_derived_file_is_never_used(
