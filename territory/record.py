@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, TypeVar
 
 import shapely
 
-from territory._partition_patch import shared
 from territory.control import (
     KEPT_ON_DISK_KEYS,
     Control,
@@ -37,7 +36,6 @@ from territory.datasets import (
     DERIVED_DIR,
     Cache,
     arrow_file_bytes,
-    daily_key,
     plain_geometries,
     plain_geometry_column,
     read_arrow_table,
@@ -730,6 +728,8 @@ class Record:
 
     def _refuse_unfetched(self, day: dt.date) -> None:
         """Raise if the daily file showing `day` exists upstream but is not cached."""
+        from territory.datasets import daily_key
+
         published, lag_days = self._published_days
         file_day = day + dt.timedelta(days=lag_days)
         if file_day in published and daily_key(file_day) not in self.cache.entries:
@@ -961,6 +961,8 @@ class Record:
         if found is not None:
             cached, self._partition_content[snap.key] = found
             if self._last is not None and self._last[0].key != snap.key:
+                from territory._partition_patch import shared
+
                 # the geometries it shares with the last map, as objects of
                 # that map's (what was measured of them is kept, `control`)
                 cached, sharing = shared(cached, self._last[2])

@@ -15,6 +15,9 @@ one stops at once, naming the first; the index is re-read under the lock, so no
 entry is lost; temporary files left by a killed fetch are removed.
 """
 
+import importlib
+from typing import Any
+
 from territory.datasets._cache import (
     DERIVED_DIR,
     Cache,
@@ -31,24 +34,43 @@ from territory.datasets._cache import (
     sha256_file,
     write_bytes_atomic,
 )
-from territory.datasets._fetch import (
-    _CONVERTERS,
-    DEFAULT_DATASETS,
-    FetchReport,
-    Progress,
-    Source,
-    daily_key,
-    fetch,
-)
 from territory.datasets._index import (
     INDEX_NAME,
     SNAPSHOT_PREFIXES,
     entry_problems,
     repair_command,
 )
-from territory.datasets._live import DEFAULT_API_URL, fetch_latest, forget
-from territory.datasets._lock import LOCK_NAME, STALE_DERIVED_PART_S, locked
-from territory.datasets._status import status, verify
+
+#: Names imported from their module when first asked for (PEP 562): reading
+#: the cache needs none of fetching's, live snapshots', locking's or status'.
+_LAZY = {
+    "_fetch": (
+        "_CONVERTERS",
+        "DEFAULT_DATASETS",
+        "FetchReport",
+        "Progress",
+        "Source",
+        "daily_key",
+        "fetch",
+    ),
+    "_live": ("DEFAULT_API_URL", "fetch_latest", "forget"),
+    "_lock": ("LOCK_NAME", "STALE_DERIVED_PART_S", "locked"),
+    "_status": ("status", "verify"),
+}
+_LAZY_NAMES = {name: module for module, names in _LAZY.items() for name in names}
+
+
+def __getattr__(name: str) -> Any:
+    """Import a lazy name's module (`_LAZY`) and return the name, or the module."""
+    module = _LAZY_NAMES.get(name, name if name in _LAZY else None)
+    if module is None:
+        msg = f"module {__name__!r} has no attribute {name!r}"
+        raise AttributeError(msg)
+    found = importlib.import_module(f"{__name__}.{module}")
+    value = found if name == module else getattr(found, name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "DEFAULT_API_URL",
