@@ -140,8 +140,11 @@ def pace(
     ids = load_region_table().ids(list(region_ids))
 
     def occupied_km2(day: dt.date) -> float:
+        if not ids:  # the country: `occupied_series`' figure, without its frame
+            (by_region,), _ = record.region_figures([record.snapshot_for(day)[0]])
+            return float(by_region.sum())
         row = record.occupied_series(day, day, region_ids=ids).iloc[0]
-        return float(row[ids].sum() if ids else row["occupied_km2"])
+        return float(row[ids].sum())
 
     day = record.day(as_of) if as_of else hi
     ctl = record.control(day)
