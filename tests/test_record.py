@@ -320,7 +320,9 @@ def test_oblast_shares_against_deepstate_on_1_jan_2026(record):
 def _not_derived(monkeypatch, rec):
     """`rec` finds no derived partition and keeps none (the cache is left as it is)."""
     monkeypatch.setattr(rec, "_cached_partition", lambda inputs: None)
-    monkeypatch.setattr(rec, "_write_derived", lambda stem, suffix, body: None)
+    monkeypatch.setattr(
+        rec, "_write_derived", lambda stem, suffix, body, content_hex=None: None
+    )
 
 
 def test_a_partition_not_derived_is_patched_from_the_last_one(monkeypatch):
@@ -342,6 +344,24 @@ def test_a_partition_not_derived_is_patched_from_the_last_one(monkeypatch):
         map(id, b.partition.pieces.geometry)
     )
     assert shared_rows  # most regions' pieces did not change
+
+
+def test_a_map_far_from_the_last_is_patched_from_an_earlier_one(monkeypatch):
+    # The map of 28 Apr 2025 redraws much of the front (fresh); the next one
+    # draws it back: patched from the map before (27 Apr), not afresh.
+    from territory.control import partition_land
+    from territory.record import Record
+    from tests.test_partition_patch import assert_same_partition
+
+    rec = Record()
+    _not_derived(monkeypatch, rec)
+    snaps = [rec.snapshot_for(d)[0] for d in ("2025-04-27", "2025-04-28", "2025-04-30")]
+    for snap in snaps:
+        rec.partition(snap)
+    assert snaps[1].key not in rec._patched_from  # too far: afresh
+    assert rec._patched_from[snaps[2].key] == snaps[0].key
+    fresh = partition_land(rec.regions, rec.land, rec.read_snapshot(snaps[2]))
+    assert_same_partition(rec.partition(snaps[2]), fresh)
 
 
 def test_a_record_keeps_its_last_maps_only(monkeypatch):
