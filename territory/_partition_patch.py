@@ -790,8 +790,8 @@ def _apply(base: Partition, windows: list[_Window], regions) -> Partition:
             rows.glue(layer, found)
     pieces, removed = rows.ordered()
     return Partition(
-        pieces=_frame(pieces, "holder"),
-        removed=_frame(removed, "reason"),
+        pieces=_frame(pieces, "holder", base.pieces.crs),
+        removed=_frame(removed, "reason", base.pieces.crs),
         country=rows.country,
         outline_band=base.outline_band if "land" not in changed else None,
         piece_km2=tuple(r[3] for r in pieces),
@@ -917,13 +917,14 @@ class _Rows:
         return pieces, removed
 
 
-def _frame(rows: list[tuple[str, str, BaseGeometry, float]], column: str):
+def _frame(rows: list[tuple[str, str, BaseGeometry, float]], column: str, crs):
+    """Return a frame of `rows` in `crs` (the base partition's: not parsed again)."""
     import geopandas as gpd
 
     return gpd.GeoDataFrame(
         {"region_id": [r[0] for r in rows], column: [r[1] for r in rows]},
         geometry=[r[2] for r in rows],
-        crs=STORAGE_CRS,
+        crs=crs if crs is not None else STORAGE_CRS,
     )
 
 
