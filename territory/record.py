@@ -330,6 +330,8 @@ class Record:
         self._last: tuple[Snapshot, bytes, Partition, PatchBase | None] | None = None
         #: the ones before it (`PATCH_BASES_EARLIER`), the latest last
         self._earlier: list[tuple[Snapshot, bytes, Partition, PatchBase | None]] = []
+        #: whether the border's band was looked for in the derived cache
+        self._band_handed = False
         #: which snapshot's partition each patched one came from
         self._patched_from: dict[str, str] = {}
         #: the WKB of the last partition written (`_partition_bytes`)
@@ -893,6 +895,7 @@ class Record:
             self._set_last((snap, data, cached, None))
             return cached
         by_status = self._parse_snapshot(snap, data)
+        self._hand_border_band()
         partition, base = self._patched(snap, by_status)
         if partition is None:
             partition = partition_land(regions, land, by_status)
@@ -908,6 +911,45 @@ class Record:
         self._partition_content[snap.key] = content_hex
         self._set_last((snap, data, partition, base))
         return partition
+
+    def _hand_border_band(self) -> None:
+        """Hand the partition the border's band kept in the derived cache, or keep it there.
+
+        The band (`territory.control.static_metric_buffer` of the country's
+        outline by the sliver tolerance) depends on the boundaries alone and
+        takes about 0.9 s to build, in every process that partitions a map:
+        once built it is kept (``derived/border-band-<inputs>-<content>.wkb``,
+        checked like every derived file; WKB reads back bit for bit) and a
+        later process reads it.
+        """
+        if self._band_handed:
+            return
+        self._band_handed = True
+        from territory.control import (
+            SLIVER_TOLERANCE_M,
+            hand_static_buffer,
+            static_layers,
+            static_metric_buffer,
+        )
+        from territory.crs import metric_crs_for
+
+        regions = tuple(self._region_layer.geometry.values)
+        border = static_layers(regions, self.land)[0].boundary
+        wkt = metric_crs_for(border).to_wkt()  # the partition's metric CRS
+        parts = [
+            PARTITION_VERSION,
+            f"border band {SLIVER_TOLERANCE_M!r}",
+            self._read_sha256["boundaries"],
+            self._read_sha256["land"],
+        ]
+        digest = hashlib.sha256("|".join(parts).encode()).hexdigest()[:_DIGEST_HEX]
+        stem = f"border-band-{digest}"
+        found = self._read_derived(stem, ".wkb", shapely.from_wkb, (Exception,))
+        for _, band in found:
+            hand_static_buffer(border, wkt, SLIVER_TOLERANCE_M, band)
+            return
+        band = static_metric_buffer(border, wkt, SLIVER_TOLERANCE_M)
+        self._write_derived(stem, ".wkb", shapely.to_wkb(band))
 
     def _set_last(
         self, last: tuple[Snapshot, bytes, Partition, PatchBase | None]

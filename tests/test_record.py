@@ -364,6 +364,27 @@ def test_a_map_far_from_the_last_is_patched_from_an_earlier_one(monkeypatch):
     assert_same_partition(rec.partition(snaps[2]), fresh)
 
 
+def test_the_border_band_is_kept_for_the_next_process(monkeypatch):
+    # The partition's band of the border (about 0.9 s to build) is kept in
+    # the derived cache; a new process (here: the caches emptied) reads it
+    # back, bit for bit what it would build, and the partition uses it.
+    import territory.control as ctl
+    from territory.crs import STORAGE_CRS, transform
+    from territory.record import Record
+
+    for _ in range(2):  # the first may build and keep it; the second reads it
+        monkeypatch.setattr(ctl, "_HANDED_BUFFERS", {})
+        ctl.static_metric_buffer.cache_clear()
+        rec = Record()
+        rec._hand_border_band()
+        assert list((rec.cache.root / "derived").glob("border-band-*.wkb"))
+    ((key, band),) = ctl._HANDED_BUFFERS.items()
+    border, wkt, distance_m = key
+    assert ctl.static_metric_buffer(border, wkt, distance_m) is band
+    built = transform(border, STORAGE_CRS, wkt).buffer(distance_m)
+    assert shapely.to_wkb(band) == shapely.to_wkb(built)
+
+
 def test_a_record_keeps_its_last_maps_only(monkeypatch):
     import territory.record
     from territory.record import Record
