@@ -13,7 +13,8 @@ with the default workers,
 - cold: no partition of those dates derived yet (every ``partition-*`` file,
   and the figures kept beside them, ``facts-*``, moved aside for the run and
   put back after), so each map is partitioned (the first of each worker
-  afresh, the next ones from the map before) and measured;
+  afresh, the next ones from the map before) and measured; what depends on
+  no map (the record's dating, the border's band) stays derived;
 - warm: run again, the partitions read from the derived cache the cold run
   wrote.
 

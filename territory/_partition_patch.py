@@ -50,7 +50,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -163,6 +163,37 @@ class _Statics:
     metric: str  # its WKT (a string: no conversion per call)
     sea_m: BaseGeometry
     border_m: BaseGeometry
+    #: The border's band by width (m), looked up once (`border_band`).
+    bands: dict[float, BaseGeometry] = field(default_factory=dict, compare=False)
+
+    def border_band(self, width_m: float) -> BaseGeometry:
+        """Return `static_metric_buffer` of the border (no hash of it per call)."""
+        band = self.bands.get(width_m)
+        if band is None:
+            band = static_metric_buffer(self.border, self.metric, width_m)
+            self.bands[width_m] = band
+        return band
+
+
+#: The last statics `_statics_of` gave, with the objects they are of.
+_last_statics: list[tuple[tuple[BaseGeometry, ...], _Statics]] = []
+
+
+def _statics_of(regions: gpd.GeoDataFrame, land: BaseGeometry) -> _Statics:
+    """Return `_statics` of a region layer and land mask.
+
+    Those of the last ones are found by identity: `_statics`'s cache hashes
+    the regions' geometries, which costs about 8 ms a call.
+    """
+    key = (*regions.geometry.values, land)
+    for kept, s in _last_statics:
+        if len(kept) == len(key) and all(
+            a is b for a, b in zip(kept, key, strict=True)
+        ):
+            return s
+    s = _statics(tuple(regions.geometry.values), land)
+    _last_statics[:] = [(key, s)]
+    return s
 
 
 @lru_cache(maxsize=2)
@@ -278,7 +309,7 @@ def coastal_pieces(base: PatchBase, regions, land) -> tuple[Coastal, ...]:
     main one that lies within the sliver tolerance (and the touch distance)
     of the sea: more than the pieces decided by distances, never fewer.
     """
-    s = _statics(tuple(regions.geometry.values), land)
+    s = _statics_of(regions, land)
     p = base.partition
     water = np.asarray(p.removed.geometry[p.removed["reason"] == WATER])
     pieces = list(shapely.get_parts(shapely.union_all(water))) if len(water) else []
@@ -403,7 +434,7 @@ class _Window:
             "border": s.border_m,
         }
         if t > 0:
-            m["border_band"] = static_metric_buffer(s.border, metric, t)
+            m["border_band"] = s.border_band(t)
         sl_m = transform(self.slivers, STORAGE_CRS, metric)
         self.films = sl_m.buffer(TOUCH_M) if not sl_m.is_empty else _EMPTY
         for g in (*m.values(), self.films):
@@ -616,7 +647,7 @@ def patch_partition(
     decide).  The outline band is kept when the land did not change, else
     left to the caller (None).
     """
-    s = _statics(tuple(regions.geometry.values), land)
+    s = _statics_of(regions, land)
     changed = changed_edges(base.by_status, by_status)
     coastal = base.coastal
     if not len(changed):  # the same polygons: the same partition
@@ -790,8 +821,8 @@ def _apply(base: Partition, windows: list[_Window], regions) -> Partition:
             rows.glue(layer, found)
     pieces, removed = rows.ordered()
     return Partition(
-        pieces=_frame(pieces, "holder"),
-        removed=_frame(removed, "reason"),
+        pieces=_frame(pieces, "holder", base.pieces.crs),
+        removed=_frame(removed, "reason", base.pieces.crs),
         country=rows.country,
         outline_band=base.outline_band if "land" not in changed else None,
         piece_km2=tuple(r[3] for r in pieces),
@@ -917,13 +948,14 @@ class _Rows:
         return pieces, removed
 
 
-def _frame(rows: list[tuple[str, str, BaseGeometry, float]], column: str):
+def _frame(rows: list[tuple[str, str, BaseGeometry, float]], column: str, crs):
+    """Return a frame of `rows` in `crs` (the base partition's: not parsed again)."""
     import geopandas as gpd
 
     return gpd.GeoDataFrame(
         {"region_id": [r[0] for r in rows], column: [r[1] for r in rows]},
         geometry=[r[2] for r in rows],
-        crs=STORAGE_CRS,
+        crs=crs if crs is not None else STORAGE_CRS,
     )
 
 

@@ -986,16 +986,13 @@ def _partition_pieces(
         whole = control._partition.country.get(holder)
         if whole is None or whole.is_empty:
             return ()
-        p = control.pieces
-        rows = p[p.index.get_level_values("holder") == holder]
+        p = control._partition.pieces  # (`Control.pieces`, with no frame built)
         pieces = tuple(
-            (str(r), g, float(a))
-            for r, g, a in zip(
-                rows.index.get_level_values("region_id"),
-                rows.geometry,
-                rows["area_km2"],
-                strict=True,
+            (str(r), g, float(control._piece_km2(i)))
+            for i, (r, h, g) in enumerate(
+                zip(p["region_id"], p["holder"], p.geometry.values, strict=True)
             )
+            if h == holder
         )
         whole_km2 = control.holding_km2(holder)
         if abs(sum(a for _, _, a in pieces) - whole_km2) <= PIECES_REL * whole_km2:

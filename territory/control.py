@@ -167,14 +167,34 @@ def _metric_static(geom: BaseGeometry, metric_wkt: str) -> BaseGeometry:
     return out
 
 
+#: Buffers `static_metric_buffer` is handed instead of building them (read
+#: from the derived cache by `territory.record`), by its arguments.
+_HANDED_BUFFERS: dict[tuple[BaseGeometry, str, float], BaseGeometry] = {}
+
+
+def hand_static_buffer(
+    geom: BaseGeometry, metric_wkt: str, distance_m: float, buffer: BaseGeometry
+) -> None:
+    """Give `static_metric_buffer` the buffer it would build for these arguments.
+
+    For a buffer kept from an earlier process: the caller vouches that it is
+    what `static_metric_buffer` built (e.g. its WKB, read back exactly).
+    """
+    shapely.prepare(buffer)
+    _HANDED_BUFFERS[(geom, metric_wkt, float(distance_m))] = buffer
+
+
 @lru_cache(maxsize=4)
 def static_metric_buffer(
     geom: BaseGeometry, metric_wkt: str, distance_m: float
 ) -> BaseGeometry:
     """Buffer a static lon/lat geometry (the sea, the border) in a metric CRS.
 
-    Prepared; cached per process.
+    Prepared; cached per process, or handed in (`hand_static_buffer`).
     """
+    handed = _HANDED_BUFFERS.get((geom, metric_wkt, float(distance_m)))
+    if handed is not None:
+        return handed
     out = transform(geom, STORAGE_CRS, metric_wkt).buffer(distance_m)
     shapely.prepare(out)
     return out

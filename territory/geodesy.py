@@ -115,32 +115,48 @@ def _q(phi_rad: np.ndarray) -> np.ndarray:
     )
 
 
-def _ring_area_m2(coords: np.ndarray) -> float:
-    """Signed area (m², positive counter-clockwise) of a closed lon/lat ring.
+def _edge_terms(coords: np.ndarray) -> np.ndarray:
+    """Return q(φ)·Δλ of each edge of a lon/lat coordinate sequence, (n − 1,).
 
-    Green's theorem on the ellipsoid: A = −a²/2 ∮ q(φ) dλ, integrated exactly
-    along straight lon/lat edges by 4-point Gauss-Legendre quadrature (q is
-    smooth, so the quadrature error is far below 1e-12 relative).
+    Green's theorem on the ellipsoid: the area a ring encloses is −a²/2 ∮ q(φ)
+    dλ, integrated exactly along straight lon/lat edges by 4-point
+    Gauss-Legendre quadrature (q is smooth, so the quadrature error is far
+    below 1e-12 relative).  Each term depends on its edge's two ends alone.
     """
     lam = np.radians(coords[:, 0])
     phi = np.radians(coords[:, 1])
     dlam = np.diff(lam)
     nodes = phi[:-1, None] + np.diff(phi)[:, None] * _GL_T[None, :]
     mean_q = (_q(nodes) * _GL_W[None, :]).sum(axis=1)
-    return float(-_A_M * _A_M / 2 * np.sum(mean_q * dlam))
+    return mean_q * dlam
+
+
+def _ring_area_m2(coords: np.ndarray) -> float:
+    """Signed area (m², positive counter-clockwise) of a closed lon/lat ring (`_edge_terms`)."""
+    return float(-_A_M * _A_M / 2 * np.sum(_edge_terms(coords)))
 
 
 def area_m2(geom: BaseGeometry | None) -> float:
-    """Return the ellipsoidal area (m²) of a lon/lat geometry with straight lon/lat edges."""
+    """Return the ellipsoidal area (m²) of a lon/lat geometry with straight lon/lat edges.
+
+    Every polygon is oriented (exterior counter-clockwise, holes clockwise)
+    and each ring's signed area (`_ring_area_m2`) added up, in ring order.
+    The edges of all the rings are computed in one pass: a geometry of many
+    small parts costs about as much as one of as many vertices.
+    """
     if geom is None or geom.is_empty:
         return 0.0
-    poly = polygonal(geom)
+    poly = shapely.orient_polygons(polygonal(geom), exterior_cw=False)
+    rings = shapely.get_rings(shapely.get_parts(poly))  # each exterior, its holes
+    if not len(rings):
+        return 0.0
+    coords, ring = shapely.get_coordinates(rings, return_index=True)
+    terms = _edge_terms(coords)
+    # the edges within a ring (not from one ring's end to the next's start)
+    starts = np.searchsorted(ring, np.arange(len(rings) + 1))
     total = 0.0
-    for piece in shapely.get_parts(poly):
-        part = shapely.orient_polygons(piece, exterior_cw=False)
-        total += _ring_area_m2(shapely.get_coordinates(part.exterior))
-        for hole in part.interiors:
-            total += _ring_area_m2(shapely.get_coordinates(hole))
+    for a, b in zip(starts[:-1], starts[1:] - 1, strict=True):
+        total += float(-_A_M * _A_M / 2 * np.sum(terms[a:b]))
     return abs(total)
 
 

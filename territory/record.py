@@ -92,6 +92,10 @@ PARTITION_SUFFIX = ".arrow"
 FACTS_VERSION = "facts-2"
 #: How many maps a Record keeps with what was computed of them (`Record.control`).
 MAPS_KEPT = 8
+#: How many maps before the last one a partition not derived yet may be
+#: patched from (`Record._patched`), when the last one is too far: a map
+#: redrawn for a day, or one with a grey zone between maps without.
+PATCH_BASES_EARLIER = 3
 #: Hex digits of the hashes in a derived file's name: ``partition-<inputs>-<content>.arrow``.
 _DIGEST_HEX = 16
 #: What parsing a derived JSON file that is not what it should be raises.
@@ -349,6 +353,10 @@ class Record:
         #: the last partition made or read, what the next is patched from:
         #: its snapshot, the file's bytes, the partition and the patch base
         self._last: tuple[Snapshot, bytes, Partition, PatchBase | None] | None = None
+        #: the ones before it (`PATCH_BASES_EARLIER`), the latest last
+        self._earlier: list[tuple[Snapshot, bytes, Partition, PatchBase | None]] = []
+        #: whether the border's band was looked for in the derived cache
+        self._band_handed = False
         #: which snapshot's partition each patched one came from
         self._patched_from: dict[str, str] = {}
         #: the WKB of the last partition written (`_partition_bytes`)
@@ -848,9 +856,15 @@ class Record:
                 continue
             yield path, value
 
-    def _write_derived(self, stem: str, suffix: str, body: bytes) -> Path | None:
-        """Write ``<stem>-<content><suffix>`` to the derived cache; None if it cannot."""
-        content_hex = sha256_bytes(body)[:_DIGEST_HEX]
+    def _write_derived(
+        self, stem: str, suffix: str, body: bytes, content_hex: str | None = None
+    ) -> Path | None:
+        """Write ``<stem>-<content><suffix>`` to the derived cache; None if it cannot.
+
+        `content_hex` is the start of the body's sha256 if the caller has it.
+        """
+        if content_hex is None:
+            content_hex = sha256_bytes(body)[:_DIGEST_HEX]
         path = self._derived_dir() / f"{stem}-{content_hex}{suffix}"
         try:
             write_bytes_atomic(path, body)
@@ -978,11 +992,12 @@ class Record:
                 cached, sharing = shared(cached, self._last[2])
                 if sharing:
                     self._patched_from[snap.key] = self._last[0].key
-            self._last = (snap, data, cached, None)
+            self._set_last((snap, data, cached, None))
             return cached
         land = self.land  # read (and checked) again: named after what is used
         inputs_hex = inputs()
         by_status = self._parse_snapshot(snap, data)
+        self._hand_border_band()
         partition, base = self._patched(snap, by_status)
         if partition is None:
             partition = partition_land(regions, land, by_status)
@@ -993,10 +1008,62 @@ class Record:
             if base is not None:
                 base = replace(base, partition=partition)
         body = _partition_bytes(partition, self._wkb)
-        self._write_derived(f"partition-{inputs_hex}", PARTITION_SUFFIX, body)
-        self._partition_content[snap.key] = sha256_bytes(body)[:_DIGEST_HEX]
-        self._last = (snap, data, partition, base)
+        content_hex = sha256_bytes(body)[:_DIGEST_HEX]
+        self._write_derived(
+            f"partition-{inputs_hex}", PARTITION_SUFFIX, body, content_hex
+        )
+        self._partition_content[snap.key] = content_hex
+        self._set_last((snap, data, partition, base))
         return partition
+
+    def _hand_border_band(self) -> None:
+        """Hand the partition the border's band kept in the derived cache, or keep it there.
+
+        The band (`territory.control.static_metric_buffer` of the country's
+        outline by the sliver tolerance) depends on the boundaries alone and
+        takes about 0.9 s to build, in every process that partitions a map:
+        once built it is kept (``derived/border-band-<inputs>-<content>.wkb``,
+        checked like every derived file; WKB reads back bit for bit) and a
+        later process reads it.
+        """
+        if self._band_handed:
+            return
+        self._band_handed = True
+        from territory.control import (
+            SLIVER_TOLERANCE_M,
+            hand_static_buffer,
+            static_layers,
+            static_metric_buffer,
+        )
+        from territory.crs import metric_crs_for
+
+        regions = tuple(self._region_layer.geometry.values)
+        border = static_layers(regions, self.land)[0].boundary
+        wkt = metric_crs_for(border).to_wkt()  # the partition's metric CRS
+        parts = [
+            PARTITION_VERSION,
+            f"border band {SLIVER_TOLERANCE_M!r}",
+            self._read_sha256["boundaries"],
+            self._read_sha256["land"],
+        ]
+        digest = hashlib.sha256("|".join(parts).encode()).hexdigest()[:_DIGEST_HEX]
+        stem = f"border-band-{digest}"
+        found = self._read_derived(stem, ".wkb", shapely.from_wkb, (Exception,))
+        for _, band in found:
+            hand_static_buffer(border, wkt, SLIVER_TOLERANCE_M, band)
+            return
+        band = static_metric_buffer(border, wkt, SLIVER_TOLERANCE_M)
+        self._write_derived(stem, ".wkb", shapely.to_wkb(band))
+
+    def _set_last(
+        self, last: tuple[Snapshot, bytes, Partition, PatchBase | None]
+    ) -> None:
+        """Make `last` the map the next is patched from; keep a few before it."""
+        if self._last is not None and self._last[0].key != last[0].key:
+            self._earlier = [e for e in self._earlier if e[0].key != last[0].key]
+            self._earlier.append(self._last)
+            del self._earlier[:-PATCH_BASES_EARLIER]
+        self._last = last
 
     def _patched(
         self, snap: Snapshot, by_status: dict[str, BaseGeometry]
@@ -1004,30 +1071,36 @@ class Record:
         """Return the partition of `snap` patched from the last one this Record had.
 
         Patched if it can be: returns the partition (None: compute it afresh)
-        and the base the next map is patched from.
+        and the base the next map is patched from.  When the last map is too
+        far, the few before it are tried, latest first
+        (`PATCH_BASES_EARLIER`).
         """
         from territory._partition_patch import PatchBase, patch_partition
 
         if self._last is None or self._last[0].key == snap.key:
             return None, None  # (the same map: its derived file went bad)
-        last_snap, last_data, last_partition, base = self._last
-        if base is None:
-            base = PatchBase(self._parse_snapshot(last_snap, last_data), last_partition)
-        try:
-            out = patch_partition(self._region_layer, self.land, by_status, base)
-        except shapely.errors.GEOSException as err:  # an overlay a window cannot do
-            log.warning("patching the partition of %s failed (%s)", snap.label, err)
-            out = None
-        if out is None:
-            log.info(
-                "partition of %s computed afresh (far from %s)",
-                snap.label,
-                last_snap.label,
-            )
-            return None, None
-        partition, next_base = out
-        self._patched_from[snap.key] = last_snap.key
-        return partition, next_base
+        for last_snap, last_data, last_partition, kept_base in [
+            self._last,
+            *reversed(self._earlier),
+        ]:
+            if last_snap.key == snap.key:
+                continue
+            base = kept_base
+            if base is None:
+                parsed = self._parse_snapshot(last_snap, last_data)
+                base = PatchBase(parsed, last_partition)
+            try:
+                out = patch_partition(self._region_layer, self.land, by_status, base)
+            except shapely.errors.GEOSException as err:  # an overlay a window cannot do
+                log.warning("patching the partition of %s failed (%s)", snap.label, err)
+                out = None
+            if out is not None:
+                partition, next_base = out
+                self._patched_from[snap.key] = last_snap.key
+                return partition, next_base
+            log.info("partition of %s: too far from %s", snap.label, last_snap.label)
+        log.info("partition of %s computed afresh", snap.label)
+        return None, None
 
     def control(self, as_of: str | dt.date | None = None) -> Control:
         """Return who holds what, by region, as of `as_of`.

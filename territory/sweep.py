@@ -15,9 +15,10 @@ returns one row per date.  The work goes through a standard
 The dates are cut into one contiguous lane per worker, each evaluated in
 date order by one process (one Record, opened on the same cache directory,
 kept for the whole lane): a map not yet partitioned is patched from the one
-before it (`territory._partition_patch`, about a twentieth of a fresh
-partition), and what the Record kept of that map (areas, edges) is reused
-for the land the two share.  A lane is submitted in chunks of at most
+before it, or when that one is too far from one of the few before it
+(`territory._partition_patch`, about a twentieth of a fresh partition;
+`territory.record.PATCH_BASES_EARLIER`), and what the Record kept of that
+map (areas, edges) is reused for the land the two share.  A lane is submitted in chunks of at most
 `CHUNK_MAX_DATES` dates, so the progress bar moves.  Dates on the same map
 share one evaluation (their rows differ only in ``as_of`` and
 ``earlier_snapshot``).  A Record keeps its last few maps only

@@ -92,3 +92,37 @@ def test_accounting_area_is_additive_under_splits():
     assert (
         abs(geo[0] + geo[1] - geo[2]) / geo[2] > 1e-9
     )  # why the accounting does not use it
+
+
+def test_many_parts_with_holes_are_measured_ring_by_ring():
+    # The rings of all the parts are measured in one pass: each part, its
+    # holes subtracted, counts once, whatever the vertex counts (a part of
+    # 4 vertices between larger ones), and the sum equals the parts' own
+    # areas, each measured alone, to float error.
+    donut = shapely.Polygon(
+        cell(0, 0, 1, 1).exterior.coords,
+        [
+            cell(0.2, 0.2, 0.4, 0.4).exterior.coords,
+            cell(0.6, 0.6, 0.8, 0.8).exterior.coords,
+        ],
+    )
+    parts = [
+        donut,
+        shapely.box(2, 0, 2.5, 0.5),
+        cell(3, 0, 4, 1),
+        shapely.box(5, 5, 5.1, 5.1),
+    ]
+    multi = shapely.MultiPolygon(parts)
+    expected = (
+        cell_area_km2(0, 0, 1, 1)
+        - cell_area_km2(0.2, 0.2, 0.4, 0.4)
+        - cell_area_km2(0.6, 0.6, 0.8, 0.8)
+        + cell_area_km2(2, 0, 2.5, 0.5)
+        + cell_area_km2(3, 0, 4, 1)
+        + cell_area_km2(5, 5, 5.1, 5.1)
+    )
+    assert area_km2(multi) == pytest.approx(expected, rel=1e-9)
+    alone = 0.0
+    for p in parts:
+        alone += area_km2(p)
+    assert area_km2(multi) == pytest.approx(alone, rel=1e-12)

@@ -320,7 +320,9 @@ def test_oblast_shares_against_deepstate_on_1_jan_2026(record):
 def _not_derived(monkeypatch, rec):
     """`rec` finds no derived partition and keeps none (the cache is left as it is)."""
     monkeypatch.setattr(rec, "_cached_partition", lambda inputs: None)
-    monkeypatch.setattr(rec, "_write_derived", lambda stem, suffix, body: None)
+    monkeypatch.setattr(
+        rec, "_write_derived", lambda stem, suffix, body, content_hex=None: None
+    )
 
 
 def test_a_partition_not_derived_is_patched_from_the_last_one(monkeypatch):
@@ -342,6 +344,45 @@ def test_a_partition_not_derived_is_patched_from_the_last_one(monkeypatch):
         map(id, b.partition.pieces.geometry)
     )
     assert shared_rows  # most regions' pieces did not change
+
+
+def test_a_map_far_from_the_last_is_patched_from_an_earlier_one(monkeypatch):
+    # The map of 28 Apr 2025 redraws much of the front (fresh); the next one
+    # draws it back: patched from the map before (27 Apr), not afresh.
+    from territory.control import partition_land
+    from territory.record import Record
+    from tests.test_partition_patch import assert_same_partition
+
+    rec = Record()
+    _not_derived(monkeypatch, rec)
+    snaps = [rec.snapshot_for(d)[0] for d in ("2025-04-27", "2025-04-28", "2025-04-30")]
+    for snap in snaps:
+        rec.partition(snap)
+    assert snaps[1].key not in rec._patched_from  # too far: afresh
+    assert rec._patched_from[snaps[2].key] == snaps[0].key
+    fresh = partition_land(rec.regions, rec.land, rec.read_snapshot(snaps[2]))
+    assert_same_partition(rec.partition(snaps[2]), fresh)
+
+
+def test_the_border_band_is_kept_for_the_next_process(monkeypatch):
+    # The partition's band of the border (about 0.9 s to build) is kept in
+    # the derived cache; a new process (here: the caches emptied) reads it
+    # back, bit for bit what it would build, and the partition uses it.
+    import territory.control as ctl
+    from territory.crs import STORAGE_CRS, transform
+    from territory.record import Record
+
+    for _ in range(2):  # the first may build and keep it; the second reads it
+        monkeypatch.setattr(ctl, "_HANDED_BUFFERS", {})
+        ctl.static_metric_buffer.cache_clear()
+        rec = Record()
+        rec._hand_border_band()
+        assert list((rec.cache.root / "derived").glob("border-band-*.wkb"))
+    ((key, band),) = ctl._HANDED_BUFFERS.items()
+    border, wkt, distance_m = key
+    assert ctl.static_metric_buffer(border, wkt, distance_m) is band
+    built = transform(border, STORAGE_CRS, wkt).buffer(distance_m)
+    assert shapely.to_wkb(band) == shapely.to_wkb(built)
 
 
 def test_a_record_keeps_its_last_maps_only(monkeypatch):
