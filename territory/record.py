@@ -1675,6 +1675,10 @@ def _warm(value: T) -> T:
 
 #: Maps from which `Record.region_figures` shares the work between processes.
 PARALLEL_MIN_MAPS = 200
+#: How far into a segment its two walks start (`_FiguresJob.pivot`): the
+#: middle (the walk up also takes the full map there, the walk down shares its
+#: core with the parent's work while the workers run).
+PIVOT = 0.5
 #: The job forked workers run (set in the parent just before they start).
 _FORKED: _FiguresJob | None = None
 
@@ -1684,10 +1688,10 @@ class _FiguresJob:
 
     A long span is cut into one contiguous segment per two CPUs, and each
     segment walked by two forked processes (the parent's record and
-    prepared layers are inherited, not rebuilt) from its two ends towards
-    each other: each takes the next map from its end (a shared pair of
-    counters) until they meet, so neither waits for the other however the
-    maps' cost is spread.  Each walk starts with a full map; the figures
+    prepared layers are inherited, not rebuilt) outward from its pivot
+    (`pivot`): the walk up takes the pivot as a full map and hands its
+    engine's state to the walk down (`_Post`), which reads its first maps
+    while it waits, so a segment costs one full map, not two.  The figures
     depend on the map, not the way there, so they are the same as one
     engine's over the whole span.  One shared progress bar.
     """
@@ -1695,8 +1699,8 @@ class _FiguresJob:
     def __init__(self, record, statics, order, *, todo, sha, pair, gross) -> None:
         self.record, self.statics, self.order = record, statics, order
         self.todo, self.sha, self.pair, self.gross = todo, sha, pair, gross
-        #: per segment, the next map from each end (shared with the workers)
-        self.ends: list = []
+        #: per segment, where its walk up hands its first state to its walk down
+        self.posts: list[_Post] = []
         #: the border's band, built by the parent once the workers are forked
         self.band: _BandPost | None = None
 
@@ -1720,7 +1724,6 @@ class _FiguresJob:
             from territory.progress import progress
 
             rows, steps = self.walk(
-                span,
                 iter(span),
                 forward=True,
                 tick=None,
@@ -1746,7 +1749,7 @@ class _FiguresJob:
             range(a, min(a + size, span.stop))
             for a in range(span.start, span.stop, size)
         ]
-        self.ends = [ctx.Array("q", [seg.start, seg.stop - 1]) for seg in segments]
+        self.posts = [_Post(ctx) for _ in segments]
         if self.statics.band_pending:
             self.band = _BandPost(ctx)
         _FORKED = self
@@ -1794,41 +1797,46 @@ class _FiguresJob:
                     steps.update(st)
         finally:
             _FORKED = None
-            self.ends = []
+            for post in self.posts:
+                post.close()
+            self.posts = []
             if self.band is not None:
                 self.band.close()
                 self.band = None
         return rows, steps, extra
 
-    def taker(self, segment: int, *, forward: bool) -> Iterator[int]:
-        """Yield the maps of `segment` one walk takes, the next from its end.
-
-        Until the two walks meet (each map taken once).
-        """
-        ends = self.ends[segment]
-        while True:
-            with ends.get_lock():
-                lo, hi = ends[0], ends[1]
-                if lo > hi:
-                    return
-                if forward:
-                    ends[0] = lo + 1
-                else:
-                    ends[1] = hi - 1
-            yield lo if forward else hi
+    @staticmethod
+    def pivot(segment: range) -> int:
+        """Return the map of `segment` both its walks start from (`PIVOT` of the way)."""
+        return segment.start + max(
+            min(round(PIVOT * len(segment)), len(segment) - 1), 1
+        )
 
     def walk(
-        self, span: range, taken: Iterator[int], *, forward: bool, tick, bar=None
+        self,
+        taken: Iterator[int],
+        *,
+        forward: bool,
+        tick,
+        bar=None,
+        hand_to: _Post | None = None,
+        take_from: tuple[_Post, int] | None = None,
     ) -> tuple[dict, dict]:
         """Return the rows (and steps) of the maps `taken` hands out.
 
-        Consecutive maps of `span`, upwards if `forward`, else downwards; a map
+        Consecutive maps, upwards if `forward`, else downwards; a map
         is read only if needed.
 
         Going down, the step from map i + 1 to map i is the change from i to
-        i + 1 backwards: gained and lost swap.  A forward walk that stops
-        where another walk took the next map steps to it too, for the change
-        between the two walks' last maps.
+        i + 1 backwards: gained and lost swap.  A forward walk starting a
+        segment reads the map before it first, and a walk down ending one
+        steps to it, for the change to the segment's first map.
+
+        `hand_to`: the engine's state after the first map is posted there
+        (`territory.series.Engine.handover`; nothing if it took no map).
+        `take_from`: the post and the map whose state the walk starts from
+        (the maps it takes are read while it waits); with nothing posted,
+        the walk starts with a full map.
         """
         from territory.series import Engine, prepared
 
@@ -1845,42 +1853,71 @@ class _FiguresJob:
             post = self.band
             self.statics.band_from = lambda: post.receive(idle=ahead.fetch)
         engine = Engine(self.statics, gross=self.gross)
+        if take_from is not None:
+            post, at = take_from
+            handed = post.receive(idle=ahead.fetch)
+            if handed is not None:
+                at_map = prepared(self.record.read_snapshot(self.order[at]))
+                engine = Engine.taking_over(
+                    self.statics, handed, at_map, gross=self.gross
+                )
         last = None
         done = 0
-        for i in bar(ahead) if bar is not None else ahead:
-            last = i
-            if i not in self.todo and i + 1 not in self.todo:
-                engine = Engine(self.statics, gross=self.gross)  # skip what is known
-                continue
-            if forward and self.gross and not engine.has_map and i in self.todo and i:
-                # a walk starting a segment reads the map before it first,
-                # so its first step has a previous map
-                engine.step(self.record.read_snapshot(self.order[i - 1]))
-            had_previous = engine.has_map
-            snap = self.order[i]
-            engine.step(ahead.map(i))
-            rows[self.sha[snap.key]] = [float(x) for x in engine.region_km2()]
-            if self.gross and had_previous:
-                if forward and i in self.todo:
-                    self._keep_step(steps, i, engine.gained_km2, engine.lost_km2)
-                elif not forward and i + 1 in self.todo:
-                    self._keep_step(steps, i + 1, engine.lost_km2, engine.gained_km2)
-            done += 1
-            if tick is not None and done % 10 == 0:
-                tick.put(10)
+        try:
+            for i in bar(ahead) if bar is not None else ahead:
+                last = i
+                if i not in self.todo and i + 1 not in self.todo:
+                    engine = Engine(
+                        self.statics, gross=self.gross
+                    )  # skip what is known
+                    if hand_to is not None:
+                        hand_to.send(None)
+                        hand_to = None
+                    continue
+                if (
+                    forward
+                    and hand_to is None
+                    and self.gross
+                    and not engine.has_map
+                    and i in self.todo
+                    and i
+                ):
+                    # a walk starting a segment reads the map before it first,
+                    # so its first step has a previous map
+                    engine.step(self.record.read_snapshot(self.order[i - 1]))
+                had_previous = engine.has_map
+                snap = self.order[i]
+                engine.step(ahead.map(i))
+                if hand_to is not None:
+                    hand_to.send(engine.handover())
+                    hand_to = None
+                rows[self.sha[snap.key]] = [float(x) for x in engine.region_km2()]
+                if self.gross and had_previous:
+                    if forward and i in self.todo:
+                        self._keep_step(steps, i, engine.gained_km2, engine.lost_km2)
+                    elif not forward and i + 1 in self.todo:
+                        self._keep_step(
+                            steps, i + 1, engine.lost_km2, engine.gained_km2
+                        )
+                done += 1
+                if tick is not None and done % 10 == 0:
+                    tick.put(10)
+        finally:
+            if hand_to is not None:  # no map taken (or a failure): a full map
+                hand_to.send(None)
         if tick is not None and done % 10:
             tick.put(done % 10)
-        nxt = None if last is None else last + 1
         if (
-            forward
+            not forward
             and self.gross
-            and nxt is not None
-            and nxt in self.todo
-            and nxt < span.stop
+            and last is not None
+            and last in self.todo
+            and last > 0
+            and engine.has_map
         ):
-            # the next map is another walk's last: the change to it is ours
-            engine.step(self.record.read_snapshot(self.order[nxt]))
-            self._keep_step(steps, nxt, engine.gained_km2, engine.lost_km2)
+            # a walk down ending a segment: the change to its first map
+            engine.step(self.record.read_snapshot(self.order[last - 1]))
+            self._keep_step(steps, last, engine.lost_km2, engine.gained_km2)
         return rows, steps
 
     def _keep_step(self, steps: dict, i: int, gained, lost) -> None:
@@ -1940,58 +1977,57 @@ class _Ahead:
         return self.prepare(i) if found is None else found
 
 
-class _BandPost:
-    """The border's band (`territory.series.Statics.border_band`), handed to workers.
+class _Post:
+    """Bytes handed from one process to another once: a file and an event.
 
-    The parent builds it once its workers are forked and hands it to them:
-    they read their first maps meanwhile, and wait for it at the first piece
-    by the border.
-
-    Through a file in a directory of its own (WKB: the same band to the last
-    bit) and an event; a parent that fails to build it sets the event with
-    no file, and the workers raise.
+    The file is in a directory of its own; `send` of None (or a sender that
+    fails) sets the event with no file, and `receive` gives None.
     """
 
     def __init__(self, ctx) -> None:
         import tempfile
 
-        self.dir = Path(tempfile.mkdtemp(prefix="territory-band-"))
-        self.path = self.dir / "band.wkb"
+        self.dir = Path(tempfile.mkdtemp(prefix="territory-post-"))
+        self.path = self.dir / "body"
         self.ready = ctx.Event()
 
-    def send(self, statics: Statics) -> None:
-        """Build the band (in the parent) and hand it to the workers."""
+    def send(self, data: bytes | None) -> None:
+        """Hand `data` over (None: nothing)."""
         try:
-            part = self.dir / "band.part"
-            part.write_bytes(shapely.to_wkb(statics.border_band))
-            part.replace(self.path)
+            if data is not None:
+                part = self.dir / "body.part"
+                part.write_bytes(data)
+                part.replace(self.path)
         finally:
             self.ready.set()
 
-    def receive(self, idle: Callable[[], bool] | None = None) -> BaseGeometry:
-        """Return the band, once the parent has built it (in a worker).
+    def receive(
+        self,
+        idle: Callable[[], bool] | None = None,
+        gone: Callable[[], bool] | None = None,
+    ) -> bytes | None:
+        """Return what was sent, once it was; None if nothing was.
 
         Meanwhile `idle` is called while it returns True (it did some other
-        work).
+        work); `gone` tells, every second, whether the sender is gone
+        (`InternalError`).
         """
-        import os
-
         from territory.errors import InternalError
 
-        parent = os.getppid()
         while not self.ready.is_set():
             if idle is not None and idle():
                 continue
             if self.ready.wait(1.0):
                 break
-            if os.getppid() != parent:
-                msg = "the process that builds the border's band is gone; please report this"
+            if gone is not None and gone():
+                msg = (
+                    "the process that was to hand over work is gone; please report this"
+                )
                 raise InternalError(msg)
         try:
-            return shapely.from_wkb(self.path.read_bytes())
+            return self.path.read_bytes()
         except FileNotFoundError:
-            msg = "the border's band was not built (see the error above); please report this"
-            raise InternalError(msg) from None
+            return None
 
     def close(self) -> None:
         import shutil
@@ -1999,8 +2035,58 @@ class _BandPost:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+class _BandPost(_Post):
+    """The border's band (`territory.series.Statics.border_band`), handed to workers.
+
+    The parent builds it once its workers are forked and hands it to them:
+    they read their first maps meanwhile, and wait for it at the first piece
+    by the border.
+
+    WKB (the same band to the last bit); a parent that fails to build it
+    sends nothing, and the workers raise.
+    """
+
+    def send(self, statics: Statics) -> None:  # type: ignore[override]
+        """Build the band (in the parent) and hand it to the workers."""
+        body = None
+        try:
+            body = shapely.to_wkb(statics.border_band)
+        finally:
+            super().send(body)
+
+    def receive(  # type: ignore[override]
+        self, idle: Callable[[], bool] | None = None
+    ) -> BaseGeometry:
+        """Return the band, once the parent has built it (in a worker)."""
+        import os
+
+        from territory.errors import InternalError
+
+        parent = os.getppid()
+        body = super().receive(idle, gone=lambda: os.getppid() != parent)
+        if body is None:
+            msg = "the border's band was not built (see the error above); please report this"
+            raise InternalError(msg)
+        return shapely.from_wkb(body)
+
+
 def _forked_walk(segment: int, span: range, forward: bool, ticks) -> tuple[dict, dict]:
-    """Run, in a forked worker, one end of a segment of the parent's job."""
+    """Run, in a forked worker, one walk of a segment of the parent's job.
+
+    Both start at the segment's pivot: the walk up takes it (a full map) and
+    hands its state to the walk down, which reads its maps meanwhile.
+    """
     assert _FORKED is not None
-    taken = _FORKED.taker(segment, forward=forward)
-    return _FORKED.walk(span, taken, forward=forward, tick=ticks)
+    job = _FORKED
+    at = job.pivot(span)
+    post = job.posts[segment]
+    if forward:
+        return job.walk(
+            iter(range(at, span.stop)), forward=True, tick=ticks, hand_to=post
+        )
+    return job.walk(
+        iter(range(at - 1, span.start - 1, -1)),
+        forward=False,
+        tick=ticks,
+        take_from=(post, at),
+    )

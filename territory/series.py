@@ -645,6 +645,50 @@ class Engine:
             self._memo = self._seen
         return self.region_km2()
 
+    def handover(self) -> bytes:
+        """Return what another engine needs to go on from the current map.
+
+        Pickled, for `taking_over` in another process of the same run (the
+        given land and its decisions, the km² by region); far less than a
+        full map costs.
+        """
+        import pickle
+
+        state = (
+            self._occ_km2,
+            self._given,
+            self._given_ru,
+            self._given_bounds,
+            self._memo,
+            self._exact,
+            self._cell_pieces,
+        )
+        return pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
+
+    @classmethod
+    def taking_over(
+        cls, statics: Statics, data: bytes, at: Prepared, *, gross: bool = False
+    ) -> Engine:
+        """Return an engine at map `at`, from the `handover` of an engine there.
+
+        `data` comes from `handover` in a process of the same run (never
+        from a file of the cache): the next step is a change from `at`.
+        """
+        import pickle
+
+        out = cls(statics, gross=gross)
+        (
+            out._occ_km2,
+            out._given,
+            out._given_ru,
+            out._given_bounds,
+            out._memo,
+            out._exact,
+            out._cell_pieces,
+        ) = pickle.loads(data)  # handed over by this run's own process
+        out._prev = at
+        return out
+
     @property
     def has_map(self) -> bool:
         """Whether the engine has taken a map (the next step is then a change)."""

@@ -198,11 +198,11 @@ def test_damaged_derived_figures_are_never_trusted(record, tmp_path, monkeypatch
 
 @pytest.mark.parametrize("cpus", [2, 4])
 def test_forked_walks_equal_one_engine(record, tmp_path, monkeypatch, cpus):
-    # A long span is cut into segments, each walked by two processes from
-    # its two ends until they meet, each walk starting with a full map; the
-    # figures (and the gross changes) equal one engine's, wherever they met
-    # (with 4 CPUs, two segments: the second's upward walk reads the map
-    # before it first).
+    # A long span is cut into segments, each walked by two processes outward
+    # from its pivot, the walk down starting from the state the walk up had
+    # after its full map there; the figures (and the gross changes) equal
+    # one engine's (with 4 CPUs, two segments: the second's walk down steps
+    # to the map before it last).
     from territory import record as record_module
 
     snaps = record.snapshots[640:648]
@@ -223,6 +223,30 @@ def test_forked_walks_equal_one_engine(record, tmp_path, monkeypatch, cpus):
     assert steps[0] is None
 
 
+def test_an_engine_taking_over_goes_on_as_the_one_it_took_over_from(record, statics):
+    # A long run's walk down starts from the state its walk up had after the
+    # pivot's full map (handed over between processes, pickled): from there
+    # it steps as that engine would, to the same figures and the same land
+    # given, with no full map of its own.
+    at, nxt = (
+        series.prepared(record.read_snapshot(s)) for s in record.snapshots[387:389]
+    )
+    one = series.Engine(statics)
+    one.step(at)
+    other = series.Engine.taking_over(statics, one.handover(), at)
+    assert other.has_map
+    np.testing.assert_array_equal(other.region_km2(), one.region_km2())
+    calls = []
+    other._full = calls.append  # never taken again
+    np.testing.assert_array_equal(other.step(nxt), one.step(nxt))
+    assert not calls
+    assert [g.holder for g in other.given] == [g.holder for g in one.given]
+    assert all(
+        shapely.equals_identical(a.geom, b.geom)
+        for a, b in zip(other.given, one.given, strict=True)
+    )
+
+
 def test_a_walk_down_equals_a_walk_up(record, statics):
     # Going down, the engine steps from map i + 1 to map i: the same rows,
     # and the change from i to i + 1 with gained and lost swapped.
@@ -234,8 +258,8 @@ def test_a_walk_down_equals_a_walk_up(record, statics):
     todo = set(range(1, len(order)))
     job = _FiguresJob(record, statics, order, todo=todo, sha=sha, pair=pair, gross=True)
     span = range(len(order))
-    up_rows, up_steps = job.walk(span, iter(span), forward=True, tick=None)
-    down_rows, down_steps = job.walk(span, reversed(span), forward=False, tick=None)
+    up_rows, up_steps = job.walk(iter(span), forward=True, tick=None)
+    down_rows, down_steps = job.walk(reversed(span), forward=False, tick=None)
     assert up_rows.keys() == down_rows.keys() == sha.keys()
     assert up_steps.keys() == down_steps.keys() == set(pair.values())
     for key, row in up_rows.items():
