@@ -1842,10 +1842,20 @@ class _FiguresJob:
 
         rows: dict = {}
         steps: dict = {}
+        back = -1 if forward else 1  # the map a walk takes before map i
+
+        def repeat(i: int) -> bool:
+            # the same file content as the map taken before (a daily file
+            # that repeats the last): the same figures, no change
+            j = i + back
+            return 0 <= j < len(self.order) and (
+                self.sha[self.order[i].key] == self.sha[self.order[j].key]
+            )
+
         ahead = _Ahead(
             taken,
             lambda i: prepared(self.record.read_snapshot(self.order[i])),
-            wanted=lambda i: i in self.todo or i + 1 in self.todo,
+            wanted=lambda i: (i in self.todo or i + 1 in self.todo) and not repeat(i),
         )
         if self.band is not None and self.statics.band_pending:
             # (a forked worker) the parent builds the band: the maps this
@@ -1861,15 +1871,16 @@ class _FiguresJob:
                 engine = Engine.taking_over(
                     self.statics, handed, at_map, gross=self.gross
                 )
-        last = None
+        last = last_stepped = None
+        if take_from is not None and engine.has_map:
+            last_stepped = take_from[1]
         done = 0
         try:
             for i in bar(ahead) if bar is not None else ahead:
                 last = i
                 if i not in self.todo and i + 1 not in self.todo:
-                    engine = Engine(
-                        self.statics, gross=self.gross
-                    )  # skip what is known
+                    # skip what is known
+                    engine, last_stepped = Engine(self.statics, gross=self.gross), None
                     if hand_to is not None:
                         hand_to.send(None)
                         hand_to = None
@@ -1885,9 +1896,15 @@ class _FiguresJob:
                     # a walk starting a segment reads the map before it first,
                     # so its first step has a previous map
                     engine.step(self.record.read_snapshot(self.order[i - 1]))
+                    last_stepped = i - 1
                 had_previous = engine.has_map
                 snap = self.order[i]
-                engine.step(ahead.map(i))
+                if had_previous and last_stepped == i + back and repeat(i):
+                    # the engine is at the same map: not read again
+                    engine.same_again()
+                else:
+                    engine.step(ahead.map(i))
+                last_stepped = i
                 if hand_to is not None:
                     hand_to.send(engine.handover())
                     hand_to = None

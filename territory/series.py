@@ -645,6 +645,19 @@ class Engine:
             self._memo = self._seen
         return self.region_km2()
 
+    def same_again(self) -> np.ndarray:
+        """Take the current map again (a file of the same content); return RU km² by region.
+
+        What `step` gives for it, without reading it: the same figures, and
+        (with `gross`) nothing gained or lost.
+        """
+        if self._prev is None:
+            msg = "the engine has no map to take again"
+            raise InternalError(msg)
+        self.gained_km2 = np.zeros(len(self.s.regions))
+        self.lost_km2 = np.zeros(len(self.s.regions))
+        return self.region_km2()
+
     def handover(self) -> bytes:
         """Return what another engine needs to go on from the current map.
 

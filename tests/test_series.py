@@ -270,6 +270,59 @@ def test_a_walk_down_equals_a_walk_up(record, statics):
     assert any(max(g) > 0 for g, _ in up_steps.values())  # the line moved
 
 
+def test_a_walk_takes_a_repeated_file_without_reading_it(record, statics, monkeypatch):
+    # Daily files often repeat the last one's content (snapshots 164, 165 and
+    # 167 of the record repeat the one before): a walk keeps the figures of
+    # the map it is at for them, and (gross) no change, without reading or
+    # stepping them; the same as stepping each, either way.
+    from territory.record import _FiguresJob
+
+    order = record.snapshots[162:169]
+    sha = {s.key: record._recorded_sha(s) for s in order}
+    pair = {b.key: f"{sha[a.key]}>{sha[b.key]}" for a, b in itertools.pairwise(order)}
+    repeats = {
+        i for i in range(1, len(order)) if sha[order[i].key] == sha[order[i - 1].key]
+    }
+    assert repeats == {2, 3, 5}
+    engine = series.Engine(statics, gross=True)
+    want_rows, want_steps = {}, {}
+    for i, snap in enumerate(order):
+        engine.step(record.read_snapshot(snap))
+        want_rows[sha[snap.key]] = engine.region_km2()
+        if i:
+            want_steps[pair[snap.key]] = (engine.gained_km2, engine.lost_km2)
+    job = _FiguresJob(
+        record,
+        statics,
+        order,
+        todo=set(range(len(order))),
+        sha=sha,
+        pair=pair,
+        gross=True,
+    )
+    real = type(record).read_snapshot
+    for forward in (True, False):
+        read = []
+        monkeypatch.setattr(
+            type(record),
+            "read_snapshot",
+            lambda self, s, read=read: read.append(s) or real(self, s),
+        )
+        span = range(len(order))
+        rows, steps = job.walk(
+            iter(span) if forward else reversed(span), forward=forward, tick=None
+        )
+        taken = {order.index(s) for s in read}
+        assert taken == set(span) - (repeats if forward else {i - 1 for i in repeats})
+        assert rows.keys() == want_rows.keys()
+        for key, row in rows.items():
+            np.testing.assert_allclose(row, want_rows[key], rtol=1e-12, atol=1e-9)
+        assert steps.keys() == want_steps.keys()
+        for key, (gained, lost) in steps.items():
+            np.testing.assert_allclose(gained, want_steps[key][0], rtol=1e-9, atol=1e-9)
+            np.testing.assert_allclose(lost, want_steps[key][1], rtol=1e-9, atol=1e-9)
+
+
 def test_static_layers_are_kept_to_the_last_bit(record, statics, tmp_path, monkeypatch):
     # The prepared regions and land are kept in the derived cache (they
     # change with no map) and read back identical; a damaged file is never
