@@ -1825,7 +1825,8 @@ class _FiguresJob:
         """Return the rows (and steps) of the maps `taken` hands out.
 
         Consecutive maps, upwards if `forward`, else downwards; a map
-        is read only if needed.
+        is read only if needed, and not at all when its file repeats the
+        content of the map the walk took before (`Engine.same_again`).
 
         Going down, the step from map i + 1 to map i is the change from i to
         i + 1 backwards: gained and lost swap.  A forward walk starting a
