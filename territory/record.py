@@ -1861,12 +1861,12 @@ class _FiguresJob:
         if self.band is not None and self.statics.band_pending:
             # (a forked worker) the parent builds the band: the maps this
             # walk takes next are read while it waits for it
-            post = self.band
-            self.statics.band_from = lambda: post.receive(idle=ahead.fetch)
+            band = self.band
+            self.statics.band_from = lambda: band.receive(idle=ahead.fetch)
         engine = Engine(self.statics, gross=self.gross)
         if take_from is not None:
-            post, at = take_from
-            handed = post.receive(idle=ahead.fetch)
+            state, at = take_from
+            handed = state.receive(idle=ahead.fetch)
             if handed is not None:
                 at_map = prepared(self.record.read_snapshot(self.order[at]))
                 engine = Engine.taking_over(

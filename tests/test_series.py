@@ -402,6 +402,33 @@ def test_a_band_built_later_or_handed_over_is_the_same(record, statics):
         _ = broken.border_band
 
 
+def test_a_walk_down_waiting_for_its_state_still_gets_the_band(record, statics):
+    # A worker's walk down waits for two things handed over: the pivot's
+    # state from its walk up, and the border's band from the parent (when
+    # the static layers were not derived).  Each is had from its own post.
+    import multiprocessing as mp
+
+    from territory.record import _BandPost, _FiguresJob, _Post
+
+    ctx = mp.get_context("fork")
+    later = series.Statics.build(
+        statics.region_ids, statics.regions, record.land, band_later=True
+    )
+    order = record.snapshots[300:302]
+    sha = {s.key: s.key for s in order}
+    job = _FiguresJob(record, later, order, todo={0, 1}, sha=sha, pair={}, gross=False)
+    job.band, state = _BandPost(ctx), _Post(ctx)
+    try:
+        job.band.send(statics)
+        state.send(None)  # no state: the walk starts with a full map
+        rows, _ = job.walk(iter([0]), forward=False, tick=None, take_from=(state, 1))
+        assert set(rows) == {order[0].key}
+        assert shapely.equals_identical(later.border_band, statics.border_band)
+    finally:
+        job.band.close()
+        state.close()
+
+
 def test_maps_read_ahead_are_the_maps_taken_in_order():
     # While a worker waits for the border's band it reads the next maps of
     # its walk ahead: the walk still takes every map once, in order, and a
