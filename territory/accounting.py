@@ -65,30 +65,32 @@ class Move:
     sovereignty: str | None
     geometry: BaseGeometry
     area_km2: float = 0.0
+    #: The move's land by region: ``region_id``, ``name``, ``area_km2`` each
+    #: (measured when first read if `evaluate` was told so: a property, below).
+    regions: list[dict[str, Any]] = field(default_factory=list)
     people: dict[str, Any] | None = None
     #: The transfer or zone the move belongs to (a zone moves land from each
     #: withdrawing side and from the grey zone: one move each).
     group: str = ""
-    #: The move's land by region (`regions`), or what measures it on first
-    #: read (a sweep's rows need none of it).
-    _regions: list[dict[str, Any]] | Callable[[], list[dict[str, Any]]] = field(
-        default_factory=list, repr=False, compare=False
-    )
 
     def __post_init__(self) -> None:
         if not self.group:
             self.group = self.name
 
-    @property
-    def regions(self) -> list[dict[str, Any]]:
-        """The move's land by region: ``region_id``, ``name``, ``area_km2`` each."""
-        if callable(self._regions):
-            self._regions = self._regions()
-        return self._regions
 
-    @regions.setter
-    def regions(self, rows: list[dict[str, Any]]) -> None:
-        self._regions = rows
+def _move_regions_read(self: Move) -> list[dict[str, Any]]:
+    rows = self.__dict__["_regions"]
+    if callable(rows):  # what measures them (`evaluate(by_region=False)`)
+        rows = self.__dict__["_regions"] = rows()
+    return rows
+
+
+def _move_regions_set(self: Move, rows: list[dict[str, Any]]) -> None:
+    self.__dict__["_regions"] = rows
+
+
+# a field of the dataclass (its __init__, replace, eq) read through a property
+Move.regions = property(_move_regions_read, _move_regions_set)  # type: ignore[assignment]
 
 
 #: Every flow an evaluation reports, (from, to), in display order.
