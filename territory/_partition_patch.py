@@ -37,7 +37,9 @@ every map of 2025-02 … 2026-01).
   land, given and removed land, by region too) are compared with the earlier
   ones; a layer that changed is cut out of the earlier geometry by the box
   and the new one glued in (both cut by the same box from the same edges:
-  they meet where they did).  Everything else stays as it was, object for
+  they meet where they did); a country-wide layer takes one overlay instead,
+  the symmetric difference with what changed in the boxes (`_swapped`),
+  checked by its outline and else glued.  Everything else stays as it was, object for
   object, so what was measured of it is kept (`Control.inherit`); the areas
   a partition keeps are patched alike.  Differences narrower than
   `NOISE_WIDTH_DEG` (float noise) are no change.
@@ -109,6 +111,9 @@ MAX_PATCH_DEG2 = 4.0
 #: Differences narrower than this (degrees, ~10 µm; their area over their
 #: half perimeter) are float noise between two overlays, not a change.
 NOISE_WIDTH_DEG = 1e-10
+#: How far (degrees, in the plane) a country layer swapped by its changes
+#: (`_swapped`) may be from the outline it should have: float noise only.
+OUTLINE_CHECK_DEG = 1e-9
 #: Fewest and most metres a degree spans in the country in any direction
 #: (a degree of longitude at 52.4°N, one of latitude; with the metric CRS's
 #: scale error, ~0.2%, and a margin).
@@ -796,6 +801,34 @@ def _glued(
     return polygonal(shapely.union(outside, new)) if not outside.is_empty else new
 
 
+def _swapped(old: BaseGeometry, found: list) -> BaseGeometry:
+    """`old` with each box's new layer in place of its old one (`_Rows.glue`'s `found`).
+
+    ``old XOR delta``, each delta the symmetric difference of the new layer
+    and the old one in its box (less float noise: that land stays as it
+    was): inside the boxes the new layer, outside them `old`, edge for edge;
+    one overlay of the country-wide layer where cutting it by the boxes and
+    gluing the new land in (`_glued`) takes two.  Where an edge of a delta
+    meets one of `old` a float apart, the overlay can leave a crack or a
+    sliver no fresh partition has (and it cannot be denoised: a country
+    layer may hold polygons as narrow as float noise that a fresh partition
+    holds too); the outline would then be longer than the old one's plus
+    each box's change.  Then, or when the boxes' outlines do not add up,
+    the layer is glued (`_glued`).
+    """
+    deltas = [f[3] for f in found]
+    delta = deltas[0] if len(deltas) == 1 else shapely.union_all(deltas)
+    out = polygonal(shapely.symmetric_difference(old, delta))
+    # a box's new and old layers share their cuts along the box: its change
+    # of outline is theirs, measured in the plane, degrees
+    want = shapely.length(old) + sum(
+        shapely.length(new) - shapely.length(was) for _, new, was, _ in found
+    )
+    if abs(shapely.length(out) - want) <= OUTLINE_CHECK_DEG:
+        return out
+    return _glued(old, [f[0] for f in found], [f[1] for f in found])
+
+
 def _apply(base: Partition, windows: list[_Window], regions) -> Partition:
     """Return `base` with each window's layers inside its box (see the module notes).
 
@@ -894,9 +927,7 @@ class _Rows:
         they did; only the regions a change meets are cut.
         """
         if layer in self.country:
-            self.country[layer] = _glued(
-                self.country[layer], [f[0] for f in found], [f[1] for f in found]
-            )
+            self.country[layer] = _swapped(self.country[layer], found)
             for _, new, old, _ in found:
                 self.country_km2[layer] += area_km2(new) - area_km2(old)
         if layer == "land":

@@ -8,6 +8,7 @@ each party's holdings after equal before − lost + gained.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -64,6 +65,8 @@ class Move:
     sovereignty: str | None
     geometry: BaseGeometry
     area_km2: float = 0.0
+    #: The move's land by region: ``region_id``, ``name``, ``area_km2`` each
+    #: (measured when first read if `evaluate` was told so: a property, below).
     regions: list[dict[str, Any]] = field(default_factory=list)
     people: dict[str, Any] | None = None
     #: The transfer or zone the move belongs to (a zone moves land from each
@@ -73,6 +76,21 @@ class Move:
     def __post_init__(self) -> None:
         if not self.group:
             self.group = self.name
+
+
+def _move_regions_read(self: Move) -> list[dict[str, Any]]:
+    rows = self.__dict__["_regions"]
+    if callable(rows):  # what measures them (`evaluate(by_region=False)`)
+        rows = self.__dict__["_regions"] = rows()
+    return rows
+
+
+def _move_regions_set(self: Move, rows: list[dict[str, Any]]) -> None:
+    self.__dict__["_regions"] = rows
+
+
+# a field of the dataclass (its __init__, replace, eq) read through a property
+Move.regions = property(_move_regions_read, _move_regions_set)  # type: ignore[assignment]
 
 
 #: Every flow an evaluation reports, (from, to), in display order.
@@ -548,6 +566,7 @@ def evaluate(
     *,
     people: bool = True,
     record: Record | None = None,
+    by_region: bool = True,
 ) -> Evaluation:
     """Apply a scenario's transfers and zones to a control map and account for them.
 
@@ -566,6 +585,9 @@ def evaluate(
     record
         The record a date is read from (default: ``Record()``, the default
         cache); ignored when `control` is a `Control`.
+    by_region
+        Measure each move's land by region now (`Move.regions`); False
+        measures it when first read (a sweep reads none of it).
 
     Returns
     -------
@@ -587,9 +609,10 @@ def evaluate(
     the record's last map.
     """
     scenario = as_scenario(scenario)
-    if not isinstance(people, bool):
-        msg = f"evaluate: 'people' is a {type(people).__name__}; pass people=True or people=False"
-        raise ScenarioError(msg)
+    for name, flag in (("people", people), ("by_region", by_region)):
+        if not isinstance(flag, bool):
+            msg = f"evaluate: {name!r} is a {type(flag).__name__}; pass {name}=True or {name}=False"
+            raise ScenarioError(msg)
     control = as_control(control, scenario.as_of, record)
     where = scenario.label
     ctx = SelectionContext(control)
@@ -643,7 +666,10 @@ def evaluate(
         books.apply(zone_moves, ctx)
         moves.extend(zone_moves)
     for m in moves:
-        m.regions = _move_regions(m.geometry, control, ctx)
+        if by_region:
+            m.regions = _move_regions(m.geometry, control, ctx)
+        else:  # measured when read
+            m._regions = functools.partial(_move_regions, m.geometry, control, ctx)
     after_km2 = books.km2()
     after_geoms = AfterGeoms(after, control)
     line_after = _line_after(moves, after_geoms)

@@ -81,8 +81,10 @@ def _snapshot_order(s: Snapshot) -> tuple[dt.date, str, bool, str]:
 
 #: Bump when `partition_land` changes its result: cached partitions are keyed on it.
 #: (14: the held land is taken out of the removed and given land by a
-#: snap-rounded overlay, and partitions may be patched from a nearby map's.)
-PARTITION_VERSION = "partition-14"
+#: snap-rounded overlay, and partitions may be patched from a nearby map's;
+#: 15: a patched map's country-wide layers swapped by their change in one
+#: overlay, `territory._partition_patch._swapped`.)
+PARTITION_VERSION = "partition-15"
 #: Bump when what a derived copy of a static layer keeps changes (`Record._code_frame`).
 LAYER_COPY = "layer-1"
 #: The form of a derived partition's file (`_partition_bytes`): Arrow IPC.

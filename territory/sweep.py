@@ -21,7 +21,8 @@ before it, or when that one is too far from one of the few before it
 map (areas, edges) is reused for the land the two share.  A lane is submitted in chunks of at most
 `CHUNK_MAX_DATES` dates, so the progress bar moves.  Dates on the same map
 share one evaluation (their rows differ only in ``as_of`` and
-``earlier_snapshot``).  A Record keeps its last few maps only
+``earlier_snapshot``); the moves' land by region, which no row shows, is
+measured only if read (``evaluate(..., by_region=False)``).  A Record keeps its last few maps only
 (`territory.record.MAPS_KEPT`), so memory stays bounded however long the
 sweep.  On a Dask cluster each chunk is a task with a Record of its own.
 Rows come back in date order whatever ran them, with the same float values
@@ -356,7 +357,7 @@ def _rows(
             yield {**last, "as_of": day, "earlier_snapshot": snap.as_of < day}
             continue
         try:
-            ev = evaluate(scenario, record.control(day), people=people)
+            ev = evaluate(scenario, record.control(day), people=people, by_region=False)
         except TerritoryError as err:  # name the date; keep the kind of error
             msg = f"as of {day}: {err}"
             raise type(err)(msg) from None

@@ -299,6 +299,10 @@ def test_evaluate_refuses_wrong_types(toy, toy_scenario, args, key, fix):
 def test_evaluate_refuses_a_non_boolean_people(toy, toy_scenario):
     with pytest.raises(ScenarioError, match="'people' is a str; pass people=True"):
         evaluate(toy_scenario, toy, people="no")
+    with pytest.raises(
+        ScenarioError, match="'by_region' is a int; pass by_region=True"
+    ):
+        evaluate(toy_scenario, toy, people=False, by_region=0)
 
 
 # --------------------------------------------------------------------------- good input

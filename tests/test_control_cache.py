@@ -90,6 +90,18 @@ def test_edits_to_returned_objects_do_not_leak(controls):
         assert ctl.pieces["area_km2"].sum() > 0
 
 
+def test_regions_measured_when_read_equal_those_measured_at_once():
+    # a sweep leaves each move's land by region to be measured when read
+    now = evaluate(_scenario(), scenario_world.control(), people=False)
+    later = evaluate(
+        _scenario(), scenario_world.control(), people=False, by_region=False
+    )
+    assert all(callable(m._regions) for m in later.moves)
+    assert [m.regions for m in later.moves] == [m.regions for m in now.moves]
+    assert any(m.regions for m in now.moves)
+    assert _numbers(later) == _numbers(now)
+
+
 def test_only_immutable_values_are_kept(controls):
     base, _ = controls
     evaluate(_scenario(), base, people=False)

@@ -14,6 +14,8 @@ import shapely
 
 from territory._partition_patch import (
     PatchBase,
+    _glued,
+    _swapped,
     changed_edges,
     patch_partition,
     shared,
@@ -223,6 +225,27 @@ def test_changed_edges_are_exact():
     assert len(changed_edges({"occupied": a}, {"occupied": a})) == 0
     # an edge split by a vertex a hair off it: three edges changed
     assert len(changed_edges({"occupied": a}, {"occupied": b})) == 3
+
+
+def test_a_country_layer_is_swapped_by_its_change_or_glued():
+    old = shapely.box(0, 0, 4, 2)
+    box = (1, -1, 3, 3)
+    was = shapely.box(1, 0, 3, 2)
+    # land lost inside the box (its cuts along the box as they were): swapped
+    # in one overlay, as gluing gives it
+    new = was.difference(shapely.box(1.5, 1.5, 2.5, 2))
+    delta = shapely.symmetric_difference(new, was)
+    out = _swapped(old, [(box, new, was, delta)])
+    glued = _glued(old, [box], [new])
+    assert out.area == pytest.approx(glued.area, rel=1e-12)
+    assert out.length == pytest.approx(glued.length, rel=1e-12)
+    assert out.length == pytest.approx(old.length + new.length - was.length)
+    assert out.length == pytest.approx(13.0)
+    # a delta that would crack the land (an outline no change explains): glued
+    crack = shapely.box(1.5, 0.5, 2.5, 0.5 + 1e-13)
+    out = _swapped(old, [(box, was, was, crack)])
+    assert out.length == pytest.approx(old.length, rel=1e-12)
+    assert shapely.get_num_interior_rings(out) == 0
 
 
 def test_shared_geometries_are_the_earlier_objects(synthetic_world):
