@@ -668,8 +668,10 @@ def evaluate(
     for m in moves:
         if by_region:
             m.regions = _move_regions(m.geometry, control, ctx)
-        else:  # measured when read
-            m._regions = functools.partial(_move_regions, m.geometry, control, ctx)
+        else:  # measured when first read (`_move_regions_read`)
+            m.__dict__["_regions"] = functools.partial(
+                _move_regions, m.geometry, control, ctx
+            )
     after_km2 = books.km2()
     after_geoms = AfterGeoms(after, control)
     line_after = _line_after(moves, after_geoms)
