@@ -131,16 +131,12 @@ def _edge_terms(coords: np.ndarray) -> np.ndarray:
     return mean_q * dlam
 
 
-def _ring_area_m2(coords: np.ndarray) -> float:
-    """Signed area (m², positive counter-clockwise) of a closed lon/lat ring (`_edge_terms`)."""
-    return float(-_A_M * _A_M / 2 * np.sum(_edge_terms(coords)))
-
-
 def area_m2(geom: BaseGeometry | None) -> float:
     """Return the ellipsoidal area (m²) of a lon/lat geometry with straight lon/lat edges.
 
     Every polygon is oriented (exterior counter-clockwise, holes clockwise)
-    and each ring's signed area (`_ring_area_m2`) added up, in ring order.
+    and each ring's signed area (−a²/2 times the sum of its `_edge_terms`,
+    positive counter-clockwise) added up, in ring order.
     The edges of all the rings are computed in one pass: a geometry of many
     small parts costs about as much as one of as many vertices.
     """

@@ -67,7 +67,7 @@ from territory.control import (
 )
 from territory.crs import STORAGE_CRS, metric_crs_for, transform, transform_many
 from territory.errors import InternalError
-from territory.geodesy import _A_M, _GL_T, _GL_W, M2_PER_KM2, _q, area_km2, polygonal
+from territory.geodesy import _A_M, M2_PER_KM2, _edge_terms, area_km2, polygonal
 
 #: Bump when the figures this module computes could change.
 ALGORITHM = "series-2"
@@ -1242,14 +1242,9 @@ def _areas_km2(geoms: list[BaseGeometry]) -> np.ndarray:
     exterior = np.ones(len(rings), dtype=bool)
     exterior[1:] = ring_poly[1:] != ring_poly[:-1]
     coords, ring_of = shapely.get_coordinates(rings, return_index=True)
+    # the edges within a ring (not from one ring's end to the next's start)
     same = ring_of[1:] == ring_of[:-1]
-    lam = np.radians(coords[:, 0])
-    phi = np.radians(coords[:, 1])
-    dlam = (lam[1:] - lam[:-1])[same]
-    phi0 = phi[:-1][same]
-    dphi = (phi[1:] - phi[:-1])[same]
-    nodes = phi0[:, None] + dphi[:, None] * _GL_T[None, :]
-    mean_q = (_q(nodes) * _GL_W[None, :]).sum(axis=1)
+    terms = _edge_terms(coords)[same]
     # each ring's edges are contiguous: summed ring by ring
     edge_ring = ring_of[:-1][same]
     first = np.ones(len(edge_ring), dtype=bool)
@@ -1257,7 +1252,7 @@ def _areas_km2(geoms: list[BaseGeometry]) -> np.ndarray:
     starts = np.flatnonzero(first)
     ring_sum = np.zeros(len(rings))
     if len(starts):
-        ring_sum[edge_ring[starts]] = np.add.reduceat(mean_q * dlam, starts)
+        ring_sum[edge_ring[starts]] = np.add.reduceat(terms, starts)
     ring_m2 = np.abs(-_A_M * _A_M / 2 * ring_sum)
     signed = np.where(exterior, ring_m2, -ring_m2)
     per_poly = np.bincount(ring_poly, weights=signed, minlength=len(polys))
