@@ -131,17 +131,15 @@ def parse_geoparquet(data: bytes) -> gpd.GeoDataFrame:
     goes to geopandas.  Raises whatever the parser raises.
     """
     import geopandas as gpd
-    import shapely
 
     table = read_parquet_table(data)
     plain = plain_geometry_column(table)
     if plain is None:
         # geopandas reads file-like objects; its stubs name paths only
         return gpd.read_parquet(io.BytesIO(data))  # type: ignore[arg-type]
-    col, crs = plain
+    col = plain[0]
     df = table.to_pandas()
-    df[col] = shapely.from_wkb(table.column(col).to_numpy(zero_copy_only=False))
-    crs = None if crs is None else _crs(json.dumps(crs, sort_keys=True))
+    df[col], crs = plain_geometries(table)
     return gpd.GeoDataFrame(df, geometry=col, crs=crs)
 
 
