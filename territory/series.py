@@ -893,10 +893,15 @@ class Engine:
             kept, bounds = [], np.empty((0, 4))
         else:
             out = self._given_ru.copy()
-            kept = [g for g, k in zip(self._given, stays, strict=True) if k]
-            bounds = self._given_bounds[stays]
-            for g, k in zip(self._given, stays, strict=True):
-                if not k and g.holder == RU:
+            (gone,) = np.nonzero(~stays)  # (most maps: a few pieces of hundreds)
+            if len(gone):
+                kept = [g for g, k in zip(self._given, stays, strict=True) if k]
+                bounds = self._given_bounds[stays]
+            else:
+                kept, bounds = list(self._given), self._given_bounds
+            for k in gone:
+                g = self._given[k]
+                if g.holder == RU:
                     for r, a in g.region_km2.items():
                         out[r] -= a
         for g in new:
