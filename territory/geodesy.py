@@ -157,8 +157,10 @@ def area_m2(geom: BaseGeometry | None) -> float:
     # the edges within a ring (not from one ring's end to the next's start)
     starts = np.searchsorted(ring, np.arange(len(rings) + 1))
     total = 0.0
-    for a, b in zip(starts[:-1], starts[1:] - 1, strict=True):
-        total += float(-_A_M * _A_M / 2 * np.sum(terms[a:b]))
+    # (np.add.reduce is what np.sum calls, the same pairwise sum, without
+    # its dispatch: ~5 µs a ring)
+    for a, b in zip(starts[:-1].tolist(), (starts[1:] - 1).tolist(), strict=True):
+        total += float(-_A_M * _A_M / 2 * np.add.reduce(terms[a:b]))
     return abs(total)
 
 
