@@ -576,8 +576,9 @@ class Record:
         history (`territory.versions.date_files`) and kept in the cache
         (``derived/versions-<inputs>-<content>.json``, named after the files'
         and the history's checksums and after its own content, which is
-        checked when it is read), so it is computed once per cache: reading
-        every daily file takes about 25 s; ``territory data fetch`` does it.
+        checked when it is read), so it is computed once per cache (reading
+        and measuring every daily file, `_daily_areas`, about a second of
+        CPU, shared with forked workers); ``territory data fetch`` does it.
         """
         import json
 
