@@ -122,12 +122,18 @@ def _edge_terms(coords: np.ndarray) -> np.ndarray:
     dλ, integrated exactly along straight lon/lat edges by 4-point
     Gauss-Legendre quadrature (q is smooth, so the quadrature error is far
     below 1e-12 relative).  Each term depends on its edge's two ends alone.
+    The nodes are taken one at a time over all the edges, their weighted
+    values added in node order: the terms of ``(q(nodes) * w).sum(axis=1)``
+    on an (edges × nodes) array to the last bit (numpy adds such rows node
+    by node; tested), at four fifths of its cost.
     """
     lam = np.radians(coords[:, 0])
     phi = np.radians(coords[:, 1])
     dlam = np.diff(lam)
-    nodes = phi[:-1, None] + np.diff(phi)[:, None] * _GL_T[None, :]
-    mean_q = (_q(nodes) * _GL_W[None, :]).sum(axis=1)
+    start, dphi = phi[:-1], np.diff(phi)
+    mean_q = _q(start + dphi * _GL_T[0]) * _GL_W[0]
+    for t, w in zip(_GL_T[1:], _GL_W[1:], strict=True):
+        mean_q += _q(start + dphi * t) * w
     return mean_q * dlam
 
 
@@ -151,8 +157,10 @@ def area_m2(geom: BaseGeometry | None) -> float:
     # the edges within a ring (not from one ring's end to the next's start)
     starts = np.searchsorted(ring, np.arange(len(rings) + 1))
     total = 0.0
-    for a, b in zip(starts[:-1], starts[1:] - 1, strict=True):
-        total += float(-_A_M * _A_M / 2 * np.sum(terms[a:b]))
+    # (np.add.reduce is what np.sum calls, the same pairwise sum, without
+    # its dispatch: ~5 µs a ring)
+    for a, b in zip(starts[:-1].tolist(), (starts[1:] - 1).tolist(), strict=True):
+        total += float(-_A_M * _A_M / 2 * np.add.reduce(terms[a:b]))
     return abs(total)
 
 

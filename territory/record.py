@@ -68,6 +68,8 @@ DAILY_PREFIX = "deepstate-daily/"
 AREAS_KEY = "deepstate-areas"
 #: What the cached daily-file areas are (bump if the measure changes).
 AREAS_MEASURE = "occupied, unclipped, geodesy.area_km2"
+#: Daily files to measure from which the work is shared with forked processes.
+PARALLEL_MIN_FILES = 64
 
 
 def _snapshot_order(s: Snapshot) -> tuple[dt.date, str, bool, str]:
@@ -328,6 +330,17 @@ def _parse_facts(data: bytes) -> list[tuple[tuple, object]]:
     return out
 
 
+#: What forked measuring workers measure (set in the parent just before they start).
+_MEASURING: tuple[Record, list[Snapshot]] | None = None
+
+
+def _measure_forked(start: int, stop: int) -> list[float | None]:
+    """Return, in a forked worker, the areas of the parent's files ``start:stop``."""
+    assert _MEASURING is not None
+    record, todo = _MEASURING
+    return [record._occupied_km2(s) for s in todo[start:stop]]
+
+
 def parse_date(text: object) -> dt.date:
     """Return `text` as a date (see `territory.dates.as_date`); raise `DataError`."""
     from territory.dates import as_date
@@ -563,8 +576,9 @@ class Record:
         history (`territory.versions.date_files`) and kept in the cache
         (``derived/versions-<inputs>-<content>.json``, named after the files'
         and the history's checksums and after its own content, which is
-        checked when it is read), so it is computed once per cache: reading
-        every daily file takes about 25 s; ``territory data fetch`` does it.
+        checked when it is read), so it is computed once per cache (reading
+        and measuring every daily file, `_daily_areas`, about a second of
+        CPU, shared with forked workers); ``territory data fetch`` does it.
         """
         import json
 
@@ -595,11 +609,10 @@ class Record:
 
         Kept in the cache by file content (``derived/daily-areas-<measure>-
         <content>.json``, areas keyed by each file's checksum; every sound
-        such file is read and merged), so a changed index reads only new files.
+        such file is read and merged), so a changed index reads only new files
+        (`_measure`: in forked processes too when there are many).
         """
         import json
-
-        from territory.geodesy import area_km2
 
         stem = f"daily-areas-{hashlib.sha256(AREAS_MEASURE.encode()).hexdigest()[:_DIGEST_HEX]}"
 
@@ -614,21 +627,75 @@ class Record:
         for path, found in self._read_derived(stem, ".json", parse):
             areas.update(found)
             merged.append(path)
+        todo, seen = [], set()  # a content shared by several files measured once
+        for s in daily:
+            sha = self._entry_sha(s.key)
+            if sha == "-" or (sha not in areas and sha not in seen):
+                todo.append(s)
+                seen.add(sha)
+        measured = dict(zip([s.key for s in todo], self._measure(todo), strict=True))
         out, new = {}, False
         for s in daily:
             sha = self._entry_sha(s.key)
             if sha != "-" and sha in areas:
                 out[s.key] = areas[sha]
                 continue
-            try:
-                out[s.key] = area_km2(self.read_snapshot(s)["occupied"])
-            except (DataError, DataNotFoundError):
+            # (one whose first file was damaged: measured now, from its own file)
+            area = measured[s.key] if s.key in measured else self._occupied_km2(s)
+            if area is None:
                 continue  # damaged: asking for its date names the repair
+            out[s.key] = area
             if sha != "-":
-                areas[sha] = out[s.key]
+                areas[sha] = area
                 new = True
         if new:
             self._write_merged(stem, areas, merged)
+        return out
+
+    def _occupied_km2(self, snap: Snapshot) -> float | None:
+        """Return the occupied area (km², `geodesy.area_km2`) of a file; None if damaged."""
+        from territory.geodesy import area_km2
+
+        try:
+            return area_km2(self.read_snapshot(snap)["occupied"])
+        except (DataError, DataNotFoundError):
+            return None
+
+    def _measure(self, todo: list[Snapshot]) -> list[float | None]:
+        """Return the `_occupied_km2` of each of `todo`, in order.
+
+        From `PARALLEL_MIN_FILES` files on, they are cut into one contiguous
+        share per CPU (at most 8): this process measures the first while
+        forked workers (they inherit this Record, nothing is pickled but the
+        areas) measure the others; the same function on the same bytes, so
+        the same areas to the last bit.  Where fork is not available, all here.
+        """
+        import multiprocessing as mp
+        import os
+
+        workers = min(os.cpu_count() or 1, 8)
+        if (
+            len(todo) < PARALLEL_MIN_FILES
+            or workers < 2
+            or "fork" not in mp.get_all_start_methods()
+        ):
+            return [self._occupied_km2(s) for s in todo]
+        import concurrent.futures as cf
+
+        global _MEASURING  # noqa: PLW0603 (forked workers inherit it, never pickled)
+        size = -(-len(todo) // workers)
+        starts = range(size, len(todo), size)
+        _MEASURING = (self, todo)
+        try:
+            with cf.ProcessPoolExecutor(
+                len(starts), mp_context=mp.get_context("fork")
+            ) as pool:
+                futures = [pool.submit(_measure_forked, a, a + size) for a in starts]
+                out = [self._occupied_km2(s) for s in todo[:size]]
+                for future in futures:
+                    out += future.result()
+        finally:
+            _MEASURING = None
         return out
 
     def _entry_sha(self, key: str) -> str:

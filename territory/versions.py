@@ -30,10 +30,11 @@ published area history covers a file, its version is identified by its area:
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import statistics
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 if TYPE_CHECKING:
@@ -56,6 +57,9 @@ TIE_REL = 2e-5
 #: history does not hold (the smallest step between published versions is a
 #: few km², ~3e-5; ten times the 95th-percentile residual).
 MATCH_REL = 1e-4
+
+#: At most this many refinements of the factor on the matches (`estimate_factor`).
+FACTOR_ROUNDS = 5
 
 #: Bump when the dating changes: the cached dating is keyed on it.
 ALGORITHM = "versions-2"
@@ -141,20 +145,38 @@ def published_occupied(history: pd.DataFrame) -> pd.Series:
     return occ.groupby(times)["area"].sum().sort_index()
 
 
-def _candidates(
-    published: pd.Series, file_day: dt.date
-) -> list[tuple[dt.datetime, float]]:
-    import pandas as pd
+class _Published:
+    """`published_occupied` as plain sorted lists, searched by bisection.
 
-    cut = pd.Timestamp(captured_at(file_day))
-    end = pd.Timestamp(file_day + dt.timedelta(days=1), tz="UTC")
-    window = published[
-        (published.index < end)
-        & (published.index >= cut - pd.Timedelta(days=WINDOW_DAYS))
-    ]
-    return [
-        (cast(pd.Timestamp, t).to_pydatetime(), float(a)) for t, a in window.items()
-    ]
+    ``times`` are the versions' times (UTC, as `datetime`), ``areas_km2`` their
+    areas (`float`), in time order: each file's window is two bisections, not
+    two comparisons of the whole index (a thousand windows in a dating).
+    """
+
+    def __init__(self, published: pd.Series) -> None:
+        if not published.index.is_monotonic_increasing:
+            published = published.sort_index(kind="stable")
+        self.times: list[dt.datetime] = list(published.index.to_pydatetime())
+        self.areas_km2 = [float(a) for a in published.to_numpy()]
+
+    def covers(self, day: dt.date) -> bool:
+        """Tell whether the history reaches from before the file of `day` was taken to after it."""
+        return (
+            len(self.times) > 0
+            and self.times[0] < captured_at(day) - dt.timedelta(days=1)
+            and captured_at(day) <= self.times[-1] + dt.timedelta(days=1)
+        )
+
+
+def _candidates(
+    published: _Published, file_day: dt.date
+) -> list[tuple[dt.datetime, float]]:
+    """Return the versions a file of `file_day` can show, (time, area), in time order."""
+    start = captured_at(file_day) - dt.timedelta(days=WINDOW_DAYS)
+    end = dt.datetime.combine(file_day + dt.timedelta(days=1), dt.time(), dt.UTC)
+    lo = bisect.bisect_left(published.times, start)
+    hi = bisect.bisect_left(published.times, end, lo)
+    return list(zip(published.times[lo:hi], published.areas_km2[lo:hi], strict=True))
 
 
 def _best(
@@ -185,7 +207,7 @@ def _best(
 
 
 def estimate_factor(
-    areas: dict[dt.date, float], published: pd.Series, *, rounds: int = 5
+    areas: dict[dt.date, float], published: pd.Series, *, rounds: int = FACTOR_ROUNDS
 ) -> float:
     """Return the steady factor between a file's area and the published area of its map.
 
@@ -194,6 +216,12 @@ def estimate_factor(
     the median ratio to each file's best match under the current factor.
     Medians keep the files that show an older version from pulling it.
     """
+    return _estimate_factor(areas, _Published(published), rounds=rounds)
+
+
+def _estimate_factor(
+    areas: dict[dt.date, float], published: _Published, *, rounds: int
+) -> float:
     pairs = []
     for d, a in areas.items():
         cands = _candidates(published, d)
@@ -232,26 +260,23 @@ def date_files(
         `published_occupied` of the history, or None (every file inferred).
     """
     out: dict[dt.date, Version] = {}
+    history = None if published is None else _Published(published)
 
     def covered(day: dt.date) -> bool:
-        """Tell whether the history reaches from before this file was taken to after it."""
-        return (
-            published is not None
-            and len(published) > 0
-            and published.index[0] < captured_at(day) - dt.timedelta(days=1)
-            and captured_at(day) <= published.index[-1] + dt.timedelta(days=1)
-        )
+        return history is not None and history.covers(day)
 
     inside = {d: a for d, a in areas.items() if covered(d)}
     factor = (
-        estimate_factor(inside, published) if inside and published is not None else None
+        _estimate_factor(inside, history, rounds=FACTOR_ROUNDS)
+        if inside and history is not None
+        else None
     )
     previous: dt.datetime | None = None
     unmatched = []
     for day in sorted(areas):
         match = None
-        if factor is not None and published is not None and covered(day):
-            cands = _candidates(published, day)
+        if factor is not None and history is not None and covered(day):
+            cands = _candidates(history, day)
             match = _best(areas[day], cands, factor, previous, captured_at(day))
         if match is not None and match[1] <= MATCH_REL:
             t, residual = match

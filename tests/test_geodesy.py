@@ -126,3 +126,25 @@ def test_many_parts_with_holes_are_measured_ring_by_ring():
     for p in parts:
         alone += area_km2(p)
     assert area_km2(multi) == pytest.approx(alone, rel=1e-12)
+
+
+def test_edge_terms_are_those_of_the_quadrature_as_one_array():
+    # `_edge_terms` takes the Gauss-Legendre nodes one at a time; its terms
+    # are those of the (edges × nodes) array summed by row, to the last bit
+    # (the accounting areas, and the areas kept in the derived cache, do not
+    # move by a bit), on edges of every length and direction and any count.
+    import numpy as np
+
+    from territory.geodesy import _GL_T, _GL_W, _edge_terms, _q
+
+    rng = np.random.default_rng(11)
+    for n in [*range(2, 12), 100, 4097]:
+        scale = 10.0 ** rng.integers(-6, 2, n)[:, None]
+        steps = rng.standard_normal((n, 2)) * scale
+        coords = np.cumsum(steps, axis=0) + np.array([37.0, 48.0])
+        phi = np.radians(coords[:, 1])
+        nodes = phi[:-1, None] + np.diff(phi)[:, None] * _GL_T[None, :]
+        expected = (_q(nodes) * _GL_W[None, :]).sum(axis=1) * np.diff(
+            np.radians(coords[:, 0])
+        )
+        assert np.array_equal(_edge_terms(coords), expected), n

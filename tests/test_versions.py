@@ -234,3 +234,86 @@ def test_a_damaged_dating_file_is_never_trusted(record, tmp_path):
     # dated again: the same content, so the same name, now sound
     assert link.read_text() == text
     assert len(list((cache / "derived").glob("versions-*-*.json"))) == 1
+
+
+def _fresh_overlay(record, root):
+    """An overlay of the real cache with no daily areas or dating derived yet."""
+    from tests.support import overlay_cache
+
+    cache = overlay_cache(root, record.cache.root)
+    for pattern in ("daily-areas-*", "versions-*"):
+        for link in (cache / "derived").glob(pattern):
+            link.unlink()  # the link only: the real cache stays as it is
+    return cache
+
+
+@pytest.mark.data
+def test_the_areas_measured_in_forked_processes_are_the_serial_ones(
+    record, tmp_path, monkeypatch
+):
+    # A fresh cache measures every daily file, shared with forked workers
+    # (`Record._measure`): the same areas to the last bit, so the same
+    # derived files, byte for byte, as when one process measures them all.
+    import os
+
+    import territory.record as rec
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    measured_here = {}
+    own = rec.Record._occupied_km2
+
+    def counted(self, snap):
+        measured_here[name] = measured_here.get(name, 0) + 1
+        return own(self, snap)
+
+    monkeypatch.setattr(rec.Record, "_occupied_km2", counted)
+    written = {}
+    for name, least in (("serial", 10**9), ("forked", 2)):
+        monkeypatch.setattr(rec, "PARALLEL_MIN_FILES", least)
+        cache = _fresh_overlay(record, tmp_path / name)
+        assert len(rec.Record(cache).versions) > 700
+        written[name] = {
+            p.name: p.read_bytes()
+            for pattern in ("daily-areas-*", "versions-*")
+            for p in (cache / "derived").glob(pattern)
+        }
+    assert len(written["serial"]) == 2
+    assert written["forked"] == written["serial"]
+    # the parent measured its share only: the rest was measured by the workers
+    assert measured_here["forked"] < 0.6 * measured_here["serial"]
+
+
+@pytest.mark.data
+def test_a_damaged_file_measured_by_a_forked_worker_is_left_out(
+    record, tmp_path, monkeypatch
+):
+    # Its area is missing (asking for its date names the repair), the others
+    # are measured as in one process.
+    import os
+
+    import territory.record as rec
+    from territory.errors import DataError
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    fresh = rec.Record(_fresh_overlay(record, tmp_path / "c"))
+    daily = [
+        s
+        for s in fresh._indexed_snapshots
+        if s.key.startswith(rec.DAILY_PREFIX) and not s.published
+    ][:40]
+    damaged = daily[-1].key  # in the worker's share
+    own = rec.Record.read_snapshot
+
+    def read(self, snap):
+        if snap.key == damaged:
+            msg = f"{snap.key}: damaged; run 'territory data fetch'"
+            raise DataError(msg)
+        return own(self, snap)
+
+    monkeypatch.setattr(rec.Record, "read_snapshot", read)
+    monkeypatch.setattr(rec, "PARALLEL_MIN_FILES", 2)
+    forked = fresh._measure(daily)
+    monkeypatch.setattr(rec, "PARALLEL_MIN_FILES", 10**9)
+    assert forked == fresh._measure(daily)
+    assert forked[-1] is None
+    assert all(isinstance(a, float) and a > 100_000 for a in forked[:-1])
