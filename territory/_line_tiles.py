@@ -89,7 +89,7 @@ def _segments(pieces: Sequence[BaseGeometry]) -> np.ndarray:
 
 
 def _content_order(seg: np.ndarray) -> np.ndarray:
-    """An order of the rows of `seg` that depends on their content alone.
+    """Return an order of the rows of `seg` that depends on their content alone.
 
     By a 64-bit mix of each row's bits (cheaper than sorting on five float
     columns): equal rows are adjacent, whatever order they came in.  Two
