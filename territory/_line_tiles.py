@@ -88,6 +88,27 @@ def _segments(pieces: Sequence[BaseGeometry]) -> np.ndarray:
     return np.vstack(rows) if rows else np.empty((0, 5))
 
 
+def _content_order(seg: np.ndarray) -> np.ndarray:
+    """Return an order of the rows of `seg` that depends on their content alone.
+
+    By a 64-bit mix of each row's bits (cheaper than sorting on five float
+    columns): equal rows are adjacent, whatever order they came in.  Two
+    distinct rows of the same mix (about one chance in 2**64 a pair) may
+    come in either order; a tile's key is then another, and its length is
+    measured again (never a wrong one: the key holds every edge).
+    """
+    bits = np.ascontiguousarray(seg).view(np.uint64)
+    h = np.zeros(len(bits), np.uint64)
+    for k in range(bits.shape[1]):
+        h ^= bits[:, k]
+        h *= _MIX
+        h ^= h >> np.uint64(29)
+    return np.argsort(h)
+
+
+_MIX = np.uint64(0x9E3779B97F4A7C15)
+
+
 def _tile_box(i: int, j: int, grow: float = 0.0) -> tuple[float, float, float, float]:
     x0 = TILE_ORIGIN_DEG + i * TILE_DEG
     y0 = TILE_ORIGIN_DEG + j * TILE_DEG
@@ -204,17 +225,22 @@ def contact_length_km(
         msg = "contact_length_km: several pieces need a join"
         raise ValueError(msg)
     seg = _segments(pieces)
+    seg = seg[_content_order(seg)]  # a tile's edges in one order, whatever the map's
     rows, ii, jj = _tiles_of(seg)
-    order = np.lexsort((jj, ii))
+    # by tile, and in a tile by content (each edge meets a tile once)
+    order = np.lexsort((rows, jj, ii))
     rows, ii, jj = rows[order], ii[order], jj[order]
     cut = np.nonzero((np.diff(ii) != 0) | (np.diff(jj) != 0))[0] + 1
     starts = np.concatenate([[0], cut])
     ends = np.concatenate([cut, [len(rows)]])
-    corners_x = np.array([_tile_box(ii[s], jj[s], TILE_MARGIN_DEG)[0] for s in starts])
-    corners_y = np.array([_tile_box(ii[s], jj[s], TILE_MARGIN_DEG)[1] for s in starts])
+    tiles = np.column_stack([ii[starts], jj[starts]]).astype(np.int64)
+    corners_x = (TILE_ORIGIN_DEG + tiles[:, 0] * TILE_DEG) - TILE_MARGIN_DEG
+    corners_y = (TILE_ORIGIN_DEG + tiles[:, 1] * TILE_DEG) - TILE_MARGIN_DEG
     covers = np.column_stack(
         [shapely.contains_xy(p, corners_x, corners_y) for p in pieces]
     )
+    edges = np.ascontiguousarray(seg[rows]).tobytes()
+    width = seg.itemsize * seg.shape[1]
     head = b"|".join(
         [
             TILES_VERSION,
@@ -224,17 +250,15 @@ def contact_length_km(
         ]
     )
     total = []
-    for t, (s, e) in enumerate(zip(starts, ends, strict=True)):
-        i, j = int(ii[s]), int(jj[s])
-        mine = seg[rows[s:e]]
-        mine = mine[np.lexsort(mine.T[::-1])]
+    for t, (s, e) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
         h = hashlib.blake2b(head, digest_size=20)
-        h.update(np.array([i, j], dtype=np.int64).tobytes())
+        h.update(tiles[t].tobytes())
         h.update(covers[t].tobytes())
-        h.update(np.ascontiguousarray(mine).tobytes())
+        h.update(edges[s * width : e * width])
         key = h.digest()
         km = _kept.get(key)
         if km is None:
+            i, j = (int(v) for v in tiles[t])
             km = _tile_km(pieces, i, j, land, join)
             with _lock:
                 _kept[key] = km

@@ -39,7 +39,9 @@ every map of 2025-02 … 2026-01).
   and the new one glued in (both cut by the same box from the same edges:
   they meet where they did); a country-wide layer takes one overlay instead,
   the symmetric difference with what changed in the boxes (`_swapped`),
-  checked by its outline and else glued.  Everything else stays as it was, object for
+  checked by its outline and else glued.  The land (the country's less
+  the removed land) is compared only in a box where the removed land
+  changed: elsewhere it is the same.  Everything else stays as it was, object for
   object, so what was measured of it is kept (`Control.inherit`); the areas
   a partition keeps are patched alike.  Differences narrower than
   `NOISE_WIDTH_DEG` (float noise) are no change.
@@ -122,6 +124,9 @@ M_PER_DEG_MAX = 113_000.0
 #: The layers the patch keeps: the keys of `Partition.country`, and the
 #: removed land (by reason).
 LAYERS = (RU, GREY, UA, "land", *GIVEN_REASONS, SLIVER, WATER)
+#: The order the patch compares them in: the land after the removed land it
+#: is made from (`_apply`); each is glued on its own.
+_PATCH_ORDER = (RU, GREY, UA, *GIVEN_REASONS, SLIVER, WATER, "land")
 
 _EMPTY = shapely.Polygon()
 
@@ -838,17 +843,24 @@ def _apply(base: Partition, windows: list[_Window], regions) -> Partition:
     rows = _Rows(base, regions)
     new_layers = [w.layers() for w in windows]
     changed: set[str] = set()
-    for layer in LAYERS:
+    # the windows where the removed land changed: the land (the country's
+    # less the removed land, `last_layers`) changed in no other
+    removed_moved: set[int] = set()
+    for layer in _PATCH_ORDER:
         # the windows where the layer changed: the box, the new layer in it,
         # the earlier one, and what changed (less float noise: the same
         # land, kept as it was)
         found = []
-        for w, layers in zip(windows, new_layers, strict=True):
+        for k, (w, layers) in enumerate(zip(windows, new_layers, strict=True)):
+            if layer == "land" and k not in removed_moved:
+                continue
             new = polygonal(shapely.intersection(layers[layer], shapely.box(*w.box)))
             old = rows.layer_in(layer, w.box)
             delta = _denoised(shapely.symmetric_difference(new, old))
             if not delta.is_empty:
                 found.append((w.box, new, old, delta))
+                if layer in (SLIVER, WATER):
+                    removed_moved.add(k)
         if found:
             changed.add(layer)
             rows.glue(layer, found)

@@ -85,8 +85,10 @@ def _snapshot_order(s: Snapshot) -> tuple[dt.date, str, bool, str]:
 #: (14: the held land is taken out of the removed and given land by a
 #: snap-rounded overlay, and partitions may be patched from a nearby map's;
 #: 15: a patched map's country-wide layers swapped by their change in one
-#: overlay, `territory._partition_patch._swapped`.)
-PARTITION_VERSION = "partition-15"
+#: overlay, `territory._partition_patch._swapped`;
+#: 16: the outline band kept once, in a file of its own, which each
+#: partition's file names (`_partition_bytes`).)
+PARTITION_VERSION = "partition-16"
 #: Bump when what a derived copy of a static layer keeps changes (`Record._code_frame`).
 LAYER_COPY = "layer-1"
 #: The form of a derived partition's file (`_partition_bytes`): Arrow IPC.
@@ -171,7 +173,10 @@ def _partition_to_frame(p: Partition) -> gpd.GeoDataFrame:
 
 
 def _partition_bytes(
-    p: Partition, wkb_kept: dict[int, tuple[BaseGeometry, bytes]] | None = None
+    p: Partition,
+    wkb_kept: dict[int, tuple[BaseGeometry, bytes]] | None = None,
+    *,
+    band_ref: str | None = None,
 ) -> bytes:
     """Return the table of `_partition_to_frame` as an Arrow IPC file (`PARTITION_SUFFIX`).
 
@@ -183,6 +188,9 @@ def _partition_bytes(
     `wkb_kept` holds the WKB of geometries written before (by id, with the
     geometry): a partition patched from the one before shares most of its
     geometries with it.  It is replaced by this partition's.
+    With `band_ref`, the outline band (the same for every map on the same
+    land, a quarter of the file) is not written: its row names the band
+    kept in a file of its own (`Record._band_ref`), its geometry null.
     """
     import json
 
@@ -190,7 +198,11 @@ def _partition_bytes(
     import pyarrow as pa
 
     cols = _partition_columns(p)
+    by_ref = band_ref is not None and p.outline_band is not None
     geoms = cols["geometry"]
+    if by_ref:  # the last row, the outline's: its name, no geometry
+        cols["region_id"][-1] = band_ref
+        geoms = geoms[:-1]
     kept = wkb_kept if wkb_kept is not None else {}
     wkb: list[bytes | None] = []
     for g in geoms:
@@ -221,7 +233,7 @@ def _partition_bytes(
         {
             "region_id": pa.array(cols["region_id"], pa.string()),
             "holder": pa.array(cols["holder"], pa.string()),
-            "geometry": pa.array(wkb, pa.binary()),
+            "geometry": pa.array([*wkb, None] if by_ref else wkb, pa.binary()),
             "layer": pa.array(cols["layer"], pa.string()),
             "area_km2": pa.array(cols["area_km2"], pa.float64()),
         },
@@ -230,12 +242,16 @@ def _partition_bytes(
     return arrow_file_bytes(table)
 
 
-def _partition_from_table(table: pa.Table) -> Partition:
+def _partition_from_table(
+    table: pa.Table, band_of: Callable[[str], BaseGeometry | None] | None = None
+) -> Partition:
     """Return the partition of a derived file's table (`_partition_bytes`).
 
     Its frames are built from the columns, layer by layer (no frame of the
     whole table): what reading it as GeoParquet and splitting the frame by
-    ``layer`` gave, with the same columns, dtypes and index.
+    ``layer`` gave, with the same columns, dtypes and index.  An outline
+    band kept in a file of its own is `band_of` its name (None: none, the
+    partition's Controls build it when a line needs it).
     """
     import geopandas as gpd
 
@@ -261,8 +277,12 @@ def _partition_from_table(table: pa.Table) -> Partition:
 
     band = None
     if rows.get("outline"):  # kept since the band was derived with the partition
-        band = geoms[rows["outline"][0]]
-        shapely.prepare(band)
+        at = rows["outline"][0]
+        band = geoms[at]
+        if band is not None:
+            shapely.prepare(band)
+        elif band_of is not None:  # kept once, in a file of its own
+            band = band_of(ids[at])
     country = rows.get("country", [])
     piece_km2 = country_km2 = None
     if areas is not None:
@@ -376,6 +396,10 @@ class Record:
         self._patched_from: dict[str, str] = {}
         #: the WKB of the last partition written (`_partition_bytes`)
         self._wkb: dict[int, tuple[BaseGeometry, bytes]] = {}
+        #: the outline bands this Record wrote or read (`_band_ref`), by name
+        self._bands: dict[str, BaseGeometry] = {}
+        #: the name of the last land's outline band (`_band_ref`): (land, name)
+        self._band_land: tuple[BaseGeometry, str] | None = None
         #: sha256 of the content of each static layer as it was read and used
         self._read_sha256: dict[str, str] = {}
         #: the content hash of each snapshot's derived partition (its file's name)
@@ -966,7 +990,7 @@ class Record:
         found = self._read_derived(
             stem,
             PARTITION_SUFFIX,
-            lambda data: _partition_from_table(read_arrow_table(data)),
+            lambda data: _partition_from_table(read_arrow_table(data), self._band),
             errors=(Exception,),  # any parse failure: damaged, recomputed
         )
         for path, partition in found:
@@ -1076,7 +1100,8 @@ class Record:
             partition = replace(partition, outline_band=band)
             if base is not None:
                 base = replace(base, partition=partition)
-        body = _partition_bytes(partition, self._wkb)
+        ref = self._keep_band(partition)
+        body = _partition_bytes(partition, self._wkb, band_ref=ref)
         content_hex = sha256_bytes(body)[:_DIGEST_HEX]
         self._write_derived(
             f"partition-{inputs_hex}", PARTITION_SUFFIX, body, content_hex
@@ -1084,6 +1109,50 @@ class Record:
         self._partition_content[snap.key] = content_hex
         self._set_last((snap, data, partition, base))
         return partition
+
+    def _band_ref(self, land: BaseGeometry) -> str:
+        """Name of the outline band of `land`: what it is built from, hashed."""
+        if self._band_land is not None and self._band_land[0] is land:
+            return self._band_land[1]
+        parts = [PARTITION_VERSION, "outline band", sha256_bytes(shapely.to_wkb(land))]
+        ref = hashlib.sha256("|".join(parts).encode()).hexdigest()[:_DIGEST_HEX]
+        self._band_land = (land, ref)
+        return ref
+
+    def _keep_band(self, partition: Partition) -> str | None:
+        """Keep `partition`'s outline band in a derived file of its own, once.
+
+        ``derived/outline-band-<name>-<content>.wkb`` (WKB reads back bit for
+        bit); returns its name (`_band_ref`), None if it cannot be written
+        (the band is then written with the partition).
+        """
+        band = partition.outline_band
+        if band is None:
+            return None
+        ref = self._band_ref(partition.country["land"])
+        if self._bands.get(ref) is band:
+            return ref
+        if (
+            self._write_derived(f"outline-band-{ref}", ".wkb", shapely.to_wkb(band))
+            is None
+        ):
+            return None
+        self._bands = {ref: band}  # the last land's only
+        return ref
+
+    def _band(self, ref: str) -> BaseGeometry | None:
+        """Return the outline band named `ref` (`_keep_band`); None if none is sound."""
+        band = self._bands.get(ref)
+        if band is not None:
+            return band
+        found = self._read_derived(
+            f"outline-band-{ref}", ".wkb", shapely.from_wkb, (Exception,)
+        )
+        for _, band in found:
+            shapely.prepare(band)
+            self._bands = {ref: band}
+            return band
+        return None
 
     def _hand_border_band(self) -> None:
         """Hand the partition the border's band kept in the derived cache, or keep it there.

@@ -14,8 +14,11 @@ short of the extent (possible only for a larger country), are refused.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, TypeVar
@@ -48,6 +51,58 @@ log = logging.getLogger(__name__)
 #: elsewhere when more than this lies outside the named regions; smaller
 #: overlaps are boundary noise between the region layer and the control map.
 CONNECTED_MIN_KM2 = 1.0
+
+#: How many figures of components (`_by_content`) this process keeps.
+KEPT_PARTS = 4096
+_kept_parts: OrderedDict[tuple, object] = OrderedDict()
+_kept_lock = threading.Lock()
+#: The content digest of the last few geometries (by id; each entry holds its geometry).
+_digests: dict[int, tuple[BaseGeometry, bytes]] = {}
+
+
+def _digest(geom: BaseGeometry) -> bytes:
+    """Return a digest of `geom`'s content (its WKB): equal for equal coordinates."""
+    entry = _digests.get(id(geom))
+    if entry is not None and entry[0] is geom:
+        return entry[1]
+    digest = hashlib.blake2b(shapely.to_wkb(geom), digest_size=20).digest()
+    with _kept_lock:
+        if len(_digests) >= 64:
+            _digests.clear()
+        _digests[id(geom)] = (geom, digest)
+    return digest
+
+
+def _by_content(
+    what: str, geoms: tuple[BaseGeometry, ...], compute: Callable[[], T]
+) -> T:
+    """Return `compute()`, kept in this process by `what` and the content of `geoms`.
+
+    A component of a side's land that no change of the map reached is the
+    same from one map to the next (a pocket far from the front): what was
+    computed of it is the same too, whatever map, order or process computed
+    it.  The geometries computed are immutable; they are shared.
+    """
+    key = (what, *(_digest(g) for g in geoms))
+    hit = _kept_parts.get(key)
+    if hit is not None:
+        return hit  # type: ignore[return-value]
+    value = compute()
+    with _kept_lock:
+        _kept_parts[key] = value
+        while len(_kept_parts) > KEPT_PARTS:
+            _kept_parts.popitem(last=False)
+    return value
+
+
+def _part_km2(part: BaseGeometry) -> float:
+    """Return `area_km2` of `part`, kept by its content (`_by_content`)."""
+    return _by_content("km2", (part,), lambda: area_km2(part))
+
+
+def _part_in(part: BaseGeometry, area: BaseGeometry) -> BaseGeometry:
+    """Return `part` cut to `area`, kept by their content (`_by_content`)."""
+    return _by_content("in", (part, area), lambda: shapely.intersection(part, area))
 
 
 @dataclass
@@ -369,7 +424,7 @@ class SelectionContext:
         """Return the area (km²) of each of `components`."""
         return self._derived(
             ("parts km2", holder),
-            lambda: tuple(area_km2(p) for p in self.components(holder)),
+            lambda: tuple(_part_km2(p) for p in self.components(holder)),
         )
 
 
@@ -473,16 +528,14 @@ def _parts_by_connection(
         if part_km2 - area_km2_ > CONNECTED_MIN_KM2 + margin_km2:
             outside = True  # area(P − A) ≥ area(P) − area(A)
         else:
-            inside = shapely.intersection(part, area)
-            rest_km2 = part_km2 - area_km2(inside)  # area(P − A), to float error
+            inside = _part_in(part, area)
+            rest_km2 = part_km2 - _part_km2(inside)  # area(P − A), to float error
             if abs(rest_km2 - CONNECTED_MIN_KM2) > margin_km2:
                 outside = rest_km2 > CONNECTED_MIN_KM2
             else:
                 outside = area_km2(shapely.difference(part, area)) > CONNECTED_MIN_KM2
         if outside == connected:
-            keep.append(
-                inside if inside is not None else shapely.intersection(part, area)
-            )
+            keep.append(inside if inside is not None else _part_in(part, area))
     return keep
 
 

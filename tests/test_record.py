@@ -417,6 +417,40 @@ def test_a_derived_partition_shares_the_geometries_of_the_map_before(record):
     assert back.country_km2 == b.country_km2
 
 
+def test_the_outline_band_is_kept_once_and_named_by_each_partition(record):
+    # the band around the land's outline, the same for every map on the same
+    # land (a quarter of a partition's file), is kept in a file of its own
+    # that each partition's file names: read back, one object for every map,
+    # equal to the band built anew
+    from territory.control import build_outline_band
+    from territory.datasets import read_arrow_table
+    from territory.record import Record, _partition_bytes, _partition_from_table
+
+    first, then = (record.snapshot_for(d)[0] for d in ("2025-08-15", "2025-08-16"))
+    record.partition(first)
+    record.partition(then)  # both derived now
+    rec = Record(record.cache.root)
+    a, b = rec.partition(first), rec.partition(then)
+    assert a.outline_band is b.outline_band
+    land = b.country["land"]
+    assert shapely.equals_exact(b.outline_band, build_outline_band.__wrapped__(land), 0)
+    assert list(
+        (record.cache.root / "derived").glob(
+            f"outline-band-{rec._band_ref(land)}-*.wkb"
+        )
+    )
+    named = _partition_bytes(b, band_ref="some-band")
+    assert len(named) < len(_partition_bytes(b)) - 1_000_000  # not written again
+    table = read_arrow_table(named)
+    assert table.column("geometry")[-1].as_py() is None
+    assert table.column("region_id")[-1].as_py() == "some-band"
+    kept = _partition_from_table(table, {"some-band": b.outline_band}.get)
+    assert kept.outline_band is b.outline_band
+    # a band not found (gone, damaged): none; a Control builds it when asked
+    assert _partition_from_table(table, lambda ref: None).outline_band is None
+    assert _partition_from_table(table).outline_band is None
+
+
 def test_a_derived_partition_reads_back_as_it_was_written(record):
     # the derived file (Arrow IPC) gives the frames, layers and areas written,
     # geometry for geometry: the same columns, dtypes, index and coordinates

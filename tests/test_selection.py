@@ -357,3 +357,22 @@ def test_whole_holdings_are_all_the_givers_land_everywhere(toy):
     geom, _ = select(Rule(everything=True), "RU", ctx)
     assert geom is toy.holding("RU")
     assert ctx.whole_regions(geom) == ("RU", tuple(toy.regions.index))
+
+
+def test_a_component_is_measured_once_per_content():
+    # a pocket no change of the map reached is the same from one map to the
+    # next: its area and its cut to the regions are kept by its content
+    # (another object of the same coordinates finds them), never by object
+    area = shapely.box(0, 0, 2, 2)
+    part = shapely.box(1, 1, 3, 3)
+    same = shapely.from_wkb(shapely.to_wkb(part))  # another object, equal
+    moved = shapely.box(1, 1, 3, 3.5)
+    selection._kept_parts.clear()
+    cut = selection._part_in(part, area)
+    assert shapely.equals_exact(cut, shapely.intersection(part, area), 0)
+    assert selection._part_in(same, area) is cut
+    other = selection._part_in(moved, area)
+    assert other is not cut
+    assert shapely.equals_exact(other, shapely.intersection(moved, area), 0)
+    assert selection._part_km2(same) == selection._part_km2(part) == area_km2(part)
+    assert selection._part_km2(moved) == area_km2(moved)
