@@ -34,7 +34,7 @@ import bisect
 import datetime as dt
 import statistics
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 from zoneinfo import ZoneInfo
 
 if TYPE_CHECKING:
@@ -156,7 +156,8 @@ class _Published:
     def __init__(self, published: pd.Series) -> None:
         if not published.index.is_monotonic_increasing:
             published = published.sort_index(kind="stable")
-        self.times: list[dt.datetime] = list(published.index.to_pydatetime())
+        index = cast("pd.DatetimeIndex", published.index)  # times (UTC)
+        self.times: list[dt.datetime] = list(index.to_pydatetime())
         self.areas_km2 = [float(a) for a in published.to_numpy()]
 
     def covers(self, day: dt.date) -> bool:
