@@ -34,6 +34,7 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from territory.frozen import ContentDigests
 from territory.geodesy import GEOD, M_PER_KM, polygonal
 
 #: Side of a tile, degrees.
@@ -53,22 +54,10 @@ TILES_VERSION = b"line-tiles-1"
 
 _kept: OrderedDict[bytes, float] = OrderedDict()
 _lock = threading.Lock()
-#: The outline digest of the last few lands (by id; each entry holds its land).
-_outline: dict[int, tuple[BaseGeometry, bytes]] = {}
+#: The outline digest of the last few lands (by content; kept by identity).
+_outline_digest = ContentDigests(kept=8, digest_size=16)
 
 Join = Callable[[list[BaseGeometry]], BaseGeometry]
-
-
-def _outline_digest(land: BaseGeometry) -> bytes:
-    entry = _outline.get(id(land))
-    if entry is not None and entry[0] is land:
-        return entry[1]
-    digest = hashlib.blake2b(shapely.to_wkb(land), digest_size=16).digest()
-    with _lock:
-        if len(_outline) >= 8:
-            _outline.clear()
-        _outline[id(land)] = (land, digest)
-    return digest
 
 
 def _segments(pieces: Sequence[BaseGeometry]) -> np.ndarray:

@@ -14,7 +14,6 @@ short of the extent (possible only for a larger country), are refused.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
 import threading
@@ -29,6 +28,7 @@ from shapely.geometry.base import BaseGeometry
 from territory.borders import max_distance_m, neighbour_borders
 from territory.buffers import BUFFER_MAX_M, BUFFER_MIN_M, buffer_line_m
 from territory.errors import ScenarioError
+from territory.frozen import ContentDigests
 from territory.geodesy import area_km2, linear, polygonal
 
 if TYPE_CHECKING:
@@ -56,21 +56,8 @@ CONNECTED_MIN_KM2 = 1.0
 KEPT_PARTS = 4096
 _kept_parts: OrderedDict[tuple, object] = OrderedDict()
 _kept_lock = threading.Lock()
-#: The content digest of the last few geometries (by id; each entry holds its geometry).
-_digests: dict[int, tuple[BaseGeometry, bytes]] = {}
-
-
-def _digest(geom: BaseGeometry) -> bytes:
-    """Return a digest of `geom`'s content (its WKB): equal for equal coordinates."""
-    entry = _digests.get(id(geom))
-    if entry is not None and entry[0] is geom:
-        return entry[1]
-    digest = hashlib.blake2b(shapely.to_wkb(geom), digest_size=20).digest()
-    with _kept_lock:
-        if len(_digests) >= 64:
-            _digests.clear()
-        _digests[id(geom)] = (geom, digest)
-    return digest
+#: The content digest of the last few geometries (kept by identity).
+_digest = ContentDigests(kept=64, digest_size=20)
 
 
 def _by_content(
