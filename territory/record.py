@@ -57,7 +57,7 @@ if TYPE_CHECKING:
     from shapely.geometry.base import BaseGeometry
 
     from territory._partition_patch import PatchBase
-    from territory.series import Prepared, Statics
+    from territory.series import Diff, Prepared, Statics
     from territory.versions import Version
 
 log = logging.getLogger(__name__)
@@ -1977,7 +1977,7 @@ class _FiguresJob:
         (the maps it takes are read while it waits); with nothing posted,
         the walk starts with a full map.
         """
-        from territory.series import Engine, prepared
+        from territory.series import Engine, diff, prepared
 
         rows: dict = {}
         steps: dict = {}
@@ -1991,10 +1991,18 @@ class _FiguresJob:
                 self.sha[self.order[i].key] == self.sha[self.order[j].key]
             )
 
+        def read(i: int) -> Prepared:
+            return prepared(self.record.read_snapshot(self.order[i]))
+
+        # the map a walk taking over starts from (the change to its first
+        # map is worked out while it waits)
+        at_map = None if take_from is None else read(take_from[1])
         ahead = _Ahead(
             taken,
-            lambda i: prepared(self.record.read_snapshot(self.order[i])),
+            read,
             wanted=lambda i: (i in self.todo or i + 1 in self.todo) and not repeat(i),
+            diff=lambda old, new: diff(old, new, self.statics),
+            start=at_map,
         )
         if self.band is not None and self.statics.band_pending:
             # (a forked worker) the parent builds the band: the maps this
@@ -2002,11 +2010,9 @@ class _FiguresJob:
             band = self.band
             self.statics.band_from = lambda: band.receive(idle=ahead.fetch)
         engine = Engine(self.statics, gross=self.gross)
-        if take_from is not None:
-            state, at = take_from
-            handed = state.receive(idle=ahead.fetch)
+        if take_from is not None and at_map is not None:
+            handed = take_from[0].receive(idle=ahead.fetch)
             if handed is not None:
-                at_map = prepared(self.record.read_snapshot(self.order[at]))
                 engine = Engine.taking_over(
                     self.statics, handed, at_map, gross=self.gross
                 )
@@ -2042,7 +2048,7 @@ class _FiguresJob:
                     # the engine is at the same map: not read again
                     engine.same_again()
                 else:
-                    engine.step(ahead.map(i))
+                    engine.step(ahead.map(i), ahead=ahead.diff_to(i))
                 last_stepped = i
                 if hand_to is not None:
                     hand_to.send(engine.handover())
@@ -2088,7 +2094,10 @@ class _Ahead:
     """The maps a walk takes (`_FiguresJob.walk`), some read ahead.
 
     `fetch` takes the next from the walk's end and reads it (and hashes its
-    edges, `territory.series.prepared`) while the walk has nothing else to do.
+    edges, `territory.series.prepared`) while the walk has nothing else to
+    do; with `diff`, it also works out the change to it from the map read
+    before it (`territory.series.diff`; from `start` for the first), which
+    `Engine.step` uses when it steps from that map.
     """
 
     #: Maps read ahead at most (about 0.17 MB each: under 90 MB).
@@ -2100,10 +2109,17 @@ class _Ahead:
         prepare: Callable[[int], Prepared],
         *,
         wanted: Callable[[int], bool],
+        diff: Callable[[Prepared, Prepared], Diff] | None = None,
+        start: Prepared | None = None,
     ) -> None:
         self.taken, self.prepare, self.wanted = taken, prepare, wanted
         self.queue: list[int] = []  # taken ahead, in order
         self.ready: dict[int, Prepared] = {}
+        self.diff = diff
+        self.diffs: dict[int, Diff] = {}
+        #: the last map read, in the walk's order (the one a step to the
+        #: next map read comes from: a map not read repeats it)
+        self.last = start
 
     def __iter__(self) -> Iterator[int]:
         while True:
@@ -2124,13 +2140,24 @@ class _Ahead:
             return False
         self.queue.append(i)
         if self.wanted(i):
-            self.ready[i] = self.prepare(i)
+            new = self.ready[i] = self.prepare(i)
+            if self.diff is not None and self.last is not None:
+                self.diffs[i] = self.diff(self.last, new)
+            self.last = new
         return True
 
     def map(self, i: int) -> Prepared:
         """Map `i` as `Engine.step` takes it: read ahead, or read now."""
         found = self.ready.pop(i, None)
-        return self.prepare(i) if found is None else found
+        if found is None:
+            found = self.prepare(i)
+            if not self.queue:  # the farthest map taken: the next comes from it
+                self.last = found
+        return found
+
+    def diff_to(self, i: int) -> Diff | None:
+        """Return the change to map `i` worked out ahead, if it was."""
+        return self.diffs.pop(i, None)
 
 
 class _Post:

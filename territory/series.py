@@ -581,6 +581,56 @@ def prepared(by_status: dict[str, BaseGeometry]) -> Prepared:
     return new
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class Diff:
+    """The change from one map to the next, as `Engine.step` works it out.
+
+    What depends on the two maps and the static layers alone (the changed
+    edges, the cells they reach, the windows around them): a walk works it
+    out ahead while it waits (`territory.record`), and `step` uses it only
+    when stepping from `old` to `new`, the same objects.
+    """
+
+    old: Prepared
+    new: Prepared
+    changed: np.ndarray
+    cells: list[tuple[int, int]]
+    windows: list[tuple[float, float, float, float]]
+    lines: np.ndarray
+    near: BaseGeometry
+
+
+def diff(old: Prepared, new: Prepared, statics: Statics) -> Diff:
+    """Return the change from map `old` to map `new` (`Diff`)."""
+    return _diff_of(old, new, changed_edges(old, new), statics)
+
+
+def _diff_of(old: Prepared, new: Prepared, changed: np.ndarray, s: Statics) -> Diff:
+    lines, near = _lines(changed)
+    return Diff(
+        old, new, changed, _dirty_cells(changed, s), _windows(changed, s), lines, near
+    )
+
+
+def _lines(changed: np.ndarray) -> tuple[np.ndarray, BaseGeometry]:
+    """Return the changed edges as lines, and as one prepared geometry."""
+    lines = np.asarray(shapely.linestrings(changed.reshape(-1, 2, 2)))
+    near = cast("BaseGeometry", shapely.multilinestrings(lines))
+    shapely.prepare(near)
+    return lines, near
+
+
+def _dirty_cells(changed: np.ndarray, s: Statics) -> list[tuple[int, int]]:
+    """Cells a changed edge may cross, and cells whose inside/outside flipped."""
+    x0, y0 = s.origin
+    touched = _touched(changed, s.origin, CELL_DEG, s.shape)
+    ii, jj = np.nonzero(~touched)
+    centres = np.column_stack([x0 + (ii + 0.5) * CELL_DEG, y0 + (jj + 0.5) * CELL_DEG])
+    flip = _flipped(centres, changed)
+    touched[ii[flip], jj[flip]] = True
+    return [(int(i), int(j)) for i, j in zip(*np.nonzero(touched), strict=True)]
+
+
 # --------------------------------------------------------------------- engine
 class Engine:
     """Russian-held km² of each region, map after map (see the module docstring).
@@ -628,10 +678,17 @@ class Engine:
         self._kept: list[_State] = []
 
     # ---------------------------------------------------------------- one map
-    def step(self, by_status: dict[str, BaseGeometry] | Prepared) -> np.ndarray:
+    def step(
+        self,
+        by_status: dict[str, BaseGeometry] | Prepared,
+        *,
+        ahead: Diff | None = None,
+    ) -> np.ndarray:
         """Take the next map; return RU km² by region.
 
         The map: ``occupied``, optional ``grey_zone``; or `prepared` from them.
+        `ahead`: the change to it worked out ahead (`diff`), used if it is
+        from the map the engine is at (else worked out again).
         """
         new = by_status if isinstance(by_status, _Map) else prepared(by_status)
         self._seen = {}
@@ -640,11 +697,17 @@ class Engine:
         if self._prev is None:
             self._full(new)
         else:
-            changed = changed_edges(self._prev, new)
+            if ahead is not None and (
+                ahead.old is not self._prev or ahead.new is not new
+            ):
+                ahead = None
+            changed = changed_edges(self._prev, new) if ahead is None else ahead.changed
             if len(changed) > _REWIND_EDGES and not self.gross:
                 changed = self._nearest(new, changed)
             if len(changed):
-                self._update(self._prev, new, changed)
+                # (stepped from a kept map instead: its own change)
+                same = ahead is not None and changed is ahead.changed
+                self._update(self._prev, new, changed, ahead if same else None)
         self._prev = new
         if self._seen:  # decisions of this map, for the next (bounded memory)
             self._memo = self._seen
@@ -796,15 +859,15 @@ class Engine:
         assert found is not None  # the whole country has no edge
         self._set_given(found)
 
-    def _update(self, old: _Map, new: _Map, changed: np.ndarray) -> None:
-        cells = self._dirty_cells(changed)
-        self._update_cells(old, new, cells)
+    def _update(
+        self, old: _Map, new: _Map, changed: np.ndarray, ahead: Diff | None = None
+    ) -> None:
+        if ahead is None:
+            ahead = _diff_of(old, new, changed, self.s)
+        self._update_cells(old, new, ahead.cells)
         # given land is decided again only near the changed edges: farther
         # away, every piece and every rule's input is as it was
-        lines = np.asarray(shapely.linestrings(changed.reshape(-1, 2, 2)))
-        near = cast("BaseGeometry", shapely.multilinestrings(lines))
-        shapely.prepare(near)
-        windows = _windows(changed, self.s)
+        lines, near, windows = ahead.lines, ahead.near, ahead.windows
         # a piece within `_PAD_DEG` of a changed edge meets a window (which
         # reaches a cell farther): only those are measured
         stays = np.ones(len(self._given), dtype=bool)
@@ -914,19 +977,6 @@ class Engine:
             geoms = np.array([g.geom for g in new], dtype=object)
             bounds = np.vstack([bounds, shapely.bounds(geoms)])
         self._given_bounds = bounds
-
-    def _dirty_cells(self, changed: np.ndarray) -> list[tuple[int, int]]:
-        """Cells a changed edge may cross, and cells whose inside/outside flipped."""
-        s = self.s
-        x0, y0 = s.origin
-        touched = _touched(changed, s.origin, CELL_DEG, s.shape)
-        ii, jj = np.nonzero(~touched)
-        centres = np.column_stack(
-            [x0 + (ii + 0.5) * CELL_DEG, y0 + (jj + 0.5) * CELL_DEG]
-        )
-        flip = _flipped(centres, changed)
-        touched[ii[flip], jj[flip]] = True
-        return [(int(i), int(j)) for i, j in zip(*np.nonzero(touched), strict=True)]
 
     # ---------------------------------------------------------------- given land
     def _redecide(

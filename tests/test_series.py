@@ -461,6 +461,74 @@ def test_maps_read_ahead_are_the_maps_taken_in_order():
     assert not _Ahead(iter(()), prepare, wanted=lambda i: True).fetch()
 
 
+def test_maps_read_ahead_come_with_the_change_from_the_map_before():
+    # A walk waiting for its state works out, for each map it reads ahead,
+    # the change from the map the engine will be at before it: the map it
+    # starts from, then the last map read (a repeated file is not read: the
+    # engine stays at the map before it); maps read when taken have none.
+    from territory.record import _Ahead
+
+    ahead = _Ahead(
+        iter(range(10, 16)),
+        lambda i: ("map", i),
+        wanted=lambda i: i != 12,
+        diff=lambda old, new: (old, new),
+        start=("map", 9),
+    )
+    taken = []
+    assert all(ahead.fetch() for _ in range(3))  # waiting: 10, 11 and 12
+    for i in ahead:
+        taken.append((i, ahead.diff_to(i)))
+        if i != 12:  # (the walk takes a repeated file without reading it)
+            ahead.map(i)
+        if i == 13:  # waiting again (for the band): one more read ahead
+            assert ahead.fetch()
+    assert taken == [
+        (10, (("map", 9), ("map", 10))),
+        (11, (("map", 10), ("map", 11))),
+        (12, None),  # a repeated file: not read
+        (13, None),  # read when taken
+        (14, (("map", 13), ("map", 14))),
+        (15, None),
+    ]
+
+
+def test_a_change_worked_out_ahead_gives_the_same_figures(record, statics, monkeypatch):
+    # `Engine.step` uses a change worked out ahead (`series.diff`) only when
+    # it is from the map the engine is at: the same figures and land given,
+    # to the last bit; one from another map is worked out again.
+    a, b, c = (
+        series.prepared(record.read_snapshot(s)) for s in record.snapshots[300:303]
+    )
+    plain = series.Engine(statics)
+    for m in (a, b, c):
+        want = plain.step(m)
+    ab, bc = series.diff(a, b, statics), series.diff(b, c, statics)
+    ac = series.diff(a, c, statics)
+    other = series.Engine(statics)
+    other.step(a)
+    calls = []
+    changed_edges = series.changed_edges
+    monkeypatch.setattr(
+        series, "changed_edges", lambda *x: calls.append(x) or changed_edges(*x)
+    )
+    other.step(b, ahead=ab)
+    got = other.step(c, ahead=bc)
+    assert not calls  # both changes were had ahead
+    np.testing.assert_array_equal(got, want)
+    assert all(
+        shapely.equals_identical(x.geom, y.geom)
+        for x, y in zip(other.given, plain.given, strict=True)
+    )
+    skipped = series.Engine(statics)
+    skipped.step(a)
+    direct = series.Engine(statics)
+    direct.step(a)
+    # from a to c, with the change from b to c: not used
+    np.testing.assert_array_equal(skipped.step(c, ahead=bc), direct.step(c, ahead=ac))
+    assert len(calls) == 1
+
+
 def test_the_check_reads_the_figures_the_partition_keeps(record, tmp_path, monkeypatch):
     # The check that ends a long run reads the RU km² of its last map from
     # the areas the derived partition keeps (no geometry parsed): the same
