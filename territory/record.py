@@ -475,17 +475,22 @@ class Record:
 
         for _, frame in self._read_derived(stem, ".arrow", parse, (Exception,)):
             return frame
+        try:  # the file parsed once: its copy written, and read as later runs do
+            table = read_parquet_table(data)
+            plain = plain_geometry_column(table)
+            found = [c for c in codes if c in table.column_names]
+            if plain is not None and found:
+                copy = table.select([found[0], plain[0]]).replace_schema_metadata(
+                    {b"geo": table.schema.metadata[b"geo"]}
+                )
+                body = arrow_file_bytes(copy)
+                frame = parse(body)
+                self._write_derived(stem, ".arrow", body)
+                return frame
+        except Exception:  # any failure: read whole below, which names the repair
+            pass
         fix = repair_command(key, root=self.cache.root)
-        frame = read_geoparquet(data, key=key, fix=fix)
-        table = read_parquet_table(data)
-        plain = plain_geometry_column(table)
-        found = [c for c in codes if c in table.column_names]
-        if plain is not None and found:
-            copy = table.select([found[0], plain[0]]).replace_schema_metadata(
-                {b"geo": table.schema.metadata[b"geo"]}
-            )
-            self._write_derived(stem, ".arrow", arrow_file_bytes(copy))
-        return frame
+        return read_geoparquet(data, key=key, fix=fix)
 
     @cached_property
     def _region_layer(self) -> gpd.GeoDataFrame:
