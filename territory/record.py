@@ -87,8 +87,10 @@ def _snapshot_order(s: Snapshot) -> tuple[dt.date, str, bool, str]:
 #: 15: a patched map's country-wide layers swapped by their change in one
 #: overlay, `territory._partition_patch._swapped`;
 #: 16: the outline band kept once, in a file of its own, which each
-#: partition's file names (`_partition_bytes`).)
-PARTITION_VERSION = "partition-16"
+#: partition's file names (`_partition_bytes`);
+#: 17: the held land snap-rounded in one overlay, ``land − others``, not
+#: ``(land ∪ others) − others``, `territory.control.held_land`.)
+PARTITION_VERSION = "partition-17"
 #: Bump when what a derived copy of a static layer keeps changes (`Record._code_frame`).
 LAYER_COPY = "layer-1"
 #: The form of a derived partition's file (`_partition_bytes`): Arrow IPC.

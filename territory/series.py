@@ -70,7 +70,7 @@ from territory.errors import InternalError
 from territory.geodesy import _A_M, M2_PER_KM2, _edge_terms, area_km2, polygonal
 
 #: Bump when the figures this module computes could change.
-ALGORITHM = "series-3"
+ALGORITHM = "series-4"
 #: Side of a grid cell (degrees).
 CELL_DEG = 0.25
 #: Side of the finer cells that group changed edges into windows (degrees).
@@ -192,7 +192,7 @@ class Statics:
 
     def __post_init__(self) -> None:
         self._tree = shapely.STRtree(self.regions)
-        for g in (self.country, self.country_land, *self.regions):
+        for g in (self.country, self.country_land, self.border, *self.regions):
             shapely.prepare(g)
 
     @property
@@ -382,6 +382,15 @@ class Statics:
                     out = polygonal(out)
             if keep:
                 self._keep(key, out)
+        return out
+
+    def border_meets(self, box: tuple[float, float, float, float]) -> bool:
+        """Whether the border meets `box` (kept, as `clip`)."""
+        key = ("border meets", box)
+        out = cast("bool | None", self._clips.get(key))
+        if out is None:
+            out = bool(shapely.intersects(self.border, shapely.box(*box)))
+            self._keep(key, out)
         return out
 
     def covers_box(self, box: tuple[float, float, float, float]) -> bool:
@@ -1090,7 +1099,6 @@ class Engine:
         )
         if not by_change.any():
             return []
-        wanted = by_change & shapely.dwithin(others, parts, _NEAR_DEG)
         # the pieces that cannot be: the main held land, pieces by the coast,
         # and (for now) pieces the window's edge cuts
         edge = (
@@ -1107,8 +1115,9 @@ class Engine:
         # a piece the window's edge cuts, by the change, that could be part of
         # a piece given (whether it touches the other side may lie outside):
         # widen the window
-        no_border = outer is not None and s.clip("border", outer).is_empty
-        for k in np.nonzero(edge & by_change & ~coast)[0]:
+        cut = np.nonzero(edge & by_change & ~coast)[0]
+        no_border = outer is not None and len(cut) > 0 and not s.border_meets(outer)
+        for k in cut:
             if no_border and _wide(parts[k]):
                 continue  # far wider than a seam, and no border near
             if _could_be_given(transform(parts[k], STORAGE_CRS, s.metric), m, self.t):
@@ -1120,7 +1129,25 @@ class Engine:
         todo: list[tuple[BaseGeometry, bytes]] = []
         # a group with a wanted piece that is not inland is not given (see
         # below): only the groups of the wanted inland pieces are looked at
-        start = [k for k in inland if wanted[k]]
+        # (near the other side and the change: asked of those pieces only)
+        ask = [k for k in inland if by_change[k]]
+        start = (
+            [
+                k
+                for k, w in zip(
+                    ask,
+                    shapely.dwithin(
+                        others,
+                        np.array([parts[k] for k in ask], dtype=object),
+                        _NEAR_DEG,
+                    ),
+                    strict=True,
+                )
+                if w
+            ]
+            if ask
+            else []
+        )
         for group in _touching_groups(parts, inland, start, main) if start else []:
             if any(edge[k] for k in group):
                 continue  # it goes on past the edge, where it cannot be given
