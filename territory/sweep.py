@@ -12,14 +12,18 @@ returns one row per date.  The work goes through a standard
 - ``scheduler="tcp://HOST:PORT"``: a Dask cluster through
   ``Client(address).get_executor()`` (optional: ``pip install 'territory[dask]'``).
 
-The dates are cut into one contiguous lane per worker, each evaluated in
-date order by one process (one Record, opened on the same cache directory,
-kept for the whole lane): a map not yet partitioned is patched from the one
-before it, or when that one is too far from one of the few before it
+The dates are cut into one contiguous segment per two workers, and the two
+work through it from its two ends towards each other, each taking the next
+map from its end until they meet (`_claim`), so a segment ends when its
+work is done whichever maps cost the most (a map partitioned afresh costs
+twenty patched ones).  Each worker is one process (one Record, opened on
+the same cache directory, kept for the whole sweep): a map not yet
+partitioned is patched from the one it took before (the next earlier or
+later map), or when that one is too far from one of the few before it
 (`territory._partition_patch`, about a twentieth of a fresh partition;
 `territory.record.PATCH_BASES_EARLIER`), and what the Record kept of that
-map (areas, edges) is reused for the land the two share.  A lane is submitted in chunks of at most
-`CHUNK_MAX_DATES` dates, so the progress bar moves.  Dates on the same map
+map (areas, edges) is reused for the land the two share.  A worker returns
+its rows every `CHUNK_MAX_DATES` dates at most, so the progress bar moves.  Dates on the same map
 share one evaluation (their rows differ only in ``as_of`` and
 ``earlier_snapshot``); the moves' land by region, which no row shows, is
 measured only if read (``evaluate(..., by_region=False)``).  A Record keeps its last few maps only
@@ -35,7 +39,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +49,8 @@ from territory.errors import DataError, TerritoryError
 from territory.progress import progress as progress_bar
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     import pandas as pd
 
     from territory.accounting import Evaluation
@@ -292,6 +298,7 @@ def sweep_scenario(
             workers=workers or os.cpu_count() or 1,
             people=people,
             progress=progress,
+            record=record,
         )
     rows.sort(key=lambda r: r["as_of"])
     df = pd.DataFrame(rows, columns=sweep_columns(scenario))
@@ -302,9 +309,12 @@ def sweep_scenario(
 
 
 # ---------------------------------------------------------------------- one chunk
-#: The Record a worker process of the pool keeps from one chunk of its lane to
-#: the next (by cache directory): the next chunk goes on from its last map.
+#: The Record a worker process of the pool keeps from one task to the next
+#: (by cache directory): the next task goes on from its last map.
 _LANE_RECORDS: dict[str, Record] = {}
+#: A worker process's view of the ends of every segment (`_set_ends`):
+#: ``[2k]`` the next map to take from segment k's start, ``[2k + 1]`` from its end.
+_ENDS: Any = None
 
 
 def _evaluate_chunk(
@@ -313,21 +323,69 @@ def _evaluate_chunk(
     cache_dir: str,
     *,
     people: bool = True,
-    lane: bool = False,
 ) -> list[dict[str, Any]]:
-    """Evaluate `scenario` on each of `dates` (in order): the task.
+    """Evaluate `scenario` on each of `dates` (in order): a Dask task.
 
-    Run by each worker (a process of the pool or of a Dask cluster).  With
-    `lane`, the worker is a process of its own for one lane of dates, and
-    keeps its Record for the lane's next chunk; else the chunk opens one.
+    Each chunk opens its own Record.
     """
-    if lane:
-        record = _LANE_RECORDS.get(cache_dir)
-        if record is None:
-            record = _LANE_RECORDS[cache_dir] = _record(cache_dir)
-    else:
-        record = _record(cache_dir)
-    return list(_rows(record, scenario, dates, people=people))
+    return list(_rows(_record(cache_dir), scenario, dates, people=people))
+
+
+def _lane_record(cache_dir: str) -> Record:
+    """Return the Record this worker process keeps for the whole sweep."""
+    record = _LANE_RECORDS.get(cache_dir)
+    if record is None:
+        record = _LANE_RECORDS[cache_dir] = _record(cache_dir)
+    return record
+
+
+def _set_ends(ends: Any) -> None:
+    """Give a worker process the segments' shared ends (its pool's initializer)."""
+    global _ENDS  # noqa: PLW0603 (one per worker process, set when it starts)
+    _ENDS = ends
+
+
+def _claim(ends: Any, k: int, forward: bool) -> int | None:
+    """Take the next map of segment `k` from its start (or end); None once they met.
+
+    `ends` is shared by the segment's two workers (a lock guards it), so
+    every map is taken once.
+    """
+    with ends.get_lock():
+        lo, hi = ends[2 * k], ends[2 * k + 1]
+        if lo > hi:
+            return None
+        if forward:
+            ends[2 * k] = lo + 1
+            return lo
+        ends[2 * k + 1] = hi - 1
+        return hi
+
+
+def _evaluate_claims(
+    scenario: Scenario,
+    maps: list[list[dt.date]],
+    k: int,
+    forward: bool,
+    cache_dir: str,
+    *,
+    people: bool = True,
+) -> list[dict[str, Any]]:
+    """Evaluate the maps of segment `k` this worker takes from its end: a task.
+
+    `maps`: the segment's dates, grouped by the map that serves them, in
+    order.  The worker takes map after map (`_claim`) until it has
+    `CHUNK_MAX_DATES` dates or the segment's two workers have met.
+    Returns the rows (none once the segment is done).
+    """
+    record = _lane_record(cache_dir)
+    rows: list[dict[str, Any]] = []
+    while len(rows) < CHUNK_MAX_DATES:
+        i = _claim(_ENDS, k, forward)
+        if i is None:
+            break
+        rows.extend(_rows(record, scenario, maps[i], people=people))
+    return rows
 
 
 def _record(cache_dir: str) -> Record:
@@ -426,41 +484,60 @@ def _chunks(dates: list[dt.date], workers: int) -> list[list[dt.date]]:
     return _split(dates, min(n, len(dates)))
 
 
-def _lanes(dates: list[dt.date], workers: int) -> list[list[list[dt.date]]]:
-    """Cut `dates` into one contiguous lane per worker.
+def _segments(maps: list[list[dt.date]], workers: int) -> list[tuple[int, int]]:
+    """Cut `maps` into contiguous segments, one per two workers: (start, stop) each.
 
-    Each is in chunks of at most `CHUNK_MAX_DATES`.
+    With an odd number of workers the last segment has one worker: it is
+    half as long.
 
-    >>> d = [dt.date(2025, 8, 1) + dt.timedelta(days=i) for i in range(5)]
-    >>> [[len(c) for c in lane] for lane in _lanes(d, 2)]
-    [[3], [2]]
-    >>> [[len(c) for c in lane] for lane in _lanes(d * 20, 2)]
-    [[25, 25], [25, 25]]
+    >>> _segments([[dt.date(2025, 8, 1)]] * 10, 2)
+    [(0, 10)]
+    >>> _segments([[dt.date(2025, 8, 1)]] * 10, 3)
+    [(0, 7), (7, 10)]
+    >>> _segments([[dt.date(2025, 8, 1)]] * 2, 5)
+    [(0, 2)]
     """
-    lanes = _split(dates, min(workers, len(dates)))
-    return [_split(lane, math.ceil(len(lane) / CHUNK_MAX_DATES)) for lane in lanes]
+    workers = min(workers, len(maps))
+    shares = [2] * (workers // 2) + [1] * (workers % 2)
+    out, start = [], 0
+    for k, share in enumerate(shares):
+        stop = (
+            len(maps)
+            if k == len(shares) - 1
+            else start + round(len(maps) * share / workers)
+        )
+        out.append((start, stop))
+        start = stop
+    return out
 
 
 # ---------------------------------------------------------------------- executors
-def _collect(
-    tasks: list[tuple[Any, list[dt.date], bool]], scenario, root, people, progress
+def _gathered(
+    futures: Iterable[Future],
+    then: Callable[[Future], Future | None],
+    total: int,
+    progress: bool,
 ) -> list[dict]:
-    """Submit each chunk to its executor; return all rows as they complete.
+    """Return the rows of `futures` as they complete, with the bar (`progress`).
 
-    Each task is ``(executor, dates, lane)``.
+    Each future's result is its rows; `then(future)`, once it is done, may
+    submit a task that goes on from it (its future, else None).
     """
-    from concurrent.futures import as_completed
+    from concurrent.futures import FIRST_COMPLETED, wait
 
-    futures = [
-        executor.submit(_evaluate_chunk, scenario, part, root, people=people, lane=lane)
-        for executor, part, lane in tasks
-    ]
+    pending = set(futures)
 
     def done() -> Iterator[dict[str, Any]]:
-        for future in as_completed(futures):
-            yield from future.result()
+        while pending:
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in finished:
+                pending.discard(future)
+                rows = future.result()
+                follow = then(future)
+                if follow is not None:
+                    pending.add(follow)
+                yield from rows
 
-    total = sum(len(part) for _, part, _ in tasks)
     try:
         if progress:
             return list(
@@ -468,35 +545,85 @@ def _collect(
             )
         return list(done())
     finally:
-        for future in futures:  # after a failure, run nothing more
+        for future in pending:  # after a failure, run nothing more
             future.cancel()
 
 
-def _on_processes(scenario, days, root, *, workers, people, progress) -> list[dict]:
-    """One process per lane of dates (`_lanes`), each taking its chunks in order."""
+def _by_map(record: Record, days: list[dt.date]) -> list[list[dt.date]]:
+    """Group `days` (in order) by the map that serves them."""
+    out: list[list[dt.date]] = []
+    last = None
+    for day in days:
+        key = record.snapshot_for(day)[0].key
+        if out and key == last:
+            out[-1].append(day)
+        else:
+            out.append([day])
+        last = key
+    return out
+
+
+def _on_processes(
+    scenario, days, root, *, workers, people, progress, record
+) -> list[dict]:
+    """Two processes per segment of maps (`_segments`), from its two ends (`_claim`)."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
     from contextlib import ExitStack
 
-    lanes = _lanes(days, workers)
+    maps = _by_map(record, days)
+    segments = _segments(maps, workers)
     # spawn: a fresh interpreter per worker, never a fork of a threaded parent
     context = multiprocessing.get_context("spawn")
+    ends = context.Array(
+        "i", [e for start, stop in segments for e in (0, stop - start - 1)]
+    )
+    # each worker's segment, and whether it starts from its start or its end
+    # (the last segment's only one, with an odd number of workers)
+    used = min(workers, len(maps))
+    lanes = [
+        (k, forward)
+        for k in range(len(segments))
+        for forward in ((True, False) if 2 * (k + 1) <= used else (True,))
+    ]
     try:
         with ExitStack() as stack:
             pools = [
-                stack.enter_context(ProcessPoolExecutor(1, mp_context=context))
+                stack.enter_context(
+                    ProcessPoolExecutor(
+                        1, mp_context=context, initializer=_set_ends, initargs=(ends,)
+                    )
+                )
                 for _ in lanes
             ]
-            # a lane's chunks in date order, the lanes' first chunks first
-            tasks = [
-                (pool, chunk, True)
-                for k in range(max(len(lane) for lane in lanes))
-                for pool, lane in zip(pools, lanes, strict=True)
-                if k < len(lane)
-                for chunk in [lane[k]]
-            ]
-            return _collect(tasks, scenario, root, people, progress)
+            lane_of: dict[Future, int] = {}
+
+            def submit(w: int) -> Future:
+                k, forward = lanes[w]
+                start, stop = segments[k]
+                future = pools[w].submit(
+                    _evaluate_claims,
+                    scenario,
+                    maps[start:stop],
+                    k,
+                    forward,
+                    root,
+                    people=people,
+                )
+                lane_of[future] = w
+                return future
+
+            def then(future: Future) -> Future | None:
+                # the worker goes on while its segment has maps left
+                w = lane_of.pop(future)
+                k = lanes[w][0]
+                with ends.get_lock():
+                    left = ends[2 * k] <= ends[2 * k + 1]
+                return submit(w) if left else None
+
+            futures = [submit(w) for w in range(len(lanes))]
+            return _gathered(futures, then, len(days), progress)
     except BrokenProcessPool:
         msg = (
             "a worker process of the sweep stopped abruptly (killed, out of memory, "
@@ -542,5 +669,8 @@ def _on_dask(scenario, days, root, *, address, workers, people, progress) -> lis
         parts = _chunks(days, workers)
         # pure=False: the tasks need no content hash of the scenario
         executor = client.get_executor(pure=False)
-        tasks = [(executor, part, False) for part in parts]
-        return _collect(tasks, scenario, root, people, progress)
+        futures = [
+            executor.submit(_evaluate_chunk, scenario, part, root, people=people)
+            for part in parts
+        ]
+        return _gathered(futures, lambda _: None, len(days), progress)

@@ -267,18 +267,62 @@ def test_dates_on_one_map_share_its_evaluation(record, scenario):
             assert _same(first[col], second[col]), col
 
 
+@pytest.mark.parametrize("order", ["alternate", "start first", "end first"])
+def test_two_workers_from_both_ends_take_every_map_once(order):
+    # however the two workers of a segment interleave, they meet once: every
+    # map is taken, and by one of them (the other segment is untouched)
+    import multiprocessing
+
+    from territory.sweep import _claim
+
+    ends = multiprocessing.get_context("spawn").Array("i", [0, 6, 0, 2])
+    taken: list[int] = []
+    turn = {
+        "alternate": itertools.cycle([True, False]),
+        "start first": itertools.chain([True] * 4, itertools.repeat(False)),
+        "end first": itertools.chain([False] * 5, itertools.repeat(True)),
+    }[order]
+    while (i := _claim(ends, 0, next(turn))) is not None:
+        taken.append(i)
+    assert sorted(taken) == list(range(7))
+    assert _claim(ends, 0, True) is None
+    assert _claim(ends, 0, False) is None
+    assert list(ends[2:]) == [0, 2]
+
+
+def test_segments_give_two_workers_twice_the_maps_of_one():
+    from territory.sweep import _segments
+
+    maps = [[dt.date(2025, 8, 1)]] * 9
+    assert _segments(maps, 2) == [(0, 9)]
+    assert _segments(maps, 3) == [(0, 6), (6, 9)]
+    assert _segments(maps, 4) == [(0, 4), (4, 9)]
+    assert _segments(maps[:1], 4) == [(0, 1)]
+
+
 @pytest.mark.data
-def test_a_lane_goes_on_from_its_last_map(record, scenario):
+def test_a_worker_goes_on_from_its_last_map(record, scenario):
+    # a worker taking maps from a segment's end keeps one Record, and the
+    # next map is patched from the last it took
+    import multiprocessing
+
     import territory.sweep
 
     territory.sweep._LANE_RECORDS.clear()
     root = str(record.cache.root)
-    chunks = [DATES[:2], DATES[2:]]
-    for chunk in chunks:
-        territory.sweep._evaluate_chunk(scenario, chunk, root, lane=True)
-    (lane,) = territory.sweep._LANE_RECORDS.values()  # one Record for the lane
-    assert lane._last[0].key == record.snapshot_for(DATES[-1])[0].key
-    territory.sweep._LANE_RECORDS.clear()
+    maps = [[d] for d in DATES]
+    territory.sweep._set_ends(
+        multiprocessing.get_context("spawn").Array("i", [0, len(maps) - 1])
+    )
+    try:
+        rows = territory.sweep._evaluate_claims(scenario, maps, 0, False, root)
+        assert [r["as_of"] for r in rows] == DATES[::-1]  # from the end
+        (lane,) = territory.sweep._LANE_RECORDS.values()  # one Record
+        assert lane._last[0].key == record.snapshot_for(DATES[0])[0].key
+        assert territory.sweep._evaluate_claims(scenario, maps, 0, True, root) == []
+    finally:
+        territory.sweep._LANE_RECORDS.clear()
+        territory.sweep._set_ends(None)
 
 
 @pytest.mark.data
