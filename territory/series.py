@@ -96,7 +96,7 @@ _TILE_DEG = 1.0
 #: How many cuts of the static layers `Statics.clip` keeps.
 _CLIPS_KEPT = 512
 #: A piece with a point this far (degrees) inside its outline, and at most
-#: `_WIDE_SPAN_DEG` across, is no seam (`_wide`).
+#: `_WIDE_SPAN_DEG` across, is no seam (`_inner_point`).
 _WIDE_DEG = 2e-3
 _WIDE_SPAN_DEG = 0.4
 #: How many given pieces `Engine` keeps to reuse their exact piece.
@@ -1029,10 +1029,12 @@ class Engine:
         # (where the country covers the window, cutting by it keeps all;
         # and a union with nothing is the same land: both overlays skipped)
         inside = outer is not None and s.covers_box(outer)
-        country = s.country if outer is None else s.clip("country", outer)
 
         def in_country(g: BaseGeometry) -> BaseGeometry:
-            return g if inside else shapely.intersection(g, country)
+            if inside:
+                return g
+            country = s.country if outer is None else s.clip("country", outer)
+            return shapely.intersection(g, country)
 
         occupied = in_country(clip(new.occupied))
         grey = new.grey
@@ -1118,8 +1120,12 @@ class Engine:
         cut = np.nonzero(edge & by_change & ~coast)[0]
         no_border = outer is not None and len(cut) > 0 and not s.border_meets(outer)
         for k in cut:
-            if no_border and _wide(parts[k]):
-                continue  # far wider than a seam, and no border near
+            inner = _inner_point(parts[k])
+            if inner is not None and (
+                no_border or _far_from_border(inner, m, s.metric, self.t)
+            ):
+                # far wider than a seam, and not all along the border
+                continue
             if _could_be_given(transform(parts[k], STORAGE_CRS, s.metric), m, self.t):
                 return None
         inland = [
@@ -1368,19 +1374,36 @@ def _areas_km2(geoms: list[BaseGeometry]) -> np.ndarray:
     return np.abs(out) / M2_PER_KM2
 
 
-def _wide(piece: BaseGeometry) -> bool:
-    """Return whether a piece has a point `_WIDE_DEG` inside its outline.
+def _inner_point(piece: BaseGeometry) -> BaseGeometry | None:
+    """Return a point `_WIDE_DEG` inside a piece's outline, or None.
 
-    The piece is in lon/lat, at most `_WIDE_SPAN_DEG` across.  `_WIDE_DEG` is
-    more than 100 m, where a seam is nowhere 10 m wide.  (A degree is at least
-    67 km in the country, and the metric CRS bends a straight lon/lat edge of
-    that span by under 60 m.)
+    The piece is in lon/lat; None too if it is more than `_WIDE_SPAN_DEG`
+    across.  `_WIDE_DEG` is more than 100 m, where a seam is nowhere 10 m
+    wide: a piece with such a point is no seam, and the point lies inside the
+    piece in the metric CRS too.  (A degree is at least 67 km in the
+    country, and the metric CRS bends a straight lon/lat edge of that span by
+    under 60 m.)
     """
     minx, miny, maxx, maxy = piece.bounds
     if max(maxx - minx, maxy - miny) > _WIDE_SPAN_DEG:
-        return False
+        return None
     inner = shapely.point_on_surface(piece)
-    return bool(shapely.distance(inner, piece.boundary) > _WIDE_DEG)
+    return inner if shapely.distance(inner, piece.boundary) > _WIDE_DEG else None
+
+
+def _far_from_border(
+    inner: BaseGeometry, m: dict[str, BaseGeometry], metric: str, t: float
+) -> bool:
+    """Whether a point of a piece (`_inner_point`) shows it is not all along the border.
+
+    `_could_be_given` asks a piece that is not nowhere wide whether the
+    border's buffer covers it: a point of it farther from the border than
+    the buffer reaches (with GEOS's 1% and a metre) says no, without the
+    piece being reprojected.
+    """
+    d = t + TOUCH_M
+    pm = transform(inner, STORAGE_CRS, metric)
+    return not shapely.dwithin(m["border"], pm, 1.02 * d + 1)
 
 
 def _could_be_given(pm: BaseGeometry, m: dict[str, BaseGeometry], t: float) -> bool:

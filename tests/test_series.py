@@ -693,12 +693,15 @@ def test_static_layers_cut_from_tiles_are_the_layers_cut(statics):
 
 def test_a_piece_wide_in_degrees_is_no_seam(record, statics):
     # Pieces cut by a window are not reprojected when far wider than a seam
-    # (`_wide`, in degrees): such a piece is never "nowhere wide" in metres.
+    # (`_inner_point`, in degrees): such a piece is never "nowhere wide" in metres.
     from territory.control import held_land, nowhere_wide
     from territory.crs import STORAGE_CRS, transform
 
+    # And a point of it farther from the border than the border's buffer
+    # reaches (`_far_from_border`) shows what `_could_be_given` says: not given.
     occupied = record.read_snapshot(record.snapshots[300])["occupied"]
-    wide = 0
+    wide = far = 0
+    t = series.SLIVER_TOLERANCE_M
     for box in [
         (37.4, 47.8, 37.8, 48.1),
         (35.5, 47.3, 35.9, 47.6),
@@ -708,8 +711,16 @@ def test_a_piece_wide_in_degrees_is_no_seam(record, statics):
         others = shapely.clip_by_rect(
             shapely.intersection(occupied, statics.country), *box
         )
+        m = {"border": statics.clip("border_m", series._widen(box, 1, pad=0.03))}
         for piece in shapely.get_parts(held_land(land, others)):
-            if series._wide(piece):
-                wide += 1
-                assert not nowhere_wide(transform(piece, STORAGE_CRS, statics.metric))
+            inner = series._inner_point(piece)
+            if inner is None:
+                continue
+            wide += 1
+            pm = transform(piece, STORAGE_CRS, statics.metric)
+            assert not nowhere_wide(pm)
+            if series._far_from_border(inner, m, statics.metric, t):
+                far += 1
+                assert not series._could_be_given(pm, m, t)
     assert wide
+    assert far
