@@ -1881,6 +1881,7 @@ class _FiguresJob:
         self, span: range, workers: int, meanwhile: Callable[[], T] | None
     ) -> tuple[dict, dict, T | None]:
         import concurrent.futures as cf
+        import gc
         import multiprocessing as mp
         import queue
 
@@ -1902,11 +1903,17 @@ class _FiguresJob:
         steps: dict = {}
         try:
             with cf.ProcessPoolExecutor(2 * len(segments), mp_context=ctx) as pool:
-                futures = [
-                    pool.submit(_forked_walk, k, seg, forward, ticks)
-                    for k, seg in enumerate(segments)
-                    for forward in (True, False)
-                ]
+                # what the workers inherit is frozen while they are forked:
+                # their collections never walk it (nor copy its pages)
+                gc.freeze()
+                try:
+                    futures = [
+                        pool.submit(_forked_walk, k, seg, forward, ticks)
+                        for k, seg in enumerate(segments)
+                        for forward in (True, False)
+                    ]
+                finally:
+                    gc.unfreeze()
                 # (every worker is forked by now: nothing of this is theirs)
                 if self.band is not None:
                     # built while the workers read their first maps (they
