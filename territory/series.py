@@ -386,19 +386,24 @@ class Statics:
 
     def border_meets(self, box: tuple[float, float, float, float]) -> bool:
         """Whether the border meets `box` (kept, as `clip`)."""
-        key = ("border meets", box)
-        out = cast("bool | None", self._clips.get(key))
-        if out is None:
-            out = bool(shapely.intersects(self.border, shapely.box(*box)))
-            self._keep(key, out)
-        return out
+        return self._kept_test("border meets", shapely.intersects, self.border, box)
 
     def covers_box(self, box: tuple[float, float, float, float]) -> bool:
         """Whether the country covers `box` (kept, as `clip`)."""
-        key = ("covers", box)
+        return self._kept_test("covers", shapely.covers, self.country, box)
+
+    def _kept_test(
+        self,
+        name: str,
+        test: Callable[[BaseGeometry, BaseGeometry], object],
+        geom: BaseGeometry,
+        box: tuple[float, float, float, float],
+    ) -> bool:
+        """``test(geom, box)``, kept by `name` and `box` (as `clip`)."""
+        key = (name, box)
         out = cast("bool | None", self._clips.get(key))
         if out is None:
-            out = bool(shapely.covers(self.country, shapely.box(*box)))
+            out = bool(test(geom, shapely.box(*box)))
             self._keep(key, out)
         return out
 
