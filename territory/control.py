@@ -304,14 +304,17 @@ def _removed_geometries(
             if (
                 size < enclave_max_km2
                 and not occupied.is_empty
-                and shapely.distance(pm, m["occupied"])
-                < shapely.distance(pm, m["main"])
+                # (nearer occupied land than the main held land: the main
+                # land, prepared, asked whether it lies within that distance)
+                and not shapely.dwithin(
+                    m["main"], pm, shapely.distance(pm, m["occupied"])
+                )
                 and not (not grey.is_empty and shapely.dwithin(pm, m["grey"], TOUCH_M))
             ):
                 water.append(part)
             continue
         inland.append(i)
-    for group in touching_groups(parts, inland):
+    for group in touching_groups(parts, inland, main=i_main):
         if not all(k in inland for k in group):
             continue  # it touches the main held land or the coast's pieces
         piece = (
@@ -373,7 +376,11 @@ TOUCH_DEG = 1e-9
 
 
 def touching_groups(
-    parts: list[BaseGeometry], seeds: list[int], start: list[int] | None = None
+    parts: list[BaseGeometry],
+    seeds: list[int],
+    start: list[int] | None = None,
+    *,
+    main: int | None = None,
 ) -> list[list[int]]:
     """Group the pieces reachable from each seed through pieces that touch.
 
@@ -388,12 +395,39 @@ def touching_groups(
     start
         Seeds to start from (default: all): only the groups holding one of
         them are returned, the same groups as with all of them.
+    main
+        Index of a piece that is no seed, asked once: the main held land of
+        the whole country is one piece with tens of thousands of vertices,
+        and a tree holding it measures every seed against it, one seed at a
+        time (a quarter of a second a map).  Only seeds reach out, so it is
+        in the group of each seed within `TOUCH_DEG` of it: the seeds are
+        measured against it at once, prepared, and the groups formed without
+        it.  The same groups.
 
     Returns
     -------
     list of list of int
         Each group once, sorted; a seed alone is a group of one.
     """
+    if main is not None:
+        import numpy as np
+
+        rest = [k for k in range(len(parts)) if k != main]
+        index = {k: i for i, k in enumerate(rest)}
+        shapely.prepare(parts[main])
+        near = shapely.dwithin(
+            parts[main], np.array([parts[k] for k in seeds], dtype=object), TOUCH_DEG
+        )
+        by_main = {k for k, n in zip(seeds, near, strict=True) if n}
+        out = []
+        for group in touching_groups(
+            [parts[k] for k in rest],
+            [index[k] for k in seeds],
+            None if start is None else [index[k] for k in start],
+        ):
+            ks = [rest[i] for i in group]
+            out.append(sorted([*ks, main]) if by_main.intersection(ks) else ks)
+        return out
     tree = shapely.STRtree(parts)
     is_seed = set(seeds)
     groups: list[list[int]] = []

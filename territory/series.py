@@ -53,7 +53,6 @@ from shapely.geometry.base import BaseGeometry
 from territory.control import (
     RU,
     SLIVER_TOLERANCE_M,
-    TOUCH_DEG,
     TOUCH_M,
     exact_piece,
     given_to,
@@ -1159,7 +1158,7 @@ class Engine:
             if ask
             else []
         )
-        for group in _touching_groups(parts, inland, start, main) if start else []:
+        for group in touching_groups(parts, inland, start, main=main) if start else []:
             if any(edge[k] for k in group):
                 continue  # it goes on past the edge, where it cannot be given
             if any(coast[k] or k == main for k in group):
@@ -1263,36 +1262,6 @@ class Engine:
             )
             for r in hits
         ]
-
-
-def _touching_groups(
-    parts: list[BaseGeometry], seeds: list[int], start: list[int], main: int | None
-) -> list[list[int]]:
-    """`touching_groups` of `parts`, with the main held land (index `main`) asked once.
-
-    The main held land of the whole country is one piece with tens of
-    thousands of vertices: a tree holding it measures every seed against
-    it, one seed at a time (a quarter of a second a map).  Only seeds reach
-    out (`touching_groups`), so it is in the group of each seed within
-    `TOUCH_DEG` of it: the seeds are measured against it at once, prepared,
-    and the groups formed without it.  The same groups.
-    """
-    if main is None:
-        return touching_groups(parts, seeds, start)
-    rest = [k for k in range(len(parts)) if k != main]
-    index = {k: i for i, k in enumerate(rest)}
-    shapely.prepare(parts[main])
-    near = shapely.dwithin(
-        parts[main], np.array([parts[k] for k in seeds], dtype=object), TOUCH_DEG
-    )
-    by_main = {k for k, n in zip(seeds, near, strict=True) if n}
-    out = []
-    for group in touching_groups(
-        [parts[k] for k in rest], [index[k] for k in seeds], [index[k] for k in start]
-    ):
-        ks = [rest[i] for i in group]
-        out.append(sorted([*ks, main]) if by_main.intersection(ks) else ks)
-    return out
 
 
 class _Metric(dict):

@@ -113,9 +113,9 @@ def test_groups_asking_the_main_held_land_once_are_the_same(record, statics):
         shapely.box(37.02, 48.2, 37.03, 48.21),  # not a seed, touches the third
     ]
     seeds = [0, 2, 3, 4]
-    for start in (seeds, [3, 2]):
+    for start in (seeds, [3, 2], None):
         want = touching_groups(toys, seeds, start)
-        assert series._touching_groups(toys, seeds, start, 1) == want
+        assert touching_groups(toys, seeds, start, main=1) == want
     assert [0, 1, 2, 5] in want
 
     occupied = record.read_snapshot(record.snapshots[300])["occupied"]
@@ -130,7 +130,7 @@ def test_groups_asking_the_main_held_land_once_are_the_same(record, statics):
     seeds = [k for k in range(len(parts)) if k != main_k]
     start = seeds[::3]
     want = touching_groups(parts, seeds, start)
-    assert series._touching_groups(parts, seeds, start, main_k) == want
+    assert touching_groups(parts, seeds, start, main=main_k) == want
     assert len(want) > 100
 
 
