@@ -420,12 +420,12 @@ def touching_groups(
         )
         by_main = {k for k, n in zip(seeds, near, strict=True) if n}
         out = []
-        for group in touching_groups(
+        for without in touching_groups(
             [parts[k] for k in rest],
             [index[k] for k in seeds],
             None if start is None else [index[k] for k in start],
         ):
-            ks = [rest[i] for i in group]
+            ks = [rest[i] for i in without]
             out.append(sorted([*ks, main]) if by_main.intersection(ks) else ks)
         return out
     tree = shapely.STRtree(parts)
