@@ -363,6 +363,18 @@ def _measure_forked(start: int, stop: int) -> list[float | None]:
     return [record._occupied_km2(s) for s in todo[start:stop]]
 
 
+def _partition_inputs(snap_sha: str, boundaries_sha: str, land_sha: str) -> str:
+    """Name of a derived partition's inputs: the algorithm and its files' checksums."""
+    parts = [PARTITION_VERSION, snap_sha, boundaries_sha, land_sha]
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:_DIGEST_HEX]
+
+
+def _facts_digest(content: str, boundaries_sha: str) -> str:
+    """Name of the figures kept beside a derived partition of content `content`."""
+    parts = [FACTS_VERSION, content, boundaries_sha]
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:_DIGEST_HEX]
+
+
 def parse_date(text: object) -> dt.date:
     """Return `text` as a date (see `territory.dates.as_date`); raise `DataError`."""
     from territory.dates import as_date
@@ -973,6 +985,64 @@ class Record:
             return None
         return path
 
+    def prune_derived(self, *, dry_run: bool = False) -> tuple[list[Path], int]:
+        """Remove the derived partitions no map of this cache reads any more.
+
+        A derived partition is named after the partition algorithm
+        (`PARTITION_VERSION`) and the checksums of the files it was made
+        from (a snapshot, the boundaries, the land mask): once the
+        algorithm changes, or a file leaves the cache, no map reads it
+        again, yet it stays (3–5 MB each).  Those go, with the figures kept
+        beside them (``facts-*``) and the figures kept beside partitions
+        that are gone.  Nothing else in the cache is touched, and whatever
+        is derived can be derived again: removing it costs time, never a
+        figure.
+
+        Parameters
+        ----------
+        dry_run
+            Remove nothing; return what would be removed.
+
+        Returns
+        -------
+        paths, size
+            The files removed (or that would be), and their size in bytes.
+        """
+        derived = self._derived_dir()
+        if not derived.is_dir():
+            return [], 0
+        boundaries, land = self._entry_sha("boundaries"), self._entry_sha("land")
+        # every file of the index may be a snapshot (a superset keeps more)
+        read = {
+            _partition_inputs(str(entry["sha256"]), boundaries, land)
+            for entry in self.cache.entries.values()
+            if isinstance(entry, dict) and "sha256" in entry
+        }
+        stale: list[Path] = []
+        contents: set[str] = set()
+        for path in sorted(derived.glob("partition-*")):
+            name = path.name.split(".", 1)[0].split("-")
+            if len(name) != 3 or not path.is_file():
+                continue  # not a partition file of this project's naming
+            if path.name.endswith(PARTITION_SUFFIX) and name[1] in read:
+                contents.add(name[2])
+            else:
+                stale.append(path)
+        kept_facts = {_facts_digest(c, boundaries) for c in contents}
+        for path in sorted(derived.glob("facts-*.json")):
+            name = path.name.removesuffix(".json").split("-")
+            if len(name) == 3 and path.is_file() and name[1] not in kept_facts:
+                stale.append(path)
+        size = 0
+        for path in stale:
+            try:
+                size += path.stat().st_size
+                if not dry_run:
+                    path.unlink()
+            except FileNotFoundError:  # removed meanwhile (another process)
+                continue
+        return stale, size
+
     def _write_merged(self, stem: str, doc: object, merged: list[Path]) -> Path | None:
         """Write `doc` as the derived JSON of `stem`; return the file written.
 
@@ -1014,9 +1084,7 @@ class Record:
         content = self._partition_content.get(snap.key)
         if content is None:
             return None
-        parts = [FACTS_VERSION, content, self._read_sha256["boundaries"]]
-        digest = hashlib.sha256("|".join(parts).encode()).hexdigest()
-        return f"facts-{digest[:_DIGEST_HEX]}"
+        return f"facts-{_facts_digest(content, self._read_sha256['boundaries'])}"
 
     def _read_facts(self, snap: Snapshot, control: Control) -> None:
         """Put the figures kept of `snap`'s map into `control`'s derived values."""
@@ -1077,9 +1145,9 @@ class Record:
         regions = self._region_layer
 
         def inputs() -> str:  # the inputs as they were read and used
-            parts = [snap_sha, self._read_sha256["boundaries"], self._layer_sha("land")]
-            digest = hashlib.sha256("|".join([PARTITION_VERSION, *parts]).encode())
-            return digest.hexdigest()[:_DIGEST_HEX]
+            return _partition_inputs(
+                snap_sha, self._read_sha256["boundaries"], self._layer_sha("land")
+            )
 
         found = self._cached_partition(inputs())
         if found is not None:

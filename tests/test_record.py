@@ -477,3 +477,73 @@ def test_a_derived_partition_reads_back_as_it_was_written(record):
     assert shapely.equals_exact(back.outline_band, p.outline_band, tolerance=0)
     assert back.piece_km2 == p.piece_km2
     assert back.country_km2 == p.country_km2
+
+
+def test_pruning_removes_only_derived_files_no_map_reads(record, tmp_path):
+    # A cache reading the real one (links), with the partition of one map
+    # and the figures kept beside it, as derived by the record, and files
+    # nothing reads: a partition of an earlier version of the algorithm, one
+    # of a file no longer in the cache, one of an earlier form, and figures
+    # kept beside a partition that is gone.  Only those go; nothing else.
+    import hashlib
+
+    from territory.accounting import evaluate
+    from territory.record import PARTITION_VERSION, Record
+    from territory.scenario import read_scenario
+
+    day = "2025-08-15"
+    ctl = record.control(day)
+    evaluate(read_scenario("alaska-2025"), ctl, people=False)
+    ctl.keep_derived()
+    snap, _ = record.snapshot_for(day)
+    real = record.cache.root / "derived"
+    content = record._partition_content[snap.key]
+    partition = list(real.glob(f"partition-*-{content}.arrow"))
+    facts = list(real.glob(f"{record._facts_stem(snap)}-*.json"))
+    assert len(partition) == 1
+    assert facts  # (two processes may each have kept theirs)
+    read = [*partition, *facts]
+    root = tmp_path / "cache"
+    root.mkdir()
+    for entry in record.cache.root.iterdir():
+        if entry.name != "derived":
+            (root / entry.name).symlink_to(entry)
+    derived = root / "derived"
+    derived.mkdir()
+    for f in read:
+        (derived / f.name).symlink_to(f)
+    entries = record.cache.entries
+    earlier = "|".join(
+        [
+            PARTITION_VERSION.rsplit("-", 1)[0] + "-1",  # an earlier version
+            entries[snap.key]["sha256"],
+            entries["boundaries"]["sha256"],
+            entries["land"]["sha256"],
+        ]
+    )
+    earlier_hex = hashlib.sha256(earlier.encode()).hexdigest()[:16]
+    stale = [
+        derived / f"partition-{earlier_hex}-{'1' * 16}.arrow",
+        derived / f"partition-{'0' * 16}-{'1' * 16}.arrow",
+        derived / read[0].name.replace(".arrow", ".parquet"),
+        derived / f"facts-{'2' * 16}-{'3' * 16}.json",
+    ]
+    others = [
+        derived / f"series-{'4' * 16}-{'5' * 16}.json",
+        derived / f".{read[0].stem}.x.part.arrow",  # being written
+    ]
+    for i, f in enumerate([*stale, *others]):
+        f.write_bytes(b"x" * (i + 1))
+    kept = [*(derived / f.name for f in read), *others]
+
+    found, size = Record(root).prune_derived(dry_run=True)
+    assert sorted(found) == sorted(stale)
+    assert size == 1 + 2 + 3 + 4
+    assert all(f.exists() for f in [*stale, *kept])  # a dry run removes nothing
+
+    found, size = Record(root).prune_derived()
+    assert sorted(found) == sorted(stale)
+    assert not any(f.exists() for f in stale)
+    assert all(f.exists() for f in kept)
+    assert all(f.exists() for f in read)  # the real cache is untouched
+    assert Record(root).prune_derived() == ([], 0)

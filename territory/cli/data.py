@@ -238,6 +238,33 @@ def forget(keys: tuple[str, ...], cache_dir: Path | None) -> None:
     click.echo(f"forgot {len(removed)}: {', '.join(removed)}")
 
 
+@data.command(short_help="Remove derived partitions no map reads any more.")
+@click.option(
+    "--dry-run", is_flag=True, help="Remove nothing; say what would be removed."
+)
+@cache_option
+@handle_errors
+def prune(dry_run: bool, cache_dir: Path | None) -> None:
+    """Remove the derived partitions (and the figures kept beside them) that
+    no map of the cache reads any more: those an earlier version of the
+    partition made, or made from files no longer in the cache.  They take
+    3–5 MB each and are never read again.  Nothing fetched and nothing else
+    derived is touched; anything derived can be derived again.
+
+    \b
+    Examples
+      territory data prune --dry-run
+      territory data prune
+    """
+    from territory.record import Record
+
+    paths, size = Record(cache_dir).prune_derived(dry_run=dry_run)
+    verb = "would remove" if dry_run else "removed"
+    click.echo(
+        f"{verb} {len(paths):,} derived file(s) no map reads ({size / 1e6:,.1f} MB)"
+    )
+
+
 @data.command(short_help="List what is cached, with licences.")
 @format_option
 @cache_option

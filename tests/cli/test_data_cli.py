@@ -18,7 +18,7 @@ from click.testing import CliRunner
 
 from territory import datasets
 from territory.cli.main import cli
-from tests.support import isolate_env, require_mirror
+from tests.support import isolate_env, require_mirror, tree
 
 # 2024-08-15 … 2024-08-21 holds five files: the 18th and 19th are missing upstream.
 GAP_START, GAP_END = "2024-08-15", "2024-08-21"
@@ -478,3 +478,31 @@ def test_forget_needs_a_key(tmp_path: Path, cli_runner: CliRunner) -> None:
     result = cli_runner.invoke(cli, ["data", "forget", "--cache", str(tmp_path / "c")])
     assert result.exit_code == 2
     assert not (tmp_path / "c").exists()
+
+
+# -------------------------------------------------------------------------------- prune
+
+
+@pytest.mark.data
+def test_prune_removes_derived_partitions_no_map_reads(
+    own_cache: Path, cli_runner: CliRunner
+) -> None:
+    # A partition made from files this cache does not hold (it has no
+    # boundaries) is never read: it goes; nothing else does, and a dry run
+    # removes nothing.
+    derived = own_cache / "derived"
+    derived.mkdir(exist_ok=True)
+    stale = derived / f"partition-{'0' * 16}-{'1' * 16}.arrow"
+    stale.write_bytes(b"x" * 2_000_000)
+    (derived / f"series-{'4' * 16}-{'5' * 16}.json").write_text("{}")
+    before = tree(own_cache)
+    args = ["data", "prune", "--cache", str(own_cache)]
+    dry = cli_runner.invoke(cli, [*args, "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert dry.output.strip() == "would remove 1 derived file(s) no map reads (2.0 MB)"
+    assert tree(own_cache) == before
+    done = cli_runner.invoke(cli, args)
+    assert done.exit_code == 0, done.output
+    assert done.output.strip() == "removed 1 derived file(s) no map reads (2.0 MB)"
+    gone = stale.relative_to(own_cache).as_posix()
+    assert tree(own_cache) == {k: v for k, v in before.items() if k != gone}
