@@ -1141,23 +1141,10 @@ class Engine:
         # below): only the groups of the wanted inland pieces are looked at
         # (near the other side and the change: asked of those pieces only)
         ask = [k for k in inland if by_change[k]]
-        start = (
-            [
-                k
-                for k, w in zip(
-                    ask,
-                    shapely.dwithin(
-                        others,
-                        np.array([parts[k] for k in ask], dtype=object),
-                        _NEAR_DEG,
-                    ),
-                    strict=True,
-                )
-                if w
-            ]
-            if ask
-            else []
+        near_other = shapely.dwithin(
+            others, np.array([parts[k] for k in ask], dtype=object), _NEAR_DEG
         )
+        start = [k for k, w in zip(ask, near_other, strict=True) if w]
         for group in touching_groups(parts, inland, start, main=main) if start else []:
             if any(edge[k] for k in group):
                 continue  # it goes on past the edge, where it cannot be given
@@ -1375,9 +1362,19 @@ def _far_from_border(
     the buffer reaches (with GEOS's 1% and a metre) says no, without the
     piece being reprojected.
     """
-    d = t + TOUCH_M
-    pm = transform(inner, STORAGE_CRS, metric)
-    return not shapely.dwithin(m["border"], pm, 1.02 * d + 1)
+    return not _within_border_reach(transform(inner, STORAGE_CRS, metric), m, t)
+
+
+def _within_border_reach(
+    point_m: BaseGeometry, m: dict[str, BaseGeometry], t: float
+) -> bool:
+    """Whether a point (metric CRS) may lie in the border's buffer by ``t + TOUCH_M``.
+
+    A buffer lies within its distance of the line, but for the 1% GEOS
+    simplifies the line by: a point farther than that (and a metre) is
+    outside the buffer (which costs far more to build).
+    """
+    return bool(shapely.dwithin(m["border"], point_m, 1.02 * (t + TOUCH_M) + 1))
 
 
 def _could_be_given(pm: BaseGeometry, m: dict[str, BaseGeometry], t: float) -> bool:
@@ -1391,10 +1388,7 @@ def _could_be_given(pm: BaseGeometry, m: dict[str, BaseGeometry], t: float) -> b
     d = t + TOUCH_M
     if not shapely.dwithin(m["border"], pm, d):
         return False
-    # a buffer lies within its distance of the line, but for the 1% GEOS
-    # simplifies the line by: a point of the piece farther than that is
-    # outside the buffer (which costs far more to build)
-    if not shapely.dwithin(m["border"], shapely.point_on_surface(pm), 1.02 * d + 1):
+    if not _within_border_reach(shapely.point_on_surface(pm), m, t):
         return False
     return bool(shapely.covered_by(pm, m["border"].buffer(d)))
 
