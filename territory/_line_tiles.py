@@ -80,22 +80,23 @@ def _segments(pieces: Sequence[BaseGeometry]) -> np.ndarray:
 def _content_order(seg: np.ndarray) -> np.ndarray:
     """Return an order of the rows of `seg` that depends on their content alone.
 
-    By a 64-bit mix of each row's bits (cheaper than sorting on five float
-    columns): equal rows are adjacent, whatever order they came in.  Two
-    distinct rows of the same mix (about one chance in 2**64 a pair) may
+    By a 64-bit hash of each row (cheaper than sorting on five float
+    columns): the edge's (`territory.control.segment_hashes`), its piece
+    mixed in.  Equal rows are adjacent, whatever order they came in.  Two
+    distinct rows of the same hash (about one chance in 2**64 a pair) may
     come in either order; a tile's key is then another, and its length is
     measured again (never a wrong one: the key holds every edge).
     """
-    bits = np.ascontiguousarray(seg).view(np.uint64)
-    h = np.zeros(len(bits), np.uint64)
-    for k in range(bits.shape[1]):
-        h ^= bits[:, k]
-        h *= _MIX
-        h ^= h >> np.uint64(29)
+    from territory.control import segment_hashes
+
+    h = segment_hashes(seg[:, 1:])
+    with np.errstate(over="ignore"):
+        h ^= seg[:, 0].astype(np.uint64) * _PIECE_MIX
     return np.argsort(h)
 
 
-_MIX = np.uint64(0x9E3779B97F4A7C15)
+#: An odd 64-bit constant the piece of an edge is mixed in by (`_content_order`).
+_PIECE_MIX = np.uint64(0x94D049BB133111EB)
 
 
 def _tile_box(i: int, j: int, grow: float = 0.0) -> tuple[float, float, float, float]:
