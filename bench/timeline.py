@@ -122,9 +122,9 @@ def run(results: dict) -> None:
                     if path.is_file():
                         path.unlink()
                 empty.append(_timeline_s(territory, empty_cpus))
-        with derived_aside(rec.cache.root, "statics-*.parquet"):
+        with derived_aside(rec.cache.root, "statics-*.arrow"):
             for _ in range(REPEAT):
-                for pattern in ("series-*.json", "statics-*.parquet"):
+                for pattern in ("series-*.json", "statics-*.arrow"):
                     for path in derived.glob(pattern):  # what a cold run wrote
                         path.unlink()
                 unprepared.append(_timeline_s(territory, unprepared_cpus))

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import shapely
 
@@ -95,6 +95,8 @@ PARTITION_VERSION = "partition-17"
 LAYER_COPY = "layer-1"
 #: The form of a derived partition's file (`_partition_bytes`): Arrow IPC.
 PARTITION_SUFFIX = ".arrow"
+#: The form of the derived static layers of `territory.series` (`Statics.to_bytes`).
+STATICS_SUFFIX = ".arrow"
 #: Bump when a figure kept beside a derived partition (`KEPT_ON_DISK_KEYS`)
 #: is measured differently: the kept files are keyed on it.
 FACTS_VERSION = "facts-2"
@@ -1389,6 +1391,16 @@ class Record:
             (gained, lost) pair per snapshot (None for the first, and where
             the snapshot repeats the previous one: nothing changed).
         """
+        return self._region_figures(snaps, gross=gross, pandas=True)
+
+    def _region_figures(
+        self, snaps: Sequence[Snapshot], *, gross: bool, pandas: bool
+    ) -> tuple[list[np.ndarray], list[tuple[np.ndarray, np.ndarray] | None]]:
+        """`region_figures`; with `pandas`, pandas is imported while the workers run.
+
+        (For callers that build frames of the figures: imported then, it
+        costs no time of its own.)
+        """
         import json
 
         import numpy as np
@@ -1446,7 +1458,8 @@ class Record:
                 # what the parent does while the workers run: the static
                 # layers' file, the partition's figures, pandas imported
                 body = None if built is None else statics.to_bytes()
-                return _warm(self._partition_ru_km2(last) if check else None), body
+                expected = self._partition_ru_km2(last) if check else None
+                return (_warm(expected) if pandas else expected), body
 
             found_rows, found_steps, extra = job.run(
                 range(first, todo[-1] + 1), meanwhile=meanwhile
@@ -1464,7 +1477,7 @@ class Record:
             self._figures_read[where] = (listing, rows, steps, merged)
             if built is not None and body is not None:
                 # kept once figures were had (a failed run writes nothing)
-                self._write_derived(built, ".parquet", body)
+                self._write_derived(built, STATICS_SUFFIX, body)
         out_rows = [np.array(rows[sha[s.key]]) for s in snaps]
         out_steps: list[tuple[np.ndarray, np.ndarray] | None] = []
         prev = None
@@ -1480,7 +1493,7 @@ class Record:
     def _series_statics(self) -> tuple[Statics, str | None]:
         """Return the regions and land mask prepared for `territory.series`.
 
-        Kept in the derived cache (``derived/statics-<inputs>-<content>.parquet``);
+        Kept in the derived cache (``derived/statics-<inputs>-<content>.arrow``);
         with them, when they were built, the stem they are kept under.
 
         They depend only on the boundaries, the land mask and the order of
@@ -1503,7 +1516,7 @@ class Record:
         stem = f"statics-{digest}"
         if self.cache.has("boundaries") and self.cache.has("land"):
             for _, statics in self._read_derived(
-                stem, ".parquet", Statics.from_bytes, (ValueError,)
+                stem, STATICS_SUFFIX, Statics.from_bytes, (ValueError,)
             ):
                 if statics.region_ids == self.region_ids:
                     return statics, None
@@ -1720,6 +1733,46 @@ class Record:
             If `start` is after `end`, `every_days` is below 1, or a snapshot
             needed is damaged (the message names the repair command).
         """
+        rows = self._occupied_rows(
+            start, end, every_days=every_days, region_ids=region_ids, pandas=True
+        )
+        import pandas as pd
+
+        df = pd.DataFrame(rows)
+        df.index = pd.DatetimeIndex(df.pop("as_of"), name="as_of")
+        return df
+
+    def occupied_rows(
+        self,
+        start: str | dt.date | None = None,
+        end: str | dt.date | None = None,
+        *,
+        every_days: int = 1,
+        region_ids: list[str] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Return `occupied_series` as plain rows, without importing pandas.
+
+        One dict per date, with the frame's columns in its order, ``as_of``
+        (a date) first: what ``territory timeline`` prints, so a run that
+        prints the figures never imports pandas (a quarter of a second, which
+        would compete with the workers of a long run for the CPUs).
+        ``change_km2`` is NaN on the first row, as in the frame.  Parameters
+        and errors are those of `occupied_series`.
+        """
+        return self._occupied_rows(
+            start, end, every_days=every_days, region_ids=region_ids, pandas=False
+        )
+
+    def _occupied_rows(
+        self,
+        start: str | dt.date | None,
+        end: str | dt.date | None,
+        *,
+        every_days: int,
+        region_ids: list[str] | None,
+        pandas: bool,
+    ) -> list[dict[str, Any]]:
+        """`occupied_rows`; with `pandas`, pandas imported while a long run's workers run."""
         first, last = self.date_range()
         lo = self.day(start) if start else first
         hi = self.day(end) if end else last
@@ -1738,13 +1791,13 @@ class Record:
             days.append(day)
             snaps.append(self.snapshot_for(day))
             day += dt.timedelta(days=every_days)
-        figures, _ = self.region_figures([snap for snap, _ in snaps])
-        # imported after the figures: a long run imports it while its
-        # workers walk the record (`region_figures`), not before they start
-        import pandas as pd
-
-        rows = []
+        figures, _ = self._region_figures(
+            [snap for snap, _ in snaps], gross=False, pandas=pandas
+        )
+        rows: list[dict[str, Any]] = []
+        before = math.nan
         for day, (snap, note), by_region in zip(days, snaps, figures, strict=True):
+            occupied_km2 = float(by_region.sum())
             row = {
                 "as_of": day,
                 "snapshot": snap.label,
@@ -1752,15 +1805,14 @@ class Record:
                 "map_version": snap.version or "",
                 "map_dated_by": snap.dated_by,
                 "note": note,
-                "occupied_km2": float(by_region.sum()),
+                "occupied_km2": occupied_km2,
             }
             for rid, k in index.items():
                 row[rid] = float(by_region[k])
+            row["change_km2"] = occupied_km2 - before  # (NaN on the first row)
+            before = occupied_km2
             rows.append(row)
-        df = pd.DataFrame(rows)
-        df["change_km2"] = df["occupied_km2"].diff()
-        df.index = pd.DatetimeIndex(df.pop("as_of"), name="as_of")
-        return df
+        return rows
 
     def _region_index(self, region_ids: list[str]) -> dict[str, int]:
         """Position in `regions` of each region, by id.

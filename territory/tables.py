@@ -327,6 +327,41 @@ def frame_csv(df: pd.DataFrame) -> str:
     return out.to_csv(index=False)
 
 
+def rows_csv(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
+    """Return plain rows (dicts) as CSV, as `frame_csv` writes a frame of them.
+
+    For output built without pandas: the same text, byte for byte (floats
+    as Python writes them, NaN and None as empty cells, text a spreadsheet
+    would run as a formula made inert).
+
+    Examples
+    --------
+    >>> print(
+    ...     rows_csv(
+    ...         [{"name": "=1+1", "km2": -1.5}, {"name": "Donbas", "km2": math.nan}],
+    ...         ["name", "km2"],
+    ...     )
+    ... )
+    name,km2
+    '=1+1,-1.5
+    Donbas,
+    <BLANKLINE>
+    """
+    import csv
+    import io
+
+    def cell(value: Any) -> Any:
+        if isinstance(value, float) and math.isnan(value):
+            return None
+        return _inert(value)
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerows([cell(r[c]) for c in columns] for r in rows)
+    return out.getvalue()
+
+
 def _is_numeric(series: Any) -> bool:
     """Return True for a numeric or boolean column (never rewritten by `frame_csv`)."""
     from pandas.api.types import is_bool_dtype, is_numeric_dtype

@@ -338,7 +338,7 @@ def test_static_layers_are_kept_to_the_last_bit(record, statics, tmp_path, monke
         statics.region_ids,
     )
     with pytest.raises(ValueError, match="not the static layers"):
-        series.Statics.from_bytes(b"PAR1 not parquet")
+        series.Statics.from_bytes(b"ARROW1 not arrow")
     monkeypatch.setattr(type(record), "_derived_dir", lambda self: tmp_path)
     built = []
     real = series.Statics.build
@@ -346,7 +346,7 @@ def test_static_layers_are_kept_to_the_last_bit(record, statics, tmp_path, monke
         series.Statics, "build", lambda *a, **k: built.append(1) or real(*a, **k)
     )
     record.region_figures(record.snapshots[500:501])
-    (path,) = tmp_path.glob("statics-*.parquet")
+    (path,) = tmp_path.glob("statics-*.arrow")
     read, kept = record._series_statics()
     assert len(built) == 1
     assert kept is None

@@ -23,3 +23,26 @@ def test_a_text_column_without_digits_formats_a_stray_number_whole():
     assert lines[0].split() == ["km²", "map"]
     assert lines[-2].split() == ["1.0", "25", "Nov", "21:33", "UTC"]
     assert lines[-1].split() == ["2.0", "8"]
+
+
+def test_rows_csv_writes_what_frame_csv_writes():
+    # Output built without pandas (`rows_csv`) is the CSV a frame of the same
+    # rows gives (`frame_csv`), byte for byte: floats to the last digit, NaN
+    # and None as empty cells, booleans, quoting, and formulas made inert.
+    import math
+
+    import pandas as pd
+
+    from territory.tables import frame_csv, rows_csv
+
+    columns = ["as_of", "name", "km2", "flag", "note"]
+    values = [
+        ("2025-08-15", "=1+1", math.nan, True, None),
+        ("2025-08-16", 'a "b", c', 0.1 + 0.2, False, "x\ny"),
+        ("2025-08-17", "-2", -0.0, True, "@x"),
+        ("2025-08-18", "", 1e22, False, "+"),
+        ("2025-08-19", "Донецьк", 116960.23630928053, True, "\tt"),
+    ]
+    rows = [dict(zip(columns, v, strict=True)) for v in values]
+    assert rows_csv(rows, columns) == frame_csv(pd.DataFrame(rows, columns=columns))
+    assert rows_csv(rows, columns).splitlines()[1] == "2025-08-15,'=1+1,,True,"

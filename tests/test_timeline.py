@@ -3,6 +3,9 @@
 import datetime as dt
 import io
 import json
+import os
+import subprocess
+import sys
 
 import pandas as pd
 import pytest
@@ -245,3 +248,55 @@ def test_timeline_by_month_and_by_region_cli(runner, record):
     bad = runner.invoke(cli, ["timeline", "--by", "region", "--region", "Donetsk"])
     assert bad.exit_code == 2
     assert "leave out --region" in bad.output
+
+
+def test_rows_are_the_series_and_the_cli_imports_no_pandas(runner, record):
+    # `occupied_rows` is `occupied_series` without pandas: the same columns
+    # in the same order, the same figures to the last bit (NaN where the
+    # frame has no change), and the CLI prints from it exactly what a frame
+    # of them printed (CSV through `frame_csv`), without importing pandas.
+    from territory.tables import frame_csv
+
+    span = ("2025-11-24", "2025-11-28")
+    rows = record.occupied_rows(*span, region_ids=["UA-14", "UA-63"])
+    df = record.occupied_series(*span, region_ids=["UA-14", "UA-63"])
+    assert [r["as_of"] for r in rows] == list(df.index.date)
+    assert list(rows[0])[1:] == list(df.columns)
+    for row, (_, frame_row) in zip(rows, df.iterrows(), strict=True):
+        for col in df.columns:
+            want = frame_row[col]
+            if pd.isna(want):  # the first change (NaN), a date with no note
+                assert row[col] is None or row[col] != row[col], col
+            else:
+                assert row[col] == want, col
+    # the CSV of the CLI, against the frame's as the CLI used to shape it
+    old = df.reset_index()
+    old["as_of"] = old["as_of"].dt.date
+    old.pop("note")
+    old.insert(3, "earlier_snapshot", old["snapshot_as_of"] != old["as_of"])
+    for col in ("as_of", "snapshot_as_of"):
+        old[col] = old[col].map(dt.date.isoformat)
+    args = ["timeline", "--start", span[0], "--end", span[1], "--every", "1"]
+    printed = runner.invoke(
+        cli, [*args, "--region", "Donetsk", "--region", "Kharkiv", "--format", "csv"]
+    ).stdout
+    assert printed == frame_csv(old)
+    code = (
+        "import sys\n"
+        "from territory.cli.main import cli\n"
+        f"sys.argv = ['territory', *{[*args, '--by', 'region', '--format', 'csv']!r}]\n"
+        "try:\n"
+        "    cli()\n"
+        "except SystemExit as e:\n"
+        "    assert not e.code, e.code\n"
+        "print('PANDAS', 'pandas' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "TERRITORY_CACHE": str(record.cache.root)},
+    ).stdout
+    assert out.rstrip().endswith("PANDAS False")
+    assert out.startswith("as_of,snapshot,snapshot_as_of,earlier_snapshot,")

@@ -98,26 +98,40 @@ def timeline(
             msg = "--by region shows every region; leave out --region"
             raise click.UsageError(msg)
         ids = rec.region_ids
-    df = rec.occupied_series(start, end, every_days=every_days, region_ids=ids)
-    # (imported after the figures: a long run imports pandas while its
-    # workers walk the record, not before they start)
+    found = rec.occupied_rows(start, end, every_days=every_days, region_ids=ids)
+    # (plain rows: printing them imports no pandas, which would compete with
+    # a long run's workers for the CPUs)
     from territory import tables
 
-    df = df.reset_index()  # the dates are the first column of every output
-    df["as_of"] = df["as_of"].dt.date
-    notes = df.pop("note")
-    df.insert(3, "earlier_snapshot", df["snapshot_as_of"] != df["as_of"])
-    for col in ("as_of", "snapshot_as_of"):
-        df[col] = df[col].map(dt.date.isoformat)
+    # the dates are the first column of every output
+    first = ["as_of", "snapshot", "snapshot_as_of", "earlier_snapshot"]
+    columns = [*first, *(c for c in found[0] if c not in {*first, "note"})]
+    notes = [r["note"] for r in found]
+    rows = [
+        {
+            c: (
+                r["snapshot_as_of"] != r["as_of"]
+                if c == "earlier_snapshot"
+                else r[c].isoformat()
+                if c in ("as_of", "snapshot_as_of")
+                else r[c]
+            )
+            for c in columns
+        }
+        for r in found
+    ]
     names = {rid: table.regions[rid].name for rid in ids}
     if plot is not None:
+        import pandas as pd
+
         from territory.charts import save_chart, timeline_chart
 
+        df = pd.DataFrame(rows, columns=columns)
         drawn = names
         if by == "region":  # the eight regions with the most Russian-held land
             top = df[ids].iloc[-1].sort_values(ascending=False).index[:8]
             drawn = {rid: names[rid] for rid in top}
-        span = f"{df['as_of'].iloc[0]} … {df['as_of'].iloc[-1]}"
+        span = f"{rows[0]['as_of']} … {rows[-1]['as_of']}"
         title = f"Russian-held land in Ukraine, {span}"
         if drawn:
             title += " (below: by region)"
@@ -134,17 +148,16 @@ def timeline(
             *(f"{names[r]} km²" for r in ids),
             "DeepState's map",
         ]
-        rows = [
-            [f"{r[0]}*" if early else r[0], *r[1:], map_version_text(v)]
-            for r, early, v in zip(
-                df[cols].itertuples(index=False),
-                df["earlier_snapshot"],
-                df["map_version"],
-                strict=True,
-            )
+        lines = [
+            [
+                f"{r['as_of']}*" if r["earlier_snapshot"] else r["as_of"],
+                *(r[c] for c in cols[1:]),
+                map_version_text(r["map_version"]),
+            ]
+            for r in rows
         ]
-        out = tables.text_table(rows, headers, digits=[0] * len(cols) + [None])
-        if df["earlier_snapshot"].any():
+        out = tables.text_table(lines, headers, digits=[0] * len(cols) + [None])
+        if any(r["earlier_snapshot"] for r in rows):
             out += (
                 "\n* no map version of that date: the map of the latest earlier one "
                 "(its date is snapshot_as_of in --format csv or json)"
@@ -157,16 +170,16 @@ def timeline(
         return out
 
     def payload() -> dict:
-        rows = df.to_dict("records")
-        for row, note in zip(rows, notes, strict=True):
-            row["note"] = note
-        return {"regions": names, "rows": rows}
+        return {
+            "regions": names,
+            "rows": [{**r, "note": note} for r, note in zip(rows, notes, strict=True)],
+        }
 
     emit_as(
         fmt,
         output,
         table=text,
-        csv=lambda: tables.frame_csv(df),
+        csv=lambda: tables.rows_csv(rows, columns),
         json=payload,
     )
 
