@@ -192,5 +192,9 @@ def _series_checksums(name: str) -> dict[dt.date, str]:
             continue
         digest, fname = line.split()
         stamp = "".join(ch for ch in fname if ch.isdigit())[-8:]
-        sums[dt.datetime.strptime(stamp, "%Y%m%d").date()] = digest
+        if len(stamp) != 8:
+            msg = f"no YYYYMMDD date in the file name {fname!r} of {rel}"
+            raise ValueError(msg)
+        # (not strptime: ten times the cost, for every file of the record)
+        sums[dt.date(int(stamp[:4]), int(stamp[4:6]), int(stamp[6:]))] = digest
     return sums

@@ -29,7 +29,7 @@ from territory.borders import max_distance_m, neighbour_borders
 from territory.buffers import BUFFER_MAX_M, BUFFER_MIN_M, buffer_line_m
 from territory.errors import ScenarioError
 from territory.frozen import ContentDigests
-from territory.geodesy import area_km2, linear, polygonal
+from territory.geodesy import area_km2, linear, overlay_polygonal, polygonal
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -182,7 +182,8 @@ class SelectionContext:
             return compute()
         key = ("in regions", giver, whose, region_ids, connected)
         geom = self._keep(key, compute)
-        out = self._keep((*key, "polygonal"), lambda: polygonal(geom))
+        # (the result of one overlay: an intersection, or a union)
+        out = self._keep((*key, "polygonal"), lambda: overlay_polygonal(geom))
         self._polygonal[id(geom)] = (geom, out)
         if whose == "holding" and connected is None:
             self._whole.setdefault(id(out), (out, (giver, region_ids)))

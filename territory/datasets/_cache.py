@@ -228,6 +228,9 @@ class Cache:
     entries: dict[str, Any] = field(default_factory=dict)
     _changed: set[str] = field(default_factory=set, repr=False)
     _removed: set[str] = field(default_factory=set, repr=False)
+    #: each entry found sound (`entry_problems`), by key: an entry is replaced,
+    #: never changed in place, so the same object needs no second look
+    _sound: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
     def open(cls, root: Path | str | None = None) -> Cache:
@@ -265,10 +268,21 @@ class Cache:
         A quick look (no hashing) for listings; readers use `check`.
         """
         entry = self.entries.get(key)
-        if not isinstance(entry, dict) or entry_problems(key, entry):
+        if not self._is_sound(key, entry):
             return False
         p = self.root / entry["path"]
         return p.is_file() and p.stat().st_size == entry["size"]
+
+    def _is_sound(self, key: str, entry: Any) -> bool:
+        """Whether the index entry `entry` of `key` has no problem (`entry_problems`)."""
+        if not isinstance(entry, dict):
+            return False
+        if self._sound.get(key) is entry:
+            return True
+        if entry_problems(key, entry):
+            return False
+        self._sound[key] = entry
+        return True
 
     def check(self, key: str) -> FileCheck:
         """Read the file of `key` once and check it against its index entry.
@@ -384,10 +398,10 @@ class Cache:
         for key, entry in self.entries.items():
             if not _is_snapshot(key, entry):
                 continue
-            problems = entry_problems(key, entry)
-            if not problems:
+            if self._is_sound(key, entry):
                 out.append(dict(entry, key=key, damaged=None))
                 continue
+            problems = entry_problems(key, entry)
             place = _placement(key)
             if place is None:
                 fix = repair_command(key, root=self.root)
