@@ -268,7 +268,7 @@ class Cache:
         A quick look (no hashing) for listings; readers use `check`.
         """
         entry = self.entries.get(key)
-        if not self._is_sound(key, entry):
+        if not isinstance(entry, dict) or not self._is_sound(key, entry):
             return False
         p = self.root / entry["path"]
         return p.is_file() and p.stat().st_size == entry["size"]
