@@ -68,8 +68,10 @@ from territory.crs import STORAGE_CRS, metric_crs_for, transform, transform_many
 from territory.errors import InternalError
 from territory.geodesy import _A_M, M2_PER_KM2, _edge_terms, area_km2, polygonal
 
-#: Bump when the figures this module computes could change.
-ALGORITHM = "series-4"
+#: Bump when the figures this module computes could change.  (5: the windows
+#: of a change in row-major order, `_groups`, which sums the land given in
+#: them in another order.)
+ALGORITHM = "series-5"
 #: Side of a grid cell (degrees).
 CELL_DEG = 0.25
 #: Side of the finer cells that group changed edges into windows (degrees).
@@ -635,13 +637,33 @@ def _lines(changed: np.ndarray) -> tuple[np.ndarray, BaseGeometry]:
 
 
 def _dirty_cells(changed: np.ndarray, s: Statics) -> list[tuple[int, int]]:
-    """Cells a changed edge may cross, and cells whose inside/outside flipped."""
+    """Cells a changed edge may cross, and cells whose inside/outside flipped.
+
+    The changed edges close into rings (the old map's edges the new one has
+    not, and the other way round), and a cell no edge meets flips only if
+    they enclose it: only the cells whose centre lies within their bounds
+    are asked (`_flipped`), not the country's.
+    """
     x0, y0 = s.origin
     touched = _touched(changed, s.origin, CELL_DEG, s.shape)
-    ii, jj = np.nonzero(~touched)
-    centres = np.column_stack([x0 + (ii + 0.5) * CELL_DEG, y0 + (jj + 0.5) * CELL_DEG])
-    flip = _flipped(centres, changed)
-    touched[ii[flip], jj[flip]] = True
+    if not len(changed):
+        return []
+    xs, ys = changed[:, [0, 2]], changed[:, [1, 3]]
+    minx, maxx, miny, maxy = xs.min(), xs.max(), ys.min(), ys.max()
+    nx, ny = s.shape
+    # the cells around the bounds (one more each way), then the centres in them
+    i_lo = min(max(math.floor((minx - x0) / CELL_DEG) - 1, 0), nx)
+    i_hi = min(max(math.floor((maxx - x0) / CELL_DEG) + 2, 0), nx)
+    j_lo = min(max(math.floor((miny - y0) / CELL_DEG) - 1, 0), ny)
+    j_hi = min(max(math.floor((maxy - y0) / CELL_DEG) + 2, 0), ny)
+    ii, jj = np.nonzero(~touched[i_lo:i_hi, j_lo:j_hi])
+    ii, jj = ii + i_lo, jj + j_lo
+    cx, cy = x0 + (ii + 0.5) * CELL_DEG, y0 + (jj + 0.5) * CELL_DEG
+    within = (cx >= minx) & (cx <= maxx) & (cy >= miny) & (cy <= maxy)
+    if within.any():
+        ii, jj = ii[within], jj[within]
+        flip = _flipped(np.column_stack([cx[within], cy[within]]), changed)
+        touched[ii[flip], jj[flip]] = True
     return [(int(i), int(j)) for i, j in zip(*np.nonzero(touched), strict=True)]
 
 
@@ -1405,6 +1427,57 @@ def _widen(
     return (minx - d, miny - d, maxx + d, maxy + d)
 
 
+def _groups(cells: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """Return the bounds (i0, j0, i1, j1) of each 8-connected group of True cells.
+
+    By runs of cells along the second axis, each joined to the runs it
+    touches in the row before (diagonals included): the groups of a few
+    hundred cells in a few dozen runs, not cell by cell.  In the order of
+    each group's first run (row by row).
+
+    >>> _groups(np.array([[1, 0, 0], [0, 1, 0], [0, 0, 0], [1, 1, 0]], dtype=bool))
+    [(0, 0, 1, 1), (3, 0, 3, 1)]
+    """
+    padded = np.zeros((cells.shape[0], cells.shape[1] + 2), dtype=np.int8)
+    padded[:, 1:-1] = cells
+    step = np.diff(padded, axis=1)
+    rows, starts = np.nonzero(step == 1)  # (row-major: starts and ends pair up)
+    stops = np.nonzero(step == -1)[1]  # one past each run's last cell
+    rows_l, starts_l, stops_l = rows.tolist(), starts.tolist(), stops.tolist()
+    parent = list(range(len(rows_l)))
+
+    def root(k: int) -> int:
+        while parent[k] != k:
+            parent[k] = parent[parent[k]]
+            k = parent[k]
+        return k
+
+    by_row: dict[int, list[int]] = {}
+    for k, r in enumerate(rows_l):
+        for m in by_row.get(r - 1, ()):
+            # cells [start, stop) of both; touching diagonally counts
+            if starts_l[m] <= stops_l[k] and starts_l[k] <= stops_l[m]:
+                a, b = root(k), root(m)
+                if a != b:
+                    parent[max(a, b)] = min(a, b)
+        by_row.setdefault(r, []).append(k)
+    bounds: dict[int, list[int]] = {}
+    for k, r in enumerate(rows_l):
+        g = root(k)
+        lo, hi = starts_l[k], stops_l[k] - 1
+        b = bounds.get(g)
+        if b is None:
+            bounds[g] = [r, lo, r, hi]
+        else:
+            b[0], b[1], b[2], b[3] = (
+                min(b[0], r),
+                min(b[1], lo),
+                max(b[2], r),
+                max(b[3], hi),
+            )
+    return [(b[0], b[1], b[2], b[3]) for b in bounds.values()]
+
+
 def _windows(
     changed: np.ndarray, s: Statics
 ) -> list[tuple[float, float, float, float]]:
@@ -1440,29 +1513,13 @@ def _windows(
     grown[:-1, :] |= marked[1:, :]
     grown[:, 1:] |= grown[:, :-1].copy()
     grown[:, :-1] |= grown[:, 1:].copy()
-    boxes = []
-    gi, gj = np.nonzero(grown)
-    todo = set(zip((gi + i0).tolist(), (gj + j0).tolist(), strict=True))
-    while todo:
-        seed = todo.pop()
-        group, stack = [seed], [seed]
-        while stack:
-            i, j = stack.pop()
-            for di in (-1, 0, 1):
-                for dj in (-1, 0, 1):
-                    k = (i + di, j + dj)
-                    if k in todo:
-                        todo.remove(k)
-                        group.append(k)
-                        stack.append(k)
-        ii = [g[0] for g in group]
-        jj = [g[1] for g in group]
-        boxes.append(
-            (
-                x0 + min(ii) * FINE_DEG,
-                y0 + min(jj) * FINE_DEG,
-                x0 + (max(ii) + 1) * FINE_DEG,
-                y0 + (max(jj) + 1) * FINE_DEG,
-            )
+    boxes = [
+        (
+            x0 + (i0 + a) * FINE_DEG,
+            y0 + (j0 + b) * FINE_DEG,
+            x0 + (i0 + c + 1) * FINE_DEG,
+            y0 + (j0 + d + 1) * FINE_DEG,
         )
+        for a, b, c, d in _groups(grown)
+    ]
     return merged_boxes(boxes)
