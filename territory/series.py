@@ -1465,17 +1465,12 @@ def _groups(cells: np.ndarray) -> list[tuple[int, int, int, int]]:
     for k, r in enumerate(rows_l):
         g = root(k)
         lo, hi = starts_l[k], stops_l[k] - 1
-        b = bounds.get(g)
-        if b is None:
+        box = bounds.get(g)
+        if box is None:
             bounds[g] = [r, lo, r, hi]
         else:
-            b[0], b[1], b[2], b[3] = (
-                min(b[0], r),
-                min(b[1], lo),
-                max(b[2], r),
-                max(b[3], hi),
-            )
-    return [(b[0], b[1], b[2], b[3]) for b in bounds.values()]
+            box[:] = [min(box[0], r), min(box[1], lo), max(box[2], r), max(box[3], hi)]
+    return [(box[0], box[1], box[2], box[3]) for box in bounds.values()]
 
 
 def _windows(
