@@ -148,3 +148,36 @@ def test_edge_terms_are_those_of_the_quadrature_as_one_array():
             np.radians(coords[:, 0])
         )
         assert np.array_equal(_edge_terms(coords), expected), n
+
+
+def test_overlay_polygonal_gathers_an_overlays_polygons_as_polygonal_unions_them():
+    # An intersection whose inputs also touch along an edge and at a point
+    # returns polygons with a line and a point (Donetsk's cut of a side's
+    # land has fifty such parts); its polygons never overlap nor share an
+    # edge, so gathering them gives what a union gives: the same land, a
+    # valid MultiPolygon, the same vertices.
+    from territory.geodesy import overlay_polygonal, polygonal
+
+    a = shapely.box(36.0, 47.0, 38.0, 49.0)
+    b = shapely.union_all(
+        [
+            shapely.box(37.0, 48.0, 39.0, 50.0),  # overlaps a
+            shapely.box(35.0, 47.5, 36.0, 48.0),  # shares an edge with a
+            shapely.box(38.0, 46.0, 39.0, 47.0),  # meets a at a corner
+            shapely.Point(36.5, 47.5).buffer(0.3),  # inside a
+        ]
+    )
+    cut = shapely.intersection(a, b)
+    assert cut.geom_type == "GeometryCollection"
+    gathered, unioned = overlay_polygonal(cut), polygonal(cut)
+    assert gathered.geom_type == "MultiPolygon"
+    assert gathered.is_valid
+    assert shapely.equals(gathered, unioned)
+    assert area_km2(gathered) == pytest.approx(area_km2(unioned), rel=1e-12)
+    vertices = {tuple(c) for c in shapely.get_coordinates(gathered)}
+    assert vertices == {tuple(c) for c in shapely.get_coordinates(unioned)}
+    # what is not one overlay's flat collection goes to `polygonal`
+    two = shapely.MultiPolygon([a, shapely.box(39.0, 47.0, 40.0, 48.0)])
+    nested = shapely.GeometryCollection([two, a.boundary])
+    assert shapely.equals(overlay_polygonal(nested), polygonal(nested))
+    assert overlay_polygonal(a.boundary).is_empty
