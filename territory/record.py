@@ -2002,10 +2002,8 @@ class _FiguresJob:
     def _forked(
         self, span: range, workers: int, meanwhile: Callable[[], T] | None
     ) -> tuple[dict, dict, T | None]:
-        import concurrent.futures as cf
-        import gc
         import multiprocessing as mp
-        import queue
+        from concurrent.futures.process import BrokenProcessPool
 
         from territory.progress import enabled
 
@@ -2021,54 +2019,17 @@ class _FiguresJob:
         if self.statics.band_pending:
             self.band = _BandPost(ctx)
         _FORKED = self
-        rows: dict = {}
-        steps: dict = {}
         try:
-            with cf.ProcessPoolExecutor(2 * len(segments), mp_context=ctx) as pool:
-                # what the workers inherit is frozen while they are forked:
-                # their collections never walk it (nor copy its pages)
-                gc.freeze()
-                try:
-                    futures = [
-                        pool.submit(_forked_walk, k, seg, forward, ticks)
-                        for k, seg in enumerate(segments)
-                        for forward in (True, False)
-                    ]
-                finally:
-                    gc.unfreeze()
-                # (every worker is forked by now: nothing of this is theirs)
-                if self.band is not None:
-                    # built while the workers read their first maps (they
-                    # wait for it at the first piece by the border)
-                    self.band.send(self.statics)
-                extra = None if meanwhile is None else meanwhile()
-                bar = None
-                if ticks is not None:
-                    from tqdm import tqdm
+            return self._on_workers(span, segments, ctx, ticks, meanwhile)
+        except BrokenProcessPool:
+            from territory.errors import TerritoryError
 
-                    bar = tqdm(
-                        total=len(span),
-                        desc="maps",
-                        unit="map",
-                        file=sys.stderr,
-                        leave=False,
-                    )
-                while True:
-                    _, pending = cf.wait(futures, timeout=0.2)
-                    if bar is not None and ticks is not None:
-                        try:
-                            while True:
-                                bar.update(ticks.get_nowait())
-                        except queue.Empty:
-                            pass
-                    if not pending:
-                        break
-                if bar is not None:
-                    bar.close()
-                for f in futures:
-                    r, st = f.result()
-                    rows.update(r)
-                    steps.update(st)
+            msg = (
+                "a worker process computing the by-region figures stopped abruptly "
+                "(killed, or out of memory); nothing was kept: run the command "
+                "again, with more memory free if it was short"
+            )
+            raise TerritoryError(msg) from None
         finally:
             _FORKED = None
             for post in self.posts:
@@ -2077,6 +2038,67 @@ class _FiguresJob:
             if self.band is not None:
                 self.band.close()
                 self.band = None
+
+    def _on_workers(
+        self,
+        span: range,
+        segments: list[range],
+        ctx: Any,
+        ticks: Any,
+        meanwhile: Callable[[], T] | None,
+    ) -> tuple[dict, dict, T | None]:
+        """Walk `segments` in forked workers (see `_forked`), `meanwhile` run here."""
+        import concurrent.futures as cf
+        import gc
+        import queue
+
+        rows: dict = {}
+        steps: dict = {}
+        with cf.ProcessPoolExecutor(2 * len(segments), mp_context=ctx) as pool:
+            # what the workers inherit is frozen while they are forked:
+            # their collections never walk it (nor copy its pages)
+            gc.freeze()
+            try:
+                futures = [
+                    pool.submit(_forked_walk, k, seg, forward, ticks)
+                    for k, seg in enumerate(segments)
+                    for forward in (True, False)
+                ]
+            finally:
+                gc.unfreeze()
+            # (every worker is forked by now: nothing of this is theirs)
+            if self.band is not None:
+                # built while the workers read their first maps (they
+                # wait for it at the first piece by the border)
+                self.band.send(self.statics)
+            extra = None if meanwhile is None else meanwhile()
+            bar = None
+            if ticks is not None:
+                from tqdm import tqdm
+
+                bar = tqdm(
+                    total=len(span),
+                    desc="maps",
+                    unit="map",
+                    file=sys.stderr,
+                    leave=False,
+                )
+            while True:
+                _, pending = cf.wait(futures, timeout=0.2)
+                if bar is not None and ticks is not None:
+                    try:
+                        while True:
+                            bar.update(ticks.get_nowait())
+                    except queue.Empty:
+                        pass
+                if not pending:
+                    break
+            if bar is not None:
+                bar.close()
+            for f in futures:
+                r, st = f.result()
+                rows.update(r)
+                steps.update(st)
         return rows, steps, extra
 
     @staticmethod

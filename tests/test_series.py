@@ -9,6 +9,7 @@ import shapely
 from territory import series
 from territory.control import RU, partition_land
 from territory.geodesy import area_km2
+from territory.record import _forked_walk as _real_forked_walk
 
 pytestmark = pytest.mark.data
 
@@ -569,6 +570,36 @@ def test_a_long_run_that_disagrees_with_the_partition_is_refused(
     monkeypatch.setattr(series.Engine, "region_km2", lambda self: real(self) + 1.0)
     with pytest.raises(InternalError, match="disagree with its partition"):
         record.region_figures(record.snapshots[700:702])
+    assert not list(tmp_path.glob("series-*.json"))
+
+
+def _walk_up_dies(segment, span, forward, ticks):
+    """A forked walk whose walk up dies before it hands its state over (a test's)."""
+    import os
+
+    if forward:
+        os._exit(9)
+    return _real_forked_walk(segment, span, forward, ticks)
+
+
+def test_a_worker_killed_in_a_long_run_is_one_error_and_nothing_kept(
+    record, tmp_path, monkeypatch
+):
+    # A forked worker that stops abruptly (the kernel's out-of-memory killer,
+    # a kill) breaks the pool: the run stops with one TerritoryError naming
+    # what happened (exit 1, not a bug report), the other workers are
+    # stopped too (no wait without end for a hand-over that never comes),
+    # and nothing is written.
+    from territory import record as record_module
+    from territory.errors import TerritoryError
+
+    monkeypatch.setattr(type(record), "_derived_dir", lambda self: tmp_path)
+    monkeypatch.setattr(record_module, "PARALLEL_MIN_MAPS", 2)
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    monkeypatch.setattr(record_module, "_forked_walk", _walk_up_dies)
+    with pytest.raises(TerritoryError, match="stopped abruptly") as caught:
+        record.region_figures(record.snapshots[700:706])
+    assert "\n" not in str(caught.value)
     assert not list(tmp_path.glob("series-*.json"))
 
 
