@@ -583,7 +583,7 @@ def _walk_up_dies(segment, span, forward, ticks):
 
 
 def test_a_worker_killed_in_a_long_run_is_one_error_and_nothing_kept(
-    record, tmp_path, monkeypatch
+    runner, record, tmp_path, monkeypatch
 ):
     # A forked worker that stops abruptly (the kernel's out-of-memory killer,
     # a kill) breaks the pool: the run stops with one TerritoryError naming
@@ -600,6 +600,23 @@ def test_a_worker_killed_in_a_long_run_is_one_error_and_nothing_kept(
     with pytest.raises(TerritoryError, match="stopped abruptly") as caught:
         record.region_figures(record.snapshots[700:706])
     assert "\n" not in str(caught.value)
+    assert not list(tmp_path.glob("series-*.json"))
+    from territory.cli.main import cli
+
+    args = [
+        "timeline",
+        "--by",
+        "region",
+        "--start",
+        "2026-06-01",
+        "--end",
+        "2026-06-06",
+    ]
+    result = runner.invoke(cli, [*args, "--every", "1"])
+    assert result.exit_code == 1
+    assert "stopped abruptly" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""
     assert not list(tmp_path.glob("series-*.json"))
 
 
