@@ -4,7 +4,12 @@ Baseline (measured in the same run): what an analyst would write with
 geopandas alone — ``read_file`` each daily GeoJSON of the mirror, ``overlay``
 it with the land-clipped regions, ``to_crs("EPSG:3035")`` and ``.area`` —
 over every `STRIDE`-th daily file (the per-map cost is what is compared;
-the whole record takes about a minute this way).
+the whole record takes about a minute this way), timed in `REPEAT` parts
+(every `REPEAT`-th of those files), each just before one cold run of ours:
+the host's speed drifts within minutes, so besides the cold median against
+the whole baseline (``speedup_cold``), each cold run is compared with the
+part timed just before it, and the median of those pairs is reported
+(``speedup_cold_paired``).
 
 Ours, as a user runs it: ``territory timeline --by region --every 1`` over
 the whole record in a new process,
@@ -39,6 +44,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from bench.common import child_peak_mib, derived_aside
@@ -49,8 +55,14 @@ STRIDE = 8
 REPEAT = 3
 
 
-def _naive_per_map_s(mirror: Path) -> tuple[float, float, int]:
-    """Wall and CPU seconds a map the plain geopandas way, and the maps read."""
+def _naive_timer(
+    mirror: Path,
+) -> tuple[list[Path], Callable[[list[Path]], tuple[float, float]]]:
+    """The daily files the baseline reads, and what times it on some of them.
+
+    The timer returns the wall and CPU seconds it took for the files given
+    (the regions clipped to the land once, before any timing).
+    """
     import warnings
 
     import geopandas as gpd
@@ -62,17 +74,19 @@ def _naive_per_map_s(mirror: Path) -> tuple[float, float, int]:
     land = gpd.GeoDataFrame(geometry=[rec.land], crs="EPSG:4326")
     clipped = gpd.overlay(regions, land, how="intersection")
     files = sorted((mirror / "deepstate" / "daily").glob("deepstatemap_data_*.geojson"))
-    files = files[::STRIDE]
-    t0, c0 = time.perf_counter(), time.process_time()
-    for path in files:
-        gdf = gpd.read_file(path)
-        occ = gdf[gdf.geometry.geom_type.isin(["Polygon", "MultiPolygon"])]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            cut = gpd.overlay(clipped, occ[["geometry"]], how="intersection")
-        cut.to_crs("EPSG:3035").area.groupby(cut["region_id"]).sum()
-    n = len(files)
-    return (time.perf_counter() - t0) / n, (time.process_time() - c0) / n, n
+
+    def timed(paths: list[Path]) -> tuple[float, float]:
+        t0, c0 = time.perf_counter(), time.process_time()
+        for path in paths:
+            gdf = gpd.read_file(path)
+            occ = gdf[gdf.geometry.geom_type.isin(["Polygon", "MultiPolygon"])]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                cut = gpd.overlay(clipped, occ[["geometry"]], how="intersection")
+            cut.to_crs("EPSG:3035").area.groupby(cut["region_id"]).sum()
+        return time.perf_counter() - t0, time.process_time() - c0
+
+    return files[::STRIDE], timed
 
 
 def _timeline_s(
@@ -130,7 +144,13 @@ def run(results: dict) -> None:
                 unprepared.append(_timeline_s(territory, unprepared_cpus))
         cold_cpus: list[float] = []
         printed: list[str] = []
-        for _ in range(REPEAT):
+        # each cold run right after a third of the baseline's files: the
+        # host's speed drifts within minutes, and a pair is timed at one speed
+        files, timed = _naive_timer(mirror)
+        chunks: list[tuple[float, float, int]] = []
+        for r in range(REPEAT):
+            part = files[r::REPEAT]
+            chunks.append((*timed(part), len(part)))
             for path in derived.glob("series-*.json"):  # what a cold run wrote
                 path.unlink()
             colds.append(_timeline_s(territory, cold_cpus, printed))
@@ -143,8 +163,15 @@ def run(results: dict) -> None:
     cold, warm = statistics.median(colds), statistics.median(warms)
     cold_unprepared = statistics.median(unprepared)
     cold_empty = statistics.median(empty)
-    per_map, per_map_cpu, n = _naive_per_map_s(mirror)
+    n = sum(c[2] for c in chunks)
+    per_map = sum(c[0] for c in chunks) / n
+    per_map_cpu = sum(c[1] for c in chunks) / n
     naive = per_map * maps
+    # each cold run against the third of the baseline timed just before it
+    paired = [
+        (wall / k) * maps / cold
+        for (wall, _, k), cold in zip(chunks, colds, strict=True)
+    ]
     # CPU seconds, the workers' too: what the machine's other load does
     # not change (the wall times above are what the targets are set on)
     naive_cpu, cold_cpu = per_map_cpu * maps, statistics.median(cold_cpus)
@@ -185,6 +212,8 @@ def run(results: dict) -> None:
         "warm_runs_s": warms,
         "cpus": os.cpu_count(),
         "speedup_cold": naive / cold,
+        "speedup_cold_paired": statistics.median(paired),
+        "speedup_cold_paired_runs": paired,
         "speedup_warm": naive / warm,
         "ratio_cold": cold / naive,
         "ratio_warm": warm / naive,
