@@ -17,6 +17,7 @@ import logging
 import math
 import sys
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
@@ -365,6 +366,32 @@ def _measure_forked(start: int, stop: int) -> list[float | None]:
     assert _MEASURING is not None
     record, todo = _MEASURING
     return [record._occupied_km2(s) for s in todo[start:stop]]
+
+
+@contextmanager
+def _forked_pool(workers: int) -> Iterator[Any]:
+    """Yield a pool of `workers` processes forked from this one (they inherit it).
+
+    A worker that stops abruptly (killed, or by the out-of-memory killer)
+    breaks the pool: that is one `TerritoryError` naming it, not a bug
+    report; the pool stops the other workers, so none waits for it.
+    """
+    import concurrent.futures as cf
+    import multiprocessing as mp
+    from concurrent.futures.process import BrokenProcessPool
+
+    from territory.errors import TerritoryError
+
+    try:
+        with cf.ProcessPoolExecutor(workers, mp_context=mp.get_context("fork")) as pool:
+            yield pool
+    except BrokenProcessPool:
+        msg = (
+            "a worker process stopped abruptly (killed, or out of memory); "
+            "nothing was kept: run the command again, with more memory free "
+            "if it was short"
+        )
+        raise TerritoryError(msg) from None
 
 
 def _partition_inputs(snap_sha: str, boundaries_sha: str, land_sha: str) -> str:
@@ -727,16 +754,12 @@ class Record:
             or "fork" not in mp.get_all_start_methods()
         ):
             return [self._occupied_km2(s) for s in todo]
-        import concurrent.futures as cf
-
         global _MEASURING  # noqa: PLW0603 (forked workers inherit it, never pickled)
         size = -(-len(todo) // workers)
         starts = range(size, len(todo), size)
         _MEASURING = (self, todo)
         try:
-            with cf.ProcessPoolExecutor(
-                len(starts), mp_context=mp.get_context("fork")
-            ) as pool:
+            with _forked_pool(len(starts)) as pool:
                 futures = [pool.submit(_measure_forked, a, a + size) for a in starts]
                 out = [self._occupied_km2(s) for s in todo[:size]]
                 for future in futures:
@@ -2003,7 +2026,6 @@ class _FiguresJob:
         self, span: range, workers: int, meanwhile: Callable[[], T] | None
     ) -> tuple[dict, dict, T | None]:
         import multiprocessing as mp
-        from concurrent.futures.process import BrokenProcessPool
 
         from territory.progress import enabled
 
@@ -2020,16 +2042,7 @@ class _FiguresJob:
             self.band = _BandPost(ctx)
         _FORKED = self
         try:
-            return self._on_workers(span, segments, ctx, ticks, meanwhile)
-        except BrokenProcessPool:
-            from territory.errors import TerritoryError
-
-            msg = (
-                "a worker process computing the by-region figures stopped abruptly "
-                "(killed, or out of memory); nothing was kept: run the command "
-                "again, with more memory free if it was short"
-            )
-            raise TerritoryError(msg) from None
+            return self._on_workers(span, segments, ticks, meanwhile)
         finally:
             _FORKED = None
             for post in self.posts:
@@ -2043,7 +2056,6 @@ class _FiguresJob:
         self,
         span: range,
         segments: list[range],
-        ctx: Any,
         ticks: Any,
         meanwhile: Callable[[], T] | None,
     ) -> tuple[dict, dict, T | None]:
@@ -2054,7 +2066,7 @@ class _FiguresJob:
 
         rows: dict = {}
         steps: dict = {}
-        with cf.ProcessPoolExecutor(2 * len(segments), mp_context=ctx) as pool:
+        with _forked_pool(2 * len(segments)) as pool:
             # what the workers inherit is frozen while they are forked:
             # their collections never walk it (nor copy its pages)
             gc.freeze()

@@ -573,6 +573,13 @@ def test_a_long_run_that_disagrees_with_the_partition_is_refused(
     assert not list(tmp_path.glob("series-*.json"))
 
 
+def _measuring_dies(start, stop):
+    """A forked worker measuring daily files that dies at once (a test's)."""
+    import os
+
+    os._exit(9)
+
+
 def _walk_up_dies(segment, span, forward, ticks):
     """A forked walk whose walk up dies before it hands its state over (a test's)."""
     import os
@@ -618,6 +625,19 @@ def test_a_worker_killed_in_a_long_run_is_one_error_and_nothing_kept(
     assert "Traceback" not in result.stderr
     assert result.stdout == ""
     assert not list(tmp_path.glob("series-*.json"))
+
+
+def test_a_worker_killed_measuring_the_daily_files_is_one_error(record, monkeypatch):
+    # The same for the forked workers that measure a new cache's daily files
+    # for their dating (`Record._measure`): one TerritoryError, not a bug.
+    from territory import record as record_module
+    from territory.errors import TerritoryError
+
+    monkeypatch.setattr(record_module, "PARALLEL_MIN_FILES", 2)
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    monkeypatch.setattr(record_module, "_measure_forked", _measuring_dies)
+    with pytest.raises(TerritoryError, match="stopped abruptly"):
+        record._measure(list(record.snapshots[700:704]))
 
 
 def test_float_noise_below_zero_is_zero_and_more_is_refused(statics):
