@@ -644,10 +644,10 @@ def _dirty_cells(changed: np.ndarray, s: Statics) -> list[tuple[int, int]]:
     they enclose it: only the cells whose centre lies within their bounds
     are asked (`_flipped`), not the country's.
     """
-    x0, y0 = s.origin
-    touched = _touched(changed, s.origin, CELL_DEG, s.shape)
     if not len(changed):
         return []
+    x0, y0 = s.origin
+    touched = _touched(changed, s.origin, CELL_DEG, s.shape)
     xs, ys = changed[:, [0, 2]], changed[:, [1, 3]]
     minx, maxx, miny, maxy = xs.min(), xs.max(), ys.min(), ys.max()
     nx, ny = s.shape
