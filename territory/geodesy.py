@@ -215,6 +215,40 @@ def areas_km2(geoms: Iterable[BaseGeometry | None]) -> list[float]:
     return [area_km2(g) for g in geoms]
 
 
+def largest(geoms: list[BaseGeometry]) -> int:
+    """Return the index of the geometry of largest `area_km2` (the first of equals).
+
+    Only the geometries that could be the largest are measured: on the
+    ellipsoid, an area is its plane area in square degrees times a factor
+    that grows towards the equator, by at most cos φ₁ / cos φ₂ (times
+    (1 − e²)⁻², under 1.014) between the latitudes φ₂ > φ₁ the geometries
+    span; a geometry whose plane area is below the largest plane area over
+    that ratio (and a margin) cannot be the largest.  Among hundreds of
+    crumbs and one main piece, one is measured.
+
+    Examples
+    --------
+    >>> largest([shapely.box(37, 48, 37.1, 48.1), shapely.box(30, 50, 32, 51)])
+    1
+    """
+    plane = shapely.area(np.asarray(geoms, dtype=object))
+    _, miny, _, maxy = shapely.total_bounds(np.asarray(geoms, dtype=object))
+    near_pole = max(abs(miny), abs(maxy))
+    candidates = list(range(len(geoms)))
+    if near_pole < 89.0 and len(geoms) > 1:
+        near_equator = 0.0 if miny <= 0.0 <= maxy else min(abs(miny), abs(maxy))
+        ratio = (
+            np.cos(np.radians(near_equator))
+            / np.cos(np.radians(near_pole))
+            / (1 - _E2) ** 2
+            * 1.01
+        )
+        floor = plane.max() / ratio
+        candidates = [i for i in candidates if plane[i] >= floor]
+    sizes = {i: area_km2(geoms[i]) for i in candidates}
+    return max(candidates, key=sizes.__getitem__)
+
+
 def length_km(geom: BaseGeometry | None) -> float:
     """Return the geodesic length in km of a lon/lat line (or polygon boundary).
 

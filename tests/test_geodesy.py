@@ -1,9 +1,16 @@
 import math
 
+import numpy as np
 import pytest
 import shapely
+import shapely.affinity
 
-from territory.geodesy import area_km2, geodesic_area_perimeter_m, length_km
+from territory.geodesy import (
+    area_km2,
+    geodesic_area_perimeter_m,
+    largest,
+    length_km,
+)
 from tests.shapes import cell, cell_area_km2
 
 
@@ -181,3 +188,35 @@ def test_overlay_polygonal_gathers_an_overlays_polygons_as_polygonal_unions_them
     nested = shapely.GeometryCollection([two, a.boundary])
     assert shapely.equals(overlay_polygonal(nested), polygonal(nested))
     assert overlay_polygonal(a.boundary).is_empty
+
+
+def test_largest_is_the_first_of_the_largest_areas_not_of_the_plane_areas():
+    # Ukraine's latitudes: a box at 44.5°N larger on the ellipsoid than one
+    # at 52°N that is larger in square degrees (cos 44.5 / cos 52 ≈ 1.16)
+    north = shapely.box(30.0, 52.0, 31.1, 53.0)
+    south = shapely.box(33.0, 44.5, 34.0, 45.5)
+    assert shapely.area(north) > shapely.area(south)
+    assert area_km2(south) > area_km2(north)
+    crumbs = [
+        shapely.box(36.0 + i / 100, 47.0, 36.005 + i / 100, 47.005) for i in range(50)
+    ]
+    parts = [*crumbs[:20], north, *crumbs[20:], south]
+    assert largest(parts) == len(parts) - 1
+    sizes = [area_km2(p) for p in parts]
+    assert largest(parts) == max(range(len(parts)), key=sizes.__getitem__)
+    # equal areas: the first, as max() over the indices gives it
+    twin = shapely.affinity.translate(south, 0.5, 0.0)
+    assert largest([north, south, twin]) == 1
+    assert largest([crumbs[0]]) == 0
+
+
+def test_largest_agrees_with_measuring_every_part_on_random_parts():
+    rng = np.random.default_rng(7)
+    for _ in range(30):
+        parts = []
+        for _ in range(int(rng.integers(2, 40))):
+            x, y = rng.uniform(22.0, 40.0), rng.uniform(44.0, 52.0)
+            w, h = rng.uniform(0.01, 1.0, size=2)
+            parts.append(shapely.box(x, y, x + w, y + h))
+        sizes = [area_km2(p) for p in parts]
+        assert largest(parts) == max(range(len(parts)), key=sizes.__getitem__)
