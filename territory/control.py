@@ -541,6 +541,28 @@ def nowhere_wide(pm: BaseGeometry) -> bool:
 SEA_BOX_DEG = 0.2
 
 
+#: Layers `static_layers` is handed instead of building them (read from the
+#: derived cache by `territory.record`), by its arguments.
+_HANDED_LAYERS: dict[
+    tuple[tuple[BaseGeometry, ...], BaseGeometry],
+    tuple[BaseGeometry, BaseGeometry, BaseGeometry],
+] = {}
+
+
+def hand_static_layers(
+    regions: tuple[BaseGeometry, ...],
+    land: BaseGeometry,
+    layers: tuple[BaseGeometry, BaseGeometry, BaseGeometry],
+) -> None:
+    """Give `static_layers` the layers it would build for these arguments.
+
+    For layers kept from an earlier process: the caller vouches that they
+    are what `static_layers` built (e.g. their WKB, read back exactly).
+    """
+    _HANDED_LAYERS.clear()  # (one set of boundaries and land at a time)
+    _HANDED_LAYERS[(regions, land)] = layers
+
+
 @lru_cache(maxsize=2)
 def static_layers(
     regions: tuple[BaseGeometry, ...], land: BaseGeometry
@@ -548,9 +570,13 @@ def static_layers(
     """Return the country (union of the regions), its land and the sea around it.
 
     In lon/lat.  They do not change from one map to the next: built once per
-    process, for `partition_land` and `territory.series` alike.  The sea is
-    the land mask's complement in the country's bounds grown by `SEA_BOX_DEG`.
+    process (0.3 s), for `partition_land` and `territory.series` alike, or
+    handed in (`hand_static_layers`).  The sea is the land mask's complement
+    in the country's bounds grown by `SEA_BOX_DEG`.
     """
+    handed = _HANDED_LAYERS.get((regions, land))
+    if handed is not None:
+        return handed
     country = shapely.union_all(regions)
     minx, miny, maxx, maxy = country.bounds
     d = SEA_BOX_DEG

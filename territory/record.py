@@ -1272,13 +1272,11 @@ class Record:
         from territory.control import (
             SLIVER_TOLERANCE_M,
             hand_static_buffer,
-            static_layers,
             static_metric_buffer,
         )
         from territory.crs import metric_crs_for
 
-        regions = tuple(self._region_layer.geometry.values)
-        border = static_layers(regions, self.land)[0].boundary
+        border = self._static_layers()[0].boundary
         wkt = metric_crs_for(border).to_wkt()  # the partition's metric CRS
         parts = [
             PARTITION_VERSION,
@@ -1294,6 +1292,43 @@ class Record:
             return
         band = static_metric_buffer(border, wkt, SLIVER_TOLERANCE_M)
         self._write_derived(stem, ".wkb", shapely.to_wkb(band))
+
+    def _static_layers(self) -> tuple[BaseGeometry, BaseGeometry, BaseGeometry]:
+        """Return `territory.control.static_layers`, kept in the derived cache.
+
+        The country, its land and the sea around it depend on the boundaries
+        and the land mask alone and take about 0.3 s to build, in every
+        process that partitions a map: once built they are kept
+        (``derived/static-layers-<inputs>-<content>.wkb``, one geometry
+        collection, checked like every derived file; WKB reads back bit for
+        bit), and a later process reads them and hands them to
+        `static_layers`.
+        """
+        from territory.control import SEA_BOX_DEG, hand_static_layers, static_layers
+
+        regions = tuple(self._region_layer.geometry.values)
+        land = self.land
+        parts = [
+            PARTITION_VERSION,
+            f"static layers {SEA_BOX_DEG!r}",
+            self._read_sha256["boundaries"],
+            self._read_sha256["land"],
+        ]
+        digest = hashlib.sha256("|".join(parts).encode()).hexdigest()[:_DIGEST_HEX]
+        stem = f"static-layers-{digest}"
+
+        def parse(body: bytes) -> tuple[BaseGeometry, BaseGeometry, BaseGeometry]:
+            country, land_in, sea = shapely.get_parts(shapely.from_wkb(body))
+            return country, land_in, sea
+
+        for _, layers in self._read_derived(stem, ".wkb", parse, (Exception,)):
+            hand_static_layers(regions, land, layers)
+            return static_layers(regions, land)
+        layers = static_layers(regions, land)
+        self._write_derived(
+            stem, ".wkb", shapely.to_wkb(shapely.GeometryCollection(list(layers)))
+        )
+        return layers
 
     def _set_last(
         self, last: tuple[Snapshot, bytes, Partition, PatchBase | None]

@@ -385,6 +385,31 @@ def test_the_border_band_is_kept_for_the_next_process(monkeypatch):
     assert shapely.to_wkb(band) == shapely.to_wkb(built)
 
 
+def test_the_static_layers_are_kept_for_the_next_process(monkeypatch):
+    # The country, its land and the sea around it (about 0.3 s to build) are
+    # kept in the derived cache; a new process (here: the caches emptied)
+    # reads them back, bit for bit what it would build, and the partition
+    # uses them.
+    import territory.control as ctl
+    from territory.record import Record
+
+    for _ in range(2):  # the first may build and keep them; the second reads them
+        monkeypatch.setattr(ctl, "_HANDED_LAYERS", {})
+        ctl.static_layers.cache_clear()
+        rec = Record()
+        rec._static_layers()
+        assert list((rec.cache.root / "derived").glob("static-layers-*.wkb"))
+    ((key, layers),) = ctl._HANDED_LAYERS.items()
+    regions, land = key
+    assert ctl.static_layers(regions, land) is layers
+    ctl.static_layers.cache_clear()
+    monkeypatch.setattr(ctl, "_HANDED_LAYERS", {})
+    built = ctl.static_layers(regions, land)
+    assert [shapely.to_wkb(g) for g in layers] == [shapely.to_wkb(g) for g in built]
+    assert [g.geom_type for g in layers] == [g.geom_type for g in built]
+    ctl.static_layers.cache_clear()
+
+
 def test_a_record_keeps_its_last_maps_only(monkeypatch):
     import territory.record
     from territory.record import Record
