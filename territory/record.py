@@ -902,6 +902,19 @@ class Record:
     def _snapshot_bytes(self, snap: Snapshot) -> tuple[bytes, str]:
         return self.cache.read_verified(snap.key)
 
+    def snapshot_sha256(self, snap: Snapshot) -> str:
+        """Return the sha256 of `snap`'s file, read and checked against the index.
+
+        Two snapshots of the same checksum hold the same map: every figure
+        derived from one is the other's.
+
+        Raises
+        ------
+        DataError
+            If the file is missing or damaged (the message names the repair).
+        """
+        return self._snapshot_bytes(snap)[1]
+
     def _parse_snapshot(self, snap: Snapshot, data: bytes) -> dict[str, BaseGeometry]:
         import numpy as np
 

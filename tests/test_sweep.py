@@ -267,6 +267,45 @@ def test_dates_on_one_map_share_its_evaluation(record, scenario):
             assert _same(first[col], second[col]), col
 
 
+@pytest.mark.data
+def test_maps_of_the_same_content_share_an_evaluation(record, scenario, monkeypatch):
+    # two maps, two files, the same content (a daily file that repeats the
+    # last): the second row is the first's figures with its own map, and
+    # equals a single evaluation of its date; no second evaluation is made
+    from territory.record import Record
+
+    days = sweep_dates("2025-07-15", "2025-08-15")
+    pair = next(
+        (a, b)
+        for a, b in itertools.pairwise(days)
+        if (sa := record.snapshot_for(a)[0]).key
+        != (sb := record.snapshot_for(b)[0]).key
+        and record.snapshot_sha256(sa) == record.snapshot_sha256(sb)
+    )
+    asked = []
+    control = Record.control
+
+    def counted(self, as_of=None):
+        asked.append(as_of)
+        return control(self, as_of)
+
+    monkeypatch.setattr(Record, "control", counted)
+    rows = sweep_scenario(scenario, list(pair), workers=1, progress=False)
+    assert asked == [pair[0]]
+    monkeypatch.undo()
+    first, second = _records(rows)
+    snap = record.snapshot_for(pair[1])[0]
+    assert (second["as_of"], second["snapshot"]) == (pair[1], snap.label)
+    assert second["snapshot_as_of"] == snap.as_of
+    assert second["snapshot"] != first["snapshot"]
+    ev = evaluate(scenario, record.control(pair[1]))
+    alone = sweep_scenario(scenario, [pair[1]], workers=1, progress=False)
+    (expected,) = _records(alone)
+    for col in rows.columns:
+        assert _same(second[col], expected[col]), col
+    assert _same(second["ua_to_ru_km2"], ev.flow_km2("UA", "RU"))
+
+
 @pytest.mark.parametrize("order", ["alternate", "start first", "end first"])
 def test_two_workers_from_both_ends_take_every_map_once(order):
     # however the two workers of a segment interleave, they meet once: every
