@@ -1158,8 +1158,10 @@ def join_pieces(pieces: list[BaseGeometry]) -> BaseGeometry:
         return polygonal(shapely.set_precision(pieces[0], JOIN_GRID_DEG))
     out = pieces[0]
     for g in pieces[1:]:
-        out = shapely.union(out, g, grid_size=JOIN_GRID_DEG)
-    return polygonal(out)
+        # (a snap-rounded overlay may return what it collapsed, a line, beside
+        # the land: the next overlay refuses such mixed input)
+        out = polygonal(shapely.union(out, g, grid_size=JOIN_GRID_DEG))
+    return out
 
 
 def _contact_line(

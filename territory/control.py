@@ -621,7 +621,7 @@ def exact_piece(
     return polygonal(
         shapely.intersection(
             grown,
-            shapely.union(held_exact, joined_to, grid_size=grid_size),
+            polygonal(shapely.union(held_exact, joined_to, grid_size=grid_size)),
             grid_size=grid_size,
         )
     )
@@ -778,7 +778,9 @@ def first_layers(
     grey = (
         polygonal(
             shapely.difference(
-                shapely.intersection(grey, country, grid_size=g), occupied, grid_size=g
+                polygonal(shapely.intersection(grey, country, grid_size=g)),
+                occupied,
+                grid_size=g,
             )
         )
         if grey is not None
