@@ -43,7 +43,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from territory.accounting import FLOW_COLUMNS, FLOWS, evaluate
+from territory.accounting import FLOW_COLUMNS, FLOWS, as_scenario, evaluate
 from territory.dates import as_date
 from territory.errors import DataError, TerritoryError
 from territory.progress import progress as progress_bar
@@ -251,9 +251,47 @@ def sweep_scenario(
     ... )  # doctest: +SKIP
     >>> df[["ua_to_ru_km2", "cession_ratio"]]  # doctest: +SKIP
     """
+    scenario = as_scenario(scenario, what="sweep_scenario")
+    rows = sweep_rows(
+        scenario,
+        dates,
+        cache_dir=cache_dir,
+        workers=workers,
+        scheduler=scheduler,
+        people=people,
+        progress=progress,
+    )
+    return sweep_frame(rows, scenario)
+
+
+def sweep_frame(rows: list[dict[str, Any]], scenario: Scenario) -> pd.DataFrame:
+    """Return `sweep_rows`' rows as `sweep_scenario` returns them: a frame by date."""
     import pandas as pd
 
-    from territory.accounting import as_scenario
+    df = pd.DataFrame(rows, columns=sweep_columns(scenario))
+    # a ratio with no denominator is None in an evaluation, NaN in the frame
+    df = df.astype({"cession_ratio": float, "zone_ratio": float})
+    df.index = pd.DatetimeIndex(df.pop("as_of"), name="as_of")
+    return df
+
+
+def sweep_rows(
+    scenario: Scenario | str | os.PathLike[str],
+    dates: Iterable[Any],
+    *,
+    cache_dir: Path | str | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    people: bool = True,
+    progress: bool = True,
+) -> list[dict[str, Any]]:
+    """Return the rows of `sweep_scenario` as plain dicts, in date order, without pandas.
+
+    Each row maps every column of `sweep_columns` (``as_of`` a date) to its
+    value as the evaluation gives it: a ratio with no denominator is None
+    (NaN in the frame).  Same parameters and errors as `sweep_scenario`;
+    for output written without pandas (the command line).
+    """
     from territory.record import Record
 
     scenario = as_scenario(scenario, what="sweep_scenario")
@@ -302,11 +340,7 @@ def sweep_scenario(
             record=record,
         )
     rows.sort(key=lambda r: r["as_of"])
-    df = pd.DataFrame(rows, columns=sweep_columns(scenario))
-    # a ratio with no denominator is None in an evaluation, NaN in the frame
-    df = df.astype({"cession_ratio": float, "zone_ratio": float})
-    df.index = pd.DatetimeIndex(df.pop("as_of"), name="as_of")
-    return df
+    return rows
 
 
 # ---------------------------------------------------------------------- one chunk

@@ -362,6 +362,46 @@ def rows_csv(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
     return out.getvalue()
 
 
+def frame_values(
+    rows: Sequence[dict[str, Any]], columns: Sequence[str]
+) -> list[dict[str, Any]]:
+    """Return `rows` holding, column by column, the values a frame of them holds.
+
+    For output built without pandas that must read as a frame's
+    (`rows_csv`, `to_json`): a frame holds a column of numbers with a float
+    or a missing value among them as floats, a missing one NaN (so a count
+    with one row missing is written ``12.0``, a flow that is ``0`` on some
+    rows ``0.0``); a column of whole numbers, and any other column (text,
+    dates, flags), as it is, a missing value NaN.  Each row maps `columns`,
+    in that order.
+
+    Examples
+    --------
+    >>> frame_values([{"n": 1, "x": 0}, {"n": 2, "x": 0.5}], ["n", "x"])
+    [{'n': 1, 'x': 0.0}, {'n': 2, 'x': 0.5}]
+    >>> frame_values([{"n": 1}, {"n": None}], ["n"])
+    [{'n': 1.0}, {'n': nan}]
+    """
+    out = [{c: r.get(c, math.nan) for c in columns} for r in rows]
+    for c in columns:
+        values = [r[c] for r in out]
+        present = [v for v in values if not _missing(v)]
+        numbers = all(
+            isinstance(v, int | float) and not isinstance(v, bool) for v in present
+        )
+        floats = len(present) < len(values) or any(
+            isinstance(v, float) for v in present
+        )
+        if present and numbers and floats:
+            for r in out:
+                r[c] = math.nan if _missing(r[c]) else float(r[c])
+    return out
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
 def _is_numeric(series: Any) -> bool:
     """Return True for a numeric or boolean column (never rewritten by `frame_csv`)."""
     from pandas.api.types import is_bool_dtype, is_numeric_dtype

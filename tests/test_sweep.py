@@ -306,6 +306,64 @@ def test_maps_of_the_same_content_share_an_evaluation(record, scenario, monkeypa
     assert _same(second["ua_to_ru_km2"], ev.flow_km2("UA", "RU"))
 
 
+@pytest.mark.data
+def test_the_cli_prints_the_frames_rows_without_pandas(record, runner, tmp_path):
+    # The command line writes the rows without pandas: the same text, byte
+    # for byte, as the API's frame shaped as the command used to shape it.
+    # Across the grey-zone map (2025-08-03), a zone's grey flow is 0 on the
+    # daily map and km² on that one: all floats in the frame.
+    import os
+    import subprocess
+
+    from territory import tables
+    from territory.cli.main import cli
+
+    path = tmp_path / "zone.toml"
+    path.write_text(
+        "[scenario]\n"
+        'title = "A Zaporizhzhia zone"\n'
+        "as_of = 2025-08-15\n"
+        "[[zones]]\n"
+        'name = "Zaporizhzhia zone"\n'
+        'withdraw = ["UA", "RU"]\n'
+        "depth_km = 5\n"
+        'select = { regions = ["Zaporizhzhia"] }\n',
+        encoding="utf-8",
+    )
+    span = ("2025-08-02", "2025-08-03")
+    df = sweep_scenario(path, sweep_dates(*span), workers=1, progress=False)
+    assert list(df["grey_to_dmz_km2"] > 0) == [False, True]
+    old = df.reset_index()
+    old["as_of"] = old["as_of"].dt.date
+    for col in ("as_of", "snapshot_as_of"):
+        old[col] = old[col].map(dt.date.isoformat)
+    args = ["evaluate", str(path), "--start", span[0], "--end", span[1]]
+    printed = runner.invoke(cli, [*args, "--workers", "1", "--format", "json"])
+    assert printed.stdout == tables.to_json(old.to_dict("records")) + "\n"
+    # with worker processes, the command itself never imports pandas
+    code = (
+        "import sys\n"
+        "from territory.cli.main import cli\n"
+        f"sys.argv = ['territory', *{[*args, '--format', 'csv', '--workers', '2']!r}]\n"
+        "try:\n"
+        "    cli()\n"
+        "except SystemExit as e:\n"
+        "    assert not e.code, e.code\n"
+        "print('PANDAS', 'pandas' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "TERRITORY_CACHE": str(record.cache.root)},
+    ).stdout
+    assert out.endswith("PANDAS False\n")
+    csv = out.removesuffix("PANDAS False\n")
+    assert csv == tables.frame_csv(old)
+    assert ",0.0," in csv  # (the flow's zero, written as a float)
+
+
 @pytest.mark.parametrize("order", ["alternate", "start first", "end first"])
 def test_two_workers_from_both_ends_take_every_map_once(order):
     # however the two workers of a segment interleave, they meet once: every

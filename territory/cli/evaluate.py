@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -363,7 +364,7 @@ def _sweep(
     from territory import tables
     from territory.record import Record
     from territory.scenario import read_scenario
-    from territory.sweep import DASK_HINT, sweep_dates, sweep_scenario
+    from territory.sweep import DASK_HINT, sweep_columns, sweep_dates, sweep_rows
 
     if scheduler is not None:
         try:
@@ -374,32 +375,37 @@ def _sweep(
     sc = read_scenario(name, allow_paths_outside=allow_paths_outside)
     rec = Record(cache_dir)
     days = sweep_dates(start, end or rec.latest_date(), every_days=every_days)
-    df = sweep_scenario(
+    found = sweep_rows(
         sc,
         days,
         cache_dir=rec.cache.root,
         workers=workers,
         scheduler=scheduler,
     )
-    df = df.reset_index()  # the dates are the first column of every output
-    df["as_of"] = df["as_of"].dt.date
-    for col in ("as_of", "snapshot_as_of"):
-        df[col] = df[col].map(dt.date.isoformat)
+    # (the rows as the API's frame holds them, written without pandas: the
+    # dates are the first column of every output)
+    columns = sweep_columns(sc)
+    rows = tables.frame_values(found, columns)
+    for r in rows:
+        for col in ("as_of", "snapshot_as_of"):
+            r[col] = r[col].isoformat()
     moves = _move_labels(sc)
     span = f"{days[0]} … {days[-1]}"
     step = "every day" if every_days == 1 else f"every {every_days} days"
     if plot is not None:
         from territory.charts import save_chart, sweep_chart
+        from territory.sweep import sweep_frame
 
+        df = sweep_frame(found, sc).reset_index()
         title = f"{sc.title}: evaluated on each date, {span} ({step})"
         save_chart(sweep_chart(df, title=title, moves=moves), plot)
         click.echo(f"wrote {plot}", err=True)
     emit_as(
         fmt,
         output,
-        table=lambda: _sweep_text(df, sc.title, moves, f"{span}, {step}"),
-        csv=lambda: tables.frame_csv(df),
-        json=lambda: df.to_dict("records"),
+        table=lambda: _sweep_text(rows, sc.title, moves, f"{span}, {step}"),
+        csv=lambda: tables.rows_csv(rows, columns),
+        json=lambda: rows,
     )
 
 
@@ -415,21 +421,30 @@ def _move_labels(sc) -> dict[str, str]:
     return labels
 
 
-def _sweep_text(df, title: str, moves: dict[str, str], span: str) -> str:
-    """Return the sweep for people: one row per date, the moves numbered below."""
+def _sweep_text(
+    rows: list[dict[str, Any]], title: str, moves: dict[str, str], span: str
+) -> str:
+    """Return the sweep for people: one row per date, the moves numbered below.
+
+    `rows`: as `territory.tables.frame_values` gives them.
+    """
     from territory import tables
     from territory.accounting import FLOW_COLUMNS, FLOWS, LINE_AFTER_DEFINITION
     from territory.accounting import RATIO_DEFINITIONS as RATIOS
     from territory.people import PEOPLE_DEFINITION
 
+    def given(v: Any) -> bool:  # (not None, not NaN)
+        return v is not None and not (isinstance(v, float) and math.isnan(v))
+
     numbered = {col: f"[{i}]" for i, col in enumerate(moves, start=1)}
     flows = [
         (col, f"{a}→{b} km²")
         for col, (a, b) in zip(FLOW_COLUMNS, FLOWS, strict=True)
-        if col in ("ua_to_ru_km2", "ru_to_ua_km2") or df[col].fillna(0).any()
+        if col in ("ua_to_ru_km2", "ru_to_ua_km2")
+        or any(given(r[col]) and r[col] != 0 for r in rows)
     ]
-    zones = df["zone_ratio"].notna().any()
-    people = df["population_moved"].notna().all()
+    zones = any(given(r["zone_ratio"]) for r in rows)
+    people = all(given(r["population_moved"]) for r in rows)
     cols = [
         *moves,
         *(c for c, _ in flows),
@@ -454,18 +469,18 @@ def _sweep_text(df, title: str, moves: dict[str, str], span: str) -> str:
     ratio_at = [1 + cols.index(c) for c in ("cession_ratio", "zone_ratio") if c in cols]
     for i in ratio_at:
         digits[i] = 2
-    rows = [
+    cells = [
         [
             f"{r['as_of']}*" if r["earlier_snapshot"] else r["as_of"],
             *(r[c] for c in cols),
             map_version_text(r["map_version"]),
         ]
-        for r in df.to_dict("records")
+        for r in rows
     ]
     lines = [
-        f"{title}: evaluated on the control map of each date, {span} ({len(df)} dates)",
+        f"{title}: evaluated on the control map of each date, {span} ({len(rows)} dates)",
         "",
-        tables.text_table(rows, headers, digits=digits),
+        tables.text_table(cells, headers, digits=digits),
         "",
         *(f"{numbered[c]} {label}" for c, label in moves.items()),
         f"Cession ratio: {RATIOS['cession']}.",
@@ -475,12 +490,12 @@ def _sweep_text(df, title: str, moves: dict[str, str], span: str) -> str:
     ]
     if people:
         lines.append(f"People moved: {PEOPLE_DEFINITION}.")
-    if df["earlier_snapshot"].any():
+    if any(r["earlier_snapshot"] for r in rows):
         lines.append(
             "* no map version of that date: the map of the latest earlier one "
             "(its date is snapshot_as_of in --format csv or json)"
         )
-    first, last = df["snapshot"].iloc[0], df["snapshot"].iloc[-1]
+    first, last = rows[0]["snapshot"], rows[-1]["snapshot"]
     maps = first if first == last else f"{first} … {last}"
     lines.append(
         f"Maps: {maps} (each row's in "
