@@ -347,6 +347,9 @@ def sweep_rows(
 #: The Record a worker process of the pool keeps from one task to the next
 #: (by cache directory): the next task goes on from its last map.
 _LANE_RECORDS: dict[str, Record] = {}
+#: The last map a worker process evaluated (by cache directory), for the
+#: next task's `_rows`: its row, key and file checksum, and what was swept.
+_LANE_LAST: dict[str, dict[str, Any]] = {}
 #: A worker process's view of the ends of every segment (`_set_ends`):
 #: ``[2k]`` the next map to take from segment k's start, ``[2k + 1]`` from its end.
 _ENDS: Any = None
@@ -414,12 +417,16 @@ def _evaluate_claims(
     Returns the rows (none once the segment is done).
     """
     record = _lane_record(cache_dir)
+    last = _LANE_LAST.setdefault(cache_dir, {})
+    if last.get("what") != (scenario, people):  # (another sweep's)
+        last.clear()
+        last["what"] = (scenario, people)
     rows: list[dict[str, Any]] = []
     while len(rows) < CHUNK_MAX_DATES:
         i = _claim(_ENDS, k, forward)
         if i is None:
             break
-        rows.extend(_rows(record, scenario, maps[i], people=people))
+        rows.extend(_rows(record, scenario, maps[i], people=people, last=last))
     return rows
 
 
@@ -438,25 +445,32 @@ def _in_process(scenario, days, root, people, progress) -> list[dict]:
 
 
 def _rows(
-    record: Record, scenario: Scenario, dates: list[dt.date], *, people: bool
+    record: Record,
+    scenario: Scenario,
+    dates: list[dt.date],
+    *,
+    people: bool,
+    last: dict[str, Any] | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Yield the rows of `dates` (in order); dates on one map share its evaluation.
 
-    So do maps whose files hold the same content as the map before (a
-    daily file that repeats the last: about one in fifteen): the same
-    partition, the same figures; only which map it was differs.
+    So do maps whose files hold the same content as the map evaluated
+    before (a daily file that repeats the last: about one in fifteen): the
+    same partition, the same figures; only which map it was differs.
+    `last` (updated) holds the map evaluated before, ``row``, ``key`` and
+    ``sha``, from an earlier call on the same scenario (a worker's last task).
     """
-    last: dict[str, Any] | None = None
-    last_key = last_sha = None
+    last = {} if last is None else last
     for day in sorted(dates):
         snap, _ = record.snapshot_for(day)
-        if last is not None and snap.key == last_key:
+        row = last.get("row")
+        if row is not None and snap.key == last["key"]:
             # the same map: the same evaluation, as of another date
-            yield {**last, "as_of": day, "earlier_snapshot": snap.as_of < day}
+            yield {**row, "as_of": day, "earlier_snapshot": snap.as_of < day}
             continue
         sha = record.snapshot_sha256(snap)
-        if last is not None and sha == last_sha:
-            last = {**last, **_provenance(snap, day)}
+        if row is not None and sha == last["sha"]:
+            row = {**row, **_provenance(snap, day)}
         else:
             try:
                 control = record.control(day)
@@ -464,9 +478,9 @@ def _rows(
             except TerritoryError as err:  # name the date; keep the kind of error
                 msg = f"as of {day}: {err}"
                 raise type(err)(msg) from None
-            last = evaluation_row(ev)
-        last_key, last_sha = snap.key, sha
-        yield last
+            row = evaluation_row(ev)
+        last.update(row=row, key=snap.key, sha=sha)
+        yield row
 
 
 def evaluation_row(ev: Evaluation) -> dict[str, Any]:

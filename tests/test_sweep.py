@@ -22,6 +22,7 @@ from territory.errors import (
 from territory.geodesy import length_km
 from territory.scenario import Rule, Scenario, Transfer, Zone, read_scenario
 from territory.sweep import (
+    _rows,
     dask_client,
     sweep_columns,
     sweep_dates,
@@ -292,6 +293,12 @@ def test_maps_of_the_same_content_share_an_evaluation(record, scenario, monkeypa
     monkeypatch.setattr(Record, "control", counted)
     rows = sweep_scenario(scenario, list(pair), workers=1, progress=False)
     assert asked == [pair[0]]
+    # so do a worker's tasks, one map each: the last map is kept between them
+    last: dict = {}
+    for day in pair:
+        (row,) = _rows(Record(), scenario, [day], people=True, last=last)
+    assert asked == [pair[0], pair[0]]
+    assert row["snapshot"] == record.snapshot_for(pair[1])[0].label
     monkeypatch.undo()
     first, second = _records(rows)
     snap = record.snapshot_for(pair[1])[0]
