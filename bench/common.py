@@ -44,7 +44,8 @@ def derived_aside(cache_root: Path, pattern: str) -> Iterator[Path]:
     """Move the derived files matching `pattern` aside for a cold run; put them back.
 
     Yields the derived directory.  Files the run writes in their place are
-    kept; the moved ones return where none of the same name was written.
+    kept; the moved ones return where none of the same name was written (a
+    folder's files likewise, into the folder the run wrote).
     """
     derived = cache_root / "derived"
     aside = Path(tempfile.mkdtemp(prefix="aside-", dir=cache_root))
@@ -54,6 +55,11 @@ def derived_aside(cache_root: Path, pattern: str) -> Iterator[Path]:
         yield derived
     finally:
         for path in aside.glob(pattern):
-            if not (derived / path.name).exists():
-                shutil.move(path, derived / path.name)
+            back = derived / path.name
+            if path.is_dir() and back.is_dir():
+                for inner in path.iterdir():
+                    if not (back / inner.name).exists():
+                        shutil.move(inner, back / inner.name)
+            elif not back.exists():
+                shutil.move(path, back)
         shutil.rmtree(aside, ignore_errors=True)

@@ -11,8 +11,9 @@ every day of a year (365 dates, about 315 distinct maps), in a new process
 with the default workers,
 
 - cold: no partition of those dates derived yet (every ``partition-*`` file,
-  and the figures kept beside them, ``facts-*``, moved aside for the run and
-  put back after), so each map is partitioned (the first of each worker
+  the figures kept beside them, ``facts-*``, and the geometries they keep
+  apart, ``rows/``, moved aside for the run and put back after), so each map
+  is partitioned (the first of each worker
   afresh, the next ones from the map before) and measured; what depends on
   no map (the record's dating, the border's band) stays derived;
 - warm: run again, the partitions read from the derived cache the cold run
@@ -82,8 +83,13 @@ def run(results: dict) -> None:
     base = statistics.median(w for w, _ in runs)
     base_cpu = statistics.median(c for _, c in runs)
     root = rec.cache.root
-    # cold: no partition, nor figures kept beside one (`facts-*`)
-    with derived_aside(root, "partition-*.arrow"), derived_aside(root, "facts-*"):
+    # cold: no partition, nor figures kept beside one (`facts-*`), nor the
+    # geometries partitions keep apart (`rows/`)
+    with (
+        derived_aside(root, "partition-*.arrow"),
+        derived_aside(root, "facts-*"),
+        derived_aside(root, "rows"),
+    ):
         cold, cold_cpu = _sweep_s(territory)
         warm, warm_cpu = _sweep_s(territory)
     n = len(dates)

@@ -90,8 +90,21 @@ def _snapshot_order(s: Snapshot) -> tuple[dt.date, str, bool, str]:
 #: 16: the outline band kept once, in a file of its own, which each
 #: partition's file names (`_partition_bytes`);
 #: 17: the held land snap-rounded in one overlay, ``land − others``, not
-#: ``(land ∪ others) − others``, `territory.control.held_land`.)
-PARTITION_VERSION = "partition-17"
+#: ``(land ∪ others) − others``, `territory.control.held_land`;
+#: 18: each large geometry kept once, in a file of its own named after its
+#: content, which the partition's file names (`_partition_bytes`).)
+PARTITION_VERSION = "partition-18"
+#: A geometry of a partition whose WKB is at least this long (bytes) is kept
+#: in a file of its own (``rows/row-<content>.wkb``), which the partition's file
+#: names: the regions far from the front, the same from map to map, are
+#: two thirds of each partition, written and hashed once.
+ROW_REF_MIN_BYTES = 32_000
+#: How many geometries kept in files of their own a Record keeps once read.
+ROWS_READ_KEPT = 256
+#: The folder of the derived cache those files are kept in (a sweep over a
+#: year writes thousands: apart, they leave the lookups of the other derived
+#: files, by listing, as fast as they were).
+ROWS_DIR = "rows"
 #: Bump when what a derived copy of a static layer keeps changes (`Record._code_frame`).
 LAYER_COPY = "layer-1"
 #: The form of a derived partition's file (`_partition_bytes`): Arrow IPC.
@@ -184,6 +197,7 @@ def _partition_bytes(
     wkb_kept: dict[int, tuple[BaseGeometry, bytes]] | None = None,
     *,
     band_ref: str | None = None,
+    row_ref: Callable[[BaseGeometry, bytes], str | None] | None = None,
 ) -> bytes:
     """Return the table of `_partition_to_frame` as an Arrow IPC file (`PARTITION_SUFFIX`).
 
@@ -198,6 +212,9 @@ def _partition_bytes(
     With `band_ref`, the outline band (the same for every map on the same
     land, a quarter of the file) is not written: its row names the band
     kept in a file of its own (`Record._band_ref`), its geometry null.
+    `row_ref(geometry, wkb)` names the file a geometry is kept in of its
+    own (`Record._row_ref`), or None: a named one's geometry is null, its
+    ``ref`` the name (`_partition_from_table` reads it back).
     """
     import json
 
@@ -225,6 +242,12 @@ def _partition_bytes(
         wkb_kept.update(
             {id(g): (g, w) for g, w in zip(geoms, wkb, strict=True) if w is not None}
         )
+    refs: list[str | None] = [None] * len(wkb)
+    if row_ref is not None:
+        for i, (g, w) in enumerate(zip(geoms, wkb, strict=True)):
+            refs[i] = row_ref(g, w) if w is not None else None
+            if refs[i] is not None:
+                wkb[i] = None
     geo = {
         "version": "1.0.0",
         "primary_column": "geometry",
@@ -243,6 +266,7 @@ def _partition_bytes(
             "geometry": pa.array([*wkb, None] if by_ref else wkb, pa.binary()),
             "layer": pa.array(cols["layer"], pa.string()),
             "area_km2": pa.array(cols["area_km2"], pa.float64()),
+            "ref": pa.array([*refs, None] if by_ref else refs, pa.string()),
         },
         metadata={"geo": json.dumps(geo)},
     )
@@ -250,7 +274,9 @@ def _partition_bytes(
 
 
 def _partition_from_table(
-    table: pa.Table, band_of: Callable[[str], BaseGeometry | None] | None = None
+    table: pa.Table,
+    band_of: Callable[[str], BaseGeometry | None] | None = None,
+    row_of: Callable[[str], BaseGeometry] | None = None,
 ) -> Partition:
     """Return the partition of a derived file's table (`_partition_bytes`).
 
@@ -258,11 +284,20 @@ def _partition_from_table(
     whole table): what reading it as GeoParquet and splitting the frame by
     ``layer`` gave, with the same columns, dtypes and index.  An outline
     band kept in a file of its own is `band_of` its name (None: none, the
-    partition's Controls build it when a line needs it).
+    partition's Controls build it when a line needs it).  A geometry kept
+    in a file of its own is `row_of` its name (``ref``), which raises if
+    that file is not sound: the partition is then not read.
     """
     import geopandas as gpd
 
     geoms, crs = plain_geometries(table)
+    if "ref" in table.column_names:
+        for i, ref in enumerate(table.column("ref").to_pylist()):
+            if ref is not None:
+                if row_of is None:
+                    msg = f"the partition names a geometry kept apart ({ref})"
+                    raise ValueError(msg)
+                geoms[i] = row_of(ref)
     ids = table.column("region_id").to_pylist()
     names = table.column("holder").to_pylist()
     rows: dict[str, list[int]] = {}
@@ -306,6 +341,24 @@ def _partition_from_table(
         piece_km2=piece_km2,
         country_km2=country_km2,
     )
+
+
+def _row_refs(path: Path) -> set[str]:
+    """Return the names of the geometries kept apart a partition's file names.
+
+    Only its ``ref`` column is read (memory-mapped); none for a file that
+    cannot be read.
+    """
+    import pyarrow as pa
+
+    try:
+        with pa.memory_map(str(path)) as source:
+            table = pa.ipc.open_file(source).read_all()
+            if "ref" not in table.column_names:
+                return set()
+            return {r for r in table.column("ref").to_pylist() if r is not None}
+    except (OSError, pa.ArrowException):
+        return set()
 
 
 def _float(value: float | None) -> float:
@@ -441,6 +494,11 @@ class Record:
         self._patched_from: dict[str, str] = {}
         #: the WKB of the last partition written (`_partition_bytes`)
         self._wkb: dict[int, tuple[BaseGeometry, bytes]] = {}
+        #: the geometries kept in files of their own this Record wrote or
+        #: read (`_row_ref`, `_row`), by name (the last used last), and their
+        #: names by id
+        self._rows_read: dict[str, BaseGeometry] = {}
+        self._row_names: dict[int, tuple[BaseGeometry, str]] = {}
         #: the outline bands this Record wrote or read (`_band_ref`), by name
         self._bands: dict[str, BaseGeometry] = {}
         #: the name of the last land's outline band (`_band_ref`): (land, name)
@@ -1032,9 +1090,10 @@ class Record:
         (`PARTITION_VERSION`) and the checksums of the files it was made
         from (a snapshot, the boundaries, the land mask): once the
         algorithm changes, or a file leaves the cache, no map reads it
-        again, yet it stays (3–5 MB each).  Those go, with the figures kept
-        beside them (``facts-*``) and the figures kept beside partitions
-        that are gone.  Nothing else in the cache is touched, and whatever
+        again, yet it stays (1–5 MB each).  Those go, with the figures kept
+        beside them (``facts-*``), the figures kept beside partitions
+        that are gone, and the geometries kept apart (``row-*``) that no
+        partition staying names.  Nothing else in the cache is touched, and whatever
         is derived can be derived again: removing it costs time, never a
         figure.
 
@@ -1069,6 +1128,15 @@ class Record:
             else:
                 stale.append(path)
         kept_facts = {_facts_digest(c, boundaries) for c in contents}
+        # the geometries kept apart that no partition staying names
+        named: set[str] = set()
+        for path in sorted(derived.glob("partition-*")):
+            if path not in stale and path.name.endswith(PARTITION_SUFFIX):
+                named |= _row_refs(path)
+        for path in sorted((derived / ROWS_DIR).glob("row-*.wkb")):
+            name = path.name.removesuffix(".wkb").split("-")
+            if len(name) == 2 and path.is_file() and name[1] not in named:
+                stale.append(path)
         for path in sorted(derived.glob("facts-*.json")):
             name = path.name.removesuffix(".json").split("-")
             if len(name) == 3 and path.is_file() and name[1] not in kept_facts:
@@ -1107,7 +1175,9 @@ class Record:
         found = self._read_derived(
             stem,
             PARTITION_SUFFIX,
-            lambda data: _partition_from_table(read_arrow_table(data), self._band),
+            lambda data: _partition_from_table(
+                read_arrow_table(data), self._band, self._row
+            ),
             errors=(Exception,),  # any parse failure: damaged, recomputed
         )
         for path, partition in found:
@@ -1216,7 +1286,9 @@ class Record:
             if base is not None:
                 base = replace(base, partition=partition)
         ref = self._keep_band(partition)
-        body = _partition_bytes(partition, self._wkb, band_ref=ref)
+        body = _partition_bytes(
+            partition, self._wkb, band_ref=ref, row_ref=self._row_ref
+        )
         content_hex = sha256_bytes(body)[:_DIGEST_HEX]
         self._write_derived(
             f"partition-{inputs_hex}", PARTITION_SUFFIX, body, content_hex
@@ -1254,6 +1326,66 @@ class Record:
             return None
         self._bands = {ref: band}  # the last land's only
         return ref
+
+    def _row_ref(self, geom: BaseGeometry, wkb: bytes) -> str | None:
+        """Return the name of the file `geom` is kept in of its own, or None.
+
+        For `_partition_bytes`: a geometry whose WKB is `ROW_REF_MIN_BYTES`
+        or longer is kept in ``derived/rows/row-<name>.wkb``, its name the start
+        of its content's sha256 (WKB reads back bit for bit); written once,
+        and not again for a geometry this Record wrote or read before (by
+        identity).  None for a smaller one, or if it cannot be written.
+        """
+        if len(wkb) < ROW_REF_MIN_BYTES:
+            return None
+        known = self._row_names.get(id(geom))
+        if known is not None and known[0] is geom:
+            self._rows_read[known[1]] = self._rows_read.pop(known[1])  # (used last)
+            return known[1]
+        name = sha256_bytes(wkb)[:_DIGEST_HEX]
+        path = self._derived_dir() / ROWS_DIR / f"row-{name}.wkb"
+        if not path.is_file():
+            try:
+                path.parent.mkdir(exist_ok=True)
+                write_bytes_atomic(path, wkb)
+            except OSError as err:  # a read-only cache: kept in the partition
+                log.info("could not cache %s (%s); continuing", path.name, err)
+                return None
+        self._note_row(name, geom)
+        return name
+
+    def _note_row(self, name: str, geom: BaseGeometry) -> None:
+        """Keep `geom` as the geometry named `name` (`_row_ref`, `_row`)."""
+        if len(self._rows_read) >= ROWS_READ_KEPT:
+            gone = self._rows_read.pop(next(iter(self._rows_read)))
+            self._row_names.pop(id(gone), None)
+        self._rows_read[name] = geom
+        self._row_names[id(geom)] = (geom, name)
+
+    def _row(self, name: str) -> BaseGeometry:
+        """Return the geometry kept in a file of its own named `name` (`_row_ref`).
+
+        Raises `ValueError` if no sound file holds it: a file whose content
+        does not match its name is deleted, never trusted.
+        """
+        geom = self._rows_read.pop(name, None)
+        if geom is not None:
+            self._rows_read[name] = geom  # (used last)
+            return geom
+        path = self._derived_dir() / ROWS_DIR / f"row-{name}.wkb"
+        try:
+            data = path.read_bytes()
+        except OSError:
+            data = None
+        if data is not None and sha256_bytes(data)[:_DIGEST_HEX] == name:
+            geom = shapely.from_wkb(data)
+            self._note_row(name, geom)
+            return geom
+        if data is not None:
+            log.warning("%s: its content does not match its name; deleted", path.name)
+            path.unlink(missing_ok=True)
+        msg = f"no sound derived file holds its geometry {name}"
+        raise ValueError(msg)
 
     def _band(self, ref: str) -> BaseGeometry | None:
         """Return the outline band named `ref` (`_keep_band`); None if none is sound."""

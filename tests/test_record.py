@@ -476,6 +476,69 @@ def test_the_outline_band_is_kept_once_and_named_by_each_partition(record):
     assert _partition_from_table(table).outline_band is None
 
 
+def test_large_geometries_are_kept_once_apart_and_read_back_exactly(record, caplog):
+    # A partition's large geometries (the regions far from the front, the
+    # same from map to map) are each kept once, in a file named after its
+    # content, which the partition's file names: two maps share most of
+    # them; read back in a new process, the partition is the one written,
+    # to the bit.  A geometry file damaged or gone is never trusted: the
+    # partition naming it is computed again.
+    from territory.datasets import read_arrow_table, sha256_bytes
+    from territory.record import (
+        ROW_REF_MIN_BYTES,
+        ROWS_DIR,
+        Record,
+        _partition_bytes,
+    )
+    from tests.test_partition_patch import assert_same_partition
+
+    first, then = (record.snapshot_for(d)[0] for d in ("2025-08-15", "2025-08-16"))
+    a, b = record.partition(first), record.partition(then)
+    rows = record.cache.root / "derived" / ROWS_DIR
+    names = []
+    for p in (a, b):
+        table = read_arrow_table(_partition_bytes(p, row_ref=record._row_ref))
+        refs = table.column("ref").to_pylist()
+        wkb = table.column("geometry").to_pylist()
+        names.append({r for r in refs if r is not None})
+        for ref, w in zip(refs, wkb, strict=True):
+            # each large geometry apart, each small one in the file
+            assert (ref is None) == (w is not None)
+            if w is not None:
+                assert len(w) < ROW_REF_MIN_BYTES
+        for ref in names[-1]:
+            body = (rows / f"row-{ref}.wkb").read_bytes()
+            assert sha256_bytes(body)[:16] == ref
+            assert len(body) >= ROW_REF_MIN_BYTES
+    assert len(names[0] & names[1]) >= 15  # most of them shared
+    # read back in a new process: the same partition, to the bit
+    rec = Record(record.cache.root)
+    back = rec.partition(then)
+    for got, want in (
+        (back.pieces.geometry, b.pieces.geometry),
+        (back.removed.geometry, b.removed.geometry),
+        (list(back.country.values()), list(b.country.values())),
+    ):
+        assert [shapely.to_wkb(g) for g in got] == [shapely.to_wkb(g) for g in want]
+    assert back.piece_km2 == b.piece_km2
+    # damaged (a flipped byte) or gone: the partition naming it is recomputed
+    for damage in ("flip", "gone"):
+        victim = rows / f"row-{sorted(names[1])[0]}.wkb"
+        if damage == "flip":
+            data = bytearray(victim.read_bytes())
+            data[len(data) // 2] ^= 0x01
+            victim.write_bytes(bytes(data))
+        else:
+            victim.unlink()
+        fresh = Record(record.cache.root)
+        caplog.clear()
+        again = fresh.partition(then)
+        assert "recomputing" in caplog.text
+        assert victim.is_file()  # written again, sound
+        assert sha256_bytes(victim.read_bytes())[:16] == victim.stem[4:]
+        assert_same_partition(again, b)  # (afresh: the same to 1e-9)
+
+
 def test_a_derived_partition_reads_back_as_it_was_written(record):
     # the derived file (Arrow IPC) gives the frames, layers and areas written,
     # geometry for geometry: the same columns, dtypes, index and coordinates
@@ -505,15 +568,17 @@ def test_a_derived_partition_reads_back_as_it_was_written(record):
 
 
 def test_pruning_removes_only_derived_files_no_map_reads(record, tmp_path):
-    # A cache reading the real one (links), with the partition of one map
-    # and the figures kept beside it, as derived by the record, and files
-    # nothing reads: a partition of an earlier version of the algorithm, one
-    # of a file no longer in the cache, one of an earlier form, and figures
-    # kept beside a partition that is gone.  Only those go; nothing else.
+    # A cache reading the real one (links), with the partition of one map,
+    # the figures kept beside it and the geometries it keeps apart, as
+    # derived by the record, and files nothing reads: a partition of an
+    # earlier version of the algorithm, one of a file no longer in the
+    # cache, one of an earlier form, figures kept beside a partition that is
+    # gone, and a geometry kept apart that no partition names.  Only those
+    # go; nothing else.
     import hashlib
 
     from territory.accounting import evaluate
-    from territory.record import PARTITION_VERSION, Record
+    from territory.record import PARTITION_VERSION, ROWS_DIR, Record, _row_refs
     from territory.scenario import read_scenario
 
     day = "2025-08-15"
@@ -537,6 +602,12 @@ def test_pruning_removes_only_derived_files_no_map_reads(record, tmp_path):
     derived.mkdir()
     for f in read:
         (derived / f.name).symlink_to(f)
+    named = sorted(_row_refs(partition[0]))
+    assert len(named) >= 15  # the regions far from the front
+    (derived / ROWS_DIR).mkdir()
+    rows = [derived / ROWS_DIR / f"row-{name}.wkb" for name in named]
+    for f in rows:
+        f.symlink_to(real / ROWS_DIR / f.name)
     entries = record.cache.entries
     earlier = "|".join(
         [
@@ -552,6 +623,7 @@ def test_pruning_removes_only_derived_files_no_map_reads(record, tmp_path):
         derived / f"partition-{'0' * 16}-{'1' * 16}.arrow",
         derived / read[0].name.replace(".arrow", ".parquet"),
         derived / f"facts-{'2' * 16}-{'3' * 16}.json",
+        derived / ROWS_DIR / f"row-{'6' * 16}.wkb",
     ]
     others = [
         derived / f"series-{'4' * 16}-{'5' * 16}.json",
@@ -559,11 +631,11 @@ def test_pruning_removes_only_derived_files_no_map_reads(record, tmp_path):
     ]
     for i, f in enumerate([*stale, *others]):
         f.write_bytes(b"x" * (i + 1))
-    kept = [*(derived / f.name for f in read), *others]
+    kept = [*(derived / f.name for f in read), *rows, *others]
 
     found, size = Record(root).prune_derived(dry_run=True)
     assert sorted(found) == sorted(stale)
-    assert size == 1 + 2 + 3 + 4
+    assert size == 1 + 2 + 3 + 4 + 5
     assert all(f.exists() for f in [*stale, *kept])  # a dry run removes nothing
 
     found, size = Record(root).prune_derived()
