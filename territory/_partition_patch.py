@@ -865,9 +865,12 @@ def _apply(base: Partition, windows: list[_Window], regions) -> Partition:
             changed.add(layer)
             rows.glue(layer, found)
     pieces, removed = rows.ordered()
+    kept = _same_frame(base.removed, removed, "reason")
     return Partition(
         pieces=_frame(pieces, "holder", base.pieces.crs),
-        removed=_frame(removed, "reason", base.pieces.crs),
+        removed=kept
+        if kept is not None
+        else _frame(removed, "reason", base.pieces.crs),
         country=rows.country,
         outline_band=base.outline_band if "land" not in changed else None,
         piece_km2=tuple(r[3] for r in pieces),
@@ -989,6 +992,27 @@ class _Rows:
                 for i in order
             ]
         return pieces, removed
+
+
+def _same_frame(
+    frame: gpd.GeoDataFrame,
+    rows: list[tuple[str, str, BaseGeometry, float]],
+    column: str,
+) -> gpd.GeoDataFrame | None:
+    """`frame` if it holds `rows` (the same geometries, objects, in order), else None.
+
+    The removed land changes on few maps: the base's frame is shared (a
+    partition's frames are never changed, `Partition.copy`), not built again.
+    """
+    if len(frame) != len(rows):
+        return None
+    same = all(
+        g is r[2] and rid == r[0] and name == r[1]
+        for rid, name, g, r in zip(
+            frame["region_id"], frame[column], frame.geometry.values, rows, strict=True
+        )
+    )
+    return frame if same else None
 
 
 def _frame(rows: list[tuple[str, str, BaseGeometry, float]], column: str, crs):

@@ -285,6 +285,14 @@ def test_the_record_patched_equals_it_afresh(record, days):
         fresh = partition_land(regions, land, by_status)
         assert out is not None, snap.label
         assert_same_partition(out[0], fresh)
+        # the removed land's frame shared where none of it changed, else new
+        same = len(out[0].removed) == len(base.partition.removed) and all(
+            a is b
+            for a, b in zip(
+                out[0].removed.geometry, base.partition.removed.geometry, strict=True
+            )
+        )
+        assert (out[0].removed is base.partition.removed) == same
         base = out[1]
 
 
