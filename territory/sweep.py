@@ -425,13 +425,15 @@ def _evaluate_claims(
     cache_dir: str,
     *,
     people: bool = True,
+    first: Iterable[list[dt.date]] = (),
 ) -> list[dict[str, Any]]:
     """Evaluate the maps of segment `k` this worker takes from its end: a task.
 
     `maps`: the segment's dates, grouped by the map that serves them, in
-    order.  The worker takes map after map (`_claim`) until it has
-    `CHUNK_MAX_DATES` dates or the segment's two workers have met.
-    Returns the rows (none once the segment is done).
+    order.  The worker evaluates the maps `first` (`_lone_maps`), then takes
+    map after map (`_claim`) until it has `CHUNK_MAX_DATES` dates or the
+    segment's two workers have met.  Returns the rows (none once the segment
+    is done).
     """
     record = _lane_record(cache_dir)
     last = _LANE_LAST.setdefault(cache_dir, {})
@@ -439,6 +441,8 @@ def _evaluate_claims(
         last.clear()
         last["what"] = (scenario, people)
     rows: list[dict[str, Any]] = []
+    for dates in first:
+        rows.extend(_rows(record, scenario, dates, people=people, last=last))
     while len(rows) < CHUNK_MAX_DATES:
         i = _claim(_ENDS, k, forward)
         if i is None:
@@ -644,6 +648,24 @@ def _by_map(record: Record, days: list[dt.date]) -> list[list[dt.date]]:
     return out
 
 
+def _lone_maps(record: Record, maps: list[list[dt.date]]) -> dict[int, list[dt.date]]:
+    """Return the maps (by index, with their dates) of another kind than both neighbours'.
+
+    A map with a grey zone between maps without (DeepState's own snapshot
+    among the daily files), or the reverse: no map beside it can be patched
+    into it (`territory._partition_patch`), so it is partitioned afresh.
+    """
+    grey = [record.snapshot_for(dates[0])[0].grey_zone for dates in maps]
+    lone = {
+        k: maps[k]
+        for k in range(len(maps))
+        if len(maps) > 2
+        and all(grey[j] != grey[k] for j in (k - 1, k + 1) if 0 <= j < len(maps))
+    }
+    # (a few among many: maps of both kinds in turn are left in their place)
+    return lone if 4 * len(lone) <= len(maps) else {}
+
+
 def _on_processes(
     scenario, days, root, *, workers, people, progress, record
 ) -> list[dict]:
@@ -654,6 +676,10 @@ def _on_processes(
     from contextlib import ExitStack
 
     maps = _by_map(record, days)
+    # a map of another kind than both its neighbours' is partitioned afresh
+    # whenever it is taken: taken first, it never ends a segment late
+    lone = _lone_maps(record, maps)
+    maps = [m for k, m in enumerate(maps) if k not in lone]
     segments = _segments(maps, workers)
     # spawn: a fresh interpreter per worker, never a fork of a threaded parent
     context = multiprocessing.get_context("spawn")
@@ -680,7 +706,7 @@ def _on_processes(
             ]
             lane_of: dict[Future, int] = {}
 
-            def submit(w: int) -> Future:
+            def submit(w: int, first: list[list[dt.date]] | None = None) -> Future:
                 k, forward = lanes[w]
                 start, stop = segments[k]
                 future = pools[w].submit(
@@ -691,6 +717,7 @@ def _on_processes(
                     forward,
                     root,
                     people=people,
+                    first=first or [],
                 )
                 lane_of[future] = w
                 return future
@@ -703,7 +730,12 @@ def _on_processes(
                     left = ends[2 * k] <= ends[2 * k + 1]
                 return submit(w) if left else None
 
-            futures = [submit(w) for w in range(len(lanes))]
+            # the lone maps dealt out from the last lane back (the first
+            # lane starts at once)
+            firsts: list[list[list[dt.date]]] = [[] for _ in lanes]
+            for j, k in enumerate(sorted(lone)):
+                firsts[len(lanes) - 1 - j % len(lanes)].append(lone[k])
+            futures = [submit(w, firsts[w]) for w in range(len(lanes))]
             rows = _gathered(futures, then, len(days), progress)
             for pool in pools:  # every worker let go at once, then waited for
                 pool.shutdown(wait=False)

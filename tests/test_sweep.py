@@ -371,6 +371,46 @@ def test_the_cli_prints_the_frames_rows_without_pandas(record, runner, tmp_path)
     assert ",0.0," in csv  # (the flow's zero, written as a float)
 
 
+@pytest.mark.parametrize(
+    ("greys", "lone"),
+    [
+        ("..G..", [2]),  # DeepState's own snapshot among daily files
+        ("G....", [0]),
+        ("...GG...", []),  # two in a row: patched one from the other
+        ("G.G.G.G.", []),  # both kinds in turn: left in place
+        (".G", []),  # too few maps
+    ],
+)
+def test_lone_maps_are_those_of_another_kind_than_both_neighbours(greys, lone):
+    from territory.sweep import _lone_maps
+
+    class Snap:
+        def __init__(self, grey: bool) -> None:
+            self.grey_zone = grey
+
+    day = dt.date(2025, 8, 1)
+    maps = [[day + dt.timedelta(days=i)] for i in range(len(greys))]
+
+    class Rec:
+        def snapshot_for(self, d):
+            return Snap(greys[(d - day).days] == "G"), None
+
+    assert list(_lone_maps(Rec(), maps)) == lone
+
+
+@pytest.mark.data
+def test_two_workers_across_the_grey_zone_map_give_the_rows_of_one(record, scenario):
+    # the grey-zone map (2025-08-03) is taken first, out of its segment;
+    # the rows are those of one process, figure for figure
+    days = sweep_dates("2025-08-01", "2025-08-05")
+    pooled = sweep_scenario(scenario, days, workers=2, progress=False)
+    alone = sweep_scenario(scenario, days, workers=1, progress=False)
+    assert list(pooled.index) == list(alone.index)
+    for a, b in zip(_records(pooled), _records(alone), strict=True):
+        for col in pooled.columns:
+            assert _same(a[col], b[col]), (a["as_of"], col)
+
+
 @pytest.mark.parametrize("order", ["alternate", "start first", "end first"])
 def test_two_workers_from_both_ends_take_every_map_once(order):
     # however the two workers of a segment interleave, they meet once: every
