@@ -92,3 +92,31 @@ def partitioned_cache(cache: Path, start: dt.date, end: dt.date, as_of: str) -> 
     )
     record.Record(cache).control(as_of)
     return cache
+
+
+def cli_without_pandas(args: list[str], cache: Path) -> tuple[str, bool]:
+    """Run ``territory ARGS`` in a new process on `cache`: its stdout, and
+    whether it imported pandas (the command must succeed)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from territory.cli.main import cli\n"
+        f"sys.argv = ['territory', *{list(args)!r}]\n"
+        "try:\n"
+        "    cli()\n"
+        "except SystemExit as e:\n"
+        "    assert not e.code, e.code\n"
+        "print('PANDAS', 'pandas' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "TERRITORY_CACHE": str(cache)},
+    ).stdout
+    printed, _, flag = out.rstrip("\n").rpartition("\n")
+    assert flag in ("PANDAS True", "PANDAS False"), out[-200:]
+    return printed + "\n", flag == "PANDAS True"

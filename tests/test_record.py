@@ -364,50 +364,45 @@ def test_a_map_far_from_the_last_is_patched_from_an_earlier_one(monkeypatch):
     assert_same_partition(rec.partition(snaps[2]), fresh)
 
 
-def test_the_border_band_is_kept_for_the_next_process(monkeypatch):
-    # The partition's band of the border (about 0.9 s to build) is kept in
-    # the derived cache; a new process (here: the caches emptied) reads it
-    # back, bit for bit what it would build, and the partition uses it.
+@pytest.mark.parametrize(
+    ("handed", "built", "keep", "files"),
+    [
+        # the partition's band of the border (about 0.9 s to build)
+        ("_HANDED_BUFFERS", "static_metric_buffer", "_hand_border_band", "border-band"),
+        # the country, its land and the sea around it (about 0.3 s)
+        ("_HANDED_LAYERS", "static_layers", "_static_layers", "static-layers"),
+    ],
+)
+def test_what_no_map_changes_is_kept_for_the_next_process(
+    monkeypatch, handed, built, keep, files
+):
+    # Kept in the derived cache; a new process (here: the caches emptied)
+    # reads it back, bit for bit what it would build, and the partition
+    # uses it.
     import territory.control as ctl
-    from territory.crs import STORAGE_CRS, transform
     from territory.record import Record
 
+    build = getattr(ctl, built)
     for _ in range(2):  # the first may build and keep it; the second reads it
-        monkeypatch.setattr(ctl, "_HANDED_BUFFERS", {})
-        ctl.static_metric_buffer.cache_clear()
+        monkeypatch.setattr(ctl, handed, {})
+        build.cache_clear()
         rec = Record()
-        rec._hand_border_band()
-        assert list((rec.cache.root / "derived").glob("border-band-*.wkb"))
-    ((key, band),) = ctl._HANDED_BUFFERS.items()
-    border, wkt, distance_m = key
-    assert ctl.static_metric_buffer(border, wkt, distance_m) is band
-    built = transform(border, STORAGE_CRS, wkt).buffer(distance_m)
-    assert shapely.to_wkb(band) == shapely.to_wkb(built)
+        getattr(rec, keep)()
+        assert list((rec.cache.root / "derived").glob(f"{files}-*.wkb"))
+    ((key, value),) = getattr(ctl, handed).items()
+    assert build(*key) is value
+    build.cache_clear()
+    monkeypatch.setattr(ctl, handed, {})
+    again = build(*key)  # built anew
+    build.cache_clear()
 
+    def parts(v):  # (the layers are three geometries, the band one)
+        return v if isinstance(v, tuple) else (v,)
 
-def test_the_static_layers_are_kept_for_the_next_process(monkeypatch):
-    # The country, its land and the sea around it (about 0.3 s to build) are
-    # kept in the derived cache; a new process (here: the caches emptied)
-    # reads them back, bit for bit what it would build, and the partition
-    # uses them.
-    import territory.control as ctl
-    from territory.record import Record
-
-    for _ in range(2):  # the first may build and keep them; the second reads them
-        monkeypatch.setattr(ctl, "_HANDED_LAYERS", {})
-        ctl.static_layers.cache_clear()
-        rec = Record()
-        rec._static_layers()
-        assert list((rec.cache.root / "derived").glob("static-layers-*.wkb"))
-    ((key, layers),) = ctl._HANDED_LAYERS.items()
-    regions, land = key
-    assert ctl.static_layers(regions, land) is layers
-    ctl.static_layers.cache_clear()
-    monkeypatch.setattr(ctl, "_HANDED_LAYERS", {})
-    built = ctl.static_layers(regions, land)
-    assert [shapely.to_wkb(g) for g in layers] == [shapely.to_wkb(g) for g in built]
-    assert [g.geom_type for g in layers] == [g.geom_type for g in built]
-    ctl.static_layers.cache_clear()
+    assert [shapely.to_wkb(g) for g in parts(value)] == [
+        shapely.to_wkb(g) for g in parts(again)
+    ]
+    assert [g.geom_type for g in parts(value)] == [g.geom_type for g in parts(again)]
 
 
 def test_a_record_keeps_its_last_maps_only(monkeypatch):

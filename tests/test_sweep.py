@@ -30,6 +30,7 @@ from territory.sweep import (
     transfer_column,
     zone_column,
 )
+from tests.support import cli_without_pandas
 
 #: Three dates two days apart around the Alaska summit (partitions cached by
 #: the other tests of that week).
@@ -319,8 +320,6 @@ def test_the_cli_prints_the_frames_rows_without_pandas(record, runner, tmp_path)
     # for byte, as the API's frame shaped as the command used to shape it.
     # Across the grey-zone map (2025-08-03), a zone's grey flow is 0 on the
     # daily map and km² on that one: all floats in the frame.
-    import os
-    import subprocess
 
     from territory import tables
     from territory.cli.main import cli
@@ -348,25 +347,10 @@ def test_the_cli_prints_the_frames_rows_without_pandas(record, runner, tmp_path)
     printed = runner.invoke(cli, [*args, "--workers", "1", "--format", "json"])
     assert printed.stdout == tables.to_json(old.to_dict("records")) + "\n"
     # with worker processes, the command itself never imports pandas
-    code = (
-        "import sys\n"
-        "from territory.cli.main import cli\n"
-        f"sys.argv = ['territory', *{[*args, '--format', 'csv', '--workers', '2']!r}]\n"
-        "try:\n"
-        "    cli()\n"
-        "except SystemExit as e:\n"
-        "    assert not e.code, e.code\n"
-        "print('PANDAS', 'pandas' in sys.modules)\n"
+    csv, pandas = cli_without_pandas(
+        [*args, "--format", "csv", "--workers", "2"], record.cache.root
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={**os.environ, "TERRITORY_CACHE": str(record.cache.root)},
-    ).stdout
-    assert out.endswith("PANDAS False\n")
-    csv = out.removesuffix("PANDAS False\n")
+    assert not pandas
     assert csv == tables.frame_csv(old)
     assert ",0.0," in csv  # (the flow's zero, written as a float)
 

@@ -3,14 +3,12 @@
 import datetime as dt
 import io
 import json
-import os
-import subprocess
-import sys
 
 import pandas as pd
 import pytest
 
 from territory.cli.main import cli
+from tests.support import cli_without_pandas
 
 pytestmark = pytest.mark.data
 
@@ -281,22 +279,8 @@ def test_rows_are_the_series_and_the_cli_imports_no_pandas(runner, record):
         cli, [*args, "--region", "Donetsk", "--region", "Kharkiv", "--format", "csv"]
     ).stdout
     assert printed == frame_csv(old)
-    code = (
-        "import sys\n"
-        "from territory.cli.main import cli\n"
-        f"sys.argv = ['territory', *{[*args, '--by', 'region', '--format', 'csv']!r}]\n"
-        "try:\n"
-        "    cli()\n"
-        "except SystemExit as e:\n"
-        "    assert not e.code, e.code\n"
-        "print('PANDAS', 'pandas' in sys.modules)\n"
+    out, pandas = cli_without_pandas(
+        [*args, "--by", "region", "--format", "csv"], record.cache.root
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={**os.environ, "TERRITORY_CACHE": str(record.cache.root)},
-    ).stdout
-    assert out.rstrip().endswith("PANDAS False")
+    assert not pandas
     assert out.startswith("as_of,snapshot,snapshot_as_of,earlier_snapshot,")
