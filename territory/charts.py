@@ -19,6 +19,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import datetime as dt
+    from collections.abc import Sequence
+
     import pandas as pd
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
@@ -170,22 +173,32 @@ def monthly_chart(df: pd.DataFrame, *, title: str) -> Figure:
     return fig
 
 
-def sweep_chart(df: pd.DataFrame, *, title: str, moves: dict[str, str]) -> Figure:
+def sweep_chart(
+    df: pd.DataFrame,
+    *,
+    title: str,
+    moves: dict[str, str],
+    marked: Sequence[dt.date] = (),
+) -> Figure:
     """Return a figure of a scenario across time: areas above, ratios below.
 
     `df` is `territory.sweep.sweep_scenario` (one row per date); `moves`
     maps the area columns to draw (``transfer:<name>_km2``,
     ``zone:<name>_km2``) to their labels.  The lower panel draws the cession
     ratio, and the zone ratio where the scenario has one; a ratio with no
-    denominator leaves a gap.
+    denominator leaves a gap.  The dates `marked` (maps that draw a grey
+    zone among maps that draw none) are ringed, with a note below.
     """
     import pandas as pd
 
     fig, (ax, rx) = _figure(2)
     dates = _dates(df)
     marker = "o" if len(df) <= 60 else None  # a few dates: show each one
+    ring = dates.isin(pd.DatetimeIndex(list(marked))) if len(marked) else None
     for col, label in moves.items():
         ax.plot(dates, df[col], linewidth=2, marker=marker, label=_plain(label))
+        if ring is not None:
+            _ring(ax, dates[ring], df[col][ring])
     ax.set_ylabel("km²")
     ax.set_title(_plain(title), loc="left", fontsize=16)
     ax.grid(alpha=0.3)
@@ -198,6 +211,8 @@ def sweep_chart(df: pd.DataFrame, *, title: str, moves: dict[str, str]) -> Figur
     for col, (label, colour) in ratios.items():
         values = pd.to_numeric(df[col], errors="coerce")
         rx.plot(dates, values, color=colour, linewidth=2, marker=marker, label=label)
+        if ring is not None:
+            _ring(rx, dates[ring], values[ring])
     rx.set_ylabel("km² given per km² received")
     rx.legend(loc="best", fontsize=9)
     rx.grid(alpha=0.3)
@@ -205,7 +220,25 @@ def sweep_chart(df: pd.DataFrame, *, title: str, moves: dict[str, str]) -> Figur
     first, last = df["snapshot"].iloc[0], df["snapshot"].iloc[-1]
     maps = f"Maps: {first}" if first == last else f"Maps: {first} … {last}"
     fig.text(0.99, 0.003, _plain(maps), fontsize=8, color=TEXT_GREY, ha="right")
+    if ring is not None and ring.any():
+        days = ", ".join(d.date().isoformat() for d in dates[ring][:3])
+        more = " …" if ring.sum() > 3 else ""
+        fig.text(
+            0.01,
+            0.025,
+            f"Ringed ({days}{more}): DeepState's own snapshot, which draws a grey "
+            "zone that the daily files count as Ukrainian-held: not comparable",
+            fontsize=8,
+            color=TEXT_GREY,
+        )
     return fig
+
+
+def _ring(ax: Axes, x, y) -> None:
+    """Ring the points (`x`, `y`) of a line (`sweep_chart`'s marked dates)."""
+    ax.scatter(
+        x, y, s=180, facecolors="none", edgecolors=TEXT_GREY, linewidths=1.5, zorder=5
+    )
 
 
 def _thousands():

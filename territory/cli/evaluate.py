@@ -385,6 +385,10 @@ def _sweep(
     # (the rows as the API's frame holds them, written without pandas: the
     # dates are the first column of every output)
     columns = sweep_columns(sc)
+    # dates whose map draws a grey zone among maps that draw none (DeepState's
+    # own snapshot among the daily files): not comparable, marked
+    grey = {r["as_of"] for r in found if rec.snapshot_for(r["as_of"])[0].grey_zone}
+    grey = grey if len(grey) < len(found) else set()
     rows = tables.frame_values(found, columns)
     for r in rows:
         for col in ("as_of", "snapshot_as_of"):
@@ -398,12 +402,15 @@ def _sweep(
 
         df = sweep_frame(found, sc).reset_index()
         title = f"{sc.title}: evaluated on each date, {span} ({step})"
-        save_chart(sweep_chart(df, title=title, moves=moves), plot)
+        chart = sweep_chart(df, title=title, moves=moves, marked=sorted(grey))
+        save_chart(chart, plot)
         click.echo(f"wrote {plot}", err=True)
     emit_as(
         fmt,
         output,
-        table=lambda: _sweep_text(rows, sc.title, moves, f"{span}, {step}"),
+        table=lambda: _sweep_text(
+            rows, sc.title, moves, f"{span}, {step}", grey={d.isoformat() for d in grey}
+        ),
         csv=lambda: tables.rows_csv(rows, columns),
         json=lambda: rows,
     )
@@ -422,11 +429,17 @@ def _move_labels(sc) -> dict[str, str]:
 
 
 def _sweep_text(
-    rows: list[dict[str, Any]], title: str, moves: dict[str, str], span: str
+    rows: list[dict[str, Any]],
+    title: str,
+    moves: dict[str, str],
+    span: str,
+    *,
+    grey: frozenset[str] | set[str] = frozenset(),
 ) -> str:
     """Return the sweep for people: one row per date, the moves numbered below.
 
-    `rows`: as `territory.tables.frame_values` gives them.
+    `rows`: as `territory.tables.frame_values` gives them; `grey`: the dates
+    (ISO) whose map draws a grey zone among maps that draw none, marked.
     """
     from territory import tables
     from territory.accounting import FLOW_COLUMNS, FLOWS, LINE_AFTER_DEFINITION
@@ -471,7 +484,9 @@ def _sweep_text(
         digits[i] = 2
     cells = [
         [
-            f"{r['as_of']}*" if r["earlier_snapshot"] else r["as_of"],
+            r["as_of"]
+            + ("*" if r["earlier_snapshot"] else "")
+            + ("†" if r["as_of"] in grey else ""),
             *(r[c] for c in cols),
             map_version_text(r["map_version"]),
         ]
@@ -490,6 +505,13 @@ def _sweep_text(
     ]
     if people:
         lines.append(f"People moved: {PEOPLE_DEFINITION}.")
+    if grey:
+        lines.append(
+            "† DeepState's own snapshot, which draws a grey zone (land neither side "
+            "holds, so in no transfer of either side's land); the daily files draw "
+            "none and count that land as Ukrainian-held: that date's figures are "
+            "not comparable with the others'"
+        )
     if any(r["earlier_snapshot"] for r in rows):
         lines.append(
             "* no map version of that date: the map of the latest earlier one "

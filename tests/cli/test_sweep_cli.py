@@ -153,3 +153,31 @@ def test_sweep_unreachable_scheduler_is_one_line(runner, record, monkeypatch):
     assert "cannot reach the Dask scheduler at 'tcp://127.0.0.1:1'" in result.output
     assert "Traceback" not in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+@pytest.mark.data
+def test_a_map_with_a_grey_zone_among_daily_maps_is_marked(runner, tmp_path):
+    # DeepState's own snapshot (2025-08-03) draws a grey zone, the daily files
+    # none (that land counts as Ukrainian-held there): its Donbas transfer is
+    # smaller by the grey land, not by the war; the table and the chart say so
+    svg = tmp_path / "sweep.svg"
+    args = ["evaluate", "alaska-2025", "--start", "2025-08-02", "--end", "2025-08-04"]
+    result = runner.invoke(cli, [*args, "--workers", "1", "--plot", str(svg)])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert [ln.split()[0] for ln in lines if ln.startswith("2025-08-0")] == [
+        "2025-08-02",
+        "2025-08-03†",
+        "2025-08-04",
+    ]
+    assert any(ln.startswith("† DeepState's own snapshot") for ln in lines)
+    drawn = svg.read_text(encoding="utf-8")
+    assert "Ringed (2025-08-03): DeepState" in drawn
+    # a range of daily maps only: nothing marked
+    plain = tmp_path / "plain.svg"
+    result = runner.invoke(
+        cli, [*args[:2], *RANGE, "--workers", "1", "--plot", str(plain)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "†" not in result.stdout
+    assert "Ringed" not in plain.read_text(encoding="utf-8")
