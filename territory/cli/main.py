@@ -70,6 +70,43 @@ def cli(verbose: int, quiet: int) -> None:
     _skip_last_collection()
 
 
+def main() -> None:
+    """Run the command line (the ``territory`` command), and leave at once.
+
+    Once the command has returned its exit code and every exit handler has
+    run, standard output and error are flushed and the process ends there
+    (`os._exit`), without the interpreter tearing down what the command
+    imported and kept: about 25 ms of every command (a twentieth of a cold
+    ``territory evaluate``).  What a command writes to a file is closed
+    before it returns.  With a thread of its own still running, or an
+    output that cannot be flushed, it leaves the usual way.
+    """
+    import os
+    import sys
+    import threading
+
+    try:
+        cli()
+    except SystemExit as done:
+        code = done.code
+        if code is not None and not isinstance(code, int):
+            raise  # (a message: printed by the interpreter)
+        atexit._run_exitfuncs()
+        others = [
+            t
+            for t in threading.enumerate()
+            if t is not threading.main_thread() and not t.daemon and t.is_alive()
+        ]
+        if others:
+            raise
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            raise done from None
+        os._exit(code or 0)
+
+
 @functools.cache
 def _skip_last_collection() -> None:
     """Spare the process the interpreter's collections over every object at exit.

@@ -171,3 +171,37 @@ def test_latest_without_a_record_says_how_to_fetch(runner, tmp_path):
     assert result.exit_code == 1
     assert "territory data fetch" in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.data
+def test_the_command_leaves_at_once_with_its_output_and_exit_code(runner, record):
+    # `main` (the `territory` command) ends the process once the command has
+    # returned and every exit handler has run, standard output flushed:
+    # the same output and exit codes as the command run in this process,
+    # and an exit handler a command registers still runs
+    import os
+
+    def run(args, extra=""):
+        code = (
+            "import atexit, sys\n"
+            f"{extra}\n"
+            "from territory.cli.main import main\n"
+            f"sys.argv = ['territory', *{args!r}]\n"
+            "main()\n"
+        )
+        return subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            check=False,
+            text=True,
+            env={**os.environ, "TERRITORY_CACHE": str(record.cache.root)},
+        )
+
+    args = ["control", "--date", "2025-08-14", "--format", "csv"]
+    done = run(args, "atexit.register(lambda: print('HANDLER RAN', flush=True))")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == runner.invoke(cli, args).stdout + "HANDLER RAN\n"
+    bad = run(["control", "--date", "1999-01-01"])
+    assert bad.returncode == 1
+    assert bad.stderr.startswith("Error: no control map as of 1999-01-01")
+    assert run(["--bogus"]).returncode == 2
