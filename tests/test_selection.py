@@ -376,3 +376,21 @@ def test_a_component_is_measured_once_per_content():
     assert shapely.equals_exact(other, shapely.intersection(moved, area), 0)
     assert selection._part_km2(same) == selection._part_km2(part) == area_km2(part)
     assert selection._part_km2(moved) == area_km2(moved)
+
+
+@pytest.mark.data
+@pytest.mark.parametrize("day", ["2025-02-01", "2025-08-03", "2026-08-20"])
+def test_the_components_areas_are_measured_ones(record, day):
+    # each component of a side's land measured, but the main one: the
+    # holding's kept area less the others' (the same to float rounding,
+    # far inside the margins `_parts_by_connection` compares them with)
+    ctx = SelectionContext(record.control(day))
+    for holder in ("RU", "UA"):
+        parts = ctx.components(holder)
+        assert len(parts) > 1
+        got = ctx.components_km2(holder)
+        for part, km2 in zip(parts, got, strict=True):
+            assert km2 == pytest.approx(area_km2(part), rel=1e-12, abs=1e-9)
+        assert math.fsum(got) == pytest.approx(
+            ctx.control.holding_km2(holder), rel=1e-12
+        )
