@@ -18,6 +18,8 @@ import contextlib
 import datetime as dt
 import math
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -318,6 +320,12 @@ def drop_sections(places: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]
     return out
 
 
+#: How many sets of places `places_in` keeps with their sections dropped.
+PLACES_KEPT = 32
+_KEPT_PLACES: OrderedDict[tuple[int, bytes], list[Mapping[str, Any]]] = OrderedDict()
+_KEPT_LOCK = threading.Lock()
+
+
 def places_in(geom: BaseGeometry) -> list[Mapping[str, Any]]:
     """Return the places inside `geom` (lon/lat), sections dropped, most populous first.
 
@@ -330,8 +338,21 @@ def places_in(geom: BaseGeometry) -> list[Mapping[str, Any]]:
     records = settlements()
     lon, lat = _lonlat(records)
     shapely.prepare(geom)
-    inside = shapely.contains_xy(geom, lon, lat)
-    return drop_sections([records[i] for i in np.flatnonzero(inside)])
+    inside = np.flatnonzero(shapely.contains_xy(geom, lon, lat))
+    # the same places, the same sections: kept by which places (a sweep's
+    # area moves a little from map to map; its places seldom change)
+    key = (id(records), inside.tobytes())
+    with _KEPT_LOCK:
+        kept = _KEPT_PLACES.get(key)
+        if kept is not None:
+            _KEPT_PLACES.move_to_end(key)
+            return list(kept)
+    kept = drop_sections([records[i] for i in inside])
+    with _KEPT_LOCK:
+        _KEPT_PLACES[key] = kept
+        while len(_KEPT_PLACES) > PLACES_KEPT:
+            _KEPT_PLACES.popitem(last=False)
+    return list(kept)
 
 
 def count_people(geom: BaseGeometry, *, top: int = 5) -> dict[str, Any]:

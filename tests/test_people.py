@@ -492,3 +492,31 @@ def test_no_people_no_people_lines(record):
     ev = evaluate(sc, record.control(sc.as_of), people=False)
     assert "People:" not in evaluation_text(ev)
     assert all(t["people"] is None for t in evaluation_payload(ev)["transfers"])
+
+
+def test_places_in_an_area_are_kept_by_which_places_they_are():
+    # two areas with the same places inside: the second is not worked out
+    # again, and gets what the first got; what a caller does to its list
+    # reaches no one else; another set of places is worked out anew
+    inner = shapely.box(37.4, 48.5, 37.8, 48.9)  # Kramatorsk, Sloviansk
+    grown = shapely.box(37.4, 48.5, 37.8, 48.9 + 1e-9)
+    calls = []
+    real = people.drop_sections
+
+    def counted(places):
+        calls.append(len(places))
+        return real(places)
+
+    people._KEPT_PLACES.clear()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(people, "drop_sections", counted)
+        first = places_in(inner)
+        first.append({"name": "not a place"})
+        again = places_in(grown)
+        assert len(calls) == 1
+        assert again == real(
+            [p for p in settlements() if shapely.contains_xy(inner, p["lon"], p["lat"])]
+        )
+        places_in(shapely.box(36.0, 47.0, 36.5, 47.5))
+        assert len(calls) == 2
+    assert [p["name"] for p in again[:2]] == ["Kramatorsk", "Slovyansk"]
