@@ -99,8 +99,10 @@ PARTITION_VERSION = "partition-18"
 #: names: the regions far from the front, the same from map to map, are
 #: two thirds of each partition, written and hashed once.
 ROW_REF_MIN_BYTES = 32_000
-#: How many geometries kept in files of their own a Record keeps once read.
-ROWS_READ_KEPT = 256
+#: How many geometries kept in files of their own a Record keeps once read
+#: or written (the least recently used go: the static ones, used by every
+#: map, stay; a few MB each at most).
+ROWS_READ_KEPT = 64
 #: The folder of the derived cache those files are kept in (a sweep over a
 #: year writes thousands: apart, they leave the lookups of the other derived
 #: files, by listing, as fast as they were).
@@ -1340,7 +1342,7 @@ class Record:
             return None
         known = self._row_names.get(id(geom))
         if known is not None and known[0] is geom:
-            self._rows_read[known[1]] = self._rows_read.pop(known[1])  # (used last)
+            self._note_row(known[1], geom)  # (used last)
             return known[1]
         name = sha256_bytes(wkb)[:_DIGEST_HEX]
         path = self._derived_dir() / ROWS_DIR / f"row-{name}.wkb"
@@ -1355,8 +1357,16 @@ class Record:
         return name
 
     def _note_row(self, name: str, geom: BaseGeometry) -> None:
-        """Keep `geom` as the geometry named `name` (`_row_ref`, `_row`)."""
-        if len(self._rows_read) >= ROWS_READ_KEPT:
+        """Keep `geom` as the geometry named `name`, used last (`_row_ref`, `_row`).
+
+        One geometry a name, one name a geometry: another object of the same
+        content replaces the one kept; the least recently used go beyond
+        `ROWS_READ_KEPT`.
+        """
+        was = self._rows_read.pop(name, None)
+        if was is not None and was is not geom:
+            self._row_names.pop(id(was), None)
+        while len(self._rows_read) >= ROWS_READ_KEPT:
             gone = self._rows_read.pop(next(iter(self._rows_read)))
             self._row_names.pop(id(gone), None)
         self._rows_read[name] = geom
@@ -1368,9 +1378,9 @@ class Record:
         Raises `ValueError` if no sound file holds it: a file whose content
         does not match its name is deleted, never trusted.
         """
-        geom = self._rows_read.pop(name, None)
+        geom = self._rows_read.get(name)
         if geom is not None:
-            self._rows_read[name] = geom  # (used last)
+            self._note_row(name, geom)  # (used last)
             return geom
         path = self._derived_dir() / ROWS_DIR / f"row-{name}.wkb"
         try:

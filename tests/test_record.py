@@ -653,3 +653,30 @@ def test_pruning_removes_only_derived_files_no_map_reads(record, tmp_path):
     assert all(f.exists() for f in kept)
     assert all(f.exists() for f in read)  # the real cache is untouched
     assert Record(root).prune_derived() == ([], 0)
+
+
+def test_the_geometries_kept_apart_stay_one_name_one_geometry(tmp_path, monkeypatch):
+    # Two objects of the same content share a name; the one noted last is
+    # kept; past the limit the least recently used go, the names of the
+    # others with them, and a name asked again is worked out again.
+    import territory.record as rec_mod
+    from territory.datasets import sha256_bytes
+
+    monkeypatch.setattr(rec_mod, "ROW_REF_MIN_BYTES", 10)
+    monkeypatch.setattr(rec_mod, "ROWS_READ_KEPT", 2)
+    rec = rec_mod.Record.__new__(rec_mod.Record)
+    rec._rows_read, rec._row_names = {}, {}
+    monkeypatch.setattr(rec, "_derived_dir", lambda: tmp_path)
+    a, b = shapely.box(30, 48, 31, 49), shapely.box(30, 48, 31, 49)
+    c, d = shapely.box(32, 48, 33, 49), shapely.box(34, 48, 35, 49)
+    name = rec._row_ref(a, shapely.to_wkb(a))
+    assert name == sha256_bytes(shapely.to_wkb(a))[:16]
+    assert rec._row_ref(b, shapely.to_wkb(b)) == name  # the same content
+    assert rec._rows_read[name] is b
+    assert id(a) not in rec._row_names
+    for g in (c, d, a, c):  # past the limit of 2, in turn
+        assert rec._row_ref(g, shapely.to_wkb(g)) is not None
+        assert len(rec._rows_read) <= 2
+        assert {id(v) for v in rec._rows_read.values()} == set(rec._row_names)
+    assert rec._row(name) is a  # kept, the last noted of its content
+    assert shapely.equals_exact(rec._row(rec._row_ref(d, shapely.to_wkb(d))), d, 0)
