@@ -322,7 +322,9 @@ def drop_sections(places: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]
 
 #: How many sets of places `places_in` keeps with their sections dropped.
 PLACES_KEPT = 32
-_KEPT_PLACES: OrderedDict[tuple[int, bytes], list[Mapping[str, Any]]] = OrderedDict()
+_KEPT_PLACES: OrderedDict[
+    tuple[int, bytes], tuple[Sequence[Mapping[str, Any]], list[Mapping[str, Any]]]
+] = OrderedDict()
 _KEPT_LOCK = threading.Lock()
 
 
@@ -343,13 +345,13 @@ def places_in(geom: BaseGeometry) -> list[Mapping[str, Any]]:
     # area moves a little from map to map; its places seldom change)
     key = (id(records), inside.tobytes())
     with _KEPT_LOCK:
-        kept = _KEPT_PLACES.get(key)
-        if kept is not None:
+        entry = _KEPT_PLACES.get(key)
+        if entry is not None and entry[0] is records:  # (the same table)
             _KEPT_PLACES.move_to_end(key)
-            return list(kept)
+            return list(entry[1])
     kept = drop_sections([records[i] for i in inside])
     with _KEPT_LOCK:
-        _KEPT_PLACES[key] = kept
+        _KEPT_PLACES[key] = (records, kept)
         while len(_KEPT_PLACES) > PLACES_KEPT:
             _KEPT_PLACES.popitem(last=False)
     return list(kept)
