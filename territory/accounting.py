@@ -20,7 +20,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from territory._line_tiles import contact_length_km
-from territory.control import GREY, RU, UA
+from territory.control import GREY, RU, UA, union_on_grid
 from territory.crs import STORAGE_CRS, buffer_m
 from territory.errors import InternalError, ScenarioError, TerritoryError
 from territory.geodesy import area_km2, length_km, linear, polygonal
@@ -1152,16 +1152,7 @@ def join_pieces(pieces: list[BaseGeometry]) -> BaseGeometry:
     the outline by at most half a grid cell: areas are never measured on it
     (they are summed from the pieces, `Evaluation.after_km2`).
     """
-    if not pieces:
-        return shapely.Polygon()
-    if len(pieces) == 1:
-        return polygonal(shapely.set_precision(pieces[0], JOIN_GRID_DEG))
-    out = pieces[0]
-    for g in pieces[1:]:
-        # (a snap-rounded overlay may return what it collapsed, a line, beside
-        # the land: the next overlay refuses such mixed input)
-        out = polygonal(shapely.union(out, g, grid_size=JOIN_GRID_DEG))
-    return out
+    return union_on_grid(pieces, JOIN_GRID_DEG)
 
 
 def _contact_line(

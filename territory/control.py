@@ -725,10 +725,15 @@ def partition_land(
     )
 
 
-def _union_grid(geoms: list[BaseGeometry]) -> BaseGeometry:
-    """Return the union of polygonal `geoms`, snap-rounded to `LAYER_GRID_DEG`.
+def union_on_grid(
+    geoms: list[BaseGeometry], grid_size: float = LAYER_GRID_DEG
+) -> BaseGeometry:
+    """Return the union of the polygonal parts of `geoms`, snap-rounded to `grid_size`.
 
-    Two at a time (GEOS's unary union with a grid takes five times as long).
+    Two at a time (GEOS's unary union with a grid takes five times as long),
+    each step's polygonal part only: a snap-rounded overlay may return what
+    it collapsed (a line) beside the land, which the next one refuses as
+    mixed input.  One geometry alone is snap-rounded like the rest.
     """
     parts = [polygonal(g) for g in geoms]
     parts = [g for g in parts if not g.is_empty]
@@ -736,9 +741,9 @@ def _union_grid(geoms: list[BaseGeometry]) -> BaseGeometry:
         return shapely.Polygon()
     out = parts[0]
     for g in parts[1:]:
-        out = polygonal(shapely.union(out, g, grid_size=LAYER_GRID_DEG))
-    if len(parts) == 1:  # snap-rounded like the rest
-        out = polygonal(shapely.set_precision(out, LAYER_GRID_DEG))
+        out = polygonal(shapely.union(out, g, grid_size=grid_size))
+    if len(parts) == 1:
+        out = polygonal(shapely.set_precision(out, grid_size))
     return out
 
 
@@ -823,11 +828,11 @@ def last_layers(sides: Sides, dec: Decisions) -> dict[str, BaseGeometry]:
             given[reason] = polygonal(shapely.union(given[reason], own, grid_size=g))
     held = polygonal(
         shapely.difference(
-            held_exact, _union_grid([removed_all, *given.values()]), grid_size=g
+            held_exact, union_on_grid([removed_all, *given.values()]), grid_size=g
         )
     )
     if any(len(v) > 1 for v in to.values()):
-        occupied, grey = _union_grid(to[RU]), _union_grid(to[GREY])
+        occupied, grey = union_on_grid(to[RU]), union_on_grid(to[GREY])
     return {
         RU: occupied,
         GREY: grey,
