@@ -1121,20 +1121,17 @@ class Record:
         }
         stale: list[Path] = []
         contents: set[str] = set()
+        named: set[str] = set()  # the geometries kept apart a staying one names
         for path in sorted(derived.glob("partition-*")):
             name = path.name.split(".", 1)[0].split("-")
             if len(name) != 3 or not path.is_file():
                 continue  # not a partition file of this project's naming
             if path.name.endswith(PARTITION_SUFFIX) and name[1] in read:
                 contents.add(name[2])
+                named |= _row_refs(path)
             else:
                 stale.append(path)
         kept_facts = {_facts_digest(c, boundaries) for c in contents}
-        # the geometries kept apart that no partition staying names
-        named: set[str] = set()
-        for path in sorted(derived.glob("partition-*")):
-            if path not in stale and path.name.endswith(PARTITION_SUFFIX):
-                named |= _row_refs(path)
         for path in sorted((derived / ROWS_DIR).glob("row-*.wkb")):
             name = path.name.removesuffix(".wkb").split("-")
             if len(name) == 2 and path.is_file() and name[1] not in named:
