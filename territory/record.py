@@ -363,6 +363,16 @@ def _row_refs(path: Path) -> set[str]:
         return set()
 
 
+def _geometry_of(body: bytes) -> BaseGeometry:
+    """Return the geometry of WKB `body`."""
+    return shapely.from_wkb(body)
+
+
+def _wkb_of(geom: BaseGeometry) -> bytes:
+    """Return `geom` as WKB (read back bit for bit, `_geometry_of`)."""
+    return shapely.to_wkb(geom)
+
+
 def _float(value: float | None) -> float:
     """Return a kept area as a float: NaN where none (what pandas reads a null as)."""
     return math.nan if value is None else float(value)
@@ -1430,20 +1440,15 @@ class Record:
 
         border = self._static_layers()[0].boundary
         wkt = metric_crs_for(border).to_wkt()  # the partition's metric CRS
-        parts = [
-            PARTITION_VERSION,
+        band, read = self._kept_static(
+            "border-band",
             f"border band {SLIVER_TOLERANCE_M!r}",
-            self._read_sha256["boundaries"],
-            self._read_sha256["land"],
-        ]
-        digest = hashlib.sha256("|".join(parts).encode()).hexdigest()[:_DIGEST_HEX]
-        stem = f"border-band-{digest}"
-        found = self._read_derived(stem, ".wkb", shapely.from_wkb, (Exception,))
-        for _, band in found:
+            parse=_geometry_of,
+            build=lambda: static_metric_buffer(border, wkt, SLIVER_TOLERANCE_M),
+            dump=_wkb_of,
+        )
+        if read:
             hand_static_buffer(border, wkt, SLIVER_TOLERANCE_M, band)
-            return
-        band = static_metric_buffer(border, wkt, SLIVER_TOLERANCE_M)
-        self._write_derived(stem, ".wkb", shapely.to_wkb(band))
 
     def _static_layers(self) -> tuple[BaseGeometry, BaseGeometry, BaseGeometry]:
         """Return `territory.control.static_layers`, kept in the derived cache.
@@ -1460,27 +1465,53 @@ class Record:
 
         regions = tuple(self._region_layer.geometry.values)
         land = self.land
-        parts = [
-            PARTITION_VERSION,
-            f"static layers {SEA_BOX_DEG!r}",
-            self._read_sha256["boundaries"],
-            self._read_sha256["land"],
-        ]
-        digest = hashlib.sha256("|".join(parts).encode()).hexdigest()[:_DIGEST_HEX]
-        stem = f"static-layers-{digest}"
 
         def parse(body: bytes) -> tuple[BaseGeometry, BaseGeometry, BaseGeometry]:
             country, land_in, sea = shapely.get_parts(shapely.from_wkb(body))
             return country, land_in, sea
 
-        for _, layers in self._read_derived(stem, ".wkb", parse, (Exception,)):
-            hand_static_layers(regions, land, layers)
-            return static_layers(regions, land)
-        layers = static_layers(regions, land)
-        self._write_derived(
-            stem, ".wkb", shapely.to_wkb(shapely.GeometryCollection(list(layers)))
+        layers, read = self._kept_static(
+            "static-layers",
+            f"static layers {SEA_BOX_DEG!r}",
+            parse=parse,
+            build=lambda: static_layers(regions, land),
+            dump=lambda layers: shapely.to_wkb(
+                shapely.GeometryCollection(list(layers))
+            ),
         )
-        return layers
+        if read:
+            hand_static_layers(regions, land, layers)
+        return static_layers(regions, land)
+
+    def _kept_static(
+        self,
+        kind: str,
+        label: str,
+        *,
+        parse: Callable[[bytes], T],
+        build: Callable[[], T],
+        dump: Callable[[T], bytes],
+    ) -> tuple[T, bool]:
+        """Return what no map changes, kept in the derived cache, and whether it was read.
+
+        Kept as ``derived/<kind>-<inputs>-<content>.wkb`` (the inputs: the
+        partition algorithm, `label`, and the boundaries' and land mask's
+        checksums as read): parsed if a sound file holds it (`parse`), else
+        built (`build`) and kept (`dump`).
+        """
+        parts = [
+            PARTITION_VERSION,
+            label,
+            self._read_sha256["boundaries"],
+            self._read_sha256["land"],
+        ]
+        digest = hashlib.sha256("|".join(parts).encode()).hexdigest()[:_DIGEST_HEX]
+        stem = f"{kind}-{digest}"
+        for _, value in self._read_derived(stem, ".wkb", parse, (Exception,)):
+            return value, True
+        value = build()
+        self._write_derived(stem, ".wkb", dump(value))
+        return value, False
 
     def _set_last(
         self, last: tuple[Snapshot, bytes, Partition, PatchBase | None]
