@@ -97,9 +97,12 @@ _TILE_DEG = 1.0
 #: How many cuts of the static layers `Statics.clip` keeps.
 _CLIPS_KEPT = 512
 #: A piece with a point this far (degrees) inside its outline, and at most
-#: `_WIDE_SPAN_DEG` across, is no seam (`_inner_point`).
+#: `_WIDE_SPAN_DEG` across, is no seam (`_inner_point`); a piece up to
+#: `_WIDE_SPAN_MAX_DEG` across needs a point farther in, by the square of
+#: its span.
 _WIDE_DEG = 2e-3
 _WIDE_SPAN_DEG = 0.4
+_WIDE_SPAN_MAX_DEG = 1.6
 #: How many given pieces `Engine` keeps to reuse their exact piece.
 _EXACT_KEPT = 8192
 #: A map that changes more edges than this from the last one is also compared
@@ -468,7 +471,10 @@ def _segments(geom: BaseGeometry) -> np.ndarray:
 def _edges(geom: BaseGeometry) -> tuple[np.ndarray, np.ndarray]:
     seg = _segments(geom)
     h = segment_hashes(seg)
-    order = np.argsort(h, kind="stable")
+    # (not a stable sort, 2.5× faster: equal hashes are equal edges but for a
+    # collision, where `_not_in` may compare another of the colliding edges
+    # and at worst count an unchanged edge as changed, which is safe)
+    order = np.argsort(h)
     return h[order], seg[order]
 
 
@@ -567,7 +573,9 @@ def _parity(centres: np.ndarray, seg: np.ndarray) -> np.ndarray:
     """
     out = np.zeros(len(centres), dtype=bool)
     x1, y1, x2, y2 = seg[:, 0], seg[:, 1], seg[:, 2], seg[:, 3]
-    for cy in np.unique(centres[:, 1]):
+    ys = np.sort(centres[:, 1])
+    # (the rows' values: `np.unique` would import `numpy.ma`, 12 ms a process)
+    for cy in ys[np.concatenate(([True], ys[1:] != ys[:-1]))]:
         straddle = (y1 > cy) != (y2 > cy)
         if not straddle.any():
             continue
@@ -1359,20 +1367,32 @@ def _areas_km2(geoms: list[BaseGeometry]) -> np.ndarray:
 
 
 def _inner_point(piece: BaseGeometry) -> BaseGeometry | None:
-    """Return a point `_WIDE_DEG` inside a piece's outline, or None.
+    """Return a point well inside a piece's outline, or None.
 
-    The piece is in lon/lat; None too if it is more than `_WIDE_SPAN_DEG`
-    across.  `_WIDE_DEG` is more than 100 m, where a seam is nowhere 10 m
-    wide: a piece with such a point is no seam, and the point lies inside the
-    piece in the metric CRS too.  (A degree is at least 67 km in the
-    country, and the metric CRS bends a straight lon/lat edge of that span by
-    under 60 m.)
+    The piece is in lon/lat.  The point lies more than `_WIDE_DEG` inside
+    it, times ``(span / _WIDE_SPAN_DEG)²`` for a piece more than
+    `_WIDE_SPAN_DEG` across (its span: the larger side of its bounds); None
+    if there is no such point (`shapely.point_on_surface` is asked), or the
+    piece is more than `_WIDE_SPAN_MAX_DEG` across.
+
+    `_WIDE_DEG` is more than 130 m, where a seam is nowhere 10 m wide: a
+    piece with such a point is no seam, and the point lies inside the piece
+    in the metric CRS too.  A degree is at least 67.9 km in the country (a
+    degree of longitude at 52.4°N), and the metric CRS bends a straight
+    lon/lat edge at most 65 m from the straight line between its ends, for
+    an edge within a box `_WIDE_SPAN_DEG` across (measured over the
+    country, the diagonals the worst), and by the square of the box's side
+    for larger ones (259 m at 0.8°, 1,044 m at 1.6°): the point lies at least
+    ``(135.8 m − 65 m) × (span / _WIDE_SPAN_DEG)²`` inside the piece in the
+    metric CRS (`tests/test_series.py`).
     """
     minx, miny, maxx, maxy = piece.bounds
-    if max(maxx - minx, maxy - miny) > _WIDE_SPAN_DEG:
+    span = max(maxx - minx, maxy - miny)
+    if span > _WIDE_SPAN_MAX_DEG:
         return None
+    far = _WIDE_DEG * max(1.0, (span / _WIDE_SPAN_DEG) ** 2)
     inner = shapely.point_on_surface(piece)
-    return inner if shapely.distance(inner, piece.boundary) > _WIDE_DEG else None
+    return inner if shapely.distance(inner, piece.boundary) > far else None
 
 
 def _far_from_border(

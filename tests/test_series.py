@@ -768,12 +768,15 @@ def test_a_piece_wide_in_degrees_is_no_seam(record, statics):
     # And a point of it farther from the border than the border's buffer
     # reaches (`_far_from_border`) shows what `_could_be_given` says: not given.
     occupied = record.read_snapshot(record.snapshots[300])["occupied"]
-    wide = far = 0
+    wide = far = large = 0
     t = series.SLIVER_TOLERANCE_M
     for box in [
         (37.4, 47.8, 37.8, 48.1),
         (35.5, 47.3, 35.9, 47.6),
         (34.6, 51.0, 35.0, 51.4),
+        # larger than `_WIDE_SPAN_DEG`: a point farther in is asked
+        (37.0, 47.5, 38.2, 48.4),
+        (35.0, 46.9, 36.5, 47.9),
     ]:
         land = statics.clip("country_land", box)
         others = shapely.clip_by_rect(
@@ -785,10 +788,48 @@ def test_a_piece_wide_in_degrees_is_no_seam(record, statics):
             if inner is None:
                 continue
             wide += 1
+            minx, miny, maxx, maxy = piece.bounds
+            large += max(maxx - minx, maxy - miny) > series._WIDE_SPAN_DEG
             pm = transform(piece, STORAGE_CRS, statics.metric)
             assert not nowhere_wide(pm)
+            inner_m = transform(inner, STORAGE_CRS, statics.metric)
+            assert shapely.contains(pm, inner_m)
+            assert shapely.distance(inner_m, pm.boundary) > 60
             if series._far_from_border(inner, m, statics.metric, t):
                 far += 1
                 assert not series._could_be_given(pm, m, t)
     assert wide
     assert far
+    assert large
+
+
+@pytest.mark.parametrize("side_deg", [series._WIDE_SPAN_DEG, 0.8, 1.6])
+def test_the_metric_crs_bends_a_straight_edge_as_inner_point_assumes(statics, side_deg):
+    # `_inner_point`: a straight lon/lat edge within a box `side_deg` across
+    # bends at most 65 m × (side / _WIDE_SPAN_DEG)² from the straight line
+    # between its ends in the metric CRS, anywhere in the country.
+    from territory.crs import STORAGE_CRS, transform
+
+    minx, miny, maxx, maxy = statics.country.bounds
+    steps = np.linspace(0, 1, 21)
+    worst = 0.0
+    for x in np.arange(minx, maxx - side_deg, 1.0):
+        for y in np.arange(miny, maxy - side_deg, 1.0):
+            for dx, dy in [(side_deg, 0), (0, side_deg), (side_deg, side_deg)]:
+                for x0, y0 in [(x, y), (x, y + side_deg)] if dx and dy else [(x, y)]:
+                    sy = -dy if y0 > y else dy
+                    edge = shapely.LineString(
+                        np.column_stack([x0 + dx * steps, y0 + sy * steps])
+                    )
+                    coords = shapely.get_coordinates(
+                        transform(edge, STORAGE_CRS, statics.metric)
+                    )
+                    chord = shapely.LineString([coords[0], coords[-1]])
+                    worst = max(
+                        worst,
+                        float(shapely.distance(shapely.points(coords), chord).max()),
+                    )
+    assert worst < 65 * (side_deg / series._WIDE_SPAN_DEG) ** 2
+    # and a degree is at least 67.9 km in the country (of longitude, at its
+    # northern edge): `_WIDE_DEG` is more than 135.8 m everywhere
+    assert maxy < 52.4
