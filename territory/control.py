@@ -590,6 +590,7 @@ def exact_piece(
     *,
     joined_to: BaseGeometry | None = None,
     grid_size: float | None = None,
+    land: BaseGeometry | None = None,
 ) -> BaseGeometry:
     """Return the exact held land of a piece decided on the snap-rounded held land.
 
@@ -606,7 +607,9 @@ def exact_piece(
     the overlap with the side is part of that side already.
 
     `grid_size`: the overlays snap-rounded to it (`partition_land`'s
-    `LAYER_GRID_DEG`), or floating (None).
+    `LAYER_GRID_DEG`), or floating (None).  `land`: ``held_exact ∪
+    joined_to`` as this function forms it (with the same `grid_size`), when
+    the caller has it already.
     """
     if piece.is_empty:
         return piece
@@ -618,13 +621,9 @@ def exact_piece(
     if joined_to is None:
         return cut
     grown = shapely.buffer(cut, JOIN_DEG)
-    return polygonal(
-        shapely.intersection(
-            grown,
-            polygonal(shapely.union(held_exact, joined_to, grid_size=grid_size)),
-            grid_size=grid_size,
-        )
-    )
+    if land is None:
+        land = polygonal(shapely.union(held_exact, joined_to, grid_size=grid_size))
+    return polygonal(shapely.intersection(grown, land, grid_size=grid_size))
 
 
 def partition_land(
@@ -820,9 +819,22 @@ def last_layers(sides: Sides, dec: Decisions) -> dict[str, BaseGeometry]:
     to = {RU: [occupied], GREY: [grey]}
     given: dict[str, BaseGeometry] = {r: shapely.Polygon() for r in GIVEN_REASONS}
     side = {RU: occupied, GREY: grey}
+    # the held land and a side's, as `exact_piece` joins a piece to the side:
+    # made once per side, not once per reason
+    with_side: dict[str, BaseGeometry] = {}
     for reason, by_holder in dec.given.items():
         for holder, geom in by_holder.items():
-            piece = exact_piece(geom, held_exact, joined_to=side[holder], grid_size=g)
+            if holder not in with_side:
+                with_side[holder] = polygonal(
+                    shapely.union(held_exact, side[holder], grid_size=g)
+                )
+            piece = exact_piece(
+                geom,
+                held_exact,
+                joined_to=side[holder],
+                grid_size=g,
+                land=with_side[holder],
+            )
             to[holder].append(piece)
             own = polygonal(shapely.difference(piece, side[holder], grid_size=g))
             given[reason] = polygonal(shapely.union(given[reason], own, grid_size=g))
