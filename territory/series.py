@@ -1146,6 +1146,9 @@ class Engine:
         coast = np.zeros(len(parts), dtype=bool)
         if self.t > 0:
             by_sea = np.nonzero(shapely.intersects(s.near_sea, parts))[0]
+            # (the main held land is never given, whether by the coast or
+            # not: not reprojected, the country's largest piece)
+            by_sea = by_sea[by_sea != main] if main is not None else by_sea
             if len(by_sea):
                 pms = transform_many([parts[k] for k in by_sea], STORAGE_CRS, s.metric)
                 coast[by_sea] = shapely.dwithin(s.sea_m, pms, self.t + TOUCH_M)
