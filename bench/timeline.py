@@ -4,9 +4,9 @@ Baseline (measured in the same run): what an analyst would write with
 geopandas alone — ``read_file`` each daily GeoJSON of the mirror, ``overlay``
 it with the land-clipped regions, ``to_crs("EPSG:3035")`` and ``.area`` —
 over every `STRIDE`-th daily file (the per-map cost is what is compared;
-the whole record takes about a minute this way), timed in `REPEAT` parts
-(every `REPEAT`-th of those files), each just before one cold run of ours:
-the host's speed drifts within minutes, so besides the cold median against
+the whole record takes about a minute this way), timed in `COLD_REPEAT`
+parts (every `COLD_REPEAT`-th of those files), each just before one cold run
+of ours: the host's speed drifts within minutes, so besides the cold median against
 the whole baseline (``speedup_cold``), each cold run is compared with the
 part timed just before it, and the median of those pairs is reported
 (``speedup_cold_paired``).
@@ -16,12 +16,12 @@ the whole record in a new process,
 
 - cold: with no by-region figures derived yet (the ``series-*`` files of the
   derived cache are moved aside for the run and put back after), the median
-  of `REPEAT` runs, each starting with no figure derived; the static layers
-  (``statics-*``: the regions and land mask prepared, which no map changes)
+  of `COLD_REPEAT` runs, each starting with no figure derived; the static
+  layers (``statics-*``: the regions and land mask prepared, which no map changes)
   and the last map's partition (read by the check that ends the run) are
   derived, as after any earlier run;
 - cold, unprepared: the same with the static layers moved aside too (the
-  first run on new boundaries);
+  first run on new boundaries), the median of `REPEAT` runs;
 - cold, empty: the whole derived cache moved aside (the maps' versions and
   the last map's partition computed too: the first run on a new cache);
 - warm: run again, the figures read from the derived cache (median likewise);
@@ -53,6 +53,10 @@ from bench.common import child_peak_mib, derived_aside
 STRIDE = 8
 #: Cold and warm runs timed (the median is kept): the machines are noisy.
 REPEAT = 3
+#: Cold runs with no figure derived, each paired with the part of the
+#: baseline timed just before it: the ratio the target is set on, so more of
+#: them than of the other kinds.
+COLD_REPEAT = 5
 
 
 def _naive_timer(
@@ -144,12 +148,12 @@ def run(results: dict) -> None:
                 unprepared.append(_timeline_s(territory, unprepared_cpus))
         cold_cpus: list[float] = []
         printed: list[str] = []
-        # each cold run right after a third of the baseline's files: the
+        # each cold run right after a part of the baseline's files: the
         # host's speed drifts within minutes, and a pair is timed at one speed
         files, timed = _naive_timer(mirror)
         chunks: list[tuple[float, float, int]] = []
-        for r in range(REPEAT):
-            part = files[r::REPEAT]
+        for r in range(COLD_REPEAT):
+            part = files[r::COLD_REPEAT]
             chunks.append((*timed(part), len(part)))
             for path in derived.glob("series-*.json"):  # what a cold run wrote
                 path.unlink()
@@ -167,7 +171,7 @@ def run(results: dict) -> None:
     per_map = sum(c[0] for c in chunks) / n
     per_map_cpu = sum(c[1] for c in chunks) / n
     naive = per_map * maps
-    # each cold run against the third of the baseline timed just before it
+    # each cold run against the part of the baseline timed just before it
     paired = [
         (wall / k) * maps / cold
         for (wall, _, k), cold in zip(chunks, colds, strict=True)
