@@ -208,9 +208,32 @@ def contact_length_km(
     caller's own line does (e.g. `territory.accounting.join_pieces`); with
     none, `pieces` is one geometry, measured as it is.
     """
+    return math.fsum(tile_lengths_km(pieces, land, join=join).values())
+
+
+#: What `tile_lengths_km` returns: the length (km) of a line in each tile.
+Tiles = dict[tuple[int, int], float]
+
+
+def tile_lengths_km(
+    pieces: Sequence[BaseGeometry],
+    land: BaseGeometry,
+    *,
+    join: Join | None = None,
+    same_as: tuple[Tiles, Sequence[BaseGeometry]] | None = None,
+) -> Tiles:
+    """Return the length (km) of the contact line in each tile (see `contact_length_km`).
+
+    ``math.fsum`` of the values is `contact_length_km`.  `same_as`: the
+    tiles of another line of the same `land`, and the land in which the two
+    lines' sides differ (e.g. a map's line, and the moves of a swap): a
+    tile whose line depends on none of that land (the tile grown by
+    `TILE_MARGIN_DEG`, whose land alone draws the line in it) has the same
+    line as the other, and takes its length without measuring it.
+    """
     pieces = [p for p in pieces if not p.is_empty]
     if not pieces:
-        return 0.0
+        return {}
     if join is None and len(pieces) > 1:
         msg = "contact_length_km: several pieces need a join"
         raise ValueError(msg)
@@ -239,8 +262,23 @@ def contact_length_km(
             _outline_digest(land),
         ]
     )
-    total = []
+    same = None
+    if same_as is not None:
+        # the tiles whose grown box no differing land meets keep the other
+        # line's length
+        other, differ = same_as
+        boxes = shapely.box(
+            corners_x, corners_y, corners_x + _GROWN_DEG, corners_y + _GROWN_DEG
+        )
+        same = np.ones(len(tiles), dtype=bool)
+        for geom in differ:
+            same &= ~shapely.intersects(geom, boxes)
+    out: Tiles = {}
     for t, (s, e) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
+        i, j = (int(v) for v in tiles[t])
+        if same is not None and same[t] and (i, j) in other:
+            out[(i, j)] = other[(i, j)]
+            continue
         h = hashlib.blake2b(head, digest_size=20)
         h.update(tiles[t].tobytes())
         h.update(covers[t].tobytes())
@@ -248,11 +286,14 @@ def contact_length_km(
         key = h.digest()
         km = _kept.get(key)
         if km is None:
-            i, j = (int(v) for v in tiles[t])
             km = _tile_km(pieces, i, j, land, join)
             with _lock:
                 _kept[key] = km
                 while len(_kept) > KEPT_TILES:
                     _kept.popitem(last=False)
-        total.append(km)
-    return math.fsum(total)
+        out[(i, j)] = km
+    return out
+
+
+#: Side (degrees) of a tile grown by `TILE_MARGIN_DEG` on each side.
+_GROWN_DEG = TILE_DEG + 2 * TILE_MARGIN_DEG

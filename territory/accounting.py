@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import math
 import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from territory._line_tiles import contact_length_km
+from territory._line_tiles import Tiles, contact_length_km, tile_lengths_km
 from territory.control import GREY, RU, UA, union_on_grid
 from territory.crs import STORAGE_CRS, buffer_m
 from territory.errors import InternalError, ScenarioError, TerritoryError
@@ -675,7 +676,8 @@ def evaluate(
     after_km2 = books.km2()
     after_geoms = AfterGeoms(after, control)
     line_after = _line_after(moves, after_geoms)
-    front_after_km = _front_after_km(moves, after_geoms, line_after)
+    front_before_km, before_tiles = _front_before_km(control)
+    front_after_km = _front_after_km(moves, after_geoms, line_after, before_tiles)
     ev = Evaluation(
         scenario=scenario,
         control=control,
@@ -684,12 +686,7 @@ def evaluate(
         after_km2=after_km2,
         land_km2=land_km2,
         after_geoms=after_geoms,
-        front_before_km=control.derived(
-            ("accounting", "front km"),
-            lambda: contact_length_km(
-                [control.holding(RU)], control._partition.country["land"]
-            ),
-        ),
+        front_before_km=front_before_km,
         front_after_km=front_after_km,
         warnings=warnings,
         line_after=line_after,
@@ -704,15 +701,41 @@ def evaluate(
     return ev
 
 
+def _front_before_km(control: Control) -> tuple[float, Tiles | None]:
+    """Return the length of Russia's line on the map (km), and its tiles.
+
+    Kept with the map; the tiles (`territory._line_tiles.tile_lengths_km`)
+    only when measured here, else None.
+    """
+    measured: list[Tiles] = []
+
+    def measure() -> float:
+        tiles = tile_lengths_km(
+            [control.holding(RU)], control._partition.country["land"]
+        )
+        measured.append(tiles)
+        return math.fsum(tiles.values())
+
+    km = control.derived(("accounting", "front km"), measure)
+    return km, measured[0] if measured else None
+
+
 def _front_after_km(
-    moves: list[Move], after: AfterGeoms, line_after: LineAfter
+    moves: list[Move],
+    after: AfterGeoms,
+    line_after: LineAfter,
+    before_tiles: Tiles | None = None,
 ) -> float:
     """Return the length of the direct contact after (km).
 
     Kept with the map when Russia's land after depends on it alone and no
     land goes to a zone (then the direct contact is Russia's whole line
     after, measured tile by tile from its pieces, `territory._line_tiles`,
-    with no join of the whole).
+    with no join of the whole).  A tile no move to or from Russia reaches
+    keeps the length of Russia's line on the map there (`before_tiles`, or
+    measured here): Russia's land and the others' are the same there, and
+    it is not measured again on the joined pieces (whose join moves the
+    outline by up to half its grid: 2e-10 of the line's length, relative).
     """
     key = after.map_key(RU)
     if key is None or any(m.target == DMZ for m in moves) or _has_dmz(after):
@@ -724,7 +747,18 @@ def _front_after_km(
         land = control._partition.country["land"]
         if _whole_holding(pieces, control) is not None:
             return contact_length_km(pieces, land)
-        return contact_length_km(pieces, land, join=join_pieces)
+        # (measured again when the map's length was kept, not its tiles:
+        # the length after is the same whatever was kept before)
+        before = (
+            before_tiles
+            if before_tiles is not None
+            else tile_lengths_km([control.holding(RU)], land)
+        )
+        moved = [m.geometry for m in moves if RU in (m.source, m.target)]
+        for g in moved:
+            shapely.prepare(g)
+        tiles = tile_lengths_km(pieces, land, join=join_pieces, same_as=(before, moved))
+        return math.fsum(tiles.values())
 
     return control.derived(("accounting", "front after km", *key), measure)
 

@@ -116,8 +116,9 @@ STATICS_SUFFIX = ".arrow"
 #: Bump when a figure kept beside a derived partition (`KEPT_ON_DISK_KEYS`)
 #: is measured differently: the kept files are keyed on it.  (3: a selection by
 #: regions keeps its pieces as the overlay that cut them left them,
-#: `territory.geodesy.overlay_polygonal`.)
-FACTS_VERSION = "facts-3"
+#: `territory.geodesy.overlay_polygonal`; 4: the line after keeps the map's
+#: length in the tiles no move reaches, `territory.accounting._front_after_km`.)
+FACTS_VERSION = "facts-4"
 #: How many maps a Record keeps with what was computed of them (`Record.control`).
 MAPS_KEPT = 8
 #: How many maps before the last one a partition not derived yet may be

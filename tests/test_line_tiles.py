@@ -39,3 +39,50 @@ def test_the_same_edges_in_another_order_are_not_measured_again():
     again = tiles.contact_length_km([turned], land)
     assert len(tiles._kept) == measured  # every tile found by its content
     assert again == pytest.approx(want, rel=1e-9)
+
+
+def test_a_tile_no_move_reaches_keeps_the_other_lines_length():
+    # Russia's land after a swap: the map's, less a pocket given back, with
+    # a block taken.  The tiles no move reaches keep the map's line's length
+    # (not measured again); the others are measured on the joined pieces;
+    # the total is the line after's, measured whole.
+    from territory.accounting import join_pieces
+
+    land = cell(*box_at(0, 0, 4, 3), step_deg=0.01)
+    before = cell(*box_at(0, 0, 2.6, 3), step_deg=0.01)  # the front: x = 2.6
+    taken = cell(*box_at(2.6, 2.2, 3.1, 2.8), step_deg=0.01)  # up north
+    pocket = cell(*box_at(1.9, 0.3, 2.6, 0.6), step_deg=0.01)  # down south
+    kept = shapely.difference(before, pocket)
+    after = [kept, taken]
+    moved = [taken, pocket]
+    joined = join_pieces(after)
+    want = length_km(contact_line(joined, land))
+    tiles._kept.clear()
+    map_tiles = tiles.tile_lengths_km([before], land)
+    tiles._kept.clear()
+    got = tiles.tile_lengths_km(
+        after, land, join=join_pieces, same_as=(map_tiles, moved)
+    )
+    assert sum(got.values()) == pytest.approx(want, rel=1e-9)
+    reached = {
+        k
+        for k in got
+        if any(
+            shapely.intersects(
+                g, shapely.box(*tiles._tile_box(*k, tiles.TILE_MARGIN_DEG))
+            )
+            for g in moved
+        )
+    }
+    kept_tiles = set(got) - reached
+    assert kept_tiles  # some of each
+    assert reached
+    for k in kept_tiles:
+        assert got[k] == map_tiles[k]  # taken over
+    assert len(tiles._kept) == len(reached)  # only those measured
+    # negative control: a tile a move reaches is not taken over, or the
+    # pocket's new line would be missing from the total
+    wrong = tiles.tile_lengths_km(
+        after, land, join=join_pieces, same_as=(map_tiles, [])
+    )
+    assert sum(wrong.values()) != pytest.approx(want, rel=1e-6)
