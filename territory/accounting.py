@@ -13,8 +13,6 @@ import json
 import logging
 import math
 import os
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -26,7 +24,6 @@ from territory._line_tiles import Tiles, contact_length_km, tile_lengths_km
 from territory.control import GREY, RU, UA, union_on_grid
 from territory.crs import STORAGE_CRS, buffer_m
 from territory.errors import InternalError, ScenarioError, TerritoryError
-from territory.frozen import ContentDigests
 from territory.geodesy import area_km2, length_km, linear, polygonal
 from territory.selection import SelectionContext, select
 
@@ -1101,45 +1098,13 @@ def _move_regions(
         whole = _whole_regions_rows(geom, control, ctx)
         if whole is not None:
             return whole
-        return _by_region_kept(geom, control)
+        return tuple(
+            (r["region_id"], r["name"], r["area_km2"])
+            for r in _by_region(geom, control)
+        )
 
     rows = control.derived(("accounting", "by region", *key), measure)
     return [{"region_id": i, "name": n, "area_km2": a} for i, n, a in rows]
-
-
-#: How many `_by_region_kept` results this process keeps.
-KEPT_BY_REGION = 256
-_kept_by_region: OrderedDict[tuple[int, bytes], tuple[object, tuple]] = OrderedDict()
-_kept_by_region_lock = threading.Lock()
-_move_digest = ContentDigests(kept=16, digest_size=20)
-
-
-def _by_region_kept(
-    geom: BaseGeometry, control: Control
-) -> tuple[tuple[str, str, float], ...]:
-    """`_by_region` of `geom` as (region id, name, km²) rows, kept in this process.
-
-    Kept by the region layer (by identity: the entry holds it) and the
-    content of `geom`, normalized (`shapely.normalize`: its rings in one
-    order and from one vertex, however the overlay that made it left them),
-    and measured so: a move that no change reached (a sweep's pockets of one
-    day and the next, cut and joined again) is the same land, measured
-    once, to the same bits.
-    """
-    regions = control._regions
-    geom = shapely.normalize(geom)
-    key = (id(regions), _move_digest(geom))
-    hit = _kept_by_region.get(key)
-    if hit is not None and hit[0] is regions:
-        return hit[1]
-    rows = tuple(
-        (r["region_id"], r["name"], r["area_km2"]) for r in _by_region(geom, control)
-    )
-    with _kept_by_region_lock:
-        _kept_by_region[key] = (regions, rows)
-        while len(_kept_by_region) > KEPT_BY_REGION:
-            _kept_by_region.popitem(last=False)
-    return rows
 
 
 def _whole_regions_rows(

@@ -10,7 +10,7 @@ from territory.errors import ScenarioError
 from territory.geodesy import area_km2, length_km
 from territory.scenario import parse_scenario
 from tests import scenario_world
-from tests.shapes import LAT0, LON0, box_at, cell, cell_area_km2, geodesic_km, ring_at
+from tests.shapes import LAT0, LON0, box_at, cell_area_km2, geodesic_km, ring_at
 
 HEAD = '[scenario]\ntitle = "Toy"\nas_of = 2025-01-01\n'
 # The toy country at 30°E 48°N (tests/scenario_world.py); coordinates below are
@@ -418,43 +418,3 @@ def test_whole_regions_by_region_is_the_partitions_measure(record, giver, region
     held = ctl.partition.country[giver]
     part = ctx.polygonal(shapely.intersection(held, shapely.box(36, 46, 40, 50)))
     assert acc._whole_regions_rows(part, ctl, ctx) is None
-
-
-def test_a_move_by_region_is_measured_once_per_content_and_region_layer(toy):
-    # `_by_region_kept`: the same land with its ring from another vertex and
-    # the other way round is measured once, to the same rows; another region
-    # layer is not served what this one measured.
-    import numpy as np
-
-    import territory.accounting as acc
-
-    geom = cell(*box_at(0.6, 0.2, 1.4, 0.8), 0.01)  # across Alpha and Beta
-    ring = np.asarray(geom.exterior.coords)[:-1]
-    turned = shapely.Polygon(np.roll(ring, 11, axis=0)[::-1])
-    calls = []
-    real = acc._by_region
-
-    def counted(g, control, **kw):
-        calls.append(g)
-        return real(g, control, **kw)
-
-    acc._kept_by_region.clear()
-    try:
-        acc._by_region = counted
-        first = acc._by_region_kept(geom, toy)
-        again = acc._by_region_kept(turned, toy)
-    finally:
-        acc._by_region = real
-    assert len(calls) == 1
-    assert again == first
-    assert [r[0] for r in first] == ["XA", "XB"]
-    assert sum(r[2] for r in first) == pytest.approx(area_km2(geom), rel=1e-9)
-    # another map of other regions (a new layer object): measured again
-    other = scenario_world.control(pocket=False)
-    assert other._regions is not toy._regions
-    acc._by_region = counted
-    try:
-        acc._by_region_kept(geom, other)
-    finally:
-        acc._by_region = real
-    assert len(calls) == 2
