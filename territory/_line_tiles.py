@@ -46,6 +46,8 @@ TILE_ORIGIN_DEG = 0.318309886183791
 #: it: more than any step's reach (the join's grid, 1e-8°; the outline band's,
 #: 1e-6°; the band's cut around a line, 0.01°).
 TILE_MARGIN_DEG = 0.05
+#: Side (degrees) of a tile grown by `TILE_MARGIN_DEG` on each side.
+_GROWN_DEG = TILE_DEG + 2 * TILE_MARGIN_DEG
 #: How many tile lengths this process keeps (a year of daily maps needs a few
 #: thousand).
 KEPT_TILES = 50_000
@@ -293,7 +295,3 @@ def tile_lengths_km(
                     _kept.popitem(last=False)
         out[(i, j)] = km
     return out
-
-
-#: Side (degrees) of a tile grown by `TILE_MARGIN_DEG` on each side.
-_GROWN_DEG = TILE_DEG + 2 * TILE_MARGIN_DEG

@@ -710,14 +710,17 @@ def _front_before_km(control: Control) -> tuple[float, Tiles | None]:
     measured: list[Tiles] = []
 
     def measure() -> float:
-        tiles = tile_lengths_km(
-            [control.holding(RU)], control._partition.country["land"]
-        )
+        tiles = _map_line_tiles(control)
         measured.append(tiles)
         return math.fsum(tiles.values())
 
     km = control.derived(("accounting", "front km"), measure)
     return km, measured[0] if measured else None
+
+
+def _map_line_tiles(control: Control) -> Tiles:
+    """Return the length (km) of Russia's line on the map in each tile."""
+    return tile_lengths_km([control.holding(RU)], control._partition.country["land"])
 
 
 def _front_after_km(
@@ -749,11 +752,7 @@ def _front_after_km(
             return contact_length_km(pieces, land)
         # (measured again when the map's length was kept, not its tiles:
         # the length after is the same whatever was kept before)
-        before = (
-            before_tiles
-            if before_tiles is not None
-            else tile_lengths_km([control.holding(RU)], land)
-        )
+        before = before_tiles if before_tiles is not None else _map_line_tiles(control)
         moved = [m.geometry for m in moves if RU in (m.source, m.target)]
         for g in moved:
             shapely.prepare(g)

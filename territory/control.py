@@ -607,9 +607,9 @@ def exact_piece(
     the overlap with the side is part of that side already.
 
     `grid_size`: the overlays snap-rounded to it (`partition_land`'s
-    `LAYER_GRID_DEG`), or floating (None).  `land`: ``held_exact ∪
-    joined_to`` as this function forms it (with the same `grid_size`), when
-    the caller has it already.
+    `LAYER_GRID_DEG`), or floating (None).  `land`: `joined_land` of
+    `held_exact` and `joined_to` (with the same `grid_size`), when the
+    caller has it already.
     """
     if piece.is_empty:
         return piece
@@ -622,8 +622,15 @@ def exact_piece(
         return cut
     grown = shapely.buffer(cut, JOIN_DEG)
     if land is None:
-        land = polygonal(shapely.union(held_exact, joined_to, grid_size=grid_size))
+        land = joined_land(held_exact, joined_to, grid_size)
     return polygonal(shapely.intersection(grown, land, grid_size=grid_size))
+
+
+def joined_land(
+    held_exact: BaseGeometry, side: BaseGeometry, grid_size: float | None
+) -> BaseGeometry:
+    """Return the held land and a side's together, as `exact_piece` cuts a joined piece by."""
+    return polygonal(shapely.union(held_exact, side, grid_size=grid_size))
 
 
 def partition_land(
@@ -825,9 +832,7 @@ def last_layers(sides: Sides, dec: Decisions) -> dict[str, BaseGeometry]:
     for reason, by_holder in dec.given.items():
         for holder, geom in by_holder.items():
             if holder not in with_side:
-                with_side[holder] = polygonal(
-                    shapely.union(held_exact, side[holder], grid_size=g)
-                )
+                with_side[holder] = joined_land(held_exact, side[holder], g)
             piece = exact_piece(
                 geom,
                 held_exact,
