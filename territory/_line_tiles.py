@@ -74,8 +74,13 @@ def _segments(pieces: Sequence[BaseGeometry]) -> np.ndarray:
         oriented = shapely.orient_polygons(piece, exterior_cw=False)
         rings = shapely.get_rings(shapely.get_parts(oriented))
         coords, index = shapely.get_coordinates(rings, return_index=True)
-        seg = np.concatenate([coords[:-1], coords[1:]], axis=1)[index[1:] == index[:-1]]
-        rows.append(np.column_stack([np.full(len(seg), float(k)), seg]))
+        # (`np.take` along the first axis: a third of the time of fancy indexing)
+        (first,) = np.nonzero(index[1:] == index[:-1])
+        seg = np.empty((len(first), 5))
+        seg[:, 0] = float(k)
+        seg[:, 1:3] = np.take(coords, first, axis=0)
+        seg[:, 3:5] = np.take(coords, first + 1, axis=0)
+        rows.append(seg)
     return np.vstack(rows) if rows else np.empty((0, 5))
 
 
@@ -240,7 +245,8 @@ def tile_lengths_km(
         msg = "contact_length_km: several pieces need a join"
         raise ValueError(msg)
     seg = _segments(pieces)
-    seg = seg[_content_order(seg)]  # a tile's edges in one order, whatever the map's
+    # a tile's edges in one order, whatever the map's
+    seg = np.take(seg, _content_order(seg), axis=0)
     rows, ii, jj = _tiles_of(seg)
     # by tile, and in a tile by content (each edge meets a tile once)
     order = np.lexsort((rows, jj, ii))
@@ -254,7 +260,7 @@ def tile_lengths_km(
     covers = np.column_stack(
         [shapely.contains_xy(p, corners_x, corners_y) for p in pieces]
     )
-    edges = np.ascontiguousarray(seg[rows]).tobytes()
+    edges = np.take(seg, rows, axis=0).tobytes()
     width = seg.itemsize * seg.shape[1]
     head = b"|".join(
         [

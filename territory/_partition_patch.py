@@ -76,11 +76,13 @@ from territory.control import (
     Partition,
     _metric_static,
     _slivers,
+    edges_not_in,
     first_layers,
     given_to,
     last_layers,
     merged_boxes,
     nowhere_wide,
+    polygon_edges,
     segment_hashes,
     static_layers,
     static_metric_buffer,
@@ -227,42 +229,22 @@ def _statics(regions: tuple[BaseGeometry, ...], land: BaseGeometry) -> _Statics:
 
 
 # ------------------------------------------------------------------ what changed
-def _segments(geom: BaseGeometry | None) -> np.ndarray:
-    """Every edge of a polygonal geometry's rings, (n, 4), lower end first."""
-    if geom is None or geom.is_empty:
-        return np.empty((0, 4))
-    rings = shapely.get_rings(shapely.get_parts(polygonal(geom)))
-    coords, index = shapely.get_coordinates(rings, return_index=True)
-    seg = np.concatenate([coords[:-1], coords[1:]], axis=1)[index[1:] == index[:-1]]
-    swap = (seg[:, 0] > seg[:, 2]) | (
-        (seg[:, 0] == seg[:, 2]) & (seg[:, 1] > seg[:, 3])
-    )
-    seg[swap] = seg[swap][:, [2, 3, 0, 1]]
-    return seg
-
-
 def _only_in(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Return the edges of `a` that `b` does not have.
-
-    Hashed, then checked coordinate by coordinate: a collision counts as a
-    change.
-    """
+    """Return the edges of `a` that `b` does not have (`edges_not_in`)."""
     if not len(a) or not len(b):
         return a
-    ha, hb = segment_hashes(a), segment_hashes(b)
-    order = np.argsort(hb, kind="stable")
-    hb, b = hb[order], b[order]
-    i = np.minimum(np.searchsorted(hb, ha), len(hb) - 1)
-    found = hb[i] == ha
-    found &= (b[i] == a).all(axis=1)
-    return a[~found]
+    hb = segment_hashes(b)
+    order = np.argsort(hb)
+    return edges_not_in(
+        segment_hashes(a), a, np.take(hb, order), np.take(b, order, axis=0)
+    )
 
 
 def changed_edges(old: dict, new: dict) -> np.ndarray:
     """Return the edges of DeepState's polygons in one map and not the other, (n, 4)."""
     out = []
     for status in ("occupied", "grey_zone"):
-        a, b = _segments(old.get(status)), _segments(new.get(status))
+        a, b = polygon_edges(old.get(status)), polygon_edges(new.get(status))
         out += [_only_in(a, b), _only_in(b, a)]
     return np.vstack(out)
 

@@ -1650,6 +1650,60 @@ def segment_hashes(seg: np.ndarray) -> np.ndarray:
         )
 
 
+def polygon_edges(geom: BaseGeometry | None) -> np.ndarray:
+    """Every edge of a polygonal geometry's rings, (n, 4), each with its lower end first.
+
+    Lower: the smaller x, then the smaller y; an edge is the same whichever
+    way its ring runs (the edges of two maps, `edges_not_in`).
+    """
+    import numpy as np
+
+    if geom is None or geom.is_empty:
+        return np.empty((0, 4))
+    rings = shapely.get_rings(shapely.get_parts(polygonal(geom)))
+    coords, index = shapely.get_coordinates(rings, return_index=True)
+    # (`np.take` along the first axis: a third of the time of fancy indexing)
+    (first,) = np.nonzero(index[1:] == index[:-1])
+    a, b = np.take(coords, first, axis=0), np.take(coords, first + 1, axis=0)
+    seg = np.concatenate([a, b], axis=1)
+    (swap,) = np.nonzero(
+        (a[:, 0] > b[:, 0]) | ((a[:, 0] == b[:, 0]) & (a[:, 1] > b[:, 1]))
+    )
+    seg[swap] = np.concatenate(
+        [np.take(b, swap, axis=0), np.take(a, swap, axis=0)], axis=1
+    )
+    return seg
+
+
+def edges_not_in(
+    h: np.ndarray, seg: np.ndarray, other_h: np.ndarray, other_seg: np.ndarray
+) -> np.ndarray:
+    """Return the edges `seg` (hashed `h`) that `other_seg` does not have, in their order.
+
+    `other_h` are the `segment_hashes` of `other_seg`, sorted, the edges in
+    the same order.  A hash found is confirmed on the coordinates: a
+    collision counts as a change, never the reverse.
+    """
+    import numpy as np
+
+    if len(other_h) == 0 or len(h) == 0:
+        return seg
+    i = np.searchsorted(other_h, h)
+    i[i >= len(other_h)] = 0
+    (k,) = np.nonzero(np.take(other_h, i) == h)
+    # (column by column: `.all(axis=1)` on four columns costs four times more)
+    a, b = np.take(other_seg, np.take(i, k), axis=0), np.take(seg, k, axis=0)
+    same = (
+        (a[:, 0] == b[:, 0])
+        & (a[:, 1] == b[:, 1])
+        & (a[:, 2] == b[:, 2])
+        & (a[:, 3] == b[:, 3])
+    )
+    changed = np.ones(len(h), dtype=bool)
+    changed[k[same]] = False
+    return np.take(seg, np.flatnonzero(changed), axis=0)
+
+
 def merged_boxes(
     boxes: list[tuple[float, float, float, float]], margin: float = 0.0
 ) -> list[tuple[float, float, float, float]]:

@@ -54,11 +54,13 @@ from territory.control import (
     RU,
     SLIVER_TOLERANCE_M,
     TOUCH_M,
+    edges_not_in,
     exact_piece,
     given_to,
     held_land,
     merged_boxes,
     nowhere_wide,
+    polygon_edges,
     segment_hashes,
     static_layers,
     static_metric_buffer,
@@ -449,54 +451,14 @@ class Statics:
 
 
 # --------------------------------------------------------------------- edges
-def _segments(geom: BaseGeometry) -> np.ndarray:
-    """Every edge of a polygonal geometry's rings, (n, 4), each with its lower end first."""
-    if geom is None or geom.is_empty:
-        return np.empty((0, 4))
-    rings = shapely.get_rings(shapely.get_parts(polygonal(geom)))
-    coords, index = shapely.get_coordinates(rings, return_index=True)
-    seg = np.concatenate([coords[:-1], coords[1:]], axis=1)[index[1:] == index[:-1]]
-    x1, y1, x2, y2 = seg.T
-    swap = (x1 > x2) | ((x1 == x2) & (y1 > y2))
-    return np.column_stack(
-        [
-            np.where(swap, x2, x1),
-            np.where(swap, y2, y1),
-            np.where(swap, x1, x2),
-            np.where(swap, y1, y2),
-        ]
-    )
-
-
 def _edges(geom: BaseGeometry) -> tuple[np.ndarray, np.ndarray]:
-    seg = _segments(geom)
+    seg = polygon_edges(geom)
     h = segment_hashes(seg)
     # (not a stable sort, 2.5× faster: equal hashes are equal edges but for a
-    # collision, where `_not_in` may compare another of the colliding edges
-    # and at worst count an unchanged edge as changed, which is safe)
+    # collision, where `edges_not_in` may compare another of the colliding
+    # edges and at worst count an unchanged edge as changed, which is safe)
     order = np.argsort(h)
-    return h[order], seg[order]
-
-
-def _not_in(
-    h: np.ndarray, seg: np.ndarray, other_h: np.ndarray, other_seg: np.ndarray
-) -> np.ndarray:
-    """Edges of (h, seg) that the other map does not have (hash match, then checked)."""
-    if len(other_h) == 0:
-        return seg
-    i = np.searchsorted(other_h, h)
-    i[i >= len(other_h)] = 0
-    found = other_h[i] == h
-    # a hash match is confirmed on the coordinates (a collision is a change)
-    (k,) = np.nonzero(found)
-    a, b = other_seg[i[k]], seg[k]
-    found[k] = (
-        (a[:, 0] == b[:, 0])
-        & (a[:, 1] == b[:, 1])
-        & (a[:, 2] == b[:, 2])
-        & (a[:, 3] == b[:, 3])
-    )
-    return seg[~found]
+    return np.take(h, order), np.take(seg, order, axis=0)
 
 
 def changed_edges(old: _Map, new: _Map) -> np.ndarray:
@@ -508,8 +470,8 @@ def changed_edges(old: _Map, new: _Map) -> np.ndarray:
     for status in ("occupied", "grey"):
         oh, os_ = old.edges[status], old.segments[status]
         nh, ns = new.edges[status], new.segments[status]
-        out.append(_not_in(oh, os_, nh, ns))
-        out.append(_not_in(nh, ns, oh, os_))
+        out.append(edges_not_in(oh, os_, nh, ns))
+        out.append(edges_not_in(nh, ns, oh, os_))
     return np.vstack(out) if out else np.empty((0, 4))
 
 

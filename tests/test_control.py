@@ -12,7 +12,10 @@ from territory.control import (
     SLIVER_TOLERANCE_M,
     UA,
     WATER,
+    edges_not_in,
     partition_land,
+    polygon_edges,
+    segment_hashes,
 )
 from territory.geodesy import area_km2
 from tests.shapes import box_at, cell, cell_area_km2
@@ -408,3 +411,42 @@ def test_groups_from_some_seeds_are_those_groups():
         some = touching_groups(parts, seeds, start)
         want = [g for g in every if any(k in g for k in start)]
         assert sorted(some) == sorted(want)
+
+
+def test_edges_are_the_same_whichever_way_a_ring_runs():
+    # Ukraine's latitudes; a square with a hole, and the same run the other way
+    outer = [(36.0, 48.0), (36.2, 48.0), (36.2, 48.2), (36.0, 48.2)]
+    hole = [(36.05, 48.05), (36.1, 48.05), (36.1, 48.1)]
+    a = shapely.Polygon(outer, [hole])
+    b = shapely.Polygon(outer[::-1], [hole[::-1]])
+    ea, eb = polygon_edges(a), polygon_edges(b)
+    assert ea.shape == (7, 4)  # four edges and three, none from ring to ring
+    assert (ea[:, 0] <= ea[:, 2]).all()
+    assert sorted(map(tuple, ea)) == sorted(map(tuple, eb))
+    assert polygon_edges(shapely.Polygon()).shape == (0, 4)
+
+
+def test_edges_not_in_confirms_each_hash_on_the_coordinates():
+    old = polygon_edges(shapely.box(36.0, 48.0, 36.1, 48.1))
+    new = polygon_edges(
+        shapely.Polygon(
+            [(36.0, 48.0), (36.1, 48.0), (36.1, 48.1), (36.05, 48.12), (36.0, 48.1)]
+        )
+    )
+
+    def sort(seg):
+        h = segment_hashes(seg)
+        order = h.argsort()
+        return h[order], seg[order]
+
+    oh, os_ = sort(old)
+    # the two edges of the roof are new; the old top edge is gone
+    assert len(edges_not_in(segment_hashes(new), new, oh, os_)) == 2
+    nh, ns = sort(new)
+    assert len(edges_not_in(segment_hashes(old), old, nh, ns)) == 1
+    # a collision: every hash equal, so each edge is checked on its
+    # coordinates against the one edge of that hash; only that edge is the same
+    same = segment_hashes(new)[:1].repeat(len(new))
+    assert len(edges_not_in(same, new, same[:1], new[:1])) == len(new) - 1
+    far = polygon_edges(shapely.box(37.0, 49.0, 37.1, 49.1))[:1]
+    assert len(edges_not_in(same, new, same[:1], far)) == len(new)
