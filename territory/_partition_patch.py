@@ -35,11 +35,11 @@ every map of 2025-02 … 2026-01).
   change within it brings the piece into a window.
 - **The patch.**  In each box the window's layers (each side's land, the
   land, given and removed land, by region too) are compared with the earlier
-  ones; a layer that changed is cut out of the earlier geometry by the box
-  and the new one glued in (both cut by the same box from the same edges:
-  they meet where they did); a country-wide layer takes one overlay instead,
-  the symmetric difference with what changed in the boxes (`_swapped`),
-  checked by its outline and else glued.  The land (the country's less
+  ones; a layer that changed, country-wide and in each region's row, takes
+  one overlay: the symmetric difference with what changed in the boxes
+  (`_swapped`), checked by its outline, else the layer is cut out of the
+  earlier geometry by the box and the new one glued in (both cut by the same
+  box from the same edges: they meet where they did).  The land (the country's less
   the removed land) is compared only in a box where the removed land
   changed: elsewhere it is the same.  Everything else stays as it was, object for
   object, so what was measured of it is kept (`Control.inherit`); the areas
@@ -927,7 +927,7 @@ class _Rows:
             self.country[layer] = _swapped(self.country[layer], found)
             for _, new, old, _ in found:
                 self.country_km2[layer] += area_km2(new) - area_km2(old)
-        if layer == "land":
+        if layer == "land" or layer in GIVEN_REASONS:
             return  # (kept country-wide only)
         by_region: dict[int, list[tuple[Box, BaseGeometry]]] = {}
         for box, new, _, delta in found:
@@ -940,12 +940,20 @@ class _Rows:
         for idx, cuts in by_region.items():
             key = (idx, layer)
             old = self.rows.get(key, _EMPTY)
-            self.rows[key] = _glued(old, [b for b, _ in cuts], [p for _, p in cuts])
+            # the row's own change in each box: swapped as a country layer is
+            changes = []
+            for box, part in cuts:
+                was = polygonal(shapely.intersection(old, shapely.box(*box)))
+                change = _denoised(shapely.symmetric_difference(part, was))
+                if not change.is_empty:
+                    changes.append((box, part, was, change))
+            if not changes:
+                continue  # (the same land, to float noise: the row as it was)
+            self.rows[key] = _swapped(old, changes)
             if layer in (RU, GREY, UA):
                 km2 = self.km2.get(key, 0.0)
-                for box, part in cuts:
-                    cut = polygonal(shapely.intersection(old, shapely.box(*box)))
-                    km2 += area_km2(part) - area_km2(cut)
+                for _, part, was, _ in changes:
+                    km2 += area_km2(part) - area_km2(was)
                 self.km2[key] = km2
 
     def ordered(self) -> tuple[list, list]:
