@@ -260,7 +260,7 @@ def main() -> None:
     print("\nratios (ours / baseline, same run):")
     for key, val in results.items():
         for k, v in val.items():
-            if "ratio" in k:
+            if "ratio" in k and isinstance(v, float):  # (not the lists of runs)
                 print(f"  {key}.{k}: {v:.3f}")
 
 
