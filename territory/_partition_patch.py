@@ -918,10 +918,14 @@ class _Rows:
         return polygonal(shapely.union_all(olds)) if olds else _EMPTY
 
     def glue(self, layer: str, found: list) -> None:
-        """Cut the layer out of each box of `found` and glue the new one in.
+        """Put the layer's new land in each box of `found` in place of the old.
 
-        Both are cut by the same box from the same edges, so they meet where
-        they did; only the regions a change meets are cut.
+        The country-wide layer and each region's row a change meets are
+        swapped by their change (`_swapped`: one overlay, or cut by the
+        boxes and glued where it would leave an outline no change explains);
+        a row whose land in the boxes is the same, to float noise, stays as
+        it was.  Given land is kept country-wide only: a partition's rows
+        are the holders' and the removed land's.
         """
         if layer in self.country:
             self.country[layer] = _swapped(self.country[layer], found)
