@@ -35,7 +35,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from territory.frozen import ContentDigests
-from territory.geodesy import GEOD, M_PER_KM, polygonal
+from territory.geodesy import GEOD, M_PER_KM, polygonal_in_box
 
 #: Side of a tile, degrees.
 TILE_DEG = 1.0
@@ -158,13 +158,12 @@ def _tile_km(
     if join is None:  # one geometry: its outline near the tile, a line cut
         near = shapely.clip_by_rect(pieces[0].boundary, *outer)
     else:  # the pieces near the tile, joined there
-        box = shapely.box(*outer)
         clipped = []
         for piece in pieces:
             b = piece.bounds
             if b[0] > outer[2] or b[2] < outer[0] or b[1] > outer[3] or b[3] < outer[1]:
                 continue
-            part = polygonal(shapely.intersection(piece, box))
+            part = polygonal_in_box(piece, outer)
             if not part.is_empty:
                 clipped.append(part)
         if not clipped:

@@ -56,6 +56,27 @@ def polygonal(geom: BaseGeometry) -> BaseGeometry:
     return shapely.union_all(parts) if parts else shapely.Polygon()
 
 
+def polygonal_in_box(
+    geom: BaseGeometry, box: tuple[float, float, float, float]
+) -> BaseGeometry:
+    """Return the polygonal part of `geom` inside `box` (minx, miny, maxx, maxy).
+
+    Cut by GEOS's rectangle cut, which costs a quarter of an overlay with
+    the box on a large geometry and gives the same land, but may return
+    rings that touch themselves along the rectangle: a cut that is not valid
+    is made again as an overlay.
+
+    >>> from shapely import Polygon
+    >>> c = Polygon([(0, 0), (3, 0), (3, 1), (1, 1), (1, 2), (3, 2), (3, 3), (0, 3)])
+    >>> polygonal_in_box(c, (1, 0.5, 3, 2.5)).area  # (the overlay adds a line)
+    2.0
+    """
+    cut = polygonal(shapely.clip_by_rect(geom, *box))
+    if shapely.is_valid(cut):
+        return cut
+    return polygonal(shapely.intersection(geom, shapely.box(*box)))
+
+
 def overlay_polygonal(geom: BaseGeometry) -> BaseGeometry:
     """Keep the polygonal part of the result of one overlay (`polygonal`, faster).
 

@@ -10,6 +10,8 @@ from territory.geodesy import (
     geodesic_area_perimeter_m,
     largest,
     length_km,
+    polygonal,
+    polygonal_in_box,
 )
 from tests.shapes import cell, cell_area_km2
 
@@ -220,3 +222,42 @@ def test_largest_agrees_with_measuring_every_part_on_random_parts():
             parts.append(shapely.box(x, y, x + w, y + h))
         sizes = [area_km2(p) for p in parts]
         assert largest(parts) == max(range(len(parts)), key=sizes.__getitem__)
+
+
+def test_a_geometry_in_a_box_is_cut_by_the_rectangle_or_made_again(monkeypatch):
+    from territory import geodesy
+
+    # Ukraine's latitudes: a C-shaped layer and one with a hole, cut by boxes
+    # along their edges (where the overlay also returns lines)
+    c = shapely.Polygon(
+        [
+            (36, 48),
+            (36.3, 48),
+            (36.3, 48.1),
+            (36.1, 48.1),
+            (36.1, 48.2),
+            (36.3, 48.2),
+            (36.3, 48.3),
+            (36, 48.3),
+        ]
+    )
+    holed = shapely.Polygon(
+        [(36, 48), (36.4, 48), (36.4, 48.4), (36, 48.4)],
+        [[(36.1, 48.1), (36.2, 48.1), (36.2, 48.2), (36.1, 48.2)]],
+    )
+    boxes = [
+        (36.1, 48.05, 36.3, 48.25),
+        (36.05, 48.1, 36.25, 48.3),
+        (36.2, 47.9, 36.5, 48.5),
+    ]
+    for geom in (c, holed):
+        for box in boxes:
+            want = polygonal(shapely.intersection(geom, shapely.box(*box)))
+            got = polygonal_in_box(geom, box)
+            assert got.equals(want)
+            assert shapely.is_valid(got)
+    # a cut that is not valid (a bow tie) is made again as an overlay
+    bow = shapely.Polygon([(36, 48), (36.1, 48.1), (36.1, 48), (36, 48.1)])
+    monkeypatch.setattr(geodesy.shapely, "clip_by_rect", lambda *a: bow)
+    got = polygonal_in_box(holed, boxes[0])
+    assert got.equals(polygonal(shapely.intersection(holed, shapely.box(*boxes[0]))))

@@ -15,7 +15,6 @@ import shapely
 from territory._partition_patch import (
     PatchBase,
     _glued,
-    _in_box,
     _swapped,
     changed_edges,
     patch_partition,
@@ -33,7 +32,7 @@ from territory.control import (
     contact_line,
     partition_land,
 )
-from territory.geodesy import area_km2, length_km, polygonal
+from territory.geodesy import area_km2, length_km
 from tests.shapes import box_at, cell
 
 REL = 1e-9
@@ -332,42 +331,3 @@ def test_a_patched_map_keeps_what_was_measured_of_its_earlier_map(record):
     assert a.after_km2 == b.after_km2
     assert a.front_before_km == b.front_before_km
     assert [m.area_km2 for m in a.moves] == [m.area_km2 for m in b.moves]
-
-
-def test_a_layer_in_a_box_is_cut_by_the_rectangle_or_made_again(monkeypatch):
-    import territory._partition_patch as patch
-
-    # Ukraine's latitudes: a C-shaped layer and one with a hole, cut by boxes
-    # along their edges (where the overlay also returns lines)
-    c = shapely.Polygon(
-        [
-            (36, 48),
-            (36.3, 48),
-            (36.3, 48.1),
-            (36.1, 48.1),
-            (36.1, 48.2),
-            (36.3, 48.2),
-            (36.3, 48.3),
-            (36, 48.3),
-        ]
-    )
-    holed = shapely.Polygon(
-        [(36, 48), (36.4, 48), (36.4, 48.4), (36, 48.4)],
-        [[(36.1, 48.1), (36.2, 48.1), (36.2, 48.2), (36.1, 48.2)]],
-    )
-    boxes = [
-        (36.1, 48.05, 36.3, 48.25),
-        (36.05, 48.1, 36.25, 48.3),
-        (36.2, 47.9, 36.5, 48.5),
-    ]
-    for geom in (c, holed):
-        for box in boxes:
-            want = polygonal(shapely.intersection(geom, shapely.box(*box)))
-            got = _in_box(geom, box)
-            assert got.equals(want)
-            assert shapely.is_valid(got)
-    # a cut that is not valid (a bow tie) is made again as an overlay
-    bow = shapely.Polygon([(36, 48), (36.1, 48.1), (36.1, 48), (36, 48.1)])
-    monkeypatch.setattr(patch.shapely, "clip_by_rect", lambda *a: bow)
-    got = _in_box(holed, boxes[0])
-    assert got.equals(polygonal(shapely.intersection(holed, shapely.box(*boxes[0]))))
