@@ -117,8 +117,10 @@ STATICS_SUFFIX = ".arrow"
 #: is measured differently: the kept files are keyed on it.  (3: a selection by
 #: regions keeps its pieces as the overlay that cut them left them,
 #: `territory.geodesy.overlay_polygonal`; 4: the line after keeps the map's
-#: length in the tiles no move reaches, `territory.accounting._front_after_km`.)
-FACTS_VERSION = "facts-4"
+#: length in the tiles no move reaches, `territory.accounting._front_after_km`;
+#: 5: a selection of whole regions cuts the holding to their bounds first,
+#: `territory.selection.SelectionContext.in_regions`.)
+FACTS_VERSION = "facts-5"
 #: How many maps a Record keeps with what was computed of them (`Record.control`).
 MAPS_KEPT = 8
 #: How many maps before the last one a partition not derived yet may be
