@@ -84,6 +84,7 @@ from territory.control import (
     nowhere_wide,
     polygon_edges,
     segment_hashes,
+    sorted_edges,
     static_layers,
     static_metric_buffer,
     touching_groups,
@@ -233,11 +234,7 @@ def _only_in(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Return the edges of `a` that `b` does not have (`edges_not_in`)."""
     if not len(a) or not len(b):
         return a
-    hb = segment_hashes(b)
-    order = np.argsort(hb)
-    return edges_not_in(
-        segment_hashes(a), a, np.take(hb, order), np.take(b, order, axis=0)
-    )
+    return edges_not_in(segment_hashes(a), a, *sorted_edges(b))
 
 
 def changed_edges(old: dict, new: dict) -> np.ndarray:

@@ -1675,6 +1675,21 @@ def polygon_edges(geom: BaseGeometry | None) -> np.ndarray:
     return seg
 
 
+def sorted_edges(seg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return the `segment_hashes` of edges `seg`, sorted, and the edges in that order.
+
+    What `edges_not_in` takes of the other map.  (Not a stable sort, 2.5×
+    faster: equal hashes are equal edges but for a collision, where
+    `edges_not_in` may compare another of the colliding edges and at worst
+    count an unchanged edge as changed, which is safe.)
+    """
+    import numpy as np
+
+    h = segment_hashes(seg)
+    order = np.argsort(h)
+    return np.take(h, order), np.take(seg, order, axis=0)
+
+
 def edges_not_in(
     h: np.ndarray, seg: np.ndarray, other_h: np.ndarray, other_seg: np.ndarray
 ) -> np.ndarray:

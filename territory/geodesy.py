@@ -61,7 +61,7 @@ def polygonal_in_box(
 ) -> BaseGeometry:
     """Return the polygonal part of `geom` inside `box` (minx, miny, maxx, maxy).
 
-    Cut by GEOS's rectangle cut, which costs a quarter of an overlay with
+    Cut by GEOS's rectangle cut, which costs about a third of an overlay with
     the box on a large geometry and gives the same land, but may return
     rings that touch themselves along the rectangle: a cut that is not valid
     is made again as an overlay.

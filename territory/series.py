@@ -61,7 +61,7 @@ from territory.control import (
     merged_boxes,
     nowhere_wide,
     polygon_edges,
-    segment_hashes,
+    sorted_edges,
     static_layers,
     static_metric_buffer,
     touching_groups,
@@ -452,13 +452,7 @@ class Statics:
 
 # --------------------------------------------------------------------- edges
 def _edges(geom: BaseGeometry) -> tuple[np.ndarray, np.ndarray]:
-    seg = polygon_edges(geom)
-    h = segment_hashes(seg)
-    # (not a stable sort, 2.5× faster: equal hashes are equal edges but for a
-    # collision, where `edges_not_in` may compare another of the colliding
-    # edges and at worst count an unchanged edge as changed, which is safe)
-    order = np.argsort(h)
-    return np.take(h, order), np.take(seg, order, axis=0)
+    return sorted_edges(polygon_edges(geom))
 
 
 def changed_edges(old: _Map, new: _Map) -> np.ndarray:
