@@ -857,9 +857,7 @@ class Record:
         return hashlib.sha256("|".join(parts).encode()).hexdigest()[:_DIGEST_HEX]
 
     def _compute_versions(self, daily: list[Snapshot]) -> dict[str, Version]:
-        import pandas as pd
-
-        from territory.versions import date_files, published_occupied
+        from territory.versions import Published, date_files
 
         log.info("dating %d daily files by the map version they show", len(daily))
         known = self._daily_areas(daily)
@@ -871,9 +869,8 @@ class Record:
         published = None
         if AREAS_KEY in self.cache.entries:
             try:
-                published = published_occupied(
-                    pd.read_csv(self.cache.require(AREAS_KEY, dataset=AREAS_KEY))
-                )
+                # (read without pandas: its import would delay the work)
+                published = Published.from_csv(self.cache.read_verified(AREAS_KEY)[0])
             except (DataError, DataNotFoundError, ValueError, KeyError) as err:
                 # the files are then dated by inference, and every output says so
                 log.warning("dating the daily files without the area history: %s", err)

@@ -136,29 +136,74 @@ def published_occupied(history: pd.DataFrame) -> pd.Series:
     """
     import pandas as pd
 
-    occ = history[
-        history["area_type"].isin(
-            ["occupied_after_24_02_2022", "occupied_to_24_02_2022"]
-        )
-    ]
+    occ = history[history["area_type"].isin(list(OCCUPIED_TYPES))]
     times = pd.to_datetime(occ["time_index"].str.replace(" UTC", ""), utc=True)
     return occ.groupby(times)["area"].sum().sort_index()
 
 
-class _Published:
+#: The area types of the history whose sum is the occupied area.
+OCCUPIED_TYPES = ("occupied_after_24_02_2022", "occupied_to_24_02_2022")
+
+
+class Published:
     """`published_occupied` as plain sorted lists, searched by bisection.
 
     ``times`` are the versions' times (UTC, as `datetime`), ``areas_km2`` their
     areas (`float`), in time order: each file's window is two bisections, not
     two comparisons of the whole index (a thousand windows in a dating).
+    Made from `published_occupied`'s series, or read from the history's CSV
+    file without pandas (`from_csv`: the same times and areas, tested).
     """
 
-    def __init__(self, published: pd.Series) -> None:
+    def __init__(self, times: list[dt.datetime], areas_km2: list[float]) -> None:
+        self.times, self.areas_km2 = times, areas_km2
+
+    @classmethod
+    def from_series(cls, published: pd.Series) -> Published:
+        """Return the lists of `published_occupied`'s series."""
         if not published.index.is_monotonic_increasing:
             published = published.sort_index(kind="stable")
         index = cast("pd.DatetimeIndex", published.index)  # times (UTC)
-        self.times: list[dt.datetime] = list(index.to_pydatetime())
-        self.areas_km2 = [float(a) for a in published.to_numpy()]
+        return cls(
+            list(index.to_pydatetime()), [float(a) for a in published.to_numpy()]
+        )
+
+    @classmethod
+    def from_csv(cls, data: bytes) -> Published:
+        """Return `published_occupied` of the history's CSV file, read without pandas.
+
+        (Importing pandas would cost a first dating about 0.4 s before any
+        work starts.)  The areas of a time are summed in the file's order, as
+        pandas' group sum adds them; the times sorted, stable.
+
+        Raises
+        ------
+        ValueError
+            If the file is not such a history (a column missing, a time or
+            an area that does not parse).
+        """
+        import csv
+        import io
+
+        reader = csv.DictReader(io.StringIO(data.decode("utf-8-sig")))
+        missing = {"time_index", "area_type", "area"} - set(reader.fieldnames or ())
+        if missing:
+            msg = f"the area history has no column {', '.join(sorted(missing))}"
+            raise ValueError(msg)
+        sums: dict[dt.datetime, float] = {}
+        for line, row in enumerate(reader, start=2):
+            if row["area_type"] not in OCCUPIED_TYPES:
+                continue
+            try:
+                t = dt.datetime.fromisoformat(row["time_index"].replace(" UTC", ""))
+                area = float(row["area"])
+            except (AttributeError, TypeError, ValueError):  # a short or bad row
+                msg = f"line {line} of the area history does not parse"
+                raise ValueError(msg) from None
+            t = t.replace(tzinfo=dt.UTC) if t.tzinfo is None else t.astimezone(dt.UTC)
+            sums[t] = sums.get(t, 0.0) + area
+        times = sorted(sums)
+        return cls(times, [sums[t] for t in times])
 
     def covers(self, day: dt.date) -> bool:
         """Tell whether the history reaches from before the file of `day` was taken to after it."""
@@ -170,7 +215,7 @@ class _Published:
 
 
 def _candidates(
-    published: _Published, file_day: dt.date
+    published: Published, file_day: dt.date
 ) -> list[tuple[dt.datetime, float]]:
     """Return the versions a file of `file_day` can show, (time, area), in time order."""
     start = captured_at(file_day) - dt.timedelta(days=WINDOW_DAYS)
@@ -217,11 +262,11 @@ def estimate_factor(
     the median ratio to each file's best match under the current factor.
     Medians keep the files that show an older version from pulling it.
     """
-    return _estimate_factor(areas, _Published(published), rounds=rounds)
+    return _estimate_factor(areas, Published.from_series(published), rounds=rounds)
 
 
 def _estimate_factor(
-    areas: dict[dt.date, float], published: _Published, *, rounds: int
+    areas: dict[dt.date, float], published: Published, *, rounds: int
 ) -> float:
     pairs = []
     for d, a in areas.items():
@@ -248,7 +293,7 @@ def _estimate_factor(
 
 
 def date_files(
-    areas: dict[dt.date, float], published: pd.Series | None
+    areas: dict[dt.date, float], published: pd.Series | Published | None
 ) -> tuple[dict[dt.date, Version], float | None]:
     """Return each daily file's map version, and the factor used.
 
@@ -258,10 +303,15 @@ def date_files(
         Occupied area (km², any consistent measure) of each daily file, by
         the file's date.
     published
-        `published_occupied` of the history, or None (every file inferred).
+        `published_occupied` of the history (or its `Published` lists), or
+        None (every file inferred).
     """
     out: dict[dt.date, Version] = {}
-    history = None if published is None else _Published(published)
+    history = (
+        published
+        if published is None or isinstance(published, Published)
+        else Published.from_series(published)
+    )
 
     def covered(day: dt.date) -> bool:
         return history is not None and history.covers(day)

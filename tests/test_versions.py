@@ -6,6 +6,7 @@ the record tests check the dating against DeepState's published areas.
 """
 
 import datetime as dt
+import io
 import random
 import statistics
 
@@ -16,6 +17,7 @@ from territory.versions import (
     INFERRED,
     MATCH_REL,
     MATCHED,
+    Published,
     date_files,
     estimate_factor,
     kyiv_date,
@@ -171,6 +173,44 @@ def test_every_file_the_history_covers_is_matched(record):
     assert len(covered) > 480
     assert all(v.how == MATCHED for v in covered)
     assert statistics.median(v.residual for v in covered) < 1e-5
+
+
+@pytest.mark.data
+def test_the_history_read_without_pandas_is_the_same_to_the_bit(record):
+    # The dating reads the area history with the csv module (pandas' import
+    # would delay a first run): the same times and areas as the frame's
+    # `published_occupied`, to the last bit, and the same dating of every file.
+    data, _ = record.cache.read_verified("deepstate-areas")
+    plain = Published.from_csv(data)
+    framed = Published.from_series(published_occupied(pd.read_csv(io.BytesIO(data))))
+    assert len(plain.times) > 1_000
+    assert plain.times == framed.times
+    assert plain.areas_km2 == framed.areas_km2
+    areas = {
+        dt.date(2025, 3, 2) + dt.timedelta(days=i): 110_000.0 + 17.0 * i
+        for i in range(90)
+    }
+    assert date_files(areas, plain) == date_files(areas, framed)
+
+
+@pytest.mark.parametrize(
+    ("text", "fault"),
+    [
+        ("time_index,hash,percent\n", "no column area, area_type"),
+        (
+            "time_index,area,area_type\n2025-08-15 16:37:13 UTC,12.5x,occupied_to_24_02_2022\n",
+            "line 2 of the area history does not parse",
+        ),
+        (
+            "time_index,area,area_type\n,12.5,occupied_to_24_02_2022\n",
+            "line 2 of the area history does not parse",
+        ),
+    ],
+)
+def test_a_damaged_history_is_refused_naming_what_is_wrong(text, fault):
+    # A ValueError the record turns into "dated without the area history"
+    with pytest.raises(ValueError, match=fault):
+        Published.from_csv(text.encode())
 
 
 @pytest.mark.data
