@@ -1691,17 +1691,16 @@ class Record:
                 self, statics, order, todo=set(todo), sha=sha, pair=pair, gross=gross
             )
             last = order[todo[-1]]
-            # a long run ends checked against the partition of its last map
-            # (which the next control map of that date reuses): figures the
-            # engine got wrong are never kept or shown.  The partition's
-            # figures are had while the workers run.
+            # a long run ends checked against its last map worked out
+            # another way (`_check_reference`): figures the engine got wrong
+            # are never kept or shown.  Had while the workers run.
             check = len(todo) >= PARALLEL_MIN_MAPS
 
-            def meanwhile() -> tuple[list[float] | None, bytes | None]:
+            def meanwhile() -> tuple[tuple[list[float], str] | None, bytes | None]:
                 # what the parent does while the workers run: the static
-                # layers' file, the partition's figures, pandas imported
+                # layers' file, the check's figures, pandas imported
                 body = None if built is None else statics.to_bytes()
-                expected = self._partition_ru_km2(last) if check else None
+                expected = self._check_reference(last, statics) if check else None
                 return (_warm(expected) if pandas else expected), body
 
             found_rows, found_steps, extra = job.run(
@@ -1710,7 +1709,7 @@ class Record:
             assert extra is not None  # `run` returns what `meanwhile` gave
             expected, body = extra
             if expected is not None:
-                self._check_figures(last, found_rows[sha[last.key]], expected)
+                self._check_figures(last, found_rows[sha[last.key]], *expected)
             rows.update(found_rows)
             steps.update(found_steps)
             written = self._write_merged(stem, {"rows": rows, "steps": steps}, merged)
@@ -1845,32 +1844,31 @@ class Record:
             return str(self.cache.entries[snap.key]["sha256"])
         return self._snapshot_bytes(snap)[1]  # raises, naming the repair
 
-    def _partition_ru_km2(self, snap: Snapshot) -> list[float]:
-        """RU km² by region (in `region_ids` order) of `snap`'s partition.
+    def _check_reference(
+        self, snap: Snapshot, statics: Statics
+    ) -> tuple[list[float], str]:
+        """Return what the figures of a long run's last map are checked against.
 
-        From the areas a derived partition keeps when there is one (its
-        pieces' `area_km2` column, read alone: no geometry is parsed), else
-        measured on the partition.
+        The RU km² by region (in `region_ids` order) of its partition when
+        one is derived (the areas it keeps: no geometry parsed), else of the
+        map worked out afresh by a new engine: the whole map at once, not
+        changes stepped from another map (`territory.series.Engine`'s full
+        map, which the tests check against the partition, about a third of
+        a partition's cost).  With what they are, for the error message.
         """
-        from territory.control import RU
-        from territory.geodesy import area_km2
+        from territory.series import Engine, prepared
 
         kept = self._kept_ru_km2(snap)
         if kept is not None:
-            return kept
-        pieces = self._shared_partition(snap).pieces
-        ids = self.region_ids
-        expected = [0.0] * len(ids)
-        for rid, holder, geom in zip(
-            pieces["region_id"], pieces["holder"], pieces.geometry, strict=True
-        ):
-            if holder == RU:
-                expected[ids.index(rid)] += area_km2(geom)
-        return expected
+            return kept, "its partition"
+        fresh = Engine(statics).step(prepared(self.read_snapshot(snap)))
+        return [float(x) for x in fresh], "the map worked out afresh"
 
     def _kept_ru_km2(self, snap: Snapshot) -> list[float] | None:
-        """Return `_partition_ru_km2` from a derived partition's kept areas, or None.
+        """Return the RU km² by region of `snap`'s derived partition, or None.
 
+        In `region_ids` order, from the areas the partition keeps beside its
+        pieces (the ``area_km2`` column, read alone: no geometry is parsed).
         None: none derived, or one that keeps no areas.
 
         Keyed as `partition` keys it, on the checksums the index records (the
@@ -1913,11 +1911,11 @@ class Record:
         return None
 
     def _check_figures(
-        self, snap: Snapshot, figures: list[float], expected: list[float]
+        self, snap: Snapshot, figures: list[float], expected: list[float], what: str
     ) -> None:
         """Raise `InternalError` unless `figures` are `expected`, to 1e-9.
 
-        `expected` is the partition's RU km² (`_partition_ru_km2`).
+        `expected` is the RU km² of `what` (`_check_reference`).
         """
         from territory.errors import InternalError
 
@@ -1925,7 +1923,7 @@ class Record:
         for rid, got, want in zip(ids, figures, expected, strict=True):
             if abs(got - want) > 1e-9 * max(abs(want), 1.0):
                 msg = (
-                    f"the by-region figures of {snap.label} disagree with its partition "
+                    f"the by-region figures of {snap.label} disagree with {what} "
                     f"in {rid}: {got!r} km² against {want!r}; please report this"
                 )
                 raise InternalError(msg)

@@ -533,14 +533,19 @@ def test_a_change_worked_out_ahead_gives_the_same_figures(record, statics, monke
 def test_the_check_reads_the_figures_the_partition_keeps(record, tmp_path, monkeypatch):
     # The check that ends a long run reads the RU km² of its last map from
     # the areas the derived partition keeps (no geometry parsed): the same
-    # figures as measuring the partition's pieces, to 1e-12; with no
-    # partition derived it has none, and the partition is made.
+    # figures as measuring the partition's pieces, to 1e-12.  With no
+    # partition derived it works the map out afresh (a new engine's full
+    # map, no partition made): the partition's figures to 1e-9.
     from territory.control import RU
     from territory.geodesy import area_km2
 
     monkeypatch.setattr(type(record), "_derived_dir", lambda self: tmp_path)
     snap = record.snapshots[700]
+    statics, _ = record._series_statics()
     assert record._kept_ru_km2(snap) is None
+    fresh, what = record._check_reference(snap, statics)
+    assert what == "the map worked out afresh"
+    assert not list(tmp_path.glob("partition-*"))  # none was made
     pieces = record.partition(snap).pieces
     measured = [0.0] * len(record.region_ids)
     for rid, holder, geom in zip(
@@ -552,23 +557,35 @@ def test_the_check_reads_the_figures_the_partition_keeps(record, tmp_path, monke
     assert kept is not None
     np.testing.assert_allclose(kept, measured, rtol=1e-12, atol=1e-9)
     assert max(kept) > 10_000  # the occupied oblasts are there
-    np.testing.assert_allclose(record._partition_ru_km2(snap), measured, rtol=1e-12)
+    assert record._check_reference(snap, statics) == (kept, "its partition")
+    np.testing.assert_allclose(fresh, measured, rtol=1e-9, atol=1e-9)
 
 
-def test_a_long_run_that_disagrees_with_the_partition_is_refused(
-    record, tmp_path, monkeypatch
+@pytest.mark.parametrize("derived", [False, True], ids=["afresh", "partition"])
+def test_a_long_run_that_disagrees_with_the_check_is_refused(
+    record, tmp_path, monkeypatch, derived
 ):
-    # Negative control of the check that ends every long run: figures off by
-    # 1 km² are an InternalError (exit 3), never written or shown.
+    # Negative control of the check that ends every long run, against the
+    # partition when one is derived and the map worked out afresh when not:
+    # figures stepped 1 km² off are an InternalError (exit 3), never
+    # written or shown.
     from territory import record as record_module
     from territory.errors import InternalError
 
     monkeypatch.setattr(type(record), "_derived_dir", lambda self: tmp_path)
+    if derived:
+        record.partition(record.snapshots[701])
     monkeypatch.setattr(record_module, "PARALLEL_MIN_MAPS", 2)
     monkeypatch.setattr("os.cpu_count", lambda: 1)
-    real = series.Engine.region_km2
-    monkeypatch.setattr(series.Engine, "region_km2", lambda self: real(self) + 1.0)
-    with pytest.raises(InternalError, match="disagree with its partition"):
+    real = series.Engine._update
+
+    def off(self, *args, **kwargs):  # a step that gets a region wrong
+        real(self, *args, **kwargs)
+        self._occ_km2[0] += 1.0
+
+    monkeypatch.setattr(series.Engine, "_update", off)
+    what = "its partition" if derived else "the map worked out afresh"
+    with pytest.raises(InternalError, match=f"disagree with {what}"):
         record.region_figures(record.snapshots[700:702])
     assert not list(tmp_path.glob("series-*.json"))
 
