@@ -1687,29 +1687,41 @@ class Record:
             statics, built = self._series_statics()
             # with gross figures each step needs the map before it
             first = max(todo[0] - 1, 0) if gross else todo[0]
-            job = _FiguresJob(
-                self, statics, order, todo=set(todo), sha=sha, pair=pair, gross=gross
-            )
             last = order[todo[-1]]
-            # a long run ends checked against its last map worked out
-            # another way (`_check_reference`): figures the engine got wrong
-            # are never kept or shown.  Had while the workers run.
+            # a long run ends checked against its last map worked out another
+            # way: figures the engine got wrong are never kept or shown.  The
+            # figures its derived partition keeps when there is one (read, no
+            # geometry parsed), else the map worked out afresh by the walk
+            # that ends there (`Engine.afresh`)
             check = len(todo) >= PARALLEL_MIN_MAPS
+            kept = self._kept_ru_km2(last) if check else None
+            job = _FiguresJob(
+                self,
+                statics,
+                order,
+                todo=set(todo),
+                sha=sha,
+                pair=pair,
+                gross=gross,
+                afresh_at=todo[-1] if check and kept is None else None,
+            )
 
-            def meanwhile() -> tuple[tuple[list[float], str] | None, bytes | None]:
+            def meanwhile() -> bytes | None:
                 # what the parent does while the workers run: the static
-                # layers' file, the check's figures, pandas imported
+                # layers' file, pandas imported
                 body = None if built is None else statics.to_bytes()
-                expected = self._check_reference(last, statics) if check else None
-                return (_warm(expected) if pandas else expected), body
+                return _warm(body) if pandas else body
 
-            found_rows, found_steps, extra = job.run(
+            found_rows, found_steps, body = job.run(
                 range(first, todo[-1] + 1), meanwhile=meanwhile
             )
-            assert extra is not None  # `run` returns what `meanwhile` gave
-            expected, body = extra
-            if expected is not None:
-                self._check_figures(last, found_rows[sha[last.key]], *expected)
+            if check:
+                self._check_figures(
+                    last,
+                    found_rows[sha[last.key]],
+                    kept,
+                    job.afresh.get(sha[last.key]),
+                )
             rows.update(found_rows)
             steps.update(found_steps)
             written = self._write_merged(stem, {"rows": rows, "steps": steps}, merged)
@@ -1844,26 +1856,6 @@ class Record:
             return str(self.cache.entries[snap.key]["sha256"])
         return self._snapshot_bytes(snap)[1]  # raises, naming the repair
 
-    def _check_reference(
-        self, snap: Snapshot, statics: Statics
-    ) -> tuple[list[float], str]:
-        """Return what the figures of a long run's last map are checked against.
-
-        The RU km² by region (in `region_ids` order) of its partition when
-        one is derived (the areas it keeps: no geometry parsed), else of the
-        map worked out afresh by a new engine: the whole map at once, not
-        changes stepped from another map (`territory.series.Engine`'s full
-        map, which the tests check against the partition, about a third of
-        a partition's cost).  With what they are, for the error message.
-        """
-        from territory.series import Engine, prepared
-
-        kept = self._kept_ru_km2(snap)
-        if kept is not None:
-            return kept, "its partition"
-        fresh = Engine(statics).step(prepared(self.read_snapshot(snap)))
-        return [float(x) for x in fresh], "the map worked out afresh"
-
     def _kept_ru_km2(self, snap: Snapshot) -> list[float] | None:
         """Return the RU km² by region of `snap`'s derived partition, or None.
 
@@ -1911,14 +1903,28 @@ class Record:
         return None
 
     def _check_figures(
-        self, snap: Snapshot, figures: list[float], expected: list[float], what: str
+        self,
+        snap: Snapshot,
+        figures: list[float],
+        kept: list[float] | None,
+        fresh: list[float] | None,
     ) -> None:
-        """Raise `InternalError` unless `figures` are `expected`, to 1e-9.
+        """Raise `InternalError` unless `figures` are the reference's, to 1e-9.
 
-        `expected` is the RU km² of `what` (`_check_reference`).
+        The reference: `kept`, the figures of `snap`'s derived partition
+        (`_kept_ru_km2`), else `fresh`, the map worked out afresh
+        (`territory.series.Engine.afresh`); with neither, the figures were
+        not checked, which is a bug too.
         """
         from territory.errors import InternalError
 
+        if kept is not None:
+            expected, what = kept, "its partition"
+        elif fresh is not None:
+            expected, what = fresh, "the map worked out afresh"
+        else:
+            msg = f"the by-region figures of {snap.label} were not checked; please report this"
+            raise InternalError(msg)
         ids = self.region_ids
         for rid, got, want in zip(ids, figures, expected, strict=True):
             if abs(got - want) > 1e-9 * max(abs(want), 1.0):
@@ -2185,6 +2191,10 @@ PARALLEL_MIN_MAPS = 200
 #: middle (the walk up also takes the full map there, the walk down shares its
 #: core with the parent's work while the workers run).
 PIVOT = 0.5
+#: The same, for the segment whose walk up ends working its last map out
+#: afresh for the check (`Engine.afresh`, about half a second): later, so
+#: that walk takes fewer maps.
+PIVOT_AFRESH = 0.54
 #: The job forked workers run (set in the parent just before they start).
 _FORKED: _FiguresJob | None = None
 
@@ -2202,9 +2212,15 @@ class _FiguresJob:
     engine's over the whole span.  One shared progress bar.
     """
 
-    def __init__(self, record, statics, order, *, todo, sha, pair, gross) -> None:
+    def __init__(
+        self, record, statics, order, *, todo, sha, pair, gross, afresh_at=None
+    ) -> None:
         self.record, self.statics, self.order = record, statics, order
         self.todo, self.sha, self.pair, self.gross = todo, sha, pair, gross
+        #: the map the walk that ends there works out afresh (`Engine.afresh`)
+        #: for the check, if any; and the figures so had, by file checksum
+        self.afresh_at: int | None = afresh_at
+        self.afresh: dict[str, list[float]] = {}
         #: per segment, where its walk up hands its first state to its walk down
         self.posts: list[_Post] = []
         #: the border's band, built by the parent once the workers are forked
@@ -2229,12 +2245,13 @@ class _FiguresJob:
         ):
             from territory.progress import progress
 
-            rows, steps = self.walk(
+            rows, steps, fresh = self.walk(
                 iter(span),
                 forward=True,
                 tick=None,
                 bar=lambda it: progress(it, desc="maps", unit="map"),
             )
+            self.afresh.update(fresh)
             return rows, steps, None if meanwhile is None else meanwhile()
         return self._forked(span, workers, meanwhile)
 
@@ -2324,16 +2341,21 @@ class _FiguresJob:
             if bar is not None:
                 bar.close()
             for f in futures:
-                r, st = f.result()
+                r, st, fresh = f.result()
                 rows.update(r)
                 steps.update(st)
+                self.afresh.update(fresh)
         return rows, steps, extra
 
-    @staticmethod
-    def pivot(segment: range) -> int:
-        """Return the map of `segment` both its walks start from (`PIVOT` of the way)."""
+    def pivot(self, segment: range) -> int:
+        """Return the map of `segment` both its walks start from.
+
+        `PIVOT` of the way, or `PIVOT_AFRESH` for the segment whose walk up
+        works its last map out afresh.
+        """
+        share = PIVOT_AFRESH if self.afresh_at == segment.stop - 1 else PIVOT
         return segment.start + max(
-            min(round(PIVOT * len(segment)), len(segment) - 1), 1
+            min(round(share * len(segment)), len(segment) - 1), 1
         )
 
     def walk(
@@ -2345,8 +2367,8 @@ class _FiguresJob:
         bar=None,
         hand_to: _Post | None = None,
         take_from: tuple[_Post, int] | None = None,
-    ) -> tuple[dict, dict]:
-        """Return the rows (and steps) of the maps `taken` hands out.
+    ) -> tuple[dict, dict, dict]:
+        """Return the rows (and steps) of the maps `taken` hands out, and any map worked out afresh.
 
         Consecutive maps, upwards if `forward`, else downwards; a map
         is read only if needed, and not at all when its file repeats the
@@ -2466,7 +2488,11 @@ class _FiguresJob:
             # a walk down ending a segment: the change to its first map
             engine.step(self.record.read_snapshot(self.order[last - 1]))
             self._keep_step(steps, last, engine.lost_km2, engine.gained_km2)
-        return rows, steps
+        fresh = {}
+        if forward and last is not None and last == self.afresh_at and engine.has_map:
+            # the check's map (`Record._region_figures`), where this walk ends
+            fresh[self.sha[self.order[last].key]] = [float(x) for x in engine.afresh()]
+        return rows, steps, fresh
 
     def _keep_step(self, steps: dict, i: int, gained, lost) -> None:
         """Keep the km² gained and lost from map i − 1 to map i."""
@@ -2639,7 +2665,9 @@ class _BandPost(_Post):
         return shapely.from_wkb(body)
 
 
-def _forked_walk(segment: int, span: range, forward: bool, ticks) -> tuple[dict, dict]:
+def _forked_walk(
+    segment: int, span: range, forward: bool, ticks
+) -> tuple[dict, dict, dict]:
     """Run, in a forked worker, one walk of a segment of the parent's job.
 
     Both start at the segment's pivot: the walk up takes it (a full map) and

@@ -259,8 +259,8 @@ def test_a_walk_down_equals_a_walk_up(record, statics):
     todo = set(range(1, len(order)))
     job = _FiguresJob(record, statics, order, todo=todo, sha=sha, pair=pair, gross=True)
     span = range(len(order))
-    up_rows, up_steps = job.walk(iter(span), forward=True, tick=None)
-    down_rows, down_steps = job.walk(reversed(span), forward=False, tick=None)
+    up_rows, up_steps, _ = job.walk(iter(span), forward=True, tick=None)
+    down_rows, down_steps, _ = job.walk(reversed(span), forward=False, tick=None)
     assert up_rows.keys() == down_rows.keys() == sha.keys()
     assert up_steps.keys() == down_steps.keys() == set(pair.values())
     for key, row in up_rows.items():
@@ -310,7 +310,7 @@ def test_a_walk_takes_a_repeated_file_without_reading_it(record, statics, monkey
             lambda self, s, read=read: read.append(s) or real(self, s),
         )
         span = range(len(order))
-        rows, steps = job.walk(
+        rows, steps, _ = job.walk(
             iter(span) if forward else reversed(span), forward=forward, tick=None
         )
         taken = {order.index(s) for s in read}
@@ -422,7 +422,7 @@ def test_a_walk_down_waiting_for_its_state_still_gets_the_band(record, statics):
     try:
         job.band.send(statics)
         state.send(None)  # no state: the walk starts with a full map
-        rows, _ = job.walk(iter([0]), forward=False, tick=None, take_from=(state, 1))
+        rows, _, _ = job.walk(iter([0]), forward=False, tick=None, take_from=(state, 1))
         assert set(rows) == {order[0].key}
         assert shapely.equals_identical(later.border_band, statics.border_band)
     finally:
@@ -534,18 +534,21 @@ def test_the_check_reads_the_figures_the_partition_keeps(record, tmp_path, monke
     # The check that ends a long run reads the RU km² of its last map from
     # the areas the derived partition keeps (no geometry parsed): the same
     # figures as measuring the partition's pieces, to 1e-12.  With no
-    # partition derived it works the map out afresh (a new engine's full
-    # map, no partition made): the partition's figures to 1e-9.
+    # partition derived, the walk that ends there works the map out afresh
+    # (`Engine.afresh`: a new engine's full map, sharing only the exact
+    # pieces cut): the partition's figures to 1e-9, as the walk's are.
     from territory.control import RU
     from territory.geodesy import area_km2
 
     monkeypatch.setattr(type(record), "_derived_dir", lambda self: tmp_path)
-    snap = record.snapshots[700]
+    snaps = record.snapshots[697:701]
+    snap = snaps[-1]
     statics, _ = record._series_statics()
+    engine = series.Engine(statics)
+    for s in snaps:
+        walked = engine.step(record.read_snapshot(s))
+    fresh = engine.afresh()
     assert record._kept_ru_km2(snap) is None
-    fresh, what = record._check_reference(snap, statics)
-    assert what == "the map worked out afresh"
-    assert not list(tmp_path.glob("partition-*"))  # none was made
     pieces = record.partition(snap).pieces
     measured = [0.0] * len(record.region_ids)
     for rid, holder, geom in zip(
@@ -557,26 +560,32 @@ def test_the_check_reads_the_figures_the_partition_keeps(record, tmp_path, monke
     assert kept is not None
     np.testing.assert_allclose(kept, measured, rtol=1e-12, atol=1e-9)
     assert max(kept) > 10_000  # the occupied oblasts are there
-    assert record._check_reference(snap, statics) == (kept, "its partition")
     np.testing.assert_allclose(fresh, measured, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(walked, measured, rtol=1e-9, atol=1e-9)
+    from territory.errors import InternalError
+
+    with pytest.raises(InternalError, match="no map to work out afresh"):
+        series.Engine(statics).afresh()
 
 
+@pytest.mark.parametrize("cpus", [1, 2])
 @pytest.mark.parametrize("derived", [False, True], ids=["afresh", "partition"])
 def test_a_long_run_that_disagrees_with_the_check_is_refused(
-    record, tmp_path, monkeypatch, derived
+    record, tmp_path, monkeypatch, derived, cpus
 ):
     # Negative control of the check that ends every long run, against the
-    # partition when one is derived and the map worked out afresh when not:
-    # figures stepped 1 km² off are an InternalError (exit 3), never
-    # written or shown.
+    # partition when one is derived and the map worked out afresh when not
+    # (in one process, and by the forked walk that ends there): figures
+    # stepped 1 km² off are an InternalError (exit 3), never written or shown.
     from territory import record as record_module
     from territory.errors import InternalError
 
+    snaps = record.snapshots[640:648]
     monkeypatch.setattr(type(record), "_derived_dir", lambda self: tmp_path)
     if derived:
-        record.partition(record.snapshots[701])
+        record.partition(snaps[-1])
     monkeypatch.setattr(record_module, "PARALLEL_MIN_MAPS", 2)
-    monkeypatch.setattr("os.cpu_count", lambda: 1)
+    monkeypatch.setattr("os.cpu_count", lambda: cpus)
     real = series.Engine._update
 
     def off(self, *args, **kwargs):  # a step that gets a region wrong
@@ -586,7 +595,7 @@ def test_a_long_run_that_disagrees_with_the_check_is_refused(
     monkeypatch.setattr(series.Engine, "_update", off)
     what = "its partition" if derived else "the map worked out afresh"
     with pytest.raises(InternalError, match=f"disagree with {what}"):
-        record.region_figures(record.snapshots[700:702])
+        record.region_figures(snaps)
     assert not list(tmp_path.glob("series-*.json"))
 
 
