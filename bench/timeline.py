@@ -14,16 +14,17 @@ part timed just before it, and the median of those pairs is reported
 Ours, as a user runs it: ``territory timeline --by region --every 1`` over
 the whole record in a new process,
 
-- cold: with no by-region figures derived yet (the ``series-*`` files of the
-  derived cache are moved aside for the run and put back after), the median
-  of `COLD_REPEAT` runs, each starting with no figure derived; the static
-  layers (``statics-*``: the regions and land mask prepared, which no map changes)
-  and the last map's partition (read by the check that ends the run) are
-  derived, as after any earlier run;
+- cold: with no by-region figures and no partition derived yet (the
+  ``series-*`` and ``partition-*`` files of the derived cache are moved
+  aside for the run and put back after: the check that ends the run works
+  its last map out afresh), the median of `COLD_REPEAT` runs, each starting
+  with no figure derived; the static layers (``statics-*``: the regions and
+  land mask prepared, which no map changes) and the maps' versions are
+  derived, as after any earlier run on the cache;
 - cold, unprepared: the same with the static layers moved aside too (the
   first run on new boundaries), the median of `REPEAT` runs;
-- cold, empty: the whole derived cache moved aside (the maps' versions and
-  the last map's partition computed too: the first run on a new cache);
+- cold, empty: the whole derived cache moved aside (the maps' versions
+  computed too: the first run on a new cache);
 - warm: run again, the figures read from the derived cache (median likewise);
 
 with the peak memory of a cold run, and a check that the figures the last
@@ -49,6 +50,8 @@ from pathlib import Path
 
 from bench.common import child_peak_mib, derived_aside
 
+#: The command timed: the whole record by region, as CSV.
+_ARGS = ["timeline", "--by", "region", "--every", "1", "--format", "csv"]
 #: Every how many daily files the baseline reads.
 STRIDE = 8
 #: Cold and warm runs timed (the median is kept): the machines are noisy.
@@ -101,7 +104,7 @@ def _timeline_s(
     before = _children_cpu_s()
     t0 = time.perf_counter()
     done = subprocess.run(
-        [territory, "timeline", "--by", "region", "--every", "1", "--format", "csv"],
+        [territory, *_ARGS],
         check=True,
         capture_output=True,
         text=True,
@@ -140,29 +143,31 @@ def run(results: dict) -> None:
                     if path.is_file():
                         path.unlink()
                 empty.append(_timeline_s(territory, empty_cpus))
-        with derived_aside(rec.cache.root, "statics-*.arrow"):
-            for _ in range(REPEAT):
-                for pattern in ("series-*.json", "statics-*.arrow"):
-                    for path in derived.glob(pattern):  # what a cold run wrote
-                        path.unlink()
-                unprepared.append(_timeline_s(territory, unprepared_cpus))
-        cold_cpus: list[float] = []
-        printed: list[str] = []
-        # each cold run right after a part of the baseline's files: the
-        # host's speed drifts within minutes, and a pair is timed at one speed
-        files, timed = _naive_timer(mirror)
-        chunks: list[tuple[float, float, int]] = []
-        for r in range(COLD_REPEAT):
-            part = files[r::COLD_REPEAT]
-            chunks.append((*timed(part), len(part)))
-            for path in derived.glob("series-*.json"):  # what a cold run wrote
+        # no partition derived either: the check that ends a cold run then
+        # works its last map out afresh, as on any cache where no one has
+        # asked for that map's control figures
+        with derived_aside(rec.cache.root, "partition-*"):
+            with derived_aside(rec.cache.root, "statics-*.arrow"):
+                for _ in range(REPEAT):
+                    for pattern in ("series-*.json", "statics-*.arrow"):
+                        for path in derived.glob(pattern):  # what a cold run wrote
+                            path.unlink()
+                    unprepared.append(_timeline_s(territory, unprepared_cpus))
+            cold_cpus: list[float] = []
+            printed: list[str] = []
+            # each cold run right after a part of the baseline's files: the
+            # host's speed drifts within minutes, and a pair is timed at one speed
+            files, timed = _naive_timer(mirror)
+            chunks: list[tuple[float, float, int]] = []
+            for r in range(COLD_REPEAT):
+                part = files[r::COLD_REPEAT]
+                chunks.append((*timed(part), len(part)))
+                for path in derived.glob("series-*.json"):  # what a cold run wrote
+                    path.unlink()
+                colds.append(_timeline_s(territory, cold_cpus, printed))
+            for path in derived.glob("series-*.json"):
                 path.unlink()
-            colds.append(_timeline_s(territory, cold_cpus, printed))
-        for path in derived.glob("series-*.json"):
-            path.unlink()
-        peak = child_peak_mib(
-            [territory, "timeline", "--by", "region", "--every", "1", "--format", "csv"]
-        )
+            peak = child_peak_mib([territory, *_ARGS])
         warms = [_timeline_s(territory) for _ in range(REPEAT)]
     cold, warm = statistics.median(colds), statistics.median(warms)
     cold_unprepared = statistics.median(unprepared)
