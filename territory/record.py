@@ -2195,6 +2195,10 @@ PIVOT = 0.5
 #: afresh for the check (`Engine.afresh`, about half a second): later, so
 #: that walk takes fewer maps.
 PIVOT_AFRESH = 0.54
+#: How much earlier the pivots lie while the parent builds the border's band
+#: (`_BandPost`): the walk down, which waits for the walk up's full map and
+#: so for the band, has run out of maps to read ahead before it comes.
+PIVOT_BAND_SHIFT = 0.04
 #: The job forked workers run (set in the parent just before they start).
 _FORKED: _FiguresJob | None = None
 
@@ -2351,9 +2355,12 @@ class _FiguresJob:
         """Return the map of `segment` both its walks start from.
 
         `PIVOT` of the way, or `PIVOT_AFRESH` for the segment whose walk up
-        works its last map out afresh.
+        works its last map out afresh; `PIVOT_BAND_SHIFT` earlier while the
+        parent builds the border's band.
         """
         share = PIVOT_AFRESH if self.afresh_at == segment.stop - 1 else PIVOT
+        if self.band is not None:
+            share -= PIVOT_BAND_SHIFT
         return segment.start + max(
             min(round(share * len(segment)), len(segment) - 1), 1
         )
