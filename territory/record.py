@@ -2196,8 +2196,9 @@ PIVOT = 0.5
 #: that walk takes fewer maps.
 PIVOT_AFRESH = 0.54
 #: How much earlier the pivots lie while the parent builds the border's band
-#: (`_BandPost`): the walk down, which waits for the walk up's full map and
-#: so for the band, has run out of maps to read ahead before it comes.
+#: (`_BandPost`): the walk up's full map waits for the band and the walk down
+#: for that map, and with the same pivots the walk down ended about 0.6 s
+#: after the walk up on a new cache (measured; within 0.1 s with this shift).
 PIVOT_BAND_SHIFT = 0.04
 #: The job forked workers run (set in the parent just before they start).
 _FORKED: _FiguresJob | None = None

@@ -127,6 +127,10 @@ def captured_at(file_day: dt.date) -> dt.datetime:
     return dt.datetime.combine(file_day, CAPTURE_BY, tzinfo=dt.UTC)
 
 
+#: The area types of the history whose sum is the occupied area.
+OCCUPIED_TYPES = ("occupied_after_24_02_2022", "occupied_to_24_02_2022")
+
+
 def published_occupied(history: pd.DataFrame) -> pd.Series:
     """Return the published occupied area (km²) by version time, from the area history.
 
@@ -139,10 +143,6 @@ def published_occupied(history: pd.DataFrame) -> pd.Series:
     occ = history[history["area_type"].isin(list(OCCUPIED_TYPES))]
     times = pd.to_datetime(occ["time_index"].str.replace(" UTC", ""), utc=True)
     return occ.groupby(times)["area"].sum().sort_index()
-
-
-#: The area types of the history whose sum is the occupied area.
-OCCUPIED_TYPES = ("occupied_after_24_02_2022", "occupied_to_24_02_2022")
 
 
 class Published:
