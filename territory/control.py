@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
-from typing import TYPE_CHECKING, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import shapely
 from shapely.geometry.base import BaseGeometry
@@ -336,11 +336,15 @@ def _removed_geometries(
         # (one that touches the main held land or the coast's pieces is not)
         if all(k in inland_set for k in group)
     ]
-    # reprojected at once, each as `transform` gives it
-    for piece, pm in zip(
-        pieces, transform_many(pieces, STORAGE_CRS, metric), strict=True
+    # reprojected at once, each as `transform` gives it, and decided at once
+    pms = (
+        transform_many(pieces, STORAGE_CRS, metric)
+        if pieces
+        else np.empty(0, dtype=object)
+    )
+    for piece, decided in zip(
+        pieces, given_to_many(pms, m, sliver_tolerance_m=t), strict=True
     ):
-        decided = given_to(pm, m, sliver_tolerance_m=t)
         if decided is not None:
             reason, holder = decided
             given[reason][holder].append(piece)
@@ -490,30 +494,64 @@ def given_to(
         ``(reason, holder)``: `BORDER_GAP` or `SEAM`, given to `RU` or `GREY`;
         None if the piece stays held.
     """
+    return given_to_many([pm], m, sliver_tolerance_m=sliver_tolerance_m)[0]
+
+
+def given_to_many(
+    pms: Sequence[BaseGeometry] | np.ndarray,
+    m: Mapping[str, BaseGeometry],
+    *,
+    sliver_tolerance_m: float,
+) -> list[tuple[str, str] | None]:
+    """`given_to` for each of `pms`, each layer asked about all of them at once.
+
+    The same answers (each is the same GEOS predicate on the same pair),
+    without a call per piece and layer: a whole map has hundreds of pieces.
+    A layer of `m` is read only when a piece needs it, as `given_to` reads
+    it (``border_band`` may still be on its way, `territory.series`).
+    """
+    import numpy as np
+
+    pms = np.asarray(pms, dtype=object)
+    n = len(pms)
+    out: list[tuple[str, str] | None] = [None] * n
+    if not n:
+        return out
     t = sliver_tolerance_m
     occupied, grey = m["occupied"], m["grey"]
     # the prepared layer first: GEOS uses a prepared geometry only as the
     # first argument (the predicates are the same either way round)
-    by_occ = not occupied.is_empty and shapely.dwithin(occupied, pm, TOUCH_M)
-    by_grey = not grey.is_empty and shapely.dwithin(grey, pm, TOUCH_M)
-    if not (by_occ or by_grey):
-        return None
-    if (
-        t > 0
-        and shapely.dwithin(m["border"], pm, TOUCH_M)
-        and shapely.covers(m["border_band"], pm)
-    ):
+    none = np.zeros(n, dtype=bool)
+    by_occ = none if occupied.is_empty else shapely.dwithin(occupied, pms, TOUCH_M)
+    by_grey = none if grey.is_empty else shapely.dwithin(grey, pms, TOUCH_M)
+    (touch,) = np.nonzero(by_occ | by_grey)
+    if not len(touch):
+        return out
+    gap = np.zeros(n, dtype=bool)
+    if t > 0:
         # between the occupier's polygon and the state border: the two
         # sources draw the border apart; the strip is the occupier's
-        reason = BORDER_GAP
-    elif nowhere_wide(pm):
-        reason = SEAM  # between two of the source's own polygons
-    else:
-        return None
-    if not (by_occ and by_grey):  # one side touches it: that side's
-        return reason, RU if by_occ else GREY
-    ru, gr = _shared_m(pm, occupied), _shared_m(pm, grey)
-    return reason, RU if ru >= gr else GREY
+        by_border = touch[shapely.dwithin(m["border"], pms[touch], TOUCH_M)]
+        if len(by_border):
+            gap[by_border] = shapely.covers(m["border_band"], pms[by_border])
+    # the others: between two of the source's own polygons
+    (ask,) = np.nonzero(~gap[touch])
+    seam = np.zeros(n, dtype=bool)
+    if len(ask):
+        seam[touch[ask]] = nowhere_wide_many(pms[touch[ask]])
+    for k in touch.tolist():
+        if gap[k]:
+            reason = BORDER_GAP
+        elif seam[k]:
+            reason = SEAM
+        else:
+            continue
+        if not (by_occ[k] and by_grey[k]):  # one side touches it: that side's
+            out[k] = (reason, RU if by_occ[k] else GREY)
+        else:
+            ru, gr = _shared_m(pms[k], occupied), _shared_m(pms[k], grey)
+            out[k] = (reason, RU if ru >= gr else GREY)
+    return out
 
 
 #: Margin (m) beyond half `SEAM_WIDTH_M` by which a point of a piece must lie
@@ -530,10 +568,26 @@ def nowhere_wide(pm: BaseGeometry) -> bool:
     keeps a disc of the erosion around it, so such a point answers without
     the erosion (which costs far more than finding the point).
     """
-    inner = shapely.point_on_surface(pm)
-    if shapely.distance(inner, pm.boundary) > SEAM_WIDTH_M / 2 + _WIDE_MARGIN_M:
-        return False
-    return pm.buffer(-SEAM_WIDTH_M / 2).is_empty
+    return bool(nowhere_wide_many([pm])[0])
+
+
+def nowhere_wide_many(pms: Sequence[BaseGeometry] | np.ndarray) -> np.ndarray:
+    """`nowhere_wide` of each of `pms` (booleans), each step taken for all at once."""
+    import numpy as np
+
+    pms = np.asarray(pms, dtype=object)
+    inner = shapely.point_on_surface(pms)
+    wide = (
+        shapely.distance(inner, shapely.boundary(pms))
+        > SEAM_WIDTH_M / 2 + _WIDE_MARGIN_M
+    )
+    out = np.zeros(len(pms), dtype=bool)
+    (ask,) = np.nonzero(~wide)
+    if len(ask):
+        # (`BaseGeometry.buffer`'s 16 segments a quarter circle, as before)
+        eroded = shapely.buffer(pms[ask], -SEAM_WIDTH_M / 2, quad_segs=16)
+        out[ask] = shapely.is_empty(eroded)
+    return out
 
 
 #: Margin (degrees) around the country's bounds of the box the sea is cut
@@ -611,26 +665,79 @@ def exact_piece(
     `held_exact` and `joined_to` (with the same `grid_size`), when the
     caller has it already.
     """
-    if piece.is_empty:
-        return piece
-    cut = polygonal(
+    return exact_pieces(
+        [piece], held_exact, joined_to=joined_to, grid_size=grid_size, land=land
+    )[0]
+
+
+def exact_pieces(
+    pieces: Sequence[BaseGeometry] | np.ndarray,
+    held_exact: BaseGeometry | np.ndarray,
+    *,
+    joined_to: BaseGeometry | np.ndarray | None = None,
+    grid_size: float | None = None,
+    land: BaseGeometry | np.ndarray | None = None,
+) -> np.ndarray:
+    """`exact_piece` of each of `pieces`, each overlay made for all at once.
+
+    `held_exact`, `joined_to` and `land` are one geometry for every piece,
+    or one per piece (arrays as long as `pieces`).  The same pieces (each is
+    the same GEOS overlay of the same pair), without a call per piece and
+    step: a whole map has hundreds of them.
+    """
+    import numpy as np
+
+    pieces = np.asarray(pieces, dtype=object)
+    out = pieces.copy()  # (an empty piece is its own exact piece)
+    (k,) = np.nonzero(~shapely.is_empty(pieces))
+    if not len(k):
+        return out
+
+    def each(value: BaseGeometry | np.ndarray) -> BaseGeometry | np.ndarray:
+        return value[k] if isinstance(value, np.ndarray) else value
+
+    cut = _polygonal_each(
         shapely.intersection(
-            held_exact, shapely.buffer(piece, HELD_GRID_DEG), grid_size=grid_size
+            each(held_exact),
+            shapely.buffer(pieces[k], HELD_GRID_DEG),
+            grid_size=grid_size,
         )
     )
     if joined_to is None:
-        return cut
+        out[k] = cut
+        return out
     grown = shapely.buffer(cut, JOIN_DEG)
-    if land is None:
-        land = joined_land(held_exact, joined_to, grid_size)
-    return polygonal(shapely.intersection(grown, land, grid_size=grid_size))
+    land = (
+        joined_land(each(held_exact), each(joined_to), grid_size)
+        if land is None
+        else each(land)
+    )
+    out[k] = _polygonal_each(shapely.intersection(grown, land, grid_size=grid_size))
+    return out
+
+
+def _polygonal_each(geoms: np.ndarray) -> np.ndarray:
+    """`polygonal` of each geometry of an array."""
+    import numpy as np
+
+    out = np.empty(len(geoms), dtype=object)
+    out[:] = [polygonal(g) for g in geoms]
+    return out
 
 
 def joined_land(
-    held_exact: BaseGeometry, side: BaseGeometry, grid_size: float | None
-) -> BaseGeometry:
-    """Return the held land and a side's together, as `exact_piece` cuts a joined piece by."""
-    return polygonal(shapely.union(held_exact, side, grid_size=grid_size))
+    held_exact: BaseGeometry | np.ndarray,
+    side: BaseGeometry | np.ndarray,
+    grid_size: float | None,
+) -> Any:
+    """Return the held land and a side's together, as `exact_piece` cuts a joined piece by.
+
+    One geometry, or one per piece where either is an array of them.
+    """
+    joined = shapely.union(held_exact, side, grid_size=grid_size)
+    if isinstance(joined, BaseGeometry):
+        return polygonal(joined)
+    return _polygonal_each(joined)
 
 
 def partition_land(

@@ -55,8 +55,8 @@ from territory.control import (
     SLIVER_TOLERANCE_M,
     TOUCH_M,
     edges_not_in,
-    exact_piece,
-    given_to,
+    exact_pieces,
+    given_to_many,
     held_land,
     merged_boxes,
     nowhere_wide,
@@ -1181,51 +1181,83 @@ class Engine:
             if todo
             else np.empty(0, dtype=object)
         )
-        # the pieces given, each with its parts by region, measured at once
-        given: list[tuple[bytes, BaseGeometry, str, str, list[int], _Near]] = []
-        region_parts: list[BaseGeometry] = []
-        for (piece, key), pm in zip(todo, pms, strict=True):
-            decided = given_to(pm, m, sliver_tolerance_m=self.t)
+        # each question asked of all the pieces at once (the same answers:
+        # a whole map decides hundreds of pieces, a call each costs more
+        # than most of them take)
+        decisions = given_to_many(pms, m, sliver_tolerance_m=self.t)
+        # the pieces given, with the sides in a box around each: the exact
+        # piece lies within a hair of the piece, so only the land and the
+        # sides in that box are needed
+        at: list[tuple[BaseGeometry, bytes, str, str]] = []
+        boxes: list[tuple[float, float, float, float]] = []
+        sides_l: list[BaseGeometry] = []
+        side_l: list[BaseGeometry] = []
+        for (piece, key), decided in zip(todo, decisions, strict=True):
             if decided is None:
                 self._seen[key] = None
-            else:
-                reason, holder = decided
-                # the exact piece lies within a hair of the piece: only the
-                # land and the sides in a box around it are needed
-                box = near_box(piece)
-                side = polygonal(
+                continue
+            reason, holder = decided
+            box = near_box(piece)
+            at.append((piece, key, reason, holder))
+            boxes.append(box)
+            side_l.append(
+                polygonal(
                     shapely.clip_by_rect(occupied if holder == RU else grey, *box)
                 )
-                sides = shapely.clip_by_rect(others, *box)
-                # the same piece given to the same side, with the same sides
-                # around it, as on an earlier map: the same exact piece
-                near_sides = (
-                    shapely.to_wkb(shapely.normalize(sides)),
-                    shapely.to_wkb(shapely.normalize(side)),
-                )
-                known = self._exact.get((key, reason, holder))
-                if known is not None and known[0] == near_sides:
-                    out.append(known[1])
-                    self._seen[key] = known[1]
-                    continue
-                exact = exact_piece(
-                    piece,
-                    shapely.difference(
-                        # the whole country's land is cut from its tile
-                        s.clip("country_land", box, keep=False)
-                        if window is None
-                        else shapely.clip_by_rect(land, *box),
-                        sides,
-                    ),
-                    joined_to=side,
-                )
-                # joined to its side: only what the side does not hold counts
-                own = polygonal(shapely.difference(exact, side))
-                hits, by_region = self._by_region(own)
-                given.append((key, exact, holder, reason, hits, near_sides))
-                region_parts.extend(by_region)
+            )
+            sides_l.append(shapely.clip_by_rect(others, *box))
+        if not at:
+            return out
+        sides_a = np.empty(len(at), dtype=object)
+        sides_a[:] = sides_l
+        side_a = np.empty(len(at), dtype=object)
+        side_a[:] = side_l
+        # the same piece given to the same side, with the same sides around
+        # it, as on an earlier map: the same exact piece
+        near_keys = zip(
+            shapely.to_wkb(shapely.normalize(sides_a)).tolist(),
+            shapely.to_wkb(shapely.normalize(side_a)).tolist(),
+            strict=True,
+        )
+        new_k: list[int] = []
+        near_l: list[_Near] = []
+        for j, ((_, key, reason, holder), near_sides) in enumerate(
+            zip(at, near_keys, strict=True)
+        ):
+            near_l.append(near_sides)
+            known = self._exact.get((key, reason, holder))
+            if known is not None and known[0] == near_sides:
+                out.append(known[1])
+                self._seen[key] = known[1]
+            else:
+                new_k.append(j)
+        if not new_k:
+            return out
+        # the exact pieces cut at once: from the land of each box (the whole
+        # country's land is cut from its tile), less the sides
+        lands = np.empty(len(new_k), dtype=object)
+        lands[:] = [
+            s.clip("country_land", boxes[j], keep=False)
+            if window is None
+            else shapely.clip_by_rect(land, *boxes[j])
+            for j in new_k
+        ]
+        exact_a = exact_pieces(
+            [at[j][0] for j in new_k],
+            shapely.difference(lands, sides_a[new_k]),
+            joined_to=side_a[new_k],
+        )
+        # joined to its side: only what the side does not hold counts
+        owns = shapely.difference(exact_a, side_a[new_k])
+        region_parts: list[BaseGeometry] = []
+        hits_l: list[list[int]] = []
+        for own in owns:
+            hits, by_region = self._by_region(polygonal(own))
+            hits_l.append(hits)
+            region_parts.extend(by_region)
         areas = iter(_areas_km2(region_parts))
-        for key, exact, holder, reason, hits, near_sides in given:
+        for j, exact, hits in zip(new_k, exact_a, hits_l, strict=True):
+            _, key, reason, holder = at[j]
             km2 = {r: float(next(areas)) for r in hits}
             km2 = {r: a for r, a in km2.items() if a}
             g = Given(exact, holder, reason, km2)
@@ -1233,7 +1265,7 @@ class Engine:
             self._seen[key] = g
             if len(self._exact) >= _EXACT_KEPT:
                 del self._exact[next(iter(self._exact))]
-            self._exact[(key, reason, holder)] = (near_sides, g)
+            self._exact[(key, reason, holder)] = (near_l[j], g)
         return out
 
     def _by_region(self, geom: BaseGeometry) -> tuple[list[int], list[BaseGeometry]]:

@@ -395,6 +395,129 @@ def test_nowhere_wide_is_the_erosion_test():
         assert nowhere_wide(pm) == pm.buffer(-SEAM_WIDTH_M / 2).is_empty, pm.wkt[:60]
 
 
+def test_nowhere_wide_many_answers_each_shape_as_its_erosion():
+    # All shapes asked at once (the quick answer for some, the erosion for
+    # the others) give each shape's own erosion answer, in their order.
+    from territory.control import SEAM_WIDTH_M, nowhere_wide_many
+
+    shapes = [
+        shapely.box(0.0, 0.0, 500.0, width).buffer(0.0)
+        for width in (40.0, 2.0, 11.0, 9.9, 10.1, 300.0, 9.0)
+    ]
+    shapes.append(shapely.Polygon([(0, 0), (600, 0), (0, 20)]))  # a wedge
+    got = nowhere_wide_many(shapes)
+    assert (
+        got.tolist()
+        == [s.buffer(-SEAM_WIDTH_M / 2).is_empty for s in shapes]
+        == [False, True, False, True, False, False, True, False]
+    )
+
+
+def _toy_sides_m():
+    """Sides around a few pieces of held land, in a local metric CRS (metres).
+
+    The state border runs along y = 1,500; the occupier's land is north of
+    y = 2,000 m west of x = 5,000 (two blocks 5 m apart) with a small block
+    east of x = 8,004; two grey blocks lie between.  What `given_to` reads of
+    a map, as its callers hand it in: in the local metric CRS of the
+    partition, which is true to 0.15% over the country, so the pieces here
+    are drawn in metres directly.
+    """
+    t = SLIVER_TOLERANCE_M
+    occupied = shapely.union_all(
+        [
+            shapely.box(0, 2_000, 5_000, 4_000),
+            shapely.box(0, 4_005, 5_000, 6_000),
+            shapely.box(8_004, 3_500, 9_000, 3_600),
+        ]
+    )
+    grey = shapely.union_all(
+        [
+            shapely.box(6_000, 2_000, 8_000, 4_000),
+            shapely.box(5_004, 2_000, 5_996, 2_800),
+        ]
+    )
+    border = shapely.LineString([(-10_000, 1_500), (20_000, 1_500)])
+    m = {"occupied": occupied, "grey": grey, "border": border}
+    m["border_band"] = border.buffer(t)
+    for g in m.values():
+        shapely.prepare(g)
+    pieces = [
+        shapely.box(0, 4_000, 5_000, 4_005),  # a seam between occupied blocks
+        shapely.box(6_500, 1_500, 7_000, 2_000),  # by the border, under grey
+        shapely.box(1_000, 1_500, 2_000, 2_000),  # by the border, under occupied
+        # seams between the two sides: 500 m along occupied, 300 m along grey
+        shapely.box(5_000, 2_500, 5_004, 3_000),
+        # and 1,600 m along grey, 100 m along occupied
+        shapely.box(8_000, 2_000, 8_004, 3_600),
+        shapely.box(1_000, 1_000, 1_400, 1_400),  # touches nothing
+        shapely.box(5_996, 2_000, 6_000, 2_700),  # a seam between grey blocks
+        # touches occupied and the border, reaches past the band, wide
+        shapely.box(3_000, -1_000, 4_000, 2_000),
+    ]
+    return pieces, m, t
+
+
+def test_given_to_many_answers_each_piece_as_alone():
+    # Every piece asked at once gets the answer it gets alone, and the
+    # answers are the rule's: seams to the side touching them (the longer
+    # shared outline when both do), strips along the border to the side
+    # above them; a piece touching nothing, or wider than the border's band
+    # and than a seam, stays held.
+    from territory.control import given_to, given_to_many
+
+    pieces, m, t = _toy_sides_m()
+    alone = [given_to(p, m, sliver_tolerance_m=t) for p in pieces]
+    assert given_to_many(pieces, m, sliver_tolerance_m=t) == alone
+    assert alone == [
+        (SEAM, RU),
+        (BORDER_GAP, GREY),
+        (BORDER_GAP, RU),
+        (SEAM, RU),
+        (SEAM, GREY),
+        None,
+        (SEAM, GREY),
+        None,
+    ]
+    # in another order, and with no piece at all
+    assert given_to_many(pieces[::-1], m, sliver_tolerance_m=t) == alone[::-1]
+    assert given_to_many([], m, sliver_tolerance_m=t) == []
+
+
+def test_exact_pieces_cut_each_piece_as_alone():
+    # Pieces cut at once, each with its own held land and side, are each the
+    # piece `exact_piece` cuts alone, to the bit; an empty piece is itself.
+    from territory.control import exact_piece, exact_pieces
+
+    held = shapely.box(30.0, 48.0, 30.2, 48.1).difference(
+        shapely.box(30.05, 48.02, 30.1, 48.04)
+    )
+    side = shapely.box(30.05, 48.02, 30.1, 48.04)
+    pieces = [
+        shapely.box(30.0, 48.0, 30.05, 48.02),
+        shapely.Polygon(),
+        shapely.box(30.1, 48.04, 30.2, 48.1),
+    ]
+    helds = [held, held.buffer(0.001), held]
+    sides = [side, side, side.buffer(0.0005)]
+    import numpy as np
+
+    got = exact_pieces(
+        pieces,
+        np.array(helds, dtype=object),
+        joined_to=np.array(sides, dtype=object),
+    )
+    for g, p, h, s in zip(got, pieces, helds, sides, strict=True):
+        assert shapely.to_wkb(g) == shapely.to_wkb(exact_piece(p, h, joined_to=s))
+    assert got[1] is pieces[1]
+    assert not got[0].is_empty
+    assert not got[2].is_empty
+    # one held land for all, no side
+    got = exact_pieces(pieces, held)
+    for g, p in zip(got, pieces, strict=True):
+        assert shapely.to_wkb(g) == shapely.to_wkb(exact_piece(p, held))
+
+
 def test_groups_from_some_seeds_are_those_groups():
     # Starting from some seeds gives, of all the groups, those holding one.
     import numpy as np
