@@ -448,21 +448,45 @@ def touching_groups(
             ks = [rest[i] for i in without]
             out.append(sorted([*ks, main]) if by_main.intersection(ks) else ks)
         return out
+    import numpy as np
+
     tree = shapely.STRtree(parts)
     is_seed = set(seeds)
+    firsts = list(seeds if start is None else start)
+    # the pieces near each seed a chain reaches, asked of the tree for a
+    # whole front of seeds at once (most groups are one piece: one or two
+    # calls, not one per piece)
+    touching: dict[int, list[int]] = {}
+    front = list(dict.fromkeys(firsts))
+    while front:
+        asked, found = tree.query(
+            np.array([parts[k] for k in front], dtype=object),
+            predicate="dwithin",
+            distance=TOUCH_DEG,
+        )
+        for k in front:
+            touching[k] = []
+        for a, j in zip(asked.tolist(), found.tolist(), strict=True):
+            touching[front[a]].append(j)
+        # a piece that is not a seed ends the chain
+        front = list(
+            dict.fromkeys(
+                j for j in found.tolist() if j in is_seed and j not in touching
+            )
+        )
     groups: list[list[int]] = []
     seen: set[int] = set()
-    for seed in seeds if start is None else start:
+    for seed in firsts:
         if seed in seen:
             continue
         group, todo = {seed}, [seed]
         while todo:
             k = todo.pop()
-            for j in tree.query(parts[k], predicate="dwithin", distance=TOUCH_DEG):
-                if int(j) not in group:
-                    group.add(int(j))
-                    if int(j) in is_seed:  # a piece that is not a seed ends the chain
-                        todo.append(int(j))
+            for j in touching[k]:
+                if j not in group:
+                    group.add(j)
+                    if j in is_seed:
+                        todo.append(j)
         seen |= group
         groups.append(sorted(group))
     return groups

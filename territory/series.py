@@ -195,6 +195,7 @@ class Statics:
     _clips: dict[tuple[str, tuple[float, ...]], BaseGeometry | bool] = field(
         default_factory=dict, repr=False
     )
+    _border_m: BaseGeometry | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._tree = shapely.STRtree(self.regions)
@@ -212,6 +213,20 @@ class Statics:
             shapely.prepare(band)
             self.band, self.band_from = band, None
         return self.band
+
+    @property
+    def border_m(self) -> BaseGeometry:
+        """The whole border in the metric CRS, prepared (made when first read).
+
+        What a whole map's decisions read (a window reads its cut,
+        ``clip("border_m", box)``): reprojected once per process, not once
+        per whole map (28,700 vertices).
+        """
+        if self._border_m is None:
+            border = transform(self.border, STORAGE_CRS, self.metric)
+            shapely.prepare(border)
+            self._border_m = border
+        return self._border_m
 
     @property
     def band_pending(self) -> bool:
@@ -1088,9 +1103,7 @@ class Engine:
                 "occupied": lambda: transform(occupied, STORAGE_CRS, s.metric),
                 "grey": lambda: transform(grey, STORAGE_CRS, s.metric),
                 "border": lambda: (
-                    transform(s.border, STORAGE_CRS, s.metric)
-                    if outer is None
-                    else s.clip("border_m", outer)
+                    s.border_m if outer is None else s.clip("border_m", outer)
                 ),
             }
         )
@@ -1154,20 +1167,28 @@ class Engine:
             others, np.array([parts[k] for k in ask], dtype=object), _NEAR_DEG
         )
         start = [k for k, w in zip(ask, near_other, strict=True) if w]
+        pieces: list[BaseGeometry] = []
         for group in touching_groups(parts, inland, start, main=main) if start else []:
             if any(edge[k] for k in group):
                 continue  # it goes on past the edge, where it cannot be given
             if any(coast[k] or k == main for k in group):
                 continue  # it touches the main held land or the coast's pieces
-            piece = (
+            pieces.append(
                 parts[group[0]]
                 if len(group) == 1
                 else shapely.union_all([parts[k] for k in group])
             )
-            key = shapely.to_wkb(shapely.normalize(piece))
-            if key in self._memo and (
-                near is None or not shapely.dwithin(near, piece, _NEAR_DEG)
-            ):
+        pieces_a = np.empty(len(pieces), dtype=object)
+        pieces_a[:] = pieces
+        keys = shapely.to_wkb(shapely.normalize(pieces_a)).tolist()
+        # the pieces decided on the last map, and whether a changed edge
+        # passes within the touch distance of them
+        again = [j for j, key in enumerate(keys) if key in self._memo]
+        moved = np.zeros(len(pieces), dtype=bool)
+        if near is not None and again:
+            moved[again] = shapely.dwithin(near, pieces_a[again], _NEAR_DEG)
+        for j, (piece, key) in enumerate(zip(pieces, keys, strict=True)):
+            if key in self._memo and not moved[j]:
                 # the same piece, and the other sides within the touch
                 # distance of it are as they were: the same decision
                 self._seen[key] = memo = self._memo[key]
@@ -1250,13 +1271,11 @@ class Engine:
         # joined to its side: only what the side does not hold counts
         owns = shapely.difference(exact_a, side_a[new_k])
         region_parts: list[BaseGeometry] = []
-        hits_l: list[list[int]] = []
-        for own in owns:
-            hits, by_region = self._by_region(polygonal(own))
-            hits_l.append(hits)
+        hits_l = self._by_regions([polygonal(own) for own in owns])
+        for _, by_region in hits_l:
             region_parts.extend(by_region)
         areas = iter(_areas_km2(region_parts))
-        for j, exact, hits in zip(new_k, exact_a, hits_l, strict=True):
+        for j, exact, (hits, _) in zip(new_k, exact_a, hits_l, strict=True):
             _, key, reason, holder = at[j]
             km2 = {r: float(next(areas)) for r in hits}
             km2 = {r: a for r, a in km2.items() if a}
@@ -1268,28 +1287,41 @@ class Engine:
             self._exact[(key, reason, holder)] = (near_l[j], g)
         return out
 
-    def _by_region(self, geom: BaseGeometry) -> tuple[list[int], list[BaseGeometry]]:
-        """Return the regions `geom` meets, and its part in each."""
-        # the regions (prepared) asked, not `geom`: far cheaper, same answer
-        near = self.s._tree.query(geom)
-        near = near[shapely.intersects(self.s.regions[near], geom)]
-        hits = [int(r) for r in near]
-        if len(hits) == 1:
-            # land of the country meeting one region only: all of it (what a
-            # cut would take off is float noise along the region's outline)
-            return hits, [geom]
-        # only the regions' outlines within a hair of `geom` matter
-        minx, miny, maxx, maxy = geom.bounds
-        d = 1e-6
-        box = (minx - d, miny - d, maxx + d, maxy + d)
-        return hits, [
-            polygonal(
-                shapely.intersection(
-                    shapely.clip_by_rect(self.s.regions[r], *box), geom
+    def _by_regions(
+        self, geoms: list[BaseGeometry]
+    ) -> list[tuple[list[int], list[BaseGeometry]]]:
+        """Return the regions each of `geoms` meets, and its part in each."""
+        geoms_a = np.empty(len(geoms), dtype=object)
+        geoms_a[:] = geoms
+        # the regions (prepared) asked, not the geometries: far cheaper,
+        # same answer; every geometry asked at once
+        which, near = self.s._tree.query(geoms_a)
+        meets = shapely.intersects(self.s.regions[near], geoms_a[which])
+        hits: list[list[int]] = [[] for _ in geoms]
+        for k, r in zip(which[meets].tolist(), near[meets].tolist(), strict=True):
+            hits[k].append(r)
+        out = []
+        for geom, rs in zip(geoms, hits, strict=True):
+            if len(rs) == 1:
+                # land of the country meeting one region only: all of it
+                # (what a cut would take off is float noise along the
+                # region's outline)
+                out.append((rs, [geom]))
+                continue
+            # only the regions' outlines within a hair of `geom` matter
+            minx, miny, maxx, maxy = geom.bounds
+            d = 1e-6
+            box = (minx - d, miny - d, maxx + d, maxy + d)
+            parts = [
+                polygonal(
+                    shapely.intersection(
+                        shapely.clip_by_rect(self.s.regions[r], *box), geom
+                    )
                 )
-            )
-            for r in hits
-        ]
+                for r in rs
+            ]
+            out.append((rs, parts))
+        return out
 
 
 class _Metric(dict):
