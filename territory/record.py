@@ -2194,7 +2194,7 @@ PIVOT = 0.5
 #: The same, for the segment whose walk up ends working its last map out
 #: afresh for the check (`Engine.afresh`, about half a second): later, so
 #: that walk takes fewer maps.
-PIVOT_AFRESH = 0.54
+PIVOT_AFRESH = 0.53
 #: How much earlier the pivots lie while the parent builds the border's band
 #: (`_BandPost`): the walk up's full map waits for the band and the walk down
 #: for that map, and with the same pivots the walk down ended about 0.6 s
