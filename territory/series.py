@@ -886,8 +886,14 @@ class Engine:
         s = self.s
         self._cell_pieces = {}
         occ = shapely.intersection(new.occupied, s.country)
+        # (a region the polygon does not meet holds none of it: asked of the
+        # prepared regions at once, not cut)
+        meets = shapely.intersects(s.regions, occ)
         self._occ_km2 = np.array(
-            [area_km2(polygonal(shapely.intersection(occ, r))) for r in s.regions]
+            [
+                area_km2(polygonal(shapely.intersection(occ, r))) if m else 0.0
+                for r, m in zip(s.regions, meets, strict=True)
+            ]
         )
         found = self._decide(new, None)
         assert found is not None  # the whole country has no edge
@@ -1178,6 +1184,8 @@ class Engine:
                 if len(group) == 1
                 else shapely.union_all([parts[k] for k in group])
             )
+        if not pieces:
+            return out
         pieces_a = np.empty(len(pieces), dtype=object)
         pieces_a[:] = pieces
         keys = shapely.to_wkb(shapely.normalize(pieces_a)).tolist()

@@ -9,6 +9,7 @@ import hashlib
 import io
 import json
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -270,8 +271,11 @@ class Cache:
         entry = self.entries.get(key)
         if not isinstance(entry, dict) or not self._is_sound(key, entry):
             return False
-        p = self.root / entry["path"]
-        return p.is_file() and p.stat().st_size == entry["size"]
+        try:  # (one stat: a listing asks this of every file of the record)
+            found = os.stat(os.path.join(self.root, entry["path"]))
+        except OSError:
+            return False
+        return stat.S_ISREG(found.st_mode) and found.st_size == entry["size"]
 
     def _is_sound(self, key: str, entry: Any) -> bool:
         """Whether the index entry `entry` of `key` has no problem (`entry_problems`)."""
