@@ -467,6 +467,8 @@ class Statics:
 
 # --------------------------------------------------------------------- edges
 def _edges(geom: BaseGeometry) -> tuple[np.ndarray, np.ndarray]:
+    if geom.is_empty:  # (most maps have no grey zone)
+        return np.empty(0, dtype=np.uint64), np.empty((0, 4))
     return sorted_edges(polygon_edges(geom))
 
 
