@@ -146,6 +146,10 @@ class _Map:
     segments: dict[str, np.ndarray]  # (n, 4) edges by status, in hash order
 
 
+#: No map: what a whole map's cells are cut as a change from (`Engine._full`).
+_NO_MAP = _Map(_EMPTY, _EMPTY, {}, {})
+
+
 @dataclass(eq=False)  # compared by identity (`Engine._nearest`)
 class _State:
     """What `Engine` holds after a map: enough to step from that map again."""
@@ -445,6 +449,35 @@ class Statics:
             x0 + (i + 1) * CELL_DEG,
             y0 + (j + 1) * CELL_DEG,
         )
+
+    def cells_meeting(self, geom: BaseGeometry) -> list[tuple[int, int]]:
+        """Return the grid cells `geom` meets, in order (i, then j)."""
+        if geom.is_empty:
+            return []
+        x0, y0 = self.origin
+        nx, ny = self.shape
+        minx, miny, maxx, maxy = geom.bounds
+        gi, gj = np.meshgrid(
+            np.arange(
+                min(max(math.floor((minx - x0) / CELL_DEG), 0), nx - 1),
+                min(max(math.floor((maxx - x0) / CELL_DEG), 0), nx - 1) + 1,
+            ),
+            np.arange(
+                min(max(math.floor((miny - y0) / CELL_DEG), 0), ny - 1),
+                min(max(math.floor((maxy - y0) / CELL_DEG), 0), ny - 1) + 1,
+            ),
+            indexing="ij",
+        )
+        ii, jj = gi.ravel(), gj.ravel()
+        boxes = shapely.box(
+            x0 + ii * CELL_DEG,
+            y0 + jj * CELL_DEG,
+            x0 + (ii + 1) * CELL_DEG,
+            y0 + (jj + 1) * CELL_DEG,
+        )
+        # (the boxes in a tree, asked once: `geom` is prepared for the query)
+        hit = np.sort(shapely.STRtree(boxes).query(geom, predicate="intersects"))
+        return list(zip(ii[hit].tolist(), jj[hit].tolist(), strict=True))
 
     def cell_pieces(self, i: int, j: int) -> list[tuple[int, BaseGeometry | None]]:
         """Each region's part of cell (i, j): None where the region covers the cell."""
@@ -804,7 +837,9 @@ class Engine:
             raise InternalError(msg)
         fresh = Engine(self.s, sliver_tolerance_m=self.t)
         fresh._exact = dict(self._exact)
-        return fresh.step(self._prev)
+        fresh._full(self._prev, by_region=True)
+        fresh._prev = self._prev
+        return fresh.region_km2()
 
     @property
     def has_map(self) -> bool:
@@ -884,19 +919,30 @@ class Engine:
         self._memo = state.memo
         self._cell_pieces = dict(state.cell_pieces)
 
-    def _full(self, new: _Map) -> None:
+    def _full(self, new: _Map, *, by_region: bool = False) -> None:
+        """Take `new` whole: its polygon's part of every region, and the land given.
+
+        The polygon is cut cell by cell and every cell's pieces kept, as a
+        step keeps those of the cells it changes: the steps after it cut
+        only the new map; with `by_region` (`afresh`), by each region at
+        once, the cells not used.
+        """
         s = self.s
         self._cell_pieces = {}
-        occ = shapely.intersection(new.occupied, s.country)
-        # (a region the polygon does not meet holds none of it: asked of the
-        # prepared regions at once, not cut)
-        meets = shapely.intersects(s.regions, occ)
-        self._occ_km2 = np.array(
-            [
-                area_km2(polygonal(shapely.intersection(occ, r))) if m else 0.0
-                for r, m in zip(s.regions, meets, strict=True)
-            ]
-        )
+        if by_region:
+            occ = shapely.intersection(new.occupied, s.country)
+            # (a region the polygon does not meet holds none of it: asked of
+            # the prepared regions at once, not cut)
+            meets = shapely.intersects(s.regions, occ)
+            self._occ_km2 = np.array(
+                [
+                    area_km2(polygonal(shapely.intersection(occ, r))) if m else 0.0
+                    for r, m in zip(s.regions, meets, strict=True)
+                ]
+            )
+        else:
+            self._occ_km2 = np.zeros(len(s.regions))
+            self._update_cells(_NO_MAP, new, s.cells_meeting(new.occupied), whole=True)
         found = self._decide(new, None)
         assert found is not None  # the whole country has no edge
         self._set_given(found)
@@ -940,12 +986,20 @@ class Engine:
             self.gained_km2 += np.maximum(net, 0.0)
             self.lost_km2 += np.maximum(-net, 0.0)
 
-    def _update_cells(self, old: _Map, new: _Map, cells: list[tuple[int, int]]) -> None:
+    def _update_cells(
+        self,
+        old: _Map,
+        new: _Map,
+        cells: list[tuple[int, int]],
+        *,
+        whole: bool = False,
+    ) -> None:
         """Add the change of the occupied polygon in `cells` to each region's km².
 
         The polygon's pieces in a cell (by region) are kept from the last map
         that changed the cell: until it changes again they are the same, so
         only the new map is cut, and all the pieces are measured at once.
+        `whole`: the cells of a whole map (`_full`), nothing gained or lost.
         """
         s = self.s
         todo: list[tuple[tuple[int, int], list[int], list[BaseGeometry]]] = []
@@ -972,7 +1026,7 @@ class Engine:
                 self._occ_km2[r] -= a
             for r, a in zip(rs, ars, strict=True):
                 self._occ_km2[r] += a
-            if self.gross:
+            if self.gross and not whole:
                 self._gross_cell(
                     dict(zip(o_rs, o_gs, strict=True)), dict(zip(rs, gs, strict=True))
                 )

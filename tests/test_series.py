@@ -859,3 +859,28 @@ def test_the_metric_crs_bends_a_straight_edge_as_inner_point_assumes(statics, si
     # and a degree is at least 67.9 km in the country (of longitude, at its
     # northern edge): `_WIDE_DEG` is more than 135.8 m everywhere
     assert maxy < 52.4
+
+
+def test_a_whole_map_cut_cell_by_cell_equals_it_cut_by_region(record, statics):
+    # A whole map is cut cell by cell (the cells kept for the steps after
+    # it); `afresh` cuts it by each region at once.  The cells are those whose
+    # box meets the polygon, and the two ways give the same km² (1e-9: only
+    # the order the pieces' areas are added in differs).
+    snap = record.snapshots[600]
+    occupied = record.read_snapshot(snap)["occupied"]
+    cells = statics.cells_meeting(occupied)
+    nx, ny = statics.shape
+    every = [(i, j) for i in range(nx) for j in range(ny)]
+    boxes = shapely.box(*np.array([statics.cell_box(i, j) for i, j in every]).T)
+    meets = shapely.intersects(boxes, occupied)
+    assert cells == [c for c, m in zip(every, meets, strict=True) if m]
+    assert statics.cells_meeting(shapely.Polygon()) == []
+    engine = series.Engine(statics)
+    engine.step(record.read_snapshot(snap))
+    assert set(engine._cell_pieces) == set(cells)
+    by_cells = engine._occ_km2.copy()
+    fresh = series.Engine(statics)
+    fresh._full(series.prepared(record.read_snapshot(snap)), by_region=True)
+    assert not fresh._cell_pieces
+    np.testing.assert_allclose(by_cells, fresh._occ_km2, rtol=1e-9, atol=1e-9)
+    assert (by_cells > 0).sum() >= 5
