@@ -1285,12 +1285,14 @@ class Engine:
             box = near_box(piece)
             at.append((piece, key, reason, holder))
             boxes.append(box)
+            sides = shapely.clip_by_rect(others, *box)
+            its = occupied if holder == RU else grey
+            # (with no grey zone the other sides are the occupied land: the
+            # same cut, made once)
             side_l.append(
-                polygonal(
-                    shapely.clip_by_rect(occupied if holder == RU else grey, *box)
-                )
+                polygonal(sides if its is others else shapely.clip_by_rect(its, *box))
             )
-            sides_l.append(shapely.clip_by_rect(others, *box))
+            sides_l.append(sides)
         if not at:
             return out
         sides_a = np.empty(len(at), dtype=object)
