@@ -2197,9 +2197,11 @@ PIVOT = 0.5
 PIVOT_AFRESH = 0.53
 #: How much earlier the pivots lie while the parent builds the border's band
 #: (`_BandPost`): the walk up's full map waits for the band and the walk down
-#: for that map, and with the same pivots the walk down ended about 0.6 s
-#: after the walk up on a new cache (measured; within 0.1 s with this shift).
-PIVOT_BAND_SHIFT = 0.04
+#: for that map.  Measured (2026-11-23, a new boundary set and a new cache):
+#: with 0.02 the walks end within 0.1–0.25 s of each other; with 0.04 the
+#: walk up ended 0.5–0.8 s after the walk down, with none 0.2–0.5 s before it
+#: (a few costly maps near the middle change sides).
+PIVOT_BAND_SHIFT = 0.02
 #: The job forked workers run (set in the parent just before they start).
 _FORKED: _FiguresJob | None = None
 
