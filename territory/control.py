@@ -744,9 +744,7 @@ def _polygonal_each(geoms: np.ndarray) -> np.ndarray:
     """`polygonal` of each geometry of an array."""
     import numpy as np
 
-    out = np.empty(len(geoms), dtype=object)
-    out[:] = [polygonal(g) for g in geoms]
-    return out
+    return np.array([polygonal(g) for g in geoms], dtype=object)
 
 
 def joined_land(
@@ -1817,6 +1815,8 @@ def sorted_edges(seg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """
     import numpy as np
 
+    if not len(seg):  # (no edges: most maps have no grey zone)
+        return np.empty(0, dtype=np.uint64), seg
     h = segment_hashes(seg)
     order = np.argsort(h)
     return np.take(h, order), np.take(seg, order, axis=0)

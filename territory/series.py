@@ -500,8 +500,6 @@ class Statics:
 
 # --------------------------------------------------------------------- edges
 def _edges(geom: BaseGeometry) -> tuple[np.ndarray, np.ndarray]:
-    if geom.is_empty:  # (most maps have no grey zone)
-        return np.empty(0, dtype=np.uint64), np.empty((0, 4))
     return sorted_edges(polygon_edges(geom))
 
 
@@ -1242,8 +1240,7 @@ class Engine:
             )
         if not pieces:
             return out
-        pieces_a = np.empty(len(pieces), dtype=object)
-        pieces_a[:] = pieces
+        pieces_a = np.array(pieces, dtype=object)
         keys = shapely.to_wkb(shapely.normalize(pieces_a)).tolist()
         # the pieces decided on the last map, and whether a changed edge
         # passes within the touch distance of them
@@ -1295,10 +1292,10 @@ class Engine:
             sides_l.append(sides)
         if not at:
             return out
-        sides_a = np.empty(len(at), dtype=object)
-        sides_a[:] = sides_l
-        side_a = np.empty(len(at), dtype=object)
-        side_a[:] = side_l
+        sides_a, side_a = (
+            np.array(sides_l, dtype=object),
+            np.array(side_l, dtype=object),
+        )
         # the same piece given to the same side, with the same sides around
         # it, as on an earlier map: the same exact piece
         near_keys = zip(
@@ -1322,13 +1319,15 @@ class Engine:
             return out
         # the exact pieces cut at once: from the land of each box (the whole
         # country's land is cut from its tile), less the sides
-        lands = np.empty(len(new_k), dtype=object)
-        lands[:] = [
-            s.clip("country_land", boxes[j], keep=False)
-            if window is None
-            else shapely.clip_by_rect(land, *boxes[j])
-            for j in new_k
-        ]
+        lands = np.array(
+            [
+                s.clip("country_land", boxes[j], keep=False)
+                if window is None
+                else shapely.clip_by_rect(land, *boxes[j])
+                for j in new_k
+            ],
+            dtype=object,
+        )
         exact_a = exact_pieces(
             [at[j][0] for j in new_k],
             shapely.difference(lands, sides_a[new_k]),
@@ -1357,8 +1356,7 @@ class Engine:
         self, geoms: list[BaseGeometry]
     ) -> list[tuple[list[int], list[BaseGeometry]]]:
         """Return the regions each of `geoms` meets, and its part in each."""
-        geoms_a = np.empty(len(geoms), dtype=object)
-        geoms_a[:] = geoms
+        geoms_a = np.array(geoms, dtype=object)
         # the regions (prepared) asked, not the geometries: far cheaper,
         # same answer; every geometry asked at once
         which, near = self.s._tree.query(geoms_a)
