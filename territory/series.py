@@ -321,18 +321,16 @@ class Statics:
 
         import pyarrow as pa
 
-        from territory.datasets import arrow_file_bytes
+        from territory.datasets import arrow_file_bytes, bytes_array
 
         names = [*_LAYERS, *(f"region:{rid}" for rid in self.region_ids)]
         geoms = [getattr(self, n) for n in _LAYERS] + list(self.regions)
-        table = pa.table(
-            {
-                "name": names,
-                # (a list: an object array would have pyarrow import pandas)
-                "wkb": pa.array(
-                    list(shapely.to_wkb(np.asarray(geoms, dtype=object))), pa.binary()
-                ),
-            },
+        table = pa.Table.from_arrays(
+            [
+                bytes_array(names),
+                bytes_array(list(shapely.to_wkb(np.asarray(geoms, dtype=object)))),
+            ],
+            names=["name", "wkb"],
             metadata={
                 "statics": json.dumps(
                     {"metric": self.metric, "region_ids": self.region_ids}

@@ -785,3 +785,33 @@ def test_parse_geoparquet_reads_what_geopandas_reads(crs, tmp_path):
     assert got.crs == expected.crs
     if crs is not None:
         assert got.crs.to_wkt() == expected.crs.to_wkt()
+
+
+def test_bytes_array_is_pyarrows_array_without_pandas() -> None:
+    # The derived files a long timeline writes are built without pandas
+    # (pyarrow.array imports it: 0.4 s of a run that has no other use for
+    # it), into the same arrays pyarrow.array makes.
+    import subprocess
+    import sys
+
+    import pyarrow as pa
+
+    for items, kind in (
+        ([b"\x01\x00wkb", b"", b"x" * 70_000], pa.binary()),
+        (["country", "", "region:UA-14", "Запоріжжя"], pa.string()),
+        ([], pa.binary()),
+    ):
+        got = datasets.bytes_array(items)
+        assert got.type == kind
+        assert got.equals(pa.array(items, kind))
+        assert got.to_pylist() == items
+    code = (
+        "import sys\n"
+        "from territory.datasets import bytes_array\n"
+        "bytes_array(['a', 'b']); bytes_array([b'c'])\n"
+        "print('pandas' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "False"
