@@ -92,8 +92,10 @@ def _snapshot_order(s: Snapshot) -> tuple[dt.date, str, bool, str]:
 #: 17: the held land snap-rounded in one overlay, ``land − others``, not
 #: ``(land ∪ others) − others``, `territory.control.held_land`;
 #: 18: each large geometry kept once, in a file of its own named after its
-#: content, which the partition's file names (`_partition_bytes`).)
-PARTITION_VERSION = "partition-18"
+#: content, which the partition's file names (`_partition_bytes`);
+#: 19: the country joined as a coverage (`territory.control.static_layers`):
+#: the same polygon, its ring starting elsewhere.)
+PARTITION_VERSION = "partition-19"
 #: A geometry of a partition whose WKB is at least this long (bytes) is kept
 #: in a file of its own (``rows/row-<content>.wkb``), which the partition's file
 #: names: the regions far from the front, the same from map to map, are

@@ -573,3 +573,40 @@ def test_edges_not_in_confirms_each_hash_on_the_coordinates():
     assert len(edges_not_in(same, new, same[:1], new[:1])) == len(new) - 1
     far = polygon_edges(shapely.box(37.0, 49.0, 37.1, 49.1))[:1]
     assert len(edges_not_in(same, new, same[:1], far)) == len(new)
+
+
+def test_the_country_is_the_union_of_its_regions_coverage_or_not():
+    # Regions meeting along shared edges are joined by dropping those edges
+    # (a coverage union); regions that overlap, or whose shared outlines
+    # do not match vertex for vertex, by a general union: the same country
+    # either way, with its holes and its separate parts.
+    from territory.control import static_layers
+
+    west = shapely.Polygon(
+        [box_at(0, 0, 1, 1)[:2], (30.6, 48.0), (30.6, 49.0), (30.0, 49.0)]
+    )
+    east = shapely.Polygon([(30.6, 48.0), (31.0, 48.0), (31.0, 49.0), (30.6, 49.0)])
+    lake = shapely.box(*box_at(0.2, 0.4, 0.4, 0.6))
+    island = shapely.box(*box_at(2, 0, 2.5, 0.5))
+    land = shapely.box(*box_at(-1, -1, 4, 2))
+    cases = {
+        "coverage": [west.difference(lake), east, island],
+        "overlapping": [shapely.box(*box_at(0, 0, 0.7, 1)), east, island],
+        # the shared edge has a vertex on one side only: not a valid coverage
+        "unmatched": [
+            west,
+            shapely.Polygon(
+                [(30.6, 48.0), (31.0, 48.0), (31.0, 49.0), (30.6, 49.0), (30.6, 48.5)]
+            ),
+            island,
+        ],
+    }
+    for name, regions in cases.items():
+        country, _, _ = static_layers(tuple(regions), land)
+        want = shapely.union_all(regions)
+        assert shapely.is_valid(country), name
+        assert shapely.equals(country, want), name
+        assert country.area == pytest.approx(want.area, rel=1e-12), name
+        assert shapely.get_num_geometries(country) == 2, name
+    country, _, _ = static_layers(tuple(cases["coverage"]), land)
+    assert len(shapely.get_parts(country)[0].interiors) == 1  # the lake
