@@ -31,6 +31,7 @@ from territory.errors import ScenarioError
 from territory.frozen import ContentDigests
 from territory.geodesy import (
     area_km2,
+    coverage_union,
     linear,
     overlay_polygonal,
     polygonal,
@@ -271,7 +272,7 @@ class SelectionContext:
         """Union of the region polygons (with the territorial sea)."""
         return self._derived(
             ("country",),
-            lambda: shapely.union_all(list(self.region_geoms.values())),
+            lambda: coverage_union(self.region_geoms.values()),
         )
 
     @cached_property
