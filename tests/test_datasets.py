@@ -805,6 +805,8 @@ def test_bytes_array_is_pyarrows_array_without_pandas() -> None:
         assert got.type == kind
         assert got.equals(pa.array(items, kind))
         assert got.to_pylist() == items
+    with pytest.raises(TypeError, match="all bytes or all str"):
+        datasets.bytes_array(["name", b"wkb"])
     code = (
         "import sys\n"
         "from territory.datasets import bytes_array\n"

@@ -177,7 +177,10 @@ def bytes_array(items: list[bytes] | list[str]) -> Any:
     import pyarrow as pa
 
     text = bool(items) and isinstance(items[0], str)
-    data = [str(x).encode() for x in items] if text else items
+    if any(isinstance(x, str) != text for x in items):
+        msg = "bytes_array takes all bytes or all str"
+        raise TypeError(msg)
+    data = [x.encode() if isinstance(x, str) else x for x in items]
     offsets = np.zeros(len(data) + 1, dtype=np.int64)
     np.cumsum([len(b) for b in data], out=offsets[1:])
     if offsets[-1] > np.iinfo(np.int32).max:
