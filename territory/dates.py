@@ -61,3 +61,29 @@ def as_date(value: Any, *, what: str = "date") -> dt.date:
             raise DataError(msg) from None
     msg = f"{what} is {value!r} ({type(value).__name__}); {_HINT}"
     raise DataError(msg)
+
+
+def check_span(start: dt.date, end: dt.date, *, one_day: bool = True) -> None:
+    """Raise `DataError` unless `start` … `end` is a span of dates in order.
+
+    With `one_day` false, a span must run over at least two dates (a rate
+    over it needs a first and a last map).
+
+    >>> check_span(dt.date(2025, 1, 1), dt.date(2025, 1, 1))
+    >>> check_span(dt.date(2025, 2, 1), dt.date(2025, 1, 1))
+    Traceback (most recent call last):
+    ...
+    territory.errors.DataError: start 2025-02-01 is after end 2025-01-01; give the earlier date as the start (--start) and the later as the end (--end)
+    """
+    if start > end:
+        msg = (
+            f"start {start} is after end {end}; give the earlier date as the start "
+            "(--start) and the later as the end (--end)"
+        )
+        raise DataError(msg)
+    if start == end and not one_day:
+        msg = (
+            f"start and end are both {start}; a rate needs a span of days: "
+            "give an earlier --start or a later --end"
+        )
+        raise DataError(msg)

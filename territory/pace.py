@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from territory.control import UA
-from territory.errors import DataError
+from territory.dates import check_span
 
 if TYPE_CHECKING:
     from territory.record import Record
@@ -133,9 +133,9 @@ def pace(
     last = record.latest_date()
     hi = record.day(end) if end else last
     lo = record.day(start) if start else hi - dt.timedelta(days=DEFAULT_WINDOW_DAYS)
-    if lo >= hi:
-        msg = f"the window {lo} … {hi} is empty; give --start before --end"
-        raise DataError(msg)
+    record.snapshot_for(lo)
+    record.snapshot_for(hi)  # both raise, naming the record's span, if outside it
+    check_span(lo, hi, one_day=False)
     # names or ids; DataError naming an unknown one
     ids = load_region_table().ids(list(region_ids))
 

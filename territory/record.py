@@ -46,6 +46,7 @@ from territory.datasets import (
     sha256_bytes,
     write_bytes_atomic,
 )
+from territory.dates import check_span
 from territory.errors import DataError, DataNotFoundError
 from territory.frozen import ReadOnlyDict
 from territory.manifest import load_manifest
@@ -2030,9 +2031,7 @@ class Record:
             raise DataError(msg)
         self.snapshot_for(lo)
         self.snapshot_for(hi)  # both raise, naming the range, if outside it
-        if lo > hi:
-            msg = f"start {lo} is after end {hi}; give the earlier date as the start (--start) and the later as the end (--end)"
-            raise DataError(msg)
+        check_span(lo, hi)
         index = self._region_index(region_ids or [])
         days, snaps = [], []
         day = lo
@@ -2118,9 +2117,7 @@ class Record:
         hi = self.day(end) if end else last
         self.snapshot_for(lo)
         self.snapshot_for(hi)
-        if lo > hi:
-            msg = f"start {lo} is after end {hi}; give the earlier date as --start"
-            raise DataError(msg)
+        check_span(lo, hi)
         ids = region_ids or self.region_ids
         index = list(self._region_index(ids).values())
         start = lo - dt.timedelta(days=1)

@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from territory.accounting import FLOW_COLUMNS, FLOWS, as_scenario, evaluate
-from territory.dates import as_date
+from territory.dates import as_date, check_span
 from territory.errors import DataError, TerritoryError
 from territory.progress import progress as progress_bar
 
@@ -158,12 +158,7 @@ def sweep_dates(
             f"every_days is {every_days!r}; give a step of at least 1 day (an integer)"
         )
         raise DataError(msg)
-    if lo > hi:
-        msg = (
-            f"start {lo} is after end {hi}; give the earlier date as the start "
-            "(--start) and the later as the end (--end)"
-        )
-        raise DataError(msg)
+    check_span(lo, hi)
     return [lo + dt.timedelta(days=i) for i in range(0, (hi - lo).days + 1, every_days)]
 
 

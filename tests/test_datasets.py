@@ -500,12 +500,12 @@ def test_date_range_outside_record(
     if start and end:
         assert f"{start.isoformat()} … {end.isoformat()}" in msg
     assert "the record covers 2024-07-08 … 2026-08-22" in msg
-    assert "--start before --end" not in msg
+    assert "is after end" not in msg
     assert not (tmp_path / "cache").exists()
 
 
 def test_date_range_reversed(tmp_path: Path) -> None:
-    with pytest.raises(DataError, match=r"2025-08-20 … 2025-08-10 is empty"):
+    with pytest.raises(DataError, match=r"start 2025-08-20 is after end 2025-08-10"):
         fetch_days(
             tmp_path / "cache", tmp_path / "no-mirror", D(2025, 8, 20), D(2025, 8, 10)
         )

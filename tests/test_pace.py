@@ -101,7 +101,10 @@ def test_pace_cli(runner, record):
 @pytest.mark.parametrize(
     ("args", "code", "phrase"),
     [
-        (["--start", "2025-09-01", "--end", "2025-08-01"], 1, "is empty"),
+        (["--start", "2025-09-01", "--end", "2025-08-01"], 1, "is after end"),
+        (["--start", "2025-09-01", "--end", "2025-09-01"], 1, "a rate needs a span"),
+        # a start past the record's last map, the end left to default to it
+        (["--start", "2030-01-01"], 1, "covers"),
         (["--region", "Atlantis"], 2, "unknown region"),
         (["--start", "2020-01-01", "--end", "2025-01-01"], 1, "covers"),
     ],

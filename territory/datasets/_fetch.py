@@ -23,6 +23,7 @@ from territory.datasets._cache import (
     write_bytes_atomic,
 )
 from territory.datasets._lock import locked
+from territory.dates import check_span
 from territory.errors import DataError, DataNotFoundError, FetchError, TerritoryError
 from territory.manifest import (
     ENV_MIRROR,
@@ -204,9 +205,7 @@ def _daily_days(
         asked = f"{start or '…'} … {end or '…'}"
         msg = f"no DeepState daily files in {asked}; the record covers {first} … {last}"
         raise DataNotFoundError(msg)
-    if lo > hi:
-        msg = f"date range {lo} … {hi} is empty; give --start before --end"
-        raise DataError(msg)
+    check_span(lo, hi)
     days = [d for d in sorted(sums) if lo <= d <= hi]
     if not days:
         msg = f"no DeepState daily file was published for {lo} … {hi} (a gap upstream); widen the range"
