@@ -21,8 +21,9 @@ the whole record in a new process,
   with no figure derived; the static layers (``statics-*``: the regions and
   land mask prepared, which no map changes) and the maps' versions are
   derived, as after any earlier run on the cache;
-- cold, unprepared: the same with the static layers moved aside too (the
-  first run on new boundaries), the median of `REPEAT` runs;
+- cold, unprepared: the same with the static layers moved aside too
+  (`STATIC_PATTERNS`: the figures' and the partition's, which share them;
+  the first run on new boundaries), the median of `REPEAT` runs;
 - cold, empty: the whole derived cache moved aside (the maps' versions
   computed too: the first run on a new cache);
 - warm: run again, the figures read from the derived cache (median likewise);
@@ -37,6 +38,7 @@ load changes least.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import os
@@ -52,6 +54,10 @@ from bench.common import child_peak_mib, derived_aside
 
 #: The command timed: the whole record by region, as CSV.
 _ARGS = ["timeline", "--by", "region", "--every", "1", "--format", "csv"]
+#: The derived files of the static layers (no map changes them): the
+#: by-region figures' and the partition's, which share the layers and the
+#: border's band (moved aside for a first run on new boundaries).
+STATIC_PATTERNS = ("statics-*.arrow", "static-layers-*.wkb", "border-band-*.wkb")
 #: Every how many daily files the baseline reads.
 STRIDE = 8
 #: Cold and warm runs timed (the median is kept): the machines are noisy.
@@ -147,9 +153,11 @@ def run(results: dict) -> None:
         # works its last map out afresh, as on any cache where no one has
         # asked for that map's control figures
         with derived_aside(rec.cache.root, "partition-*"):
-            with derived_aside(rec.cache.root, "statics-*.arrow"):
+            with contextlib.ExitStack() as stack:
+                for pattern in STATIC_PATTERNS:
+                    stack.enter_context(derived_aside(rec.cache.root, pattern))
                 for _ in range(REPEAT):
-                    for pattern in ("series-*.json", "statics-*.arrow"):
+                    for pattern in ("series-*.json", *STATIC_PATTERNS):
                         for path in derived.glob(pattern):  # what a cold run wrote
                             path.unlink()
                     unprepared.append(_timeline_s(territory, unprepared_cpus))

@@ -27,6 +27,7 @@ import shapely
 
 from territory.control import (
     KEPT_ON_DISK_KEYS,
+    SLIVER_TOLERANCE_M,
     Control,
     Partition,
     Snapshot,
@@ -523,6 +524,9 @@ class Record:
         self._band_land: tuple[BaseGeometry, str] | None = None
         #: sha256 of the content of each static layer as it was read and used
         self._read_sha256: dict[str, str] = {}
+        #: whether the border's band of the by-region figures' static layers
+        #: is kept for the partition (`_series_statics`)
+        self._series_band_kept = False
         #: the content hash of each snapshot's derived partition (its file's name)
         self._partition_content: dict[str, str] = {}
         #: per snapshot: the kept figures' file name, what it holds, its files
@@ -1429,78 +1433,86 @@ class Record:
         takes about 0.9 s to build, in every process that partitions a map:
         once built it is kept (``derived/border-band-<inputs>-<content>.wkb``,
         checked like every derived file; WKB reads back bit for bit) and a
-        later process reads it.
+        later process reads it.  The by-region figures keep it there too
+        (`_series_statics`).
         """
         if self._band_handed:
             return
         self._band_handed = True
-        from territory.control import (
-            SLIVER_TOLERANCE_M,
-            hand_static_buffer,
-            static_metric_buffer,
-        )
+        from territory.control import static_metric_buffer
+
+        border, wkt = self._border_of(self._static_layers()[0])
+        if self._read_border_band(border, wkt) is None:
+            self._keep_border_band(
+                static_metric_buffer(border, wkt, SLIVER_TOLERANCE_M)
+            )
+
+    @staticmethod
+    def _border_of(country: BaseGeometry) -> tuple[BaseGeometry, str]:
+        """Return the country's outline and the partition's metric CRS (WKT) for it."""
         from territory.crs import metric_crs_for
 
-        border = self._static_layers()[0].boundary
-        wkt = metric_crs_for(border).to_wkt()  # the partition's metric CRS
-        band, read = self._kept_static(
-            "border-band",
-            f"border band {SLIVER_TOLERANCE_M!r}",
-            parse=_geometry_of,
-            build=lambda: static_metric_buffer(border, wkt, SLIVER_TOLERANCE_M),
-            dump=_wkb_of,
-        )
-        if read:
+        border = country.boundary
+        return border, metric_crs_for(border).to_wkt()
+
+    def _read_border_band(self, border: BaseGeometry, wkt: str) -> BaseGeometry | None:
+        """Return the border's band kept in the derived cache, handed to the partition; None if none is."""
+        from territory.control import hand_static_buffer
+
+        stem = self._static_stem("border-band", f"border band {SLIVER_TOLERANCE_M!r}")
+        for _, band in self._read_derived(stem, ".wkb", _geometry_of, (Exception,)):
             hand_static_buffer(border, wkt, SLIVER_TOLERANCE_M, band)
+            return band
+        return None
+
+    def _keep_border_band(self, band: BaseGeometry) -> None:
+        """Keep the border's band built here (`_hand_border_band`)."""
+        stem = self._static_stem("border-band", f"border band {SLIVER_TOLERANCE_M!r}")
+        self._write_derived(stem, ".wkb", _wkb_of(band))
 
     def _static_layers(self) -> tuple[BaseGeometry, BaseGeometry, BaseGeometry]:
+        """Return `territory.control.static_layers` of the regions, kept in the derived cache.
+
+        See `_kept_layers`.
+        """
+        return self._kept_layers(tuple(self._region_layer.geometry.values), self.land)
+
+    def _kept_layers(
+        self, regions: tuple[BaseGeometry, ...], land: BaseGeometry
+    ) -> tuple[BaseGeometry, BaseGeometry, BaseGeometry]:
         """Return `territory.control.static_layers`, kept in the derived cache.
 
         The country, its land and the sea around it depend on the boundaries
-        and the land mask alone and take about 0.3 s to build, in every
-        process that partitions a map: once built they are kept
-        (``derived/static-layers-<inputs>-<content>.wkb``, one geometry
-        collection, checked like every derived file; WKB reads back bit for
-        bit), and a later process reads them and hands them to
-        `static_layers`.
+        and the land mask alone and take about 0.25 s to build, in every
+        process that partitions a map or first computes by-region figures:
+        once built they are kept (``derived/static-layers-<inputs>-<content>.wkb``,
+        one geometry collection, checked like every derived file; WKB reads
+        back bit for bit), and a later process reads them and hands them to
+        `static_layers`.  `regions` and `land` as the partition reads them
+        (the by-region figures read the same geometries another way).
         """
         from territory.control import SEA_BOX_DEG, hand_static_layers, static_layers
 
-        regions = tuple(self._region_layer.geometry.values)
-        land = self.land
+        stem = self._static_stem("static-layers", f"static layers {SEA_BOX_DEG!r}")
 
         def parse(body: bytes) -> tuple[BaseGeometry, BaseGeometry, BaseGeometry]:
             country, land_in, sea = shapely.get_parts(shapely.from_wkb(body))
             return country, land_in, sea
 
-        layers, read = self._kept_static(
-            "static-layers",
-            f"static layers {SEA_BOX_DEG!r}",
-            parse=parse,
-            build=lambda: static_layers(regions, land),
-            dump=lambda layers: shapely.to_wkb(
-                shapely.GeometryCollection(list(layers))
-            ),
-        )
-        if read:
+        for _, layers in self._read_derived(stem, ".wkb", parse, (Exception,)):
             hand_static_layers(regions, land, layers)
+            break
+        else:
+            built = static_layers(regions, land)
+            body = shapely.to_wkb(shapely.GeometryCollection(list(built)))
+            self._write_derived(stem, ".wkb", body)
         return static_layers(regions, land)
 
-    def _kept_static(
-        self,
-        kind: str,
-        label: str,
-        *,
-        parse: Callable[[bytes], T],
-        build: Callable[[], T],
-        dump: Callable[[T], bytes],
-    ) -> tuple[T, bool]:
-        """Return what no map changes, kept in the derived cache, and whether it was read.
+    def _static_stem(self, kind: str, label: str) -> str:
+        """Name of a derived file of what no map changes (``<kind>-<inputs>``).
 
-        Kept as ``derived/<kind>-<inputs>-<content>.wkb`` (the inputs: the
-        partition algorithm, `label`, and the boundaries' and land mask's
-        checksums as read): parsed if a sound file holds it (`parse`), else
-        built (`build`) and kept (`dump`).
+        The inputs: the partition algorithm, `label`, and the boundaries'
+        and land mask's checksums as read.
         """
         parts = [
             PARTITION_VERSION,
@@ -1509,12 +1521,7 @@ class Record:
             self._read_sha256["land"],
         ]
         digest = hashlib.sha256("|".join(parts).encode()).hexdigest()[:_DIGEST_HEX]
-        stem = f"{kind}-{digest}"
-        for _, value in self._read_derived(stem, ".wkb", parse, (Exception,)):
-            return value, True
-        value = build()
-        self._write_derived(stem, ".wkb", dump(value))
-        return value, False
+        return f"{kind}-{digest}"
 
     def _set_last(
         self, last: tuple[Snapshot, bytes, Partition, PatchBase | None]
@@ -1735,6 +1742,9 @@ class Record:
             if built is not None and body is not None:
                 # kept once figures were had (a failed run writes nothing)
                 self._write_derived(built, STATICS_SUFFIX, body)
+                if not self._series_band_kept:  # and for the partition
+                    self._keep_border_band(statics.border_band)
+                    self._series_band_kept = True
         out_rows = [np.array(rows[sha[s.key]]) for s in snaps]
         out_steps: list[tuple[np.ndarray, np.ndarray] | None] = []
         prev = None
@@ -1778,9 +1788,15 @@ class Record:
                 if statics.region_ids == self.region_ids:
                     return statics, None
         ids, geoms, land = self._static_geometries()
-        # the border's band (most of the cost) is built while the workers
-        # start, or when first read (`_FiguresJob`)
-        return Statics.build(ids, geoms, land, band_later=True), stem
+        # the layers and the border's band the partition keeps, if it has
+        # (else built and kept for it: the same function of the same
+        # geometries); the band (most of the cost) is built while the
+        # workers start, or when first read (`_FiguresJob`), and kept with
+        # the figures
+        country = self._kept_layers(tuple(geoms), land)[0]
+        band = self._read_border_band(*self._border_of(country))
+        self._series_band_kept = band is not None
+        return Statics.build(ids, geoms, land, band_later=band is None), stem
 
     def _static_geometries(self) -> tuple[list[str], list[BaseGeometry], BaseGeometry]:
         """Return the region ids and geometries (in `regions` order) and the land mask.

@@ -362,6 +362,56 @@ def test_static_layers_are_kept_to_the_last_bit(record, statics, tmp_path, monke
     assert rebuilt.to_bytes() == body
 
 
+def test_the_figures_and_the_partition_share_their_static_layers(
+    record, tmp_path, monkeypatch
+):
+    # The country's layers and the border's band depend on the boundaries
+    # alone: whichever of the by-region figures and the partition comes
+    # first builds and keeps them, and the other reads them, the same to
+    # the last bit (each Record here is what a new process starts with).
+    from territory import control
+    from territory.record import Record
+
+    monkeypatch.setattr(Record, "_derived_dir", lambda self: tmp_path)
+    read: list[str] = []
+    for name, what in (
+        ("hand_static_layers", "layers"),
+        ("hand_static_buffer", "band"),
+    ):
+        real = getattr(control, name)
+        monkeypatch.setattr(
+            control,
+            name,
+            lambda *a, real=real, what=what: read.append(what) or real(*a),
+        )
+    snaps = record.snapshots[500:501]
+    first = Record(record.cache.root)
+    first.region_figures(snaps)
+    assert read == []  # built here, and kept
+    (layers_file,) = tmp_path.glob("static-layers-*.wkb")
+    (band_file,) = tmp_path.glob("border-band-*.wkb")
+    band = shapely.from_wkb(band_file.read_bytes())
+    statics, _ = first._series_statics()
+    assert shapely.equals_identical(statics.border_band, band)
+    # the partition reads them
+    Record(record.cache.root).control(snaps[0].as_of)
+    assert read == ["layers", "band"]
+    # and a first run of the figures on them reads them, its band at once
+    for path in tmp_path.glob("statics-*"):
+        path.unlink()
+    read.clear()
+    third = Record(record.cache.root)
+    built, stem = third._series_statics()
+    assert stem is not None  # built (the statics' own file is gone)
+    assert read == ["layers", "band"]
+    assert not built.band_pending
+    assert shapely.equals_identical(built.border_band, band)
+    assert shapely.equals_identical(built.country, statics.country)
+    assert shapely.equals_identical(
+        shapely.get_parts(shapely.from_wkb(layers_file.read_bytes()))[0], built.country
+    )
+
+
 def test_a_band_built_later_or_handed_over_is_the_same(record, statics):
     # The border's band may be built after the rest (while a long run's
     # workers start) and handed to them through a file: the same band to
