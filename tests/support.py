@@ -94,6 +94,19 @@ def partitioned_cache(cache: Path, start: dt.date, end: dt.date, as_of: str) -> 
     return cache
 
 
+def fresh_python(code: str) -> str:
+    """Run `code` in a new interpreter (nothing imported yet) and return its stdout.
+
+    It must succeed.  For what a first import or call loads.
+    """
+    import subprocess
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+
+
 def cli_without_pandas(args: list[str], cache: Path) -> tuple[str, bool]:
     """Run ``territory ARGS`` in a new process on `cache`: its stdout, and
     whether it imported pandas (the command must succeed)."""

@@ -21,7 +21,7 @@ from territory.datasets import Cache, atomic_path, daily_key
 from territory.errors import DataError, DataNotFoundError
 from territory.manifest import load_manifest
 from territory.record import Record
-from tests.support import MIRROR, isolate_env, require_mirror, tree
+from tests.support import MIRROR, fresh_python, isolate_env, require_mirror, tree
 
 DAILY_REL = "deepstate/daily/deepstatemap_data_{:%Y%m%d}.geojson"
 # Days with no file upstream (SOURCES.md), inside the record 2024-07-08 … 2026-08-22.
@@ -791,9 +791,6 @@ def test_bytes_array_is_pyarrows_array_without_pandas() -> None:
     # The derived files a long timeline writes are built without pandas
     # (pyarrow.array imports it: 0.4 s of a run that has no other use for
     # it), into the same arrays pyarrow.array makes.
-    import subprocess
-    import sys
-
     import pyarrow as pa
 
     for items, kind in (
@@ -813,7 +810,4 @@ def test_bytes_array_is_pyarrows_array_without_pandas() -> None:
         "bytes_array(['a', 'b']); bytes_array([b'c'])\n"
         "print('pandas' in sys.modules)\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    )
-    assert out.stdout.strip() == "False"
+    assert fresh_python(code).strip() == "False"

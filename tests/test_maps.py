@@ -17,6 +17,7 @@ from territory.maps import (
 from territory.scenario import parse_scenario
 from tests import scenario_world
 from tests.pages import embedded_geojson
+from tests.support import fresh_python
 
 
 def _toy_eval(title="Toy", name="Beta west"):
@@ -536,9 +537,6 @@ def test_other_countries_land_is_drawn_apart_from_the_sea():
 
 
 def test_package_imports_its_modules_when_a_name_is_asked_for():
-    import subprocess
-    import sys
-
     code = (
         "import sys, territory.maps as m\n"
         "loaded = sorted(k for k in sys.modules if k.startswith('territory.maps.'))\n"
@@ -548,9 +546,7 @@ def test_package_imports_its_modules_when_a_name_is_asked_for():
         "print('RENDER', 'territory.maps.render' in sys.modules)\n"
         "try:\n    m.no_such_name\nexcept AttributeError as e:\n    print('ERR', e)\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout
+    out = fresh_python(code)
     assert "LOADED []" in out  # nothing until asked
     assert "MISSING [] True" in out  # every public name resolves, none unlisted
     assert "RENDER True" in out

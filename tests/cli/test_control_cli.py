@@ -5,6 +5,7 @@ import sys
 import pytest
 
 from territory.cli.main import cli
+from tests.support import fresh_python
 
 
 @pytest.mark.data
@@ -108,9 +109,7 @@ def test_help_imports_no_geometry_library(args):
         f"bad = [m for m in {HEAVY} if m in sys.modules]\n"
         "print('HEAVY', bad)"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout
+    out = fresh_python(code)
     assert "HEAVY []" in out
     assert "Usage: " in out
 
@@ -122,9 +121,7 @@ def test_import_territory_is_light_and_its_api_complete():
         "missing = [n for n in t.__all__ if not hasattr(t, n)]\n"
         "print('MISSING', missing, hasattr(t.Control, '_repr_html_'))"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout
+    out = fresh_python(code)
     assert "HEAVY []" in out  # before any use of the API
     assert "MISSING [] True" in out  # every name resolves; the display is attached
 
