@@ -283,7 +283,7 @@ def test_fetch_misuse_exits_2(
         ),
         pytest.param(
             ["deepstate-daily", "--start", "2025-08-20", "--end", "2025-08-10"],
-            ["is empty"],
+            ["start 2025-08-20 is after end 2025-08-10", "--start"],
             id="reversed-range",
         ),
     ],
