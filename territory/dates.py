@@ -63,6 +63,26 @@ def as_date(value: Any, *, what: str = "date") -> dt.date:
     raise DataError(msg)
 
 
+def check_step(every_days: object) -> None:
+    """Raise `DataError` unless `every_days` is a whole number of days, at least 1.
+
+    >>> check_step(7)
+    >>> check_step(1.5)
+    Traceback (most recent call last):
+    ...
+    territory.errors.DataError: every_days is 1.5; give a step of at least 1 day (an integer)
+    """
+    if (
+        isinstance(every_days, bool)
+        or not isinstance(every_days, int)
+        or every_days < 1
+    ):
+        msg = (
+            f"every_days is {every_days!r}; give a step of at least 1 day (an integer)"
+        )
+        raise DataError(msg)
+
+
 def check_span(start: dt.date, end: dt.date, *, one_day: bool = True) -> None:
     """Raise `DataError` unless `start` … `end` is a span of dates in order.
 

@@ -47,7 +47,7 @@ from territory.datasets import (
     sha256_bytes,
     write_bytes_atomic,
 )
-from territory.dates import check_span
+from territory.dates import check_span, check_step
 from territory.errors import DataError, DataNotFoundError
 from territory.frozen import ReadOnlyDict
 from territory.manifest import load_manifest
@@ -524,9 +524,6 @@ class Record:
         self._band_land: tuple[BaseGeometry, str] | None = None
         #: sha256 of the content of each static layer as it was read and used
         self._read_sha256: dict[str, str] = {}
-        #: whether the border's band of the by-region figures' static layers
-        #: is kept for the partition (`_series_statics`)
-        self._series_band_kept = False
         #: the content hash of each snapshot's derived partition (its file's name)
         self._partition_content: dict[str, str] = {}
         #: per snapshot: the kept figures' file name, what it holds, its files
@@ -1695,6 +1692,9 @@ class Record:
         todo = [i for i, snap in enumerate(order) if not known(i, snap)]
         if todo:
             statics, built = self._series_statics()
+            # the border's band still to be built (the partition kept none):
+            # kept with the figures, for it
+            band_built = statics.band_pending
             # with gross figures each step needs the map before it
             first = max(todo[0] - 1, 0) if gross else todo[0]
             last = order[todo[-1]]
@@ -1742,9 +1742,8 @@ class Record:
             if built is not None and body is not None:
                 # kept once figures were had (a failed run writes nothing)
                 self._write_derived(built, STATICS_SUFFIX, body)
-                if not self._series_band_kept:  # and for the partition
+                if band_built:  # and for the partition
                     self._keep_border_band(statics.border_band)
-                    self._series_band_kept = True
         out_rows = [np.array(rows[sha[s.key]]) for s in snaps]
         out_steps: list[tuple[np.ndarray, np.ndarray] | None] = []
         prev = None
@@ -1795,7 +1794,6 @@ class Record:
         # the figures
         country = self._kept_layers(tuple(geoms), land)[0]
         band = self._read_border_band(*self._border_of(country))
-        self._series_band_kept = band is not None
         return Statics.build(ids, geoms, land, band_later=band is None), stem
 
     def _static_geometries(self) -> tuple[list[str], list[BaseGeometry], BaseGeometry]:
@@ -2042,9 +2040,7 @@ class Record:
         first, last = self.date_range()
         lo = self.day(start) if start else first
         hi = self.day(end) if end else last
-        if every_days < 1:
-            msg = f"every_days is {every_days}; give a step of at least 1 day"
-            raise DataError(msg)
+        check_step(every_days)
         self.snapshot_for(lo)
         self.snapshot_for(hi)  # both raise, naming the range, if outside it
         check_span(lo, hi)

@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from territory.accounting import FLOW_COLUMNS, FLOWS, as_scenario, evaluate
-from territory.dates import as_date, check_span
+from territory.dates import as_date, check_span, check_step
 from territory.errors import DataError, TerritoryError
 from territory.progress import progress as progress_bar
 
@@ -149,15 +149,7 @@ def sweep_dates(
     [datetime.date(2025, 8, 15)]
     """
     lo, hi = as_date(start, what="start"), as_date(end, what="end")
-    if (
-        isinstance(every_days, bool)
-        or not isinstance(every_days, int)
-        or every_days < 1
-    ):
-        msg = (
-            f"every_days is {every_days!r}; give a step of at least 1 day (an integer)"
-        )
-        raise DataError(msg)
+    check_step(every_days)
     check_span(lo, hi)
     return [lo + dt.timedelta(days=i) for i in range(0, (hi - lo).days + 1, every_days)]
 

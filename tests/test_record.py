@@ -271,6 +271,13 @@ def test_series_start_after_end_names_both_dates(record):
         record.occupied_series("2025-08-15", "2025-08-01")
 
 
+@pytest.mark.parametrize("step", [0, 1.5, True, "7"])
+def test_series_step_is_a_whole_number_of_days(record, step):
+    # the same check as a sweep's: 1.5 is refused, not taken as 1 day
+    with pytest.raises(DataError, match="a step of at least 1 day \\(an integer\\)"):
+        record.occupied_series("2025-08-01", "2025-08-15", every_days=step)
+
+
 def test_removed_frame_is_ready_for_export(record, tmp_path):
     # The removed and given land as one layer for an export beside the
     # transfers: its areas are the control table's, reason by reason.
