@@ -73,12 +73,14 @@ from territory.control import (
     UA,
     WATER,
     Decisions,
+    LazyLayers,
     Partition,
     _metric_static,
     _slivers,
     edges_not_in,
     first_layers,
     given_to,
+    in_border_band,
     last_layers,
     merged_boxes,
     nowhere_wide,
@@ -417,13 +419,15 @@ class _Window:
             )
         ]
         self.parts = parts
-        m: dict[str, BaseGeometry] = {
-            "occupied": transform(self.occupied, STORAGE_CRS, metric),
-            "grey": transform(self.grey, STORAGE_CRS, metric),
-            "border": s.border_m,
-        }
-        if t > 0:
-            m["border_band"] = s.border_band(t)
+        m = LazyLayers(
+            {
+                "occupied": transform(self.occupied, STORAGE_CRS, metric),
+                "grey": transform(self.grey, STORAGE_CRS, metric),
+                "border": s.border_m,
+            },
+            # (made only if a piece by the border needs it: `in_border_band`)
+            {"border_band": lambda: s.border_band(t)} if t > 0 else None,
+        )
         sl_m = transform(self.slivers, STORAGE_CRS, metric)
         self.films = sl_m.buffer(TOUCH_M) if not sl_m.is_empty else _EMPTY
         for g in (*m.values(), self.films):
@@ -534,7 +538,7 @@ class _Window:
         pm = transform(part, STORAGE_CRS, self.s.metric)
         if nowhere_wide(pm):
             return False
-        return not (self.t > 0 and shapely.covers(self.m["border_band"], pm))
+        return not (self.t > 0 and in_border_band([pm], self.m, self.t)[0])
 
     def _water(self, p: _Part, mains: list[_Part]) -> bool:
         """Decide a cut-off piece by the sea as `_removed_geometries` does.

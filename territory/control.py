@@ -168,20 +168,36 @@ def _metric_static(geom: BaseGeometry, metric_wkt: str) -> BaseGeometry:
 
 
 #: Buffers `static_metric_buffer` is handed instead of building them (read
-#: from the derived cache by `territory.record`), by its arguments.
-_HANDED_BUFFERS: dict[tuple[BaseGeometry, str, float], BaseGeometry] = {}
+#: from the derived cache by `territory.record`), or what gives them when
+#: first asked for, by its arguments.
+_HANDED_BUFFERS: dict[
+    tuple[BaseGeometry, str, float], BaseGeometry | Callable[[], BaseGeometry]
+] = {}
 
 
 def hand_static_buffer(
-    geom: BaseGeometry, metric_wkt: str, distance_m: float, buffer: BaseGeometry
+    geom: BaseGeometry,
+    metric_wkt: str,
+    distance_m: float,
+    buffer: BaseGeometry | Callable[[], BaseGeometry],
 ) -> None:
     """Give `static_metric_buffer` the buffer it would build for these arguments.
 
-    For a buffer kept from an earlier process: the caller vouches that it is
-    what `static_metric_buffer` built (e.g. its WKB, read back exactly).
+    `buffer` is the buffer, or what gives it when first asked for (once per
+    process): for a buffer kept from an earlier process, the caller vouches
+    that it is what `build_static_buffer` builds (e.g. its WKB, read back
+    exactly).
     """
-    shapely.prepare(buffer)
+    if isinstance(buffer, BaseGeometry):
+        shapely.prepare(buffer)
     _HANDED_BUFFERS[(geom, metric_wkt, float(distance_m))] = buffer
+
+
+def build_static_buffer(
+    geom: BaseGeometry, metric_wkt: str, distance_m: float
+) -> BaseGeometry:
+    """Buffer a lon/lat geometry by `distance_m` in a metric CRS (not prepared)."""
+    return transform(geom, STORAGE_CRS, metric_wkt).buffer(distance_m)
 
 
 @lru_cache(maxsize=4)
@@ -193,10 +209,144 @@ def static_metric_buffer(
     Prepared; cached per process, or handed in (`hand_static_buffer`).
     """
     handed = _HANDED_BUFFERS.get((geom, metric_wkt, float(distance_m)))
-    if handed is not None:
-        return handed
-    out = transform(geom, STORAGE_CRS, metric_wkt).buffer(distance_m)
+    out = (
+        build_static_buffer(geom, metric_wkt, distance_m)
+        if handed is None
+        else handed
+        if isinstance(handed, BaseGeometry)
+        else handed()
+    )
     shapely.prepare(out)
+    return out
+
+
+class LazyLayers(dict):
+    """Layers by name, some made (and prepared) only when first read.
+
+    For `given_to_many`'s layers: a layer few pieces need (the border's
+    band) is made only if one does.
+    """
+
+    def __init__(
+        self,
+        layers: Mapping[str, BaseGeometry] | None = None,
+        makers: dict[str, Callable[[], BaseGeometry]] | None = None,
+    ) -> None:
+        super().__init__(layers or {})
+        self.makers = dict(makers or {})
+
+    def __missing__(self, key: str) -> BaseGeometry:
+        geom = self.makers[key]()
+        shapely.prepare(geom)
+        self[key] = geom
+        return geom
+
+
+#: A piece all of whose points lie within this share of the band's width of
+#: the border lies in the border's band (`static_metric_buffer`), whatever
+#: the band's own drawing: GEOS's buffer reaches every point within its
+#: distance of the line but for the 1% it simplifies the line by and the
+#: 0.5% its arcs (8 chords a quadrant) fall short of the circle.
+BAND_SURE_SHARE = 0.95
+#: How many times a piece's box is quartered to show it lies near the border.
+_SURE_DEPTH = 8
+#: A piece that needs more boxes than this at once is not shown that way
+#: (the band is asked).
+_SURE_MAX_BOXES = 1024
+
+
+def surely_near(
+    border_m: BaseGeometry, pms: Sequence[BaseGeometry] | np.ndarray, distance_m: float
+) -> np.ndarray:
+    """Whether each piece is shown to lie wholly within `distance_m` of `border_m`.
+
+    Every point of a box lies within half its diagonal ``h`` of its centre,
+    so a box whose centre lies within ``distance_m − h`` of the border lies
+    within `distance_m` of it.  Each piece's bounding box is asked; those
+    not shown are quartered, the quarters that meet the piece asked in turn
+    (`_SURE_DEPTH` times at most): a piece all of whose boxes are shown lies
+    within `distance_m` (exact predicates, `shapely.dwithin` and
+    `shapely.intersects`, on the boxes).  A piece a box's centre farther
+    than `distance_m` lies in is not, and is let go at once.  False shows
+    nothing.  `border_m` may be any part of the border: the distance to a
+    part is never shorter.
+
+    A piece of a few hundred metres by the border takes one box: a few
+    microseconds, where the border's band costs about a second to build.
+    """
+    import numpy as np
+
+    pms = np.asarray(pms, dtype=object)
+    n = len(pms)
+    shown = np.zeros(n, dtype=bool)
+    if not n or border_m.is_empty:
+        return shown
+    shown = ~shapely.is_empty(pms)
+    owner = np.nonzero(shown)[0]
+    boxes = shapely.bounds(pms[owner])
+    for depth in range(_SURE_DEPTH + 1):
+        if not len(owner):
+            break
+        x0, y0, x1, y1 = boxes.T
+        half = np.hypot(x1 - x0, y1 - y0) / 2
+        centres = shapely.points((x0 + x1) / 2, (y0 + y1) / 2)
+        ok = half < distance_m
+        (ask,) = np.nonzero(ok)
+        ok[ask] = shapely.dwithin(border_m, centres[ask], distance_m - half[ask])
+        (bad,) = np.nonzero(~ok)
+        if not len(bad):
+            break
+        # a piece with a point farther than `distance_m`: not within it
+        (far,) = np.nonzero(~shapely.dwithin(border_m, centres[bad], distance_m))
+        far = bad[far]
+        out = far[shapely.intersects(pms[owner[far]], centres[far])]
+        shown[owner[out]] = False
+        if depth == _SURE_DEPTH:
+            shown[owner[bad]] = False
+            break
+        bad = bad[shown[owner[bad]]]
+        x0, y0, x1, y1 = boxes[bad].T
+        xm, ym = (x0 + x1) / 2, (y0 + y1) / 2
+        quarters = np.concatenate(
+            [
+                np.stack(q, axis=1)
+                for q in (
+                    (x0, y0, xm, ym),
+                    (xm, y0, x1, ym),
+                    (x0, ym, xm, y1),
+                    (xm, ym, x1, y1),
+                )
+            ]
+        )
+        owners = np.tile(owner[bad], 4)
+        # (a box shown is done with: only its piece's other boxes are left)
+        meets = shapely.intersects(pms[owners], shapely.box(*quarters.T))
+        boxes, owner = quarters[meets], owners[meets]
+        many = np.bincount(owner, minlength=n) > _SURE_MAX_BOXES
+        if many.any():
+            shown[many] = False
+            keep = ~many[owner]
+            boxes, owner = boxes[keep], owner[keep]
+    return shown
+
+
+def in_border_band(
+    pms: Sequence[BaseGeometry] | np.ndarray, m: Mapping[str, BaseGeometry], t: float
+) -> np.ndarray:
+    """``shapely.covers(m["border_band"], pm)`` for each piece (metric CRS).
+
+    A piece shown to lie within `BAND_SURE_SHARE` of `t` of ``m["border"]``
+    (`surely_near`) is covered; only the others ask the band, which is read
+    (and, in a `LazyLayers`, made) only then: the same answers, and most
+    maps never need the band.
+    """
+    import numpy as np
+
+    pms = np.asarray(pms, dtype=object)
+    out = surely_near(m["border"], pms, BAND_SURE_SHARE * t)
+    (ask,) = np.nonzero(~out)
+    if len(ask):
+        out[ask] = shapely.covers(m["border_band"], pms[ask])
     return out
 
 
@@ -272,17 +422,16 @@ def _removed_geometries(
             ("grey", grey),
         )
     }
-    # the sea and the border do not change: reprojected (and the border's
-    # band built) once per process
+    # the sea and the border do not change: reprojected once per process
     m["sea"] = _metric_static(sea, wkt)
     m["border"] = _metric_static(border, wkt)
-    if t > 0:
-        m["border_band"] = static_metric_buffer(border, wkt, t)
     # what the round trip through the metric CRS leaves between a sliver and
     # the occupied edge (films of nanometres) is part of the sliver
     films = m["slivers"].buffer(TOUCH_M) if not slivers.is_empty else empty
     for g in [*m.values(), films]:
         shapely.prepare(g)
+    if t > 0:  # the border's band, built (once per process) if a piece needs it
+        m = LazyLayers(m, {"border_band": lambda: static_metric_buffer(border, wkt, t)})
     crumbs: list[BaseGeometry] = []
     water: list[BaseGeometry] = []
     given: dict[str, dict[str, list[BaseGeometry]]] = {
@@ -510,7 +659,9 @@ def given_to(
         callers may clip them.  With a positive `sliver_tolerance_m`,
         ``border_band``: the whole border buffered by it
         (``static_metric_buffer(border, metric, sliver_tolerance_m)``, built
-        once per process), the same for every caller.
+        once per process), the same for every caller; read only for a piece
+        by the border not shown to lie within it without it
+        (`in_border_band`), so a `LazyLayers` may make it then.
 
     Returns
     -------
@@ -557,7 +708,7 @@ def given_to_many(
         # sources draw the border apart; the strip is the occupier's
         by_border = touch[shapely.dwithin(m["border"], pms[touch], TOUCH_M)]
         if len(by_border):
-            gap[by_border] = shapely.covers(m["border_band"], pms[by_border])
+            gap[by_border] = in_border_band(pms[by_border], m, t)
     # the others: between two of the source's own polygons
     (ask,) = np.nonzero(~gap[touch])
     seam = np.zeros(n, dtype=bool)

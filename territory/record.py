@@ -117,6 +117,9 @@ LAYER_COPY = "layer-1"
 PARTITION_SUFFIX = ".arrow"
 #: The form of the derived static layers of `territory.series` (`Statics.to_bytes`).
 STATICS_SUFFIX = ".arrow"
+#: Bump when the layers `Statics.to_bytes` keeps change: they are keyed on it.
+#: (2: without the border's band, made only when a map needs it.)
+STATICS_VERSION = "statics-2"
 #: Bump when a figure kept beside a derived partition (`KEPT_ON_DISK_KEYS`)
 #: is measured differently: the kept files are keyed on it.  (3: a selection by
 #: regions keeps its pieces as the overlay that cut them left them,
@@ -1422,27 +1425,32 @@ class Record:
             return band
         return None
 
-    def _hand_border_band(self) -> None:
-        """Hand the partition the border's band kept in the derived cache, or keep it there.
+    def _hand_border_band(
+        self, border: BaseGeometry | None = None, wkt: str | None = None
+    ) -> None:
+        """Tell the partition where the border's band comes from, if a piece needs it.
 
         The band (`territory.control.static_metric_buffer` of the country's
         outline by the sliver tolerance) depends on the boundaries alone and
-        takes about 0.9 s to build, in every process that partitions a map:
-        once built it is kept (``derived/border-band-<inputs>-<content>.wkb``,
-        checked like every derived file; WKB reads back bit for bit) and a
-        later process reads it.  The by-region figures keep it there too
-        (`_series_statics`).
+        takes about a second to build; few maps need it
+        (`territory.control.in_border_band` shows most pieces lie within it
+        without it).  The first that does, in any process, reads it from the
+        derived cache (``derived/border-band-<inputs>-<content>.wkb``,
+        checked like every derived file; WKB reads back bit for bit), or
+        builds it and keeps it there.  Nothing is read or built here.
+        `border` and `wkt` are the country's outline and metric CRS, when
+        the caller has them (`_border_of`).
         """
         if self._band_handed:
             return
         self._band_handed = True
-        from territory.control import static_metric_buffer
+        from territory.control import hand_static_buffer
 
-        border, wkt = self._border_of(self._static_layers()[0])
-        if self._read_border_band(border, wkt) is None:
-            self._keep_border_band(
-                static_metric_buffer(border, wkt, SLIVER_TOLERANCE_M)
-            )
+        if border is None or wkt is None:
+            border, wkt = self._border_of(self._static_layers()[0])
+        hand_static_buffer(
+            border, wkt, SLIVER_TOLERANCE_M, lambda: self._border_band(border, wkt)
+        )
 
     @staticmethod
     def _border_of(country: BaseGeometry) -> tuple[BaseGeometry, str]:
@@ -1452,20 +1460,16 @@ class Record:
         border = country.boundary
         return border, metric_crs_for(border).to_wkt()
 
-    def _read_border_band(self, border: BaseGeometry, wkt: str) -> BaseGeometry | None:
-        """Return the border's band kept in the derived cache, handed to the partition; None if none is."""
-        from territory.control import hand_static_buffer
+    def _border_band(self, border: BaseGeometry, wkt: str) -> BaseGeometry:
+        """Return the border's band kept in the derived cache, else build and keep it."""
+        from territory.control import build_static_buffer
 
         stem = self._static_stem("border-band", f"border band {SLIVER_TOLERANCE_M!r}")
         for _, band in self._read_derived(stem, ".wkb", _geometry_of, (Exception,)):
-            hand_static_buffer(border, wkt, SLIVER_TOLERANCE_M, band)
             return band
-        return None
-
-    def _keep_border_band(self, band: BaseGeometry) -> None:
-        """Keep the border's band built here (`_hand_border_band`)."""
-        stem = self._static_stem("border-band", f"border band {SLIVER_TOLERANCE_M!r}")
+        band = build_static_buffer(border, wkt, SLIVER_TOLERANCE_M)
         self._write_derived(stem, ".wkb", _wkb_of(band))
+        return band
 
     def _static_layers(self) -> tuple[BaseGeometry, BaseGeometry, BaseGeometry]:
         """Return `territory.control.static_layers` of the regions, kept in the derived cache.
@@ -1514,8 +1518,8 @@ class Record:
         parts = [
             PARTITION_VERSION,
             label,
-            self._read_sha256["boundaries"],
-            self._read_sha256["land"],
+            self._layer_sha("boundaries"),
+            self._layer_sha("land"),
         ]
         digest = hashlib.sha256("|".join(parts).encode()).hexdigest()[:_DIGEST_HEX]
         return f"{kind}-{digest}"
@@ -1692,9 +1696,6 @@ class Record:
         todo = [i for i, snap in enumerate(order) if not known(i, snap)]
         if todo:
             statics, built = self._series_statics()
-            # the border's band still to be built (the partition kept none):
-            # kept with the figures, for it
-            band_built = statics.band_pending
             # with gross figures each step needs the map before it
             first = max(todo[0] - 1, 0) if gross else todo[0]
             last = order[todo[-1]]
@@ -1742,8 +1743,6 @@ class Record:
             if built is not None and body is not None:
                 # kept once figures were had (a failed run writes nothing)
                 self._write_derived(built, STATICS_SUFFIX, body)
-                if band_built:  # and for the partition
-                    self._keep_border_band(statics.border_band)
         out_rows = [np.array(rows[sha[s.key]]) for s in snaps]
         out_steps: list[tuple[np.ndarray, np.ndarray] | None] = []
         prev = None
@@ -1774,6 +1773,7 @@ class Record:
         parts = [
             ALGORITHM,
             PARTITION_VERSION,
+            STATICS_VERSION,
             self._entry_sha("boundaries"),
             self._entry_sha("land"),
             ",".join(self.region_ids),
@@ -1785,16 +1785,15 @@ class Record:
                 stem, STATICS_SUFFIX, Statics.from_bytes, (ValueError,)
             ):
                 if statics.region_ids == self.region_ids:
+                    self._hand_border_band(statics.border, statics.metric)
                     return statics, None
         ids, geoms, land = self._static_geometries()
-        # the layers and the border's band the partition keeps, if it has
-        # (else built and kept for it: the same function of the same
-        # geometries); the band (most of the cost) is built while the
-        # workers start, or when first read (`_FiguresJob`), and kept with
-        # the figures
+        # the layers the partition keeps, if it has (else built and kept for
+        # it: the same function of the same geometries), and where the
+        # border's band comes from if a piece needs it (`_hand_border_band`)
         country = self._kept_layers(tuple(geoms), land)[0]
-        band = self._read_border_band(*self._border_of(country))
-        return Statics.build(ids, geoms, land, band_later=band is None), stem
+        self._hand_border_band(*self._border_of(country))
+        return Statics.build(ids, geoms, land), stem
 
     def _static_geometries(self) -> tuple[list[str], list[BaseGeometry], BaseGeometry]:
         """Return the region ids and geometries (in `regions` order) and the land mask.
@@ -2206,13 +2205,6 @@ PIVOT = 0.5
 #: afresh for the check (`Engine.afresh`, about half a second): later, so
 #: that walk takes fewer maps.
 PIVOT_AFRESH = 0.53
-#: How much earlier the pivots lie while the parent builds the border's band
-#: (`_BandPost`): the walk up's full map waits for the band and the walk down
-#: for that map.  Measured (2026-11-23, a new boundary set and a new cache):
-#: with 0.02 the walks end within 0.1–0.25 s of each other; with 0.04 the
-#: walk up ended 0.5–0.8 s after the walk down, with none 0.2–0.5 s before it
-#: (a few costly maps near the middle change sides).
-PIVOT_BAND_SHIFT = 0.02
 #: The job forked workers run (set in the parent just before they start).
 _FORKED: _FiguresJob | None = None
 
@@ -2241,8 +2233,6 @@ class _FiguresJob:
         self.afresh: dict[str, list[float]] = {}
         #: per segment, where its walk up hands its first state to its walk down
         self.posts: list[_Post] = []
-        #: the border's band, built by the parent once the workers are forked
-        self.band: _BandPost | None = None
 
     def run(
         self, span: range, *, meanwhile: Callable[[], T] | None = None
@@ -2289,8 +2279,6 @@ class _FiguresJob:
             for a in range(span.start, span.stop, size)
         ]
         self.posts = [_Post(ctx) for _ in segments]
-        if self.statics.band_pending:
-            self.band = _BandPost(ctx)
         _FORKED = self
         try:
             return self._on_workers(span, segments, ticks, meanwhile)
@@ -2299,9 +2287,6 @@ class _FiguresJob:
             for post in self.posts:
                 post.close()
             self.posts = []
-            if self.band is not None:
-                self.band.close()
-                self.band = None
 
     def _on_workers(
         self,
@@ -2330,10 +2315,6 @@ class _FiguresJob:
             finally:
                 gc.unfreeze()
             # (every worker is forked by now: nothing of this is theirs)
-            if self.band is not None:
-                # built while the workers read their first maps (they
-                # wait for it at the first piece by the border)
-                self.band.send(self.statics)
             extra = None if meanwhile is None else meanwhile()
             bar = None
             if ticks is not None:
@@ -2369,12 +2350,9 @@ class _FiguresJob:
         """Return the map of `segment` both its walks start from.
 
         `PIVOT` of the way, or `PIVOT_AFRESH` for the segment whose walk up
-        works its last map out afresh; `PIVOT_BAND_SHIFT` earlier while the
-        parent builds the border's band.
+        works its last map out afresh.
         """
         share = PIVOT_AFRESH if self.afresh_at == segment.stop - 1 else PIVOT
-        if self.band is not None:
-            share -= PIVOT_BAND_SHIFT
         return segment.start + max(
             min(round(share * len(segment)), len(segment) - 1), 1
         )
@@ -2433,11 +2411,6 @@ class _FiguresJob:
             diff=lambda old, new: diff(old, new, self.statics),
             start=at_map,
         )
-        if self.band is not None and self.statics.band_pending:
-            # (a forked worker) the parent builds the band: the maps this
-            # walk takes next are read while it waits for it
-            band = self.band
-            self.statics.band_from = lambda: band.receive(idle=ahead.fetch)
         engine = Engine(self.statics, gross=self.gross)
         if take_from is not None and at_map is not None:
             handed = take_from[0].receive(idle=ahead.fetch)
@@ -2649,41 +2622,6 @@ class _Post:
         import shutil
 
         shutil.rmtree(self.dir, ignore_errors=True)
-
-
-class _BandPost(_Post):
-    """The border's band (`territory.series.Statics.border_band`), handed to workers.
-
-    The parent builds it once its workers are forked and hands it to them:
-    they read their first maps meanwhile, and wait for it at the first piece
-    by the border.
-
-    WKB (the same band to the last bit); a parent that fails to build it
-    sends nothing, and the workers raise.
-    """
-
-    def send(self, statics: Statics) -> None:  # type: ignore[override]
-        """Build the band (in the parent) and hand it to the workers."""
-        body = None
-        try:
-            body = shapely.to_wkb(statics.border_band)
-        finally:
-            super().send(body)
-
-    def receive(  # type: ignore[override]
-        self, idle: Callable[[], bool] | None = None
-    ) -> BaseGeometry:
-        """Return the band, once the parent has built it (in a worker)."""
-        import os
-
-        from territory.errors import InternalError
-
-        parent = os.getppid()
-        body = super().receive(idle, gone=lambda: os.getppid() != parent)
-        if body is None:
-            msg = "the border's band was not built (see the error above); please report this"
-            raise InternalError(msg)
-        return shapely.from_wkb(body)
 
 
 def _forked_walk(

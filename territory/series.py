@@ -54,6 +54,7 @@ from territory.control import (
     RU,
     SLIVER_TOLERANCE_M,
     TOUCH_M,
+    LazyLayers,
     edges_not_in,
     exact_pieces,
     given_to_many,
@@ -167,16 +168,15 @@ class _State:
 
 #: The layers of `Statics` kept in the derived cache (`Statics.to_bytes`);
 #: the border, the grid and the prepared states follow from them at once.
-_LAYERS = ("country", "country_land", "sea_m", "border_band", "near_sea")
+_LAYERS = ("country", "country_land", "sea_m", "near_sea")
 
 
 @dataclass
 class Statics:
     """The static layers the engine needs, prepared once per record.
 
-    The border's band (`border_band`, the costliest to build) may come
-    later than the rest (`build` with `band_later`): it is made, or had
-    from `band_from`, when first read.
+    Not the border's band, which few maps need (`Engine` asks
+    `territory.control.static_metric_buffer` for it when one does).
     """
 
     region_ids: list[str]
@@ -189,9 +189,6 @@ class Statics:
     metric: str  # WKT of the partition's metric CRS
     origin: tuple[float, float]
     shape: tuple[int, int]
-    band: BaseGeometry | None = field(default=None, repr=False)
-    #: What gives the band when it is first read (while `band` is None).
-    band_from: Callable[[], BaseGeometry] | None = field(default=None, repr=False)
     _tree: shapely.STRtree = field(init=False, repr=False)
     _cells: dict[tuple[int, int], list[tuple[int, BaseGeometry | None]]] = field(
         default_factory=dict, repr=False
@@ -207,18 +204,6 @@ class Statics:
             shapely.prepare(g)
 
     @property
-    def border_band(self) -> BaseGeometry:
-        """The partition's band of the border (`given_to`), prepared."""
-        if self.band is None:
-            if self.band_from is None:
-                msg = "the static layers have no border band and nothing to make it"
-                raise InternalError(msg)
-            band = self.band_from()
-            shapely.prepare(band)
-            self.band, self.band_from = band, None
-        return self.band
-
-    @property
     def border_m(self) -> BaseGeometry:
         """The whole border in the metric CRS, prepared (made when first read).
 
@@ -232,35 +217,19 @@ class Statics:
             self._border_m = border
         return self._border_m
 
-    @property
-    def band_pending(self) -> bool:
-        """Whether the border's band is still to be made (`build` with `band_later`)."""
-        return self.band is None
-
     @classmethod
     def build(
         cls,
         region_ids: list[str],
         regions: Iterable,
         land: BaseGeometry,
-        *,
-        band_later: bool = False,
     ) -> Statics:
-        """Prepare the regions and land mask as `partition_land` uses them.
-
-        With `band_later`, the border's band (most of the cost: about 0.8 s)
-        is made when first read (`border_band`), or had from `band_from`:
-        `territory.record` builds it while its workers start.
-        """
+        """Prepare the regions and land mask as `partition_land` uses them."""
         regions = np.asarray(list(regions), dtype=object)
         # the partition's own layers (built once per process for both)
         country, country_land, sea = static_layers(tuple(regions), land)
         metric = metric_crs_for(country.boundary)
         wkt = metric.to_wkt()  # a string: no conversion per call
-
-        def band() -> BaseGeometry:
-            # the partition's band of the border (`given_to`), built once
-            return static_metric_buffer(country.boundary, wkt, SLIVER_TOLERANCE_M)
 
         layers = {
             "country": country,
@@ -268,11 +237,7 @@ class Statics:
             "sea_m": transform(sea, STORAGE_CRS, metric),
             "near_sea": shapely.buffer(sea, _NEAR_SEA_DEG),
         }
-        if not band_later:
-            layers["border_band"] = band()
-        out = cls._of(region_ids, regions, layers, wkt)
-        out.band_from = band
-        return out
+        return cls._of(region_ids, regions, layers, wkt)
 
     @classmethod
     def _of(
@@ -291,9 +256,8 @@ class Statics:
             math.ceil((maxx - x0) / CELL_DEG) + 1,
             math.ceil((maxy - y0) / CELL_DEG) + 1,
         )
-        for name in ("sea_m", "near_sea", "border_band"):
-            if name in layers:
-                shapely.prepare(layers[name])
+        for name in ("sea_m", "near_sea"):
+            shapely.prepare(layers[name])
         return cls(
             region_ids=list(region_ids),
             regions=regions,
@@ -301,7 +265,6 @@ class Statics:
             country_land=layers["country_land"],
             border=country.boundary,
             sea_m=layers["sea_m"],
-            band=layers.get("border_band"),
             near_sea=layers["near_sea"],
             metric=metric,
             origin=(x0, y0),
@@ -1156,8 +1119,8 @@ class Engine:
             main = int(np.argmax(_areas_km2(parts)))
         # the layers `given_to` reads, in the metric CRS: reprojected when
         # first read (many windows decide no piece)
-        m = _Metric(
-            {
+        m = LazyLayers(
+            makers={
                 "occupied": lambda: transform(occupied, STORAGE_CRS, s.metric),
                 "grey": lambda: transform(grey, STORAGE_CRS, s.metric),
                 "border": lambda: (
@@ -1166,12 +1129,10 @@ class Engine:
             }
         )
         if self.t > 0:  # the whole border's band, as the partition uses it
-            # (read when a piece by the border is decided: it may still be
-            # on its way, `Statics.band_from`)
-            m.makers["border_band"] = (
-                (lambda: s.border_band)
-                if self.t == SLIVER_TOLERANCE_M
-                else (lambda: static_metric_buffer(s.border, s.metric, self.t))
+            # (made, or read from the derived cache, only if a piece by the
+            # border needs it: `in_border_band`)
+            m.makers["border_band"] = lambda: static_metric_buffer(
+                s.border, s.metric, self.t
             )
         # which pieces may be given: near the other side (and the change)
         shapely.prepare(others)
@@ -1384,20 +1345,6 @@ class Engine:
             ]
             out.append((rs, parts))
         return out
-
-
-class _Metric(dict):
-    """Layers in the metric CRS, each made (and prepared) when first read."""
-
-    def __init__(self, makers: dict[str, Callable[[], BaseGeometry]]) -> None:
-        super().__init__()
-        self.makers = makers
-
-    def __missing__(self, key: str) -> BaseGeometry:
-        geom = self.makers[key]()
-        shapely.prepare(geom)
-        self[key] = geom
-        return geom
 
 
 def _cut(

@@ -484,6 +484,114 @@ def test_given_to_many_answers_each_piece_as_alone():
     assert given_to_many([], m, sliver_tolerance_m=t) == []
 
 
+def _border_and_pieces():
+    """A winding border at 48–49°N and pieces around it, in its metric CRS.
+
+    The border wanders with 2,000 vertices 30–300 m apart (random turns, a
+    fixed seed); the pieces are small polygons (1 m to 3 km across) set at
+    0–1.1 band widths from a vertex of it, and strips following it at up
+    to 0.9 band widths.
+    """
+    import numpy as np
+
+    from territory.crs import metric_crs_for, transform
+
+    rng = np.random.default_rng(7)
+    heading = np.cumsum(rng.normal(0, 0.5, 2_000))
+    step_deg = rng.uniform(30, 300, 2_000) / 111_000
+    lon = 30.0 + np.cumsum(step_deg * np.cos(heading) / math.cos(math.radians(48.5)))
+    lat = 48.5 + np.cumsum(step_deg * np.sin(heading))
+    border = shapely.LineString(np.column_stack([lon, lat]))
+    wkt = metric_crs_for(border).to_wkt()
+    border_m = transform(border, "EPSG:4326", wkt)
+    t = SLIVER_TOLERANCE_M
+    xy = shapely.get_coordinates(border_m)
+    n = 1_500
+    at = xy[rng.integers(0, len(xy), n)]
+    turn = rng.uniform(0, 2 * math.pi, n)
+    away = rng.uniform(0, 1.1, n) * t
+    size = np.exp(rng.uniform(math.log(1), math.log(3_000), n))
+    centres = shapely.points(
+        at[:, 0] + away * np.cos(turn), at[:, 1] + away * np.sin(turn)
+    )
+    pieces = list(shapely.buffer(centres, size / 2, quad_segs=2))
+    for k in range(0, 1_900, 100):  # strips along the border
+        stretch = shapely.LineString(xy[k : k + 60])
+        offset = float(rng.uniform(0, 0.9)) * t
+        pieces.append(
+            shapely.buffer(stretch, offset / 2 + 1).difference(
+                shapely.buffer(stretch, max(offset / 2 - 50, 0))
+            )
+        )
+    pieces.append(shapely.Polygon())
+    return border, wkt, border_m, np.asarray(pieces, dtype=object), t
+
+
+def test_pieces_shown_near_the_border_lie_in_its_band():
+    # `surely_near` shows a piece lies within BAND_SURE_SHARE of the band's
+    # width of the border by boxes alone: every piece it shows lies in the
+    # band GEOS builds (`build_static_buffer`), near or far from its edge,
+    # so the band need not be built for them.  It shows most pieces well
+    # inside, with the whole border or any part of it around the piece.
+    # Negative control: claiming more than GEOS's buffer reaches (2% past
+    # the band's width) claims pieces the band leaves out.
+    import numpy as np
+
+    from territory.control import BAND_SURE_SHARE, build_static_buffer, surely_near
+
+    border, wkt, border_m, pieces, t = _border_and_pieces()
+    band = build_static_buffer(border, wkt, t)
+    shapely.prepare(border_m)
+    covered = shapely.covers(band, pieces)
+    sure = surely_near(border_m, pieces, BAND_SURE_SHARE * t)
+    assert not (sure & ~covered).any()
+    assert not sure[-1]  # the empty piece: never shown
+    # the pieces whose outline (they are disks and rings) lies within 0.8
+    # band widths of the border, to 25 m
+    edge = shapely.segmentize(shapely.boundary(pieces[:-1]), 50.0)
+    xy, owner = shapely.get_coordinates(edge, return_index=True)
+    beyond = ~shapely.dwithin(border_m, shapely.points(xy), 0.8 * t - 25)
+    well_inside = covered & (np.bincount(owner[beyond], minlength=len(pieces)) == 0)
+    assert well_inside.sum() > 300
+    assert sure[well_inside].mean() > 0.95
+    strips = np.arange(1_500, len(pieces) - 1)
+    assert sure[strips].all()
+    # a part of the border around each piece shows the same pieces, or fewer
+    part = shapely.clip_by_rect(
+        border_m, *shapely.bounds(shapely.union_all(pieces[:50]))
+    )
+    shown = surely_near(part, pieces[:50], BAND_SURE_SHARE * t)
+    assert not (shown & ~sure[:50]).any()
+    over = surely_near(border_m, pieces, 1.02 * t)
+    assert (over & ~covered).any()
+
+
+def test_the_border_band_is_asked_only_of_pieces_not_shown():
+    # `in_border_band` answers as the band does for every piece, and makes
+    # the band (here: counted) only when a piece is not shown without it.
+    import numpy as np
+
+    from territory.control import LazyLayers, build_static_buffer, in_border_band
+
+    border, wkt, border_m, pieces, t = _border_and_pieces()
+    band = build_static_buffer(border, wkt, t)
+    made = []
+
+    def layers():
+        return LazyLayers(
+            {"border": border_m},
+            {"border_band": lambda: made.append(1) or band},
+        )
+
+    covered = shapely.covers(band, pieces)
+    assert np.array_equal(in_border_band(pieces, layers(), t), covered)
+    assert made == [1]
+    near = [p for p, c in zip(pieces, covered, strict=True) if c][:20]
+    assert in_border_band(near, layers(), t).all()
+    assert made == [1]  # the band was not made for pieces well inside it
+    assert len(in_border_band([], layers(), t)) == 0
+
+
 def test_exact_pieces_cut_each_piece_as_alone():
     # Pieces cut at once, each with its own held land and side, are each the
     # piece `exact_piece` cuts alone, to the bit; an empty piece is itself.

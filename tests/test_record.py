@@ -375,8 +375,6 @@ def test_a_map_far_from_the_last_is_patched_from_an_earlier_one(monkeypatch):
 @pytest.mark.parametrize(
     ("handed", "built", "keep", "files"),
     [
-        # the partition's band of the border (about 0.9 s to build)
-        ("_HANDED_BUFFERS", "static_metric_buffer", "_hand_border_band", "border-band"),
         # the country, its land and the sea around it (about 0.3 s)
         ("_HANDED_LAYERS", "static_layers", "_static_layers", "static-layers"),
     ],
@@ -404,13 +402,40 @@ def test_what_no_map_changes_is_kept_for_the_next_process(
     again = build(*key)  # built anew
     build.cache_clear()
 
-    def parts(v):  # (the layers are three geometries, the band one)
-        return v if isinstance(v, tuple) else (v,)
+    assert [shapely.to_wkb(g) for g in value] == [shapely.to_wkb(g) for g in again]
+    assert [g.geom_type for g in value] == [g.geom_type for g in again]
 
-    assert [shapely.to_wkb(g) for g in parts(value)] == [
-        shapely.to_wkb(g) for g in parts(again)
-    ]
-    assert [g.geom_type for g in parts(value)] == [g.geom_type for g in parts(again)]
+
+def test_the_border_band_is_made_when_first_needed_and_kept(monkeypatch, tmp_path):
+    # The partition's band of the border (about a second to build) is made
+    # only when a piece needs it: a Record tells the partition where it
+    # comes from and reads or builds nothing; the first need builds it,
+    # bit for bit what `build_static_buffer` gives, and keeps it; a new
+    # process (here: the caches emptied) reads it back instead of building.
+    import territory.control as ctl
+    from territory.record import Record
+
+    monkeypatch.setattr(Record, "_derived_dir", lambda self: tmp_path)
+    band = None
+    for round_ in range(2):
+        monkeypatch.setattr(ctl, "_HANDED_BUFFERS", {})
+        ctl.static_metric_buffer.cache_clear()
+        rec = Record()
+        rec._hand_border_band()
+        ((key, source),) = ctl._HANDED_BUFFERS.items()
+        assert callable(source)
+        assert bool(list(tmp_path.glob("border-band-*.wkb"))) == (round_ == 1)
+        if round_ == 1:  # kept: read, not built
+            monkeypatch.setattr(ctl, "build_static_buffer", lambda *a: 1 / 0)
+        got = ctl.static_metric_buffer(*key)
+        assert ctl.static_metric_buffer(*key) is got  # once per process
+        if band is None:
+            band = got
+        assert shapely.to_wkb(got) == shapely.to_wkb(band)
+    monkeypatch.undo()
+    ctl.static_metric_buffer.cache_clear()
+    assert shapely.to_wkb(ctl.build_static_buffer(*key)) == shapely.to_wkb(band)
+    assert len(list(tmp_path.glob("border-band-*.wkb"))) == 1
 
 
 def test_a_record_keeps_its_last_maps_only(monkeypatch):

@@ -329,7 +329,7 @@ def test_static_layers_are_kept_to_the_last_bit(record, statics, tmp_path, monke
     # change with no map) and read back identical; a damaged file is never
     # trusted: it is deleted and the layers built again.
     got = series.Statics.from_bytes(statics.to_bytes())
-    for name in ("country", "country_land", "border", "sea_m", "border_band"):
+    for name in ("country", "country_land", "border", "sea_m", "near_sea"):
         assert shapely.equals_identical(getattr(got, name), getattr(statics, name))
     assert all(shapely.equals_identical(got.regions, statics.regions))
     assert (got.metric, got.origin, got.shape, got.region_ids) == (
@@ -365,124 +365,61 @@ def test_static_layers_are_kept_to_the_last_bit(record, statics, tmp_path, monke
 def test_the_figures_and_the_partition_share_their_static_layers(
     record, tmp_path, monkeypatch
 ):
-    # The country's layers and the border's band depend on the boundaries
-    # alone: whichever of the by-region figures and the partition comes
-    # first builds and keeps them, and the other reads them, the same to
-    # the last bit (each Record here is what a new process starts with).
+    # The country's layers depend on the boundaries alone: whichever of the
+    # by-region figures and the partition comes first builds and keeps
+    # them, and the other reads them, the same to the last bit (each Record
+    # here is what a new process starts with).  Neither builds the border's
+    # band for a map whose pieces by the border are shown to lie within it
+    # (`control.in_border_band`): both only say where it would come from.
     from territory import control
     from territory.record import Record
 
     monkeypatch.setattr(Record, "_derived_dir", lambda self: tmp_path)
     read: list[str] = []
-    for name, what in (
-        ("hand_static_layers", "layers"),
-        ("hand_static_buffer", "band"),
-    ):
-        real = getattr(control, name)
-        monkeypatch.setattr(
-            control,
-            name,
-            lambda *a, real=real, what=what: read.append(what) or real(*a),
-        )
+    real = control.hand_static_layers
+    monkeypatch.setattr(
+        control, "hand_static_layers", lambda *a: read.append("layers") or real(*a)
+    )
+    monkeypatch.setattr(control, "_HANDED_BUFFERS", {})
+    control.static_metric_buffer.cache_clear()
+    built_bands: list[str] = []
+    real_build = control.build_static_buffer
+
+    def build(geom, *rest):
+        if "Line" in geom.geom_type:  # (the sea's, a polygon's, is always built)
+            built_bands.append(geom.geom_type)
+        return real_build(geom, *rest)
+
+    monkeypatch.setattr(control, "build_static_buffer", build)
     snaps = record.snapshots[500:501]
     first = Record(record.cache.root)
     first.region_figures(snaps)
     assert read == []  # built here, and kept
     (layers_file,) = tmp_path.glob("static-layers-*.wkb")
-    (band_file,) = tmp_path.glob("border-band-*.wkb")
-    band = shapely.from_wkb(band_file.read_bytes())
     statics, _ = first._series_statics()
-    assert shapely.equals_identical(statics.border_band, band)
     # the partition reads them
     Record(record.cache.root).control(snaps[0].as_of)
-    assert read == ["layers", "band"]
-    # and a first run of the figures on them reads them, its band at once
+    assert read == ["layers"]
+    # and a first run of the figures on them reads them
     for path in tmp_path.glob("statics-*"):
         path.unlink()
     read.clear()
     third = Record(record.cache.root)
     built, stem = third._series_statics()
     assert stem is not None  # built (the statics' own file is gone)
-    assert read == ["layers", "band"]
-    assert not built.band_pending
-    assert shapely.equals_identical(built.border_band, band)
+    assert read == ["layers"]
     assert shapely.equals_identical(built.country, statics.country)
     assert shapely.equals_identical(
         shapely.get_parts(shapely.from_wkb(layers_file.read_bytes()))[0], built.country
     )
-
-
-def test_a_band_built_later_or_handed_over_is_the_same(record, statics):
-    # The border's band may be built after the rest (while a long run's
-    # workers start) and handed to them through a file: the same band to
-    # the last bit.  A parent that fails to build it leaves the workers an
-    # error, never a band of another shape (nor a wait without end).
-    import multiprocessing as mp
-
-    from territory.errors import InternalError
-    from territory.record import _BandPost
-
-    later = series.Statics.build(
-        statics.region_ids, statics.regions, record.land, band_later=True
-    )
-    assert later.band_pending
-    assert not statics.band_pending
-    assert shapely.equals_identical(later.border_band, statics.border_band)
-    assert not later.band_pending
-    post = _BandPost(mp.get_context("fork"))
-    try:
-        post.send(later)
-        assert shapely.equals_identical(post.receive(), statics.border_band)
-    finally:
-        post.close()
-    broken = series.Statics.build(
-        statics.region_ids, statics.regions, record.land, band_later=True
-    )
-    broken.band_from = lambda: 1 / 0
-    post = _BandPost(mp.get_context("fork"))
-    try:
-        with pytest.raises(ZeroDivisionError):
-            post.send(broken)
-        with pytest.raises(InternalError, match="band was not built"):
-            post.receive()
-    finally:
-        post.close()
-    assert not post.dir.exists()
-    broken.band_from = None
-    with pytest.raises(InternalError, match="no border band"):
-        _ = broken.border_band
-
-
-def test_a_walk_down_waiting_for_its_state_still_gets_the_band(record, statics):
-    # A worker's walk down waits for two things handed over: the pivot's
-    # state from its walk up, and the border's band from the parent (when
-    # the static layers were not derived).  Each is had from its own post.
-    import multiprocessing as mp
-
-    from territory.record import _BandPost, _FiguresJob, _Post
-
-    ctx = mp.get_context("fork")
-    later = series.Statics.build(
-        statics.region_ids, statics.regions, record.land, band_later=True
-    )
-    order = record.snapshots[300:302]
-    sha = {s.key: s.key for s in order}
-    job = _FiguresJob(record, later, order, todo={0, 1}, sha=sha, pair={}, gross=False)
-    job.band, state = _BandPost(ctx), _Post(ctx)
-    try:
-        job.band.send(statics)
-        state.send(None)  # no state: the walk starts with a full map
-        rows, _, _ = job.walk(iter([0]), forward=False, tick=None, take_from=(state, 1))
-        assert set(rows) == {order[0].key}
-        assert shapely.equals_identical(later.border_band, statics.border_band)
-    finally:
-        job.band.close()
-        state.close()
+    assert built_bands == []
+    assert not list(tmp_path.glob("border-band-*"))
+    control.static_metric_buffer.cache_clear()
 
 
 def test_maps_read_ahead_are_the_maps_taken_in_order():
-    # While a worker waits for the border's band it reads the next maps of
-    # its walk ahead: the walk still takes every map once, in order, and a
+    # While a walk down waits for its state it reads the next maps of its
+    # walk ahead: the walk still takes every map once, in order, and a
     # map read ahead is the one read when it is taken (unwanted ones are
     # not read at all).
     from territory.record import _Ahead
@@ -532,7 +469,7 @@ def test_maps_read_ahead_come_with_the_change_from_the_map_before():
         taken.append((i, ahead.diff_to(i)))
         if i != 12:  # (the walk takes a repeated file without reading it)
             ahead.map(i)
-        if i == 13:  # waiting again (for the band): one more read ahead
+        if i == 13:  # waiting again: one more read ahead
             assert ahead.fetch()
     assert taken == [
         (10, (("map", 9), ("map", 10))),
