@@ -758,10 +758,15 @@ class Record:
         self._write_derived(stem, ".json", json.dumps(doc).encode())
         return ReadOnlyDict(versions)
 
-    def _daily_areas(self, daily: list[Snapshot]) -> dict[str, float]:
-        """Return the occupied area (km²) of each daily file, by key.
+    def _daily_areas(
+        self, daily: list[Snapshot], wanted: Callable[[Snapshot], bool]
+    ) -> tuple[dict[str, float], set[str]]:
+        """Return the occupied area (km²) of each daily file, by key; and the sound unmeasured.
 
-        Kept in the cache by file content (``derived/daily-areas-<measure>-
+        Only the files `wanted` are measured (the others' areas are returned
+        when they are kept); the others are only read and checked against
+        their checksums, and the keys of the sound ones returned.  Kept in
+        the cache by file content (``derived/daily-areas-<measure>-
         <content>.json``, areas keyed by each file's checksum; every sound
         such file is read and merged), so a changed index reads only new files
         (`_measure`: in forked processes too when there are many).
@@ -782,9 +787,18 @@ class Record:
             areas.update(found)
             merged.append(path)
         todo, seen = [], set()  # a content shared by several files measured once
+        sound: set[str] = set()
         for s in daily:
             sha = self._entry_sha(s.key)
-            if sha == "-" or (sha not in areas and sha not in seen):
+            if sha != "-" and sha in areas:
+                continue
+            if not wanted(s):
+                try:  # read and checked, not parsed nor measured
+                    self._snapshot_bytes(s)
+                except (DataError, DataNotFoundError):
+                    continue  # damaged: asking for its date names the repair
+                sound.add(s.key)
+            elif sha == "-" or sha not in seen:
                 todo.append(s)
                 seen.add(sha)
         measured = dict(zip([s.key for s in todo], self._measure(todo), strict=True))
@@ -793,6 +807,8 @@ class Record:
             sha = self._entry_sha(s.key)
             if sha != "-" and sha in areas:
                 out[s.key] = areas[sha]
+                continue
+            if s.key in sound or not wanted(s):
                 continue
             # (one whose first file was damaged: measured now, from its own file)
             area = measured[s.key] if s.key in measured else self._occupied_km2(s)
@@ -804,7 +820,7 @@ class Record:
                 new = True
         if new:
             self._write_merged(stem, areas, merged)
-        return out
+        return out, sound
 
     def _occupied_km2(self, snap: Snapshot) -> float | None:
         """Return the occupied area (km², `geodesy.area_km2`) of a file; None if damaged."""
@@ -867,12 +883,6 @@ class Record:
         from territory.versions import Published, date_files
 
         log.info("dating %d daily files by the map version they show", len(daily))
-        known = self._daily_areas(daily)
-        areas = {
-            s.as_of + dt.timedelta(days=1): (s.key, known[s.key])
-            for s in daily
-            if s.key in known
-        }
         published = None
         if AREAS_KEY in self.cache.entries:
             try:
@@ -882,8 +892,23 @@ class Record:
                 # the files are then dated by inference, and every output says so
                 log.warning("dating the daily files without the area history: %s", err)
                 published = None
-        dated, _ = date_files({d: a for d, (_, a) in areas.items()}, published)
-        return {key: dated[d] for d, (key, _) in areas.items()}
+
+        def file_day(s: Snapshot) -> dt.date:
+            return s.as_of + dt.timedelta(days=1)
+
+        # only a file the history covers is dated by its area (a third of
+        # the record lies past its end: those are only checked)
+        known, sound = self._daily_areas(
+            daily, lambda s: published is not None and published.covers(file_day(s))
+        )
+        areas = {file_day(s): (s.key, known[s.key]) for s in daily if s.key in known}
+        unmeasured = {file_day(s): s.key for s in daily if s.key in sound}
+        dated, _ = date_files(
+            {d: a for d, (_, a) in areas.items()}, published, unmeasured=unmeasured
+        )
+        return {
+            s.key: dated[file_day(s)] for s in daily if s.key in known or s.key in sound
+        }
 
     def date_range(self) -> tuple[dt.date, dt.date]:
         """Return the first and last as-of dates of the cached record."""

@@ -38,6 +38,8 @@ from typing import TYPE_CHECKING, cast
 from zoneinfo import ZoneInfo
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     import pandas as pd
 
 #: Time zone of "the end of day D".
@@ -293,7 +295,10 @@ def _estimate_factor(
 
 
 def date_files(
-    areas: dict[dt.date, float], published: pd.Series | Published | None
+    areas: dict[dt.date, float],
+    published: pd.Series | Published | None,
+    *,
+    unmeasured: Iterable[dt.date] = (),
 ) -> tuple[dict[dt.date, Version], float | None]:
     """Return each daily file's map version, and the factor used.
 
@@ -305,6 +310,15 @@ def date_files(
     published
         `published_occupied` of the history (or its `Published` lists), or
         None (every file inferred).
+    unmeasured
+        The dates of other daily files, which the history does not cover:
+        dated by inference, as a file the history does not cover is whatever
+        its area (so it need not be measured).
+
+    Raises
+    ------
+    ValueError
+        If the history covers the date of a file in `unmeasured`.
     """
     out: dict[dt.date, Version] = {}
     history = (
@@ -316,6 +330,10 @@ def date_files(
     def covered(day: dt.date) -> bool:
         return history is not None and history.covers(day)
 
+    unmeasured = set(unmeasured)
+    if any(covered(d) for d in unmeasured):
+        msg = "a daily file the area history covers is dated by its area: measure it"
+        raise ValueError(msg)
     inside = {d: a for d, a in areas.items() if covered(d)}
     factor = (
         _estimate_factor(inside, history, rounds=FACTOR_ROUNDS)
@@ -324,7 +342,7 @@ def date_files(
     )
     previous: dt.datetime | None = None
     unmatched = []
-    for day in sorted(areas):
+    for day in sorted(areas.keys() | unmeasured):
         match = None
         if factor is not None and history is not None and covered(day):
             cands = _candidates(history, day)

@@ -120,6 +120,27 @@ def test_a_version_no_file_holds_and_the_end_of_the_history():
     assert versions[odd + dt.timedelta(days=1)].how == MATCHED
 
 
+def test_files_past_the_history_are_dated_without_their_areas():
+    # A file the history does not cover is dated by inference whatever its
+    # area, so it need not be measured: the same versions as measured; a
+    # file the history covers must be measured (its area dates it).
+    published = _history(20)
+    areas = {}
+    for i in range(1, 20):
+        t = published.index[i]
+        areas[t.date() + dt.timedelta(days=1)] = published[t] * FACTOR
+    after = [published.index[-1].date() + dt.timedelta(days=k) for k in (3, 4, 9)]
+    measured, _ = date_files(
+        {**areas, **dict.fromkeys(after, published.iloc[-1] * FACTOR + 50)}, published
+    )
+    unmeasured, _ = date_files(areas, published, unmeasured=after)
+    assert unmeasured == measured
+    assert all(unmeasured[d].how == INFERRED for d in after)
+    inside = next(iter(areas))
+    with pytest.raises(ValueError, match="measure it"):
+        date_files(areas, published, unmeasured=[inside])
+
+
 def test_without_a_history_every_file_is_inferred():
     versions, factor = date_files({dt.date(2025, 1, 2): 1.0}, None)
     assert factor is None
@@ -321,6 +342,51 @@ def test_the_areas_measured_in_forked_processes_are_the_serial_ones(
     assert written["forked"] == written["serial"]
     # the parent measured its share only: the rest was measured by the workers
     assert measured_here["forked"] < 0.6 * measured_here["serial"]
+
+
+@pytest.mark.data
+def test_only_the_files_the_history_covers_are_measured(record, tmp_path, monkeypatch):
+    # A fresh cache measures the daily files the history covers (their areas
+    # date them); those past its end are only read and checked, and dated as
+    # when every file was measured; a damaged one is left out (asking for its
+    # date names the repair).
+    import territory.record as rec
+    from territory.errors import DataError
+
+    measured = []
+    own = rec.Record._occupied_km2
+    monkeypatch.setattr(rec, "PARALLEL_MIN_FILES", 10**9)  # all in this process
+
+    def counted(self, snap):
+        measured.append(snap.key)
+        return own(self, snap)
+
+    monkeypatch.setattr(rec.Record, "_occupied_km2", counted)
+    fresh = rec.Record(_fresh_overlay(record, tmp_path / "c"))
+    daily = [
+        s
+        for s in fresh._indexed_snapshots
+        if s.key.startswith(rec.DAILY_PREFIX) and not s.published
+    ]
+    past = daily[-1].key  # the history ends before the record does
+    checked = rec.Record._snapshot_bytes
+
+    def damaged(self, snap):
+        if snap.key == past:
+            msg = f"{snap.key}: damaged; run 'territory data fetch'"
+            raise DataError(msg)
+        return checked(self, snap)
+
+    monkeypatch.setattr(rec.Record, "_snapshot_bytes", damaged)
+    versions = fresh.versions
+    assert past not in versions
+    assert past not in measured
+    assert 400 < len(set(measured)) < 0.8 * len(daily)
+    inferred = [k for k, v in versions.items() if v.how == INFERRED]
+    assert len(versions) == len(daily) - 1
+    assert set(inferred) - set(measured)  # dated without being measured
+    for key, version in versions.items():  # as the whole record's dating
+        assert version == record.versions[key], key
 
 
 @pytest.mark.data
