@@ -55,8 +55,9 @@ from bench.common import child_peak_mib, derived_aside
 #: The command timed: the whole record by region, as CSV.
 _ARGS = ["timeline", "--by", "region", "--every", "1", "--format", "csv"]
 #: The derived files of the static layers (no map changes them): the
-#: by-region figures' and the partition's, which share the layers and the
-#: border's band (moved aside for a first run on new boundaries).
+#: by-region figures' and the partition's, which share the layers, and the
+#: border's band (made only when a piece by the border needs it); all moved
+#: aside for a first run on new boundaries.
 STATIC_PATTERNS = ("statics-*.arrow", "static-layers-*.wkb", "border-band-*.wkb")
 #: Every how many daily files the baseline reads.
 STRIDE = 8

@@ -537,6 +537,10 @@ class Record:
         self._figures_read: dict[
             tuple[str, str], tuple[tuple, dict, dict, list[Path]]
         ] = {}
+        #: the by-region figures' static layers made while forked workers
+        #: measured the daily files (`_figures_ahead`), and whether to make them
+        self._statics_ahead: tuple[Statics, str | None] | None = None
+        self._ahead = False
 
     def __repr__(self) -> str:
         first, last = self.date_range() if self.snapshots else (None, None)
@@ -787,21 +791,33 @@ class Record:
             areas.update(found)
             merged.append(path)
         todo, seen = [], set()  # a content shared by several files measured once
-        sound: set[str] = set()
+        unwanted = []
         for s in daily:
             sha = self._entry_sha(s.key)
             if sha != "-" and sha in areas:
                 continue
             if not wanted(s):
-                try:  # read and checked, not parsed nor measured
+                unwanted.append(s)
+            elif sha == "-" or sha not in seen:
+                todo.append(s)
+                seen.add(sha)
+        sound: set[str] = set()
+
+        def meanwhile() -> None:
+            # the others read and checked, not parsed nor measured (and the
+            # figures' static layers made if they will be wanted)
+            for s in unwanted:
+                try:
                     self._snapshot_bytes(s)
                 except (DataError, DataNotFoundError):
                     continue  # damaged: asking for its date names the repair
                 sound.add(s.key)
-            elif sha == "-" or sha not in seen:
-                todo.append(s)
-                seen.add(sha)
-        measured = dict(zip([s.key for s in todo], self._measure(todo), strict=True))
+            if self._ahead and self._statics_ahead is None:
+                self._statics_ahead = self._series_statics()
+
+        measured = dict(
+            zip([s.key for s in todo], self._measure(todo, meanwhile), strict=True)
+        )
         out, new = {}, False
         for s in daily:
             sha = self._entry_sha(s.key)
@@ -831,14 +847,19 @@ class Record:
         except (DataError, DataNotFoundError):
             return None
 
-    def _measure(self, todo: list[Snapshot]) -> list[float | None]:
-        """Return the `_occupied_km2` of each of `todo`, in order.
+    def _measure(
+        self, todo: list[Snapshot], meanwhile: Callable[[], None] = lambda: None
+    ) -> list[float | None]:
+        """Return the `_occupied_km2` of each of `todo`, in order; run `meanwhile` too.
 
         From `PARALLEL_MIN_FILES` files on, they are cut into one contiguous
-        share per CPU (at most 8): this process measures the first while
-        forked workers (they inherit this Record, nothing is pickled but the
-        areas) measure the others; the same function on the same bytes, so
-        the same areas to the last bit.  Where fork is not available, all here.
+        share per CPU (at most 8), measured by forked workers (they inherit
+        this Record, nothing is pickled but the areas) while this process
+        runs `meanwhile`, then measures the first share if `meanwhile` left
+        it to no worker (`_figures_ahead`: this process makes the figures'
+        static layers, the workers measure every share); the same function on
+        the same bytes, so the same areas to the last bit.  Otherwise (fewer
+        files, one CPU, no fork) all here, then `meanwhile`.
         """
         import multiprocessing as mp
         import os
@@ -849,15 +870,20 @@ class Record:
             or workers < 2
             or "fork" not in mp.get_all_start_methods()
         ):
-            return [self._occupied_km2(s) for s in todo]
+            out = [self._occupied_km2(s) for s in todo]
+            meanwhile()
+            return out
         global _MEASURING  # noqa: PLW0603 (forked workers inherit it, never pickled)
         size = -(-len(todo) // workers)
-        starts = range(size, len(todo), size)
+        # (with the layers to make, they are this process's share)
+        first = 0 if self._ahead else size
+        starts = range(first, len(todo), size)
         _MEASURING = (self, todo)
         try:
             with _forked_pool(len(starts)) as pool:
                 futures = [pool.submit(_measure_forked, a, a + size) for a in starts]
-                out = [self._occupied_km2(s) for s in todo[:size]]
+                meanwhile()
+                out = [self._occupied_km2(s) for s in todo[:first]]
                 for future in futures:
                     out += future.result()
         finally:
@@ -1780,6 +1806,29 @@ class Record:
             prev = s
         return out_rows, out_steps
 
+    @contextmanager
+    def _figures_ahead(self) -> Iterator[None]:
+        """Within it, a dating of the daily files makes the figures' static layers too.
+
+        For the callers that go on to compute by-region figures: on a new
+        cache the maps' versions (`versions`) are wanted first, and the
+        layers (`_series_statics`) after them; alone, each leaves a core
+        idle (the measuring's files, then the layers), so the layers are
+        made by this process while forked workers measure every share of
+        the files (`_measure`), and the next `_series_statics` returns them.
+        Not when figures are derived already (the layers are then likely not
+        needed); layers made and not asked for are dropped when it ends.
+        """
+        if self._derived_listing(self._series_stem(), ".json"):
+            yield
+            return
+        self._ahead = True
+        try:
+            yield
+        finally:
+            self._ahead = False
+            self._statics_ahead = None
+
     def _series_statics(self) -> tuple[Statics, str | None]:
         """Return the regions and land mask prepared for `territory.series`.
 
@@ -1795,6 +1844,9 @@ class Record:
         """
         from territory.series import ALGORITHM, Statics
 
+        if self._statics_ahead is not None:  # made while the daily files were measured
+            ahead, self._statics_ahead = self._statics_ahead, None
+            return ahead
         parts = [
             ALGORITHM,
             PARTITION_VERSION,
@@ -2061,23 +2113,24 @@ class Record:
         pandas: bool,
     ) -> list[dict[str, Any]]:
         """`occupied_rows`; with `pandas`, pandas imported while a long run's workers run."""
-        first, last = self.date_range()
-        lo = self.day(start) if start else first
-        hi = self.day(end) if end else last
-        check_step(every_days)
-        self.snapshot_for(lo)
-        self.snapshot_for(hi)  # both raise, naming the range, if outside it
-        check_span(lo, hi)
-        index = self._region_index(region_ids or [])
-        days, snaps = [], []
-        day = lo
-        while day <= hi:
-            days.append(day)
-            snaps.append(self.snapshot_for(day))
-            day += dt.timedelta(days=every_days)
-        figures, _ = self._region_figures(
-            [snap for snap, _ in snaps], gross=False, pandas=pandas
-        )
+        with self._figures_ahead():
+            first, last = self.date_range()
+            lo = self.day(start) if start else first
+            hi = self.day(end) if end else last
+            check_step(every_days)
+            self.snapshot_for(lo)
+            self.snapshot_for(hi)  # both raise, naming the range, if outside it
+            check_span(lo, hi)
+            index = self._region_index(region_ids or [])
+            days, snaps = [], []
+            day = lo
+            while day <= hi:
+                days.append(day)
+                snaps.append(self.snapshot_for(day))
+                day += dt.timedelta(days=every_days)
+            figures, _ = self._region_figures(
+                [snap for snap, _ in snaps], gross=False, pandas=pandas
+            )
         rows: list[dict[str, Any]] = []
         before = math.nan
         for day, (snap, note), by_region in zip(days, snaps, figures, strict=True):
@@ -2148,22 +2201,23 @@ class Record:
         """
         import pandas as pd
 
-        first, last = self.date_range()
-        lo = self.day(start) if start else first
-        hi = self.day(end) if end else last
-        self.snapshot_for(lo)
-        self.snapshot_for(hi)
-        check_span(lo, hi)
-        ids = region_ids or self.region_ids
-        index = list(self._region_index(ids).values())
-        start = lo - dt.timedelta(days=1)
-        days = []
-        day = start if start >= first else lo
-        while day <= hi:
-            days.append(day)
-            day += dt.timedelta(days=1)
-        snaps = [self.snapshot_for(d)[0] for d in days]
-        figures, steps = self.region_figures(snaps, gross=True)
+        with self._figures_ahead():
+            first, last = self.date_range()
+            lo = self.day(start) if start else first
+            hi = self.day(end) if end else last
+            self.snapshot_for(lo)
+            self.snapshot_for(hi)
+            check_span(lo, hi)
+            ids = region_ids or self.region_ids
+            index = list(self._region_index(ids).values())
+            start = lo - dt.timedelta(days=1)
+            days = []
+            day = start if start >= first else lo
+            while day <= hi:
+                days.append(day)
+                day += dt.timedelta(days=1)
+            snaps = [self.snapshot_for(d)[0] for d in days]
+            figures, steps = self.region_figures(snaps, gross=True)
         has_prev = days[0] < lo
         rows, gained, lost, maps = [], 0.0, 0.0, 0
         month_start_km2 = float(figures[0][index].sum()) if has_prev else None

@@ -226,6 +226,10 @@ def test_the_history_read_without_pandas_is_the_same_to_the_bit(record):
             "time_index,area,area_type\n,12.5,occupied_to_24_02_2022\n",
             "line 2 of the area history does not parse",
         ),
+        (  # a short row, after a blank line (skipped, as pandas skips it)
+            "time_index,area,area_type\n\n2025-08-15 16:37:13 UTC,12.5\n",
+            "line 3 of the area history does not parse",
+        ),
     ],
 )
 def test_a_damaged_history_is_refused_naming_what_is_wrong(text, fault):
@@ -387,6 +391,50 @@ def test_only_the_files_the_history_covers_are_measured(record, tmp_path, monkey
     assert set(inferred) - set(measured)  # dated without being measured
     for key, version in versions.items():  # as the whole record's dating
         assert version == record.versions[key], key
+
+
+@pytest.mark.data
+def test_the_figures_layers_are_made_while_workers_measure(record, tmp_path, monkeypatch):
+    # With figures to compute next (`_figures_ahead`), a new cache's dating
+    # has forked workers measure every file while this process makes the
+    # figures' static layers, which the next `_series_statics` returns as
+    # made; the same dating as the record's.  Not when figures are derived.
+    import os
+
+    import territory.record as rec
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    here = []
+    own = rec.Record._occupied_km2
+
+    def counted(self, snap):
+        here.append(snap.key)  # (a forked worker's list is its own)
+        return own(self, snap)
+
+    monkeypatch.setattr(rec.Record, "_occupied_km2", counted)
+    cache = _fresh_overlay(record, tmp_path / "c")
+    for pattern in ("series-*", "statics-*", "static-layers-*", "border-band-*"):
+        for link in (cache / "derived").glob(pattern):
+            link.unlink()
+    fresh = rec.Record(cache)
+    with fresh._figures_ahead():
+        versions = fresh.versions
+        made = fresh._statics_ahead
+        assert made is not None
+        with monkeypatch.context() as m:
+            m.setattr(rec.Record, "_static_geometries", None)  # not made again
+            assert fresh._series_statics() is made
+    assert here == []  # every file measured by the workers
+    assert dict(versions) == dict(record.versions)
+    statics, stem = made
+    built, built_stem = rec.Record(cache)._series_statics()
+    assert (stem, statics.to_bytes()) == (built_stem, built.to_bytes())
+    # with figures derived, nothing made ahead (nor while dating again)
+    again = rec.Record(_fresh_overlay(record, tmp_path / "d"))
+    assert list((tmp_path / "d" / "derived").glob("series-*"))
+    with again._figures_ahead():
+        assert dict(again.versions) == dict(versions)
+        assert again._statics_ahead is None
 
 
 @pytest.mark.data
