@@ -43,6 +43,14 @@ def _history(days: int, start=dt.date(2025, 3, 1), seed=1):
     return pd.Series(areas, index=pd.DatetimeIndex(times))
 
 
+def _files_of(published, versions):
+    """The area of the daily file after each of `versions` (positions), by file day."""
+    return {
+        published.index[i].date() + dt.timedelta(days=1): published.iloc[i] * FACTOR
+        for i in versions
+    }
+
+
 def _file_area(published, t, rng):
     # the file's own measure of the same map: the factor, and noise of 5e-6
     return published[pd.Timestamp(t)] * FACTOR * (1 + rng.gauss(0, 5e-6))
@@ -92,20 +100,14 @@ def test_versions_the_area_cannot_tell_apart():
     ).sort_index()
     published = published[published.index != published.index[6]]  # keep it the last
     file_day = same.date() + dt.timedelta(days=1)
-    areas = {file_day: published[same] * FACTOR}
-    for i in range(1, 5):
-        t = published.index[i]
-        areas[t.date() + dt.timedelta(days=1)] = published[t] * FACTOR
+    areas = {file_day: published[same] * FACTOR, **_files_of(published, range(1, 5))}
     versions, _ = date_files(areas, published)
     assert versions[file_day].time == same.to_pydatetime()
 
 
 def test_a_version_no_file_holds_and_the_end_of_the_history():
     published = _history(20)
-    areas = {}
-    for i in range(1, 20):
-        t = published.index[i]
-        areas[t.date() + dt.timedelta(days=1)] = published[t] * FACTOR
+    areas = _files_of(published, range(1, 20))
     odd = published.index[10].date() + dt.timedelta(days=1)
     areas[odd] *= 1 + 10 * MATCH_REL  # a map the history does not hold
     after = [published.index[-1].date() + dt.timedelta(days=k) for k in (3, 4)]
@@ -125,10 +127,7 @@ def test_files_past_the_history_are_dated_without_their_areas():
     # area, so it need not be measured: the same versions as measured; a
     # file the history covers must be measured (its area dates it).
     published = _history(20)
-    areas = {}
-    for i in range(1, 20):
-        t = published.index[i]
-        areas[t.date() + dt.timedelta(days=1)] = published[t] * FACTOR
+    areas = _files_of(published, range(1, 20))
     after = [published.index[-1].date() + dt.timedelta(days=k) for k in (3, 4, 9)]
     measured, _ = date_files(
         {**areas, **dict.fromkeys(after, published.iloc[-1] * FACTOR + 50)}, published
@@ -394,7 +393,9 @@ def test_only_the_files_the_history_covers_are_measured(record, tmp_path, monkey
 
 
 @pytest.mark.data
-def test_the_figures_layers_are_made_while_workers_measure(record, tmp_path, monkeypatch):
+def test_the_figures_layers_are_made_while_workers_measure(
+    record, tmp_path, monkeypatch
+):
     # With figures to compute next (`_figures_ahead`), a new cache's dating
     # has forked workers measure every file while this process makes the
     # figures' static layers, which the next `_series_statics` returns as
