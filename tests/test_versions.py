@@ -300,6 +300,22 @@ def test_a_damaged_dating_file_is_never_trusted(record, tmp_path):
     assert len(list((cache / "derived").glob("versions-*-*.json"))) == 1
 
 
+def _damage(monkeypatch, method, key):
+    """Have `Record.<method>` refuse the file of `key` as damaged."""
+    import territory.record as rec
+    from territory.errors import DataError
+
+    own = getattr(rec.Record, method)
+
+    def refused(self, snap):
+        if snap.key == key:
+            msg = f"{snap.key}: damaged; run 'territory data fetch'"
+            raise DataError(msg)
+        return own(self, snap)
+
+    monkeypatch.setattr(rec.Record, method, refused)
+
+
 def _fresh_overlay(record, root):
     """An overlay of the real cache with no daily areas or dating derived yet."""
     from tests.support import overlay_cache
@@ -354,7 +370,6 @@ def test_only_the_files_the_history_covers_are_measured(record, tmp_path, monkey
     # when every file was measured; a damaged one is left out (asking for its
     # date names the repair).
     import territory.record as rec
-    from territory.errors import DataError
 
     measured = []
     own = rec.Record._occupied_km2
@@ -372,15 +387,7 @@ def test_only_the_files_the_history_covers_are_measured(record, tmp_path, monkey
         if s.key.startswith(rec.DAILY_PREFIX) and not s.published
     ]
     past = daily[-1].key  # the history ends before the record does
-    checked = rec.Record._snapshot_bytes
-
-    def damaged(self, snap):
-        if snap.key == past:
-            msg = f"{snap.key}: damaged; run 'territory data fetch'"
-            raise DataError(msg)
-        return checked(self, snap)
-
-    monkeypatch.setattr(rec.Record, "_snapshot_bytes", damaged)
+    _damage(monkeypatch, "_snapshot_bytes", past)
     versions = fresh.versions
     assert past not in versions
     assert past not in measured
@@ -447,7 +454,6 @@ def test_a_damaged_file_measured_by_a_forked_worker_is_left_out(
     import os
 
     import territory.record as rec
-    from territory.errors import DataError
 
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
     fresh = rec.Record(_fresh_overlay(record, tmp_path / "c"))
@@ -456,16 +462,7 @@ def test_a_damaged_file_measured_by_a_forked_worker_is_left_out(
         for s in fresh._indexed_snapshots
         if s.key.startswith(rec.DAILY_PREFIX) and not s.published
     ][:40]
-    damaged = daily[-1].key  # in the worker's share
-    own = rec.Record.read_snapshot
-
-    def read(self, snap):
-        if snap.key == damaged:
-            msg = f"{snap.key}: damaged; run 'territory data fetch'"
-            raise DataError(msg)
-        return own(self, snap)
-
-    monkeypatch.setattr(rec.Record, "read_snapshot", read)
+    _damage(monkeypatch, "read_snapshot", daily[-1].key)  # in the worker's share
     monkeypatch.setattr(rec, "PARALLEL_MIN_FILES", 2)
     forked = fresh._measure(daily)
     monkeypatch.setattr(rec, "PARALLEL_MIN_FILES", 10**9)
