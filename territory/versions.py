@@ -199,7 +199,7 @@ class Published:
             header.index(name) for name in ("time_index", "area_type", "area")
         )
         sums: dict[dt.datetime, float] = {}
-        times: dict[str, dt.datetime] = {}
+        parsed: dict[str, dt.datetime] = {}
         for line, row in enumerate(reader, start=2):
             if not row:
                 continue  # a blank line, as pandas skips it
@@ -207,7 +207,7 @@ class Published:
                 if row[col_type] not in OCCUPIED_TYPES:
                     continue
                 text = row[col_t]
-                t = times.get(text)
+                t = parsed.get(text)
                 if t is None:
                     t = dt.datetime.fromisoformat(text.replace(" UTC", ""))
                     t = (
@@ -215,7 +215,7 @@ class Published:
                         if t.tzinfo is None
                         else t.astimezone(dt.UTC)
                     )
-                    times[text] = t
+                    parsed[text] = t
                 area = float(row[col_area])
             except (IndexError, ValueError):  # a short or bad row
                 msg = f"line {line} of the area history does not parse"
