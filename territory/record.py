@@ -17,7 +17,7 @@ import logging
 import math
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
@@ -48,7 +48,7 @@ from territory.datasets import (
     write_bytes_atomic,
 )
 from territory.dates import check_span, check_step
-from territory.errors import DataError, DataNotFoundError
+from territory.errors import DataError, DataNotFoundError, TerritoryError
 from territory.frozen import ReadOnlyDict
 from territory.manifest import load_manifest
 
@@ -455,8 +455,6 @@ def _forked_pool(workers: int) -> Iterator[Any]:
     import multiprocessing as mp
     from concurrent.futures.process import BrokenProcessPool
 
-    from territory.errors import TerritoryError
-
     try:
         with cf.ProcessPoolExecutor(workers, mp_context=mp.get_context("fork")) as pool:
             yield pool
@@ -813,7 +811,10 @@ class Record:
                     continue  # damaged: asking for its date names the repair
                 sound.add(s.key)
             if self._ahead and self._statics_ahead is None:
-                self._statics_ahead = self._series_statics()
+                # (a failure is raised again where the layers are wanted:
+                # the dating goes on)
+                with suppress(TerritoryError):
+                    self._statics_ahead = self._series_statics()
 
         measured = dict(
             zip([s.key for s in todo], self._measure(todo, meanwhile), strict=True)

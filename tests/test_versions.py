@@ -446,6 +446,37 @@ def test_the_figures_layers_are_made_while_workers_measure(
 
 
 @pytest.mark.data
+def test_a_damaged_layer_made_ahead_is_refused_after_the_dating(
+    record, tmp_path, monkeypatch
+):
+    # The layers fail while the workers measure: the dating goes on and is
+    # kept, and the land's error (naming its repair) is raised where the
+    # layers are wanted, as without making them ahead.
+    import os
+
+    import territory.record as rec
+    from territory.errors import DataError
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    cache = _fresh_overlay(record, tmp_path / "c")
+    for pattern in ("series-*", "statics-*", "static-layers-*", "border-band-*"):
+        for link in (cache / "derived").glob(pattern):
+            link.unlink()
+    land = cache / "land.parquet"
+    data = bytearray(land.read_bytes())
+    land.unlink()  # the link only: a damaged copy in its place
+    data[len(data) // 2] ^= 0x01
+    land.write_bytes(bytes(data))
+    fresh = rec.Record(cache)
+    with pytest.raises(
+        DataError, match=r"^land: .*run 'territory data fetch --force land"
+    ):
+        fresh.occupied_rows(every_days=30)
+    assert list((cache / "derived").glob("versions-*.json"))
+    assert dict(fresh.versions) == dict(record.versions)
+
+
+@pytest.mark.data
 def test_a_damaged_file_measured_by_a_forked_worker_is_left_out(
     record, tmp_path, monkeypatch
 ):
