@@ -4,12 +4,13 @@ Baseline (measured in the same run): what an analyst would write with
 geopandas alone — ``read_file`` each daily GeoJSON of the mirror, ``overlay``
 it with the land-clipped regions, ``to_crs("EPSG:3035")`` and ``.area`` —
 over every `STRIDE`-th daily file (the per-map cost is what is compared;
-the whole record takes about a minute this way), timed in `COLD_REPEAT`
-parts (every `COLD_REPEAT`-th of those files), each just before one cold run
-of ours: the host's speed drifts within minutes, so besides the cold median against
-the whole baseline (``speedup_cold``), each cold run is compared with the
-part timed just before it, and the median of those pairs is reported
-(``speedup_cold_paired``).
+the whole record takes about a minute this way), timed in one part per cold
+run of ours of every kind (part k: every n-th of those files from the k-th,
+so each spans the record), each just before its run: the host's speed
+drifts within minutes, so besides each kind's median against the whole
+baseline (``speedup_cold``, ``speedup_cold_unprepared``,
+``speedup_cold_empty``), each run is compared with the part timed just
+before it, and the median of those pairs is reported (``..._paired``).
 
 Ours, as a user runs it: ``territory timeline --by region --every 1`` over
 the whole record in a new process,
@@ -143,12 +144,24 @@ def run(results: dict) -> None:
     colds, unprepared, empty = [], [], []
     unprepared_cpus: list[float] = []
     empty_cpus: list[float] = []
+    # each cold run right after a part of the baseline's files: the host's
+    # speed drifts within minutes, and a pair is timed at one speed
+    files, timed = _naive_timer(mirror)
+    parts = 2 * REPEAT + COLD_REPEAT
+    chunks: dict[str, list[tuple[float, float, int]]] = {}
+
+    def baseline_part(kind: str) -> None:
+        k = sum(len(c) for c in chunks.values())
+        part = files[k::parts]
+        chunks.setdefault(kind, []).append((*timed(part), len(part)))
+
     with derived_aside(rec.cache.root, "series-*.json") as derived:
         with derived_aside(rec.cache.root, "*"):
             for _ in range(REPEAT):
                 for path in derived.glob("*"):  # what an empty run wrote
                     if path.is_file():
                         path.unlink()
+                baseline_part("empty")
                 empty.append(_timeline_s(territory, empty_cpus))
         # no partition derived either: the check that ends a cold run then
         # works its last map out afresh, as on any cache where no one has
@@ -161,18 +174,14 @@ def run(results: dict) -> None:
                     for pattern in ("series-*.json", *STATIC_PATTERNS):
                         for path in derived.glob(pattern):  # what a cold run wrote
                             path.unlink()
+                    baseline_part("unprepared")
                     unprepared.append(_timeline_s(territory, unprepared_cpus))
             cold_cpus: list[float] = []
             printed: list[str] = []
-            # each cold run right after a part of the baseline's files: the
-            # host's speed drifts within minutes, and a pair is timed at one speed
-            files, timed = _naive_timer(mirror)
-            chunks: list[tuple[float, float, int]] = []
-            for r in range(COLD_REPEAT):
-                part = files[r::COLD_REPEAT]
-                chunks.append((*timed(part), len(part)))
+            for _ in range(COLD_REPEAT):
                 for path in derived.glob("series-*.json"):  # what a cold run wrote
                     path.unlink()
+                baseline_part("cold")
                 colds.append(_timeline_s(territory, cold_cpus, printed))
             for path in derived.glob("series-*.json"):
                 path.unlink()
@@ -181,15 +190,19 @@ def run(results: dict) -> None:
     cold, warm = statistics.median(colds), statistics.median(warms)
     cold_unprepared = statistics.median(unprepared)
     cold_empty = statistics.median(empty)
-    n = sum(c[2] for c in chunks)
-    per_map = sum(c[0] for c in chunks) / n
-    per_map_cpu = sum(c[1] for c in chunks) / n
+    every = [c for kind in chunks.values() for c in kind]
+    n = sum(c[2] for c in every)
+    per_map = sum(c[0] for c in every) / n
+    per_map_cpu = sum(c[1] for c in every) / n
     naive = per_map * maps
-    # each cold run against the part of the baseline timed just before it
-    paired = [
-        (wall / k) * maps / cold
-        for (wall, _, k), cold in zip(chunks, colds, strict=True)
-    ]
+
+    def paired(kind: str, runs: list[float]) -> list[float]:
+        # each run against the part of the baseline timed just before it
+        return [
+            (wall / k) * maps / run
+            for (wall, _, k), run in zip(chunks[kind], runs, strict=True)
+        ]
+
     # CPU seconds, the workers' too: what the machine's other load does
     # not change (the wall times above are what the targets are set on)
     naive_cpu, cold_cpu = per_map_cpu * maps, statistics.median(cold_cpus)
@@ -219,19 +232,25 @@ def run(results: dict) -> None:
         "cold_unprepared_s": cold_unprepared,
         "cold_unprepared_runs_s": unprepared,
         "speedup_cold_unprepared": naive / cold_unprepared,
+        "speedup_cold_unprepared_paired": statistics.median(
+            paired("unprepared", unprepared)
+        ),
+        "speedup_cold_unprepared_paired_runs": paired("unprepared", unprepared),
         "cold_unprepared_cpu_s": unprepared_cpu,
         "speedup_cold_unprepared_cpu": naive_cpu / unprepared_cpu,
         "cold_empty_s": cold_empty,
         "cold_empty_runs_s": empty,
         "speedup_cold_empty": naive / cold_empty,
+        "speedup_cold_empty_paired": statistics.median(paired("empty", empty)),
+        "speedup_cold_empty_paired_runs": paired("empty", empty),
         "cold_empty_cpu_s": empty_cpu,
         "speedup_cold_empty_cpu": naive_cpu / empty_cpu,
         "warm_s": warm,
         "warm_runs_s": warms,
         "cpus": os.cpu_count(),
         "speedup_cold": naive / cold,
-        "speedup_cold_paired": statistics.median(paired),
-        "speedup_cold_paired_runs": paired,
+        "speedup_cold_paired": statistics.median(paired("cold", colds)),
+        "speedup_cold_paired_runs": paired("cold", colds),
         "speedup_warm": naive / warm,
         "ratio_cold": cold / naive,
         "ratio_warm": warm / naive,
