@@ -1,16 +1,24 @@
-"""CRS constants and the one place where geometries change coordinates."""
+"""CRS constants and the one place where geometries change coordinates.
+
+pyproj is imported when a CRS is first built or a geometry first reprojected,
+not with this module: a run that reads its figures, or whose first work
+needs none (the dating of a new cache's daily files), does not wait for it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 import shapely
-from pyproj import CRS, Transformer
 from shapely.geometry.base import BaseGeometry
 
 from territory.errors import CRSError, GeometryError
+
+if TYPE_CHECKING:
+    from pyproj import CRS, Transformer
 
 #: Storage, exchange and display CRS: WGS84 lon/lat (GeoJSON axis order).
 STORAGE_CRS = "EPSG:4326"
@@ -39,6 +47,8 @@ def check_crs(crs: object, *, what: str) -> CRS:
     if crs is None:
         msg = f"{what} has no CRS; set one in the source file (expected EPSG:4326)"
         raise CRSError(msg)
+    from pyproj import CRS
+
     try:
         return CRS.from_user_input(crs)
     except Exception as err:  # pyproj raises its own CRSError subclass
@@ -65,6 +75,8 @@ def local_metric_crs(lon: float, lat: float) -> CRS:
     (d/R)²/6, about 0.15% at 600 km.  Used to build buffers of a given width
     (demilitarised zones, sliver tolerances) with true distances, never for area.
     """
+    from pyproj import CRS
+
     return CRS.from_proj4(
         f"+proj=aeqd +lat_0={lat:.4f} +lon_0={lon:.4f} +ellps=WGS84 +units=m +no_defs"
     )
@@ -72,6 +84,8 @@ def local_metric_crs(lon: float, lat: float) -> CRS:
 
 @lru_cache(maxsize=64)
 def _transformer(src: str, dst: str) -> Transformer:
+    from pyproj import Transformer
+
     return Transformer.from_crs(src, dst, always_xy=True)
 
 
@@ -79,8 +93,8 @@ def _coordinates_fn(
     src: CRS | str, dst: CRS | str
 ) -> Callable[[np.ndarray], np.ndarray]:
     """Make the function `shapely.transform` calls: (n, 2) lon/lat-order coordinates reprojected."""
-    src_s = src.to_wkt() if isinstance(src, CRS) else src
-    dst_s = dst.to_wkt() if isinstance(dst, CRS) else dst
+    src_s = src if isinstance(src, str) else src.to_wkt()
+    dst_s = dst if isinstance(dst, str) else dst.to_wkt()
     tr = _transformer(src_s, dst_s)
 
     def _fn(coords: np.ndarray) -> np.ndarray:

@@ -15,18 +15,41 @@ Two area functions, which agree to 1e-6 relative on densified shapes (tested):
     1e-9.  On DeepState's polygons the two differ by ~5e-6 relative.
 
 Lengths (perimeters, contact lines) are geodesic.
+
+pyproj is imported when `GEOD` is first used, not with this module (the
+accounting area needs none of it).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from functools import cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 import shapely
-from pyproj import Geod
 from shapely.geometry.base import BaseGeometry
 
-GEOD = Geod(ellps="WGS84")
+if TYPE_CHECKING:
+    from pyproj import Geod
+
+    #: The WGS84 ellipsoid's geodesics (`pyproj.Geod`), made when first used.
+    GEOD: Geod
+
+
+@cache
+def _geod() -> Geod:
+    from pyproj import Geod
+
+    return Geod(ellps="WGS84")
+
+
+def __getattr__(name: str) -> object:
+    if name == "GEOD":
+        return _geod()
+    msg = f"module {__name__!r} has no attribute {name!r}"
+    raise AttributeError(msg)
+
 
 #: WGS84 semi-major axis (m) and eccentricity.
 _A_M = 6_378_137.0
@@ -36,6 +59,11 @@ _E = float(np.sqrt(_E2))
 #: 4-point Gauss-Legendre nodes and weights on [0, 1].
 _GL_X, _GL_W = np.polynomial.legendre.leggauss(4)
 _GL_T, _GL_W = (_GL_X + 1) / 2, _GL_W / 2
+#: 2-point ones, for `measure_km2` on the edges spanning under
+#: `_SHORT_EDGE_DEG` of latitude.
+_GL2_X, _GL2_W = np.polynomial.legendre.leggauss(2)
+_GL2_T, _GL2_W = (_GL2_X + 1) / 2, _GL2_W / 2
+_SHORT_EDGE_DEG = 0.1
 
 M2_PER_KM2 = 1_000_000.0
 M_PER_KM = 1_000.0
@@ -174,7 +202,7 @@ def geodesic_area_perimeter_m(geom: BaseGeometry | None) -> tuple[float, float]:
     if poly.is_empty:
         return 0.0, 0.0
     poly = shapely.orient_polygons(poly, exterior_cw=False)
-    area_m2, perimeter_m = GEOD.geometry_area_perimeter(poly)
+    area_m2, perimeter_m = _geod().geometry_area_perimeter(poly)
     return abs(area_m2), perimeter_m
 
 
@@ -217,6 +245,12 @@ def area_m2(geom: BaseGeometry | None) -> float:
     The edges of all the rings are computed in one pass: a geometry of many
     small parts costs about as much as one of as many vertices.
     """
+    return _area_m2(geom, _edge_terms)
+
+
+def _area_m2(
+    geom: BaseGeometry | None, edge_terms: Callable[[np.ndarray], np.ndarray]
+) -> float:
     if geom is None or geom.is_empty:
         return 0.0
     poly = shapely.orient_polygons(polygonal(geom), exterior_cw=False)
@@ -224,7 +258,7 @@ def area_m2(geom: BaseGeometry | None) -> float:
     if not len(rings):
         return 0.0
     coords, ring = shapely.get_coordinates(rings, return_index=True)
-    terms = _edge_terms(coords)
+    terms = edge_terms(coords)
     # the edges within a ring (not from one ring's end to the next's start)
     starts = np.searchsorted(ring, np.arange(len(rings) + 1))
     total = 0.0
@@ -249,6 +283,50 @@ def area_km2(geom: BaseGeometry | None) -> float:
     0.0
     """
     return m2_to_km2(area_m2(geom))
+
+
+def _short_edge_terms(coords: np.ndarray) -> np.ndarray:
+    """`_edge_terms` with 2 nodes on the edges spanning under `_SHORT_EDGE_DEG` of latitude.
+
+    The quadrature error of 2 nodes on an edge spanning Δφ radians is
+    Δλ·Δφ⁴·q⁗(ξ)/4320, with |q⁗| < 2.1: under 5e-15·|Δλ| on such an edge,
+    times a²/2 under a tenth of a square metre on Ukraine's whole outline.  The others take the 4
+    (q evaluated at every node in one call: on a few edges, a call each
+    would cost more than all the short ones).
+    """
+    lam = np.radians(coords[:, 0])
+    phi = np.radians(coords[:, 1])
+    dlam = np.diff(lam)
+    start, dphi = phi[:-1], np.diff(phi)
+    (long,) = np.nonzero(np.abs(dphi) >= np.radians(_SHORT_EDGE_DEG))
+    n, k = len(dphi), len(long)
+    nodes = [start + dphi * t for t in _GL2_T]
+    nodes += [start[long] + dphi[long] * t for t in _GL_T]
+    q = _q(np.concatenate(nodes))
+    mean_q = q[:n] * _GL2_W[0] + q[n : 2 * n] * _GL2_W[1]
+    if k:
+        mean_q[long] = _GL_W @ q[2 * n :].reshape(len(_GL_T), k)
+    return mean_q * dlam
+
+
+def measure_km2(geom: BaseGeometry | None) -> float:
+    """Return `area_km2` of a lon/lat geometry to 1e-13 (or 1e-9 km²), at two thirds of its cost.
+
+    The same integral, with 2 Gauss-Legendre nodes on the edges spanning
+    under 0.1° of latitude (`_short_edge_terms`), not 4.  For measures that
+    need far less than the accounting's last bits (a daily file's area,
+    matched to DeepState's history to 2e-5), never for the books, whose
+    areas must add up across overlays to the bit.
+
+    >>> from shapely import Polygon, segmentize
+    >>> tilted = Polygon([(30, 44), (36, 50), (30, 50)])
+    >>> abs(measure_km2(tilted) / area_km2(tilted) - 1) < 1e-13
+    True
+    >>> tilted = segmentize(tilted, 0.05)
+    >>> abs(measure_km2(tilted) / area_km2(tilted) - 1) < 1e-13
+    True
+    """
+    return m2_to_km2(_area_m2(geom, _short_edge_terms))
 
 
 def areas_km2(geoms: Iterable[BaseGeometry | None]) -> list[float]:
@@ -301,4 +379,4 @@ def length_km(geom: BaseGeometry | None) -> float:
     """
     if geom is None or geom.is_empty:
         return 0.0
-    return GEOD.geometry_length(geom) / M_PER_KM
+    return _geod().geometry_length(geom) / M_PER_KM

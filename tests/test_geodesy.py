@@ -159,6 +159,68 @@ def test_edge_terms_are_those_of_the_quadrature_as_one_array():
         assert np.array_equal(_edge_terms(coords), expected), n
 
 
+def test_measure_is_the_accounting_area_to_1e_13_whatever_the_edges_span():
+    # `measure_km2` takes 2 nodes on the edges spanning under 0.1° of
+    # latitude, 4 on the others: within 1e-13 of `area_km2` (or 1e-9 km², a
+    # thousandth of a m², on small shapes, whose area is the small
+    # difference of large edge terms, rounded either way) on tilted shapes
+    # at Ukraine's latitudes with edges of every span, long ones and short
+    # ones mixed.  Negative control: 2 nodes on every edge are 1e-6
+    # off on a 10° edge, so the long edges' 4 nodes are what holds it.
+    import numpy as np
+
+    from territory import geodesy
+    from territory.geodesy import area_km2, measure_km2
+
+    rng = np.random.default_rng(5)
+    shapes = [
+        shapely.Polygon([(30, 44), (30 + d, 44 + d), (30, 44 + d)])
+        for d in (0.02, 0.09, 0.1, 0.5, 2.0, 6.5, 10.0)
+    ]
+    shapes += [shapely.segmentize(shapes[-1], 0.05), shapely.segmentize(shapes[-1], 3)]
+    for _ in range(5):  # random walks around a centre, some steps long
+        angles = np.sort(rng.uniform(0, 2 * np.pi, 60))
+        radius = rng.uniform(0.01, 4.0, 60)
+        ring = np.column_stack(
+            [36 + radius * np.cos(angles), 48 + radius * np.sin(angles)]
+        )
+        shapes.append(shapely.make_valid(shapely.Polygon(ring)))
+    for geom in shapes:
+        assert measure_km2(geom) == pytest.approx(area_km2(geom), rel=1e-13, abs=1e-9)
+    assert measure_km2(shapely.Polygon()) == 0.0
+    tilted = shapes[6]  # one edge spanning 10° of latitude
+    coords = shapely.get_coordinates(tilted)
+    phi = np.radians(coords[:, 1])
+    nodes = phi[:-1, None] + np.diff(phi)[:, None] * geodesy._GL2_T[None, :]
+    terms = (geodesy._q(nodes) * geodesy._GL2_W).sum(axis=1)
+    terms *= np.diff(np.radians(coords[:, 0]))
+    short_only = abs(terms.sum() * geodesy._A_M**2 / 2 / 1e6)
+    assert abs(short_only / area_km2(tilted) - 1) > 1e-6
+
+
+def test_the_accounting_and_the_dating_import_no_pyproj():
+    # pyproj (a tenth of a second) is imported when a CRS or a geodesic is
+    # first needed: a new cache's dating starts without it; GEOD still is
+    # the module's.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, shapely\n"
+        "import territory.record\n"
+        "from territory.geodesy import area_km2, measure_km2\n"
+        "area_km2(shapely.box(37, 48, 38, 49)); measure_km2(shapely.box(37, 48, 38, 49))\n"
+        "print('pyproj' in sys.modules)\n"
+        "from territory.geodesy import GEOD, length_km\n"
+        "print('pyproj' in sys.modules, type(GEOD).__name__,"
+        " round(length_km(shapely.LineString([(0, 0), (1, 0)])), 3))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split("\n")
+    assert out[:2] == ["False", "True Geod 111.319"]
+
+
 def test_overlay_polygonal_gathers_an_overlays_polygons_as_polygonal_unions_them():
     # An intersection whose inputs also touch along an edge and at a point
     # returns polygons with a line and a point (Donetsk's cut of a side's
