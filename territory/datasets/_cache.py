@@ -104,12 +104,14 @@ def read_parquet_table(data: bytes, columns: list[str] | None = None) -> Any:
     `pyarrow.parquet.ParquetFile`, which does not import ``pyarrow.dataset``
     as ``read_table`` does, from a `pyarrow.BufferReader` over the bytes
     (no copy, and no Python file object read call by call: a daily map in
-    0.13 ms instead of 0.2).  Raises whatever pyarrow raises.
+    0.13 ms instead of 0.2), with no pre-buffering (which gathers a remote
+    file's reads; in memory it only copies: 0.04 ms less a daily map).
+    Raises whatever pyarrow raises.
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    return pq.ParquetFile(pa.BufferReader(data)).read(
+    return pq.ParquetFile(pa.BufferReader(data), pre_buffer=False).read(
         columns=columns, use_threads=False
     )
 
