@@ -2362,6 +2362,9 @@ class _FiguresJob:
         from territory.progress import enabled
 
         global _FORKED  # noqa: PLW0603 (forked workers inherit the Record, never pickled)
+        # what every walk would make first, made once for all (statics read
+        # from the derived cache have not needed pyproj yet)
+        self.statics.warm()
         ctx = mp.get_context("fork")
         ticks = ctx.Queue() if enabled() else None
         size = -(-len(span) // max(workers // 2, 1))

@@ -67,7 +67,13 @@ from territory.control import (
     static_metric_buffer,
     touching_groups,
 )
-from territory.crs import STORAGE_CRS, metric_crs_for, transform, transform_many
+from territory.crs import (
+    STORAGE_CRS,
+    metric_crs_for,
+    transform,
+    transform_many,
+    warm_transform,
+)
 from territory.errors import InternalError
 from territory.geodesy import _A_M, M2_PER_KM2, _edge_terms, area_km2, polygonal
 
@@ -216,6 +222,13 @@ class Statics:
             shapely.prepare(border)
             self._border_m = border
         return self._border_m
+
+    def warm(self) -> None:
+        """Make here what every engine makes first: the reprojection to the metric CRS.
+
+        For a process about to fork engines (`warm_transform`).
+        """
+        warm_transform(STORAGE_CRS, self.metric)
 
     @classmethod
     def build(

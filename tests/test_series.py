@@ -602,6 +602,46 @@ def _walk_up_dies(segment, span, forward, ticks):
     return _real_forked_walk(segment, span, forward, ticks)
 
 
+def _walk_making_no_transformer(segment, span, forward, ticks):
+    """A forked walk that fails if it builds a reprojection of its own (a test's)."""
+    from territory import crs
+
+    before = crs._transformer.cache_info().misses
+    out = _real_forked_walk(segment, span, forward, ticks)
+    if crs._transformer.cache_info().misses != before:
+        msg = "a walk built its own transformer"
+        raise AssertionError(msg)
+    return out
+
+
+@pytest.mark.parametrize("warm", [True, False])
+def test_the_walks_inherit_the_reprojection(record, tmp_path, monkeypatch, warm):
+    # The reprojection to the metric CRS every walk needs (pyproj's import
+    # and a transformer, 0.1 s) is made by the parent before the fork, once
+    # for all: statics read from the derived cache have not needed it yet.
+    # Negative control: without `Statics.warm`, the walks make their own.
+    from territory import crs
+    from territory import record as record_module
+
+    monkeypatch.setattr(type(record), "_derived_dir", lambda self: tmp_path)
+    monkeypatch.setattr(record_module, "PARALLEL_MIN_MAPS", 2)
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    monkeypatch.setattr(record_module, "_forked_walk", _walk_making_no_transformer)
+    if not warm:
+        monkeypatch.setattr(series.Statics, "warm", lambda self: None)
+    with monkeypatch.context() as m:  # the static layers derived (short: no fork)
+        m.setattr(record_module, "PARALLEL_MIN_MAPS", 10_000)
+        record.region_figures(record.snapshots[600:602])
+    crs._transformer.cache_clear()  # then a new process's: read, no reprojection
+    snaps = record.snapshots[640:646]
+    if warm:
+        rows, _ = record.region_figures(snaps)
+        assert len(rows) == len(snaps)
+    else:
+        with pytest.raises(AssertionError, match="its own transformer"):
+            record.region_figures(snaps)
+
+
 def test_a_worker_killed_in_a_long_run_is_one_error_and_nothing_kept(
     runner, record, tmp_path, monkeypatch
 ):
