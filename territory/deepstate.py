@@ -20,7 +20,6 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from territory._http import http_get, url_problem
 from territory.errors import DataError, FetchError
 from territory.geodesy import area_km2
 from territory.manifest import ENV_API
@@ -376,6 +375,8 @@ def check_api_url(api_url: str) -> str:
     DataError
         Unless the URL is ``https://``, or ``http://`` to 127.0.0.1, localhost or ::1.
     """
+    from territory._http import url_problem  # (http, ssl: only to fetch)
+
     problem = url_problem(api_url)
     if problem is not None:
         msg = f"DeepState API URL {api_url[:200]!r} is refused: {problem}; {_API_FIX}"
@@ -407,6 +408,8 @@ def fetch_latest(
         DeepState map, its id is not a plausible time or its occupied area is
         not sane.  `check_plausible` needs the cache and is the caller's.
     """
+    from territory._http import http_get
+
     url = check_api_url(api_url).rstrip("/") + "/history/last"
     body = http_get(
         url,

@@ -811,3 +811,18 @@ def test_bytes_array_is_pyarrows_array_without_pandas() -> None:
         "print('pandas' in sys.modules)\n"
     )
     assert fresh_python(code).strip() == "False"
+
+
+@pytest.mark.data
+def test_reading_the_record_imports_no_network_code(record):
+    # Only fetching needs http and urllib (30 ms of imports): a run that
+    # reads the cache (a timeline, an evaluation) imports none of them,
+    # asking whether a day's file is cached (`daily_key`) included.
+    code = (
+        "import sys\n"
+        "from territory.record import Record\n"
+        f"rec = Record({str(record.cache.root)!r})\n"
+        "rec.snapshot_for(rec.date_range()[1]); rec.read_snapshot(rec.snapshots[-1])\n"
+        "print(sorted(m for m in ('http.client', 'urllib.request', 'territory._http') if m in sys.modules))\n"
+    )
+    assert fresh_python(code).strip() == "[]"

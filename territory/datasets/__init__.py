@@ -38,6 +38,7 @@ from territory.datasets._cache import (
 from territory.datasets._index import (
     INDEX_NAME,
     SNAPSHOT_PREFIXES,
+    daily_key,
     entry_problems,
     repair_command,
 )
@@ -51,7 +52,6 @@ _LAZY = {
         "FetchReport",
         "Progress",
         "Source",
-        "daily_key",
         "fetch",
     ),
     "_live": ("DEFAULT_API_URL", "fetch_latest", "forget"),

@@ -22,6 +22,7 @@ from territory.datasets._cache import (
     sha256_bytes,
     write_bytes_atomic,
 )
+from territory.datasets._index import daily_key
 from territory.datasets._lock import locked
 from territory.dates import check_span
 from territory.errors import DataError, DataNotFoundError, FetchError, TerritoryError
@@ -188,11 +189,6 @@ class FetchReport:
     fetched: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     unavailable: list[str] = field(default_factory=list)
-
-
-def daily_key(day: dt.date) -> str:
-    """Return the cache key of the daily file dated `day`."""
-    return f"deepstate-daily/{day.isoformat()}"
 
 
 def _daily_days(

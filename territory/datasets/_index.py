@@ -24,6 +24,11 @@ _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 INDEX_NAME = "index.json"
 
 
+def daily_key(day: dt.date) -> str:
+    """Return the cache key of the daily file dated `day`."""
+    return f"deepstate-daily/{day.isoformat()}"
+
+
 def _is_snapshot(key: str, entry: Any) -> bool:
     return key.startswith(SNAPSHOT_PREFIXES) or (
         isinstance(entry, dict) and "as_of" in entry
