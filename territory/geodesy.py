@@ -218,6 +218,13 @@ def _q(phi_rad: np.ndarray) -> np.ndarray:
     )
 
 
+def _edge_spans(coords: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return each edge's Δλ, start φ and Δφ (radians) of a lon/lat coordinate sequence."""
+    lam = np.radians(coords[:, 0])
+    phi = np.radians(coords[:, 1])
+    return np.diff(lam), phi[:-1], np.diff(phi)
+
+
 def _edge_terms(coords: np.ndarray) -> np.ndarray:
     """Return q(φ)·Δλ of each edge of a lon/lat coordinate sequence, (n − 1,).
 
@@ -230,10 +237,7 @@ def _edge_terms(coords: np.ndarray) -> np.ndarray:
     on an (edges × nodes) array to the last bit (numpy adds such rows node
     by node; tested), at four fifths of its cost.
     """
-    lam = np.radians(coords[:, 0])
-    phi = np.radians(coords[:, 1])
-    dlam = np.diff(lam)
-    start, dphi = phi[:-1], np.diff(phi)
+    dlam, start, dphi = _edge_spans(coords)
     mean_q = _q(start + dphi * _GL_T[0]) * _GL_W[0]
     for t, w in zip(_GL_T[1:], _GL_W[1:], strict=True):
         mean_q += _q(start + dphi * t) * w
@@ -294,14 +298,11 @@ def _short_edge_terms(coords: np.ndarray) -> np.ndarray:
 
     The quadrature error of 2 nodes on an edge spanning Δφ radians is
     Δλ·Δφ⁴·q⁗(ξ)/4320, with |q⁗| < 2.1: under 5e-15·|Δλ| on such an edge,
-    times a²/2 under a tenth of a square metre on Ukraine's whole outline.  The others take the 4
-    (q evaluated at every node in one call: on a few edges, a call each
-    would cost more than all the short ones).
+    times a²/2 under a tenth of a square metre on Ukraine's whole outline.
+    The others take the 4 (q evaluated at every node in one call: on a few
+    edges, a call each would cost more than all the short ones).
     """
-    lam = np.radians(coords[:, 0])
-    phi = np.radians(coords[:, 1])
-    dlam = np.diff(lam)
-    start, dphi = phi[:-1], np.diff(phi)
+    dlam, start, dphi = _edge_spans(coords)
     (long,) = np.nonzero(np.abs(dphi) >= np.radians(_SHORT_EDGE_DEG))
     n, k = len(dphi), len(long)
     nodes = [start + dphi * t for t in _GL2_T]
