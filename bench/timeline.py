@@ -200,12 +200,18 @@ def run(results: dict) -> None:
     per_map_cpu = sum(c[1] for c in every) / n
     naive = per_map * maps
 
-    def paired(kind: str, runs: list[float]) -> list[float]:
-        # each run against the part of the baseline timed just before it
-        return [
+    # each run against the part of the baseline timed just before it
+    paired = {
+        kind: [
             (wall / k) * maps / run
             for (wall, _, k), run in zip(chunks[kind], runs, strict=True)
         ]
+        for kind, runs in (
+            ("cold", colds),
+            ("unprepared", unprepared),
+            ("empty", empty),
+        )
+    }
 
     # CPU seconds, the workers' too: what the machine's other load does
     # not change (the wall times above are what the targets are set on)
@@ -236,25 +242,23 @@ def run(results: dict) -> None:
         "cold_unprepared_s": cold_unprepared,
         "cold_unprepared_runs_s": unprepared,
         "speedup_cold_unprepared": naive / cold_unprepared,
-        "speedup_cold_unprepared_paired": statistics.median(
-            paired("unprepared", unprepared)
-        ),
-        "speedup_cold_unprepared_paired_runs": paired("unprepared", unprepared),
+        "speedup_cold_unprepared_paired": statistics.median(paired["unprepared"]),
+        "speedup_cold_unprepared_paired_runs": paired["unprepared"],
         "cold_unprepared_cpu_s": unprepared_cpu,
         "speedup_cold_unprepared_cpu": naive_cpu / unprepared_cpu,
         "cold_empty_s": cold_empty,
         "cold_empty_runs_s": empty,
         "speedup_cold_empty": naive / cold_empty,
-        "speedup_cold_empty_paired": statistics.median(paired("empty", empty)),
-        "speedup_cold_empty_paired_runs": paired("empty", empty),
+        "speedup_cold_empty_paired": statistics.median(paired["empty"]),
+        "speedup_cold_empty_paired_runs": paired["empty"],
         "cold_empty_cpu_s": empty_cpu,
         "speedup_cold_empty_cpu": naive_cpu / empty_cpu,
         "warm_s": warm,
         "warm_runs_s": warms,
         "cpus": os.cpu_count(),
         "speedup_cold": naive / cold,
-        "speedup_cold_paired": statistics.median(paired("cold", colds)),
-        "speedup_cold_paired_runs": paired("cold", colds),
+        "speedup_cold_paired": statistics.median(paired["cold"]),
+        "speedup_cold_paired_runs": paired["cold"],
         "speedup_warm": naive / warm,
         "ratio_cold": cold / naive,
         "ratio_warm": warm / naive,
