@@ -740,11 +740,7 @@ class Record:
 
         from territory.versions import Version
 
-        daily = [
-            s
-            for s in self._indexed_snapshots
-            if s.key.startswith(DAILY_PREFIX) and not s.published
-        ]
+        daily = self._daily_files()
         if not daily:
             return ReadOnlyDict()
         stem = f"versions-{self._versions_inputs(daily)}"
@@ -759,6 +755,14 @@ class Record:
         doc = {"files": {k: v.to_json() for k, v in versions.items()}}
         self._write_derived(stem, ".json", json.dumps(doc).encode())
         return ReadOnlyDict(versions)
+
+    def _daily_files(self) -> list[Snapshot]:
+        """Return the index's daily files (not the snapshots DeepState published), in order."""
+        return [
+            s
+            for s in self._indexed_snapshots
+            if s.key.startswith(DAILY_PREFIX) and not s.published
+        ]
 
     def _daily_areas(
         self, daily: list[Snapshot], wanted: Callable[[Snapshot], bool]

@@ -282,17 +282,12 @@ def test_timeline_matches_the_published_history_on_every_date(record):
 def test_a_damaged_dating_file_is_never_trusted(record, tmp_path):
     # A dating file is named after its content: one byte changed (a day, still
     # valid JSON) must not move a map by a day; the file is dated again.
-    from territory.record import DAILY_PREFIX, Record
+    from territory.record import Record
     from tests.support import overlay_cache
 
     cache = overlay_cache(tmp_path / "c", record.cache.root)
     # (the current one: a cache may keep others, of other measures)
-    daily = [
-        s
-        for s in record._indexed_snapshots
-        if s.key.startswith(DAILY_PREFIX) and not s.published
-    ]
-    current = f"versions-{record._versions_inputs(daily)}-*.json"
+    current = f"versions-{record._versions_inputs(record._daily_files())}-*.json"
     (link,) = (cache / "derived").glob(current)
     text = link.read_text()
     link.unlink()  # a copy of its own: the real cache stays as it is
@@ -388,11 +383,7 @@ def test_only_the_files_the_history_covers_are_measured(record, tmp_path, monkey
 
     monkeypatch.setattr(rec.Record, "_occupied_km2", counted)
     fresh = rec.Record(_fresh_overlay(record, tmp_path / "c"))
-    daily = [
-        s
-        for s in fresh._indexed_snapshots
-        if s.key.startswith(rec.DAILY_PREFIX) and not s.published
-    ]
+    daily = fresh._daily_files()
     past = daily[-1].key  # the history ends before the record does
     _damage(monkeypatch, "_snapshot_bytes", past)
     versions = fresh.versions
@@ -495,11 +486,7 @@ def test_a_damaged_file_measured_by_a_forked_worker_is_left_out(
 
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
     fresh = rec.Record(_fresh_overlay(record, tmp_path / "c"))
-    daily = [
-        s
-        for s in fresh._indexed_snapshots
-        if s.key.startswith(rec.DAILY_PREFIX) and not s.published
-    ][:40]
+    daily = fresh._daily_files()[:40]
     _damage(monkeypatch, "read_snapshot", daily[-1].key)  # in the worker's share
     monkeypatch.setattr(rec, "PARALLEL_MIN_FILES", 2)
     forked = fresh._measure(daily)
