@@ -507,13 +507,17 @@ def test_the_outline_band_is_kept_once_and_named_by_each_partition(record, tmp_p
     assert _partition_from_table(table).outline_band is None
 
 
-def test_large_geometries_are_kept_once_apart_and_read_back_exactly(record, caplog):
+def test_large_geometries_are_kept_once_apart_and_read_back_exactly(
+    record, caplog, tmp_path
+):
     # A partition's large geometries (the regions far from the front, the
     # same from map to map) are each kept once, in a file named after its
     # content, which the partition's file names: two maps share most of
     # them; read back in a new process, the partition is the one written,
     # to the bit.  A geometry file damaged or gone is never trusted: the
     # partition naming it is computed again.
+    import shutil
+
     from territory.datasets import read_arrow_table, sha256_bytes
     from territory.record import (
         ROW_REF_MIN_BYTES,
@@ -522,6 +526,7 @@ def test_large_geometries_are_kept_once_apart_and_read_back_exactly(record, capl
         _partition_bytes,
         _row_refs,
     )
+    from tests.support import overlay_cache
     from tests.test_partition_patch import assert_same_partition
 
     first, then = (record.snapshot_for(d)[0] for d in ("2025-08-15", "2025-08-16"))
@@ -553,11 +558,22 @@ def test_large_geometries_are_kept_once_apart_and_read_back_exactly(record, capl
     ):
         assert [shapely.to_wkb(g) for g in got] == [shapely.to_wkb(g) for g in want]
     assert back.piece_km2 == b.piece_km2
-    # damaged (a flipped byte) or gone: the partition naming it is recomputed
-    current = rec  # the Record that read (or wrote) the partition on disk
+    # damaged (a flipped byte) or gone: the partition naming it is recomputed.
+    # In a cache of its own, its geometry files copies: the real ones are
+    # read by tests running beside this one
+    root = overlay_cache(tmp_path / "c", record.cache.root)
+    rows = root / "derived" / ROWS_DIR
+    rows.mkdir()
+    for name in names[1]:
+        shutil.copyfile(
+            record.cache.root / "derived" / ROWS_DIR / f"row-{name}.wkb",
+            rows / f"row-{name}.wkb",
+        )
+    current = Record(root)  # the Record that read (or wrote) the partition on disk
+    current.partition(then)
     for damage in ("flip", "gone"):
         content = current._partition_content[then.key]
-        (path,) = (record.cache.root / "derived").glob(f"partition-*-{content}.arrow")
+        (path,) = (root / "derived").glob(f"partition-*-{content}.arrow")
         victim = rows / f"row-{sorted(_row_refs(path))[0]}.wkb"
         if damage == "flip":
             data = bytearray(victim.read_bytes())
@@ -565,7 +581,7 @@ def test_large_geometries_are_kept_once_apart_and_read_back_exactly(record, capl
             victim.write_bytes(bytes(data))
         else:
             victim.unlink()
-        fresh = Record(record.cache.root)
+        fresh = Record(root)
         caplog.clear()
         again = fresh.partition(then)
         assert "recomputing" in caplog.text
@@ -577,7 +593,7 @@ def test_large_geometries_are_kept_once_apart_and_read_back_exactly(record, capl
         if victim.exists():
             assert sha256_bytes(victim.read_bytes())[:16] == victim.stem[4:]
         # and what was written in its place reads back, to the bit
-        current = Record(record.cache.root)
+        current = Record(root)
         back = current.partition(then)
         assert [shapely.to_wkb(g) for g in back.pieces.geometry] == [
             shapely.to_wkb(g) for g in again.pieces.geometry
