@@ -73,6 +73,8 @@ AREAS_KEY = "deepstate-areas"
 AREAS_MEASURE = "occupied, unclipped, geodesy.measure_km2"
 #: Daily files to measure from which the work is shared with forked processes.
 PARALLEL_MIN_FILES = 64
+#: Shares of those files per CPU, taken in turn (`Record._measure`).
+_SHARES_PER_WORKER = 4
 
 
 def _snapshot_order(s: Snapshot) -> tuple[dt.date, str, bool, str]:
@@ -433,14 +435,17 @@ def _parse_facts(data: bytes) -> list[tuple[tuple, object]]:
 
 
 #: What forked measuring workers measure (set in the parent just before they start).
-_MEASURING: tuple[Record, list[Snapshot]] | None = None
+_MEASURING: tuple[Record, list[Snapshot], Sequence[Snapshot], list, Any] | None = None
 
 
-def _measure_forked(start: int, stop: int) -> list[float | None]:
-    """Return, in a forked worker, the areas of the parent's files ``start:stop``."""
+def _measure_forked() -> list[tuple[int, tuple[list[float | None], list[str]]]]:
+    """Return, in a forked worker, the shares of the parent's files it took, by number.
+
+    (`Record._measure_turns` on what the parent left in `_MEASURING`.)
+    """
     assert _MEASURING is not None
-    record, todo = _MEASURING
-    return [record._occupied_km2(s) for s in todo[start:stop]]
+    record, todo, checked, work, turn = _MEASURING
+    return record._measure_turns(todo, checked, work, turn)
 
 
 @contextmanager
@@ -803,26 +808,18 @@ class Record:
             elif sha == "-" or sha not in seen:
                 todo.append(s)
                 seen.add(sha)
-        sound: set[str] = set()
 
         def meanwhile() -> None:
-            # the others read and checked, not parsed nor measured (and the
-            # figures' static layers made if they will be wanted)
-            for s in unwanted:
-                try:
-                    self._snapshot_bytes(s)
-                except (DataError, DataNotFoundError):
-                    continue  # damaged: asking for its date names the repair
-                sound.add(s.key)
+            # the figures' static layers made if they will be wanted (a
+            # failure is raised again where they are: the dating goes on)
             if self._ahead and self._statics_ahead is None:
-                # (a failure is raised again where the layers are wanted:
-                # the dating goes on)
                 with suppress(TerritoryError):
                     self._statics_ahead = self._series_statics()
 
-        measured = dict(
-            zip([s.key for s in todo], self._measure(todo, meanwhile), strict=True)
-        )
+        # (the others only read and checked, not parsed nor measured: the
+        # keys of the sound ones)
+        areas_of, sound = self._measure(todo, unwanted, meanwhile)
+        measured = dict(zip([s.key for s in todo], areas_of, strict=True))
         out, new = {}, False
         for s in daily:
             sha = self._entry_sha(s.key)
@@ -858,16 +855,23 @@ class Record:
             return None
 
     def _measure(
-        self, todo: list[Snapshot], meanwhile: Callable[[], None] = lambda: None
-    ) -> list[float | None]:
+        self,
+        todo: list[Snapshot],
+        checked: Sequence[Snapshot] = (),
+        meanwhile: Callable[[], None] = lambda: None,
+    ) -> tuple[list[float | None], set[str]]:
         """Return the `_occupied_km2` of each of `todo`, in order; run `meanwhile` too.
 
-        From `PARALLEL_MIN_FILES` files on, they are cut into one contiguous
-        share per CPU (at most 8), measured by forked workers (they inherit
-        this Record, nothing is pickled but the areas) while this process
-        runs `meanwhile`, then measures the first share if `meanwhile` left
-        it to no worker (`_figures_ahead`: this process makes the figures'
-        static layers, the workers measure every share); the same function on
+        And the keys of the files of `checked` that are sound (read and
+        checked against their checksums only, `_is_sound`).
+
+        From `PARALLEL_MIN_FILES` files on, each list is cut into
+        `_SHARES_PER_WORKER` contiguous shares per CPU (at most 8), taken in
+        turn by forked workers (they inherit this Record, nothing is pickled
+        but the areas and keys), one per CPU but this one's (one per CPU
+        with `_figures_ahead`, where this process makes the figures' static
+        layers meanwhile); this process runs `meanwhile`, then takes the
+        shares left in turn too (`_measure_turns`).  The same function on
         the same bytes, so the same areas to the last bit.  Otherwise (fewer
         files, one CPU, no fork) all here, then `meanwhile`.
         """
@@ -880,29 +884,81 @@ class Record:
             or workers < 2
             or "fork" not in mp.get_all_start_methods()
         ):
-            out = [self._occupied_km2(s) for s in todo]
+            out, keys = self._measure_share(todo, checked)
             meanwhile()
-            return out
+            return out, set(keys)
         global _MEASURING  # noqa: PLW0603 (forked workers inherit it, never pickled)
         # what reading a file imports, imported once, before the fork, not
         # in every worker (pyarrow: 0.08 s of CPU each)
         import pyarrow.parquet  # noqa: F401
 
-        size = -(-len(todo) // workers)
-        # (with the layers to make, they are this process's share)
-        first = 0 if self._ahead else size
-        starts = range(first, len(todo), size)
-        _MEASURING = (self, todo)
+        # (the layers and the measuring seldom take the same time: whichever
+        # ends first, the rest is shared)
+        parts = _SHARES_PER_WORKER * workers
+
+        def shares(n: int) -> list[tuple[int, int]]:
+            size = -(-n // parts)
+            return [(min(w * size, n), min((w + 1) * size, n)) for w in range(parts)]
+
+        work = list(zip(shares(len(todo)), shares(len(checked)), strict=True))
+        turn = mp.get_context("fork").Value("i", 0)  # the next share to take
+        _MEASURING = (self, todo, checked, work, turn)
         try:
-            with _forked_pool(len(starts)) as pool:
-                futures = [pool.submit(_measure_forked, a, a + size) for a in starts]
+            # (without the layers to make, this process is a worker too)
+            workers -= not self._ahead
+            with _forked_pool(workers) as pool:
+                futures = [pool.submit(_measure_forked) for _ in range(workers)]
                 meanwhile()
-                out = [self._occupied_km2(s) for s in todo[:first]]
+                taken = self._measure_turns(todo, checked, work, turn)
                 for future in futures:
-                    out += future.result()
+                    taken += future.result()
         finally:
             _MEASURING = None
-        return out
+        areas: list[float | None] = []
+        sound: set[str] = set()
+        for _, (some, keys) in sorted(taken, key=lambda kv: kv[0]):
+            areas += some
+            sound.update(keys)
+        return areas, sound
+
+    def _measure_turns(
+        self,
+        todo: Sequence[Snapshot],
+        checked: Sequence[Snapshot],
+        work: list[tuple[tuple[int, int], tuple[int, int]]],
+        turn: Any,
+    ) -> list[tuple[int, tuple[list[float | None], list[str]]]]:
+        """Take the shares of `work` in turn (`turn`, shared by the processes) until none is left.
+
+        Each share: where it starts and stops in `todo` and in `checked`.
+        Return each share taken, by number, with its `_measure_share`.
+        """
+        out: list[tuple[int, tuple[list[float | None], list[str]]]] = []
+        while True:
+            with turn.get_lock():
+                k = turn.value
+                turn.value = k + 1
+            if k >= len(work):
+                return out
+            m, c = work[k]
+            out.append((k, self._measure_share(todo[slice(*m)], checked[slice(*c)])))
+
+    def _measure_share(
+        self, todo: Sequence[Snapshot], checked: Sequence[Snapshot]
+    ) -> tuple[list[float | None], list[str]]:
+        """`_measure` of one share: the areas of `todo`, the keys of the sound of `checked`."""
+        return (
+            [self._occupied_km2(s) for s in todo],
+            [s.key for s in checked if self._is_sound(s)],
+        )
+
+    def _is_sound(self, snap: Snapshot) -> bool:
+        """Whether `snap`'s file reads and matches its checksum (else asking for its date names the repair)."""
+        try:
+            self._snapshot_bytes(snap)
+        except (DataError, DataNotFoundError):
+            return False
+        return True
 
     def _entry_sha(self, key: str) -> str:
         """Return the checksum an index entry records.

@@ -586,7 +586,7 @@ def test_a_long_run_that_disagrees_with_the_check_is_refused(
     assert not list(tmp_path.glob("series-*.json"))
 
 
-def _measuring_dies(start, stop):
+def _measuring_dies():
     """A forked worker measuring daily files that dies at once (a test's)."""
     import os
 

@@ -479,7 +479,8 @@ def test_a_damaged_file_measured_by_a_forked_worker_is_left_out(
     record, tmp_path, monkeypatch
 ):
     # Its area is missing (asking for its date names the repair), the others
-    # are measured as in one process.
+    # are measured as in one process; so for a file only checked (not
+    # measured): a damaged one is not sound, wherever it was checked.
     import os
 
     import territory.record as rec
@@ -487,10 +488,19 @@ def test_a_damaged_file_measured_by_a_forked_worker_is_left_out(
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
     fresh = rec.Record(_fresh_overlay(record, tmp_path / "c"))
     daily = fresh._daily_files()[:40]
+    checked = fresh._daily_files()[-30:]
     _damage(monkeypatch, "read_snapshot", daily[-1].key)  # in the worker's share
+    # (one in each share of the checked files: this process's and a worker's)
+    for snap in (checked[3], checked[-2]):
+        _damage(monkeypatch, "_snapshot_bytes", snap.key)
     monkeypatch.setattr(rec, "PARALLEL_MIN_FILES", 2)
-    forked = fresh._measure(daily)
+    forked = fresh._measure(daily, checked)
+    with monkeypatch.context() as m:
+        m.setattr(fresh, "_ahead", True)  # (every share a worker's)
+        assert fresh._measure(daily, checked) == forked
     monkeypatch.setattr(rec, "PARALLEL_MIN_FILES", 10**9)
-    assert forked == fresh._measure(daily)
-    assert forked[-1] is None
-    assert all(isinstance(a, float) and a > 100_000 for a in forked[:-1])
+    assert forked == fresh._measure(daily, checked)
+    areas, sound = forked
+    assert areas[-1] is None
+    assert all(isinstance(a, float) and a > 100_000 for a in areas[:-1])
+    assert sound == {s.key for s in checked} - {checked[3].key, checked[-2].key}
