@@ -402,9 +402,10 @@ def test_the_figures_layers_are_made_while_workers_measure(
     record, tmp_path, monkeypatch
 ):
     # With figures to compute next (`_figures_ahead`), a new cache's dating
-    # has forked workers measure every file while this process makes the
-    # figures' static layers, which the next `_series_statics` returns as
-    # made; the same dating as the record's.  Not when figures are derived.
+    # has forked workers measure the files while this process makes the
+    # figures' static layers first (then takes the shares left), which the
+    # next `_series_statics` returns as made; the same dating as the
+    # record's.  Not when figures are derived.
     import os
 
     import territory.record as rec
@@ -412,12 +413,20 @@ def test_the_figures_layers_are_made_while_workers_measure(
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
     here = []
     own = rec.Record._occupied_km2
+    own_statics = rec.Record._series_statics
+    when_made = []
 
     def counted(self, snap):
         here.append(snap.key)  # (a forked worker's list is its own)
         return own(self, snap)
 
+    def statics(self):
+        out = own_statics(self)
+        when_made.append(len(here))
+        return out
+
     monkeypatch.setattr(rec.Record, "_occupied_km2", counted)
+    monkeypatch.setattr(rec.Record, "_series_statics", statics)
     cache = _fresh_overlay(record, tmp_path / "c")
     for pattern in ("series-*", "statics-*", "static-layers-*", "border-band-*"):
         for link in (cache / "derived").glob(pattern):
@@ -430,7 +439,12 @@ def test_the_figures_layers_are_made_while_workers_measure(
         with monkeypatch.context() as m:
             m.setattr(rec.Record, "_static_geometries", None)  # not made again
             assert fresh._series_statics() is made
-    assert here == []  # every file measured by the workers
+    # the layers made before this process measured any file, and the
+    # workers measured some (this process only the shares they had not
+    # taken by then)
+    assert when_made[0] == 0
+    matched = [k for k, v in versions.items() if v.how == MATCHED]
+    assert len(here) < len(matched)
     assert dict(versions) == dict(record.versions)
     statics, stem = made
     built, built_stem = rec.Record(cache)._series_statics()
