@@ -434,11 +434,15 @@ def _parse_facts(data: bytes) -> list[tuple[tuple, object]]:
     return out
 
 
+#: One share of the dating's files measured (`Record._measure_share`): the
+#: areas of those to measure, the keys of the sound ones of those only checked.
+_Measured = tuple[list[float | None], list[str]]
+
 #: What forked measuring workers measure (set in the parent just before they start).
 _MEASURING: tuple[Record, list[Snapshot], Sequence[Snapshot], list, Any] | None = None
 
 
-def _measure_forked() -> list[tuple[int, tuple[list[float | None], list[str]]]]:
+def _measure_forked() -> list[tuple[int, _Measured]]:
     """Return, in a forked worker, the shares of the parent's files it took, by number.
 
     (`Record._measure_turns` on what the parent left in `_MEASURING`.)
@@ -905,9 +909,9 @@ class Record:
         _MEASURING = (self, todo, checked, work, turn)
         try:
             # (without the layers to make, this process is a worker too)
-            workers -= not self._ahead
-            with _forked_pool(workers) as pool:
-                futures = [pool.submit(_measure_forked) for _ in range(workers)]
+            forked = workers if self._ahead else workers - 1
+            with _forked_pool(forked) as pool:
+                futures = [pool.submit(_measure_forked) for _ in range(forked)]
                 meanwhile()
                 taken = self._measure_turns(todo, checked, work, turn)
                 for future in futures:
@@ -927,13 +931,13 @@ class Record:
         checked: Sequence[Snapshot],
         work: list[tuple[tuple[int, int], tuple[int, int]]],
         turn: Any,
-    ) -> list[tuple[int, tuple[list[float | None], list[str]]]]:
+    ) -> list[tuple[int, _Measured]]:
         """Take the shares of `work` in turn (`turn`, shared by the processes) until none is left.
 
         Each share: where it starts and stops in `todo` and in `checked`.
         Return each share taken, by number, with its `_measure_share`.
         """
-        out: list[tuple[int, tuple[list[float | None], list[str]]]] = []
+        out: list[tuple[int, _Measured]] = []
         while True:
             with turn.get_lock():
                 k = turn.value
@@ -945,7 +949,7 @@ class Record:
 
     def _measure_share(
         self, todo: Sequence[Snapshot], checked: Sequence[Snapshot]
-    ) -> tuple[list[float | None], list[str]]:
+    ) -> _Measured:
         """`_measure` of one share: the areas of `todo`, the keys of the sound of `checked`."""
         return (
             [self._occupied_km2(s) for s in todo],
