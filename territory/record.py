@@ -434,9 +434,25 @@ def _parse_facts(data: bytes) -> list[tuple[tuple, object]]:
     return out
 
 
+#: A snapshot file as `Record._decode_snapshot` read it: its statuses and
+#: their geometries' WKB.
+_Decoded = tuple[list[str], list[bytes]]
+
 #: One share of the dating's files measured (`Record._measure_share`): the
-#: areas of those to measure, the keys of the sound ones of those only checked.
-_Measured = tuple[list[float | None], list[str]]
+#: areas of those to measure, the keys of the sound ones of those only checked,
+#: and the files measured as decoded, by checksum, when walks follow
+#: (`Record._maps_ahead`).
+_Measured = tuple[list[float | None], list[str], dict[str, _Decoded]]
+
+
+def _geometries(decoded: _Decoded) -> dict[str, BaseGeometry]:
+    """Return the geometries by status of a decoded snapshot file (`_Decoded`)."""
+    import numpy as np
+
+    status, wkb = decoded
+    geoms = shapely.from_wkb(np.array(wkb, dtype=object))
+    return dict(zip(status, geoms, strict=True))
+
 
 #: What forked measuring workers measure (set in the parent just before they start).
 _MEASURING: tuple[Record, list[Snapshot], Sequence[Snapshot], list, Any] | None = None
@@ -548,6 +564,10 @@ class Record:
         #: measured the daily files (`_figures_ahead`), and whether to make them
         self._statics_ahead: tuple[Statics, str | None] | None = None
         self._ahead = False
+        #: within `_figures_ahead`, the files the dating measured as it
+        #: decoded them, by checksum: the walks that follow read them from
+        #: here, not from their files again (`_read_map`)
+        self._maps_ahead: dict[str, _Decoded] = {}
 
     def __repr__(self) -> str:
         first, last = self.date_range() if self.snapshots else (None, None)
@@ -854,9 +874,13 @@ class Record:
         from territory.geodesy import measure_km2
 
         try:
-            return measure_km2(self.read_snapshot(snap)["occupied"])
+            data, sha = self._snapshot_bytes(snap)
+            by_status, decoded = self._decode_snapshot(snap, data)
         except (DataError, DataNotFoundError):
             return None
+        if self._ahead:  # the walks that follow read it from here
+            self._maps_ahead[sha] = decoded
+        return measure_km2(by_status["occupied"])
 
     def _measure(
         self,
@@ -871,8 +895,8 @@ class Record:
 
         From `PARALLEL_MIN_FILES` files on, each list is cut into
         `_SHARES_PER_WORKER` contiguous shares per CPU (at most 8), taken in
-        turn by forked workers (they inherit this Record, nothing is pickled
-        but the areas and keys), one per CPU but this one's (one per CPU
+        turn by forked workers (they inherit this Record; nothing is pickled
+        but what `_measure_share` returns), one per CPU but this one's (one per CPU
         with `_figures_ahead`, where this process makes the figures' static
         layers meanwhile); this process runs `meanwhile`, then takes the
         shares left in turn too (`_measure_turns`).  The same function on
@@ -888,7 +912,7 @@ class Record:
             or workers < 2
             or "fork" not in mp.get_all_start_methods()
         ):
-            out, keys = self._measure_share(todo, checked)
+            out, keys, self._maps_ahead = self._measure_share(todo, checked)
             meanwhile()
             return out, set(keys)
         global _MEASURING  # noqa: PLW0603 (forked workers inherit it, never pickled)
@@ -920,9 +944,10 @@ class Record:
             _MEASURING = None
         areas: list[float | None] = []
         sound: set[str] = set()
-        for _, (some, keys) in sorted(taken, key=lambda kv: kv[0]):
+        for _, (some, keys, decoded) in sorted(taken, key=lambda kv: kv[0]):
             areas += some
             sound.update(keys)
+            self._maps_ahead.update(decoded)
         return areas, sound
 
     def _measure_turns(
@@ -950,11 +975,15 @@ class Record:
     def _measure_share(
         self, todo: Sequence[Snapshot], checked: Sequence[Snapshot]
     ) -> _Measured:
-        """`_measure` of one share: the areas of `todo`, the keys of the sound of `checked`."""
-        return (
-            [self._occupied_km2(s) for s in todo],
-            [s.key for s in checked if self._is_sound(s)],
-        )
+        """`_measure` of one share: the areas of `todo`, the keys of the sound of `checked`.
+
+        And the files of `todo` decoded (`_maps_ahead`; taken from it: a
+        forked worker hands them to the parent).
+        """
+        areas = [self._occupied_km2(s) for s in todo]
+        sound = [s.key for s in checked if self._is_sound(s)]
+        decoded, self._maps_ahead = self._maps_ahead, {}
+        return areas, sound, decoded
 
     def _is_sound(self, snap: Snapshot) -> bool:
         """Whether `snap`'s file reads and matches its checksum (else asking for its date names the repair)."""
@@ -1120,6 +1149,17 @@ class Record:
         return self._snapshot_bytes(snap)[1]
 
     def _parse_snapshot(self, snap: Snapshot, data: bytes) -> dict[str, BaseGeometry]:
+        return self._decode_snapshot(snap, data)[0]
+
+    def _decode_snapshot(
+        self, snap: Snapshot, data: bytes
+    ) -> tuple[dict[str, BaseGeometry], _Decoded]:
+        """Return a snapshot file's geometries by status, and what they were parsed from.
+
+        Its statuses and their WKB (`_geometries` of them gives the same
+        geometries).  Raises `DataError`, naming the repair, if the bytes are
+        not a snapshot's (not GeoParquet, no occupied territory).
+        """
         import numpy as np
 
         def fix() -> str:  # named only when the file is refused
@@ -1130,18 +1170,18 @@ class Record:
             table = read_parquet_table(data, ["status", "geometry"])
             status = [str(x) for x in table.column("status").to_pylist()]
             # (a list, not `to_numpy`, which imports pandas: a few rows)
-            wkb = np.array(table.column("geometry").to_pylist(), dtype=object)
-            geoms = shapely.from_wkb(wkb)
+            wkb = table.column("geometry").to_pylist()
+            geoms = shapely.from_wkb(np.array(wkb, dtype=object))
         except Exception as err:  # any parse failure: the file is not what it claims
             if "status" in str(err):
-                status, geoms = [], np.array([], dtype=object)
+                status, wkb, geoms = [], [], np.array([], dtype=object)
             else:
                 msg = f"{snap.key}: the cached file cannot be read as GeoParquet ({type(err).__name__}); run '{fix()}'"
                 raise DataError(msg) from None
         if "occupied" not in status:
             msg = f"{snap.key}: the cached snapshot has no occupied territory; run '{fix()}'"
             raise DataError(msg)
-        return dict(zip(status, geoms, strict=True))
+        return dict(zip(status, geoms, strict=True)), (status, wkb)
 
     def read_snapshot(self, snap: Snapshot) -> dict[str, BaseGeometry]:
         """Return a snapshot's geometries by status (``occupied``, ``grey_zone``, ...).
@@ -1154,6 +1194,18 @@ class Record:
         """
         data, _ = self._snapshot_bytes(snap)
         return self._parse_snapshot(snap, data)
+
+    def _read_map(self, snap: Snapshot) -> dict[str, BaseGeometry]:
+        """`read_snapshot`, from what the dating decoded of its file if it did (`_maps_ahead`).
+
+        The same geometries: parsed from the bytes this run read and checked
+        against the same checksum.
+        """
+        if self._maps_ahead:
+            decoded = self._maps_ahead.get(self._recorded_sha(snap))
+            if decoded is not None:
+                return _geometries(decoded)
+        return self.read_snapshot(snap)
 
     # ------------------------------------------------------------------ control
     def _derived_dir(self) -> Path:
@@ -1892,8 +1944,11 @@ class Record:
         idle (the measuring's files, then the layers), so the layers are
         made by this process while forked workers measure every share of
         the files (`_measure`), and the next `_series_statics` returns them.
-        Not when figures are derived already (the layers are then likely not
-        needed); layers made and not asked for are dropped when it ends.
+        And the files measured are kept as decoded (`_maps_ahead`, about
+        50 kB each): the walks parse them from there, not again from their
+        files (most of what reading a map costs: its checksum and GeoParquet).  Not when figures are derived already (the layers are
+        then likely not needed); what was made and not asked for is dropped
+        when it ends.
         """
         if self._derived_listing(self._series_stem(), ".json"):
             yield
@@ -1904,6 +1959,7 @@ class Record:
         finally:
             self._ahead = False
             self._statics_ahead = None
+            self._maps_ahead = {}
 
     def _series_statics(self) -> tuple[Statics, str | None]:
         """Return the regions and land mask prepared for `territory.series`.
@@ -2557,7 +2613,7 @@ class _FiguresJob:
             )
 
         def read(i: int) -> Prepared:
-            return prepared(self.record.read_snapshot(self.order[i]))
+            return prepared(self.record._read_map(self.order[i]))
 
         # the map a walk taking over starts from (the change to its first
         # map is worked out while it waits)
@@ -2600,7 +2656,7 @@ class _FiguresJob:
                 ):
                     # a walk starting a segment reads the map before it first,
                     # so its first step has a previous map
-                    engine.step(self.record.read_snapshot(self.order[i - 1]))
+                    engine.step(self.record._read_map(self.order[i - 1]))
                     last_stepped = i - 1
                 had_previous = engine.has_map
                 snap = self.order[i]

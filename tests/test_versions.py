@@ -10,6 +10,7 @@ import io
 import random
 import statistics
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -504,7 +505,7 @@ def test_a_damaged_file_measured_by_a_forked_worker_is_left_out(
     fresh = rec.Record(_fresh_overlay(record, tmp_path / "c"))
     daily = fresh._daily_files()[:40]
     checked = fresh._daily_files()[-30:]
-    _damage(monkeypatch, "read_snapshot", daily[-1].key)  # in the worker's share
+    _damage(monkeypatch, "_snapshot_bytes", daily[-1].key)  # in the worker's share
     # (one in each share of the checked files: this process's and a worker's)
     for snap in (checked[3], checked[-2]):
         _damage(monkeypatch, "_snapshot_bytes", snap.key)
@@ -519,3 +520,61 @@ def test_a_damaged_file_measured_by_a_forked_worker_is_left_out(
     assert areas[-1] is None
     assert all(isinstance(a, float) and a > 100_000 for a in areas[:-1])
     assert sound == {s.key for s in checked} - {checked[3].key, checked[-2].key}
+
+
+@pytest.mark.data
+def test_the_walks_after_a_dating_read_the_files_it_measured_from_it(
+    record, tmp_path, monkeypatch
+):
+    # With figures to compute next (`_figures_ahead`), the files the dating
+    # measured (in forked workers and here) are kept as decoded, by checksum
+    # (`_maps_ahead`), and the walks parse them from there, not from their
+    # files: the same geometries, so the same figures.  A damaged file is not
+    # kept; nothing is once the figures are done.
+    import json
+    import os
+
+    import shapely
+
+    import territory.record as rec
+    from territory.errors import DataError
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    cache = _fresh_overlay(record, tmp_path / "c")
+    for link in (cache / "derived").glob("series-*"):
+        link.unlink()
+    fresh = rec.Record(cache)
+    daily = fresh._daily_files()
+    damaged = daily[60]
+    _damage(monkeypatch, "_snapshot_bytes", damaged.key)
+    with fresh._figures_ahead():
+        fresh.versions  # noqa: B018 (the dating, in forked workers)
+        kept = dict(fresh._maps_ahead)
+        (areas,) = (cache / "derived").glob("daily-areas-*.json")
+        assert set(kept) == set(json.loads(areas.read_bytes()))  # every one measured
+        assert len(kept) > 400
+        assert fresh._recorded_sha(damaged) not in kept
+        snaps = [s for s in daily[30:60] if fresh._recorded_sha(s) in kept]
+        assert len(snaps) > 20
+        for snap in snaps[::7]:
+            read = fresh.read_snapshot(snap)
+            got = fresh._read_map(snap)
+            assert got.keys() == read.keys()
+            for status, geom in read.items():
+                assert shapely.to_wkb(got[status]) == shapely.to_wkb(geom)
+        # the walk over them reads none of their files
+        read_files = []
+        own = rec.Record._snapshot_bytes
+        monkeypatch.setattr(
+            rec.Record,
+            "_snapshot_bytes",
+            lambda self, s: read_files.append(s.key) or own(self, s),
+        )
+        rows, _ = fresh._region_figures(snaps, gross=False, pandas=False)
+        assert read_files == []
+    assert fresh._maps_ahead == {}
+    want, _ = record.region_figures(snaps)
+    for got_row, want_row in zip(rows, want, strict=True):
+        np.testing.assert_allclose(got_row, want_row, rtol=1e-12, atol=1e-9)
+    with pytest.raises(DataError, match="damaged"):
+        fresh._read_map(damaged)
