@@ -159,6 +159,10 @@ class Published:
 
     def __init__(self, times: list[dt.datetime], areas_km2: list[float]) -> None:
         self.times, self.areas_km2 = times, areas_km2
+        # (what `covers` compares a file's capture time with, made once: a
+        # dating asks it of every file, some twice)
+        day = dt.timedelta(days=1)
+        self._span = (times[0] + day, times[-1] + day) if times else None
 
     @classmethod
     def from_series(cls, published: pd.Series) -> Published:
@@ -226,11 +230,10 @@ class Published:
 
     def covers(self, day: dt.date) -> bool:
         """Tell whether the history reaches from before the file of `day` was taken to after it."""
-        return (
-            len(self.times) > 0
-            and self.times[0] < captured_at(day) - dt.timedelta(days=1)
-            and captured_at(day) <= self.times[-1] + dt.timedelta(days=1)
-        )
+        if self._span is None:
+            return False
+        after, until = self._span
+        return after < captured_at(day) <= until
 
 
 def _candidates(
