@@ -896,9 +896,9 @@ class Record:
         From `PARALLEL_MIN_FILES` files on, each list is cut into
         `_SHARES_PER_WORKER` contiguous shares per CPU (at most 8), taken in
         turn by forked workers (they inherit this Record; nothing is pickled
-        but what `_measure_share` returns), one per CPU but this one's (one per CPU
-        with `_figures_ahead`, where this process makes the figures' static
-        layers meanwhile); this process runs `meanwhile`, then takes the
+        but what `_measure_share` returns), one per CPU but this one's (one
+        per CPU with `_figures_ahead`, where this process makes the figures'
+        static layers meanwhile); this process runs `meanwhile`, then takes the
         shares left in turn too (`_measure_turns`).  The same function on
         the same bytes, so the same areas to the last bit.  Otherwise (fewer
         files, one CPU, no fork) all here, then `meanwhile`.
@@ -1160,7 +1160,6 @@ class Record:
         geometries).  Raises `DataError`, naming the repair, if the bytes are
         not a snapshot's (not GeoParquet, no occupied territory).
         """
-        import numpy as np
 
         def fix() -> str:  # named only when the file is refused
             return repair_command(snap.key, root=self.cache.root)
@@ -1171,17 +1170,17 @@ class Record:
             status = [str(x) for x in table.column("status").to_pylist()]
             # (a list, not `to_numpy`, which imports pandas: a few rows)
             wkb = table.column("geometry").to_pylist()
-            geoms = shapely.from_wkb(np.array(wkb, dtype=object))
+            by_status = _geometries((status, wkb))
         except Exception as err:  # any parse failure: the file is not what it claims
             if "status" in str(err):
-                status, wkb, geoms = [], [], np.array([], dtype=object)
+                status, wkb, by_status = [], [], {}
             else:
                 msg = f"{snap.key}: the cached file cannot be read as GeoParquet ({type(err).__name__}); run '{fix()}'"
                 raise DataError(msg) from None
         if "occupied" not in status:
             msg = f"{snap.key}: the cached snapshot has no occupied territory; run '{fix()}'"
             raise DataError(msg)
-        return dict(zip(status, geoms, strict=True)), (status, wkb)
+        return by_status, (status, wkb)
 
     def read_snapshot(self, snap: Snapshot) -> dict[str, BaseGeometry]:
         """Return a snapshot's geometries by status (``occupied``, ``grey_zone``, ...).
@@ -1195,14 +1194,15 @@ class Record:
         data, _ = self._snapshot_bytes(snap)
         return self._parse_snapshot(snap, data)
 
-    def _read_map(self, snap: Snapshot) -> dict[str, BaseGeometry]:
+    def _read_map(self, snap: Snapshot, sha: str) -> dict[str, BaseGeometry]:
         """`read_snapshot`, from what the dating decoded of its file if it did (`_maps_ahead`).
 
-        The same geometries: parsed from the bytes this run read and checked
-        against the same checksum.
+        `sha`: the checksum the index records for it (`_recorded_sha`, which
+        a walk has already asked).  The same geometries: parsed from the
+        bytes this run read and checked against the same checksum.
         """
         if self._maps_ahead:
-            decoded = self._maps_ahead.get(self._recorded_sha(snap))
+            decoded = self._maps_ahead.get(sha)
             if decoded is not None:
                 return _geometries(decoded)
         return self.read_snapshot(snap)
@@ -1946,7 +1946,8 @@ class Record:
         the files (`_measure`), and the next `_series_statics` returns them.
         And the files measured are kept as decoded (`_maps_ahead`, about
         50 kB each): the walks parse them from there, not again from their
-        files (most of what reading a map costs: its checksum and GeoParquet).  Not when figures are derived already (the layers are
+        files (most of what reading a map costs: its checksum and
+        GeoParquet).  Not when figures are derived already (the layers are
         then likely not needed); what was made and not asked for is dropped
         when it ends.
         """
@@ -2613,7 +2614,8 @@ class _FiguresJob:
             )
 
         def read(i: int) -> Prepared:
-            return prepared(self.record._read_map(self.order[i]))
+            snap = self.order[i]
+            return prepared(self.record._read_map(snap, self.sha[snap.key]))
 
         # the map a walk taking over starts from (the change to its first
         # map is worked out while it waits)
@@ -2656,7 +2658,8 @@ class _FiguresJob:
                 ):
                     # a walk starting a segment reads the map before it first,
                     # so its first step has a previous map
-                    engine.step(self.record._read_map(self.order[i - 1]))
+                    before = self.order[i - 1]
+                    engine.step(self.record._read_map(before, self.sha[before.key]))
                     last_stepped = i - 1
                 had_previous = engine.has_map
                 snap = self.order[i]

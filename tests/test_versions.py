@@ -558,7 +558,7 @@ def test_the_walks_after_a_dating_read_the_files_it_measured_from_it(
         assert len(snaps) > 20
         for snap in snaps[::7]:
             read = fresh.read_snapshot(snap)
-            got = fresh._read_map(snap)
+            got = fresh._read_map(snap, fresh._recorded_sha(snap))
             assert got.keys() == read.keys()
             for status, geom in read.items():
                 assert shapely.to_wkb(got[status]) == shapely.to_wkb(geom)
@@ -577,4 +577,4 @@ def test_the_walks_after_a_dating_read_the_files_it_measured_from_it(
     for got_row, want_row in zip(rows, want, strict=True):
         np.testing.assert_allclose(got_row, want_row, rtol=1e-12, atol=1e-9)
     with pytest.raises(DataError, match="damaged"):
-        fresh._read_map(damaged)
+        fresh._read_map(damaged, fresh._recorded_sha(damaged))
