@@ -18,7 +18,10 @@ from territory.versions import (
     INFERRED,
     MATCH_REL,
     MATCHED,
+    TIE_REL,
     Published,
+    _best_index,
+    _BestOfAll,
     date_files,
     estimate_factor,
     kyiv_date,
@@ -88,6 +91,42 @@ def test_the_factor_is_estimated_robustly():
         i = list(published.index.date).index(d - dt.timedelta(days=1))
         areas[d] = _file_area(published, published.index[i - 1].to_pydatetime(), rng)
     assert estimate_factor(areas, published) == pytest.approx(FACTOR, abs=2e-6)
+
+
+def test_the_factor_rounds_choose_as_file_by_file():
+    # the factor's rounds ask every file's best candidate at once
+    # (`_BestOfAll`): the same choice as `_best_index` file by file, ties
+    # (equal areas, and areas within TIE_REL) and files whose every
+    # candidate is later than the usual capture time included
+    rng = random.Random(7)
+    pairs = []
+    for _ in range(300):
+        taken = dt.datetime(2025, 5, 1, 4, 30, tzinfo=UTC)
+        n = rng.randrange(1, 9)
+        first = taken - dt.timedelta(hours=rng.randrange(0, 60))
+        times = [
+            first + dt.timedelta(hours=10 * k + rng.randrange(8)) for k in range(n)
+        ]
+        base = 110_000.0
+        kms = []
+        for _ in times:
+            pick = rng.random()
+            if kms and pick < 0.3:
+                kms.append(kms[-1])  # a day with no change
+            elif kms and pick < 0.5:
+                kms.append(kms[-1] * (1 + rng.choice([-1, 1]) * TIE_REL * rng.random()))
+            else:
+                kms.append(base + rng.uniform(0, 300))
+        cands = list(zip(times, kms, strict=True))
+        area = rng.choice(kms) * FACTOR * (1 + rng.gauss(0, 1e-5))
+        pairs.append((area, cands, kms[0], taken))
+    best = _BestOfAll(pairs)
+    for factor in (FACTOR, FACTOR * (1 + 3e-5), 0.9995):
+        want = []
+        for area, cands, _, taken in pairs:
+            k = _best_index(area, cands, factor, None, taken)
+            want.append(area / cands[k][1])
+        assert best.ratios(factor) == want
 
 
 def test_versions_the_area_cannot_tell_apart():
