@@ -492,6 +492,26 @@ def _forked_pool(workers: int) -> Iterator[Any]:
         raise TerritoryError(msg) from None
 
 
+def _handed_out(futures: list[Any], *, limit_s: float = 1.0) -> None:
+    """Return once a pool's threads have passed the work of `futures` on to its workers.
+
+    Those threads need this process's GIL to do it, and what this process
+    does next may hold the GIL for tens of milliseconds at a time (one long
+    C call: writing out the static layers, checking the regions'
+    coverage), which the workers would spend waiting for their work: about
+    20 ms at the start of the walks.  Waited for here (at most `limit_s`), they start within a few
+    milliseconds of their fork.  Only when the work starts changes, never
+    what it gives.
+    """
+    import concurrent.futures as cf
+    import time
+
+    end = time.monotonic() + limit_s
+    while time.monotonic() < end and not all(f.running() or f.done() for f in futures):
+        cf.wait(futures, timeout=0.001)
+    time.sleep(0.001)  # (the call queue's thread writes the last out)
+
+
 def _partition_inputs(snap_sha: str, boundaries_sha: str, land_sha: str) -> str:
     """Name of a derived partition's inputs: the algorithm and its files' checksums."""
     parts = [PARTITION_VERSION, snap_sha, boundaries_sha, land_sha]
@@ -936,6 +956,7 @@ class Record:
             forked = workers if self._ahead else workers - 1
             with _forked_pool(forked) as pool:
                 futures = [pool.submit(_measure_forked) for _ in range(forked)]
+                _handed_out(futures)
                 meanwhile()
                 taken = self._measure_turns(todo, checked, work, turn)
                 for future in futures:
@@ -2530,6 +2551,7 @@ class _FiguresJob:
             finally:
                 gc.unfreeze()
             # (every worker is forked by now: nothing of this is theirs)
+            _handed_out(futures)
             extra = None if meanwhile is None else meanwhile()
             bar = None
             if ticks is not None:
