@@ -474,22 +474,31 @@ def _forked_pool(workers: int) -> Iterator[Any]:
 
     A worker that stops abruptly (killed, or by the out-of-memory killer)
     breaks the pool: that is one `TerritoryError` naming it, not a bug
-    report; the pool stops the other workers, so none waits for it.
+    report; the pool stops the other workers, so none waits for it.  On
+    any failure the pool is shut down and its workers waited for; once the
+    work is done (every caller has had all its results by then), they end
+    on their own, this process going on meanwhile: a worker of a long run
+    takes about 10 ms to end, its memory given back.
     """
     import concurrent.futures as cf
     import multiprocessing as mp
     from concurrent.futures.process import BrokenProcessPool
 
+    pool = cf.ProcessPoolExecutor(workers, mp_context=mp.get_context("fork"))
     try:
-        with cf.ProcessPoolExecutor(workers, mp_context=mp.get_context("fork")) as pool:
-            yield pool
+        yield pool
     except BrokenProcessPool:
+        pool.shutdown(wait=True)
         msg = (
             "a worker process stopped abruptly (killed, or out of memory); "
             "nothing was kept: run the command again, with more memory free "
             "if it was short"
         )
         raise TerritoryError(msg) from None
+    except BaseException:
+        pool.shutdown(wait=True)
+        raise
+    pool.shutdown(wait=False)  # (documented: it frees the rest once they have)
 
 
 def _handed_out(futures: list[Any], *, limit_s: float = 1.0) -> None:
