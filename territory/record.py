@@ -487,16 +487,15 @@ def _forked_pool(workers: int) -> Iterator[Any]:
     pool = cf.ProcessPoolExecutor(workers, mp_context=mp.get_context("fork"))
     try:
         yield pool
-    except BrokenProcessPool:
+    except BaseException as err:
         pool.shutdown(wait=True)
-        msg = (
-            "a worker process stopped abruptly (killed, or out of memory); "
-            "nothing was kept: run the command again, with more memory free "
-            "if it was short"
-        )
-        raise TerritoryError(msg) from None
-    except BaseException:
-        pool.shutdown(wait=True)
+        if isinstance(err, BrokenProcessPool):
+            msg = (
+                "a worker process stopped abruptly (killed, or out of memory); "
+                "nothing was kept: run the command again, with more memory free "
+                "if it was short"
+            )
+            raise TerritoryError(msg) from None
         raise
     pool.shutdown(wait=False)  # (documented: it frees the rest once they have)
 
@@ -508,9 +507,9 @@ def _handed_out(futures: list[Any], *, limit_s: float = 1.0) -> None:
     does next may hold the GIL for tens of milliseconds at a time (one long
     C call: writing out the static layers, checking the regions'
     coverage), which the workers would spend waiting for their work: about
-    20 ms at the start of the walks.  Waited for here (at most `limit_s`), they start within a few
-    milliseconds of their fork.  Only when the work starts changes, never
-    what it gives.
+    20 ms at the start of the walks.  Waited for here (at most `limit_s`),
+    they start within a few milliseconds of their fork.  Only when the work
+    starts changes, never what it gives.
     """
     import concurrent.futures as cf
     import time

@@ -237,14 +237,12 @@ class Published:
 
 
 def _candidates(
-    published: Published, file_day: dt.date, taken: dt.datetime | None = None
+    published: Published, file_day: dt.date, taken: dt.datetime
 ) -> list[tuple[dt.datetime, float]]:
     """Return the versions a file of `file_day` can show, (time, area), in time order.
 
-    `taken`: its `captured_at`, if the caller has it.
+    `taken`: its `captured_at`.
     """
-    if taken is None:
-        taken = captured_at(file_day)
     start = taken - dt.timedelta(days=WINDOW_DAYS)
     end = dt.datetime.combine(file_day + dt.timedelta(days=1), dt.time(), dt.UTC)
     lo = bisect.bisect_left(published.times, start)
@@ -307,6 +305,17 @@ def estimate_factor(
     return _estimate_factor(areas, Published.from_series(published), rounds=rounds)
 
 
+def _windows(
+    published: Published, days: Iterable[dt.date]
+) -> dict[dt.date, tuple[dt.datetime, list[tuple[dt.datetime, float]]]]:
+    """Return each file day's `captured_at` and `_candidates`."""
+    out = {}
+    for d in days:
+        taken = captured_at(d)
+        out[d] = (taken, _candidates(published, d, taken))
+    return out
+
+
 #: A file of the factor's rounds: its area, its candidates, the area of the
 #: last of them published before its usual capture time, and that time.
 _Pair = tuple[float, list[tuple[dt.datetime, float]], float, dt.datetime]
@@ -321,13 +330,11 @@ def _estimate_factor(
     | None = None,
 ) -> float:
     """`estimate_factor`; `windows`: each day's `captured_at` and `_candidates`, if made."""
+    if windows is None:
+        windows = _windows(published, areas)
     pairs: list[_Pair] = []
     for d, a in areas.items():
-        if windows is None:
-            taken = captured_at(d)
-            cands = _candidates(published, d, taken)
-        else:
-            taken, cands = windows[d]
+        taken, cands = windows[d]
         usual = [c for c in cands if c[0] <= taken]
         if usual:
             pairs.append((a, cands, usual[-1][1], taken))
@@ -425,11 +432,7 @@ def date_files(
     inside = {d: a for d, a in areas.items() if covered(d)}
     # (each file's window made once: the factor's rounds and the matching
     # ask it again and again)
-    windows = {}
-    if history is not None:
-        for d in inside:
-            taken = captured_at(d)
-            windows[d] = (taken, _candidates(history, d, taken))
+    windows = {} if history is None else _windows(history, inside)
     factor = (
         _estimate_factor(inside, history, rounds=FACTOR_ROUNDS, windows=windows)
         if inside and history is not None
