@@ -454,18 +454,81 @@ def _geometries(decoded: _Decoded) -> dict[str, BaseGeometry]:
     return dict(zip(status, geoms, strict=True))
 
 
-#: What forked measuring workers measure (set in the parent just before they start).
-_MEASURING: tuple[Record, list[Snapshot], Sequence[Snapshot], list, Any] | None = None
+#: What forked workers take in turn (`_in_turns`; set in the parent just
+#: before they start): the function of a share's number, the number of
+#: shares, and the next share to take (shared by the processes).
+_TURNS: tuple[Callable[[int], Any], int, Any] | None = None
 
 
-def _measure_forked() -> list[tuple[int, _Measured]]:
-    """Return, in a forked worker, the shares of the parent's files it took, by number.
+def _turns_forked() -> list[tuple[int, Any]]:
+    """Return, in a forked worker, the shares of the parent's work it took, by number."""
+    assert _TURNS is not None
+    return _take_turns(*_TURNS)
 
-    (`Record._measure_turns` on what the parent left in `_MEASURING`.)
+
+def _take_turns(
+    take: Callable[[int], T], shares: int, turn: Any
+) -> list[tuple[int, T]]:
+    """Take shares in turn (`turn`, shared by the processes) until none is left.
+
+    Return each share taken, by number, with `take` of it.
     """
-    assert _MEASURING is not None
-    record, todo, checked, work, turn = _MEASURING
-    return record._measure_turns(todo, checked, work, turn)
+    out: list[tuple[int, T]] = []
+    while True:
+        with turn.get_lock():
+            k = turn.value
+            turn.value = k + 1
+        if k >= shares:
+            return out
+        out.append((k, take(k)))
+
+
+def _fork_workers() -> int:
+    """Return how many processes share long work: one per CPU (at most 8); 1 without fork."""
+    import multiprocessing as mp
+    import os
+
+    if "fork" not in mp.get_all_start_methods():
+        return 1
+    return min(os.cpu_count() or 1, 8)
+
+
+def _shares(n: int, workers: int) -> list[slice]:
+    """Cut n items into `_SHARES_PER_WORKER` contiguous shares per worker (some empty)."""
+    parts = _SHARES_PER_WORKER * workers
+    size = -(-n // parts)
+    return [slice(min(w * size, n), min((w + 1) * size, n)) for w in range(parts)]
+
+
+def _in_turns(
+    take: Callable[[int], T],
+    shares: int,
+    *,
+    forked: int,
+    meanwhile: Callable[[], None],
+) -> list[T]:
+    """Return `take` of every share, 0 to `shares` − 1, in order; run `meanwhile` too.
+
+    `forked` workers forked from this process (they inherit it: nothing is
+    pickled but what `take` returns) take the shares in turn; this process
+    runs `meanwhile`, then takes the shares left in turn too.
+    """
+    import multiprocessing as mp
+
+    global _TURNS  # noqa: PLW0603 (forked workers inherit it, never pickled)
+    turn = mp.get_context("fork").Value("i", 0)  # the next share to take
+    _TURNS = (take, shares, turn)
+    try:
+        with _forked_pool(forked) as pool:
+            futures = [pool.submit(_turns_forked) for _ in range(forked)]
+            _handed_out(futures)
+            meanwhile()
+            taken = _take_turns(take, shares, turn)
+            for future in futures:
+                taken += future.result()
+    finally:
+        _TURNS = None
+    return [value for _, value in sorted(taken, key=lambda kv: kv[0])]
 
 
 @contextmanager
@@ -927,79 +990,36 @@ class Record:
         but what `_measure_share` returns), one per CPU but this one's (one
         per CPU with `_figures_ahead`, where this process makes the figures'
         static layers meanwhile); this process runs `meanwhile`, then takes the
-        shares left in turn too (`_measure_turns`).  The same function on
+        shares left in turn too (`_in_turns`).  The same function on
         the same bytes, so the same areas to the last bit.  Otherwise (fewer
         files, one CPU, no fork) all here, then `meanwhile`.
         """
-        import multiprocessing as mp
-        import os
-
-        workers = min(os.cpu_count() or 1, 8)
-        if (
-            len(todo) < PARALLEL_MIN_FILES
-            or workers < 2
-            or "fork" not in mp.get_all_start_methods()
-        ):
+        workers = _fork_workers()
+        if len(todo) < PARALLEL_MIN_FILES or workers < 2:
             out, keys, self._maps_ahead = self._measure_share(todo, checked)
             meanwhile()
             return out, set(keys)
-        global _MEASURING  # noqa: PLW0603 (forked workers inherit it, never pickled)
         # what reading a file imports, imported once, before the fork, not
         # in every worker (pyarrow: 0.08 s of CPU each)
         import pyarrow.parquet  # noqa: F401
 
         # (the layers and the measuring seldom take the same time: whichever
         # ends first, the rest is shared)
-        parts = _SHARES_PER_WORKER * workers
-
-        def shares(n: int) -> list[tuple[int, int]]:
-            size = -(-n // parts)
-            return [(min(w * size, n), min((w + 1) * size, n)) for w in range(parts)]
-
-        work = list(zip(shares(len(todo)), shares(len(checked)), strict=True))
-        turn = mp.get_context("fork").Value("i", 0)  # the next share to take
-        _MEASURING = (self, todo, checked, work, turn)
-        try:
-            # (without the layers to make, this process is a worker too)
-            forked = workers if self._ahead else workers - 1
-            with _forked_pool(forked) as pool:
-                futures = [pool.submit(_measure_forked) for _ in range(forked)]
-                _handed_out(futures)
-                meanwhile()
-                taken = self._measure_turns(todo, checked, work, turn)
-                for future in futures:
-                    taken += future.result()
-        finally:
-            _MEASURING = None
+        m, c = _shares(len(todo), workers), _shares(len(checked), workers)
+        # (without the layers to make, this process is a worker too)
+        taken = _in_turns(
+            lambda k: self._measure_share(todo[m[k]], checked[c[k]]),
+            len(m),
+            forked=workers if self._ahead else workers - 1,
+            meanwhile=meanwhile,
+        )
         areas: list[float | None] = []
         sound: set[str] = set()
-        for _, (some, keys, decoded) in sorted(taken, key=lambda kv: kv[0]):
+        for some, keys, decoded in taken:
             areas += some
             sound.update(keys)
             self._maps_ahead.update(decoded)
         return areas, sound
-
-    def _measure_turns(
-        self,
-        todo: Sequence[Snapshot],
-        checked: Sequence[Snapshot],
-        work: list[tuple[tuple[int, int], tuple[int, int]]],
-        turn: Any,
-    ) -> list[tuple[int, _Measured]]:
-        """Take the shares of `work` in turn (`turn`, shared by the processes) until none is left.
-
-        Each share: where it starts and stops in `todo` and in `checked`.
-        Return each share taken, by number, with its `_measure_share`.
-        """
-        out: list[tuple[int, _Measured]] = []
-        while True:
-            with turn.get_lock():
-                k = turn.value
-                turn.value = k + 1
-            if k >= len(work):
-                return out
-            m, c = work[k]
-            out.append((k, self._measure_share(todo[slice(*m)], checked[slice(*c)])))
 
     def _measure_share(
         self, todo: Sequence[Snapshot], checked: Sequence[Snapshot]
@@ -1903,37 +1923,48 @@ class Record:
 
         todo = [i for i, snap in enumerate(order) if not known(i, snap)]
         if todo:
-            statics, built = self._series_statics()
             # with gross figures each step needs the map before it
             first = max(todo[0] - 1, 0) if gross else todo[0]
-            last = order[todo[-1]]
-            # a long run ends checked against its last map worked out another
-            # way: figures the engine got wrong are never kept or shown.  The
-            # figures its derived partition keeps when there is one (read, no
-            # geometry parsed), else the map worked out afresh by the walk
-            # that ends there (`Engine.afresh`)
-            check = len(todo) >= PARALLEL_MIN_MAPS
-            kept = self._kept_ru_km2(last) if check else None
-            job = _FiguresJob(
-                self,
-                statics,
-                order,
-                todo=set(todo),
-                sha=sha,
-                pair=pair,
-                gross=gross,
-                afresh_at=todo[-1] if check and kept is None else None,
+            span = range(first, todo[-1] + 1)
+            # a long run's maps read while the static layers are made, if
+            # they are to be (each map's file once)
+            read_ahead = (
+                self._statics_reading_ahead(order[max(first - 1, 0) : span.stop])
+                if len(todo) >= PARALLEL_MIN_MAPS
+                else []
             )
+            try:
+                statics, built = self._series_statics()
+                last = order[todo[-1]]
+                # a long run ends checked against its last map worked out
+                # another way: figures the engine got wrong are never kept
+                # or shown.  The figures its derived partition keeps when
+                # there is one (read, no geometry parsed), else the map
+                # worked out afresh by the walk that ends there
+                # (`Engine.afresh`)
+                check = len(todo) >= PARALLEL_MIN_MAPS
+                kept = self._kept_ru_km2(last) if check else None
+                job = _FiguresJob(
+                    self,
+                    statics,
+                    order,
+                    todo=set(todo),
+                    sha=sha,
+                    pair=pair,
+                    gross=gross,
+                    afresh_at=todo[-1] if check and kept is None else None,
+                )
 
-            def meanwhile() -> bytes | None:
-                # what the parent does while the workers run: the static
-                # layers' file, pandas imported
-                body = None if built is None else statics.to_bytes()
-                return _warm(body) if pandas else body
+                def meanwhile() -> bytes | None:
+                    # what the parent does while the workers run: the static
+                    # layers' file, pandas imported
+                    body = None if built is None else statics.to_bytes()
+                    return _warm(body) if pandas else body
 
-            found_rows, found_steps, body = job.run(
-                range(first, todo[-1] + 1), meanwhile=meanwhile
-            )
+                found_rows, found_steps, body = job.run(span, meanwhile=meanwhile)
+            finally:
+                for digest in read_ahead:  # (read for these walks alone)
+                    self._maps_ahead.pop(digest, None)
             if check:
                 self._check_figures(
                     last,
@@ -2004,11 +2035,90 @@ class Record:
         files must still be there, of their recorded size, or they are
         read (and refused, naming the repair).
         """
-        from territory.series import ALGORITHM, Statics
-
-        if self._statics_ahead is not None:  # made while the daily files were measured
+        if self._statics_ahead is not None:  # made while other work ran
             ahead, self._statics_ahead = self._statics_ahead, None
             return ahead
+        stem = self._statics_stem()
+        kept = self._kept_statics(stem)
+        if kept is not None:
+            return kept, None
+        return self._built_statics(), stem
+
+    def _built_statics(self) -> Statics:
+        """Build the figures' static layers (`_series_statics`, about half a second)."""
+        from territory.series import Statics
+
+        ids, geoms, land = self._static_geometries()
+        # the layers the partition keeps, if it has (else built and kept for
+        # it: the same function of the same geometries), and where the
+        # border's band comes from if a piece needs it (`_hand_border_band`)
+        country = self._kept_layers(tuple(geoms), land)[0]
+        self._hand_border_band(*self._border_of(country))
+        return Statics.build(ids, geoms, land)
+
+    def _statics_reading_ahead(self, files: Sequence[Snapshot]) -> list[str]:
+        """Make the figures' static layers if they are not kept, reading `files` meanwhile.
+
+        Making them takes this process about half a second, which a long
+        run's walks wait for: forked workers meanwhile read, check and
+        decode the maps of `files` (`_maps_ahead`, by checksum; the walks
+        read them from there, not from their files again), and this process
+        takes its share of them once the layers are made (`_in_turns`);
+        the next `_series_statics` returns the layers.  Nothing when the
+        layers are kept or were made already, on one CPU, or without fork.
+        Return the checksums of the maps so read (the caller drops them
+        when the walks are done).  A file that cannot be read is left to
+        its walk, which names the repair; a failure making the layers is
+        raised again where they are asked for.
+        """
+        workers = _fork_workers()
+        if workers < 2 or self._statics_ahead is not None:
+            return []
+        stem = self._statics_stem()
+        kept = self._kept_statics(stem)
+        if kept is not None:
+            self._statics_ahead = (kept, None)
+            return []
+        todo: dict[str, Snapshot] = {}  # one file per content not read yet
+        for snap in files:
+            digest = self._entry_sha(snap.key)
+            if digest != "-" and digest not in self._maps_ahead:
+                todo.setdefault(digest, snap)
+        unread = list(todo.values())
+
+        def make() -> None:
+            with suppress(TerritoryError):
+                self._statics_ahead = (self._built_statics(), stem)
+
+        # what reading a file imports, imported once, before the fork
+        import pyarrow.parquet  # noqa: F401
+
+        cut = _shares(len(unread), workers)
+        read = _in_turns(
+            lambda k: self._decode_share(unread[cut[k]]),
+            len(cut),
+            forked=workers,
+            meanwhile=make,
+        )
+        for decoded in read:
+            self._maps_ahead.update(decoded)
+        return [d for decoded in read for d in decoded]
+
+    def _decode_share(self, files: Sequence[Snapshot]) -> dict[str, _Decoded]:
+        """Return the files of `files` read, checked and decoded, by checksum (the sound ones)."""
+        out: dict[str, _Decoded] = {}
+        for snap in files:
+            try:
+                data, digest = self._snapshot_bytes(snap)
+                out[digest] = self._decode_snapshot(snap, data)[1]
+            except (DataError, DataNotFoundError):
+                continue  # read again by its walk, which names the repair
+        return out
+
+    def _statics_stem(self) -> str:
+        """Return the stem the figures' static layers are kept under (`_series_statics`)."""
+        from territory.series import ALGORITHM
+
         parts = [
             ALGORITHM,
             PARTITION_VERSION,
@@ -2018,21 +2128,20 @@ class Record:
             ",".join(self.region_ids),
         ]
         digest = hashlib.sha256("|".join(parts).encode()).hexdigest()[:_DIGEST_HEX]
-        stem = f"statics-{digest}"
+        return f"statics-{digest}"
+
+    def _kept_statics(self, stem: str) -> Statics | None:
+        """Return the figures' static layers kept under `stem`, if they are."""
+        from territory.series import Statics
+
         if self.cache.has("boundaries") and self.cache.has("land"):
             for _, statics in self._read_derived(
                 stem, STATICS_SUFFIX, Statics.from_bytes, (ValueError,)
             ):
                 if statics.region_ids == self.region_ids:
                     self._hand_border_band(statics.border, statics.metric)
-                    return statics, None
-        ids, geoms, land = self._static_geometries()
-        # the layers the partition keeps, if it has (else built and kept for
-        # it: the same function of the same geometries), and where the
-        # border's band comes from if a piece needs it (`_hand_border_band`)
-        country = self._kept_layers(tuple(geoms), land)[0]
-        self._hand_border_band(*self._border_of(country))
-        return Statics.build(ids, geoms, land), stem
+                    return statics
+        return None
 
     def _static_geometries(self) -> tuple[list[str], list[BaseGeometry], BaseGeometry]:
         """Return the region ids and geometries (in `regions` order) and the land mask.
@@ -2483,15 +2592,8 @@ class _FiguresJob:
         `meanwhile` runs in this process while the workers run (or after the
         maps, in one process).
         """
-        import multiprocessing as mp
-        import os
-
-        workers = min(os.cpu_count() or 1, 8)
-        if (
-            len(span) < PARALLEL_MIN_MAPS
-            or workers < 2
-            or "fork" not in mp.get_all_start_methods()
-        ):
+        workers = _fork_workers()
+        if len(span) < PARALLEL_MIN_MAPS or workers < 2:
             from territory.progress import progress
 
             rows, steps, fresh = self.walk(

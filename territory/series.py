@@ -913,9 +913,10 @@ class Engine:
                 ]
             )
         else:
+            occ = None
             self._occ_km2 = np.zeros(len(s.regions))
             self._update_cells(_NO_MAP, new, s.cells_meeting(new.occupied), whole=True)
-        found = self._decide(new, None)
+        found = self._decide(new, None, in_country=occ)
         assert found is not None  # the whole country has no edge
         self._set_given(found)
 
@@ -1071,11 +1072,16 @@ class Engine:
         new: _Map,
         window: tuple[float, float, float, float] | None,
         near: BaseGeometry | None = None,
+        *,
+        in_country: BaseGeometry | None = None,
     ) -> list[Given] | None:
         """Return the land given to a side within `window`, of the pieces near `near`.
 
         `window` None: the whole country.  The pieces are those within
-        `_PAD_DEG` of `near` (None: every piece).
+        `_PAD_DEG` of `near` (None: every piece).  `in_country`: the map's
+        occupied polygon cut by the whole country, when the caller has it
+        (``shapely.intersection(new.occupied, country)``, the same overlay;
+        whole country only).
 
         Returns None when a piece that could be given crosses the window's edge.
         """
@@ -1089,16 +1095,20 @@ class Engine:
         # and a union with nothing is the same land: both overlays skipped)
         inside = outer is not None and s.covers_box(outer)
 
-        def in_country(g: BaseGeometry) -> BaseGeometry:
+        def cut_by_country(g: BaseGeometry) -> BaseGeometry:
             if inside:
                 return g
             country = s.country if outer is None else s.clip("country", outer)
             return shapely.intersection(g, country)
 
-        occupied = in_country(clip(new.occupied))
+        occupied = (
+            cut_by_country(clip(new.occupied))
+            if in_country is None or outer is not None
+            else in_country
+        )
         grey = new.grey
         if not grey.is_empty:
-            grey = shapely.difference(in_country(clip(grey)), occupied)
+            grey = shapely.difference(cut_by_country(clip(grey)), occupied)
         others = occupied if grey.is_empty else shapely.union(occupied, grey)
         if others.is_empty:
             return []

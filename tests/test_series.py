@@ -642,6 +642,57 @@ def test_the_walks_inherit_the_reprojection(record, tmp_path, monkeypatch, warm)
             record.region_figures(snaps)
 
 
+def _read_in_a_walk(real):
+    """`Record.read_snapshot` failing in a forked walk (a test's): the walks
+    read their maps from what the parent read ahead."""
+    import os
+
+    parent = os.getpid()
+
+    def read(self, snap):
+        if os.getpid() != parent:
+            msg = f"a walk read {snap.key} from its file"
+            raise AssertionError(msg)
+        return real(self, snap)
+
+    return read
+
+
+@pytest.mark.parametrize("ahead", [True, False])
+def test_maps_read_while_the_layers_are_made_are_the_maps_taken(
+    record, tmp_path, monkeypatch, ahead
+):
+    # With no static layers kept, a long run makes them (half a second) while
+    # forked workers read, check and decode the maps its walks take: the
+    # walks read none from its file, the figures are those of the same
+    # walks reading them (to the last bit), the layers are kept, and the
+    # maps read are dropped once the walks are done.  Negative control:
+    # without the reading ahead, the walks read their files.
+    from territory import record as record_module
+
+    snaps = record.snapshots[640:648]
+    monkeypatch.setattr(record_module, "PARALLEL_MIN_MAPS", 2)
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    with monkeypatch.context() as m:
+        m.setattr(type(record), "_derived_dir", lambda self: tmp_path / "read")
+        m.setattr(type(record), "_statics_reading_ahead", lambda self, files: [])
+        read_rows, _ = record.region_figures(snaps)
+    monkeypatch.setattr(type(record), "_derived_dir", lambda self: tmp_path / "ahead")
+    monkeypatch.setattr(
+        type(record), "read_snapshot", _read_in_a_walk(type(record).read_snapshot)
+    )
+    if not ahead:
+        monkeypatch.setattr(type(record), "_statics_reading_ahead", lambda self, f: [])
+        with pytest.raises(AssertionError, match="from its file"):
+            record.region_figures(snaps)
+        return
+    rows, _ = record.region_figures(snaps)
+    for a, b in zip(read_rows, rows, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert list((tmp_path / "ahead").glob(f"statics-*{record_module.STATICS_SUFFIX}"))
+    assert not record._maps_ahead
+
+
 def test_a_worker_killed_in_a_long_run_is_one_error_and_nothing_kept(
     runner, record, tmp_path, monkeypatch
 ):
@@ -688,7 +739,7 @@ def test_a_worker_killed_measuring_the_daily_files_is_one_error(record, monkeypa
 
     monkeypatch.setattr(record_module, "PARALLEL_MIN_FILES", 2)
     monkeypatch.setattr("os.cpu_count", lambda: 2)
-    monkeypatch.setattr(record_module, "_measure_forked", _measuring_dies)
+    monkeypatch.setattr(record_module, "_turns_forked", _measuring_dies)
     with pytest.raises(TerritoryError, match="stopped abruptly"):
         record._measure(list(record.snapshots[700:704]))
 
