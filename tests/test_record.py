@@ -1,6 +1,7 @@
 """Checks of our numbers against the published record (needs `make data`)."""
 
 import datetime as dt
+import itertools
 import math
 
 import pandas as pd
@@ -732,3 +733,29 @@ def test_the_geometries_kept_apart_stay_one_name_one_geometry(tmp_path, monkeypa
         assert {id(v) for v in rec._rows_read.values()} == set(rec._row_names)
     assert rec._row(name) is a  # kept, the last noted of its content
     assert shapely.equals_exact(rec._row(rec._row_ref(d, shapely.to_wkb(d))), d, 0)
+
+
+@pytest.mark.parametrize("workers", [1, 2, 3, 8])
+def test_shares_cover_the_work_largest_first(workers):
+    # The work the forked processes take in turn is cut into contiguous
+    # shares covering every item once, the largest first, down to small ones
+    # at the end (whoever ends its other work late still finds some), the
+    # same number of shares whatever the work (two lists cut alike pair up).
+    from territory.record import _LEAST_SHARE, _shares
+
+    counts = set()
+    for n in (0, 1, 7, 264, 505, 10_000):
+        shares = _shares(n, workers)
+        counts.add(len(shares))
+        assert shares[0].start == 0
+        assert shares[-1].stop == n
+        assert all(a.stop == b.start for a, b in itertools.pairwise(shares))
+        sizes = [s.stop - s.start for s in shares]
+        if n == 10_000:
+            assert sizes[0] == max(sizes)
+            # (never larger than the one before, but for rounding)
+            assert all(a >= b - 1 for a, b in itertools.pairwise(sizes[:-1]))
+            # the last share: at most one and a half of the least
+            assert sizes[-1] <= 1.5 * _LEAST_SHARE / workers * n + 1
+            assert sizes[0] >= n / (2 * workers) - 1
+    assert len(counts) == 1

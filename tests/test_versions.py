@@ -402,7 +402,7 @@ def test_the_areas_measured_in_forked_processes_are_the_serial_ones(
     assert len(written["serial"]) == 2
     assert written["forked"] == written["serial"]
     # the parent measured the shares it took in turn: the worker took others
-    # (eight shares of a tenth of a second each; it starts in milliseconds)
+    # (eleven shares, the largest first; it starts in milliseconds)
     assert measured_here["forked"] < measured_here["serial"]
 
 
