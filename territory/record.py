@@ -2759,8 +2759,7 @@ class _FiguresJob:
             )
 
         def read(i: int) -> Prepared:
-            snap = self.order[i]
-            return prepared(self.record._read_map(snap, self.sha[snap.key]))
+            return prepared(self.map_at(i))
 
         # the map a walk taking over starts from (the change to its first
         # map is worked out while it waits)
@@ -2803,8 +2802,7 @@ class _FiguresJob:
                 ):
                     # a walk starting a segment reads the map before it first,
                     # so its first step has a previous map
-                    before = self.order[i - 1]
-                    engine.step(self.record._read_map(before, self.sha[before.key]))
+                    engine.step(self.map_at(i - 1))
                     last_stepped = i - 1
                 had_previous = engine.has_map
                 snap = self.order[i]
@@ -2842,13 +2840,18 @@ class _FiguresJob:
             and engine.has_map
         ):
             # a walk down ending a segment: the change to its first map
-            engine.step(self.record.read_snapshot(self.order[last - 1]))
+            engine.step(self.map_at(last - 1))
             self._keep_step(steps, last, engine.lost_km2, engine.gained_km2)
         fresh = {}
         if forward and last is not None and last == self.afresh_at and engine.has_map:
             # the check's map (`Record._region_figures`), where this walk ends
             fresh[self.sha[self.order[last].key]] = [float(x) for x in engine.afresh()]
         return rows, steps, fresh
+
+    def map_at(self, i: int) -> dict[str, BaseGeometry]:
+        """Return map i's geometries by status (`Record._read_map`: read ahead, or its file)."""
+        snap = self.order[i]
+        return self.record._read_map(snap, self.sha[snap.key])
 
     def _keep_step(self, steps: dict, i: int, gained, lost) -> None:
         """Keep the km² gained and lost from map i − 1 to map i."""
