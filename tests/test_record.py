@@ -735,6 +735,42 @@ def test_the_geometries_kept_apart_stay_one_name_one_geometry(tmp_path, monkeypa
     assert shapely.equals_exact(rec._row(rec._row_ref(d, shapely.to_wkb(d))), d, 0)
 
 
+@pytest.mark.parametrize("cpus", [2, 3])
+def test_workers_yield_the_cpus_to_the_parents_task_only_when_crowded(
+    monkeypatch, cpus
+):
+    # Two workers forked while this process runs its own long task
+    # (`meanwhile`) are three processes: on two CPUs they lower their
+    # priority, so the task runs on a CPU of its own; on three, where each
+    # has one, they do not (the negative control).  The shares are the same.
+    import multiprocessing as mp
+    import os
+    import time
+
+    from territory import record as record_module
+
+    monkeypatch.setattr("os.cpu_count", lambda: cpus)
+    base = os.nice(0)
+    taken = mp.get_context("fork").Value("i", 0)
+
+    def take(k: int) -> tuple[int, int, int]:
+        with taken.get_lock():
+            taken.value += 1
+        return k, os.getpid(), os.nice(0)
+
+    def meanwhile() -> None:  # until the workers have taken every share
+        end = time.monotonic() + 30
+        while taken.value < 6 and time.monotonic() < end:
+            time.sleep(0.01)
+
+    out = record_module._in_turns(take, 6, forked=2, meanwhile=meanwhile)
+    assert [k for k, _, _ in out] == list(range(6))
+    assert os.getpid() not in {pid for _, pid, _ in out}  # all the workers'
+    assert os.nice(0) == base  # (this process's own is untouched)
+    want = min(base + record_module._YIELD_NICE, 19) if cpus == 2 else base
+    assert {nice for _, _, nice in out} == {want}
+
+
 @pytest.mark.parametrize("workers", [1, 2, 3, 8])
 def test_shares_cover_the_work_largest_first(workers):
     # The work the forked processes take in turn is cut into contiguous
