@@ -51,6 +51,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from territory.control import (
+    HELD_GRID_DEG,
     RU,
     SLIVER_TOLERANCE_M,
     TOUCH_M,
@@ -77,10 +78,11 @@ from territory.crs import (
 from territory.errors import InternalError
 from territory.geodesy import _A_M, M2_PER_KM2, _edge_terms, area_km2, polygonal
 
-#: Bump when the figures this module computes could change.  (5: the windows
-#: of a change in row-major order, `_groups`, which sums the land given in
-#: them in another order.)
-ALGORITHM = "series-5"
+#: Bump when the figures this module computes could change.  (6: a piece
+#: of held land within `_EDGE_DEG` of a window's edge is one the edge cuts:
+#: figures kept by an earlier version may count a fragment of a piece by
+#: such an edge besides the whole piece.)
+ALGORITHM = "series-6"
 #: Side of a grid cell (degrees).
 CELL_DEG = 0.25
 #: Side of the finer cells that group changed edges into windows (degrees).
@@ -96,6 +98,13 @@ _PAD_DEG = 0.03
 #: A distance in degrees above the touch distance everywhere in the country
 #: (a quick first test before the metric one).
 _NEAR_DEG = 3e-5
+#: A piece of held land this near (degrees) a window's edge is cut by it.
+#: The held land is snap-rounded to `HELD_GRID_DEG` (`held_land`), which
+#: moves a cut along an edge off that grid by up to half of it: a window
+#: widened to 49.074999999999996° has its pieces cut at 49.075000000000003°,
+#: which do not touch its edge, and were taken for whole pieces inside it
+#: (a fragment of a border gap given besides the whole gap).
+_EDGE_DEG = 10 * HELD_GRID_DEG
 #: Degrees around the sea beyond which land lies farther than the sliver
 #: tolerance and touch distance from it everywhere in the country (1.5 km
 #: east–west at 52°N).
@@ -1167,11 +1176,12 @@ class Engine:
         if not by_change.any():
             return []
         # the pieces that cannot be: the main held land, pieces by the coast,
-        # and (for now) pieces the window's edge cuts
+        # and (for now) pieces the window's edge cuts (within `_EDGE_DEG` of
+        # it: their cut is snap-rounded)
         edge = (
             np.zeros(len(parts), dtype=bool)
             if land_box is None
-            else shapely.intersects(parts, land_box.boundary)
+            else shapely.dwithin(parts, land_box.boundary, _EDGE_DEG)
         )
         coast = np.zeros(len(parts), dtype=bool)
         if self.t > 0:

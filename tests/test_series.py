@@ -845,6 +845,37 @@ def test_windows_hold_every_change_and_are_disjoint(statics):
     assert series._windows(np.empty((0, 4)), statics) == []
 
 
+@pytest.mark.parametrize("edge_deg", [series._EDGE_DEG, 0.0])
+def test_a_piece_cut_off_the_snap_grid_by_a_window_is_cut(monkeypatch, edge_deg):
+    # A window widened to 49.074999999999996° (off the 1e-9° grid the held
+    # land is snap-rounded to) cuts a held notch 8 km tall whose top, within
+    # the window, is 5.5 m wide.  The cut, snap-rounded to 49.075000000000003°,
+    # does not touch the window's edge: taken for a whole piece, the strip
+    # was a seam, given to Russia, though the whole country gives none (on
+    # the record, a fragment of a border gap given beside the whole gap,
+    # 0.0014 km² counted twice, when the grid's cells were 0.125°).  Within
+    # `_EDGE_DEG` of the edge, a piece is cut: the window is widened instead
+    # (the negative control, at 0: the fragment given).
+    regions = [shapely.box(38.0, 47.5, 40.0, 50.5), shapely.box(40.0, 47.5, 42.0, 50.5)]
+    statics = series.Statics.build(
+        ["A", "B"], regions, shapely.box(37.0, 46.5, 43.0, 51.5)
+    )
+    notch = shapely.box(39.9, 49.0, 39.95, 49.07505)
+    occupied = shapely.box(38.5, 48.0, 41.5, 50.0).difference(notch)
+    new = series.prepared({"occupied": occupied})
+    window = (39.375, 49.074999999999996, 40.425000000000004, 49.875)
+    near = shapely.multilinestrings([notch.exterior])
+    shapely.prepare(near)
+    assert series.Engine(statics)._decide(new, None) == []  # the whole country
+    monkeypatch.setattr(series, "_EDGE_DEG", edge_deg)
+    given = series.Engine(statics)._redecide(new, window, near)
+    if edge_deg:
+        assert given == []
+    else:
+        assert [g.reason for g in given] == ["seam"]
+        assert given[0].geom.bounds[1] < window[1] < given[0].geom.bounds[3]
+
+
 def test_static_layers_cut_from_tiles_are_the_layers_cut(statics):
     # A window's country, land and border are cut from a tile's cut: the
     # same land as cutting the whole layer.
