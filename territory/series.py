@@ -79,9 +79,10 @@ from territory.errors import InternalError
 from territory.geodesy import _A_M, M2_PER_KM2, _edge_terms, area_km2, polygonal
 
 #: Bump when the figures this module computes could change.  (6: a piece
-#: of held land within `_EDGE_DEG` of a window's edge is one the edge cuts:
-#: figures kept by an earlier version may count a fragment of a piece by
-#: such an edge besides the whole piece.)
+#: of held land within `_EDGE_DEG` of a window's edge is one the edge cuts,
+#: and a piece two windows decide is given once: figures kept by an earlier
+#: version may count a fragment of a piece by such an edge besides the
+#: whole piece, or a piece twice.)
 ALGORITHM = "series-6"
 #: Side of a grid cell (degrees).
 CELL_DEG = 0.25
@@ -957,12 +958,14 @@ class Engine:
                 lines, predicate="dwithin", distance=_PAD_DEG
             )
             stays[which[hit]] = False
-        found: dict[bytes, Given] = {}
         for window in windows:
-            for g in self._redecide(new, window, near):
-                found.setdefault(shapely.to_wkb(shapely.normalize(g.geom)), g)
+            self._redecide(new, window, near)
+        # every piece decided on this map once, whichever windows decided it
+        # (a widened window may overlap another: the same piece of held
+        # land, snap-rounded alike in both), by its decision on this map
+        found = [g for g in self._seen.values() if g is not None]
         before = self._given_ru
-        self._set_given(list(found.values()), stays=stays)
+        self._set_given(found, stays=stays)
         if self.gross:  # land given at the border is counted net, map by map
             net = self._given_ru - before
             self.gained_km2 += np.maximum(net, 0.0)

@@ -876,6 +876,50 @@ def test_a_piece_cut_off_the_snap_grid_by_a_window_is_cut(monkeypatch, edge_deg)
         assert given[0].geom.bounds[1] < window[1] < given[0].geom.bounds[3]
 
 
+def test_a_piece_two_windows_decide_is_given_once(monkeypatch):
+    # A widened window may overlap another and decide the same piece of held
+    # land; each cuts its exact piece from its own cut of the land and the
+    # sides, which may differ in the last bits.  The piece is given once, by
+    # its decision on the map, not once per distinct exact piece (made to
+    # differ here by 1e-12°: before, a 5.5 m seam was counted twice).
+    import dataclasses
+
+    regions = [shapely.box(38.0, 47.5, 40.0, 50.5), shapely.box(40.0, 47.5, 42.0, 50.5)]
+    statics = series.Statics.build(
+        ["A", "B"], regions, shapely.box(37.0, 46.5, 43.0, 51.5)
+    )
+    block = shapely.box(38.5, 48.0, 41.5, 50.0)
+    strip = shapely.box(39.9, 49.0, 39.95, 49.00005)
+    old = series.prepared({"occupied": block})
+    new = series.prepared({"occupied": block.difference(strip)})
+    engine = series.Engine(statics)
+    before = engine.step(old).copy()
+    overlapping = [(39.5, 48.8, 40.3, 49.4), (39.4, 48.7, 40.4, 49.5)]
+    change = dataclasses.replace(series.diff(old, new, statics), windows=overlapping)
+    cut = series.exact_pieces
+    calls = []
+
+    def cut_apart(*args, **kwargs):
+        calls.append(1)
+        return shapely.transform(
+            cut(*args, **kwargs), lambda xy: xy + len(calls) * 1e-12
+        )
+
+    def decide_alone(self, *args, **kwargs):
+        self._exact.clear()  # each window cuts its own exact piece
+        return decide(self, *args, **kwargs)
+
+    decide = series.Engine._redecide
+    monkeypatch.setattr(series, "exact_pieces", cut_apart)
+    monkeypatch.setattr(series.Engine, "_redecide", decide_alone)
+    after = engine.step(new, ahead=change)
+    assert len(calls) == 2  # both windows cut the seam
+    assert [g.reason for g in engine.given] == ["seam"]
+    # the seam taken from the polygon is given back to its side once: no
+    # region's figure moves (before, A's grew by the seam's 0.02 km²)
+    np.testing.assert_allclose(after, before, rtol=0, atol=1e-9)
+
+
 def test_a_step_widening_a_window_off_the_snap_grid_equals_the_map_afresh(
     record, monkeypatch
 ):
