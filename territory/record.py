@@ -998,14 +998,27 @@ class Record:
         """
         from territory.geodesy import measure_km2
 
+        read = self._read_decoded(snap)
+        if read is None:
+            return None
+        sha, by_status, decoded = read
+        if self._ahead:  # the walks that follow read it from here
+            self._maps_ahead[sha] = decoded
+        return measure_km2(by_status["occupied"])
+
+    def _read_decoded(
+        self, snap: Snapshot
+    ) -> tuple[str, dict[str, BaseGeometry], _Decoded] | None:
+        """Return a file's checksum, geometries by status and decoding; None if damaged.
+
+        (Asking for its date, or its walk reading it again, names the repair.)
+        """
         try:
             data, sha = self._snapshot_bytes(snap)
             by_status, decoded = self._decode_snapshot(snap, data)
         except (DataError, DataNotFoundError):
             return None
-        if self._ahead:  # the walks that follow read it from here
-            self._maps_ahead[sha] = decoded
-        return measure_km2(by_status["occupied"])
+        return sha, by_status, decoded
 
     def _measure(
         self,
@@ -2142,11 +2155,9 @@ class Record:
         """Return the files of `files` read, checked and decoded, by checksum (the sound ones)."""
         out: dict[str, _Decoded] = {}
         for snap in files:
-            try:
-                data, digest = self._snapshot_bytes(snap)
-                out[digest] = self._decode_snapshot(snap, data)[1]
-            except (DataError, DataNotFoundError):
-                continue  # read again by its walk, which names the repair
+            read = self._read_decoded(snap)
+            if read is not None:  # (else read again by its walk)
+                out[read[0]] = read[2]
         return out
 
     def _statics_stem(self) -> str:
