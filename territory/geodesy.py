@@ -88,6 +88,43 @@ def polygonal(geom: BaseGeometry) -> BaseGeometry:
     return shapely.union_all(parts) if parts else shapely.Polygon()
 
 
+def difference_by_parts(geom: BaseGeometry, cut: BaseGeometry) -> BaseGeometry:
+    """Return the polygonal part of `geom` less `cut`, overlaying only the parts `cut` meets.
+
+    The same land as ``polygonal(shapely.difference(geom, cut))``.  The
+    cost of an overlay grows with every vertex of its inputs: a side's land
+    less a few pockets far from its main land (a swap's small moves) cost
+    3.5 ms a map for the main land's 9,000 vertices, which no pocket
+    touches.  The parts of a (multi)polygon `cut` does not meet are kept as
+    they are (the same objects, vertex for vertex), the others are cut;
+    a part that only touches `cut` is cut too, so the parts stay disjoint.
+
+    >>> g = shapely.MultiPolygon(
+    ...     [shapely.box(30, 48, 31, 49), shapely.box(32, 48, 33, 49)]
+    ... )
+    >>> difference_by_parts(g, shapely.box(32.5, 47, 34, 50)).area
+    1.5
+    """
+    parts = shapely.get_parts(geom)
+    if len(parts) < 2 or cut.is_empty:
+        return polygonal(shapely.difference(geom, cut)) if not cut.is_empty else geom
+    shapely.prepare(cut)
+    meet = shapely.intersects(cut, parts)
+    if meet.all():
+        return polygonal(shapely.difference(geom, cut))
+    if not meet.any():
+        return geom
+    touched = parts[meet]
+    less = polygonal(
+        shapely.difference(
+            touched[0] if len(touched) == 1 else shapely.MultiPolygon(list(touched)),
+            cut,
+        )
+    )
+    kept = [*parts[~meet], *shapely.get_parts(less)]
+    return kept[0] if len(kept) == 1 else shapely.MultiPolygon(kept)
+
+
 def coverage_union(geoms: Iterable[BaseGeometry]) -> BaseGeometry:
     """Return the union of polygons that may form a coverage (a country's regions).
 
@@ -115,16 +152,20 @@ def polygonal_in_box(
 
     Cut by GEOS's rectangle cut, which costs about a third of an overlay with
     the box on a large geometry and gives the same land, but may return
-    rings that touch themselves along the rectangle: a cut that is not valid
-    is made again as an overlay.
+    rings that touch themselves along the rectangle, or refuse a valid
+    needle of no width (a ring it cuts to three points): a cut that is not
+    valid, or not made, is made again as an overlay.
 
     >>> from shapely import Polygon
     >>> c = Polygon([(0, 0), (3, 0), (3, 1), (1, 1), (1, 2), (3, 2), (3, 3), (0, 3)])
     >>> polygonal_in_box(c, (1, 0.5, 3, 2.5)).area  # (the overlay adds a line)
     2.0
     """
-    cut = polygonal(shapely.clip_by_rect(geom, *box))
-    if shapely.is_valid(cut):
+    try:
+        cut = polygonal(shapely.clip_by_rect(geom, *box))
+    except shapely.errors.GEOSException:
+        cut = None
+    if cut is not None and shapely.is_valid(cut):
         return cut
     return polygonal(shapely.intersection(geom, shapely.box(*box)))
 
