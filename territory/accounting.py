@@ -24,7 +24,13 @@ from territory._line_tiles import Tiles, contact_length_km, tile_lengths_km
 from territory.control import GREY, RU, UA, union_on_grid
 from territory.crs import STORAGE_CRS, buffer_m
 from territory.errors import InternalError, ScenarioError, TerritoryError
-from territory.geodesy import area_km2, length_km, linear, polygonal
+from territory.geodesy import (
+    area_km2,
+    difference_by_parts,
+    length_km,
+    linear,
+    polygonal,
+)
 from territory.selection import SelectionContext, select
 
 if TYPE_CHECKING:
@@ -901,7 +907,8 @@ def _step(
     """One party's pieces after losing `outs` and gaining `ins` (see `_apply`)."""
     if outs and pieces:
         out = shapely.union_all(outs)
-        pieces = [polygonal(shapely.difference(g, out)) for g in pieces]
+        # (a party's land less a few pockets: only its parts they meet are cut)
+        pieces = [difference_by_parts(g, out) for g in pieces]
     return [g for g in pieces if not g.is_empty] + list(ins)
 
 
@@ -1013,7 +1020,7 @@ class _Books:
             tree = shapely.STRtree([q[0] for q in cut])
             for i in tree.query(m.geometry, predicate="intersects"):
                 q = cut[i]
-                q[0] = polygonal(shapely.difference(q[0], m.geometry))
+                q[0] = difference_by_parts(q[0], m.geometry)
                 q[1] = None
             pieces[:] = [q for q in pieces if not q[0].is_empty]
         for m in moves:
@@ -1027,38 +1034,22 @@ class _Books:
         }
 
 
-#: The partition's pieces of a holder stand for its whole land in the books
-#: when their areas add up to the land's to this (relative): on a map from
-#: `Evaluation.after_control`, whose pieces leave out parts under
-#: `REGION_NOISE_KM2`, they may not, and the whole land is used.
-PIECES_REL = 1e-12
-
-
 def _partition_pieces(
     control: Control, holder: str
 ) -> tuple[tuple[str | None, BaseGeometry, float], ...]:
     """`holder`'s land as (region id, geometry, area km²), kept per map.
 
-    The partition's pieces, one per region, when they add up to the whole
-    land (`PIECES_REL`); else the whole land, as one piece of no region.
+    The partition's pieces, one per region, when they are its whole land
+    (`Control._whole_pieces`); else the whole land, as one piece of no
+    region.
     """
 
     def build() -> tuple[tuple[str | None, BaseGeometry, float], ...]:
-        whole = control._partition.country.get(holder)
-        if whole is None or whole.is_empty:
-            return ()
-        p = control._partition.pieces  # (`Control.pieces`, with no frame built)
-        pieces = tuple(
-            (str(r), g, float(control._piece_km2(i)))
-            for i, (r, h, g) in enumerate(
-                zip(p["region_id"], p["holder"], p.geometry.values, strict=True)
-            )
-            if h == holder
-        )
-        whole_km2 = control.holding_km2(holder)
-        if abs(sum(a for _, _, a in pieces) - whole_km2) <= PIECES_REL * whole_km2:
+        pieces = control._whole_pieces(holder)
+        if pieces is not None:
             return pieces
-        return ((None, whole, whole_km2),)
+        whole = control._partition.country[holder]
+        return ((None, whole, control.holding_km2(holder)),)
 
     return control.derived(("accounting", "pieces", holder), build)
 

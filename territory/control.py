@@ -1346,6 +1346,37 @@ class Control:
             if keep:
                 cache.setdefault(key, value)
 
+    def _whole_pieces(
+        self, holder: str
+    ) -> tuple[tuple[str, BaseGeometry, float], ...] | None:
+        """`holder`'s pieces as (region id, geometry, km²), if they are its whole land.
+
+        The partition's pieces of `holder`, one per region, in its order,
+        kept per map: () when it holds no land; None when their areas do not
+        add up to its whole land's (`PIECES_REL`), as on a map from
+        `territory.accounting.Evaluation.after_control`, whose pieces leave
+        out parts too small to count.
+        """
+
+        def build() -> tuple[tuple[str, BaseGeometry, float], ...] | None:
+            whole = self._partition.country.get(holder)
+            if whole is None or whole.is_empty:
+                return ()
+            p = self._partition.pieces
+            pieces = tuple(
+                (str(r), g, float(self._piece_km2(i)))
+                for i, (r, h, g) in enumerate(
+                    zip(p["region_id"], p["holder"], p.geometry.values, strict=True)
+                )
+                if h == holder
+            )
+            whole_km2 = self.holding_km2(holder)
+            if abs(sum(a for _, _, a in pieces) - whole_km2) <= PIECES_REL * whole_km2:
+                return pieces
+            return None
+
+        return self.derived(("control", "whole pieces", holder), build)
+
     def _piece_km2(self, i: int) -> float:
         """Area (km²) of the partition's piece in row `i`, measured once."""
         if self._partition.piece_km2 is not None:
@@ -1841,6 +1872,10 @@ def _immutable(value: object) -> bool:
         value, BaseGeometry | shapely.STRtree | float | int | str | bytes
     )
 
+
+#: A holder's pieces (one per region) stand for its whole land when their
+#: areas add up to the land's to this (relative; `Control._whole_pieces`).
+PIECES_REL = 1e-12
 
 #: Half-width (degrees, ~0.1 m) of the band around the land outline inside which
 #: a boundary is coast or state border rather than a contact line.

@@ -128,8 +128,10 @@ STATICS_VERSION = "statics-2"
 #: `territory.geodesy.overlay_polygonal`; 4: the line after keeps the map's
 #: length in the tiles no move reaches, `territory.accounting._front_after_km`;
 #: 5: a selection of whole regions cuts the holding to their bounds first,
-#: `territory.selection.SelectionContext.in_regions`.)
-FACTS_VERSION = "facts-5"
+#: `territory.selection.SelectionContext.in_regions`; 6: it is the holding's
+#: pieces in those regions, joined, and a move is taken from a side's land
+#: by cutting only the parts it meets, `territory.geodesy.difference_by_parts`.)
+FACTS_VERSION = "facts-6"
 #: How many maps a Record keeps with what was computed of them (`Record.control`).
 MAPS_KEPT = 8
 #: How many maps before the last one a partition not derived yet may be

@@ -174,9 +174,28 @@ class SelectionContext:
         Kept with the map when `holding` is the giver's whole holding or the
         whole land: it depends on nothing else.
         """
+        if holding is self.control._partition.country.get(giver):
+            whose = "holding"
+        elif holding is self.land:
+            whose = "land"
+        else:
+            whose = None
 
         def compute() -> BaseGeometry:
             if connected is None:
+                # all the giver's land there: the partition's pieces of it in
+                # those regions, where they are its whole land, joined
+                # (`geodesy.coverage_union`: where they meet along the
+                # regions' borders vertex for vertex, by dropping the edges
+                # they share, 1.7 ms against 7.4 for the overlay below on
+                # Donbas; else by an overlay); the same land, to 1e-13
+                pieces = (
+                    self.control._whole_pieces(giver) if whose == "holding" else None
+                )
+                if pieces is not None:
+                    wanted = set(region_ids)
+                    rows = [g for r, g, _ in pieces if r in wanted]
+                    return coverage_union(rows) if rows else shapely.Polygon()
                 # (the holding cut to the regions' bounds first: the overlay
                 # of a country-wide layer costs a fifth more than of its part
                 # near them; the same land, to 6e-14 of its area)
@@ -187,11 +206,7 @@ class SelectionContext:
             keep = _parts_by_connection(self, giver, region_ids, connected)
             return shapely.union_all(keep) if keep else shapely.Polygon()
 
-        if holding is self.control._partition.country.get(giver):
-            whose = "holding"
-        elif holding is self.land:
-            whose = "land"
-        else:
+        if whose is None:
             return compute()
         key = ("in regions", giver, whose, region_ids, connected)
         geom = self._keep(key, compute)

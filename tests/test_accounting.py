@@ -289,12 +289,13 @@ def test_areas_after_add_up_the_pieces_and_the_check_still_bites(toy, monkeypatc
 
 def test_pieces_that_do_not_add_up_give_way_to_the_whole_land(toy, monkeypatch):
     import territory.accounting as acc
+    import territory.control as control_mod
 
     body = _transfer("give", "UA", "RU", '{ regions = ["Beta"] }')
     first = evaluate(_scenario(body), toy, people=False)
     # on a map whose pieces leave land out (as `after_control` may, by up to
     # REGION_NOISE_KM2 a region), the books start from each whole holding
-    monkeypatch.setattr(acc, "PIECES_REL", -1.0)
+    monkeypatch.setattr(control_mod, "PIECES_REL", -1.0)
     ctl = scenario_world.control()
     second = evaluate(_scenario(body), ctl, people=False)
     assert acc._partition_pieces(ctl, "UA")[0][0] is None

@@ -391,3 +391,40 @@ def test_the_components_areas_are_measured_ones(record, day):
         got = ctx.components_km2(holder)
         for part, km2 in zip(parts, got, strict=True):
             assert km2 == pytest.approx(area_km2(part), rel=1e-12, abs=1e-9)
+
+
+@pytest.mark.data
+@pytest.mark.parametrize("day", ["2025-06-20", "2025-08-03"])
+def test_a_whole_holding_in_regions_is_its_pieces_there_joined(
+    record, day, monkeypatch
+):
+    # all a giver's land in some regions is the partition's pieces of it
+    # there, joined: the same land as the holding cut to the regions (the
+    # overlay it replaces), to float rounding; a map whose pieces are not
+    # the whole holding (as a map after a swap may be) is cut by the overlay
+    import territory.control as control_mod
+    from territory.geodesy import coverage_union, polygonal_in_box
+
+    ctl = record.control(day)
+    cases = [("UA", ("UA-14", "UA-09")), ("RU", ("UA-23", "UA-65")), ("UA", ("UA-12",))]
+    for giver, ids in cases:
+        holding = ctl._partition.country[giver]
+        area = SelectionContext(ctl).regions_union(ids)
+        cut = shapely.intersection(polygonal_in_box(holding, area.bounds), area)
+        got = SelectionContext(ctl).in_regions(giver, holding, ids, None)
+        assert shapely.is_valid(got)
+        assert area_km2(got) == pytest.approx(area_km2(cut), rel=1e-12)
+        assert shapely.symmetric_difference(got, cut).area < 1e-12
+        # the pieces: each region's of the giver, as the partition keeps them
+        pieces = [g for r, g, _ in ctl._whole_pieces(giver) if r in ids]
+        assert shapely.equals_exact(got, coverage_union(pieces), 0)
+        assert area_km2(got) == pytest.approx(sum(map(area_km2, pieces)), rel=1e-12)
+    monkeypatch.setattr(control_mod, "PIECES_REL", -1.0)
+    giver, ids = cases[0]
+    other = ctl.with_partition(ctl._partition, note=None)  # (nothing kept shared)
+    assert other._whole_pieces(giver) is None
+    holding = other._partition.country[giver]
+    area = SelectionContext(other).regions_union(ids)
+    got = SelectionContext(other).in_regions(giver, holding, ids, None)
+    want = shapely.intersection(polygonal_in_box(holding, area.bounds), area)
+    assert shapely.equals_exact(got, want, 0)
