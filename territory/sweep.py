@@ -724,8 +724,14 @@ def _on_processes(
                 firsts[len(lanes) - 1 - j % len(lanes)].append(lone[k])
             futures = [submit(w, firsts[w]) for w in range(len(lanes))]
             rows = _gathered(futures, then, len(days), progress)
-            for pool in pools:  # every worker let go at once, then waited for
-                pool.shutdown(wait=False)
+            # each pool shut down and waited for (a worker ends at once, by
+            # `os._exit`: a few milliseconds each).  Not let go to end in the
+            # background: this process's exit handlers close the pools'
+            # queues, and a pool whose thread had not yet sent its worker the
+            # word to end never could, the exit waiting for that worker for
+            # ever (seen once in about ten short sweeps)
+            for pool in pools:
+                pool.shutdown(wait=True)
             return rows
     except BrokenProcessPool:
         msg = (

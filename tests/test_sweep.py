@@ -386,7 +386,16 @@ def test_lone_maps_are_those_of_another_kind_than_both_neighbours(greys, lone):
 def test_two_workers_across_the_grey_zone_map_give_the_rows_of_one(record, scenario):
     # the grey-zone map (2025-08-03) is taken first, out of its segment;
     # the rows are those of one process, figure for figure
+    import multiprocessing
+
+    from territory.sweep import sweep_rows
+
     days = sweep_dates("2025-08-01", "2025-08-05")
+    sweep_rows(scenario, days, workers=2, progress=False)
+    # its workers ended and waited for: none is left for this process's exit
+    # handlers to wait on (they would close the pools' queues under a pool
+    # still telling its worker to end, and wait for that worker for ever)
+    assert multiprocessing.active_children() == []
     pooled = sweep_scenario(scenario, days, workers=2, progress=False)
     alone = sweep_scenario(scenario, days, workers=1, progress=False)
     assert list(pooled.index) == list(alone.index)

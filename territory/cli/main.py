@@ -91,13 +91,20 @@ def main() -> None:
         code = done.code
         if code is not None and not isinstance(code, int):
             raise  # (a message: printed by the interpreter)
+
+        def others() -> bool:
+            return any(
+                t is not threading.main_thread() and not t.daemon and t.is_alive()
+                for t in threading.enumerate()
+            )
+
+        # a thread still running (a process pool ending its workers) is
+        # waited for by the usual exit, before the exit handlers, which
+        # would otherwise close what it still uses
+        if others():
+            raise
         atexit._run_exitfuncs()
-        others = [
-            t
-            for t in threading.enumerate()
-            if t is not threading.main_thread() and not t.daemon and t.is_alive()
-        ]
-        if others:
+        if others():
             raise
         try:
             sys.stdout.flush()
