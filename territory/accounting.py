@@ -1040,18 +1040,14 @@ def _partition_pieces(
     """`holder`'s land as (region id, geometry, area km²), kept per map.
 
     The partition's pieces, one per region, when they are its whole land
-    (`Control._whole_pieces`); else the whole land, as one piece of no
-    region.
+    (`Control._whole_pieces`, which keeps them with the map); else the
+    whole land, as one piece of no region.
     """
-
-    def build() -> tuple[tuple[str | None, BaseGeometry, float], ...]:
-        pieces = control._whole_pieces(holder)
-        if pieces is not None:
-            return pieces
-        whole = control._partition.country[holder]
-        return ((None, whole, control.holding_km2(holder)),)
-
-    return control.derived(("accounting", "pieces", holder), build)
+    pieces = control._whole_pieces(holder)
+    if pieces is not None:
+        return pieces
+    whole = control._partition.country[holder]
+    return ((None, whole, control.holding_km2(holder)),)
 
 
 def _move_km2(geom: BaseGeometry, ctx: SelectionContext) -> float:
